@@ -1,0 +1,193 @@
+// Package store keeps tapd's state in SQL. One implementation serves SQLite
+// (one instance, the default) and PostgreSQL (several instances sharing
+// state). Every backend must pass the conformance suite in conformance_test.go.
+//
+// The store holds domain types and knows no HTTP or policy rules; it does
+// guarantee the invariants that must hold across instances: one pass per
+// user, one-time passes consumed atomically, shared failure counters.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Domain errors. Backends map driver errors onto these so callers never see
+// SQL text.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+	// ErrPassUsed means a one-time pass was consumed by someone else first.
+	ErrPassUsed = errors.New("pass already used")
+	// ErrFull means the database cannot grow (disk or quota full). Nothing
+	// of the failed write was kept.
+	ErrFull = errors.New("storage full")
+	// ErrSchema means the schema is missing or older than this binary;
+	// run `tapd init`.
+	ErrSchema = errors.New("schema not initialised or out of date")
+)
+
+// User is a person the local directory knows.
+type User struct {
+	UPN         string
+	DisplayName string
+	UserType    string // "Member" or "Guest"
+	GuestKind   string // "" for members; "internal" or "external" for guests
+	Groups      []string
+	// AdminRole is the admin role the user holds, if any; an authentication
+	// administrator may not manage passes of users who hold one.
+	AdminRole string
+	CreatedAt time.Time
+}
+
+// Pass is a stored Temporary Access Pass. The value itself is never stored,
+// only its Argon2id hash.
+type Pass struct {
+	ID              string
+	UPN             string
+	Hash            string
+	CreatedAt       time.Time
+	StartAt         time.Time
+	LifetimeMinutes int
+	IsUsableOnce    bool
+	UsedAt          *time.Time
+	CreatedBy       string
+}
+
+// Kiosk is a registered kiosk machine; its token is stored as a SHA-256 hash.
+type Kiosk struct {
+	ID        string
+	Name      string
+	TokenHash string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// AdminToken is a named admin credential with a role.
+type AdminToken struct {
+	ID        string
+	Name      string
+	Role      string
+	TokenHash string
+	CreatedAt time.Time
+	ExpiresAt *time.Time
+	RevokedAt *time.Time
+}
+
+// Session is a kiosk sign-in made with a pass.
+type Session struct {
+	ID        string
+	TokenHash string
+	KioskID   string
+	UPN       string
+	PassID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Method is an authentication method other than the pass.
+type Method struct {
+	ID          string
+	UPN         string
+	Kind        string
+	DisplayName string
+	CreatedAt   time.Time
+}
+
+// Throttle is a failure counter and lockout for one key ("user:..." or
+// "kiosk:...").
+type Throttle struct {
+	Key         string
+	Failures    int
+	LastFailure time.Time
+	LockedUntil time.Time
+}
+
+// AuditEntry is one line of the audit trail. It never holds a secret.
+type AuditEntry struct {
+	ID        int64
+	At        time.Time
+	RequestID string
+	ActorType string // "admin", "kiosk" or "system"
+	Actor     string
+	Action    string
+	Target    string // usually a UPN
+	Result    string // "success" or "failure"
+	Reason    string
+	Details   map[string]string
+}
+
+// AuditFilter selects audit entries; zero fields match everything. Entries
+// come newest first.
+type AuditFilter struct {
+	Target string
+	Action string
+	Actor  string
+	Result string
+	Since  time.Time
+	Until  time.Time
+	Limit  int // 0 means 100; at most 1000
+	Before int64
+}
+
+// Store is everything tapd keeps. Methods that change more than one row do
+// so in one transaction.
+type Store interface {
+	GetSetting(ctx context.Context, name string) ([]byte, error)
+	PutSetting(ctx context.Context, name string, value []byte) error
+
+	CreateUser(ctx context.Context, u User) error
+	// CreateUsers inserts all users in one transaction: all or none.
+	CreateUsers(ctx context.Context, us []User) error
+	GetUser(ctx context.Context, upn string) (User, error)
+	ListUsers(ctx context.Context) ([]User, error)
+	// DeleteUser removes the user with their pass, sessions and methods.
+	DeleteUser(ctx context.Context, upn string) error
+
+	// ReplacePass stores p as the user's only pass. Any previous pass and
+	// its sessions are deleted in the same transaction, so the old pass
+	// stops working at once. It returns the replaced pass's id, if any.
+	ReplacePass(ctx context.Context, p Pass) (replaced string, err error)
+	GetPass(ctx context.Context, upn string) (Pass, error)
+	// DeletePass deletes the user's pass with that id and its sessions.
+	DeletePass(ctx context.Context, upn, id string) error
+
+	// OpenSession stores s. When consume is true it first marks the pass
+	// used, atomically: of two racing callers exactly one succeeds and the
+	// other gets ErrPassUsed. A pass deleted meanwhile gives ErrNotFound.
+	OpenSession(ctx context.Context, s Session, consume bool, now time.Time) error
+	GetSession(ctx context.Context, tokenHash string) (Session, error)
+	DeleteSession(ctx context.Context, id string) error
+	// DeleteExpiredSessions removes sessions that ended before now.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+
+	CreateKiosk(ctx context.Context, k Kiosk) error
+	GetKioskByTokenHash(ctx context.Context, tokenHash string) (Kiosk, error)
+	ListKiosks(ctx context.Context) ([]Kiosk, error)
+	RevokeKiosk(ctx context.Context, name string, at time.Time) error
+
+	CreateAdminToken(ctx context.Context, t AdminToken) error
+	GetAdminTokenByHash(ctx context.Context, tokenHash string) (AdminToken, error)
+	ListAdminTokens(ctx context.Context) ([]AdminToken, error)
+	RevokeAdminToken(ctx context.Context, name string, at time.Time) error
+	CountAdminTokens(ctx context.Context) (int, error)
+
+	CreateMethod(ctx context.Context, m Method) error
+	ListMethods(ctx context.Context, upn string) ([]Method, error)
+
+	GetThrottle(ctx context.Context, key string) (Throttle, error)
+	// RecordFailure counts one failure atomically and returns the new count.
+	// A counter whose last failure is older than window starts again at 1.
+	RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
+	// LockUntil extends the key's lockout to until; it never shortens one.
+	LockUntil(ctx context.Context, key string, until time.Time) error
+	ClearThrottle(ctx context.Context, key string) error
+
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
