@@ -1,0 +1,209 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/internal/pgtest"
+	"github.com/tapkiosk/tapkiosk/store"
+	"github.com/tapkiosk/tapkiosk/tap"
+)
+
+var pg *pgtest.Server
+
+func TestMain(m *testing.M) {
+	var err error
+	pg, err = pgtest.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server tests need PostgreSQL:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	pg.Stop()
+	os.Exit(code)
+}
+
+// clock is a settable time source shared by the server under test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// env is one tapd under test with a global admin and one kiosk.
+type env struct {
+	t      *testing.T
+	st     *store.SQL
+	srv    *Server
+	http   *httptest.Server
+	clock  *clock
+	logs   *bytes.Buffer
+	admin  *api.Client
+	kiosk  *api.Client
+	kiosk2 *api.Client
+}
+
+// cheapArgon keeps the suite fast; BenchmarkVerifyPass measures the real cost.
+var cheapArgon = tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+
+func openStore(t *testing.T, backend string) *store.SQL {
+	t.Helper()
+	ctx := context.Background()
+	var url string
+	switch backend {
+	case "sqlite":
+		url = "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
+	case "postgres":
+		var err error
+		if url, err = pg.NewDatabase(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newEnv(t *testing.T, backend string) *env {
+	t.Helper()
+	st := openStore(t, backend)
+	return newEnvOn(t, st, &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)})
+}
+
+func newEnvOn(t *testing.T, st *store.SQL, clk *clock) *env {
+	t.Helper()
+	ctx := context.Background()
+	logs := &bytes.Buffer{}
+	srv, err := New(Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)), Now: clk.Now, Argon2: cheapArgon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	tok, _, err := CreateAdminToken(ctx, st, "root-"+fmt.Sprint(time.Now().UnixNano()), api.RoleGlobalAdministrator, clk.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, st: st, srv: srv, http: hs, clock: clk, logs: logs, admin: api.NewClient(hs.URL, tok)}
+	e.kiosk = e.newKiosk("lobby-" + fmt.Sprint(time.Now().UnixNano()))
+	e.kiosk2 = e.newKiosk("floor2-" + fmt.Sprint(time.Now().UnixNano()))
+	return e
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.w.Write(p) }
+
+func (e *env) newKiosk(name string) *api.Client {
+	e.t.Helper()
+	k, err := e.admin.CreateKiosk(context.Background(), name)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return api.NewClient(e.http.URL, k.Token)
+}
+
+func (e *env) enablePolicy(patch ...tap.PolicyPatch) {
+	e.t.Helper()
+	on := "enabled"
+	if _, err := e.admin.UpdatePolicy(context.Background(), tap.PolicyPatch{State: &on}); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, p := range patch {
+		if _, err := e.admin.UpdatePolicy(context.Background(), p); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+func (e *env) addUser(u api.User) {
+	e.t.Helper()
+	if u.DisplayName == "" {
+		u.DisplayName = "User " + u.UserPrincipalName
+	}
+	if _, err := e.admin.CreateUser(context.Background(), u); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) newPass(upn string, r api.CreatePassRequest) api.TemporaryAccessPassMethod {
+	e.t.Helper()
+	p, err := e.admin.CreatePass(context.Background(), upn, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if p.TemporaryAccessPass == nil {
+		e.t.Fatal("create did not return the pass value")
+	}
+	return p
+}
+
+// newKioskClient returns a fresh client for the kiosk (no session).
+func (e *env) fresh(c *api.Client) *api.Client { return api.NewClient(c.BaseURL, c.Token) }
+
+// raw sends a raw request and returns the status and decoded error.
+func (e *env) raw(method, path, token, contentType string, body []byte, hdr ...string) (int, *api.Error, http.Header) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.http.URL+path, bytes.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var eb api.ErrorBody
+	if resp.StatusCode >= 300 {
+		if err := decodeJSON(resp, &eb); err != nil {
+			e.t.Fatalf("%s %s: status %d without a JSON error body: %v", method, path, resp.StatusCode, err)
+		}
+	}
+	return resp.StatusCode, eb.Error, resp.Header
+}
+
+// code asserts err is an api.Error with the status and code.
+func code(t *testing.T, err error, status int, c string) *api.Error {
+	t.Helper()
+	ae, ok := err.(*api.Error)
+	if !ok {
+		t.Fatalf("want %d %s, got %v", status, c, err)
+	}
+	if ae.Status != status || ae.Code != c {
+		t.Fatalf("want %d %s, got %d %s: %s", status, c, ae.Status, ae.Code, ae.Message)
+	}
+	return ae
+}
+
+func forEachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
+	for _, b := range []string{"sqlite", "postgres"} {
+		t.Run(b, func(t *testing.T) { fn(t, newEnv(t, b)) })
+	}
+}
