@@ -27,6 +27,7 @@ import (
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/internal/pgtest"
+	"github.com/tapkiosk/tapkiosk/internal/testutil"
 )
 
 var (
@@ -47,13 +48,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
-	pg, err = pgtest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e tests need PostgreSQL:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	pg.Stop()
+	code := pgtest.Main(m, &pg)
 	os.RemoveAll(bin)
 	os.Exit(code)
 }
@@ -87,7 +82,7 @@ func initDB(t *testing.T, db string) string {
 type tapd struct {
 	cmd  *exec.Cmd
 	url  string
-	logs *bytes.Buffer
+	logs *testutil.SyncBuffer
 	done chan error
 }
 
@@ -97,8 +92,8 @@ func startTapd(t *testing.T, db string, extra ...string) *tapd {
 	addr := freeAddr(t)
 	args := append([]string{"serve", "--db", db, "--listen", addr, "--log-format", "json", "--log-level", "debug"}, extra...)
 	cmd := exec.Command(filepath.Join(bin, "tapd"), args...)
-	logs := &bytes.Buffer{}
-	cmd.Stderr = &lockedWriter{w: logs}
+	logs := &testutil.SyncBuffer{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -139,13 +134,6 @@ func (d *tapd) stop(t *testing.T) {
 		t.Error("tapd ignored SIGTERM")
 	}
 }
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(p) }
 
 // tapctl runs the CLI and returns stdout, stderr and the exit code.
 func tapctl(t *testing.T, server, tokenFile string, args ...string) (string, string, int) {
@@ -452,8 +440,8 @@ func TestTLS(t *testing.T) {
 	tokFile := writeFile(t, "tok", tok)
 	addr := freeAddr(t)
 	cmd := exec.Command(filepath.Join(bin, "tapd"), "serve", "--db", db, "--listen", addr, "--tls-cert", certPath, "--tls-key", keyPath)
-	logs := &bytes.Buffer{}
-	cmd.Stderr = &lockedWriter{w: logs}
+	logs := &testutil.SyncBuffer{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -15,23 +15,14 @@ import (
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/internal/pgtest"
+	"github.com/tapkiosk/tapkiosk/internal/testutil"
 	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
 var pg *pgtest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	pg, err = pgtest.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "server tests need PostgreSQL:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	pg.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, &pg)) }
 
 // clock is a settable time source shared by the server under test.
 type clock struct {
@@ -44,12 +35,12 @@ func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 
 // env is one tapd under test with a global admin and one kiosk.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.SQL
 	srv    *Server
 	http   *httptest.Server
 	clock  *clock
-	logs   *bytes.Buffer
+	logs   *testutil.SyncBuffer
 	admin  *api.Client
 	kiosk  *api.Client
 	kiosk2 *api.Client
@@ -58,7 +49,7 @@ type env struct {
 // cheapArgon keeps the suite fast; BenchmarkVerifyPass measures the real cost.
 var cheapArgon = tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}
 
-func openStore(t *testing.T, backend string) *store.SQL {
+func openStore(t testing.TB, backend string) *store.SQL {
 	t.Helper()
 	ctx := context.Background()
 	var url string
@@ -82,17 +73,17 @@ func openStore(t *testing.T, backend string) *store.SQL {
 	return st
 }
 
-func newEnv(t *testing.T, backend string) *env {
+func newEnv(t testing.TB, backend string) *env {
 	t.Helper()
 	st := openStore(t, backend)
 	return newEnvOn(t, st, &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)})
 }
 
-func newEnvOn(t *testing.T, st *store.SQL, clk *clock) *env {
+func newEnvOn(t testing.TB, st *store.SQL, clk *clock) *env {
 	t.Helper()
 	ctx := context.Background()
-	logs := &bytes.Buffer{}
-	srv, err := New(Config{Store: st, Logger: slog.New(slog.NewJSONHandler(&syncWriter{w: logs}, nil)), Now: clk.Now, Argon2: cheapArgon})
+	logs := &testutil.SyncBuffer{}
+	srv, err := New(Config{Store: st, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: clk.Now, Argon2: cheapArgon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +104,11 @@ type syncWriter struct {
 	w  *bytes.Buffer
 }
 
-func (s *syncWriter) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.w.Write(p) }
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
 
 func (e *env) newKiosk(name string) *api.Client {
 	e.t.Helper()

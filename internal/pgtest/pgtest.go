@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
@@ -140,4 +141,19 @@ func (s *Server) NewDatabase(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return strings.Replace(s.URL, "/postgres?", "/"+name+"?", 1), nil
+}
+
+// Main is the body of TestMain for packages that need PostgreSQL: it starts
+// a cluster into *srv, runs the tests, stops the cluster and returns the exit
+// code. Tests that need PostgreSQL fail, rather than skip, when it cannot
+// start.
+func Main(m *testing.M, srv **Server) int {
+	s, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "these tests need PostgreSQL:", err)
+		return 1
+	}
+	*srv = s
+	defer s.Stop()
+	return m.Run()
 }
