@@ -348,13 +348,19 @@ func TestOneTimeRaceAcrossKiosks(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		e.enablePolicy()
 		e.addUser(api.User{UserPrincipalName: "race@example.com"})
+		// The production hash cost makes every request spend ~25 ms between
+		// reading the pass and consuming it, as in real life, so the
+		// requests truly overlap.
+		e.srv.cfg.Argon2 = tap.DefaultArgon2
 		p := e.newPass("race@example.com", api.CreatePassRequest{IsUsableOnce: ptr(true)})
 		var wg sync.WaitGroup
+		start := make(chan struct{})
 		errs := make([]error, 8)
 		for i := range errs {
 			wg.Add(1)
 			go func(i int) {
 				defer wg.Done()
+				<-start
 				k := e.kiosk
 				if i%2 == 1 {
 					k = e.kiosk2
@@ -362,6 +368,7 @@ func TestOneTimeRaceAcrossKiosks(t *testing.T) {
 				_, errs[i] = e.fresh(k).OpenSession(bg, "race@example.com", *p.TemporaryAccessPass)
 			}(i)
 		}
+		close(start)
 		wg.Wait()
 		wins := 0
 		for _, err := range errs {
