@@ -13,7 +13,7 @@ build: ## build bin/tapd and bin/tapctl
 	$(GO) build -o $(BIN)/tapd ./cmd/tapd
 	$(GO) build -o $(BIN)/tapctl ./cmd/tapctl
 
-deps: ## install the Debian packages the tests need (PostgreSQL), if missing
+deps: ## install the Debian packages the tests and demo need (PostgreSQL, curl), if missing
 	@scripts/ensure-deps.sh
 
 vet: ## go vet and gofmt check
@@ -23,7 +23,7 @@ vet: ## go vet and gofmt check
 test: deps vet ## run every test: unit, both stores, end-to-end binaries (installs what it needs)
 	$(GO) test -count=1 -timeout 20m ./...
 
-demo: build ## start tapd on a fresh SQLite file, set a policy, add a demo user, issue a pass
+demo: deps build ## start tapd on a fresh SQLite file, set a policy, add a demo user, issue a pass
 	@scripts/demo.sh
 
 bench: deps ## run the benchmarks recorded in README.md

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests need when they are missing, so that
-# `make test` passes on a fresh machine. CI runs as root; elsewhere sudo is
+# Installs the Debian packages the tests and the demo need when they are
+# missing, so that `make test` and `make demo` work on a fresh machine. CI runs as root; elsewhere sudo is
 # used if present.
 set -euo pipefail
 
@@ -8,6 +8,7 @@ need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+command -v curl >/dev/null 2>&1 || need+=(curl)   # make demo
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
