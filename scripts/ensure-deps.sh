@@ -9,6 +9,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v pg_dump >/dev/null 2>&1 || need+=(postgresql-client)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 command -v curl >/dev/null 2>&1 || need+=(curl)   # make demo
+[ -f /usr/include/fido.h ] || need+=(libfido2-dev)   # cgo: go-libfido2 and fido/virtualkey/hidroute
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
