@@ -1,0 +1,274 @@
+package fido
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/fxamacker/cbor/v2"
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+	libfido2 "github.com/keys-pub/go-libfido2"
+)
+
+// RegisterRequest is one registration: the relying party's creation
+// options (as tapd or Microsoft Graph send them), the origin the client
+// declares (https:// + rp.id for both), and the PIN when the key has one.
+type RegisterRequest struct {
+	Options protocol.PublicKeyCredentialCreationOptions
+	Origin  string
+	PIN     string
+}
+
+// Registration is the WebAuthn registration response, in the JSON shape
+// tapd and Microsoft Graph accept: {id, rawId, type, response{...}}.
+type Registration struct {
+	ID                      string               `json:"id"`
+	RawID                   string               `json:"rawId"`
+	Type                    string               `json:"type"`
+	Response                RegistrationResponse `json:"response"`
+	Transports              []string             `json:"transports"`
+	AuthenticatorAttachment string               `json:"authenticatorAttachment"`
+	// Facts for the caller, not sent to the relying party.
+	AAGUID [16]byte `json:"-"`
+	Format string   `json:"-"`
+}
+
+// RegistrationResponse is the attestation response.
+type RegistrationResponse struct {
+	ClientDataJSON    string   `json:"clientDataJSON"`
+	AttestationObject string   `json:"attestationObject"`
+	Transports        []string `json:"transports"`
+}
+
+var b64 = base64.RawURLEncoding
+
+// clientData is WebAuthn's CollectedClientData for create(), field order
+// as browsers write it.
+type clientData struct {
+	Type        string `json:"type"`
+	Challenge   string `json:"challenge"`
+	Origin      string `json:"origin"`
+	CrossOrigin bool   `json:"crossOrigin"`
+}
+
+// userHandle reads user.id, which go-webauthn gives as bytes and which
+// arrives over JSON (from tapd or Graph) as base64url text.
+func userHandle(id any) ([]byte, error) {
+	switch v := id.(type) {
+	case []byte:
+		return v, nil
+	case protocol.URLEncodedBase64:
+		return v, nil
+	case string:
+		s := strings.TrimRight(v, "=")
+		if b, err := b64.DecodeString(s); err == nil {
+			return b, nil
+		}
+		if b, err := base64.RawStdEncoding.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("user.id is not bytes or base64url (%T)", id)
+}
+
+// residentRequired follows WebAuthn: residentKey "required", or the older
+// requireResidentKey true.
+func residentRequired(s protocol.AuthenticatorSelection) bool {
+	return s.ResidentKey == protocol.ResidentKeyRequirementRequired || (s.RequireResidentKey != nil && *s.RequireResidentKey)
+}
+
+// pickAlgorithm takes the relying party's first choice that libfido2 can
+// ask for.
+func pickAlgorithm(params []protocol.CredentialParameter) (libfido2.CredentialType, error) {
+	if len(params) == 0 {
+		return libfido2.ES256, nil // WebAuthn's default list starts with ES256
+	}
+	for _, p := range params {
+		switch p.Algorithm {
+		case webauthncose.AlgES256:
+			return libfido2.ES256, nil
+		case webauthncose.AlgEdDSA:
+			return libfido2.EDDSA, nil
+		case webauthncose.AlgRS256:
+			return libfido2.RS256, nil
+		}
+	}
+	return 0, errors.New("the relying party offers no algorithm this kiosk can use (ES256, EdDSA, RS256)")
+}
+
+// Register creates a credential on the key at path and returns the
+// registration response. Cancelling ctx (the person pressed Esc) or its
+// deadline (no touch in time) stops the key's wait cleanly.
+//
+// excludeCredentials: go-libfido2 cannot pass an exclude list to the key.
+// When the key supports credential management and a PIN is given, Register
+// lists the key's passkeys for the RP and returns ErrAlreadyRegistered on a
+// match. Otherwise the key makes a second credential and the relying party
+// must refuse the duplicate (tapd and Entra both do).
+func Register(ctx context.Context, path string, req RegisterRequest) (*Registration, error) {
+	o := req.Options
+	if o.RelyingParty.ID == "" || len(o.Challenge) == 0 {
+		return nil, errors.New("creation options lack rp.id or challenge")
+	}
+	user, err := userHandle(o.User.ID)
+	if err != nil || len(user) == 0 {
+		return nil, fmt.Errorf("creation options: %v", err)
+	}
+	alg, err := pickAlgorithm(o.Parameters)
+	if err != nil {
+		return nil, err
+	}
+	gone := func() bool { return !present(path) }
+	info, err := GetInfo(path)
+	if err != nil {
+		return nil, err
+	}
+	rk := residentRequired(o.AuthenticatorSelection)
+	uvRequired := o.AuthenticatorSelection.UserVerification == protocol.VerificationRequired
+	switch {
+	case rk && !info.ResidentKeys:
+		return nil, &UnsupportedKeyError{Reason: ReasonNoResidentKeys}
+	case rk && info.RemainingResidentKeys == 0:
+		return nil, ErrKeyFull
+	case uvRequired && !info.PINSet && !info.BuiltInUV:
+		return nil, ErrPINNotSet
+	case info.PINSet && req.PIN == "":
+		return nil, ErrPINRequired
+	}
+	dev, err := libfido2.NewDevice(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.CredentialExcludeList) > 0 && info.CredMgmt && req.PIN != "" {
+		creds, err := dev.Credentials(o.RelyingParty.ID, req.PIN)
+		if err != nil && !errors.Is(err, libfido2.ErrNoCredentials) {
+			return nil, withRetries(path, mapErr("listCredentials", err, gone))
+		}
+		for _, c := range creds {
+			for _, ex := range o.CredentialExcludeList {
+				if bytes.Equal(c.ID, ex.CredentialID) {
+					return nil, ErrAlreadyRegistered
+				}
+			}
+		}
+	}
+
+	cd, _ := json.Marshal(clientData{Type: "webauthn.create", Challenge: b64.EncodeToString(o.Challenge), Origin: req.Origin})
+	cdh := sha256.Sum256(cd)
+	opts := &libfido2.MakeCredentialOpts{RK: libfido2.Default}
+	if rk {
+		opts.RK = libfido2.True
+	}
+	if uvRequired && req.PIN == "" {
+		opts.UV = libfido2.True // only a key with built-in UV gets here
+	}
+	type result struct {
+		att *libfido2.Attestation
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		att, err := dev.MakeCredential(cdh[:], libfido2.RelyingParty{ID: o.RelyingParty.ID, Name: o.RelyingParty.Name},
+			libfido2.User{ID: user, Name: o.User.Name, DisplayName: o.User.DisplayName}, alg, req.PIN, opts)
+		done <- result{att, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		dev.Cancel()
+		res = <-done
+		if res.err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, ErrTouchTimeout
+			}
+			if errors.Is(res.err, libfido2.ErrKeepaliveCancel) || errors.Is(res.err, libfido2.ErrRX) {
+				return nil, ErrCancelled
+			}
+		}
+	}
+	if res.err != nil {
+		return nil, withRetries(path, mapErr("makeCredential", res.err, gone))
+	}
+	attObj, err := attestationObject(res.att)
+	if err != nil {
+		return nil, err
+	}
+	id := b64.EncodeToString(res.att.CredentialID)
+	return &Registration{
+		ID: id, RawID: id, Type: "public-key",
+		Response: RegistrationResponse{ClientDataJSON: b64.EncodeToString(cd), AttestationObject: b64.EncodeToString(attObj),
+			Transports: []string{"usb"}},
+		Transports: []string{"usb"}, AuthenticatorAttachment: "cross-platform",
+		AAGUID: info.AAGUID, Format: res.att.Format,
+	}, nil
+}
+
+var ctap2Enc, _ = cbor.CTAP2EncOptions().EncMode()
+
+// attestationObject builds CBOR {fmt, attStmt, authData} from what
+// go-libfido2 returns. Its traps: AuthData comes CBOR-wrapped (a byte
+// string holding authData); Cert is the leaf only; the statement's alg is
+// not exposed, so it is derived from the certificate's key (packed with
+// x5c) or the credential type (packed self).
+func attestationObject(att *libfido2.Attestation) ([]byte, error) {
+	var authData []byte
+	if err := cbor.Unmarshal(att.AuthData, &authData); err != nil {
+		return nil, fmt.Errorf("key returned malformed authenticator data: %w", err)
+	}
+	var stmt map[string]any
+	switch att.Format {
+	case "packed":
+		if len(att.Cert) > 0 {
+			alg, err := certAlg(att.Cert)
+			if err != nil {
+				return nil, err
+			}
+			stmt = map[string]any{"alg": alg, "sig": att.Sig, "x5c": [][]byte{att.Cert}}
+		} else {
+			stmt = map[string]any{"alg": int(att.CredentialType), "sig": att.Sig}
+		}
+	case "fido-u2f":
+		stmt = map[string]any{"sig": att.Sig, "x5c": [][]byte{att.Cert}}
+	case "none":
+		stmt = map[string]any{}
+	default:
+		return nil, fmt.Errorf("the key used attestation format %q, which this kiosk cannot pass on", att.Format)
+	}
+	return ctap2Enc.Marshal(map[string]any{"fmt": att.Format, "attStmt": stmt, "authData": authData})
+}
+
+// certAlg is the COSE algorithm of a certificate's key, as a packed
+// statement signed with it declares.
+func certAlg(der []byte) (int, error) {
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return 0, fmt.Errorf("key returned a malformed attestation certificate: %w", err)
+	}
+	switch k := c.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve.Params().BitSize {
+		case 256:
+			return int(webauthncose.AlgES256), nil
+		case 384:
+			return int(webauthncose.AlgES384), nil
+		case 521:
+			return int(webauthncose.AlgES512), nil
+		}
+	case ed25519.PublicKey:
+		return int(webauthncose.AlgEdDSA), nil
+	case *rsa.PublicKey:
+		return int(webauthncose.AlgRS256), nil
+	}
+	return 0, fmt.Errorf("attestation certificate has an unsupported key type %T", c.PublicKey)
+}
