@@ -372,3 +372,10 @@ func (k *Key) waitPresence(ctx context.Context, keepalive func(byte)) byte {
 		}
 	}
 }
+
+// busy reports whether a CBOR request is in flight (tests only).
+func (k *Key) busy() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.busyCID != 0
+}

@@ -148,6 +148,11 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	sub := *r.SubCommand
+	switch sub {
+	case 0x01, 0x02, 0x03, 0x04, 0x05, 0x09:
+	default:
+		return nil, statusError(ctap2ErrInvalidSubcommand)
+	}
 	if sub == 0x01 { // getPINRetries
 		return map[int]any{3: k.st.PINRetries, 4: k.pinFailsBoot >= 3}, nil
 	}
