@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 
 .DEFAULT_GOAL := help
-.PHONY: help build test demo bench deps vet clean
+.PHONY: help build test demo bench hwtest fuzz deps vet clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,6 +18,7 @@ deps: ## install the Debian packages the tests and demo need (PostgreSQL, curl),
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...
+	$(GO) vet -tags hwtest ./fido/
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 test: deps vet ## run every test: unit, both stores, end-to-end binaries (installs what it needs)
@@ -27,7 +28,14 @@ demo: deps build ## start tapd on a fresh SQLite file, set a policy, add a demo 
 	@scripts/demo.sh
 
 bench: deps ## run the benchmarks recorded in README.md
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./tap ./server
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./tap ./server ./fido
+
+hwtest: deps ## run the registration suite on a real security key (plug in one; TAPKIOSK_HW_PIN=... if it has a PIN)
+	$(GO) test -count=1 -tags hwtest -run Hardware -v ./fido/
+
+fuzz: deps ## fuzz the virtual key's CTAPHID and CBOR handling for a minute each
+	$(GO) test -run '^$$' -fuzz FuzzPackets -fuzztime 60s ./fido/virtualkey/
+	$(GO) test -run '^$$' -fuzz FuzzCBOR -fuzztime 60s ./fido/virtualkey/
 
 clean: ## remove build output and demo state
 	rm -rf $(BIN) demo

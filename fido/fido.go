@@ -163,13 +163,8 @@ func GetInfo(path string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	typ, err := dev.Type()
-	if err != nil {
-		return Info{}, mapErr("open", err, func() bool { return !present(path) })
-	}
-	if typ != libfido2.FIDO2 {
-		return Info{}, &UnsupportedKeyError{Reason: ReasonU2FOnly}
-	}
+	// Info refuses a U2F-only key with ErrNotFIDO2, which maps to
+	// UnsupportedKeyError, so no separate type check (and open) is needed.
 	di, err := dev.Info()
 	if err != nil {
 		return Info{}, mapErr("getInfo", err, func() bool { return !present(path) })

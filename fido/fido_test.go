@@ -101,6 +101,24 @@ func finish(t testing.TB, rp *webauthn.WebAuthn, u *rpUser, s *webauthn.SessionD
 	return cred
 }
 
+// registerAndVerify is the registration suite's core, shared with the
+// hardware run (make hwtest): register on the key at path and have
+// go-webauthn verify it as the relying party.
+func registerAndVerify(t *testing.T, path, pin string) (*fido.Registration, *webauthn.Credential) {
+	t.Helper()
+	rp, u := newRP(t), &rpUser{id: []byte(fmt.Sprintf("user-%d", keySeq.Add(1)))}
+	opts, session := begin(t, rp, u)
+	reg, err := fido.Register(context.Background(), path, fido.RegisterRequest{Options: opts, Origin: "https://example.com", PIN: pin})
+	if err != nil {
+		t.Fatalf("%v (%s)", err, fido.Message(err))
+	}
+	cred := finish(t, rp, u, session, reg)
+	if !cred.Flags.UserVerified || !cred.Flags.UserPresent {
+		t.Fatalf("flags %+v", cred.Flags)
+	}
+	return reg, cred
+}
+
 func TestRegisterVerifiesWithGoWebAuthn(t *testing.T) {
 	for _, format := range []string{"packed", "self", "fido-u2f", "none"} {
 		t.Run(format, func(t *testing.T) {
@@ -108,16 +126,7 @@ func TestRegisterVerifiesWithGoWebAuthn(t *testing.T) {
 			if err := fido.SetPIN(path, "2468"); err != nil {
 				t.Fatal(err)
 			}
-			rp, u := newRP(t), &rpUser{id: []byte("user-handle-0001")}
-			opts, session := begin(t, rp, u)
-			reg, err := fido.Register(context.Background(), path, fido.RegisterRequest{Options: opts, Origin: "https://example.com", PIN: "2468"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			cred := finish(t, rp, u, session, reg)
-			if !cred.Flags.UserVerified || !cred.Flags.UserPresent {
-				t.Fatalf("flags %+v", cred.Flags)
-			}
+			reg, cred := registerAndVerify(t, path, "2468")
 			wantFmt := map[string]string{"packed": "packed", "self": "packed", "fido-u2f": "fido-u2f", "none": "none"}[format]
 			if cred.AttestationFormat != wantFmt || reg.ID != base64.RawURLEncoding.EncodeToString(cred.ID) {
 				t.Fatalf("format %q id %s", cred.AttestationFormat, reg.ID)
@@ -174,13 +183,7 @@ func TestRegisterBothPINProtocolsAndLegacyToken(t *testing.T) {
 			if err := fido.SetPIN(path, "135790"); err != nil {
 				t.Fatal(err)
 			}
-			rp, u := newRP(t), &rpUser{id: []byte("u-" + name)}
-			opts, session := begin(t, rp, u)
-			reg, err := fido.Register(context.Background(), path, fido.RegisterRequest{Options: opts, Origin: "https://example.com", PIN: "135790"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			finish(t, rp, u, session, reg)
+			registerAndVerify(t, path, "135790")
 		})
 	}
 }

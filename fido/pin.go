@@ -66,16 +66,22 @@ func GetPINState(path string) (PINState, error) {
 	return PINState{Set: true, Retries: n, Blocked: n == 0}, nil
 }
 
-// SetPIN gives a key without a PIN its first one.
-func SetPIN(path, pin string) error {
+// deviceForNewPIN checks a new PIN against the key's rules before any try
+// is spent, and opens the key.
+func deviceForNewPIN(path, pin string) (*libfido2.Device, error) {
 	info, err := GetInfo(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := CheckPIN(pin, info.MinPINLength); err != nil {
-		return err
+		return nil, err
 	}
-	dev, err := libfido2.NewDevice(path)
+	return libfido2.NewDevice(path)
+}
+
+// SetPIN gives a key without a PIN its first one.
+func SetPIN(path, pin string) error {
+	dev, err := deviceForNewPIN(path, pin)
 	if err != nil {
 		return err
 	}
@@ -85,14 +91,7 @@ func SetPIN(path, pin string) error {
 // ChangePIN replaces the PIN. A wrong old PIN gives a PINWrongError with
 // the tries left.
 func ChangePIN(path, oldPIN, newPIN string) error {
-	info, err := GetInfo(path)
-	if err != nil {
-		return err
-	}
-	if err := CheckPIN(newPIN, info.MinPINLength); err != nil {
-		return err
-	}
-	dev, err := libfido2.NewDevice(path)
+	dev, err := deviceForNewPIN(path, newPIN)
 	if err != nil {
 		return err
 	}

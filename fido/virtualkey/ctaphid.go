@@ -123,13 +123,15 @@ func (c *Conn) Write(report []byte) (int, error) {
 	return len(report), nil
 }
 
-func (c *Conn) send(cid uint32, cmd byte, data []byte) {
+// Frame splits a CTAPHID message into 64-byte packets: one initialisation
+// packet, then continuation packets numbered from 0.
+func Frame(cid uint32, cmd byte, data []byte) [][]byte {
 	pkt := make([]byte, ReportLen)
 	binary.BigEndian.PutUint32(pkt, cid)
 	pkt[4] = cmd | 0x80
 	binary.BigEndian.PutUint16(pkt[5:], uint16(len(data)))
 	n := copy(pkt[7:], data)
-	c.push(pkt)
+	out := [][]byte{pkt}
 	data = data[n:]
 	for seq := byte(0); len(data) > 0; seq++ {
 		pkt := make([]byte, ReportLen)
@@ -137,6 +139,13 @@ func (c *Conn) send(cid uint32, cmd byte, data []byte) {
 		pkt[4] = seq
 		n := copy(pkt[5:], data)
 		data = data[n:]
+		out = append(out, pkt)
+	}
+	return out
+}
+
+func (c *Conn) send(cid uint32, cmd byte, data []byte) {
+	for _, pkt := range Frame(cid, cmd, data) {
 		c.push(pkt)
 	}
 }

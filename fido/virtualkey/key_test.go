@@ -44,19 +44,7 @@ func (h *host) write(pkt []byte) {
 }
 
 func (h *host) sendRaw(cid uint32, cmd byte, data []byte) {
-	pkt := make([]byte, ReportLen)
-	binary.BigEndian.PutUint32(pkt, cid)
-	pkt[4] = cmd | 0x80
-	binary.BigEndian.PutUint16(pkt[5:], uint16(len(data)))
-	n := copy(pkt[7:], data)
-	h.write(pkt)
-	data = data[n:]
-	for seq := byte(0); len(data) > 0; seq++ {
-		pkt := make([]byte, ReportLen)
-		binary.BigEndian.PutUint32(pkt, cid)
-		pkt[4] = seq
-		n := copy(pkt[5:], data)
-		data = data[n:]
+	for _, pkt := range Frame(cid, cmd, data) {
 		h.write(pkt)
 	}
 }
