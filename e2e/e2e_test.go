@@ -463,3 +463,20 @@ func TestTLS(t *testing.T) {
 		t.Fatalf("untrusted cert must fail: %d %s", code, e)
 	}
 }
+
+// TestReleaseBinariesHaveNoVirtualKeys guards the promise that only tests
+// (and, behind a build tag, the demo) can route libfido2 to a virtual key.
+func TestReleaseBinariesHaveNoVirtualKeys(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "github.com/tapkiosk/tapkiosk/cmd/...").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.Contains(pkg, "virtualkey") {
+			t.Errorf("a release binary links %s", pkg)
+		}
+	}
+	if !strings.Contains(string(out), "github.com/tapkiosk/tapkiosk/server") {
+		t.Fatal("go list shows nothing of ours; the check proves nothing")
+	}
+}
