@@ -60,6 +60,9 @@ func TestConformance(t *testing.T) {
 		"Throttle":     testThrottle,
 		"ThrottleRace": testThrottleRace,
 		"Audit":        testAudit,
+		"FIDO2Methods": testFIDO2Methods,
+		"UserHandle":   testUserHandle,
+		"Ceremonies":   testCeremonies,
 	}
 	for name, s := range backends(t) {
 		t.Run(name, func(t *testing.T) {
@@ -505,5 +508,123 @@ func TestSQLiteFullDisk(t *testing.T) {
 	}
 	if _, err := s.GetUser(ctx, "keep@full.example"); err != nil {
 		t.Fatalf("existing data lost: %v", err)
+	}
+}
+
+func testFIDO2Methods(t *testing.T, s *SQL) {
+	ctx := context.Background()
+	a := mkUser(t, s, "fa@fido2.example")
+	b := mkUser(t, s, "fb@fido2.example")
+	used := t0.Add(time.Hour)
+	m := Method{ID: "fm1", UPN: a.UPN, Kind: "fido2", DisplayName: "YubiKey 5 2026-11-23", CreatedAt: t0,
+		CredentialID: []byte{1, 2, 3, 250}, PublicKey: []byte{0xa5, 1, 2}, AAGUID: "2fc0579f-8113-47ea-b116-bb5a8db9202a",
+		Model: "YubiKey 5", AttestationFormat: "packed", AttestationLevel: "attested", SignCount: 7, UserVerified: true,
+		BackupEligible: false, SessionID: "sess-1"}
+	if err := s.CreateMethod(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	dup := m
+	dup.ID, dup.UPN = "fm2", b.UPN
+	if err := s.CreateMethod(ctx, dup); !errors.Is(err, ErrAlreadyExists) {
+		t.Fatalf("a credential registered to another user: %v", err)
+	}
+	got, err := s.GetMethod(ctx, "FA@fido2.example", "fm1")
+	if err != nil || string(got.CredentialID) != string(m.CredentialID) || got.SignCount != 7 || !got.UserVerified ||
+		got.AAGUID != m.AAGUID || got.SessionID != "sess-1" || got.LastUsedAt != nil || string(got.PublicKey) != string(m.PublicKey) {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	if _, err := s.GetMethod(ctx, b.UPN, "fm1"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("a method is visible under another user")
+	}
+	if err := s.RecordMethodUse(ctx, "fm1", 9, true, used); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetMethod(ctx, a.UPN, "fm1")
+	if got.SignCount != 9 || !got.BackupState || got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) {
+		t.Fatalf("after use %+v", got)
+	}
+	if err := s.DeleteMethod(ctx, b.UPN, "fm1"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("deleted another user's method")
+	}
+	if err := s.DeleteMethod(ctx, a.UPN, "fm1"); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := s.ListMethods(ctx, a.UPN); len(ms) != 0 {
+		t.Fatal("method not deleted")
+	}
+	// Methods without a credential (other kinds) do not collide.
+	for _, id := range []string{"o1", "o2"} {
+		if err := s.CreateMethod(ctx, Method{ID: id, UPN: a.UPN, Kind: "phone", DisplayName: id, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func testUserHandle(t *testing.T, s *SQL) {
+	ctx := context.Background()
+	u := mkUser(t, s, "uh@handle.example")
+	var wg sync.WaitGroup
+	got := make([][]byte, 16)
+	for i := range got {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			h, err := s.UserHandle(ctx, u.UPN, []byte(fmt.Sprintf("candidate-%02d", i)))
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = h
+		}(i)
+	}
+	wg.Wait()
+	for _, h := range got {
+		if string(h) != string(got[0]) || len(h) == 0 {
+			t.Fatalf("handles differ: %q vs %q", h, got[0])
+		}
+	}
+	if h, _ := s.UserHandle(ctx, "UH@handle.example", []byte("later")); string(h) != string(got[0]) {
+		t.Fatal("handle changed")
+	}
+	if _, err := s.UserHandle(ctx, "nobody@handle.example", []byte("x")); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func testCeremonies(t *testing.T, s *SQL) {
+	ctx := context.Background()
+	c := Ceremony{ID: "chal-1", SessionID: "s1", Kind: "registration", Data: []byte(`{"x":1}`), ExpiresAt: t0.Add(5 * time.Minute)}
+	if err := s.CreateCeremony(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := s.TakeCeremony(ctx, "chal-1")
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+				if string(got.Data) != `{"x":1}` || got.Kind != "registration" || !got.ExpiresAt.Equal(c.ExpiresAt) {
+					t.Errorf("got %+v", got)
+				}
+			} else if !errors.Is(err, ErrNotFound) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("a ceremony was taken %d times", wins)
+	}
+	s.CreateCeremony(ctx, Ceremony{ID: "chal-old", SessionID: "s1", Kind: "assertion", MethodID: "m", Data: []byte("{}"), ExpiresAt: t0})
+	if n, err := s.DeleteExpiredCeremonies(ctx, t0.Add(time.Second)); err != nil || n < 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	if _, err := s.TakeCeremony(ctx, "chal-old"); !errors.Is(err, ErrNotFound) {
+		t.Fatal("expired ceremony survived the sweep")
 	}
 }

@@ -86,13 +86,37 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// Method is an authentication method other than the pass.
+// Method is an authentication method other than the pass. The FIDO2
+// fields are empty for other kinds.
 type Method struct {
 	ID          string
 	UPN         string
-	Kind        string
+	Kind        string // "fido2", ...
 	DisplayName string
 	CreatedAt   time.Time
+
+	CredentialID      []byte
+	PublicKey         []byte // COSE key
+	AAGUID            string // canonical UUID text
+	Model             string
+	AttestationFormat string
+	AttestationLevel  string // "attested" or "notAttested", as Graph names it
+	SignCount         uint32
+	UserVerified      bool
+	BackupEligible    bool
+	BackupState       bool
+	SessionID         string // the kiosk session that registered it
+	LastUsedAt        *time.Time
+}
+
+// Ceremony is single-use WebAuthn state between options and response.
+type Ceremony struct {
+	ID        string // the challenge, base64url
+	SessionID string
+	Kind      string // "registration" or "assertion"
+	MethodID  string // for assertions: the method being checked
+	Data      []byte
+	ExpiresAt time.Time
 }
 
 // Throttle is a failure counter and lockout for one key ("user:..." or
@@ -173,8 +197,25 @@ type Store interface {
 	RevokeAdminToken(ctx context.Context, name string, at time.Time) error
 	CountAdminTokens(ctx context.Context) (int, error)
 
+	// CreateMethod stores a method; a credential id already registered to
+	// anyone gives ErrAlreadyExists.
 	CreateMethod(ctx context.Context, m Method) error
 	ListMethods(ctx context.Context, upn string) ([]Method, error)
+	GetMethod(ctx context.Context, upn, id string) (Method, error)
+	DeleteMethod(ctx context.Context, upn, id string) error
+	// RecordMethodUse stores what a successful assertion reported.
+	RecordMethodUse(ctx context.Context, id string, signCount uint32, backupState bool, at time.Time) error
+
+	// UserHandle returns the user's WebAuthn user handle, storing candidate
+	// as the handle if the user has none yet. Concurrent callers all get
+	// the one that was stored first.
+	UserHandle(ctx context.Context, upn string, candidate []byte) ([]byte, error)
+
+	CreateCeremony(ctx context.Context, c Ceremony) error
+	// TakeCeremony deletes the ceremony and returns it, so it can be used
+	// once only, whichever instance finishes it.
+	TakeCeremony(ctx context.Context, id string) (Ceremony, error)
+	DeleteExpiredCeremonies(ctx context.Context, now time.Time) (int64, error)
 
 	GetThrottle(ctx context.Context, key string) (Throttle, error)
 	// RecordFailure counts one failure atomically and returns the new count.
