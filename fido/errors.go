@@ -22,6 +22,8 @@ var (
 	ErrKeyFull           = errors.New("the key has no room for another passkey")
 	ErrOperationDenied   = errors.New("the key refused")
 	ErrAlreadyRegistered = errors.New("this key is already registered for this account")
+	// ErrNotRegisteredOnKey: the key holds no passkey the check asked for.
+	ErrNotRegisteredOnKey = errors.New("the key does not hold that passkey")
 )
 
 // PINWrongError is a wrong PIN; RetriesLeft counts down to a blocked PIN.
@@ -126,6 +128,8 @@ func Message(err error) string {
 		return "The key refused. Try again, and touch it briefly when it blinks."
 	case errors.Is(err, ErrAlreadyRegistered):
 		return "This key is already registered to your account. You can use it as it is."
+	case errors.Is(err, ErrNotRegisteredOnKey):
+		return "This is not the key you just registered. Plug in that key and try again."
 	}
 	return "The security key could not do that. Unplug it, plug it back in, and try again."
 }

@@ -172,46 +172,55 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	if uvRequired && req.PIN == "" {
 		opts.UV = libfido2.True // only a key with built-in UV gets here
 	}
-	type result struct {
-		att *libfido2.Attestation
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		att, err := dev.MakeCredential(cdh[:], libfido2.RelyingParty{ID: o.RelyingParty.ID, Name: o.RelyingParty.Name},
+	var att *libfido2.Attestation
+	err = untilDone(ctx, dev, func() (err error) {
+		att, err = dev.MakeCredential(cdh[:], libfido2.RelyingParty{ID: o.RelyingParty.ID, Name: o.RelyingParty.Name},
 			libfido2.User{ID: user, Name: o.User.Name, DisplayName: o.User.DisplayName}, alg, req.PIN, opts)
-		done <- result{att, err}
-	}()
-	var res result
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		dev.Cancel()
-		res = <-done
-		if res.err != nil {
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return nil, ErrTouchTimeout
-			}
-			if errors.Is(res.err, libfido2.ErrKeepaliveCancel) || errors.Is(res.err, libfido2.ErrRX) {
-				return nil, ErrCancelled
-			}
-		}
+		return err
+	})
+	if err != nil {
+		return nil, mapTouchErr(ctx, path, "makeCredential", err)
 	}
-	if res.err != nil {
-		return nil, withRetries(path, mapErr("makeCredential", res.err, gone))
-	}
-	attObj, err := attestationObject(res.att)
+	attObj, err := attestationObject(att)
 	if err != nil {
 		return nil, err
 	}
-	id := b64.EncodeToString(res.att.CredentialID)
+	id := b64.EncodeToString(att.CredentialID)
 	return &Registration{
 		ID: id, RawID: id, Type: "public-key",
 		Response: RegistrationResponse{ClientDataJSON: b64.EncodeToString(cd), AttestationObject: b64.EncodeToString(attObj),
 			Transports: []string{"usb"}},
 		Transports: []string{"usb"}, AuthenticatorAttachment: "cross-platform",
-		AAGUID: info.AAGUID, Format: res.att.Format,
+		AAGUID: info.AAGUID, Format: att.Format,
 	}, nil
+}
+
+// untilDone runs a call that waits for a touch. When ctx ends first (Esc,
+// or the kiosk's own deadline) it sends CTAPHID CANCEL and waits for the
+// call to return, so the key is free again when untilDone returns.
+func untilDone(ctx context.Context, dev *libfido2.Device, call func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		dev.Cancel()
+		return <-done
+	}
+}
+
+// mapTouchErr maps an error from a call that waited for a touch: a context
+// that ended turns the key's cancel answer into ErrCancelled or, for a
+// deadline, ErrTouchTimeout.
+func mapTouchErr(ctx context.Context, path, op string, err error) error {
+	if ctx.Err() != nil && (errors.Is(err, libfido2.ErrKeepaliveCancel) || errors.Is(err, libfido2.ErrRX)) {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return ErrTouchTimeout
+		}
+		return ErrCancelled
+	}
+	return withRetries(path, mapErr(op, err, func() bool { return !present(path) }))
 }
 
 var ctap2Enc, _ = cbor.CTAP2EncOptions().EncMode()

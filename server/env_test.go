@@ -83,7 +83,8 @@ func newEnvOn(t testing.TB, st *store.SQL, clk *clock) *env {
 	t.Helper()
 	ctx := context.Background()
 	logs := &testutil.SyncBuffer{}
-	srv, err := New(Config{Store: st, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: clk.Now, Argon2: cheapArgon})
+	srv, err := New(Config{Store: st, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: clk.Now, Argon2: cheapArgon,
+		RPID: testRPID, RPName: "tapkiosk test", Trust: testTrust(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/tap"
@@ -37,6 +38,15 @@ type Config struct {
 	MaxBodyBytes int64
 	MaxCSVBytes  int64
 	Lockout      Lockout
+	// RPID is the WebAuthn relying party id (a domain); the client's origin
+	// is https:// + RPID. RPName is shown by some keys and platforms.
+	RPID   string
+	RPName string
+	// Trust holds the attestation roots; nil trusts nothing.
+	Trust *Trust
+	// CeremonyTimeout is how long a challenge waits for the key; 5 minutes
+	// like Microsoft Graph's.
+	CeremonyTimeout time.Duration
 }
 
 // Lockout sets the failure limits. After Threshold failures inside Window
@@ -58,6 +68,7 @@ var DefaultLockout = Lockout{UserThreshold: 10, KioskThreshold: 50, Base: time.M
 
 // Server serves the API.
 type Server struct {
+	rp        *webauthn.WebAuthn
 	cfg       Config
 	store     store.Store
 	log       *slog.Logger
@@ -91,13 +102,26 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Lockout.UserThreshold == 0 {
 		cfg.Lockout = DefaultLockout
 	}
+	if cfg.RPID == "" {
+		cfg.RPID = "localhost"
+	}
+	if cfg.RPName == "" {
+		cfg.RPName = "tapkiosk"
+	}
+	if cfg.CeremonyTimeout <= 0 {
+		cfg.CeremonyTimeout = 5 * time.Minute
+	}
+	rp, err := newRelyingParty(cfg.RPID, cfg.RPName)
+	if err != nil {
+		return nil, fmt.Errorf("relying party: %w", err)
+	}
 	// A hash of a random value: sign-ins for unknown users verify against it
 	// so that they take as long as a wrong pass for a known user.
 	dummy, err := tap.HashPass(randomHex(16), cfg.Argon2)
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, dummyHash: dummy}, nil
+	return &Server{rp: rp, cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, dummyHash: dummy}, nil
 }
 
 // call is one request in flight: the writer, the request, its id, and who
@@ -161,10 +185,21 @@ func (s *Server) Handler() http.Handler {
 
 	route("GET /v1/auditLogs", authAdmin, permRead, s.listAudit)
 
+	route("GET /v1/policies/fido2", authAdmin, permPolicyRead, s.getFIDO2Policy)
+	route("PATCH /v1/policies/fido2", authAdmin, permPolicyWrite, s.patchFIDO2Policy)
+	route("GET /v1/users/{upn}/methods", authAdmin, permRead, s.listUserMethods)
+	route("DELETE /v1/users/{upn}/methods/{id}", authAdmin, permPassesWrite, s.deleteUserMethod)
+
 	route("POST /v1/sessions", authKiosk, "", s.openSession)
 	route("GET /v1/session", authSession, "", s.getSession)
 	route("DELETE /v1/session", authSession, "", s.signOut)
 	route("DELETE /v1/session/temporaryAccessPass", authSession, "", s.deleteSessionPass)
+	route("POST /v1/session/fido2Methods/creationOptions", authSession, "", s.creationOptions)
+	route("POST /v1/session/fido2Methods", authSession, "", s.registerFIDO2)
+	route("GET /v1/session/methods", authSession, "", s.listSessionMethods)
+	route("DELETE /v1/session/methods/{id}", authSession, "", s.deleteSessionMethod)
+	route("POST /v1/session/fido2Methods/{id}/assertionOptions", authSession, "", s.assertionOptions)
+	route("POST /v1/session/fido2Methods/{id}/assertion", authSession, "", s.checkKey)
 
 	mux.Handle("/", s.wrap(authNone, "", func(c *call) error {
 		return api.Errf(http.StatusNotFound, api.CodeNotFound, "There is no %s %s in this API; see api/openapi.yaml.", c.r.Method, c.r.URL.Path)

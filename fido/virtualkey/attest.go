@@ -28,6 +28,11 @@ var (
 	testCAErr  error
 )
 
+// notBefore is fixed in the past so certificates are valid under the
+// settable clocks tests use; real attestation certificates are often
+// long-lived too.
+var notBefore = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // TestCA is one CA per process, used by keys made without Options.CA.
 func TestCA() (*CA, error) {
 	testCAOnce.Do(func() { testCA, testCAErr = NewCA() })
@@ -43,7 +48,7 @@ func NewCA() (*CA, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
 		Subject:               pkix.Name{Country: []string{"SE"}, Organization: []string{"tapkiosk test"}, CommonName: "tapkiosk test attestation root"},
-		NotBefore:             time.Now().Add(-time.Hour),
+		NotBefore:             notBefore,
 		NotAfter:              time.Now().Add(20 * 365 * 24 * time.Hour),
 		IsCA:                  true,
 		BasicConstraintsValid: true,
@@ -113,7 +118,7 @@ func (ca *CA) issue(aaguid [16]byte) (*ecdsa.PrivateKey, []byte, error) {
 		SerialNumber: serial,
 		Subject: pkix.Name{Country: []string{"SE"}, Organization: []string{"tapkiosk test"},
 			OrganizationalUnit: []string{"Authenticator Attestation"}, CommonName: "tapkiosk virtual key attestation"},
-		NotBefore:             time.Now().Add(-time.Hour),
+		NotBefore:             notBefore,
 		NotAfter:              time.Now().Add(10 * 365 * 24 * time.Hour),
 		BasicConstraintsValid: true,
 		IsCA:                  false,
