@@ -26,6 +26,9 @@ import (
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
 	"github.com/tapkiosk/tapkiosk/internal/pgtest"
 	"github.com/tapkiosk/tapkiosk/internal/testutil"
 )
@@ -478,5 +481,91 @@ func TestReleaseBinariesHaveNoVirtualKeys(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "github.com/tapkiosk/tapkiosk/server") {
 		t.Fatal("go list shows nothing of ours; the check proves nothing")
+	}
+}
+
+// TestKeyJourneyWithTapctl registers a key made by real libfido2 (the
+// virtual key) against the real tapd binary, checks it, and manages it with
+// the real tapctl.
+func TestKeyJourneyWithTapctl(t *testing.T) {
+	dir := t.TempDir()
+	ca, _ := virtualkey.TestCA()
+	rootsPath := writeFile(t, "roots.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})))
+	db := "sqlite://" + filepath.Join(dir, "tapd.db")
+	tok := initDB(t, db)
+	tokFile := writeFile(t, "admin.token", tok)
+	d := startTapd(t, db, "--rp-id", "tapkiosk.test", "--attestation-roots", rootsPath)
+	if !strings.Contains(d.logs.String(), "tapkiosk test attestation root") {
+		t.Fatalf("tapd did not say which root it trusts:\n%s", d.logs)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, errOut, code := tapctl(t, d.url, tokFile, args...)
+		if code != 0 {
+			t.Fatalf("tapctl %v: %d %s %s", args, code, out, errOut)
+		}
+		return out
+	}
+	run("policy", "set", "--state", "enabled")
+	run("user", "add", "kim@example.com", "--name", "Kim")
+	if out := run("fido2-policy", "set", "--attestation-enforced=true"); !strings.Contains(out, "isAttestationEnforced  true") {
+		t.Fatalf("fido2-policy: %s", out)
+	}
+	var pass api.TemporaryAccessPassMethod
+	json.Unmarshal([]byte(run("tap", "create", "kim@example.com", "--json")), &pass)
+	var kiosk api.Kiosk
+	json.Unmarshal([]byte(run("kiosk", "add", "lobby", "--json")), &kiosk)
+
+	k, err := virtualkey.New(virtualkey.Options{TouchDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := hidroute.Plug("e2e", k)
+	defer hidroute.Remove("e2e")
+	if err := fido.SetPIN(path, "2468"); err != nil {
+		t.Fatal(err)
+	}
+	c := api.NewClient(d.url, kiosk.Token)
+	if _, err := c.OpenSession(bg, "kim@example.com", *pass.TemporaryAccessPass); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := c.CreationOptions(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := fido.Register(bg, path, fido.RegisterRequest{Options: opts.PublicKey, Origin: "https://" + opts.PublicKey.RelyingParty.ID, PIN: "2468"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(reg)
+	m, err := c.RegisterFIDO2(bg, api.RegisterFIDO2Request{PublicKeyCredential: raw, KeyModel: "tapkiosk virtual key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ao, _ := c.AssertionOptions(bg, m.ID)
+	as, err := fido.Assert(bg, path, fido.AssertRequest{Options: ao.PublicKey, Origin: "https://tapkiosk.test", PIN: "2468"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	araw, _ := json.Marshal(as)
+	if kc, err := c.CheckKey(bg, m.ID, araw); err != nil || !kc.Verified {
+		t.Fatalf("key check %+v %v", kc, err)
+	}
+	if err := c.DeleteSessionPass(bg); err != nil {
+		t.Fatal(err)
+	}
+	out := run("methods", "list", "kim@example.com")
+	if !strings.Contains(out, m.ID) || !strings.Contains(out, "fido2") || !strings.Contains(out, "attested") || strings.Contains(out, "temporaryAccessPass") {
+		t.Fatalf("methods list: %s", out)
+	}
+	run("methods", "delete", "kim@example.com", m.ID)
+	if out := run("methods", "list", "kim@example.com"); !strings.Contains(out, "has no authentication methods") {
+		t.Fatalf("after delete: %s", out)
+	}
+	audit := run("audit", "--user", "kim@example.com", "--json")
+	for _, a := range []string{api.ActionRegisterFIDO2, api.ActionCheckKey, api.ActionDeleteMethod, api.ActionDeletePass} {
+		if !strings.Contains(audit, `"`+a+`"`) {
+			t.Errorf("audit lacks %s", a)
+		}
 	}
 }

@@ -20,13 +20,7 @@ func TestKeyRefusalsMap(t *testing.T) {
 	rp := libfido2.RelyingParty{ID: "example.com"}
 	mk := func(t *testing.T, o virtualkey.Options) (*libfido2.Device, string) {
 		o.TouchDelay = 10 * time.Millisecond
-		k, err := virtualkey.New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := fmt.Sprintf("internal-%s", t.Name())
-		path := hidroute.Plug(name, k)
-		t.Cleanup(func() { hidroute.Remove(name) })
+		path, _ := hidroute.PlugNew(t, o)
 		dev, _ := libfido2.NewDevice(path)
 		return dev, path
 	}
@@ -89,13 +83,15 @@ func TestKeyRefusalsMap(t *testing.T) {
 		check(t, makeCred(dev, "u", "", nil), ErrTouchTimeout)
 	})
 	t.Run("PIN blocked", func(t *testing.T) {
-		dev, _ := mk(t, virtualkey.Options{})
+		o := virtualkey.Options{TouchDelay: 10 * time.Millisecond}
+		path, k := hidroute.PlugNew(t, o)
+		dev, _ := libfido2.NewDevice(path)
 		dev.SetPIN("2468", "")
 		var last error
 		for i := 0; i < 9; i++ {
 			last = dev.SetPIN("9999", "0000")
 			if i%3 == 2 {
-				hidroute.Replug(fmt.Sprintf("internal-%s", t.Name())) // power cycle past the 3-per-boot limit
+				k.PowerCycle() // past the 3-per-boot limit
 			}
 		}
 		check(t, last, ErrPINBlocked)

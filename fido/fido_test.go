@@ -30,13 +30,7 @@ func plug(t testing.TB, opts virtualkey.Options) (string, *virtualkey.Key) {
 	if opts.TouchDelay == 0 {
 		opts.TouchDelay = 20 * time.Millisecond
 	}
-	k, err := virtualkey.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("t%d", keySeq.Add(1))
-	path := hidroute.Plug(name, k)
-	t.Cleanup(func() { hidroute.Remove(name) })
+	path, k := hidroute.PlugNew(t, opts)
 	if !opts.U2FOnly {
 		dev, _ := libfido2.NewDevice(path)
 		if typ, err := dev.Type(); err != nil || typ != libfido2.FIDO2 {

@@ -57,13 +57,7 @@ var keySeq atomic.Int64
 func plugKey(t testing.TB, o virtualkey.Options) (string, *virtualkey.Key) {
 	t.Helper()
 	o.TouchDelay = time.Millisecond
-	k, err := virtualkey.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := fmt.Sprintf("srv%d", keySeq.Add(1))
-	path := hidroute.Plug(name, k)
-	t.Cleanup(func() { hidroute.Remove(name) })
+	path, k := hidroute.PlugNew(t, o)
 	if err := fido.SetPIN(path, "2468"); err != nil {
 		t.Fatal(err)
 	}

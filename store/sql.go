@@ -743,15 +743,28 @@ func (s *SQL) RecordMethodUse(ctx context.Context, id string, signCount uint32, 
 
 func (s *SQL) UserHandle(ctx context.Context, upn string, candidate []byte) ([]byte, error) {
 	k := upnKey(upn)
+	read := func() (sql.NullString, error) {
+		var h sql.NullString
+		err := s.db.QueryRowContext(ctx, s.q(`SELECT user_handle FROM users WHERE upn_key = ?`), k).Scan(&h)
+		return h, mapErr(err)
+	}
+	// Read first: the handle exists after the first ceremony, and a read
+	// takes no write lock.
+	h, err := read()
+	if err != nil || h.Valid {
+		if err != nil {
+			return nil, err
+		}
+		return b64.DecodeString(h.String)
+	}
 	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET user_handle = ? WHERE upn_key = ? AND user_handle IS NULL`),
 		b64.EncodeToString(candidate), k); err != nil {
 		return nil, mapErr(err)
 	}
-	var h string
-	if err := s.db.QueryRowContext(ctx, s.q(`SELECT user_handle FROM users WHERE upn_key = ?`), k).Scan(&h); err != nil {
-		return nil, mapErr(err)
+	if h, err = read(); err != nil {
+		return nil, err
 	}
-	return b64.DecodeString(h)
+	return b64.DecodeString(h.String)
 }
 
 // ---- ceremonies ----

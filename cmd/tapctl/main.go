@@ -40,6 +40,9 @@ Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <ver
   tap create UPN [--start T] [--lifetime D] [--once]
                                                  the pass is printed once; T is RFC 3339 or a delay like 2h
   tap show UPN | tap delete UPN
+  methods list UPN | methods delete UPN ID       a user's methods (keys, the pass); remove one
+  fido2-policy show
+  fido2-policy set [--attestation-enforced=BOOL] [--restrictions off|allow|block] [--aaguids A,B]
   kiosk add NAME | kiosk list | kiosk revoke NAME
   token add NAME --role R [--expires D] | token list | token revoke NAME
                                                  roles: ` + "globalAdministrator, privilegedAuthenticationAdministrator,\n" +
@@ -219,6 +222,14 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.tokenList(ctx, rest)
 	case "token revoke":
 		return a.tokenRevoke(ctx, rest)
+	case "methods list":
+		return a.methodsList(ctx, rest)
+	case "methods delete":
+		return a.methodsDelete(ctx, rest)
+	case "fido2-policy show":
+		return a.fido2PolicyShow(ctx, rest)
+	case "fido2-policy set":
+		return a.fido2PolicySet(ctx, rest)
 	}
 	if noun == "audit" {
 		return a.audit(ctx, args[1:])

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -168,11 +169,19 @@ func cmdServe(args []string, stderr io.Writer) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long to let requests finish on shutdown")
+	rpID := fs.String("rp-id", "localhost", "WebAuthn relying party id: your domain; kiosks declare the origin https://<rp-id>")
+	rpName := fs.String("rp-name", "tapkiosk", "relying party name some keys display")
+	roots := fs.String("attestation-roots", "", "PEM bundle of attestation roots to trust")
+	mdsBlob := fs.String("mds-blob", "", "FIDO Metadata Service (MDS3) blob, downloaded to a local file")
+	mdsRoot := fs.String("mds-root", "", "PEM root the MDS blob must chain to (default: the FIDO Alliance production root)")
 	fs.String("config", "", "config file of name = value lines")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	var problems []error
+	if !validRPID(*rpID) {
+		problems = append(problems, fmt.Errorf("--rp-id %q must be a domain name like example.com (no scheme, port or path)", *rpID))
+	}
 	if (*cert == "") != (*key == "") {
 		problems = append(problems, errors.New("--tls-cert and --tls-key go together"))
 	}
@@ -219,7 +228,17 @@ func cmdServe(args []string, stderr io.Writer) error {
 		}
 		return err
 	}
-	srv, err := server.New(server.Config{Store: st, Logger: logger, SessionLimit: *limit})
+	trust, err := server.LoadTrust(*roots, *mdsBlob, *mdsRoot)
+	if err != nil {
+		return err
+	}
+	for _, src := range trust.Sources() {
+		logger.Info("attestation trust", "source", src)
+	}
+	if len(trust.Sources()) == 0 {
+		logger.Info("attestation trust", "source", "none: keys register as notAttested, and enforced attestation refuses every key")
+	}
+	srv, err := server.New(server.Config{Store: st, Logger: logger, SessionLimit: *limit, RPID: *rpID, RPName: *rpName, Trust: trust})
 	if err != nil {
 		return err
 	}
@@ -240,7 +259,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if useTLS {
 		scheme = "https"
 	}
-	logger.Info("tapd listening", "url", scheme+"://"+ln.Addr().String(), "session_limit", limit.String())
+	logger.Info("tapd listening", "url", scheme+"://"+ln.Addr().String(), "session_limit", limit.String(), "rp_id", *rpID)
 
 	go sweep(ctx, st, logger)
 	errc := make(chan error, 1)
@@ -266,8 +285,8 @@ func cmdServe(args []string, stderr io.Writer) error {
 	return nil
 }
 
-// sweep deletes expired sessions once a minute. Sessions are already
-// refused once expired; this only keeps the table small.
+// sweep deletes expired sessions and ceremonies once a minute. Both are
+// already refused once expired; this only keeps the tables small.
 func sweep(ctx context.Context, st store.Store, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
@@ -281,8 +300,29 @@ func sweep(ctx context.Context, st store.Store, log *slog.Logger) {
 			} else if n > 0 {
 				log.Debug("swept expired sessions", "count", n)
 			}
+			if _, err := st.DeleteExpiredCeremonies(ctx, time.Now()); err != nil {
+				log.Warn("ceremony sweep failed", "err", err)
+			}
 		}
 	}
+}
+
+// validRPID accepts a bare domain name, as WebAuthn requires of an RP id.
+func validRPID(s string) bool {
+	if s == "" || len(s) > 253 || strings.ContainsAny(s, ":/ ") {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func isLoopback(host string) bool {

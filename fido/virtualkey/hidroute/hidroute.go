@@ -12,9 +12,12 @@ package hidroute
 import "C"
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"testing"
 	"time"
 	"unsafe"
 
@@ -54,16 +57,6 @@ func Unplug(name string) {
 	mu.Unlock()
 	if k != nil {
 		k.Unplug()
-	}
-}
-
-// Replug puts an unplugged key back (a power cycle for the key).
-func Replug(name string) {
-	mu.Lock()
-	defer mu.Unlock()
-	if k := keys[name]; k != nil {
-		k.Plug()
-		present[name] = true
 	}
 }
 
@@ -184,4 +177,20 @@ func tkVirtWrite(h C.uintptr_t, buf *C.uchar, n C.size_t) C.int {
 		return -1
 	}
 	return C.int(w)
+}
+
+var testSeq atomic.Int64
+
+// PlugNew makes a virtual key for a test, plugs it in under a fresh name,
+// and removes it when the test ends.
+func PlugNew(t testing.TB, opts virtualkey.Options) (string, *virtualkey.Key) {
+	t.Helper()
+	k, err := virtualkey.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("test%d", testSeq.Add(1))
+	path := Plug(name, k)
+	t.Cleanup(func() { Remove(name) })
+	return path, k
 }
