@@ -1,0 +1,273 @@
+package flows
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/fido"
+)
+
+var key = fido.Key{Path: "virtual:a", Product: "Key 5"}
+
+func signedIn(t *testing.T) *Journey {
+	t.Helper()
+	j := New()
+	j.Start()
+	if err := j.SubmitUPN(" ada@example.com "); err != nil {
+		t.Fatal(err)
+	}
+	j.SignInResult(api.Session{UserPrincipalName: "ada@example.com", DisplayName: "Ada", ExpiresDateTime: time.Now().Add(10 * time.Minute)}, nil)
+	if j.Step != StepInsertKey || !j.SignedIn() {
+		t.Fatalf("step %s", j.Step)
+	}
+	return j
+}
+
+func atName(t *testing.T) *Journey {
+	t.Helper()
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, nil)
+	j.EnterPIN("2468")
+	if j.Step != StepNameKey {
+		t.Fatalf("step %s", j.Step)
+	}
+	return j
+}
+
+func TestHappyPath(t *testing.T) {
+	j := atName(t)
+	if !strings.HasPrefix(j.KeyName, "Key 5 ") {
+		t.Fatalf("default name %q", j.KeyName)
+	}
+	if err := j.NameKey("  Blue key "); err != nil || j.Step != StepTouch || j.KeyName != "Blue key" || j.PINForTouch() != "2468" {
+		t.Fatalf("%v %s %q", err, j.Step, j.KeyName)
+	}
+	j.Registered(api.FIDO2Method{ID: "new"}, nil)
+	if j.Step != StepCheckKey {
+		t.Fatal(j.Step)
+	}
+	j.KeyChecked(nil)
+	if j.Step != StepCleanup || !j.Checked || j.PINForTouch() != "" {
+		t.Fatalf("after check: %s, PIN wiped %v", j.Step, j.PINForTouch() == "")
+	}
+	j.MethodsLoaded([]api.AuthenticationMethod{
+		{ID: "new", Type: api.TypeFIDO2}, {ID: "old", Type: api.TypeFIDO2}, {ID: "phone", Type: api.MethodType("phone")},
+		{ID: "tap", Type: api.TypeTAP}, {ID: "also-new", Type: api.TypeFIDO2, RegisteredThisSession: true},
+	}, nil)
+	if len(j.Methods) != 2 || j.Methods[0].ID != "old" {
+		t.Fatalf("clean-up offers %+v", j.Methods)
+	}
+	j.MethodRemoved("old", nil)
+	if len(j.Methods) != 1 || len(j.Removed) != 1 || j.Removed[0].ID != "old" {
+		t.Fatalf("%+v %+v", j.Methods, j.Removed)
+	}
+	j.CleanupDone()
+	j.PassResult(false, nil)
+	if j.Step != StepDone || !j.PassDeleted || j.PassKept {
+		t.Fatalf("%s %v", j.Step, j.PassDeleted)
+	}
+	j.Reset()
+	if j.Step != StepWelcome || j.SignedIn() || j.UPN != "" || j.PINForTouch() != "" {
+		t.Fatal("reset left state behind")
+	}
+}
+
+func TestUPNAndPass(t *testing.T) {
+	j := New()
+	if err := j.SubmitUPN("ada@example.com"); err == nil {
+		t.Fatal("UPN accepted at Welcome")
+	}
+	j.Start()
+	for _, bad := range []string{"", "ada", "ada lovelace@example.com", "ada@\x1b[2J.com"} {
+		var eu *ErrUPN
+		if err := j.SubmitUPN(bad); !errors.As(err, &eu) || j.Step != StepUPN {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if CheckUPN("ada@example.com") != nil || CheckUPN("ada@") == nil {
+		t.Fatal("CheckUPN")
+	}
+	j.SubmitUPN("ada@example.com")
+	wrong := &api.Error{Status: 401, Code: api.CodeInvalidCredentials}
+	j.SignInResult(api.Session{}, wrong)
+	if j.Step != StepPass || j.Problem != wrong || j.SignedIn() {
+		t.Fatal("a wrong pass must stay on the pass step with tapd's answer")
+	}
+	if !j.Back() || j.Step != StepUPN || !j.Back() || j.Step != StepWelcome || j.Back() {
+		t.Fatal("back from pass and UPN")
+	}
+}
+
+func TestInsertKey(t *testing.T) {
+	j := signedIn(t)
+	if j.KeysSeen(nil) || !errors.Is(j.Problem, fido.ErrNoKey) {
+		t.Fatal("no key")
+	}
+	if j.KeysSeen([]fido.Key{key, {Path: "virtual:b"}}) || !errors.Is(j.Problem, fido.ErrSeveralKeys) {
+		t.Fatal("two keys")
+	}
+	if !j.KeysSeen([]fido.Key{key}) || j.Problem != nil {
+		t.Fatal("one key")
+	}
+	if j.KeysSeen([]fido.Key{key}) {
+		t.Fatal("the same key was picked twice")
+	}
+	cases := []struct {
+		name string
+		info fido.Info
+		pin  fido.PINState
+		err  error
+		step Step
+		prob func(error) bool
+	}{
+		{"u2f", fido.Info{}, fido.PINState{}, &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly}, StepInsertKey, func(e error) bool { var u *fido.UnsupportedKeyError; return errors.As(e, &u) }},
+		{"no rk", fido.Info{}, fido.PINState{}, nil, StepInsertKey, func(e error) bool { var u *fido.UnsupportedKeyError; return errors.As(e, &u) }},
+		{"full", fido.Info{ResidentKeys: true, RemainingResidentKeys: 0}, fido.PINState{}, nil, StepInsertKey, func(e error) bool { return errors.Is(e, fido.ErrKeyFull) }},
+		{"new PIN", fido.Info{ResidentKeys: true, RemainingResidentKeys: 5}, fido.PINState{Retries: -1}, nil, StepNewPIN, func(e error) bool { return e == nil }},
+		{"has PIN", fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, nil, StepEnterPIN, func(e error) bool { return e == nil }},
+		{"blocked", fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Blocked: true}, nil, StepPINBlocked, func(e error) bool { return e == nil }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			j := signedIn(t)
+			j.KeysSeen([]fido.Key{key})
+			j.KeyFacts(c.info, c.pin, c.err)
+			if j.Step != c.step || !c.prob(j.Problem) {
+				t.Fatalf("step %s problem %v", j.Step, j.Problem)
+			}
+		})
+	}
+}
+
+func TestNewPIN(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 6, RemainingResidentKeys: -1}, fido.PINState{Retries: -1}, nil)
+	var pe *fido.PINPolicyError
+	if err := j.CheckNewPIN("1234", "1234"); !errors.As(err, &pe) || pe.MinLen != 6 {
+		t.Fatalf("key's minimum: %v", err)
+	}
+	if err := j.CheckNewPIN("135790", "135791"); !errors.Is(err, ErrPINsDiffer) {
+		t.Fatal(err)
+	}
+	if err := j.CheckNewPIN("135790", "135790"); err != nil {
+		t.Fatal(err)
+	}
+	for pin, weak := range map[string]bool{"123456": true, "111111": true, "654321": true, "135790": false, "password": true, "k7#mQ2": false} {
+		if WeakPIN(pin) != weak {
+			t.Errorf("WeakPIN(%q) = %v", pin, !weak)
+		}
+	}
+	j.PINSet("135790", errors.New("key said no"))
+	if j.Step != StepNewPIN || j.Problem == nil {
+		t.Fatal("a failed set must stay")
+	}
+	j.PINSet("135790", nil)
+	if j.Step != StepNameKey || j.PINForTouch() != "135790" || !j.PIN.Set {
+		t.Fatal("after set")
+	}
+}
+
+func TestTouchOutcomes(t *testing.T) {
+	cases := []struct {
+		err  error
+		step Step
+	}{
+		{&fido.PINWrongError{RetriesLeft: 2}, StepEnterPIN},
+		{fido.ErrPINBlocked, StepPINBlocked},
+		{fido.ErrKeyRemoved, StepInsertKey},
+		{fido.ErrCancelled, StepNameKey},
+		{fido.ErrTouchTimeout, StepTouch},
+		{&api.Error{Status: 409, Code: api.CodeAlreadyRegistered}, StepTouch},
+	}
+	for _, c := range cases {
+		j := atName(t)
+		j.NameKey("k")
+		j.Registered(api.FIDO2Method{}, c.err)
+		if j.Step != c.step {
+			t.Errorf("%v: step %s, want %s", c.err, j.Step, c.step)
+		}
+		if c.step == StepEnterPIN && j.PIN.Retries != 2 {
+			t.Error("retries not kept")
+		}
+		if (c.step == StepEnterPIN || c.step == StepInsertKey || c.step == StepPINBlocked) && j.PINForTouch() != "" {
+			t.Errorf("%v: the PIN was kept after a failure that needs it again", c.err)
+		}
+		if c.step == StepInsertKey && j.Key.Path != "" {
+			t.Error("a pulled key stayed selected")
+		}
+	}
+}
+
+func TestNameCheckAndPass(t *testing.T) {
+	j := atName(t)
+	for _, bad := range []string{"", "   ", "evil\x1b]0;x\x07", strings.Repeat("n", 65)} {
+		if err := j.NameKey(bad); !errors.Is(err, ErrKeyName) || j.Step != StepNameKey {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if !j.Back() || j.Step != StepInsertKey || j.Key.Path != "" || j.PINForTouch() != "" {
+		t.Fatal("back from naming re-picks the key")
+	}
+	j = atName(t)
+	j.NameKey("k")
+	j.Registered(api.FIDO2Method{ID: "m"}, nil)
+	if j.Back() {
+		t.Fatal("no way back after registering")
+	}
+	j.KeyChecked(errors.New("touch timed out"))
+	if j.Step != StepCheckKey || j.Problem == nil {
+		t.Fatal("a failed check stays to retry or skip")
+	}
+	j.SkipCheck()
+	if j.Step != StepCleanup || j.Checked {
+		t.Fatal("skip")
+	}
+	j.MethodsLoaded(nil, errors.New("tapd down"))
+	if j.Problem == nil {
+		t.Fatal("load failure")
+	}
+	j.MethodRemoved("x", errors.New("refused"))
+	if j.Problem == nil {
+		t.Fatal("remove failure")
+	}
+	j.CleanupDone()
+	j.PassResult(false, errors.New("tapd down"))
+	if j.Step != StepDeletePass {
+		t.Fatal("a failed delete must stay")
+	}
+	j.PassResult(true, nil)
+	if j.Step != StepDone || !j.PassKept || j.PassDeleted {
+		t.Fatal("keep")
+	}
+}
+
+func TestEventsAtTheWrongStepAreIgnored(t *testing.T) {
+	j := New()
+	j.SignInResult(api.Session{UserPrincipalName: "x@y.z"}, nil)
+	j.KeyFacts(fido.Info{ResidentKeys: true}, fido.PINState{}, nil)
+	j.PINSet("1234", nil)
+	j.EnterPIN("1234")
+	j.Registered(api.FIDO2Method{ID: "m"}, nil)
+	j.KeyChecked(nil)
+	j.PassResult(false, nil)
+	if j.Step != StepWelcome || j.SignedIn() || j.PINForTouch() != "" {
+		t.Fatalf("stray events moved the journey: %s", j.Step)
+	}
+}
+
+func TestDefaultKeyName(t *testing.T) {
+	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	for product, want := range map[string]string{"YubiKey 5": "YubiKey 5 2026-11-23", "": "Security key 2026-11-23", "Bad\x1bName": "Security key 2026-11-23"} {
+		if got := DefaultKeyName(product, now); got != want {
+			t.Errorf("%q: %q", product, got)
+		}
+	}
+	if got := DefaultKeyName(strings.Repeat("x", 80), now); len([]rune(got)) > 64 {
+		t.Errorf("too long: %d", len(got))
+	}
+}
