@@ -65,6 +65,8 @@ type Journey struct {
 	// PassDeleted or PassKept says how the journey ended.
 	PassDeleted bool
 	PassKept    bool
+	// PassEnds is when the pass stops working, from the methods list.
+	PassEnds time.Time
 }
 
 // New starts a journey at Welcome.
@@ -336,6 +338,9 @@ func (j *Journey) MethodsLoaded(ms []api.AuthenticationMethod, err error) {
 	}
 	j.Methods = nil
 	for _, m := range ms {
+		if m.Type == api.TypeTAP && m.StartDateTime != nil {
+			j.PassEnds = m.StartDateTime.Add(time.Duration(m.LifetimeInMinutes) * time.Minute)
+		}
 		if m.ID == j.Method.ID || m.RegisteredThisSession || m.Type == api.TypeTAP {
 			continue
 		}

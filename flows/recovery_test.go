@@ -50,14 +50,18 @@ func TestHappyPath(t *testing.T) {
 	if j.Step != StepCheckKey {
 		t.Fatal(j.Step)
 	}
+	start := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 	j.KeyChecked(nil)
 	if j.Step != StepCleanup || !j.Checked || j.PINForTouch() != "" {
 		t.Fatalf("after check: %s, PIN wiped %v", j.Step, j.PINForTouch() == "")
 	}
 	j.MethodsLoaded([]api.AuthenticationMethod{
 		{ID: "new", Type: api.TypeFIDO2}, {ID: "old", Type: api.TypeFIDO2}, {ID: "phone", Type: api.MethodType("phone")},
-		{ID: "tap", Type: api.TypeTAP}, {ID: "also-new", Type: api.TypeFIDO2, RegisteredThisSession: true},
+		{ID: "tap", Type: api.TypeTAP, StartDateTime: &start, LifetimeInMinutes: 60}, {ID: "also-new", Type: api.TypeFIDO2, RegisteredThisSession: true},
 	}, nil)
+	if !j.PassEnds.Equal(start.Add(time.Hour)) {
+		t.Fatalf("pass end %v", j.PassEnds)
+	}
 	if len(j.Methods) != 2 || j.Methods[0].ID != "old" {
 		t.Fatalf("clean-up offers %+v", j.Methods)
 	}
