@@ -44,8 +44,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = dir
-	for _, c := range []string{"tapd", "tapctl"} {
-		out, err := exec.Command("go", "build", "-o", filepath.Join(bin, c), "github.com/tapkiosk/tapkiosk/cmd/"+c).CombinedOutput()
+	for _, c := range []string{"tapd", "tapctl", "kiosk"} {
+		// The kiosk is built as the demo build, the only one with a virtual key.
+		out, err := exec.Command("go", "build", "-tags", "demo", "-o", filepath.Join(bin, c), "github.com/tapkiosk/tapkiosk/cmd/"+c).CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", c, err, out)
 			os.Exit(1)

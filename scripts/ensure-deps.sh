@@ -11,6 +11,7 @@ command -v runuser >/dev/null 2>&1 || need+=(util-linux)
 command -v curl >/dev/null 2>&1 || need+=(curl)   # make demo
 [ -f /usr/include/fido.h ] || need+=(libfido2-dev)   # cgo: go-libfido2 and fido/virtualkey/hidroute
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)   # the kiosk's end-to-end journeys
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

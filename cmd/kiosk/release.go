@@ -1,0 +1,15 @@
+//go:build !demo
+
+package main
+
+import (
+	"flag"
+	"log/slog"
+)
+
+// A release build has no virtual key: these are no-ops.
+type demoKey struct{}
+
+func addDemoFlags(*flag.FlagSet) demoKey { return demoKey{} }
+func (demoKey) start(*slog.Logger) error { return nil }
+func (demoKey) stop()                    {}

@@ -1,0 +1,251 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
+)
+
+var tmuxSeq atomic.Int64
+
+// kioskRun is the real kiosk binary (demo build) in a tmux pane of 80x24.
+type kioskRun struct {
+	t       *testing.T
+	session string
+	control string
+	log     string
+}
+
+// world is a tapd with a kiosk, a user and a pass, ready for a journey.
+type world struct {
+	t      *testing.T
+	d      *tapd
+	admin  *api.Client
+	tokDir string
+	kiosk  api.Kiosk
+	upn    string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the kiosk journeys; `make test` installs it")
+	}
+	dir := t.TempDir()
+	db := "sqlite://" + filepath.Join(dir, "tapd.db")
+	tok := initDB(t, db)
+	d := startTapd(t, db, "--rp-id", "tapkiosk.test")
+	w := &world{t: t, d: d, admin: api.NewClient(d.url, tok), tokDir: dir, upn: "ada@example.com"}
+	on := "enabled"
+	if _, err := w.admin.UpdatePolicy(bg, api.PolicyPatch{State: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.admin.CreateUser(bg, api.User{UserPrincipalName: w.upn, DisplayName: "Ada Lovelace"}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := w.admin.CreateKiosk(bg, fmt.Sprintf("lobby-%d", tmuxSeq.Add(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.kiosk = k
+	return w
+}
+
+func (w *world) pass(once bool) string {
+	w.t.Helper()
+	p, err := w.admin.CreatePass(bg, w.upn, api.CreatePassRequest{IsUsableOnce: &once})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return *p.TemporaryAccessPass
+}
+
+// oldKey registers a key for the user through the API, as if from an
+// earlier visit, so clean-up has something to remove.
+func (w *world) oldKey() string {
+	w.t.Helper()
+	path, _ := hidroute.PlugNew(w.t, virtualkey.Options{TouchDelay: time.Millisecond})
+	if err := fido.SetPIN(path, "2468"); err != nil {
+		w.t.Fatal(err)
+	}
+	c := api.NewClient(w.d.url, w.kiosk.Token)
+	if _, err := c.OpenSession(bg, w.upn, w.pass(false)); err != nil {
+		w.t.Fatal(err)
+	}
+	opts, _ := c.CreationOptions(bg)
+	reg, err := fido.Register(bg, path, fido.RegisterRequest{Options: opts.PublicKey, Origin: "https://tapkiosk.test", PIN: "2468"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	raw, _ := json.Marshal(reg)
+	m, err := c.RegisterFIDO2(bg, api.RegisterFIDO2Request{DisplayName: "Lost key", PublicKeyCredential: raw})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	c.SignOut(bg)
+	return m.ID
+}
+
+func (w *world) startKiosk(extra ...string) *kioskRun {
+	w.t.Helper()
+	dir := w.t.TempDir()
+	tokFile := filepath.Join(dir, "kiosk.token")
+	os.WriteFile(tokFile, []byte(w.kiosk.Token), 0o600)
+	k := &kioskRun{t: w.t, session: fmt.Sprintf("tapkiosk-e2e-%d-%d", os.Getpid(), tmuxSeq.Add(1)),
+		control: filepath.Join(dir, "key.control"), log: filepath.Join(dir, "kiosk.log")}
+	args := append([]string{filepath.Join(bin, "kiosk"), "--server", w.d.url, "--token-file", tokFile, "--org", "Contoso",
+		"--theme", "plain", "--virtual-key", filepath.Join(dir, "key.json"), "--virtual-key-control", k.control, "--log-file", k.log}, extra...)
+	cmd := exec.Command("tmux", "new-session", "-d", "-s", k.session, "-x", "80", "-y", "24", strings.Join(args, " "))
+	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		w.t.Fatalf("tmux: %v %s", err, out)
+	}
+	w.t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", k.session).Run() })
+	return k
+}
+
+func (k *kioskRun) screen() string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", k.session).Output()
+	return string(out)
+}
+
+// waitFor polls the screen until text appears.
+func (k *kioskRun) waitFor(text string) string {
+	k.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := k.screen(); strings.Contains(s, text) {
+			return s
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	logs, _ := os.ReadFile(k.log)
+	k.t.Fatalf("the screen never showed %q; it shows:\n%s\nkiosk log:\n%s", text, k.screen(), logs)
+	return ""
+}
+
+// send types keys: named tmux keys (Enter, Escape, Tab, Space, C-c) or text.
+func (k *kioskRun) send(keys ...string) {
+	k.t.Helper()
+	for _, key := range keys {
+		args := []string{"send-keys", "-t", k.session}
+		switch key {
+		case "Enter", "Escape", "Tab", "Space", "Up", "Down", "Left", "Right", "C-c", "C-z", "C-r":
+			args = append(args, key)
+		default:
+			args = append(args, "-l", key)
+		}
+		if out, err := exec.Command("tmux", args...).CombinedOutput(); err != nil {
+			k.t.Fatalf("send-keys %q: %v %s", key, err, out)
+		}
+		time.Sleep(60 * time.Millisecond)
+	}
+}
+
+func (k *kioskRun) key(cmd string) { os.WriteFile(k.control, []byte(cmd), 0o600) }
+
+func TestKioskHappyPath(t *testing.T) {
+	w := newWorld(t)
+	old := w.oldKey()
+	pass := w.pass(false)
+	k := w.startKiosk()
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn)
+	k.waitFor("Looks right")
+	k.send("Enter", pass)
+	if s := k.waitFor("Temporary Access Pass"); strings.Contains(s, pass) {
+		t.Fatal("the pass is on screen")
+	}
+	k.send("C-c", "C-z") // kiosk mode: ignored
+	k.send("Enter")
+	k.waitFor("Create a PIN for your key")
+	k.send("135790", "Tab", "135790", "Enter")
+	s := k.waitFor("Name your key")
+	if strings.Contains(s, "135790") {
+		t.Fatal("the PIN is on screen")
+	}
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	k.send("Enter")
+	k.waitFor("Remove what you lost")
+	k.waitFor("Lost key")
+	k.send("Space", "d")
+	k.waitFor("Press Y to confirm")
+	k.send("y")
+	k.waitFor("Removed: Lost key")
+	k.send("Enter")
+	k.waitFor("Delete your Temporary Access Pass?")
+	k.send("Enter")
+	s = k.waitFor("All done")
+	for _, want := range []string{"Checked that it works", "Removed 1 old method", "Deleted your Temporary Access Pass", "Remove your key now"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	k.send("Enter")
+	k.waitFor("Press Enter to start")
+	if s := k.screen(); strings.Contains(s, "Ada") || strings.Contains(s, w.upn) {
+		t.Fatal("the next person can see the last one")
+	}
+
+	// What tapd stored.
+	ms, err := w.admin.UserMethods(bg, w.upn)
+	if err != nil || len(ms) != 1 || ms[0].Type != api.TypeFIDO2 || ms[0].ID == old || ms[0].Model != "tapkiosk virtual key" {
+		t.Fatalf("methods after the journey: %+v %v", ms, err)
+	}
+	es, _ := w.admin.Audit(bg, api.AuditQuery{User: w.upn, Top: 200})
+	got := map[string]bool{}
+	for _, e := range es {
+		if e.Result == "success" && e.Actor.Name == w.kiosk.Name {
+			got[e.Action] = true
+		}
+	}
+	for _, a := range []string{api.ActionSignIn, api.ActionRegisterFIDO2, api.ActionCheckKey, api.ActionDeleteMethod, api.ActionDeletePass} {
+		if !got[a] {
+			t.Errorf("audit lacks %s by the kiosk", a)
+		}
+	}
+	logs, _ := os.ReadFile(k.log)
+	if strings.Contains(string(logs), pass) || strings.Contains(string(logs), "135790") {
+		t.Fatal("a secret reached the kiosk's log")
+	}
+}
+
+func TestKioskWrongPassThenRightAndKeyPulled(t *testing.T) {
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKiosk()
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter", "WrongPass9", "Enter")
+	k.waitFor("don't match")
+	k.send(pass, "Enter")
+	k.waitFor("Create a PIN for your key")
+	k.send("135790", "Tab", "135790", "Enter")
+	k.waitFor("Name your key")
+	k.key("hold")
+	k.send("Enter")
+	k.waitFor("Touch your key now")
+	k.key("unplug")
+	k.waitFor("The key was removed")
+	k.waitFor("Insert your security key")
+	k.key("plug auto")
+	k.waitFor("Enter your key's PIN") // the key kept the PIN it was given
+	k.send("135790", "Enter")
+	k.waitFor("Name your key")
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	if ms, _ := w.admin.UserMethods(bg, w.upn); len(ms) != 2 { // the key and the pass
+		t.Fatalf("methods: %+v", ms)
+	}
+}
