@@ -104,22 +104,28 @@ func startTapd(t *testing.T, db string, extra ...string) *tapd {
 	d := &tapd{cmd: cmd, url: "http://" + addr, logs: logs, done: make(chan error, 1)}
 	go func() { d.done <- cmd.Wait() }()
 	t.Cleanup(func() { d.stop(t) })
+	d.waitReady(t)
+	return d
+}
+
+// waitReady waits until /readyz answers, or fails the test.
+func (d *tapd) waitReady(t *testing.T) {
+	t.Helper()
 	for i := 0; i < 200; i++ {
 		resp, err := http.Get(d.url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return d
+				return
 			}
 		}
 		select {
 		case err := <-d.done:
-			t.Fatalf("tapd exited early: %v\n%s", err, logs)
+			t.Fatalf("tapd exited early: %v\n%s", err, d.logs)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	t.Fatalf("tapd did not become ready\n%s", logs)
-	return nil
+	t.Fatalf("tapd did not become ready\n%s", d.logs)
 }
 
 // stop sends SIGTERM and expects a clean exit.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
+	"github.com/tapkiosk/tapkiosk/internal/testutil"
+	"github.com/tapkiosk/tapkiosk/store"
 )
 
 var tmuxSeq atomic.Int64
@@ -31,13 +34,18 @@ type kioskRun struct {
 type world struct {
 	t      *testing.T
 	d      *tapd
+	db     string
+	args   []string
 	admin  *api.Client
 	tokDir string
 	kiosk  api.Kiosk
 	upn    string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { t.Helper(); return newWorldWith(t) }
+
+// newWorldWith starts tapd with extra serve flags.
+func newWorldWith(t *testing.T, extra ...string) *world {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatal("tmux is needed for the kiosk journeys; `make test` installs it")
@@ -45,8 +53,9 @@ func newWorld(t *testing.T) *world {
 	dir := t.TempDir()
 	db := "sqlite://" + filepath.Join(dir, "tapd.db")
 	tok := initDB(t, db)
-	d := startTapd(t, db, "--rp-id", "tapkiosk.test")
-	w := &world{t: t, d: d, admin: api.NewClient(d.url, tok), tokDir: dir, upn: "ada@example.com"}
+	args := append([]string{"--rp-id", "tapkiosk.test"}, extra...)
+	d := startTapd(t, db, args...)
+	w := &world{t: t, d: d, db: db, args: args, admin: api.NewClient(d.url, tok), tokDir: dir, upn: "ada@example.com"}
 	on := "enabled"
 	if _, err := w.admin.UpdatePolicy(bg, api.PolicyPatch{State: &on}); err != nil {
 		t.Fatal(err)
@@ -99,7 +108,17 @@ func (w *world) oldKey() string {
 
 func (w *world) startKiosk(extra ...string) *kioskRun {
 	w.t.Helper()
+	return w.startKioskWithKey(nil, extra...)
+}
+
+// startKioskWithKey lets prep write the virtual key's state file first
+// (a PIN already set, or blocked).
+func (w *world) startKioskWithKey(prep func(statePath string), extra ...string) *kioskRun {
+	w.t.Helper()
 	dir := w.t.TempDir()
+	if prep != nil {
+		prep(filepath.Join(dir, "key.json"))
+	}
 	tokFile := filepath.Join(dir, "kiosk.token")
 	os.WriteFile(tokFile, []byte(w.kiosk.Token), 0o600)
 	k := &kioskRun{t: w.t, session: fmt.Sprintf("tapkiosk-e2e-%d-%d", os.Getpid(), tmuxSeq.Add(1)),
@@ -123,7 +142,12 @@ func (k *kioskRun) screen() string {
 // waitFor polls the screen until text appears.
 func (k *kioskRun) waitFor(text string) string {
 	k.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	return k.waitForWithin(text, 20*time.Second)
+}
+
+func (k *kioskRun) waitForWithin(text string, d time.Duration) string {
+	k.t.Helper()
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if s := k.screen(); strings.Contains(s, text) {
 			return s
@@ -248,4 +272,179 @@ func TestKioskWrongPassThenRightAndKeyPulled(t *testing.T) {
 	if ms, _ := w.admin.UserMethods(bg, w.upn); len(ms) != 2 { // the key and the pass
 		t.Fatalf("methods: %+v", ms)
 	}
+}
+
+// keyWithPIN writes a virtual key state holding a PIN with retries left.
+func keyWithPIN(pin string, retries int) func(string) {
+	return func(path string) {
+		h := sha256.Sum256([]byte(pin))
+		st := map[string]any{"pinHash": h[:16], "pinLength": len(pin), "pinRetries": retries, "counter": 0, "creds": []any{}}
+		b, _ := json.Marshal(st)
+		os.WriteFile(path, b, 0o600)
+	}
+}
+
+func (w *world) storeDB(t *testing.T) *store.SQL {
+	t.Helper()
+	st, err := store.Open(bg, w.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func TestKioskLockout(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.pass(false)
+	k := w.startKiosk()
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter")
+	for i := 0; i < 9; i++ {
+		k.send(fmt.Sprintf("Wrong%03d", i), "Enter")
+		k.waitFor("don't match")
+	}
+	k.send("Wrong999", "Enter")
+	k.waitFor("Too many wrong tries. Try again in 1m0s.")
+}
+
+func TestKioskExpiredAndNotYetValidPass(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	// Age the stored pass by two hours, as if it had been issued then.
+	st := w.storeDB(t)
+	if _, err := st.DB().Exec(`UPDATE passes SET start_at = start_at - 7200000`); err != nil {
+		t.Fatal(err)
+	}
+	k := w.startKiosk()
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter", pass, "Enter")
+	k.waitFor("This pass has expired. Ask IT for a new one.")
+	start := time.Now().Add(3 * time.Hour)
+	p, err := w.admin.CreatePass(bg, w.upn, api.CreatePassRequest{StartDateTime: &start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.send(*p.TemporaryAccessPass, "Enter")
+	k.waitFor("This pass becomes valid at " + start.Local().Format("2006-01-02 15:04"))
+}
+
+func TestKioskExistingPINWrongThenRight(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKioskWithKey(keyWithPIN("2468", 8))
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter", pass, "Enter")
+	k.waitFor("Enter your key's PIN")
+	k.waitFor("8 tries left")
+	k.send("1111", "Enter", "Enter")
+	k.waitFor("That PIN is wrong. 7 tries left.")
+	k.send("2468", "Enter")
+	k.waitFor("Name your key")
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+}
+
+func TestKioskBlockedPIN(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKioskWithKey(keyWithPIN("2468", 0))
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter", pass, "Enter")
+	s := k.waitFor("This key's PIN is blocked")
+	if !strings.Contains(s, "Only a reset can fix this") || !strings.Contains(s, "Ask IT for help") {
+		t.Fatalf("no explanation:\n%s", s)
+	}
+}
+
+func TestKioskTapdDownAndBack(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKiosk()
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter", pass, "Enter")
+	k.waitFor("Create a PIN for your key")
+	k.send("135790", "Tab", "135790", "Enter")
+	k.waitFor("Name your key")
+	w.d.stop(t)
+	k.send("Enter")
+	k.waitFor("can't be reached right now")
+	w.d = w.restart(t)
+	k.send("Enter") // try the touch again
+	k.waitFor("Your key is registered")
+}
+
+func TestKioskIdleTimeout(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKiosk("--idle", "10s")
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter", pass, "Enter")
+	k.waitFor("Create a PIN for your key")
+	k.waitFor("Still there?")
+	s := k.waitFor("You were signed out because nothing happened for a while.")
+	if strings.Contains(s, "Ada") {
+		t.Fatal("the person is still on screen")
+	}
+	es, _ := w.admin.Audit(bg, api.AuditQuery{User: w.upn, Action: api.ActionSignOut})
+	if len(es) != 1 {
+		t.Fatalf("the kiosk did not sign out at tapd: %+v", es)
+	}
+}
+
+func TestKioskSessionExpiry(t *testing.T) {
+	t.Parallel()
+	w := newWorldWith(t, "--session-limit", "1m")
+	pass := w.pass(false)
+	k := w.startKiosk("--idle", "10m")
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter", pass, "Enter")
+	k.waitFor("Time left 0:5")
+	k.waitForWithin("Your time ran out, so you were signed out.", 90*time.Second)
+}
+
+func TestKioskEscapesInDisplayName(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	// A name with escape sequences, as an old import or another directory
+	// could hold; tapd's own API would refuse it.
+	st := w.storeDB(t)
+	evil := "Ada\x1b]2;pwned\x07\x1b[2J\x1b[31mRED"
+	if _, err := st.DB().Exec(`UPDATE users SET display_name = ? WHERE upn_key = ?`, evil, w.upn); err != nil {
+		t.Fatal(err)
+	}
+	pass := w.pass(false)
+	k := w.startKiosk()
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter", pass, "Enter")
+	s := k.waitFor("Create a PIN for your key")
+	title, _ := exec.Command("tmux", "display-message", "-p", "-t", k.session, "#{pane_title}").Output()
+	if strings.Contains(string(title), "pwned") || strings.Contains(s, "pwned") || !strings.Contains(s, "Welcome, Ada") {
+		t.Fatalf("escape sequences reached the terminal: title %q\n%s", title, s)
+	}
+}
+
+// restart starts tapd again on the same address and database, as after an
+// outage.
+func (w *world) restart(t *testing.T) *tapd {
+	t.Helper()
+	addr := strings.TrimPrefix(w.d.url, "http://")
+	args := append([]string{"serve", "--db", w.db, "--listen", addr, "--log-format", "json"}, w.args...)
+	cmd := exec.Command(filepath.Join(bin, "tapd"), args...)
+	logs := &testutil.SyncBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &tapd{cmd: cmd, url: w.d.url, logs: logs, done: make(chan error, 1)}
+	go func() { d.done <- cmd.Wait() }()
+	t.Cleanup(func() { d.stop(t) })
+	d.waitReady(t)
+	return d
 }

@@ -93,5 +93,6 @@ var english = Catalog{
 	"help.remove":            "d remove marked",
 	"help.done":              "enter continue",
 	"help.yesno":             "←/→ choose",
+	"help.retry":             "enter try again",
 	"help.lang":              "ctrl+l language",
 }

@@ -93,5 +93,6 @@ var swedish = Catalog{
 	"help.remove":            "d ta bort markerade",
 	"help.done":              "enter fortsätt",
 	"help.yesno":             "←/→ välj",
+	"help.retry":             "enter försök igen",
 	"help.lang":              "ctrl+l språk",
 }

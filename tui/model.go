@@ -457,6 +457,14 @@ func (m *Model) stepKey(k tea.KeyPressMsg) tea.Cmd {
 			}
 			return nil
 		}
+	case flows.StepTouch:
+		// After a failure (tapd unreachable, no touch in time) Enter
+		// tries again; Esc goes back to naming.
+		if key == "enter" && m.busy == "" {
+			m.j.Problem = nil
+			return m.startTouch()
+		}
+		return nil
 	case flows.StepCheckKey:
 		switch key {
 		case "enter":
@@ -521,11 +529,15 @@ func (m *Model) switchPINField() {
 // back handles Esc: cancel the touch, or go one step back.
 func (m *Model) back() tea.Cmd {
 	j := m.j
-	if j.Step == flows.StepTouch || m.checking {
+	if (j.Step == flows.StepTouch && m.busy != "") || m.checking {
 		if m.cancel != nil {
 			m.cancel() // the register Cmd returns ErrCancelled
 		}
 		return nil
+	}
+	if j.Step == flows.StepTouch {
+		j.Registered(api.FIDO2Method{}, fido.ErrCancelled) // back to naming
+		return m.name.Focus()
 	}
 	if m.confirming {
 		m.confirming = false

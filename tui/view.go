@@ -117,14 +117,14 @@ func (m *Model) body(w int) string {
 		}
 		b.WriteString(m.problem())
 	case flows.StepNewPIN:
-		b.WriteString(st.title.Render(t.S("pin.new.title")) + "\n" + wrap.Render(st.hint.Render(t.S("pin.new.rules", max(j.Info.MinPINLength, 4)))) + "\n\n")
+		b.WriteString(m.greeting() + st.title.Render(t.S("pin.new.title")) + "\n" + wrap.Render(st.hint.Render(t.S("pin.new.rules", max(j.Info.MinPINLength, 4)))) + "\n\n")
 		b.WriteString(t.S("pin.new.first") + "\n" + m.pin1.View() + "\n" + t.S("pin.new.again") + "\n" + m.pin2.View())
 		if m.pinWarn != "" {
 			b.WriteString("\n" + st.hint.Render("! "+m.pinWarn))
 		}
 		b.WriteString(m.busyLine() + m.problem())
 	case flows.StepEnterPIN:
-		b.WriteString(st.title.Render(t.S("pin.enter.title")) + "\n")
+		b.WriteString(m.greeting() + st.title.Render(t.S("pin.enter.title")) + "\n")
 		if r := j.PIN.Retries; r > 0 && r <= 3 {
 			b.WriteString(st.problem.Render("! " + t.S("pin.retriesLow", r)))
 		} else if r > 0 {
@@ -132,7 +132,7 @@ func (m *Model) body(w int) string {
 		}
 		b.WriteString("\n\n" + m.pin1.View() + m.problem())
 	case flows.StepPINBlocked:
-		b.WriteString(st.problem.Render("! "+t.S("pin.blocked.title")) + "\n\n" + wrap.Render(t.S("pin.blocked.body")))
+		b.WriteString(m.greeting() + st.problem.Render("! "+t.S("pin.blocked.title")) + "\n\n" + wrap.Render(t.S("pin.blocked.body")))
 	case flows.StepNameKey:
 		b.WriteString(st.title.Render(t.S("name.title")) + "\n" + st.hint.Render(t.S("name.hint")) + "\n\n" + m.name.View() + m.problem())
 	case flows.StepTouch:
@@ -249,6 +249,9 @@ func (m *Model) help() string {
 	}[m.j.Step]
 	if m.checking {
 		keys = []string{"help.cancel"}
+	}
+	if m.j.Step == flows.StepTouch && m.busy == "" {
+		keys = []string{"help.retry", "help.back"}
 	}
 	var parts []string
 	for _, k := range keys {
