@@ -9,9 +9,11 @@ BIN   := bin
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build bin/tapd and bin/tapctl
+build: ## build bin/tapd, bin/tapctl, bin/kiosk and the demo kiosk bin/kiosk-demo
 	$(GO) build -o $(BIN)/tapd ./cmd/tapd
 	$(GO) build -o $(BIN)/tapctl ./cmd/tapctl
+	$(GO) build -o $(BIN)/kiosk ./cmd/kiosk
+	$(GO) build -tags demo -o $(BIN)/kiosk-demo ./cmd/kiosk
 
 deps: ## install the Debian packages the tests and demo need (PostgreSQL, curl), if missing
 	@scripts/ensure-deps.sh
@@ -24,11 +26,12 @@ vet: ## go vet and gofmt check
 test: deps vet ## run every test: unit, both stores, end-to-end binaries (installs what it needs)
 	$(GO) test -count=1 -timeout 20m ./...
 
-demo: deps build ## start tapd on a fresh SQLite file, set a policy, add a demo user, issue a pass
+demo: deps build ## the whole journey: tapd on a fresh SQLite file, a demo user and pass, and the kiosk with a virtual key
 	@scripts/demo.sh
 
 bench: deps ## run the benchmarks recorded in README.md
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./tap ./server ./fido
+	TAPKIOSK_MEASURE=1 $(GO) test -count=1 -run KioskMeasure -v ./e2e/ | grep -E 'first frame|waiting for a key|machine time'
 
 hwtest: deps ## run the registration suite on a real security key (plug in one; TAPKIOSK_HW_PIN=... if it has a PIN)
 	$(GO) test -count=1 -tags hwtest -run Hardware -v ./fido/

@@ -143,7 +143,10 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	}
 	switch len(keys) {
 	case 0:
-		j.Problem = fido.ErrNoKey
+		// Keep "the key was removed" on screen until a key arrives.
+		if !errors.Is(j.Problem, fido.ErrKeyRemoved) {
+			j.Problem = fido.ErrNoKey
+		}
 		return false
 	case 1:
 		if j.Key.Path != keys[0].Path {

@@ -204,6 +204,12 @@ func TestTouchOutcomes(t *testing.T) {
 		if c.step == StepInsertKey && j.Key.Path != "" {
 			t.Error("a pulled key stayed selected")
 		}
+		if c.step == StepInsertKey {
+			j.KeysSeen(nil)
+			if !errors.Is(j.Problem, fido.ErrKeyRemoved) {
+				t.Error("\"the key was removed\" was replaced by \"no key\"")
+			}
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# make demo: a fresh tapd on SQLite, a policy, a demo user, a kiosk and a
-# pass, then a kiosk sign-in with that pass, all through the real binaries.
-# tapd keeps running until Ctrl+C so you can try tapctl yourself.
+# make demo: a fresh tapd on SQLite, a policy, a demo user,
+# a kiosk and a pass, all through the real binaries; then the kiosk itself
+# in this terminal with a virtual security key (the demo build), so you can
+# walk the whole journey without hardware. DEMO_EXIT=1 stops before the
+# kiosk (for scripts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +25,7 @@ chmod 600 "$dir/admin.token"
 echo "The first admin token is in $dir/admin.token (shown once by tapd init; kept here for the demo)."
 
 say "2. tapd serve on $url (log: $dir/tapd.log)"
-bin/tapd serve --db "$db" --listen "$listen" 2> "$dir/tapd.log" &
+bin/tapd serve --db "$db" --listen "$listen" --rp-id tapkiosk.localhost 2> "$dir/tapd.log" &
 tapd_pid=$!
 trap 'kill $tapd_pid 2>/dev/null; wait $tapd_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
@@ -46,27 +48,35 @@ run bin/tapctl tap create ada@example.com --lifetime 2h | tee "$dir/pass.txt"
 pass=$(grep -oE '│  [A-Za-z0-9]+  │' "$dir/pass.txt" | tr -d '│ ')
 rm -f "$dir/pass.txt"
 
-say "4. A kiosk signs Ada in with the pass (what the kiosk app will do)"
-printf '$ curl -X POST %s/v1/sessions -H "Authorization: Bearer <kiosk token>" -d {"userPrincipalName":"ada@example.com","temporaryAccessPass":"<pass>"}\n' "$url"
-curl -sS -X POST "$url/v1/sessions" -H "Authorization: Bearer $(cat "$dir/kiosk.token")" \
-  -H 'Content-Type: application/json' \
-  -d "{\"userPrincipalName\":\"ada@example.com\",\"temporaryAccessPass\":\"$pass\"}" \
-  | sed -E 's/"sessionToken":"[^"]+"/"sessionToken":"taps_…(hidden)"/'
-echo
-
-say "5. The audit trail"
+say "4. The audit trail so far"
 run bin/tapctl audit --top 10
 
 cat <<MSG
 
-Done. tapd is still running at $url with the demo data.
-Try, in another terminal:
-  export TAPCTL_SERVER=$url TAPCTL_TOKEN_FILE=$dir/admin.token
-  bin/tapctl tap show ada@example.com
-  bin/tapctl user add grace@example.com --name "Grace Hopper"
-  bin/tapctl tap create grace@example.com --once
+Now the kiosk. Sign in as:
+
+    user:  ada@example.com
+    pass:  $pass
+
+The virtual key touches itself 1.5 s after it starts blinking. In another
+terminal you can pull it out or make it wait:
+    echo unplug > $dir/key.control     (then: echo plug > $dir/key.control)
+    echo hold   > $dir/key.control     (then: echo touch > $dir/key.control)
+Ctrl+C leaves the kiosk (kiosk mode is off in the demo). tapd keeps running
+at $url for tapctl until you press Ctrl+C again.
 MSG
-if [ -t 0 ] && [ -z "${DEMO_EXIT:-}" ]; then
-  echo "Press Ctrl+C to stop tapd."
-  wait $tapd_pid || true
+printf 'user ada@example.com\npass %s\n' "$pass" > "$dir/credentials.txt"
+if [ -n "${DEMO_EXIT:-}" ] || [ ! -t 0 ]; then
+  exit 0
 fi
+printf '\nPress Enter to open the kiosk… '
+read -r _
+bin/kiosk-demo --server "$url" --token-file "$dir/kiosk.token" --org "tapkiosk demo" \
+  --virtual-key "$dir/key.json" --virtual-key-control "$dir/key.control" \
+  --log-file "$dir/kiosk.log" --kiosk-mode=false || true
+echo
+say "After the journey"
+run bin/tapctl methods list ada@example.com
+run bin/tapctl audit --user ada@example.com --top 12
+echo "tapd is still running at $url. Press Ctrl+C to stop it."
+wait $tapd_pid || true

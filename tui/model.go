@@ -99,6 +99,7 @@ type Model struct {
 	adminOpen  bool
 	adminMsg   string
 	pinWarn    string
+	lockedTill time.Time // lockout end, for a live countdown
 	checking   bool
 	quitting   bool
 }
@@ -662,9 +663,10 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 		j.SignInResult(msg.s, msg.err)
 		if msg.err != nil {
 			var ae *api.Error
-			if errors.As(msg.err, &ae) && ae.Code != api.CodeTooManyAttempts {
-				m.pass.Reset()
+			if errors.As(msg.err, &ae) && ae.Code == api.CodeTooManyAttempts {
+				m.lockedTill = m.cfg.Now().Add(time.Duration(ae.RetryAfterSeconds) * time.Second)
 			}
+			m.pass.Reset()
 			return nil
 		}
 		m.pass.Reset()
@@ -785,11 +787,53 @@ func (m *Model) explain(err error) string {
 			}
 			return m.t.S("err.passNotYetValid", when)
 		case api.CodeTooManyAttempts:
-			return m.t.S("err.tooManyAttempts", (time.Duration(ae.RetryAfterSeconds) * time.Second).String())
+			return m.t.S("err.tooManyAttempts", mmss(m.lockedTill.Sub(m.cfg.Now())))
 		}
 		return m.t.S("err.service", Clean(ae.Message, 200))
 	}
-	return Clean(fido.Message(err), 300)
+	return m.keyMessage(err)
+}
+
+// keyMessage says what went wrong with the key, in the kiosk's language.
+func (m *Model) keyMessage(err error) string {
+	var pw *fido.PINWrongError
+	var pp *fido.PINPolicyError
+	var uk *fido.UnsupportedKeyError
+	t := m.t
+	switch {
+	case errors.As(err, &pw):
+		if pw.RetriesLeft <= 3 {
+			return t.S("key.err.pinWrongLow", pw.RetriesLeft)
+		}
+		return t.S("key.err.pinWrong", pw.RetriesLeft)
+	case errors.As(err, &pp):
+		switch pp.Rule {
+		case fido.RuleTooShort:
+			return t.S("key.err.pinShort", pp.MinLen)
+		case fido.RuleTooLong:
+			return t.S("key.err.pinLong")
+		case fido.RuleNUL, fido.RuleNotUTF8:
+			return t.S("key.err.pinChar")
+		}
+		return t.S("key.err.pinPolicy")
+	case errors.As(err, &uk):
+		if uk.Reason == fido.ReasonU2FOnly {
+			return t.S("key.err.u2f")
+		}
+		return t.S("key.err.noRK")
+	}
+	for sentinel, key := range map[error]string{
+		fido.ErrNoKey: "key.insert", fido.ErrSeveralKeys: "key.err.several", fido.ErrPINRequired: "key.err.pinRequired",
+		fido.ErrPINNotSet: "key.err.pinNotSet", fido.ErrPINBlocked: "pin.blocked.title", fido.ErrPINAuthBlocked: "key.err.pinAuthBlocked",
+		fido.ErrTouchTimeout: "key.err.timeout", fido.ErrKeyRemoved: "key.err.removed", fido.ErrCancelled: "key.err.cancelled",
+		fido.ErrKeyFull: "key.err.full", fido.ErrOperationDenied: "key.err.denied", fido.ErrAlreadyRegistered: "key.err.already",
+		fido.ErrNotRegisteredOnKey: "key.err.notThisKey",
+	} {
+		if errors.Is(err, sentinel) {
+			return t.S(key)
+		}
+	}
+	return t.S("key.err.other")
 }
 
 // quit reports whether the model asked to exit (for the binary's exit code).

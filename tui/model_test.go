@@ -448,3 +448,35 @@ func TestNewPINRules(t *testing.T) {
 	h.press("135790", "tab", "135791", "enter")
 	h.golden("pin-differ")
 }
+
+// TestKeyErrorsInEveryLanguage makes sure each key problem has its own
+// sentence in each language, none a raw code.
+func TestKeyErrorsInEveryLanguage(t *testing.T) {
+	errs := []error{fido.ErrNoKey, fido.ErrSeveralKeys, fido.ErrPINRequired, fido.ErrPINNotSet, fido.ErrPINBlocked,
+		fido.ErrPINAuthBlocked, fido.ErrTouchTimeout, fido.ErrKeyRemoved, fido.ErrCancelled, fido.ErrKeyFull, fido.ErrOperationDenied,
+		fido.ErrAlreadyRegistered, fido.ErrNotRegisteredOnKey, &fido.PINWrongError{RetriesLeft: 2}, &fido.PINWrongError{RetriesLeft: 6},
+		&fido.PINPolicyError{Rule: fido.RuleTooShort, MinLen: 6}, &fido.PINPolicyError{Rule: fido.RuleTooLong},
+		&fido.PINPolicyError{Rule: fido.RuleNUL}, &fido.PINPolicyError{Rule: fido.RuleKeyPolicy},
+		&fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly}, &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys},
+		&fido.KeyError{Op: "x", Code: -7}}
+	for _, lang := range Languages() {
+		h := newHarness(t)
+		h.m.t, _ = NewT(lang)
+		seen := map[string]bool{}
+		for _, e := range errs {
+			msg := h.m.explain(e)
+			if msg == "" || strings.Contains(msg, "key.err.") || strings.Contains(msg, "-7") || strings.Contains(msg, "libfido2") {
+				t.Errorf("%s %v: %q", lang, e, msg)
+			}
+			seen[msg] = true
+		}
+		if len(seen) < len(errs)-1 {
+			t.Errorf("%s: %d messages for %d errors", lang, len(seen), len(errs))
+		}
+	}
+	sv := newHarness(t)
+	sv.m.t, _ = NewT("sv")
+	if !strings.Contains(sv.m.explain(fido.ErrKeyRemoved), "Nyckeln togs ut") {
+		t.Fatal("Swedish screens get English key errors")
+	}
+}

@@ -3,6 +3,10 @@ package tui
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
@@ -28,16 +32,38 @@ type Service interface {
 }
 
 // Live is the Service over tapd's client and the fido package. The client
-// holds the session token between calls.
+// holds the session token between calls. Each call is logged with its
+// duration and outcome, never its arguments: no UPN, pass or PIN.
 type Live struct {
 	Client *api.Client
+	Log    *slog.Logger
+}
+
+func (l *Live) done(op string, start time.Time, err error) {
+	if l.Log == nil {
+		return
+	}
+	outcome := "ok"
+	var ae *api.Error
+	switch {
+	case err == nil:
+	case errors.As(err, &ae):
+		outcome = ae.Code
+	default:
+		outcome = fmt.Sprintf("%T", err)
+		if errors.Is(err, api.ErrUnreachable) {
+			outcome = "unreachable"
+		}
+	}
+	l.Log.Info("call", "op", op, "ms", float64(time.Since(start).Microseconds())/1000, "outcome", outcome)
 }
 
 var _ Service = (*Live)(nil)
 
 func (l *Live) Ready(ctx context.Context) error { return l.Client.Ready(ctx) }
 
-func (l *Live) OpenSession(ctx context.Context, upn, pass string) (api.Session, error) {
+func (l *Live) OpenSession(ctx context.Context, upn, pass string) (s api.Session, err error) {
+	defer func(t time.Time) { l.done("openSession", t, err) }(time.Now())
 	return l.Client.OpenSession(ctx, upn, pass)
 }
 
@@ -52,18 +78,23 @@ func (l *Live) SignOut(ctx context.Context) error {
 
 func (l *Live) Keys() ([]fido.Key, error) { return fido.Keys() }
 
-func (l *Live) KeyFacts(path string) (fido.Info, fido.PINState, error) {
-	info, err := fido.GetInfo(path)
+func (l *Live) KeyFacts(path string) (info fido.Info, st fido.PINState, err error) {
+	defer func(t time.Time) { l.done("keyFacts", t, err) }(time.Now())
+	info, err = fido.GetInfo(path)
 	if err != nil {
 		return info, fido.PINState{}, err
 	}
-	st, err := fido.GetPINState(path)
+	st, err = fido.GetPINState(path)
 	return info, st, err
 }
 
-func (l *Live) SetPIN(path, pin string) error { return fido.SetPIN(path, pin) }
+func (l *Live) SetPIN(path, pin string) (err error) {
+	defer func(t time.Time) { l.done("setPIN", t, err) }(time.Now())
+	return fido.SetPIN(path, pin)
+}
 
-func (l *Live) Register(ctx context.Context, path, pin, name, product string) (api.FIDO2Method, error) {
+func (l *Live) Register(ctx context.Context, path, pin, name, product string) (m api.FIDO2Method, err error) {
+	defer func(t time.Time) { l.done("register", t, err) }(time.Now())
 	// Options are fetched right before the touch: Microsoft Graph's
 	// challenge lives five minutes.
 	opts, err := l.Client.CreationOptions(ctx)
@@ -78,7 +109,8 @@ func (l *Live) Register(ctx context.Context, path, pin, name, product string) (a
 	return l.Client.RegisterFIDO2(ctx, api.RegisterFIDO2Request{DisplayName: name, PublicKeyCredential: raw, KeyModel: product})
 }
 
-func (l *Live) CheckKey(ctx context.Context, path, pin, methodID string) error {
+func (l *Live) CheckKey(ctx context.Context, path, pin, methodID string) (err error) {
+	defer func(t time.Time) { l.done("checkKey", t, err) }(time.Now())
 	opts, err := l.Client.AssertionOptions(ctx, methodID)
 	if err != nil {
 		return err
@@ -92,12 +124,17 @@ func (l *Live) CheckKey(ctx context.Context, path, pin, methodID string) error {
 	return err
 }
 
-func (l *Live) Methods(ctx context.Context) ([]api.AuthenticationMethod, error) {
+func (l *Live) Methods(ctx context.Context) (ms []api.AuthenticationMethod, err error) {
+	defer func(t time.Time) { l.done("methods", t, err) }(time.Now())
 	return l.Client.SessionMethods(ctx)
 }
 
-func (l *Live) DeleteMethod(ctx context.Context, id string) error {
+func (l *Live) DeleteMethod(ctx context.Context, id string) (err error) {
+	defer func(t time.Time) { l.done("deleteMethod", t, err) }(time.Now())
 	return l.Client.DeleteSessionMethod(ctx, id)
 }
 
-func (l *Live) DeletePass(ctx context.Context) error { return l.Client.DeleteSessionPass(ctx) }
+func (l *Live) DeletePass(ctx context.Context) (err error) {
+	defer func(t time.Time) { l.done("deletePass", t, err) }(time.Now())
+	return l.Client.DeleteSessionPass(ctx)
+}

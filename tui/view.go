@@ -1,12 +1,14 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/flows"
 )
 
@@ -115,7 +117,9 @@ func (m *Model) body(w int) string {
 		} else {
 			b.WriteString(st.hint.Render(t.S("key.waiting")))
 		}
-		b.WriteString(m.problem())
+		if !errors.Is(j.Problem, fido.ErrNoKey) { // the title already says it
+			b.WriteString(m.problem())
+		}
 	case flows.StepNewPIN:
 		b.WriteString(m.greeting() + st.title.Render(t.S("pin.new.title")) + "\n" + wrap.Render(st.hint.Render(t.S("pin.new.rules", max(j.Info.MinPINLength, 4)))) + "\n\n")
 		b.WriteString(t.S("pin.new.first") + "\n" + m.pin1.View() + "\n" + t.S("pin.new.again") + "\n" + m.pin2.View())
