@@ -15,6 +15,7 @@ var english = Catalog{
 	"pass.title":             "Temporary Access Pass",
 	"pass.for":               "Signing in as %s",
 	"pass.hint":              "Type the pass IT gave you. Ctrl+R shows it for a few seconds.",
+	"pass.short":             "A pass is %d to %d characters. Check it and type it again.",
 	"pass.checking":          "Checking…",
 	"signedin.greeting":      "Welcome, %s.",
 	"signedin.noOther":       "You have no other way to sign in. Add a key now so you don't get locked out.",

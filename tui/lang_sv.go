@@ -15,6 +15,7 @@ var swedish = Catalog{
 	"pass.title":             "Tillfälligt passerkort (TAP)",
 	"pass.for":               "Loggar in som %s",
 	"pass.hint":              "Skriv koden som IT gav dig. Ctrl+R visar den några sekunder.",
+	"pass.short":             "Ett passerkort har %d till %d tecken. Kontrollera och skriv det igen.",
 	"pass.checking":          "Kontrollerar…",
 	"signedin.greeting":      "Välkommen, %s.",
 	"signedin.noOther":       "Du har inget annat sätt att logga in. Lägg till en nyckel nu så att du inte blir utelåst.",

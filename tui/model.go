@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"charm.land/bubbles/v2/textinput"
@@ -16,6 +17,7 @@ import (
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/flows"
+	"github.com/tapkiosk/tapkiosk/tap"
 )
 
 // Config is the kiosk's behaviour.
@@ -124,7 +126,9 @@ func New(cfg Config, svc Service) (*Model, error) {
 		}
 		return ti
 	}
-	m.upn, m.pass, m.pin1, m.pin2, m.name, m.admin = mk(113, false), mk(256, true), mk(63, true), mk(63, true), mk(64, false), mk(64, true)
+	// The pass field takes what a pass can be under any policy (8 to 48
+	// characters, tap's range); a kiosk token cannot read the live policy.
+	m.upn, m.pass, m.pin1, m.pin2, m.name, m.admin = mk(tap.MaxUPNLength, false), mk(tap.MaxPassLength, true), mk(63, true), mk(63, true), mk(64, false), mk(64, true)
 	m.lastInput = cfg.Now()
 	return m, nil
 }
@@ -407,8 +411,9 @@ func (m *Model) stepKey(k tea.KeyPressMsg) tea.Cmd {
 			m.revealUntil = m.cfg.Now().Add(3 * time.Second)
 			return nil
 		case "enter":
-			pass := m.pass.Value()
-			if pass == "" {
+			pass := strings.TrimSpace(m.pass.Value())
+			if len(pass) < tap.MinPassLength {
+				j.Problem = errPassShort
 				return nil
 			}
 			m.busy = m.t.S("pass.checking")
@@ -754,6 +759,8 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 	return nil
 }
 
+var errPassShort = errors.New("pass too short")
+
 // isSessionEnded tells a session that tapd has ended (expired, pass
 // deleted elsewhere, kiosk revoked) from other refusals.
 func isSessionEnded(err error) bool {
@@ -772,6 +779,8 @@ func (m *Model) explain(err error) string {
 		return Clean(eu.Error(), 200)
 	case errors.Is(err, flows.ErrPINsDiffer):
 		return m.t.S("pin.differ")
+	case errors.Is(err, errPassShort):
+		return m.t.S("pass.short", tap.MinPassLength, tap.MaxPassLength)
 	case errors.Is(err, flows.ErrKeyName):
 		return m.t.S("name.hint")
 	case errors.Is(err, api.ErrUnreachable):

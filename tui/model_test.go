@@ -331,7 +331,7 @@ func ptrTime(t time.Time) *time.Time { return &t }
 func TestKeyScreens(t *testing.T) {
 	h := newHarness(t)
 	h.svc.keys = nil
-	h.press("enter", "ada@example.com", "enter", "pass", "enter")
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter")
 	h.golden("key-insert")
 	h.svc.keys = []fido.Key{{Path: "virtual:a"}, {Path: "virtual:b"}}
 	h.m.Update(keysMsg{keys: h.svc.keys})
@@ -344,7 +344,7 @@ func TestKeyScreens(t *testing.T) {
 
 	h2 := newHarness(t)
 	h2.svc.pin = fido.PINState{Set: true, Retries: 2}
-	h2.press("enter", "ada@example.com", "enter", "pass", "enter")
+	h2.press("enter", "ada@example.com", "enter", "passpass", "enter")
 	h2.golden("pin-enter-low")
 	h2.svc.regErrs = []error{&fido.PINWrongError{RetriesLeft: 1}}
 	h2.press("0000", "enter", "enter")
@@ -360,7 +360,7 @@ func TestKeyScreens(t *testing.T) {
 func TestTouchCancelAndRemoval(t *testing.T) {
 	h := newHarness(t)
 	h.svc.block = make(chan struct{})
-	h.press("enter", "ada@example.com", "enter", "pass", "enter", "2468", "tab", "2468", "enter")
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter", "2468", "tab", "2468", "enter")
 	_, cmd := h.m.Update(keyMsg("enter")) // name → touch; Register blocks
 	if h.step() != flows.StepTouch {
 		t.Fatal(h.step())
@@ -398,7 +398,7 @@ func TestKioskModeIdleAndExpiry(t *testing.T) {
 	}
 	h.golden("admin-wrong")
 	h.press("esc")
-	h.press("enter", "ada@example.com", "enter", "pass", "enter")
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter")
 	h.advance(61 * time.Second)
 	if !h.m.idleAsk {
 		t.Fatal("no idle question")
@@ -414,7 +414,7 @@ func TestKioskModeIdleAndExpiry(t *testing.T) {
 	}
 	h.golden("idle-signed-out")
 
-	h.press("enter", "ada@example.com", "enter", "pass", "enter")
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter")
 	h.now = t0.Add(11 * time.Minute)
 	h.advance(0)
 	if h.step() != flows.StepWelcome || !strings.Contains(h.m.Render(), "time ran out") {
@@ -440,7 +440,7 @@ func TestLanguageAndUnreachable(t *testing.T) {
 func TestNewPINRules(t *testing.T) {
 	h := newHarness(t)
 	h.svc.info.MinPINLength = 6
-	h.press("enter", "ada@example.com", "enter", "pass", "enter", "1234", "tab", "1234", "enter")
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter", "1234", "tab", "1234", "enter")
 	if h.step() != flows.StepNewPIN || h.svc.setPIN != "" {
 		t.Fatal("a short PIN reached the key")
 	}
@@ -478,5 +478,23 @@ func TestKeyErrorsInEveryLanguage(t *testing.T) {
 	sv.m.t, _ = NewT("sv")
 	if !strings.Contains(sv.m.explain(fido.ErrKeyRemoved), "Nyckeln togs ut") {
 		t.Fatal("Swedish screens get English key errors")
+	}
+}
+
+func TestShortPassAndResize(t *testing.T) {
+	h := newHarness(t)
+	h.press("enter", "ada@example.com", "enter", "abc", "enter")
+	if h.step() != flows.StepPass || !strings.Contains(h.m.Render(), "A pass is 8 to 48 characters") {
+		t.Fatalf("a 3-character pass was sent: %s", h.step())
+	}
+	for _, size := range [][2]int{{120, 40}, {80, 24}, {60, 20}} {
+		h.m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		lines := strings.Split(ansi.Strip(h.m.Render()), "\n")
+		if len(lines) > size[1] {
+			t.Errorf("%dx%d: %d lines", size[0], size[1], len(lines))
+		}
+		if w := lipgloss.Width(lines[0]); w != size[0] {
+			t.Errorf("%dx%d: the header is %d wide, not the window's width", size[0], size[1], w)
+		}
 	}
 }
