@@ -1,0 +1,210 @@
+// Package graph is a small Microsoft Graph client for what tapd needs in
+// Entra mode: users and their groups, Temporary Access Pass and FIDO2
+// methods, the authentication methods list, and the two method policies.
+// It keeps Graph's JSON shapes, retries throttling and outages within
+// bounds, and returns every response's request-id for the audit trail.
+package graph
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TokenSource gives a bearer token for Graph (azidentity in tapd, a fixed
+// token against the simulator).
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// StaticToken is a fixed token.
+type StaticToken string
+
+// Token returns the token.
+func (s StaticToken) Token(context.Context) (string, error) { return string(s), nil }
+
+// Client calls Graph.
+type Client struct {
+	// BaseURL is https://graph.microsoft.com/v1.0, or a simulator.
+	BaseURL string
+	Tokens  TokenSource
+	HTTP    *http.Client
+	// Timeout bounds one attempt; Graph itself cuts authentication-method
+	// calls at 60 s.
+	Timeout time.Duration
+	// MaxAttempts bounds retries of throttled (429) and unavailable
+	// (503, 504) answers; MaxWait bounds one wait between them.
+	MaxAttempts int
+	MaxWait     time.Duration
+	// Sleep waits between attempts; tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// ErrUnavailable means Graph could not be reached or kept failing: the
+// directory is unavailable. Nothing is known to have changed.
+var ErrUnavailable = errors.New("the directory (Microsoft Graph) is unavailable")
+
+// Error is an error answer from Graph.
+type Error struct {
+	Status    int
+	Code      string
+	Message   string
+	RequestID string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("graph %d %s: %s (request-id %s)", e.Status, e.Code, e.Message, e.RequestID)
+}
+
+// Result is what every call returns beside its value: Graph's request id,
+// for the audit trail, and how many attempts it took.
+type Result struct {
+	RequestID string
+	Attempts  int
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (c *Client) defaults() {
+	if c.HTTP == nil {
+		c.HTTP = &http.Client{}
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 60 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 4
+	}
+	if c.MaxWait <= 0 {
+		c.MaxWait = 30 * time.Second
+	}
+	if c.Sleep == nil {
+		c.Sleep = sleepCtx
+	}
+}
+
+// retryable says whether an answer may be tried again. Throttling (429)
+// means Graph did nothing, so any method may retry. 503 and 504 may have
+// done the work, so only reads and deletes (idempotent) retry on them.
+func retryable(method string, status int) bool {
+	switch status {
+	case http.StatusTooManyRequests:
+		return true
+	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return method == http.MethodGet || method == http.MethodDelete
+	}
+	return false
+}
+
+// backoff is how long to wait before attempt n (1-based): Retry-After when
+// Graph gives it, else 1 s doubling, with ±20 % jitter, at most MaxWait.
+func (c *Client) backoff(n int, retryAfter string) time.Duration {
+	if s, err := strconv.Atoi(strings.TrimSpace(retryAfter)); err == nil && s >= 0 {
+		return min(time.Duration(s)*time.Second, c.MaxWait)
+	}
+	d := time.Second << (n - 1)
+	j := 0.8 + 0.4*rand.Float64()
+	return min(time.Duration(float64(d)*j), c.MaxWait)
+}
+
+// do sends one request (with retries) and decodes the JSON answer into out.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) (Result, error) {
+	c.defaults()
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return Result{}, err
+		}
+	}
+	var res Result
+	for attempt := 1; ; attempt++ {
+		res.Attempts = attempt
+		status, retryAfter, err := c.once(ctx, method, path, body, out, &res)
+		if err == nil {
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
+		}
+		transient := errors.Is(err, ErrUnavailable) && method != http.MethodPost
+		if !(retryable(method, status) || transient) || attempt >= c.MaxAttempts {
+			return res, err
+		}
+		if err := c.Sleep(ctx, c.backoff(attempt, retryAfter)); err != nil {
+			return res, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		}
+	}
+}
+
+func (c *Client) once(ctx context.Context, method, path string, body []byte, out any, res *Result) (int, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	tok, err := c.Tokens.Token(ctx)
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: no token for Graph: %v", ErrUnavailable, err)
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	defer resp.Body.Close()
+	res.RequestID = resp.Header.Get("request-id")
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return resp.StatusCode, "", fmt.Errorf("%w: reading the answer: %v", ErrUnavailable, err)
+	}
+	if resp.StatusCode >= 300 {
+		var eb struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		json.Unmarshal(data, &eb)
+		e := &Error{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message, RequestID: res.RequestID}
+		if resp.StatusCode >= 500 {
+			return resp.StatusCode, resp.Header.Get("Retry-After"), fmt.Errorf("%w: %v", ErrUnavailable, e)
+		}
+		return resp.StatusCode, resp.Header.Get("Retry-After"), e
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, "", fmt.Errorf("graph sent a malformed answer: %w", err)
+		}
+	}
+	return resp.StatusCode, "", nil
+}
+
+func esc(s string) string { return url.PathEscape(s) }

@@ -1,0 +1,244 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/google/uuid"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
+)
+
+var bg = context.Background()
+
+// setup returns a simulator and a client whose waits are recorded, not slept.
+func setup(t *testing.T) (*graphsim.Sim, *graph.Client, *[]time.Duration) {
+	t.Helper()
+	sim := graphsim.New()
+	t.Cleanup(sim.Close)
+	var waits []time.Duration
+	c := &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token),
+		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
+	return sim, c, &waits
+}
+
+func TestUsersAndPasses(t *testing.T) {
+	sim, c, _ := setup(t)
+	id := sim.AddUser("ada@contoso.com", "Ada Lovelace", "Member", false, "Engineering", "All staff")
+	ext := sim.AddUser("bob_partner.com#EXT#@contoso.com", "Bob", "Guest", true)
+	internalGuest := sim.AddUser("gus@contoso.com", "Gus", "Guest", false)
+
+	u, res, err := c.GetUser(bg, "ADA@contoso.com")
+	if err != nil || u.ID != id || u.External() || res.RequestID == "" || res.Attempts != 1 {
+		t.Fatalf("user %+v %+v %v", u, res, err)
+	}
+	if gu, _, _ := c.GetUser(bg, ext); !gu.External() {
+		t.Fatal("external guest not recognised")
+	}
+	if gu, _, _ := c.GetUser(bg, internalGuest); gu.External() {
+		t.Fatal("an internal guest was taken for external")
+	}
+	gs, _, err := c.Groups(bg, id)
+	if err != nil || len(gs) != 2 || gs[0].DisplayName != "Engineering" {
+		t.Fatalf("groups %+v %v", gs, err)
+	}
+	_, _, err = c.GetUser(bg, "nobody@contoso.com")
+	var ge *graph.Error
+	if !errors.As(err, &ge) || ge.Status != 404 || ge.RequestID == "" {
+		t.Fatalf("unknown user: %v", err)
+	}
+
+	life, once := 90, true
+	p, res, err := c.CreateTAP(bg, id, graph.CreateTAP{LifetimeInMinutes: &life, IsUsableOnce: &once})
+	if err != nil || p.TemporaryAccessPass == nil || p.LifetimeInMinutes != 90 || !p.IsUsable || res.RequestID == "" {
+		t.Fatalf("create %+v %v", p, err)
+	}
+	l, _, _ := c.ListTAP(bg, id)
+	if len(l) != 1 || l[0].TemporaryAccessPass != nil || l[0].ID != p.ID {
+		t.Fatalf("list shows the value or lost the pass: %+v", l)
+	}
+	sim.UseTAP(id)
+	if l, _, _ = c.ListTAP(bg, id); l[0].IsUsable || l[0].MethodUsabilityReason != "OneTimeUsed" {
+		t.Fatalf("usability %+v", l[0])
+	}
+	_, _, err = c.CreateTAP(bg, ext, graph.CreateTAP{})
+	if !errors.As(err, &ge) || ge.Message != "Temporary Access Pass cannot be added to an external guest user." {
+		t.Fatalf("external guest pass: %v", err)
+	}
+	if _, err := c.DeleteMethod(bg, id, "temporaryAccessPass", p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if l, _, _ = c.ListTAP(bg, id); len(l) != 0 {
+		t.Fatal("pass not deleted")
+	}
+}
+
+func TestMethods(t *testing.T) {
+	sim, c, _ := setup(t)
+	id := sim.AddUser("ada@contoso.com", "Ada", "Member", false)
+	phone := sim.AddMethod(id, "phone", "+1 555 0100")
+	sim.AddMethod(id, "microsoftAuthenticator", "Ada's phone")
+	ms, _, err := c.Methods(bg, id)
+	if err != nil || len(ms) != 3 {
+		t.Fatalf("%+v %v", ms, err)
+	}
+	kinds := map[string]bool{}
+	for _, m := range ms {
+		kinds[m.Kind()] = true
+	}
+	if !kinds["password"] || !kinds["phone"] || !kinds["microsoftAuthenticator"] {
+		t.Fatalf("kinds %v", kinds)
+	}
+	if _, err := c.DeleteMethod(bg, id, "phone", phone); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.DeleteMethod(bg, id, "phone", phone)
+	var ge *graph.Error
+	if !errors.As(err, &ge) || ge.Status != 404 {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	sim, c, waits := setup(t)
+	id := sim.AddUser("ada@contoso.com", "Ada", "Member", false)
+
+	// 429 is retried for any method, honouring Retry-After.
+	sim.Throttle(2, 7)
+	_, res, err := c.CreateTAP(bg, id, graph.CreateTAP{})
+	if err != nil || res.Attempts != 3 || len(*waits) != 2 || (*waits)[0] != 7*time.Second {
+		t.Fatalf("throttled create: %+v %v waits %v", res, err, *waits)
+	}
+	// Retry-After is capped.
+	*waits = nil
+	sim.Throttle(1, 3600)
+	c.GetUser(bg, id)
+	if (*waits)[0] != 30*time.Second {
+		t.Fatalf("cap: %v", *waits)
+	}
+	// Without Retry-After: 1 s doubling with jitter.
+	*waits = nil
+	sim.Fail(3, http.StatusServiceUnavailable)
+	_, res, err = c.GetUser(bg, id)
+	if err != nil || res.Attempts != 4 || len(*waits) != 3 {
+		t.Fatalf("503 on a read: %+v %v", res, err)
+	}
+	for i, w := range *waits {
+		base := time.Second << i
+		if w < base*8/10 || w > base*12/10 {
+			t.Errorf("wait %d = %v, want %v ±20%%", i, w, base)
+		}
+	}
+	// 503 on a POST is not retried: Graph may have done it.
+	sim.Fail(1, http.StatusServiceUnavailable)
+	_, res, err = c.CreateTAP(bg, id, graph.CreateTAP{})
+	if !errors.Is(err, graph.ErrUnavailable) || res.Attempts != 1 {
+		t.Fatalf("503 on a POST: %+v %v", res, err)
+	}
+	// Bounded: after MaxAttempts the throttling error comes back.
+	sim.Throttle(10, 1)
+	_, res, err = c.GetUser(bg, id)
+	var ge *graph.Error
+	if !errors.As(err, &ge) || ge.Status != 429 || res.Attempts != 4 {
+		t.Fatalf("exhausted: %+v %v", res, err)
+	}
+	sim.Throttle(0, 0)
+}
+
+func TestTimeoutOutageAndToken(t *testing.T) {
+	sim, c, _ := setup(t)
+	id := sim.AddUser("ada@contoso.com", "Ada", "Member", false)
+	c.Timeout = 50 * time.Millisecond
+	sim.Delay(300 * time.Millisecond)
+	start := time.Now()
+	_, res, err := c.GetUser(bg, id)
+	if !errors.Is(err, graph.ErrUnavailable) || res.Attempts != 4 || time.Since(start) > 5*time.Second {
+		t.Fatalf("timeouts: %+v %v", res, err)
+	}
+	sim.Delay(0)
+
+	bad := &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken("wrong")}
+	_, _, err = bad.GetUser(bg, id)
+	var ge *graph.Error
+	if !errors.As(err, &ge) || ge.Status != 401 || ge.Code != "InvalidAuthenticationToken" {
+		t.Fatalf("bad token: %v", err)
+	}
+
+	sim.Close()
+	_, _, err = c.GetUser(bg, id)
+	if !errors.Is(err, graph.ErrUnavailable) || !strings.Contains(err.Error(), "unavailable") {
+		t.Fatalf("outage: %v", err)
+	}
+}
+
+// register runs the kiosk's half against the simulator: options from
+// Graph passed through unchanged, the origin from rp.id, the key through
+// real libfido2.
+func register(t *testing.T, c *graph.Client, userID string, attestation string) (graph.FIDO2Method, error) {
+	t.Helper()
+	opts, res, err := c.CreationOptions(bg, userID)
+	if err != nil {
+		return graph.FIDO2Method{}, err
+	}
+	if res.RequestID == "" || time.Until(opts.ChallengeTimeoutDateTime) > 5*time.Minute {
+		t.Fatalf("options %+v", opts)
+	}
+	var pk protocol.PublicKeyCredentialCreationOptions
+	if err := json.Unmarshal(opts.PublicKey, &pk); err != nil {
+		t.Fatal(err)
+	}
+	path, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, Attestation: attestation})
+	fido.SetPIN(path, "2468")
+	reg, err := fido.Register(bg, path, fido.RegisterRequest{Options: pk, Origin: "https://" + pk.RelyingParty.ID, PIN: "2468"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(reg)
+	m, _, err := c.RegisterFIDO2(bg, userID, graph.RegisterFIDO2{DisplayName: "Virtual key", PublicKeyCredential: raw})
+	return m, err
+}
+
+func TestFIDO2ThroughLibfido2(t *testing.T) {
+	sim, c, _ := setup(t)
+	id := sim.AddUser("ada@contoso.com", "Ada", "Member", false)
+	m, err := register(t, c, id, "packed")
+	if err != nil || m.AAGUID != uuid.UUID(virtualkey.DefaultAAGUID).String() || m.DisplayName != "Virtual key" {
+		t.Fatalf("%+v %v", m, err)
+	}
+	ms, _, _ := c.Methods(bg, id)
+	found := false
+	for _, x := range ms {
+		found = found || (x.Kind() == "fido2" && x.ID == m.ID)
+	}
+	if !found {
+		t.Fatal("the key is not listed")
+	}
+	if _, err := register(t, c, id, "none"); err != nil {
+		t.Fatalf("none attestation: %v", err)
+	}
+	var ge *graph.Error
+	if _, err := register(t, c, id, "fido-u2f"); !errors.As(err, &ge) || ge.Status != 400 || !strings.Contains(ge.Message, "packed or none") {
+		t.Fatalf("fido-u2f: %v", err)
+	}
+	sim.BlockedAAGUIDs = []string{m.AAGUID}
+	if _, err := register(t, c, id, "packed"); !errors.As(err, &ge) || !strings.Contains(ge.Message, "blocked") {
+		t.Fatalf("key restriction: %v", err)
+	}
+	sim.BlockedAAGUIDs = nil
+	sim.SelfServiceSetup = false
+	if _, err := register(t, c, id, "packed"); !errors.As(err, &ge) || ge.Status != 403 {
+		t.Fatalf("self-service off: %v", err)
+	}
+	if _, err := c.DeleteMethod(bg, id, "fido2", m.ID); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,155 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// User is the part of Graph's user tapd reads.
+type User struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	DisplayName       string `json:"displayName"`
+	UserType          string `json:"userType"` // Member or Guest
+	// ExternalUserState is set for B2B guests invited from outside; an
+	// internal guest (a Guest account of this tenant) has none.
+	ExternalUserState string `json:"externalUserState,omitempty"`
+}
+
+// External reports whether the user is an external guest, who cannot get
+// a Temporary Access Pass.
+func (u User) External() bool { return u.UserType == "Guest" && u.ExternalUserState != "" }
+
+// Group is a group the user belongs to.
+type Group struct {
+	ID          string `json:"id"`
+	DisplayName string `json:"displayName"`
+}
+
+type list[T any] struct {
+	Value []T `json:"value"`
+}
+
+// TAPMethod is Graph's temporaryAccessPassAuthenticationMethod.
+type TAPMethod struct {
+	ID                    string    `json:"id"`
+	TemporaryAccessPass   *string   `json:"temporaryAccessPass"`
+	CreatedDateTime       time.Time `json:"createdDateTime"`
+	StartDateTime         time.Time `json:"startDateTime"`
+	LifetimeInMinutes     int       `json:"lifetimeInMinutes"`
+	IsUsableOnce          bool      `json:"isUsableOnce"`
+	IsUsable              bool      `json:"isUsable"`
+	MethodUsabilityReason string    `json:"methodUsabilityReason"`
+}
+
+// CreateTAP is the body of POST temporaryAccessPassMethods.
+type CreateTAP struct {
+	StartDateTime     *time.Time `json:"startDateTime,omitempty"`
+	LifetimeInMinutes *int       `json:"lifetimeInMinutes,omitempty"`
+	IsUsableOnce      *bool      `json:"isUsableOnce,omitempty"`
+}
+
+// Method is one entry of GET /authentication/methods; Type is @odata.type.
+type Method struct {
+	Type             string          `json:"@odata.type"`
+	ID               string          `json:"id"`
+	DisplayName      string          `json:"displayName,omitempty"`
+	CreatedDateTime  *time.Time      `json:"createdDateTime,omitempty"`
+	AAGUID           string          `json:"aaGuid,omitempty"`
+	Model            string          `json:"model,omitempty"`
+	AttestationLevel string          `json:"attestationLevel,omitempty"`
+	PhoneNumber      string          `json:"phoneNumber,omitempty"`
+	Raw              json.RawMessage `json:"-"`
+}
+
+// Kind is the method's kind as Graph's path names it: fido2,
+// microsoftAuthenticator, phone, ...
+func (m Method) Kind() string {
+	k := m.Type
+	const pre, suf = "#microsoft.graph.", "AuthenticationMethod"
+	if len(k) > len(pre)+len(suf) && k[:len(pre)] == pre && k[len(k)-len(suf):] == suf {
+		return k[len(pre) : len(k)-len(suf)]
+	}
+	return ""
+}
+
+// CreationOptions is fido2Methods/creationOptions' answer; PublicKey is
+// passed through to the kiosk unchanged.
+type CreationOptions struct {
+	ChallengeTimeoutDateTime time.Time       `json:"challengeTimeoutDateTime"`
+	PublicKey                json.RawMessage `json:"publicKey"`
+}
+
+// RegisterFIDO2 is the body of POST fido2Methods.
+type RegisterFIDO2 struct {
+	DisplayName         string          `json:"displayName"`
+	PublicKeyCredential json.RawMessage `json:"publicKeyCredential"`
+}
+
+// FIDO2Method is Graph's fido2AuthenticationMethod.
+type FIDO2Method struct {
+	ID               string    `json:"id"`
+	DisplayName      string    `json:"displayName"`
+	CreatedDateTime  time.Time `json:"createdDateTime"`
+	AAGUID           string    `json:"aaGuid"`
+	Model            string    `json:"model"`
+	AttestationLevel string    `json:"attestationLevel"`
+}
+
+// GetUser looks a user up by UPN or id.
+func (c *Client) GetUser(ctx context.Context, upn string) (User, Result, error) {
+	var u User
+	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(upn)+"?$select=id,userPrincipalName,displayName,userType,externalUserState", nil, &u)
+	return u, r, err
+}
+
+// Groups lists the groups the user belongs to, directly or not.
+func (c *Client) Groups(ctx context.Context, userID string) ([]Group, Result, error) {
+	var l list[Group]
+	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/transitiveMemberOf/microsoft.graph.group?$select=id,displayName", nil, &l)
+	return l.Value, r, err
+}
+
+// CreateTAP creates a Temporary Access Pass; the value is in the answer, once.
+func (c *Client) CreateTAP(ctx context.Context, userID string, req CreateTAP) (TAPMethod, Result, error) {
+	var m TAPMethod
+	r, err := c.do(ctx, http.MethodPost, "/users/"+esc(userID)+"/authentication/temporaryAccessPassMethods", req, &m)
+	return m, r, err
+}
+
+// ListTAP lists the user's pass (zero or one).
+func (c *Client) ListTAP(ctx context.Context, userID string) ([]TAPMethod, Result, error) {
+	var l list[TAPMethod]
+	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/temporaryAccessPassMethods", nil, &l)
+	return l.Value, r, err
+}
+
+// Methods lists all the user's authentication methods.
+func (c *Client) Methods(ctx context.Context, userID string) ([]Method, Result, error) {
+	var l list[Method]
+	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/methods", nil, &l)
+	return l.Value, r, err
+}
+
+// DeleteMethod deletes one method by its kind (fido2, phone,
+// temporaryAccessPass, ...) and id.
+func (c *Client) DeleteMethod(ctx context.Context, userID, kind, id string) (Result, error) {
+	return c.do(ctx, http.MethodDelete, "/users/"+esc(userID)+"/authentication/"+kind+"Methods/"+esc(id), nil, nil)
+}
+
+// CreationOptions fetches FIDO2 creation options; fetch them right before
+// the touch, as the challenge lives five minutes.
+func (c *Client) CreationOptions(ctx context.Context, userID string) (CreationOptions, Result, error) {
+	var o CreationOptions
+	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/fido2Methods/creationOptions", nil, &o)
+	return o, r, err
+}
+
+// RegisterFIDO2 sends the key's registration response to Entra.
+func (c *Client) RegisterFIDO2(ctx context.Context, userID string, req RegisterFIDO2) (FIDO2Method, Result, error) {
+	var m FIDO2Method
+	r, err := c.do(ctx, http.MethodPost, "/users/"+esc(userID)+"/authentication/fido2Methods", req, &m)
+	return m, r, err
+}

@@ -1,0 +1,474 @@
+// Package graphsim is a Microsoft Graph simulator for tests: an httptest
+// server that answers the documented shapes of the calls tapd makes in
+// Entra mode. It checks the bearer token, the method and the path; keeps
+// users, groups, passes and methods; verifies FIDO2 registrations with
+// go-webauthn as Entra's relying party would (packed and none attestation
+// only); and can throttle, fail or stall on demand. Error codes and
+// messages for refusals are our best reading of Graph's documentation and
+// need a real tenant to confirm (see the README).
+package graphsim
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
+)
+
+// RPID is Entra ID's WebAuthn relying party id.
+const RPID = "login.microsoft.com"
+
+// Sim is one simulated tenant.
+type Sim struct {
+	Server *httptest.Server
+	// Token is the bearer token the simulator accepts.
+	Token string
+	// SelfServiceSetup mirrors the FIDO2 policy's "Allow self-service
+	// setup", which the provisioning API needs on.
+	SelfServiceSetup bool
+	// BlockedAAGUIDs are refused at registration (a key restriction).
+	BlockedAAGUIDs []string
+
+	mu         sync.Mutex
+	rp         *webauthn.WebAuthn
+	users      map[string]*user
+	ceremonies map[string]ceremony
+	throttle   int
+	retryAfter int
+	fail       int
+	failStatus int
+	delay      time.Duration
+	// Requests records "METHOD path" of every call, for tests.
+	Requests []string
+}
+
+type user struct {
+	ID, UPN, DisplayName, UserType, ExternalUserState string
+	Groups                                            []string
+	handle                                            []byte
+	tap                                               *tap
+	methods                                           []method
+	creds                                             []webauthn.Credential
+}
+
+type tap struct {
+	ID, Value  string
+	Created    time.Time
+	Start      time.Time
+	Lifetime   int
+	Once, Used bool
+}
+
+type method struct {
+	Type, ID, DisplayName string
+	Created               time.Time
+	AAGUID, Model, Level  string
+	credID                []byte
+}
+
+type ceremony struct {
+	userID  string
+	sd      webauthn.SessionData
+	expires time.Time
+}
+
+// New starts a simulator; Close it when done.
+func New() *Sim {
+	rp, err := webauthn.New(&webauthn.Config{RPID: RPID, RPDisplayName: "Microsoft", RPOrigins: []string{"https://" + RPID},
+		AttestationPreference: protocol.PreferDirectAttestation})
+	if err != nil {
+		panic(err)
+	}
+	s := &Sim{Token: "sim-token-" + uuid.NewString(), SelfServiceSetup: true, rp: rp, users: map[string]*user{}, ceremonies: map[string]ceremony{}}
+	s.Server = httptest.NewServer(s.routes())
+	return s
+}
+
+// URL is the base URL, like https://graph.microsoft.com/v1.0.
+func (s *Sim) URL() string { return s.Server.URL + "/v1.0" }
+
+// Close stops the simulator.
+func (s *Sim) Close() { s.Server.Close() }
+
+// AddUser adds a user and returns their object id. external marks a B2B
+// guest from outside the tenant.
+func (s *Sim) AddUser(upn, displayName, userType string, external bool, groups ...string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := &user{ID: uuid.NewString(), UPN: upn, DisplayName: displayName, UserType: userType, Groups: groups, handle: make([]byte, 32)}
+	rand.Read(u.handle)
+	if external {
+		u.ExternalUserState = "Accepted"
+	}
+	s.users[u.ID] = u
+	return u.ID
+}
+
+// AddMethod gives a user another method (a phone, an old key).
+func (s *Sim) AddMethod(userID, kind, displayName string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := uuid.NewString()
+	s.users[userID].methods = append(s.users[userID].methods, method{Type: "#microsoft.graph." + kind + "AuthenticationMethod", ID: id,
+		DisplayName: displayName, Created: time.Now().UTC()})
+	return id
+}
+
+// Throttle answers the next n requests with 429 and Retry-After.
+func (s *Sim) Throttle(n, retryAfterSeconds int) {
+	s.mu.Lock()
+	s.throttle, s.retryAfter = n, retryAfterSeconds
+	s.mu.Unlock()
+}
+
+// Fail answers the next n requests with status (503, 500, ...).
+func (s *Sim) Fail(n, status int) {
+	s.mu.Lock()
+	s.fail, s.failStatus = n, status
+	s.mu.Unlock()
+}
+
+// Delay makes every answer wait d (0 to stop).
+func (s *Sim) Delay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
+	s.mu.Unlock()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// graphError writes Graph's error body.
+func graphError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
+		"innerError": map[string]string{"request-id": w.Header().Get("request-id"), "date": time.Now().UTC().Format(time.RFC3339)}}})
+}
+
+func (s *Sim) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1.0/users/{id}", s.getUser)
+	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group", s.groups)
+	mux.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.createTAP)
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.listTAP)
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/methods", s.listMethods)
+	mux.HandleFunc("DELETE /v1.0/users/{id}/authentication/{kind}/{mid}", s.deleteMethod)
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods/creationOptions", s.creationOptions)
+	mux.HandleFunc("POST /v1.0/users/{id}/authentication/fido2Methods", s.registerFIDO2)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("request-id", uuid.NewString())
+		s.mu.Lock()
+		s.Requests = append(s.Requests, r.Method+" "+r.URL.Path)
+		delay := s.delay
+		throttled, failed, status, after := s.throttle > 0, s.fail > 0, s.failStatus, s.retryAfter
+		if throttled {
+			s.throttle--
+		} else if failed {
+			s.fail--
+		}
+		s.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if r.Header.Get("Authorization") != "Bearer "+s.Token {
+			graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
+			return
+		}
+		switch {
+		case throttled:
+			w.Header().Set("Retry-After", fmt.Sprint(after))
+			graphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
+			return
+		case failed:
+			graphError(w, status, "serviceNotAvailable", "The service is temporarily unavailable.")
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// find looks a user up by object id or UPN. Called with s.mu held.
+func (s *Sim) find(idOrUPN string) *user {
+	if u, ok := s.users[idOrUPN]; ok {
+		return u
+	}
+	for _, u := range s.users {
+		if strings.EqualFold(u.UPN, idOrUPN) {
+			return u
+		}
+	}
+	return nil
+}
+
+func (s *Sim) userOr404(w http.ResponseWriter, r *http.Request) *user {
+	u := s.find(r.PathValue("id"))
+	if u == nil {
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
+	}
+	return u
+}
+
+func (s *Sim) getUser(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.userOr404(w, r); u != nil {
+		out := map[string]any{"id": u.ID, "userPrincipalName": u.UPN, "displayName": u.DisplayName, "userType": u.UserType}
+		if u.ExternalUserState != "" {
+			out["externalUserState"] = u.ExternalUserState
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
+func (s *Sim) groups(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userOr404(w, r)
+	if u == nil {
+		return
+	}
+	var out []map[string]string
+	for _, g := range u.Groups {
+		out = append(out, map[string]string{"@odata.type": "#microsoft.graph.group", "id": uuid.NewSHA1(uuid.NameSpaceOID, []byte(g)).String(), "displayName": g})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+func tapOut(t *tap, withValue bool) map[string]any {
+	now := time.Now()
+	usable, reason := true, "EnabledByPolicy"
+	switch {
+	case now.Before(t.Start):
+		usable, reason = false, "NotYetValid"
+	case !now.Before(t.Start.Add(time.Duration(t.Lifetime) * time.Minute)):
+		usable, reason = false, "Expired"
+	case t.Once && t.Used:
+		usable, reason = false, "OneTimeUsed"
+	}
+	out := map[string]any{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod", "id": t.ID,
+		"temporaryAccessPass": nil, "createdDateTime": t.Created, "startDateTime": t.Start, "lifetimeInMinutes": t.Lifetime,
+		"isUsableOnce": t.Once, "isUsable": usable, "methodUsabilityReason": reason}
+	if withValue {
+		out["temporaryAccessPass"] = t.Value
+	}
+	return out
+}
+
+func (s *Sim) createTAP(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		StartDateTime     *time.Time `json:"startDateTime"`
+		LifetimeInMinutes *int       `json:"lifetimeInMinutes"`
+		IsUsableOnce      *bool      `json:"isUsableOnce"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userOr404(w, r)
+	if u == nil {
+		return
+	}
+	if u.ExternalUserState != "" {
+		graphError(w, http.StatusBadRequest, "badRequest", "Temporary Access Pass cannot be added to an external guest user.")
+		return
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	t := &tap{ID: uuid.NewString(), Value: base64.RawURLEncoding.EncodeToString(b), Created: time.Now().UTC(), Start: time.Now().UTC(), Lifetime: 60}
+	if req.StartDateTime != nil {
+		t.Start = req.StartDateTime.UTC()
+	}
+	if req.LifetimeInMinutes != nil {
+		if *req.LifetimeInMinutes < 10 || *req.LifetimeInMinutes > 43200 {
+			graphError(w, http.StatusBadRequest, "badRequest", "The lifetime is outside the policy's range.")
+			return
+		}
+		t.Lifetime = *req.LifetimeInMinutes
+	}
+	if req.IsUsableOnce != nil {
+		t.Once = *req.IsUsableOnce
+	}
+	u.tap = t // one pass per user: a new one replaces the old
+	writeJSON(w, http.StatusCreated, tapOut(t, true))
+}
+
+// UseTAP marks a one-time pass used, as a sign-in would.
+func (s *Sim) UseTAP(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u := s.users[userID]; u != nil && u.tap != nil {
+		u.tap.Used = true
+	}
+}
+
+func (s *Sim) listTAP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userOr404(w, r)
+	if u == nil {
+		return
+	}
+	out := []any{}
+	if u.tap != nil {
+		out = append(out, tapOut(u.tap, false))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+func (s *Sim) listMethods(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userOr404(w, r)
+	if u == nil {
+		return
+	}
+	out := []any{map[string]any{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490"}}
+	for _, m := range u.methods {
+		e := map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created}
+		if m.AAGUID != "" {
+			e["aaGuid"], e["model"], e["attestationLevel"] = m.AAGUID, m.Model, m.Level
+		}
+		out = append(out, e)
+	}
+	if u.tap != nil {
+		out = append(out, tapOut(u.tap, false))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+func (s *Sim) deleteMethod(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userOr404(w, r)
+	if u == nil {
+		return
+	}
+	kind, id := strings.TrimSuffix(r.PathValue("kind"), "Methods"), r.PathValue("mid")
+	if kind == "temporaryAccessPass" && u.tap != nil && u.tap.ID == id {
+		u.tap = nil
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	for i, m := range u.methods {
+		if m.ID == id && m.Type == "#microsoft.graph."+kind+"AuthenticationMethod" {
+			u.methods = append(u.methods[:i], u.methods[i+1:]...)
+			u.creds = slices.DeleteFunc(u.creds, func(c webauthn.Credential) bool { return string(c.ID) == string(m.credID) })
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	graphError(w, http.StatusNotFound, "itemNotFound", "The requested authentication method was not found.")
+}
+
+// simUser adapts a user to go-webauthn.
+type simUser struct{ u *user }
+
+func (s simUser) WebAuthnID() []byte                         { return s.u.handle }
+func (s simUser) WebAuthnName() string                       { return s.u.UPN }
+func (s simUser) WebAuthnDisplayName() string                { return s.u.DisplayName }
+func (s simUser) WebAuthnCredentials() []webauthn.Credential { return s.u.creds }
+
+func (s *Sim) creationOptions(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userOr404(w, r)
+	if u == nil {
+		return
+	}
+	if !s.SelfServiceSetup {
+		graphError(w, http.StatusForbidden, "accessDenied", "The FIDO2 authentication method policy does not allow self-service setup.")
+		return
+	}
+	var exclude []protocol.CredentialDescriptor
+	for _, c := range u.creds {
+		exclude = append(exclude, protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: c.ID})
+	}
+	rk := true
+	creation, sd, err := s.rp.BeginRegistration(simUser{u}, webauthn.WithExclusions(exclude),
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{RequireResidentKey: &rk, ResidentKey: protocol.ResidentKeyRequirementRequired,
+			UserVerification: protocol.VerificationRequired}))
+	if err != nil {
+		graphError(w, http.StatusInternalServerError, "generalException", err.Error())
+		return
+	}
+	exp := time.Now().Add(5 * time.Minute).UTC()
+	s.ceremonies[sd.Challenge] = ceremony{userID: u.ID, sd: *sd, expires: exp}
+	writeJSON(w, http.StatusOK, map[string]any{"@odata.type": "#microsoft.graph.webauthnCredentialCreationOptions",
+		"challengeTimeoutDateTime": exp, "publicKey": creation.Response})
+}
+
+func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		DisplayName         string          `json:"displayName"`
+		PublicKeyCredential json.RawMessage `json:"publicKeyCredential"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields() // Graph refuses fields it does not know
+	if err := dec.Decode(&req); err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid request body: "+err.Error())
+		return
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(req.PublicKeyCredential)
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "badRequest", "The publicKeyCredential could not be parsed.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.userOr404(w, r)
+	if u == nil {
+		return
+	}
+	cer, ok := s.ceremonies[parsed.Response.CollectedClientData.Challenge]
+	delete(s.ceremonies, parsed.Response.CollectedClientData.Challenge)
+	if !ok || cer.userID != u.ID || time.Now().After(cer.expires) {
+		graphError(w, http.StatusBadRequest, "badRequest", "The challenge is invalid or has expired.")
+		return
+	}
+	if f := parsed.Response.AttestationObject.Format; f != "packed" && f != "none" {
+		graphError(w, http.StatusBadRequest, "badRequest", fmt.Sprintf("Attestation format %q is not supported; use packed or none.", f))
+		return
+	}
+	cred, err := s.rp.CreateCredential(simUser{u}, cer.sd, parsed)
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "badRequest", "The FIDO2 credential could not be verified.")
+		return
+	}
+	aaguid, _ := uuid.FromBytes(cred.Authenticator.AAGUID)
+	if slices.Contains(s.BlockedAAGUIDs, aaguid.String()) {
+		graphError(w, http.StatusBadRequest, "badRequest", "This security key model is blocked by the FIDO2 key restriction policy.")
+		return
+	}
+	for _, other := range s.users {
+		for _, c := range other.creds {
+			if string(c.ID) == string(cred.ID) {
+				graphError(w, http.StatusConflict, "conflict", "This credential is already registered.")
+				return
+			}
+		}
+	}
+	m := method{Type: "#microsoft.graph.fido2AuthenticationMethod", ID: uuid.NewString(), DisplayName: req.DisplayName, Created: time.Now().UTC(),
+		AAGUID: aaguid.String(), Model: "Security key", Level: "notAttested", credID: cred.ID}
+	u.methods = append(u.methods, m)
+	u.creds = append(u.creds, *cred)
+	writeJSON(w, http.StatusCreated, map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created,
+		"aaGuid": m.AAGUID, "model": m.Model, "attestationLevel": m.Level})
+}
