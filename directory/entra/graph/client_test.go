@@ -242,3 +242,27 @@ func TestFIDO2ThroughLibfido2(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPolicies(t *testing.T) {
+	sim, c, _ := setup(t)
+	p, res, err := c.TAPPolicy(bg)
+	if err != nil || p.State != "enabled" || p.DefaultLength != 8 || p.MaximumLifetimeInMinutes != 480 || len(p.IncludeTargets) != 1 ||
+		p.IncludeTargets[0].ID != "all_users" || res.RequestID == "" {
+		t.Fatalf("%+v %v", p, err)
+	}
+	if err := p.Validate(); err != nil {
+		t.Fatalf("the tenant's policy does not pass our own rules: %v", err)
+	}
+	sim.TAPPolicy["isUsableOnce"] = true
+	sim.TAPPolicy["excludeTargets"] = []map[string]any{{"targetType": "group", "id": "5d3c1b4e-0000-4000-8000-000000000001"}}
+	if p, _, _ = c.TAPPolicy(bg); !p.IsUsableOnce || len(p.ExcludeTargets) != 1 {
+		t.Fatalf("changes not read: %+v", p)
+	}
+	sim.BlockedAAGUIDs = []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}
+	sim.SelfServiceSetup = false
+	f, _, err := c.FIDO2Policy(bg)
+	if err != nil || f.IsSelfServiceRegistrationAllowed || !f.KeyRestrictions.IsEnforced || f.KeyRestrictions.EnforcementType != "block" ||
+		len(f.KeyRestrictions.AAGUIDs) != 1 {
+		t.Fatalf("%+v %v", f, err)
+	}
+}

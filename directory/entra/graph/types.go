@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/tapkiosk/tapkiosk/tap"
 )
 
 // User is the part of Graph's user tapd reads.
@@ -152,4 +154,34 @@ func (c *Client) RegisterFIDO2(ctx context.Context, userID string, req RegisterF
 	var m FIDO2Method
 	r, err := c.do(ctx, http.MethodPost, "/users/"+esc(userID)+"/authentication/fido2Methods", req, &m)
 	return m, r, err
+}
+
+// FIDO2Policy is the tenant's fido2AuthenticationMethodConfiguration.
+type FIDO2Policy struct {
+	State                            string `json:"state"`
+	IsSelfServiceRegistrationAllowed bool   `json:"isSelfServiceRegistrationAllowed"`
+	IsAttestationEnforced            bool   `json:"isAttestationEnforced"`
+	KeyRestrictions                  struct {
+		IsEnforced      bool     `json:"isEnforced"`
+		EnforcementType string   `json:"enforcementType"`
+		AAGUIDs         []string `json:"aaGuids"`
+	} `json:"keyRestrictions"`
+}
+
+const methodConfigs = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/"
+
+// TAPPolicy reads the tenant's Temporary Access Pass policy. Graph's field
+// names are tap.Policy's, so it decodes straight into it; include and
+// exclude targets name groups by object id.
+func (c *Client) TAPPolicy(ctx context.Context) (tap.Policy, Result, error) {
+	var p tap.Policy
+	r, err := c.do(ctx, http.MethodGet, methodConfigs+"TemporaryAccessPass", nil, &p)
+	return p, r, err
+}
+
+// FIDO2Policy reads the tenant's FIDO2 (passkey) policy.
+func (c *Client) FIDO2Policy(ctx context.Context) (FIDO2Policy, Result, error) {
+	var p FIDO2Policy
+	r, err := c.do(ctx, http.MethodGet, methodConfigs+"Fido2", nil, &p)
+	return p, r, err
 }

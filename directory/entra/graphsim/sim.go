@@ -38,6 +38,9 @@ type Sim struct {
 	SelfServiceSetup bool
 	// BlockedAAGUIDs are refused at registration (a key restriction).
 	BlockedAAGUIDs []string
+	// TAPPolicy is the tenant's Temporary Access Pass policy, in Graph's
+	// shape; tests change it freely.
+	TAPPolicy map[string]any
 
 	mu         sync.Mutex
 	rp         *webauthn.WebAuthn
@@ -89,7 +92,11 @@ func New() *Sim {
 	if err != nil {
 		panic(err)
 	}
-	s := &Sim{Token: "sim-token-" + uuid.NewString(), SelfServiceSetup: true, rp: rp, users: map[string]*user{}, ceremonies: map[string]ceremony{}}
+	s := &Sim{Token: "sim-token-" + uuid.NewString(), SelfServiceSetup: true, rp: rp, users: map[string]*user{}, ceremonies: map[string]ceremony{},
+		TAPPolicy: map[string]any{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "id": "TemporaryAccessPass",
+			"state": "enabled", "defaultLifetimeInMinutes": 60, "defaultLength": 8, "minimumLifetimeInMinutes": 60, "maximumLifetimeInMinutes": 480,
+			"isUsableOnce": false, "includeTargets": []map[string]any{{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}},
+			"excludeTargets": []map[string]any{}}}
 	s.Server = httptest.NewServer(s.routes())
 	return s
 }
@@ -167,6 +174,7 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("DELETE /v1.0/users/{id}/authentication/{kind}/{mid}", s.deleteMethod)
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods/creationOptions", s.creationOptions)
 	mux.HandleFunc("POST /v1.0/users/{id}/authentication/fido2Methods", s.registerFIDO2)
+	mux.HandleFunc("GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{config}", s.methodConfig)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("request-id", uuid.NewString())
 		s.mu.Lock()
@@ -471,4 +479,23 @@ func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request) {
 	u.creds = append(u.creds, *cred)
 	writeJSON(w, http.StatusCreated, map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created,
 		"aaGuid": m.AAGUID, "model": m.Model, "attestationLevel": m.Level})
+}
+
+func (s *Sim) methodConfig(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch r.PathValue("config") {
+	case "TemporaryAccessPass":
+		writeJSON(w, http.StatusOK, s.TAPPolicy)
+	case "Fido2":
+		blocked := s.BlockedAAGUIDs
+		if blocked == nil {
+			blocked = []string{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2",
+			"state": "enabled", "isSelfServiceRegistrationAllowed": s.SelfServiceSetup, "isAttestationEnforced": false,
+			"keyRestrictions": map[string]any{"isEnforced": len(blocked) > 0, "enforcementType": "block", "aaGuids": blocked}})
+	default:
+		graphError(w, http.StatusNotFound, "itemNotFound", "No such authentication method configuration.")
+	}
 }
