@@ -73,66 +73,51 @@ func (e *KeyError) Error() string {
 }
 func (e *KeyError) Unwrap() error { return e.err }
 
-// Message is what the kiosk shows a person for err.
-func Message(err error) string {
+// Explain names what a person should be told about err: a stable reason
+// (the kiosk's catalogue holds the sentence for each, in each language)
+// and the values that sentence needs (tries left, a minimum length), if any.
+// No reason carries a raw libfido2 code; anything unknown is ReasonOther.
+func Explain(err error) (reason string, args []any) {
 	var pw *PINWrongError
 	var pp *PINPolicyError
 	var uk *UnsupportedKeyError
 	switch {
-	case err == nil:
-		return ""
 	case errors.As(err, &pw):
-		switch {
-		case pw.RetriesLeft <= 0:
-			return "That PIN is wrong, and the PIN is now blocked."
-		case pw.RetriesLeft <= 3:
-			return fmt.Sprintf("That PIN is wrong. Careful: %d tries left before the key locks its PIN.", pw.RetriesLeft)
+		if pw.RetriesLeft <= 3 {
+			return "pinWrongLow", []any{pw.RetriesLeft}
 		}
-		return fmt.Sprintf("That PIN is wrong. %d tries left.", pw.RetriesLeft)
+		return "pinWrong", []any{pw.RetriesLeft}
 	case errors.As(err, &pp):
 		switch pp.Rule {
 		case RuleTooShort:
-			return fmt.Sprintf("The PIN is too short: use at least %d characters.", pp.MinLen)
+			return "pinShort", []any{pp.MinLen}
 		case RuleTooLong:
-			return "The PIN is too long: use at most 63 characters (fewer with accents or symbols)."
+			return "pinLong", nil
 		case RuleNUL, RuleNotUTF8:
-			return "The PIN has a character the key cannot store. Use letters, digits or symbols."
+			return "pinChar", nil
 		}
-		return "The key does not accept that PIN. Try a longer one, or one that is less simple."
+		return "pinPolicy", nil
 	case errors.As(err, &uk):
-		if uk.Reason == ReasonU2FOnly {
-			return "This is an older security key (U2F only) that cannot hold a passkey. Please use a FIDO2 key."
-		}
-		return "This security key cannot store passkeys on the key itself. Please use another FIDO2 key."
-	case errors.Is(err, ErrNoKey):
-		return "Insert your security key."
-	case errors.Is(err, ErrSeveralKeys):
-		return "More than one security key is plugged in. Leave only one."
-	case errors.Is(err, ErrPINRequired):
-		return "Enter the PIN of your security key."
-	case errors.Is(err, ErrPINNotSet):
-		return "This key has no PIN yet. Create one first."
-	case errors.Is(err, ErrPINBlocked):
-		return "The key's PIN is blocked after too many wrong tries. Only a reset can fix it, and a reset erases everything on the key. Ask IT for help."
-	case errors.Is(err, ErrPINAuthBlocked):
-		return "Too many wrong PINs. Unplug the key, plug it back in, and try again."
-	case errors.Is(err, ErrTouchTimeout):
-		return "The key was not touched in time. Try again, and touch the key when it blinks."
-	case errors.Is(err, ErrKeyRemoved):
-		return "The key was removed. Plug it back in to try again."
-	case errors.Is(err, ErrCancelled):
-		return "Cancelled."
-	case errors.Is(err, ErrKeyFull):
-		return "This key is full: it has no room for another passkey. Remove old ones or use another key."
-	case errors.Is(err, ErrOperationDenied):
-		return "The key refused. Try again, and touch it briefly when it blinks."
-	case errors.Is(err, ErrAlreadyRegistered):
-		return "This key is already registered to your account. You can use it as it is."
-	case errors.Is(err, ErrNotRegisteredOnKey):
-		return "This is not the key you just registered. Plug in that key and try again."
+		return uk.Reason, nil
 	}
-	return "The security key could not do that. Unplug it, plug it back in, and try again."
+	for _, r := range []struct {
+		err    error
+		reason string
+	}{
+		{ErrNoKey, "noKey"}, {ErrSeveralKeys, "severalKeys"}, {ErrPINRequired, "pinRequired"}, {ErrPINNotSet, "pinNotSet"},
+		{ErrPINBlocked, "pinBlocked"}, {ErrPINAuthBlocked, "pinAuthBlocked"}, {ErrTouchTimeout, "timeout"},
+		{ErrKeyRemoved, "removed"}, {ErrCancelled, "cancelled"}, {ErrKeyFull, "full"}, {ErrOperationDenied, "denied"},
+		{ErrAlreadyRegistered, "already"}, {ErrNotRegisteredOnKey, "notThisKey"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.reason, nil
+		}
+	}
+	return ReasonOther, nil
 }
+
+// ReasonOther is Explain's answer for a failure it has no better words for.
+const ReasonOther = "other"
 
 // libfido2 codes go-libfido2 leaves unnamed.
 const (

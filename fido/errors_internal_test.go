@@ -107,8 +107,8 @@ func TestKeyRefusalsMap(t *testing.T) {
 		if !errors.As(got, &ke) || ke.Code != 0x7e {
 			t.Fatalf("%v", got)
 		}
-		if m := Message(got); m == "" || m == got.Error() {
-			t.Fatalf("message %q", m)
+		if r, _ := Explain(got); r != ReasonOther {
+			t.Fatalf("reason %q", r)
 		}
 	})
 }

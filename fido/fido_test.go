@@ -104,7 +104,7 @@ func registerAndVerify(t *testing.T, path, pin string) (*fido.Registration, *web
 	opts, session := begin(t, rp, u)
 	reg, err := fido.Register(context.Background(), path, fido.RegisterRequest{Options: opts, Origin: "https://example.com", PIN: pin})
 	if err != nil {
-		t.Fatalf("%v (%s)", err, fido.Message(err))
+		t.Fatal(err)
 	}
 	cred := finish(t, rp, u, session, reg)
 	if !cred.Flags.UserVerified || !cred.Flags.UserPresent {
@@ -497,9 +497,11 @@ func TestRegisterErrors(t *testing.T) {
 	})
 }
 
-// TestMessages makes sure every error the kiosk can meet reads as a
-// sentence and never as a raw code.
-func TestMessages(t *testing.T) {
+// TestExplain makes sure every error the kiosk can meet has its own
+// reason, never a raw code, with the values its sentence needs; the
+// sentences themselves are checked in every language by tui's
+// TestKeyErrorsInEveryLanguage.
+func TestExplain(t *testing.T) {
 	errs := []error{fido.ErrNoKey, fido.ErrSeveralKeys, fido.ErrPINRequired, fido.ErrPINNotSet, fido.ErrPINBlocked,
 		fido.ErrPINAuthBlocked, fido.ErrTouchTimeout, fido.ErrKeyRemoved, fido.ErrCancelled, fido.ErrKeyFull,
 		fido.ErrOperationDenied, fido.ErrAlreadyRegistered, &fido.PINWrongError{RetriesLeft: 2}, &fido.PINWrongError{RetriesLeft: 6},
@@ -509,16 +511,20 @@ func TestMessages(t *testing.T) {
 		libfido2.Error{Code: -7}, errors.New("error -7")}
 	seen := map[string]bool{}
 	for _, e := range errs {
-		m := fido.Message(e)
-		if m == "" || strings.Contains(m, "error -") || strings.Contains(m, "0x") || strings.Contains(m, "libfido2") {
+		reason, args := fido.Explain(e)
+		m := fmt.Sprint(reason, args)
+		if reason == "" || strings.Contains(m, "error -") || strings.Contains(m, "0x") || strings.Contains(m, "libfido2") || strings.Contains(m, "-7") {
 			t.Errorf("%v: %q", e, m)
 		}
 		seen[m] = true
 	}
 	if len(seen) < len(errs)-2 {
-		t.Errorf("messages are not distinct enough: %d for %d errors", len(seen), len(errs))
+		t.Errorf("reasons are not distinct enough: %d for %d errors", len(seen), len(errs))
 	}
-	if m := fido.Message(&fido.PINPolicyError{Rule: fido.RuleTooShort, MinLen: 6}); !strings.Contains(m, "6") {
-		t.Errorf("the minimum is not named: %q", m)
+	if r, args := fido.Explain(libfido2.Error{Code: -7}); r != fido.ReasonOther || args != nil {
+		t.Errorf("a raw code got %q %v", r, args)
+	}
+	if _, args := fido.Explain(&fido.PINPolicyError{Rule: fido.RuleTooShort, MinLen: 6}); len(args) != 1 || args[0] != 6 {
+		t.Errorf("the minimum is not named: %v", args)
 	}
 }

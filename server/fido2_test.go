@@ -95,7 +95,7 @@ func keyResponse(t testing.TB, k *api.Client, path string, tweak func(*api.Creat
 	}
 	reg, err := fido.Register(context.Background(), path, fido.RegisterRequest{Options: opts.PublicKey, Origin: origin, PIN: "2468"})
 	if err != nil {
-		t.Fatalf("%v (%s)", err, fido.Message(err))
+		t.Fatal(err)
 	}
 	raw, _ := json.Marshal(reg)
 	return raw, opts

@@ -803,46 +803,11 @@ func (m *Model) explain(err error) string {
 	return m.keyMessage(err)
 }
 
-// keyMessage says what went wrong with the key, in the kiosk's language.
+// keyMessage says what went wrong with the key, in the kiosk's language:
+// fido names the reason, the catalogue holds the words.
 func (m *Model) keyMessage(err error) string {
-	var pw *fido.PINWrongError
-	var pp *fido.PINPolicyError
-	var uk *fido.UnsupportedKeyError
-	t := m.t
-	switch {
-	case errors.As(err, &pw):
-		if pw.RetriesLeft <= 3 {
-			return t.S("key.err.pinWrongLow", pw.RetriesLeft)
-		}
-		return t.S("key.err.pinWrong", pw.RetriesLeft)
-	case errors.As(err, &pp):
-		switch pp.Rule {
-		case fido.RuleTooShort:
-			return t.S("key.err.pinShort", pp.MinLen)
-		case fido.RuleTooLong:
-			return t.S("key.err.pinLong")
-		case fido.RuleNUL, fido.RuleNotUTF8:
-			return t.S("key.err.pinChar")
-		}
-		return t.S("key.err.pinPolicy")
-	case errors.As(err, &uk):
-		if uk.Reason == fido.ReasonU2FOnly {
-			return t.S("key.err.u2f")
-		}
-		return t.S("key.err.noRK")
-	}
-	for sentinel, key := range map[error]string{
-		fido.ErrNoKey: "key.insert", fido.ErrSeveralKeys: "key.err.several", fido.ErrPINRequired: "key.err.pinRequired",
-		fido.ErrPINNotSet: "key.err.pinNotSet", fido.ErrPINBlocked: "pin.blocked.title", fido.ErrPINAuthBlocked: "key.err.pinAuthBlocked",
-		fido.ErrTouchTimeout: "key.err.timeout", fido.ErrKeyRemoved: "key.err.removed", fido.ErrCancelled: "key.err.cancelled",
-		fido.ErrKeyFull: "key.err.full", fido.ErrOperationDenied: "key.err.denied", fido.ErrAlreadyRegistered: "key.err.already",
-		fido.ErrNotRegisteredOnKey: "key.err.notThisKey",
-	} {
-		if errors.Is(err, sentinel) {
-			return t.S(key)
-		}
-	}
-	return t.S("key.err.other")
+	reason, args := fido.Explain(err)
+	return m.t.S("key.err."+reason, args...)
 }
 
 // quit reports whether the model asked to exit (for the binary's exit code).
