@@ -51,7 +51,6 @@ type Journey struct {
 
 	UPN     string
 	Session api.Session
-	Keys    []fido.Key
 	Key     fido.Key
 	Info    fido.Info
 	PIN     fido.PINState
@@ -137,7 +136,6 @@ func (j *Journey) SignInResult(s api.Session, err error) {
 // KeysSeen reports the keys plugged in now. At Insert key it picks the
 // one key, or says why it cannot.
 func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
-	j.Keys = keys
 	if j.Step != StepInsertKey {
 		return false
 	}
@@ -390,10 +388,12 @@ func (j *Journey) PassResult(keep bool, err error) {
 }
 
 // Back goes one step back where that makes sense, and reports whether it
-// moved. Steps after the key is registered have no way back.
+// moved. Steps after the key is registered have no way back. From the
+// touch step it goes back to naming; the caller cancels a touch that is
+// still waiting first.
 func (j *Journey) Back() bool {
 	prev := map[Step]Step{StepUPN: StepWelcome, StepPass: StepUPN, StepNewPIN: StepInsertKey, StepEnterPIN: StepInsertKey,
-		StepPINBlocked: StepInsertKey, StepNameKey: StepInsertKey}
+		StepPINBlocked: StepInsertKey, StepNameKey: StepInsertKey, StepTouch: StepNameKey}
 	p, ok := prev[j.Step]
 	if !ok || (j.SignedIn() && p < StepInsertKey) {
 		return false

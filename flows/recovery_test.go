@@ -225,6 +225,11 @@ func TestNameCheckAndPass(t *testing.T) {
 	}
 	j = atName(t)
 	j.NameKey("k")
+	j.Registered(api.FIDO2Method{}, fido.ErrTouchTimeout)
+	if !j.Back() || j.Step != StepNameKey || j.PINForTouch() == "" {
+		t.Fatal("back from a failed touch goes to naming, keeping the PIN")
+	}
+	j.NameKey("k")
 	j.Registered(api.FIDO2Method{ID: "m"}, nil)
 	if j.Back() {
 		t.Fatal("no way back after registering")

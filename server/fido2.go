@@ -58,21 +58,21 @@ func credentialOf(m store.Method) webauthn.Credential {
 
 // sessionUser loads the signed-in person with their FIDO2 keys and their
 // stable user handle (random, never the UPN).
-func (s *Server) sessionUser(c *call) (*waUser, []store.Method, error) {
+func (s *Server) sessionUser(c *call) (*waUser, error) {
 	ctx := c.r.Context()
 	u, err := s.store.GetUser(ctx, c.session.UPN)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cand := make([]byte, 32)
 	rand.Read(cand)
 	h, err := s.store.UserHandle(ctx, u.UPN, cand)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ms, err := s.store.ListMethods(ctx, u.UPN)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	w := &waUser{handle: h, u: u}
 	for _, m := range ms {
@@ -80,7 +80,7 @@ func (s *Server) sessionUser(c *call) (*waUser, []store.Method, error) {
 			w.creds = append(w.creds, credentialOf(m))
 		}
 	}
-	return w, ms, nil
+	return w, nil
 }
 
 // saveCeremony keeps go-webauthn's session data until the response comes
@@ -143,7 +143,7 @@ func challengeOf(raw json.RawMessage) string {
 }
 
 func (s *Server) creationOptions(c *call) error {
-	w, _, err := s.sessionUser(c)
+	w, err := s.sessionUser(c)
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (s *Server) registerFIDO2(c *call) error {
 	if err != nil {
 		return refuse("malformedResponse", webauthnError(c, api.CodeRegistrationRejected, "The key's answer could not be read", err), nil)
 	}
-	w, _, err := s.sessionUser(c)
+	w, err := s.sessionUser(c)
 	if err != nil {
 		return err
 	}
@@ -417,7 +417,7 @@ func (s *Server) sessionKey(c *call) (store.Method, *waUser, error) {
 	if err != nil {
 		return m, nil, err
 	}
-	w, _, err := s.sessionUser(c)
+	w, err := s.sessionUser(c)
 	if err != nil {
 		return m, nil, err
 	}

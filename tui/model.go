@@ -180,7 +180,7 @@ type (
 		keep bool
 		err  error
 	}
-	signedOutMsg struct{ notice string }
+	signedOutMsg struct{}
 )
 
 func (m *Model) tick() tea.Cmd {
@@ -417,10 +417,11 @@ func (m *Model) stepKey(k tea.KeyPressMsg) tea.Cmd {
 				return nil
 			}
 			m.busy = m.t.S("pass.checking")
+			upn := j.UPN // read the model here, not in the Cmd's goroutine
 			return func() tea.Msg {
 				ctx, cancel := ctxFor(20 * time.Second)
 				defer cancel()
-				s, err := m.svc.OpenSession(ctx, j.UPN, pass)
+				s, err := m.svc.OpenSession(ctx, upn, pass)
 				return sessionMsg{s, err}
 			}
 		}
@@ -541,10 +542,6 @@ func (m *Model) back() tea.Cmd {
 		}
 		return nil
 	}
-	if j.Step == flows.StepTouch {
-		j.Registered(api.FIDO2Method{}, fido.ErrCancelled) // back to naming
-		return m.name.Focus()
-	}
 	if m.confirming {
 		m.confirming = false
 		return nil
@@ -563,6 +560,8 @@ func (m *Model) back() tea.Cmd {
 		m.pin1.Reset()
 		m.pin2.Reset()
 		return m.pollKeys(true)
+	case flows.StepNameKey:
+		return m.name.Focus()
 	}
 	return nil
 }

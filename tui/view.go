@@ -233,24 +233,27 @@ func (m *Model) kind(a api.AuthenticationMethod) string {
 	return m.t.S("method.other")
 }
 
+// helpKeys are the help bar's entries for each step.
+var helpKeys = map[flows.Step][]string{
+	flows.StepWelcome:    {"help.next", "help.lang"},
+	flows.StepUPN:        {"help.next", "help.back"},
+	flows.StepPass:       {"help.next", "help.reveal", "help.back"},
+	flows.StepInsertKey:  {},
+	flows.StepNewPIN:     {"help.next", "help.back"},
+	flows.StepEnterPIN:   {"help.next", "help.back"},
+	flows.StepPINBlocked: {"help.back"},
+	flows.StepNameKey:    {"help.next", "help.back"},
+	flows.StepTouch:      {"help.cancel"},
+	flows.StepCheckKey:   {"help.next", "help.skip"},
+	flows.StepCleanup:    {"help.move", "help.mark", "help.remove", "help.done"},
+	flows.StepDeletePass: {"help.yesno", "help.next"},
+	flows.StepDone:       {"help.next"},
+}
+
 // help is the help bar for the current step.
 func (m *Model) help() string {
 	t := m.t
-	keys := map[flows.Step][]string{
-		flows.StepWelcome:    {"help.next", "help.lang"},
-		flows.StepUPN:        {"help.next", "help.back"},
-		flows.StepPass:       {"help.next", "help.reveal", "help.back"},
-		flows.StepInsertKey:  {},
-		flows.StepNewPIN:     {"help.next", "help.back"},
-		flows.StepEnterPIN:   {"help.next", "help.back"},
-		flows.StepPINBlocked: {"help.back"},
-		flows.StepNameKey:    {"help.next", "help.back"},
-		flows.StepTouch:      {"help.cancel"},
-		flows.StepCheckKey:   {"help.next", "help.skip"},
-		flows.StepCleanup:    {"help.move", "help.mark", "help.remove", "help.done"},
-		flows.StepDeletePass: {"help.yesno", "help.next"},
-		flows.StepDone:       {"help.next"},
-	}[m.j.Step]
+	keys := helpKeys[m.j.Step]
 	if m.checking {
 		keys = []string{"help.cancel"}
 	}
