@@ -101,17 +101,15 @@ func (c *Client) defaults() {
 	}
 }
 
-// retryable says whether an answer may be tried again. Throttling (429)
-// means Graph did nothing, so any method may retry. 503 and 504 may have
-// done the work, so only reads and deletes (idempotent) retry on them.
-func retryable(method string, status int) bool {
-	switch status {
-	case http.StatusTooManyRequests:
+// retryable says whether a failed attempt may be tried again. Throttling
+// (429) means Graph did nothing, so any method may retry. An unavailable
+// Graph (5xx, no answer, a timeout) may have done the work, so only reads
+// and deletes, which are idempotent, retry then.
+func retryable(method string, status int, err error) bool {
+	if status == http.StatusTooManyRequests {
 		return true
-	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return method == http.MethodGet || method == http.MethodDelete
 	}
-	return false
+	return errors.Is(err, ErrUnavailable) && (method == http.MethodGet || method == http.MethodDelete)
 }
 
 // backoff is how long to wait before attempt n (1-based): Retry-After when
@@ -145,8 +143,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (Resu
 		if ctx.Err() != nil {
 			return res, fmt.Errorf("%w: %v", ErrUnavailable, ctx.Err())
 		}
-		transient := errors.Is(err, ErrUnavailable) && method != http.MethodPost
-		if !(retryable(method, status) || transient) || attempt >= c.MaxAttempts {
+		if !retryable(method, status, err) || attempt >= c.MaxAttempts {
 			return res, err
 		}
 		if err := c.Sleep(ctx, c.backoff(attempt, retryAfter)); err != nil {

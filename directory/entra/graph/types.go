@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
@@ -34,36 +35,26 @@ type list[T any] struct {
 	Value []T `json:"value"`
 }
 
-// TAPMethod is Graph's temporaryAccessPassAuthenticationMethod.
-type TAPMethod struct {
-	ID                    string    `json:"id"`
-	TemporaryAccessPass   *string   `json:"temporaryAccessPass"`
-	CreatedDateTime       time.Time `json:"createdDateTime"`
-	StartDateTime         time.Time `json:"startDateTime"`
-	LifetimeInMinutes     int       `json:"lifetimeInMinutes"`
-	IsUsableOnce          bool      `json:"isUsableOnce"`
-	IsUsable              bool      `json:"isUsable"`
-	MethodUsabilityReason string    `json:"methodUsabilityReason"`
-}
-
-// CreateTAP is the body of POST temporaryAccessPassMethods.
-type CreateTAP struct {
-	StartDateTime     *time.Time `json:"startDateTime,omitempty"`
-	LifetimeInMinutes *int       `json:"lifetimeInMinutes,omitempty"`
-	IsUsableOnce      *bool      `json:"isUsableOnce,omitempty"`
-}
+// tapd's own API took Graph's shapes, so Graph's types are tapd's.
+type (
+	// TAPMethod is Graph's temporaryAccessPassAuthenticationMethod.
+	TAPMethod = api.TemporaryAccessPassMethod
+	// CreateTAP is the body of POST temporaryAccessPassMethods.
+	CreateTAP = api.CreatePassRequest
+	// FIDO2Method is Graph's fido2AuthenticationMethod.
+	FIDO2Method = api.FIDO2Method
+)
 
 // Method is one entry of GET /authentication/methods; Type is @odata.type.
 type Method struct {
-	Type             string          `json:"@odata.type"`
-	ID               string          `json:"id"`
-	DisplayName      string          `json:"displayName,omitempty"`
-	CreatedDateTime  *time.Time      `json:"createdDateTime,omitempty"`
-	AAGUID           string          `json:"aaGuid,omitempty"`
-	Model            string          `json:"model,omitempty"`
-	AttestationLevel string          `json:"attestationLevel,omitempty"`
-	PhoneNumber      string          `json:"phoneNumber,omitempty"`
-	Raw              json.RawMessage `json:"-"`
+	Type             string     `json:"@odata.type"`
+	ID               string     `json:"id"`
+	DisplayName      string     `json:"displayName,omitempty"`
+	CreatedDateTime  *time.Time `json:"createdDateTime,omitempty"`
+	AAGUID           string     `json:"aaGuid,omitempty"`
+	Model            string     `json:"model,omitempty"`
+	AttestationLevel string     `json:"attestationLevel,omitempty"`
+	PhoneNumber      string     `json:"phoneNumber,omitempty"`
 }
 
 // Kind is the method's kind as Graph's path names it: fido2,
@@ -88,16 +79,6 @@ type CreationOptions struct {
 type RegisterFIDO2 struct {
 	DisplayName         string          `json:"displayName"`
 	PublicKeyCredential json.RawMessage `json:"publicKeyCredential"`
-}
-
-// FIDO2Method is Graph's fido2AuthenticationMethod.
-type FIDO2Method struct {
-	ID               string    `json:"id"`
-	DisplayName      string    `json:"displayName"`
-	CreatedDateTime  time.Time `json:"createdDateTime"`
-	AAGUID           string    `json:"aaGuid"`
-	Model            string    `json:"model"`
-	AttestationLevel string    `json:"attestationLevel"`
 }
 
 // GetUser looks a user up by UPN or id.
@@ -158,14 +139,10 @@ func (c *Client) RegisterFIDO2(ctx context.Context, userID string, req RegisterF
 
 // FIDO2Policy is the tenant's fido2AuthenticationMethodConfiguration.
 type FIDO2Policy struct {
-	State                            string `json:"state"`
-	IsSelfServiceRegistrationAllowed bool   `json:"isSelfServiceRegistrationAllowed"`
-	IsAttestationEnforced            bool   `json:"isAttestationEnforced"`
-	KeyRestrictions                  struct {
-		IsEnforced      bool     `json:"isEnforced"`
-		EnforcementType string   `json:"enforcementType"`
-		AAGUIDs         []string `json:"aaGuids"`
-	} `json:"keyRestrictions"`
+	State                            string              `json:"state"`
+	IsSelfServiceRegistrationAllowed bool                `json:"isSelfServiceRegistrationAllowed"`
+	IsAttestationEnforced            bool                `json:"isAttestationEnforced"`
+	KeyRestrictions                  api.KeyRestrictions `json:"keyRestrictions"`
 }
 
 const methodConfigs = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/"

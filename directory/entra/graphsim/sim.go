@@ -166,14 +166,14 @@ func graphError(w http.ResponseWriter, status int, code, msg string) {
 
 func (s *Sim) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1.0/users/{id}", s.getUser)
-	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group", s.groups)
-	mux.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.createTAP)
-	mux.HandleFunc("GET /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.listTAP)
-	mux.HandleFunc("GET /v1.0/users/{id}/authentication/methods", s.listMethods)
-	mux.HandleFunc("DELETE /v1.0/users/{id}/authentication/{kind}/{mid}", s.deleteMethod)
-	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods/creationOptions", s.creationOptions)
-	mux.HandleFunc("POST /v1.0/users/{id}/authentication/fido2Methods", s.registerFIDO2)
+	mux.HandleFunc("GET /v1.0/users/{id}", s.withUser(s.getUser))
+	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group", s.withUser(s.groups))
+	mux.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.withUser(s.createTAP))
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.withUser(s.listTAP))
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/methods", s.withUser(s.listMethods))
+	mux.HandleFunc("DELETE /v1.0/users/{id}/authentication/{kind}/{mid}", s.withUser(s.deleteMethod))
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods/creationOptions", s.withUser(s.creationOptions))
+	mux.HandleFunc("POST /v1.0/users/{id}/authentication/fido2Methods", s.withUser(s.registerFIDO2))
 	mux.HandleFunc("GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{config}", s.methodConfig)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("request-id", uuid.NewString())
@@ -224,33 +224,30 @@ func (s *Sim) find(idOrUPN string) *user {
 	return nil
 }
 
-func (s *Sim) userOr404(w http.ResponseWriter, r *http.Request) *user {
-	u := s.find(r.PathValue("id"))
-	if u == nil {
-		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
-	}
-	return u
-}
-
-func (s *Sim) getUser(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if u := s.userOr404(w, r); u != nil {
-		out := map[string]any{"id": u.ID, "userPrincipalName": u.UPN, "displayName": u.DisplayName, "userType": u.UserType}
-		if u.ExternalUserState != "" {
-			out["externalUserState"] = u.ExternalUserState
+// withUser runs h with the simulator locked and the path's user found,
+// or answers 404 as Graph does.
+func (s *Sim) withUser(h func(http.ResponseWriter, *http.Request, *user)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		u := s.find(r.PathValue("id"))
+		if u == nil {
+			graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
+			return
 		}
-		writeJSON(w, http.StatusOK, out)
+		h(w, r, u)
 	}
 }
 
-func (s *Sim) groups(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.userOr404(w, r)
-	if u == nil {
-		return
+func (s *Sim) getUser(w http.ResponseWriter, r *http.Request, u *user) {
+	out := map[string]any{"id": u.ID, "userPrincipalName": u.UPN, "displayName": u.DisplayName, "userType": u.UserType}
+	if u.ExternalUserState != "" {
+		out["externalUserState"] = u.ExternalUserState
 	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Sim) groups(w http.ResponseWriter, r *http.Request, u *user) {
 	var out []map[string]string
 	for _, g := range u.Groups {
 		out = append(out, map[string]string{"@odata.type": "#microsoft.graph.group", "id": uuid.NewSHA1(uuid.NameSpaceOID, []byte(g)).String(), "displayName": g})
@@ -278,7 +275,7 @@ func tapOut(t *tap, withValue bool) map[string]any {
 	return out
 }
 
-func (s *Sim) createTAP(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) createTAP(w http.ResponseWriter, r *http.Request, u *user) {
 	var req struct {
 		StartDateTime     *time.Time `json:"startDateTime"`
 		LifetimeInMinutes *int       `json:"lifetimeInMinutes"`
@@ -286,12 +283,6 @@ func (s *Sim) createTAP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 		graphError(w, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload.")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.userOr404(w, r)
-	if u == nil {
 		return
 	}
 	if u.ExternalUserState != "" {
@@ -327,13 +318,7 @@ func (s *Sim) UseTAP(userID string) {
 	}
 }
 
-func (s *Sim) listTAP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.userOr404(w, r)
-	if u == nil {
-		return
-	}
+func (s *Sim) listTAP(w http.ResponseWriter, r *http.Request, u *user) {
 	out := []any{}
 	if u.tap != nil {
 		out = append(out, tapOut(u.tap, false))
@@ -341,13 +326,7 @@ func (s *Sim) listTAP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
-func (s *Sim) listMethods(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.userOr404(w, r)
-	if u == nil {
-		return
-	}
+func (s *Sim) listMethods(w http.ResponseWriter, r *http.Request, u *user) {
 	out := []any{map[string]any{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490"}}
 	for _, m := range u.methods {
 		e := map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created}
@@ -362,13 +341,7 @@ func (s *Sim) listMethods(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
-func (s *Sim) deleteMethod(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.userOr404(w, r)
-	if u == nil {
-		return
-	}
+func (s *Sim) deleteMethod(w http.ResponseWriter, r *http.Request, u *user) {
 	kind, id := strings.TrimSuffix(r.PathValue("kind"), "Methods"), r.PathValue("mid")
 	if kind == "temporaryAccessPass" && u.tap != nil && u.tap.ID == id {
 		u.tap = nil
@@ -394,13 +367,7 @@ func (s simUser) WebAuthnName() string                       { return s.u.UPN }
 func (s simUser) WebAuthnDisplayName() string                { return s.u.DisplayName }
 func (s simUser) WebAuthnCredentials() []webauthn.Credential { return s.u.creds }
 
-func (s *Sim) creationOptions(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.userOr404(w, r)
-	if u == nil {
-		return
-	}
+func (s *Sim) creationOptions(w http.ResponseWriter, r *http.Request, u *user) {
 	if !s.SelfServiceSetup {
 		graphError(w, http.StatusForbidden, "accessDenied", "The FIDO2 authentication method policy does not allow self-service setup.")
 		return
@@ -423,7 +390,7 @@ func (s *Sim) creationOptions(w http.ResponseWriter, r *http.Request) {
 		"challengeTimeoutDateTime": exp, "publicKey": creation.Response})
 }
 
-func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request) {
+func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
 	var req struct {
 		DisplayName         string          `json:"displayName"`
 		PublicKeyCredential json.RawMessage `json:"publicKeyCredential"`
@@ -437,12 +404,6 @@ func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request) {
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(req.PublicKeyCredential)
 	if err != nil {
 		graphError(w, http.StatusBadRequest, "badRequest", "The publicKeyCredential could not be parsed.")
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.userOr404(w, r)
-	if u == nil {
 		return
 	}
 	cer, ok := s.ceremonies[parsed.Response.CollectedClientData.Challenge]
