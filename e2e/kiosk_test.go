@@ -32,14 +32,13 @@ type kioskRun struct {
 
 // world is a tapd with a kiosk, a user and a pass, ready for a journey.
 type world struct {
-	t      *testing.T
-	d      *tapd
-	db     string
-	args   []string
-	admin  *api.Client
-	tokDir string
-	kiosk  api.Kiosk
-	upn    string
+	t     *testing.T
+	d     *tapd
+	db    string
+	args  []string
+	admin *api.Client
+	kiosk api.Kiosk
+	upn   string
 }
 
 func newWorld(t *testing.T) *world { t.Helper(); return newWorldWith(t) }
@@ -55,7 +54,7 @@ func newWorldWith(t *testing.T, extra ...string) *world {
 	tok := initDB(t, db)
 	args := append([]string{"--rp-id", "tapkiosk.test"}, extra...)
 	d := startTapd(t, db, args...)
-	w := &world{t: t, d: d, db: db, args: args, admin: api.NewClient(d.url, tok), tokDir: dir, upn: "ada@example.com"}
+	w := &world{t: t, d: d, db: db, args: args, admin: api.NewClient(d.url, tok), upn: "ada@example.com"}
 	on := "enabled"
 	if _, err := w.admin.UpdatePolicy(bg, api.PolicyPatch{State: &on}); err != nil {
 		t.Fatal(err)

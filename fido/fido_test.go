@@ -193,12 +193,25 @@ func TestRelyingPartyRejectsTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw, _ := json.Marshal(reg)
+	// The response is well formed: only the origin is wrong, and only the
+	// relying party's check can catch it.
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(raw)
-	if err == nil {
-		if _, err = rp.CreateCredential(u, *session, parsed); err == nil {
-			t.Fatal("a registration from the wrong origin was accepted")
-		}
+	if err != nil {
+		t.Fatalf("the response does not parse, so the origin check is never reached: %v", err)
 	}
+	if _, err = rp.CreateCredential(u, *session, parsed); err == nil {
+		t.Fatal("a registration from the wrong origin was accepted")
+	} else if !strings.Contains(strings.ToLower(fmt.Sprint(err)+" "+errDetails(err)), "origin") {
+		t.Fatalf("refused, but not for the origin: %v", err)
+	}
+}
+
+func errDetails(err error) string {
+	var pe *protocol.Error
+	if errors.As(err, &pe) {
+		return pe.Details + " " + pe.DevInfo
+	}
+	return ""
 }
 
 func TestDiscoveryAndWatch(t *testing.T) {
