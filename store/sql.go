@@ -673,16 +673,16 @@ func nullB64(b []byte) any {
 
 func (s *SQL) CreateMethod(ctx context.Context, m Method) error {
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO methods(id, upn_key, kind, display_name, created_at, credential_id, public_key,
-		aaguid, model, attestation_format, attestation_level, sign_count, user_verified, backup_eligible, backup_state, session_id, last_used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		aaguid, model, attestation_format, attestation_level, sign_count, user_verified, backup_eligible, backup_state, session_id, last_used_at, rp_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		m.ID, upnKey(m.UPN), m.Kind, m.DisplayName, ms(m.CreatedAt), nullB64(m.CredentialID), b64.EncodeToString(m.PublicKey),
 		m.AAGUID, m.Model, m.AttestationFormat, m.AttestationLevel, int64(m.SignCount), b2i(m.UserVerified), b2i(m.BackupEligible),
-		b2i(m.BackupState), m.SessionID, nullMS(m.LastUsedAt))
+		b2i(m.BackupState), m.SessionID, nullMS(m.LastUsedAt), m.RPID)
 	return mapErr(err)
 }
 
 const methodCols = `m.id, u.upn, m.kind, m.display_name, m.created_at, m.credential_id, m.public_key, m.aaguid, m.model,
-	m.attestation_format, m.attestation_level, m.sign_count, m.user_verified, m.backup_eligible, m.backup_state, m.session_id, m.last_used_at`
+	m.attestation_format, m.attestation_level, m.sign_count, m.user_verified, m.backup_eligible, m.backup_state, m.session_id, m.last_used_at, m.rp_id`
 
 func scanMethod(sc interface{ Scan(...any) error }) (Method, error) {
 	var m Method
@@ -692,7 +692,7 @@ func scanMethod(sc interface{ Scan(...any) error }) (Method, error) {
 	var uv, be, bs int
 	var used sql.NullInt64
 	if err := sc.Scan(&m.ID, &m.UPN, &m.Kind, &m.DisplayName, &created, &credID, &pub, &m.AAGUID, &m.Model,
-		&m.AttestationFormat, &m.AttestationLevel, &count, &uv, &be, &bs, &m.SessionID, &used); err != nil {
+		&m.AttestationFormat, &m.AttestationLevel, &count, &uv, &be, &bs, &m.SessionID, &used, &m.RPID); err != nil {
 		return m, mapErr(err)
 	}
 	m.CreatedAt, m.SignCount, m.LastUsedAt = fromMS(created), uint32(count), fromNullMS(used)

@@ -107,6 +107,9 @@ type Method struct {
 	BackupState       bool
 	SessionID         string // the kiosk session that registered it
 	LastUsedAt        *time.Time
+	// RPID is the relying party the credential was made for when it is not
+	// tapd's own: Entra's (login.microsoft.com) for keys registered there.
+	RPID string
 }
 
 // Ceremony is single-use WebAuthn state between options and response.

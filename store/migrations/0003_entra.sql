@@ -1,0 +1,4 @@
+-- Entra mode: a key registered into Microsoft Entra ID keeps a local record
+-- (its public key) so the kiosk can check it; rp_id names the relying party
+-- it was made for (login.microsoft.com), where '' means tapd's own.
+ALTER TABLE methods ADD COLUMN rp_id TEXT NOT NULL DEFAULT '';
