@@ -36,6 +36,14 @@ const (
 	CodeStorageFull          = "storageFull"
 	CodeUnavailable          = "serviceUnavailable"
 	CodeInternal             = "internalError"
+
+	// Entra mode.
+	CodeDirectoryUnavailable = "directoryUnavailable"
+	CodeDirectoryError       = "directoryError"
+	CodeManagedInEntra       = "managedInEntra"
+	CodePassNotCheckable     = "passNotCheckable"
+	CodePassDeleted          = "passDeleted"
+	CodeSelfServiceSetupOff  = "selfServiceSetupOff"
 )
 
 // ExternalGuestMessage is Entra's exact wording, which admins search for.

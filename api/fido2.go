@@ -11,11 +11,15 @@ import (
 
 // FIDO2Policy is the FIDO2 (passkey) policy, with Graph's names from
 // fido2AuthenticationMethodConfiguration. TrustedRootSources is read-only:
-// it says what tapd loaded to judge attestation.
+// it says what tapd loaded to judge attestation. In Entra mode ManagedBy
+// is "entra", the policy is the tenant's and IsSelfServiceRegistrationAllowed
+// says whether Entra lets the kiosk register keys at all.
 type FIDO2Policy struct {
-	IsAttestationEnforced bool            `json:"isAttestationEnforced"`
-	KeyRestrictions       KeyRestrictions `json:"keyRestrictions"`
-	TrustedRootSources    []string        `json:"trustedRootSources,omitempty"`
+	IsAttestationEnforced            bool            `json:"isAttestationEnforced"`
+	KeyRestrictions                  KeyRestrictions `json:"keyRestrictions"`
+	TrustedRootSources               []string        `json:"trustedRootSources,omitempty"`
+	IsSelfServiceRegistrationAllowed *bool           `json:"isSelfServiceRegistrationAllowed,omitempty"`
+	ManagedBy                        string          `json:"managedBy,omitempty"`
 }
 
 // KeyRestrictions allows or blocks key models by AAGUID.

@@ -45,8 +45,12 @@ var Roles = []string{
 }
 
 // Policy is the Temporary Access Pass policy (GET/PATCH
-// /v1/policies/temporaryAccessPass).
-type Policy = tap.Policy
+// /v1/policies/temporaryAccessPass). ManagedBy is "entra" when tapd reads
+// the tenant's policy from Microsoft Graph and its own is not used.
+type Policy struct {
+	tap.Policy
+	ManagedBy string `json:"managedBy,omitempty"`
+}
 
 // PolicyPatch is a partial policy update.
 type PolicyPatch = tap.PolicyPatch

@@ -21,6 +21,9 @@ import (
 const policySetting = "temporaryAccessPassPolicy"
 
 func (s *Server) loadPolicy(c *call) (tap.Policy, error) {
+	if s.entra() {
+		return s.entraPolicy(c)
+	}
 	raw, err := s.store.GetSetting(c.r.Context(), policySetting)
 	if errors.Is(err, store.ErrNotFound) {
 		return tap.DefaultPolicy(), nil
@@ -40,7 +43,11 @@ func (s *Server) getPolicy(c *call) error {
 	if err != nil {
 		return err
 	}
-	return c.writeJSON(http.StatusOK, p)
+	out := api.Policy{Policy: p}
+	if s.entra() {
+		out.ManagedBy = managedByEntra
+	}
+	return c.writeJSON(http.StatusOK, out)
 }
 
 func (s *Server) patchPolicy(c *call) error {
@@ -163,6 +170,9 @@ func (s *Server) pathUser(c *call) (store.User, error) {
 		e.Target = "userPrincipalName"
 		return store.User{}, e
 	}
+	if s.entra() {
+		return s.entraUser(c, upn, false)
+	}
 	u, err := s.store.GetUser(c.r.Context(), upn)
 	if errors.Is(err, store.ErrNotFound) {
 		return u, api.Errf(http.StatusNotFound, api.CodeUserNotFound, "No user %s; add them with `tapctl user add`.", upn)
@@ -172,6 +182,9 @@ func (s *Server) pathUser(c *call) (store.User, error) {
 
 func (s *Server) getUser(c *call) error {
 	u, err := s.pathUser(c)
+	if err == nil && s.entra() {
+		u.Groups, err = s.entraGroups(c, u.UPN)
+	}
 	if err != nil {
 		return err
 	}
@@ -366,36 +379,51 @@ func (s *Server) createPass(c *call) error {
 		s.audit(c, api.ActionCreatePass, target, "failure", "invalidValue", nil)
 		return fieldError(err)
 	}
-	value, err := tap.GeneratePass(pol.DefaultLength)
+	details := map[string]string{}
+	p, value, err := s.makePass(c, u, pol, st, now, details)
 	if err != nil {
 		return err
 	}
-	hash, err := tap.HashPass(value, s.cfg.Argon2)
-	if err != nil {
-		return err
-	}
-	_, name := c.actor()
-	p := store.Pass{ID: uuid.NewString(), UPN: u.UPN, Hash: hash, CreatedAt: now.Truncate(time.Millisecond), StartAt: st.Start,
-		LifetimeMinutes: st.LifetimeMinutes, IsUsableOnce: st.IsUsableOnce, CreatedBy: name}
-	replaced, err := s.store.ReplacePass(c.r.Context(), p)
-	if err != nil {
-		return err
-	}
-	details := map[string]string{"passId": p.ID, "startDateTime": p.StartAt.Format(time.RFC3339),
-		"lifetimeInMinutes": strconv.Itoa(p.LifetimeMinutes), "isUsableOnce": strconv.FormatBool(p.IsUsableOnce)}
-	if replaced != "" {
-		details["replacedPassId"] = replaced
-	}
+	details["passId"], details["startDateTime"] = p.ID, p.StartAt.Format(time.RFC3339)
+	details["lifetimeInMinutes"], details["isUsableOnce"] = strconv.Itoa(p.LifetimeMinutes), strconv.FormatBool(p.IsUsableOnce)
 	s.audit(c, api.ActionCreatePass, target, "success", "", details)
 	out := passOut(p, pol, u, now)
 	out.TemporaryAccessPass = &value
 	return c.writeJSON(http.StatusCreated, out)
 }
 
+// makePass makes the pass where the directory keeps passes and returns it
+// with its value, which is shown once. It adds the replaced pass's id and
+// Graph's request id to the audit details.
+func (s *Server) makePass(c *call, u store.User, pol tap.Policy, st tap.PassState, now time.Time, details map[string]string) (store.Pass, string, error) {
+	if s.entra() {
+		return s.createEntraPass(c, u, st, details)
+	}
+	value, err := tap.GeneratePass(pol.DefaultLength)
+	if err != nil {
+		return store.Pass{}, "", err
+	}
+	hash, err := tap.HashPass(value, s.cfg.Argon2)
+	if err != nil {
+		return store.Pass{}, "", err
+	}
+	_, name := c.actor()
+	p := store.Pass{ID: uuid.NewString(), UPN: u.UPN, Hash: hash, CreatedAt: now.Truncate(time.Millisecond), StartAt: st.Start,
+		LifetimeMinutes: st.LifetimeMinutes, IsUsableOnce: st.IsUsableOnce, CreatedBy: name}
+	replaced, err := s.store.ReplacePass(c.r.Context(), p)
+	if replaced != "" {
+		details["replacedPassId"] = replaced
+	}
+	return p, value, err
+}
+
 func (s *Server) listPasses(c *call) error {
 	u, err := s.pathUser(c)
 	if err != nil {
 		return err
+	}
+	if s.entra() {
+		return s.listEntraPasses(c, u)
 	}
 	out := api.List[api.TemporaryAccessPassMethod]{Value: []api.TemporaryAccessPassMethod{}}
 	p, err := s.store.GetPass(c.r.Context(), u.UPN)
@@ -422,6 +450,12 @@ func (s *Server) deletePass(c *call) error {
 		return err
 	}
 	id := c.r.PathValue("id")
+	if s.entra() {
+		if err := s.deleteEntraPass(c, u.UPN, id, map[string]string{"passId": id}); err != nil {
+			return err
+		}
+		return c.noContent()
+	}
 	err = s.store.DeletePass(c.r.Context(), u.UPN, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Errf(http.StatusNotFound, api.CodeNotFound, "%s has no pass with id %q.", u.UPN, id)

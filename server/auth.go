@@ -183,12 +183,20 @@ func (s *Server) authorize(c *call, p permission) error {
 // canManageUser enforces the admin model on passes and users: an
 // authentication administrator may not act on users who hold an admin role.
 func (s *Server) canManageUser(c *call, u store.User) error {
-	if c.admin == nil || u.AdminRole == "" {
+	if c.admin == nil || (u.AdminRole == "" && !s.entra()) {
 		return nil
 	}
 	switch c.admin.Role {
 	case api.RoleGlobalAdministrator, api.RolePrivilegedAuthenticationAdministrator:
 		return nil
+	}
+	if s.entra() {
+		// The least-privileged Graph permissions do not show directory
+		// roles, so tapd cannot tell an admin from anyone else: treat
+		// everyone as possibly privileged.
+		s.audit(c, api.ActionDenied, u.UPN, "failure", "rolesUnknownInEntra", map[string]string{"path": c.r.URL.Path})
+		return api.Errf(http.StatusForbidden, api.CodeForbidden,
+			"With the Entra directory tapd cannot see who holds admin roles, so only a privileged authentication administrator may manage passes and methods.")
 	}
 	s.audit(c, api.ActionDenied, u.UPN, "failure", "targetIsAdmin", map[string]string{"path": c.r.URL.Path})
 	return api.Errf(http.StatusForbidden, api.CodeForbidden, "%s holds the %s role; only a privileged authentication administrator may manage their passes.", u.UPN, u.AdminRole)

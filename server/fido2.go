@@ -143,6 +143,9 @@ func challengeOf(raw json.RawMessage) string {
 }
 
 func (s *Server) creationOptions(c *call) error {
+	if s.entra() {
+		return s.entraCreationOptions(c)
+	}
 	w, err := s.sessionUser(c)
 	if err != nil {
 		return err
@@ -232,7 +235,7 @@ func (s *Server) registerFIDO2(c *call) error {
 	if err != nil {
 		return refuse("malformedResponse", webauthnError(c, api.CodeRegistrationRejected, "The key's answer could not be read", err), nil)
 	}
-	w, err := s.sessionUser(c)
+	w, err := s.ceremonyUser(c, sd)
 	if err != nil {
 		return err
 	}
@@ -255,13 +258,18 @@ func (s *Server) registerFIDO2(c *call) error {
 				"Your organisation does not allow this model of security key. Ask IT which keys you can use."), details)
 		}
 	}
+	if f := cred.AttestationFormat; s.entra() && f != "packed" && f != "none" {
+		return refuse("attestationFormat", api.Errf(http.StatusBadRequest, api.CodeRegistrationRejected,
+			"This key answers with %s attestation, and Microsoft Entra ID accepts only packed or none. Try another key, or ask IT.", f), details)
+	}
 	level := "notAttested"
 	root, terr := s.cfg.Trust.Verify(aaguid, x5c(parsed.Response.AttestationObject.AttStatement), s.now())
 	if terr == nil {
 		level = "attested"
 		details["attestationRoot"] = root
 	}
-	if pol.IsAttestationEnforced && terr != nil {
+	// In Entra mode Entra judges attestation itself, with its own roots.
+	if pol.IsAttestationEnforced && terr != nil && !s.entra() {
 		details["why"] = terr.Error()
 		return refuse("attestationNotTrusted", api.Errf(http.StatusForbidden, api.CodeAttestationNotTrusted,
 			"Your organisation only accepts security keys whose maker can be verified, and this key's cannot. Ask IT which keys you can use."), details)
@@ -288,6 +296,15 @@ func (s *Server) registerFIDO2(c *call) error {
 		CredentialID: cred.ID, PublicKey: cred.PublicKey, AAGUID: aaguid.String(), Model: model, AttestationFormat: cred.AttestationFormat,
 		AttestationLevel: level, SignCount: cred.Authenticator.SignCount, UserVerified: cred.Flags.UserVerified,
 		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, SessionID: c.session.ID}
+	if s.entra() {
+		m.RPID, m.UserHandle = sd.RelyingPartyID, sd.UserID
+		if m, err = s.entraRegister(c, req, m, details); err != nil {
+			return err
+		}
+		details["methodId"] = m.ID
+		s.audit(c, api.ActionRegisterFIDO2, target, "success", "", details)
+		return c.writeJSON(http.StatusCreated, fido2Out(m))
+	}
 	err = s.store.CreateMethod(c.r.Context(), m)
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return refuse("alreadyRegistered", api.Errf(http.StatusConflict, api.CodeAlreadyRegistered,
@@ -308,6 +325,9 @@ func fido2Out(m store.Method) api.FIDO2Method {
 
 // methodsOut lists methods in Graph's style, the pass included.
 func (s *Server) methodsOut(c *call, u store.User, sessionID string) ([]api.AuthenticationMethod, error) {
+	if s.entra() {
+		return s.entraMethods(c, u.UPN, sessionID)
+	}
 	ctx := c.r.Context()
 	ms, err := s.store.ListMethods(ctx, u.UPN)
 	if err != nil {
@@ -355,6 +375,9 @@ func (s *Server) deleteSessionMethod(c *call) error {
 	if id == c.session.PassID {
 		return api.Errf(http.StatusConflict, api.CodeMethodInUse, "This is the pass you signed in with; delete it with the pass step instead.")
 	}
+	if s.entra() {
+		return s.deleteEntraMethod(c, c.session.UPN, id)
+	}
 	m, err := s.store.GetMethod(c.r.Context(), c.session.UPN, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Errf(http.StatusNotFound, api.CodeNotFound, "You have no method with that id.")
@@ -398,6 +421,9 @@ func (s *Server) deleteUserMethod(c *call) error {
 	if err := s.canManageUser(c, u); err != nil {
 		return err
 	}
+	if s.entra() {
+		return s.deleteEntraMethod(c, u.UPN, c.r.PathValue("id"))
+	}
 	m, err := s.store.GetMethod(c.r.Context(), u.UPN, c.r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) {
 		return api.Errf(http.StatusNotFound, api.CodeNotFound, "%s has no method with that id (passes are deleted with `tapctl tap delete`).", u.UPN)
@@ -406,6 +432,16 @@ func (s *Server) deleteUserMethod(c *call) error {
 		return err
 	}
 	return s.removeMethod(c, m, tap.UPNKey(u.UPN))
+}
+
+// ceremonyUser is the person a registration ceremony was begun for: in
+// Entra mode with Entra's user handle, which the ceremony recorded.
+func (s *Server) ceremonyUser(c *call, sd webauthn.SessionData) (*waUser, error) {
+	if !s.entra() {
+		return s.sessionUser(c)
+	}
+	u, err := s.store.GetUser(c.r.Context(), c.session.UPN)
+	return &waUser{handle: sd.UserID, u: u}, err
 }
 
 // sessionKey loads the signed-in person's FIDO2 method named in the path.
@@ -422,6 +458,9 @@ func (s *Server) sessionKey(c *call) (store.Method, *waUser, error) {
 		return m, nil, err
 	}
 	w.creds = []webauthn.Credential{credentialOf(m)}
+	if m.RPID != "" {
+		w.handle = m.UserHandle
+	}
 	return m, w, nil
 }
 
@@ -435,6 +474,11 @@ func (s *Server) assertionOptions(c *call) error {
 		webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return err
+	}
+	if m.RPID != "" {
+		// A key registered into Entra: Entra's relying party, and the
+		// origin that goes with it.
+		assertion.Response.RelyingPartyID, sd.RelyingPartyID, sd.Origin = m.RPID, m.RPID, "https://"+m.RPID
 	}
 	exp, err := s.saveCeremony(c, "assertion", m.ID, sd)
 	if err != nil {
@@ -494,6 +538,9 @@ func defaultFIDO2Policy() api.FIDO2Policy {
 }
 
 func (s *Server) loadFIDO2Policy(c *call) (api.FIDO2Policy, error) {
+	if s.entra() {
+		return s.entraFIDO2Policy(c)
+	}
 	p := defaultFIDO2Policy()
 	raw, err := s.store.GetSetting(c.r.Context(), fido2PolicySetting)
 	if errors.Is(err, store.ErrNotFound) {
@@ -506,6 +553,9 @@ func (s *Server) loadFIDO2Policy(c *call) (api.FIDO2Policy, error) {
 }
 
 func (s *Server) fido2PolicyOut(p api.FIDO2Policy) api.FIDO2Policy {
+	if s.entra() {
+		return p
+	}
 	p.TrustedRootSources = s.cfg.Trust.Sources()
 	if p.TrustedRootSources == nil {
 		p.TrustedRootSources = []string{}

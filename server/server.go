@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
@@ -47,6 +48,10 @@ type Config struct {
 	// CeremonyTimeout is how long a challenge waits for the key; 5 minutes
 	// like Microsoft Graph's.
 	CeremonyTimeout time.Duration
+	// Graph, when set, puts tapd in Entra mode: users, policies, passes and
+	// methods live in Microsoft Entra ID (see entra.go). Nil is the local
+	// directory in Store.
+	Graph *graph.Client
 }
 
 // Lockout sets the failure limits. After Threshold failures inside Window
@@ -69,6 +74,7 @@ var DefaultLockout = Lockout{UserThreshold: 10, KioskThreshold: 50, Base: time.M
 // Server serves the API.
 type Server struct {
 	rp        *webauthn.WebAuthn
+	graph     *graph.Client
 	cfg       Config
 	store     store.Store
 	log       *slog.Logger
@@ -121,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{rp: rp, cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, dummyHash: dummy}, nil
+	return &Server{rp: rp, graph: cfg.Graph, cfg: cfg, store: cfg.Store, log: cfg.Logger, now: cfg.Now, dummyHash: dummy}, nil
 }
 
 // call is one request in flight: the writer, the request, its id, and who
@@ -163,13 +169,13 @@ func (s *Server) Handler() http.Handler {
 	route("GET /readyz", authNone, "", s.ready)
 
 	route("GET /v1/policies/temporaryAccessPass", authAdmin, permPolicyRead, s.getPolicy)
-	route("PATCH /v1/policies/temporaryAccessPass", authAdmin, permPolicyWrite, s.patchPolicy)
+	route("PATCH /v1/policies/temporaryAccessPass", authAdmin, permPolicyWrite, s.refuseInEntra(s.patchPolicy))
 
-	route("POST /v1/users", authAdmin, permUsersWrite, s.createUser)
-	route("GET /v1/users", authAdmin, permRead, s.listUsers)
-	route("POST /v1/users/import", authAdmin, permUsersWrite, s.importUsers)
+	route("POST /v1/users", authAdmin, permUsersWrite, s.refuseInEntra(s.createUser))
+	route("GET /v1/users", authAdmin, permRead, s.refuseInEntra(s.listUsers))
+	route("POST /v1/users/import", authAdmin, permUsersWrite, s.refuseInEntra(s.importUsers))
 	route("GET /v1/users/{upn}", authAdmin, permRead, s.getUser)
-	route("DELETE /v1/users/{upn}", authAdmin, permUsersWrite, s.deleteUser)
+	route("DELETE /v1/users/{upn}", authAdmin, permUsersWrite, s.refuseInEntra(s.deleteUser))
 
 	route("POST /v1/users/{upn}/temporaryAccessPassMethods", authAdmin, permPassesWrite, s.createPass)
 	route("GET /v1/users/{upn}/temporaryAccessPassMethods", authAdmin, permRead, s.listPasses)
@@ -186,7 +192,7 @@ func (s *Server) Handler() http.Handler {
 	route("GET /v1/auditLogs", authAdmin, permRead, s.listAudit)
 
 	route("GET /v1/policies/fido2", authAdmin, permPolicyRead, s.getFIDO2Policy)
-	route("PATCH /v1/policies/fido2", authAdmin, permPolicyWrite, s.patchFIDO2Policy)
+	route("PATCH /v1/policies/fido2", authAdmin, permPolicyWrite, s.refuseInEntra(s.patchFIDO2Policy))
 	route("GET /v1/users/{upn}/methods", authAdmin, permRead, s.listUserMethods)
 	route("DELETE /v1/users/{upn}/methods/{id}", authAdmin, permPassesWrite, s.deleteUserMethod)
 

@@ -130,16 +130,31 @@ func (s *Server) openSession(c *call) error {
 		case perr != nil:
 			reason = "noPass"
 		}
-		return deny(reason, s.wrongPass(c, upn, now), nil)
+		err := s.wrongPass(c, upn, now)
+		if s.entra() && perr != nil && err == api.ErrInvalidCredentials && s.entraHasPass(c, upn) {
+			// Counted as a failure all the same; see README on what this tells.
+			return deny("passNotFromTapkiosk", errPassNotCheckable, nil)
+		}
+		return deny(reason, err, nil)
 	}
 
-	pol, err := s.loadPolicy(c)
+	details := map[string]string{"passId": p.ID}
+	pol, member, dirReason, err := s.signInRules(c, user, p)
+	if errors.Is(err, errPassGone) {
+		if derr := s.store.DeletePass(ctx, p.UPN, p.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+			c.log.Warn("stale pass not deleted", "pass_id", p.ID, "err", derr)
+		}
+		return deny("passDeletedInEntra", err, details)
+	}
 	if err != nil {
 		return err
 	}
 	st := tap.PassState{Start: p.StartAt, LifetimeMinutes: p.LifetimeMinutes, IsUsableOnce: p.IsUsableOnce, Used: p.UsedAt != nil}
-	details := map[string]string{"passId": p.ID}
-	if usable, reason := tap.Usability(pol, tap.Member{UPN: user.UPN, Groups: user.Groups}, st, now); !usable {
+	usable, reason := tap.Usability(pol, member, st, now)
+	if usable && dirReason != "" {
+		usable, reason = false, dirReason
+	}
+	if !usable {
 		switch {
 		case reason == tap.DisabledByPolicy && pol.State != "enabled":
 			return deny("policyDisabled", api.Errf(http.StatusForbidden, api.CodePolicyDisabled,
@@ -185,12 +200,34 @@ func (s *Server) openSession(c *call) error {
 	details["sessionId"] = sess.ID
 	details["expiresDateTime"] = expires.Format(time.RFC3339)
 	s.audit(c, api.ActionSignIn, target, "success", "", details)
-	out, err := s.sessionOut(ctx, sess, user)
+	out, err := s.sessionOut(c, sess, user)
 	if err != nil {
 		return err
 	}
 	out.SessionToken = tok
 	return c.writeJSON(http.StatusCreated, out)
+}
+
+// signInRules gathers what decides whether a right pass may sign in: the
+// policy, the person's groups for its targets and, in Entra mode, Entra's
+// own verdict on the pass (its methodUsabilityReason when not usable, or
+// errPassGone when Entra no longer has it).
+func (s *Server) signInRules(c *call, u store.User, p store.Pass) (tap.Policy, tap.Member, string, error) {
+	m := tap.Member{UPN: u.UPN, Groups: u.Groups}
+	if !s.entra() {
+		pol, err := s.loadPolicy(c)
+		return pol, m, "", err
+	}
+	reason, err := s.entraPassState(c, p)
+	if err != nil {
+		return tap.Policy{}, m, "", err
+	}
+	pol, err := s.entraPolicy(c)
+	if err != nil {
+		return pol, m, "", err
+	}
+	m.Groups, err = s.entraGroups(c, u.UPN)
+	return pol, m, reason, err
 }
 
 // wrongPass counts the failure against the account and the kiosk and
@@ -215,12 +252,26 @@ func (s *Server) wrongPass(c *call, upn string, now time.Time) error {
 	return api.ErrInvalidCredentials
 }
 
-func (s *Server) sessionOut(ctx context.Context, sess store.Session, u store.User) (api.Session, error) {
-	ms, err := s.store.ListMethods(ctx, u.UPN)
-	if err != nil {
-		return api.Session{}, err
+func (s *Server) sessionOut(c *call, sess store.Session, u store.User) (api.Session, error) {
+	others := 0
+	if s.entra() {
+		ms, err := s.entraMethods(c, u.UPN, "")
+		if err != nil {
+			return api.Session{}, err
+		}
+		for _, m := range ms {
+			if m.Type != api.TypeTAP {
+				others++
+			}
+		}
+	} else {
+		ms, err := s.store.ListMethods(c.r.Context(), u.UPN)
+		if err != nil {
+			return api.Session{}, err
+		}
+		others = len(ms)
 	}
-	return api.Session{UserPrincipalName: u.UPN, DisplayName: u.DisplayName, ExpiresDateTime: sess.ExpiresAt, HasOtherMethods: len(ms) > 0}, nil
+	return api.Session{UserPrincipalName: u.UPN, DisplayName: u.DisplayName, ExpiresDateTime: sess.ExpiresAt, HasOtherMethods: others > 0}, nil
 }
 
 func (s *Server) getSession(c *call) error {
@@ -228,7 +279,7 @@ func (s *Server) getSession(c *call) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.sessionOut(c.r.Context(), *c.session, u)
+	out, err := s.sessionOut(c, *c.session, u)
 	if err != nil {
 		return err
 	}
@@ -246,6 +297,12 @@ func (s *Server) signOut(c *call) error {
 // deleteSessionPass deletes the signed-in person's pass; the store ends
 // every session made with it in the same transaction.
 func (s *Server) deleteSessionPass(c *call) error {
+	if s.entra() {
+		if err := s.deleteEntraPass(c, c.session.UPN, c.session.PassID, map[string]string{"passId": c.session.PassID, "sessionId": c.session.ID}); err != nil {
+			return err
+		}
+		return c.noContent()
+	}
 	err := s.store.DeletePass(c.r.Context(), c.session.UPN, c.session.PassID)
 	if errors.Is(err, store.ErrNotFound) {
 		return unauth(api.CodeInvalidSession, "The pass is already gone, so the session has ended.")

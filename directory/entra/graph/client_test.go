@@ -26,7 +26,7 @@ func setup(t *testing.T) (*graphsim.Sim, *graph.Client, *[]time.Duration) {
 	sim := graphsim.New()
 	t.Cleanup(sim.Close)
 	var waits []time.Duration
-	c := &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token),
+	c := &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token), HTTP: sim.Server.Client(),
 		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
 	return sim, c, &waits
 }
@@ -166,7 +166,7 @@ func TestTimeoutOutageAndToken(t *testing.T) {
 	}
 	sim.Delay(0)
 
-	bad := &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken("wrong")}
+	bad := &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken("wrong"), HTTP: sim.Server.Client()}
 	_, _, err = bad.GetUser(bg, id)
 	var ge *graph.Error
 	if !errors.As(err, &ge) || ge.Status != 401 || ge.Code != "InvalidAuthenticationToken" {

@@ -3,7 +3,9 @@ package graph
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -55,6 +57,12 @@ type Method struct {
 	Model            string     `json:"model,omitempty"`
 	AttestationLevel string     `json:"attestationLevel,omitempty"`
 	PhoneNumber      string     `json:"phoneNumber,omitempty"`
+	// temporaryAccessPass
+	StartDateTime         *time.Time `json:"startDateTime,omitempty"`
+	LifetimeInMinutes     int        `json:"lifetimeInMinutes,omitempty"`
+	IsUsableOnce          *bool      `json:"isUsableOnce,omitempty"`
+	IsUsable              *bool      `json:"isUsable,omitempty"`
+	MethodUsabilityReason string     `json:"methodUsabilityReason,omitempty"`
 }
 
 // Kind is the method's kind as Graph's path names it: fido2,
@@ -130,8 +138,25 @@ func (c *Client) CreationOptions(ctx context.Context, userID string) (CreationOp
 	return o, r, err
 }
 
-// RegisterFIDO2 sends the key's registration response to Entra.
+// RegisterFIDO2 sends the key's registration response to Entra, in
+// exactly the documented shape: {id, response{clientDataJSON,
+// attestationObject}} in unpadded base64url. Graph refuses fields it does
+// not know, so what a WebAuthn client adds (rawId, type, extensions) is
+// left out.
 func (c *Client) RegisterFIDO2(ctx context.Context, userID string, req RegisterFIDO2) (FIDO2Method, Result, error) {
+	var cred struct {
+		ID       string `json:"id"`
+		Response struct {
+			ClientDataJSON    string `json:"clientDataJSON"`
+			AttestationObject string `json:"attestationObject"`
+		} `json:"response"`
+	}
+	if err := json.Unmarshal(req.PublicKeyCredential, &cred); err != nil {
+		return FIDO2Method{}, Result{}, fmt.Errorf("the key's answer is not a JSON credential: %w", err)
+	}
+	trim := func(s string) string { return strings.TrimRight(s, "=") }
+	cred.ID, cred.Response.ClientDataJSON, cred.Response.AttestationObject = trim(cred.ID), trim(cred.Response.ClientDataJSON), trim(cred.Response.AttestationObject)
+	req.PublicKeyCredential, _ = json.Marshal(cred)
 	var m FIDO2Method
 	r, err := c.do(ctx, http.MethodPost, "/users/"+esc(userID)+"/authentication/fido2Methods", req, &m)
 	return m, r, err

@@ -28,11 +28,15 @@ import (
 // RPID is Entra ID's WebAuthn relying party id.
 const RPID = "login.microsoft.com"
 
-// Sim is one simulated tenant.
+// Sim is one simulated tenant. It serves TLS, as Graph and the Entra
+// token endpoints do (azidentity refuses a plain-HTTP authority).
 type Sim struct {
 	Server *httptest.Server
-	// Token is the bearer token the simulator accepts.
+	// Token is the bearer token the simulator accepts; the token endpoint
+	// (token.go) hands it out.
 	Token string
+	// Now is the tenant's clock; tests share theirs with tapd.
+	Now func() time.Time
 	// SelfServiceSetup mirrors the FIDO2 policy's "Allow self-service
 	// setup", which the provisioning API needs on.
 	SelfServiceSetup bool
@@ -46,11 +50,9 @@ type Sim struct {
 	rp         *webauthn.WebAuthn
 	users      map[string]*user
 	ceremonies map[string]ceremony
-	throttle   int
-	retryAfter int
-	fail       int
-	failStatus int
+	faults     []fault
 	delay      time.Duration
+	apps       apps
 	// Requests records "METHOD path" of every call, for tests.
 	Requests []string
 }
@@ -92,14 +94,16 @@ func New() *Sim {
 	if err != nil {
 		panic(err)
 	}
-	s := &Sim{Token: "sim-token-" + uuid.NewString(), SelfServiceSetup: true, rp: rp, users: map[string]*user{}, ceremonies: map[string]ceremony{},
+	s := &Sim{Token: "sim-token-" + uuid.NewString(), Now: time.Now, SelfServiceSetup: true, rp: rp, users: map[string]*user{}, ceremonies: map[string]ceremony{},
 		TAPPolicy: map[string]any{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "id": "TemporaryAccessPass",
 			"state": "enabled", "defaultLifetimeInMinutes": 60, "defaultLength": 8, "minimumLifetimeInMinutes": 60, "maximumLifetimeInMinutes": 480,
 			"isUsableOnce": false, "includeTargets": []map[string]any{{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}},
 			"excludeTargets": []map[string]any{}}}
-	s.Server = httptest.NewServer(s.routes())
+	s.Server = httptest.NewTLSServer(s.routes())
 	return s
 }
+
+func (s *Sim) now() time.Time { return s.Now().UTC() }
 
 // URL is the base URL, like https://graph.microsoft.com/v1.0.
 func (s *Sim) URL() string { return s.Server.URL + "/v1.0" }
@@ -127,22 +131,48 @@ func (s *Sim) AddMethod(userID, kind, displayName string) string {
 	defer s.mu.Unlock()
 	id := uuid.NewString()
 	s.users[userID].methods = append(s.users[userID].methods, method{Type: "#microsoft.graph." + kind + "AuthenticationMethod", ID: id,
-		DisplayName: displayName, Created: time.Now().UTC()})
+		DisplayName: displayName, Created: s.now()})
 	return id
+}
+
+// fault answers the next n Graph requests that match with an error.
+type fault struct {
+	match      string // "METHOD /path" substring; "" matches every request
+	n          int
+	status     int
+	code, msg  string
+	retryAfter int
 }
 
 // Throttle answers the next n requests with 429 and Retry-After.
 func (s *Sim) Throttle(n, retryAfterSeconds int) {
-	s.mu.Lock()
-	s.throttle, s.retryAfter = n, retryAfterSeconds
-	s.mu.Unlock()
+	s.FailMatching("", n, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.", retryAfterSeconds)
 }
 
 // Fail answers the next n requests with status (503, 500, ...).
 func (s *Sim) Fail(n, status int) {
+	s.FailMatching("", n, status, "serviceNotAvailable", "The service is temporarily unavailable.", 0)
+}
+
+// FailMatching answers the next n requests whose "METHOD /path" contains
+// match with status and Graph's error body {code, message}.
+func (s *Sim) FailMatching(match string, n, status int, code, msg string, retryAfterSeconds int) {
 	s.mu.Lock()
-	s.fail, s.failStatus = n, status
+	s.faults = append(s.faults, fault{match: match, n: n, status: status, code: code, msg: msg, retryAfter: retryAfterSeconds})
 	s.mu.Unlock()
+}
+
+// takeFault returns the fault for this request, if any. Called with s.mu held.
+func (s *Sim) takeFault(req string) *fault {
+	for i := range s.faults {
+		f := &s.faults[i]
+		if f.n > 0 && strings.Contains(req, f.match) {
+			f.n--
+			out := *f
+			return &out
+		}
+	}
+	return nil
 }
 
 // Delay makes every answer wait d (0 to stop).
@@ -175,17 +205,17 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods/creationOptions", s.withUser(s.creationOptions))
 	mux.HandleFunc("POST /v1.0/users/{id}/authentication/fido2Methods", s.withUser(s.registerFIDO2))
 	mux.HandleFunc("GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{config}", s.methodConfig)
+	identity := s.identityRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/v1.0/") {
+			identity.ServeHTTP(w, r)
+			return
+		}
 		w.Header().Set("request-id", uuid.NewString())
 		s.mu.Lock()
 		s.Requests = append(s.Requests, r.Method+" "+r.URL.Path)
 		delay := s.delay
-		throttled, failed, status, after := s.throttle > 0, s.fail > 0, s.failStatus, s.retryAfter
-		if throttled {
-			s.throttle--
-		} else if failed {
-			s.fail--
-		}
+		f := s.takeFault(r.Method + " " + r.URL.Path)
 		s.mu.Unlock()
 		if delay > 0 {
 			select {
@@ -198,13 +228,11 @@ func (s *Sim) routes() http.Handler {
 			graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
 			return
 		}
-		switch {
-		case throttled:
-			w.Header().Set("Retry-After", fmt.Sprint(after))
-			graphError(w, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.")
-			return
-		case failed:
-			graphError(w, status, "serviceNotAvailable", "The service is temporarily unavailable.")
+		if f != nil {
+			if f.retryAfter > 0 {
+				w.Header().Set("Retry-After", fmt.Sprint(f.retryAfter))
+			}
+			graphError(w, f.status, f.code, f.msg)
 			return
 		}
 		mux.ServeHTTP(w, r)
@@ -255,8 +283,7 @@ func (s *Sim) groups(w http.ResponseWriter, r *http.Request, u *user) {
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
-func tapOut(t *tap, withValue bool) map[string]any {
-	now := time.Now()
+func tapOut(t *tap, withValue bool, now time.Time) map[string]any {
 	usable, reason := true, "EnabledByPolicy"
 	switch {
 	case now.Before(t.Start):
@@ -291,7 +318,7 @@ func (s *Sim) createTAP(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
-	t := &tap{ID: uuid.NewString(), Value: base64.RawURLEncoding.EncodeToString(b), Created: time.Now().UTC(), Start: time.Now().UTC(), Lifetime: 60}
+	t := &tap{ID: uuid.NewString(), Value: base64.RawURLEncoding.EncodeToString(b), Created: s.now(), Start: s.now(), Lifetime: 60}
 	if req.StartDateTime != nil {
 		t.Start = req.StartDateTime.UTC()
 	}
@@ -306,7 +333,7 @@ func (s *Sim) createTAP(w http.ResponseWriter, r *http.Request, u *user) {
 		t.Once = *req.IsUsableOnce
 	}
 	u.tap = t // one pass per user: a new one replaces the old
-	writeJSON(w, http.StatusCreated, tapOut(t, true))
+	writeJSON(w, http.StatusCreated, tapOut(t, true, s.now()))
 }
 
 // UseTAP marks a one-time pass used, as a sign-in would.
@@ -321,7 +348,7 @@ func (s *Sim) UseTAP(userID string) {
 func (s *Sim) listTAP(w http.ResponseWriter, r *http.Request, u *user) {
 	out := []any{}
 	if u.tap != nil {
-		out = append(out, tapOut(u.tap, false))
+		out = append(out, tapOut(u.tap, false, s.now()))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
@@ -336,7 +363,7 @@ func (s *Sim) listMethods(w http.ResponseWriter, r *http.Request, u *user) {
 		out = append(out, e)
 	}
 	if u.tap != nil {
-		out = append(out, tapOut(u.tap, false))
+		out = append(out, tapOut(u.tap, false, s.now()))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
@@ -384,31 +411,47 @@ func (s *Sim) creationOptions(w http.ResponseWriter, r *http.Request, u *user) {
 		graphError(w, http.StatusInternalServerError, "generalException", err.Error())
 		return
 	}
-	exp := time.Now().Add(5 * time.Minute).UTC()
+	exp := s.now().Add(5 * time.Minute)
 	s.ceremonies[sd.Challenge] = ceremony{userID: u.ID, sd: *sd, expires: exp}
 	writeJSON(w, http.StatusOK, map[string]any{"@odata.type": "#microsoft.graph.webauthnCredentialCreationOptions",
 		"challengeTimeoutDateTime": exp, "publicKey": creation.Response})
 }
 
 func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
+	// Exactly the documented body; Graph refuses what it does not know.
 	var req struct {
-		DisplayName         string          `json:"displayName"`
-		PublicKeyCredential json.RawMessage `json:"publicKeyCredential"`
+		DisplayName         string `json:"displayName"`
+		PublicKeyCredential struct {
+			ID       string `json:"id"`
+			Response struct {
+				ClientDataJSON    string `json:"clientDataJSON"`
+				AttestationObject string `json:"attestationObject"`
+			} `json:"response"`
+		} `json:"publicKeyCredential"`
 	}
 	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields() // Graph refuses fields it does not know
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid request body: "+err.Error())
 		return
 	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(req.PublicKeyCredential)
+	pc := req.PublicKeyCredential
+	for _, v := range []string{pc.ID, pc.Response.ClientDataJSON, pc.Response.AttestationObject} {
+		if v == "" || strings.ContainsAny(v, "=+/") {
+			graphError(w, http.StatusBadRequest, "badRequest", "publicKeyCredential values must be unpadded base64url.")
+			return
+		}
+	}
+	// go-webauthn wants the rawId and type a browser would add.
+	full, _ := json.Marshal(map[string]any{"id": pc.ID, "rawId": pc.ID, "type": "public-key", "response": pc.Response})
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(full)
 	if err != nil {
 		graphError(w, http.StatusBadRequest, "badRequest", "The publicKeyCredential could not be parsed.")
 		return
 	}
 	cer, ok := s.ceremonies[parsed.Response.CollectedClientData.Challenge]
 	delete(s.ceremonies, parsed.Response.CollectedClientData.Challenge)
-	if !ok || cer.userID != u.ID || time.Now().After(cer.expires) {
+	if !ok || cer.userID != u.ID || s.now().After(cer.expires) {
 		graphError(w, http.StatusBadRequest, "badRequest", "The challenge is invalid or has expired.")
 		return
 	}
@@ -434,7 +477,7 @@ func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
 			}
 		}
 	}
-	m := method{Type: "#microsoft.graph.fido2AuthenticationMethod", ID: uuid.NewString(), DisplayName: req.DisplayName, Created: time.Now().UTC(),
+	m := method{Type: "#microsoft.graph.fido2AuthenticationMethod", ID: uuid.NewString(), DisplayName: req.DisplayName, Created: s.now(),
 		AAGUID: aaguid.String(), Model: "Security key", Level: "notAttested", credID: cred.ID}
 	u.methods = append(u.methods, m)
 	u.creds = append(u.creds, *cred)
@@ -459,4 +502,11 @@ func (s *Sim) methodConfig(w http.ResponseWriter, r *http.Request) {
 	default:
 		graphError(w, http.StatusNotFound, "itemNotFound", "No such authentication method configuration.")
 	}
+}
+
+// ClearFaults drops every pending fault.
+func (s *Sim) ClearFaults() {
+	s.mu.Lock()
+	s.faults = nil
+	s.mu.Unlock()
 }
