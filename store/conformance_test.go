@@ -519,7 +519,7 @@ func testFIDO2Methods(t *testing.T, s *SQL) {
 	m := Method{ID: "fm1", UPN: a.UPN, Kind: "fido2", DisplayName: "YubiKey 5 2026-11-23", CreatedAt: t0,
 		CredentialID: []byte{1, 2, 3, 250}, PublicKey: []byte{0xa5, 1, 2}, AAGUID: "2fc0579f-8113-47ea-b116-bb5a8db9202a",
 		Model: "YubiKey 5", AttestationFormat: "packed", AttestationLevel: "attested", SignCount: 7, UserVerified: true,
-		BackupEligible: false, SessionID: "sess-1", RPID: "login.microsoft.com"}
+		BackupEligible: false, SessionID: "sess-1", RPID: "login.microsoft.com", UserHandle: []byte{9, 8, 7}}
 	if err := s.CreateMethod(ctx, m); err != nil {
 		t.Fatal(err)
 	}
@@ -530,7 +530,7 @@ func testFIDO2Methods(t *testing.T, s *SQL) {
 	}
 	got, err := s.GetMethod(ctx, "FA@fido2.example", "fm1")
 	if err != nil || string(got.CredentialID) != string(m.CredentialID) || got.SignCount != 7 || !got.UserVerified ||
-		got.AAGUID != m.AAGUID || got.SessionID != "sess-1" || got.RPID != m.RPID || got.LastUsedAt != nil || string(got.PublicKey) != string(m.PublicKey) {
+		got.AAGUID != m.AAGUID || got.SessionID != "sess-1" || got.RPID != m.RPID || string(got.UserHandle) != string(m.UserHandle) || got.LastUsedAt != nil || string(got.PublicKey) != string(m.PublicKey) {
 		t.Fatalf("got %+v %v", got, err)
 	}
 	if _, err := s.GetMethod(ctx, b.UPN, "fm1"); !errors.Is(err, ErrNotFound) {

@@ -673,26 +673,26 @@ func nullB64(b []byte) any {
 
 func (s *SQL) CreateMethod(ctx context.Context, m Method) error {
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO methods(id, upn_key, kind, display_name, created_at, credential_id, public_key,
-		aaguid, model, attestation_format, attestation_level, sign_count, user_verified, backup_eligible, backup_state, session_id, last_used_at, rp_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		aaguid, model, attestation_format, attestation_level, sign_count, user_verified, backup_eligible, backup_state, session_id, last_used_at, rp_id, user_handle)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		m.ID, upnKey(m.UPN), m.Kind, m.DisplayName, ms(m.CreatedAt), nullB64(m.CredentialID), b64.EncodeToString(m.PublicKey),
 		m.AAGUID, m.Model, m.AttestationFormat, m.AttestationLevel, int64(m.SignCount), b2i(m.UserVerified), b2i(m.BackupEligible),
-		b2i(m.BackupState), m.SessionID, nullMS(m.LastUsedAt), m.RPID)
+		b2i(m.BackupState), m.SessionID, nullMS(m.LastUsedAt), m.RPID, b64.EncodeToString(m.UserHandle))
 	return mapErr(err)
 }
 
 const methodCols = `m.id, u.upn, m.kind, m.display_name, m.created_at, m.credential_id, m.public_key, m.aaguid, m.model,
-	m.attestation_format, m.attestation_level, m.sign_count, m.user_verified, m.backup_eligible, m.backup_state, m.session_id, m.last_used_at, m.rp_id`
+	m.attestation_format, m.attestation_level, m.sign_count, m.user_verified, m.backup_eligible, m.backup_state, m.session_id, m.last_used_at, m.rp_id, m.user_handle`
 
 func scanMethod(sc interface{ Scan(...any) error }) (Method, error) {
 	var m Method
 	var created, count int64
 	var credID sql.NullString
-	var pub string
+	var pub, handle string
 	var uv, be, bs int
 	var used sql.NullInt64
 	if err := sc.Scan(&m.ID, &m.UPN, &m.Kind, &m.DisplayName, &created, &credID, &pub, &m.AAGUID, &m.Model,
-		&m.AttestationFormat, &m.AttestationLevel, &count, &uv, &be, &bs, &m.SessionID, &used, &m.RPID); err != nil {
+		&m.AttestationFormat, &m.AttestationLevel, &count, &uv, &be, &bs, &m.SessionID, &used, &m.RPID, &handle); err != nil {
 		return m, mapErr(err)
 	}
 	m.CreatedAt, m.SignCount, m.LastUsedAt = fromMS(created), uint32(count), fromNullMS(used)
@@ -705,6 +705,12 @@ func scanMethod(sc interface{ Scan(...any) error }) (Method, error) {
 	}
 	if m.PublicKey, err = b64.DecodeString(pub); err != nil {
 		return m, fmt.Errorf("method %s: corrupt public key", m.ID)
+	}
+	if m.UserHandle, err = b64.DecodeString(handle); err != nil {
+		return m, fmt.Errorf("method %s: corrupt user handle", m.ID)
+	}
+	if len(m.UserHandle) == 0 {
+		m.UserHandle = nil
 	}
 	return m, nil
 }

@@ -109,7 +109,9 @@ type Method struct {
 	LastUsedAt        *time.Time
 	// RPID is the relying party the credential was made for when it is not
 	// tapd's own: Entra's (login.microsoft.com) for keys registered there.
-	RPID string
+	// UserHandle is then that relying party's handle for the person.
+	RPID       string
+	UserHandle []byte
 }
 
 // Ceremony is single-use WebAuthn state between options and response.
