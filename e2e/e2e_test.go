@@ -93,9 +93,16 @@ type tapd struct {
 // startTapd runs tapd serve and waits until /readyz answers.
 func startTapd(t *testing.T, db string, extra ...string) *tapd {
 	t.Helper()
+	return startTapdEnv(t, nil, db, extra...)
+}
+
+// startTapdEnv is startTapd with extra environment variables.
+func startTapdEnv(t *testing.T, env []string, db string, extra ...string) *tapd {
+	t.Helper()
 	addr := freeAddr(t)
 	args := append([]string{"serve", "--db", db, "--listen", addr, "--log-format", "json", "--log-level", "debug"}, extra...)
 	cmd := exec.Command(filepath.Join(bin, "tapd"), args...)
+	cmd.Env = append(os.Environ(), env...)
 	logs := &testutil.SyncBuffer{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {

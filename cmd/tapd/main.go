@@ -25,6 +25,8 @@ import (
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory/entra"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/internal/cli"
 	"github.com/tapkiosk/tapkiosk/server"
 	"github.com/tapkiosk/tapkiosk/store"
@@ -35,6 +37,8 @@ const usage = `tapd: the tapkiosk recovery service
 Usage:
   tapd init  [--db URL] [--json]        create or migrate the database; print the first admin token once
   tapd serve [--db URL] [--listen ADDR] [--tls-cert F --tls-key F] [--insecure-http]
+             [--directory entra --tenant-id T --client-id C
+                (--client-certificate F | --client-secret-file F | --managed-identity)]
 
 Database URLs: sqlite:///path/to/tapd.db (default: %s)
                postgres://user:pass@host/db?sslmode=...
@@ -174,11 +178,29 @@ func cmdServe(args []string, stderr io.Writer) error {
 	roots := fs.String("attestation-roots", "", "PEM bundle of attestation roots to trust")
 	mdsBlob := fs.String("mds-blob", "", "FIDO Metadata Service (MDS3) blob, downloaded to a local file")
 	mdsRoot := fs.String("mds-root", "", "PEM root the MDS blob must chain to (default: the FIDO Alliance production root)")
+	directory := fs.String("directory", "local", "where users, passes and methods live: local (this database) or entra (Microsoft Entra ID via Graph)")
+	var ent entra.Settings
+	fs.StringVar(&ent.TenantID, "tenant-id", "", "entra: the tenant's directory id or domain")
+	fs.StringVar(&ent.ClientID, "client-id", "", "entra: tapd's app registration (client) id; with --managed-identity, a user-assigned identity's client id")
+	fs.StringVar(&ent.CertificateFile, "client-certificate", "", "entra: PEM file with the app's certificate and private key (preferred)")
+	fs.StringVar(&ent.SecretFile, "client-secret-file", "", "entra: file holding the app's client secret")
+	fs.BoolVar(&ent.ManagedIdentity, "managed-identity", false, "entra: use the Azure host's managed identity")
+	fs.StringVar(&ent.GraphURL, "graph-url", entra.DefaultGraphURL, "entra: Microsoft Graph base URL (national clouds differ)")
+	fs.StringVar(&ent.AuthorityHost, "authority-host", "", "entra: sign-in authority, default https://login.microsoftonline.com/ (national clouds differ)")
 	fs.String("config", "", "config file of name = value lines")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	var problems []error
+	switch *directory {
+	case "local":
+	case "entra":
+		if err := ent.Validate(); err != nil {
+			problems = append(problems, err)
+		}
+	default:
+		problems = append(problems, fmt.Errorf("--directory %q: use local or entra", *directory))
+	}
 	if !validRPID(*rpID) {
 		problems = append(problems, fmt.Errorf("--rp-id %q must be a domain name like example.com (no scheme, port or path)", *rpID))
 	}
@@ -238,7 +260,13 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if len(trust.Sources()) == 0 {
 		logger.Info("attestation trust", "source", "none: keys register as notAttested, and enforced attestation refuses every key")
 	}
-	srv, err := server.New(server.Config{Store: st, Logger: logger, SessionLimit: *limit, RPID: *rpID, RPName: *rpName, Trust: trust})
+	var gc *graph.Client
+	if *directory == "entra" {
+		if gc, err = connectEntra(ctx, ent, logger); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(server.Config{Store: st, Logger: logger, SessionLimit: *limit, RPID: *rpID, RPName: *rpName, Trust: trust, Graph: gc})
 	if err != nil {
 		return err
 	}
@@ -283,6 +311,30 @@ func cmdServe(args []string, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// connectEntra builds the Graph client and proves, before tapd listens,
+// that it can sign in and read the policies it needs.
+func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*graph.Client, error) {
+	gc, err := s.Client()
+	if err != nil {
+		return nil, err
+	}
+	cred := "certificate"
+	switch {
+	case s.SecretFile != "":
+		cred = "client secret"
+	case s.ManagedIdentity:
+		cred = "managed identity"
+	}
+	logger.Info("directory", "kind", "entra", "tenant", s.TenantID, "client_id", s.ClientID, "credential", cred, "graph", gc.BaseURL)
+	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := entra.Check(cctx, gc); err != nil {
+		return nil, fmt.Errorf("the Entra directory is not usable: %w", err)
+	}
+	logger.Info("directory ready", "kind", "entra")
+	return gc, nil
 }
 
 // sweep deletes expired sessions and ceremonies once a minute. Both are

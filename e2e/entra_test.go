@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
+)
+
+// tenant is a simulated Entra tenant that a tapd binary can reach: the
+// simulator's TLS certificate is handed to tapd through SSL_CERT_FILE.
+type tenant struct {
+	sim      *graphsim.Sim
+	env      []string
+	certFile string // the app's certificate and key, registered
+	secret   string
+	flags    []string
+}
+
+func newTenant(t *testing.T) *tenant {
+	t.Helper()
+	sim := graphsim.New()
+	t.Cleanup(sim.Close)
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "sim-ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sim.Server.Certificate().Raw}), 0o600)
+
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tapd"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, _ := x509.ParseCertificate(der)
+	pk8, _ := x509.MarshalPKCS8PrivateKey(key)
+	certFile := filepath.Join(dir, "tapd-app.pem")
+	os.WriteFile(certFile, append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk8})...), 0o600)
+
+	tn := &tenant{sim: sim, env: []string{"SSL_CERT_FILE=" + ca}, certFile: certFile, secret: "s3cret-Value~do-not-print"}
+	sim.RegisterApp("contoso.onmicrosoft.com", "11111111-2222-3333-4444-555555555555", tn.secret, cert)
+	tn.flags = []string{"--directory", "entra", "--tenant-id", "contoso.onmicrosoft.com", "--client-id", "11111111-2222-3333-4444-555555555555",
+		"--graph-url", sim.URL(), "--authority-host", sim.AuthorityHost()}
+	return tn
+}
+
+// serveOnce runs tapd serve expecting it to stop at start-up; it returns
+// the output and exit code.
+func (tn *tenant) serveOnce(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
+	initDB(t, db)
+	cmd := exec.Command(filepath.Join(bin, "tapd"), append([]string{"serve", "--db", db, "--listen", freeAddr(t)}, args...)...)
+	cmd.Env = append(append(os.Environ(), tn.env...), env...)
+	done := make(chan struct{})
+	time.AfterFunc(90*time.Second, func() {
+		select {
+		case <-done:
+		default:
+			cmd.Process.Kill()
+		}
+	})
+	out, err := cmd.CombinedOutput()
+	close(done)
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code == 0 {
+		t.Fatalf("tapd served although it should have refused to start:\n%s", out)
+	}
+	return string(out), code
+}
+
+// TestEntraStartup: tapd serve --directory entra stops at start-up with a
+// sentence that says what is wrong, and never prints the secret.
+func TestEntraStartup(t *testing.T) {
+	tn := newTenant(t)
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secretFile, []byte("wrong-secret\n"), 0o600)
+	open := filepath.Join(t.TempDir(), "open-secret")
+	os.WriteFile(open, []byte(tn.secret+"\n"), 0o644)
+	good := filepath.Join(t.TempDir(), "good-secret")
+	os.WriteFile(good, []byte(tn.secret+"\n"), 0o600)
+
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no credential", tn.flags, 2, "needs a credential"},
+		{"no tenant", []string{"--directory", "entra", "--client-secret-file", good}, 2, "--tenant-id is required"},
+		{"two credentials", append(tn.flags, "--client-secret-file", good, "--managed-identity"), 2, "only one of"},
+		{"plain-http graph", append(tn.flags[:6:6], "--graph-url", "http://graph.example", "--client-secret-file", good), 2, "must be an https:// URL"},
+		{"readable secret", append(tn.flags, "--client-secret-file", open), 1, "chmod 600"},
+		{"missing cert file", append(tn.flags, "--client-certificate", "/nonexistent.pem"), 1, "--client-certificate"},
+		{"wrong secret", append(tn.flags, "--client-secret-file", secretFile), 1, "AADSTS7000215"},
+		{"wrong tenant", []string{"--directory", "entra", "--tenant-id", "fabrikam.example", "--client-id", "x",
+			"--graph-url", tn.sim.URL(), "--authority-host", tn.sim.AuthorityHost(), "--client-secret-file", good}, 1, "AADSTS90002"},
+		{"unknown app", []string{"--directory", "entra", "--tenant-id", "contoso.onmicrosoft.com", "--client-id", "99999999-0000-0000-0000-000000000000",
+			"--graph-url", tn.sim.URL(), "--authority-host", tn.sim.AuthorityHost(), "--client-secret-file", good}, 1, "AADSTS700016"},
+	}
+	for _, c := range cases {
+		out, code := tn.serveOnce(t, nil, c.args...)
+		t.Logf("%s: %s", c.name, out)
+		if code != c.code || !strings.Contains(out, c.want) {
+			t.Errorf("%s: exit %d, want %d with %q:\n%s", c.name, code, c.code, c.want, out)
+		}
+		if strings.Contains(out, tn.secret) || strings.Contains(out, "wrong-secret") {
+			t.Errorf("%s: the secret was printed:\n%s", c.name, out)
+		}
+	}
+
+	// Signed in, but without the permission to read the policies.
+	tn.sim.FailMatching("GET /v1.0/policies/", 1, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", 0)
+	out, _ := tn.serveOnce(t, nil, append(tn.flags, "--client-certificate", tn.certFile)...)
+	if !strings.Contains(out, "Policy.Read.All") {
+		t.Errorf("missing permission:\n%s", out)
+	}
+	// Graph unreachable.
+	dead := append(append([]string{}, tn.flags[:6]...), "--graph-url", "https://"+freeAddr(t)+"/v1.0", "--authority-host", tn.sim.AuthorityHost(), "--client-certificate", tn.certFile)
+	out, _ = tn.serveOnce(t, nil, dead...)
+	if !strings.Contains(out, "unavailable") {
+		t.Errorf("dead Graph:\n%s", out)
+	}
+
+	// Each credential kind that is right starts tapd.
+	for name, extra := range map[string][]string{
+		"certificate": {"--client-certificate", tn.certFile},
+		"secret":      {"--client-secret-file", good},
+	} {
+		db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
+		initDB(t, db)
+		d := startTapdEnv(t, tn.env, db, append(tn.flags, extra...)...)
+		if !strings.Contains(d.logs.String(), `"directory ready"`) {
+			t.Errorf("%s: %s", name, d.logs)
+		}
+		d.stop(t)
+	}
+	tn.sim.EnableManagedIdentity("mi-header-value")
+	db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
+	initDB(t, db)
+	d := startTapdEnv(t, append(tn.env, "IDENTITY_ENDPOINT="+tn.sim.Server.URL+"/msi/token", "IDENTITY_HEADER=mi-header-value"), db,
+		"--directory", "entra", "--managed-identity", "--graph-url", tn.sim.URL())
+	d.stop(t)
+	if strings.Contains(d.logs.String(), tn.secret) || strings.Contains(d.logs.String(), tn.sim.Token) {
+		t.Fatal("a secret reached tapd's log")
+	}
+}
+
+// TestEntraKioskJourney: the real kiosk, in a real terminal, registers a
+// key through real libfido2 into the simulated tenant, through tapd in
+// Entra mode, and cleans up there.
+func TestEntraKioskJourney(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the kiosk journeys; `make test` installs it")
+	}
+	tn := newTenant(t)
+	upn := "ada@contoso.com"
+	uid := tn.sim.AddUser(upn, "Ada Lovelace", "Member", false)
+	tn.sim.AddMethod(uid, "phone", "Lost phone")
+	dir := t.TempDir()
+	db := "sqlite://" + filepath.Join(dir, "tapd.db")
+	tok := initDB(t, db)
+	d := startTapdEnv(t, tn.env, db, append(tn.flags, "--client-certificate", tn.certFile)...)
+	admin := api.NewClient(d.url, tok)
+	k, err := admin.CreateKiosk(bg, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := admin.CreatePass(bg, upn, api.CreatePassRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, d: d, db: db, admin: admin, upn: upn, kiosk: k}
+	run := w.startKiosk()
+	run.signIn(upn, *p.TemporaryAccessPass)
+	run.waitFor("Create a PIN for your key")
+	run.send("135790", "Tab", "135790", "Enter")
+	run.waitFor("Name your key")
+	run.send("Enter")
+	run.waitFor("Your key is registered")
+	run.send("Enter")
+	run.waitFor("Remove what you lost")
+	run.waitFor("Lost phone")
+	run.send("Space", "d")
+	run.waitFor("Press Y to confirm")
+	run.send("y")
+	run.waitFor("Removed: Lost phone")
+	run.send("Enter")
+	run.waitFor("Delete your Temporary Access Pass?")
+	run.send("Enter")
+	s := run.waitFor("All done")
+	for _, want := range []string{"Checked that it works", "Removed 1 old method", "Deleted your Temporary Access Pass"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+	// What Entra now holds: the new key, no phone, no pass.
+	ms, err := admin.UserMethods(bg, upn)
+	if err != nil || len(ms) != 1 || ms[0].Type != api.TypeFIDO2 {
+		t.Fatalf("methods in Entra after the journey: %+v %v", ms, err)
+	}
+	if !strings.Contains(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/ada@contoso.com/authentication/fido2Methods") {
+		t.Fatal("the key never reached Graph")
+	}
+}
