@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net/http"
@@ -184,9 +185,24 @@ func TestEntraKioskJourney(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := admin.CreatePass(bg, upn, api.CreatePassRequest{})
-	if err != nil {
-		t.Fatal(err)
+	// IT's side through tapctl: the tenant's policy, labelled as such;
+	// users are Entra's to manage; the pass value is shown once.
+	tokFile := writeFile(t, "admin.token", tok)
+	out, _, code := tapctl(t, d.url, tokFile, "policy", "show")
+	if code != 0 || !strings.Contains(out, "Entra tenant's Temporary Access Pass policy") {
+		t.Fatalf("policy show (%d):\n%s", code, out)
+	}
+	_, errOut, code := tapctl(t, d.url, tokFile, "user", "add", "bo@contoso.com", "--name", "Bo")
+	if code == 0 || !strings.Contains(errOut, "managed in Entra") {
+		t.Fatalf("user add in Entra mode (%d): %s", code, errOut)
+	}
+	out, _, code = tapctl(t, d.url, tokFile, "tap", "create", upn, "--json")
+	if code != 0 {
+		t.Fatalf("tap create (%d): %s", code, out)
+	}
+	var p api.TemporaryAccessPassMethod
+	if err := json.Unmarshal([]byte(out), &p); err != nil || p.TemporaryAccessPass == nil {
+		t.Fatalf("tap create printed %s", out)
 	}
 	w := &world{t: t, d: d, db: db, admin: admin, upn: upn, kiosk: k}
 	run := w.startKiosk()

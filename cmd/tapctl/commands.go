@@ -113,6 +113,10 @@ func (a *app) showPolicy(p api.Policy) error {
 		{"isUsableOnce", strconv.FormatBool(p.IsUsableOnce)},
 		{"defaultLength", strconv.Itoa(p.DefaultLength)},
 	})
+	if p.ManagedBy == "entra" {
+		fmt.Fprintln(a.out, "\nThis is your Entra tenant's Temporary Access Pass policy: tapd runs with the Entra directory,")
+		fmt.Fprintln(a.out, "so its own policy is not used. Change this one in the Entra admin centre. Group targets are object ids.")
+	}
 	return nil
 }
 

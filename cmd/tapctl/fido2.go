@@ -68,6 +68,16 @@ func (a *app) showFIDO2Policy(p api.FIDO2Policy) error {
 	for _, s := range p.TrustedRootSources {
 		rows = append(rows, []string{"trusted", s})
 	}
+	if p.ManagedBy == "entra" {
+		self := p.IsSelfServiceRegistrationAllowed != nil && *p.IsSelfServiceRegistrationAllowed
+		rows = append(rows, []string{"isSelfServiceRegistrationAllowed", strconv.FormatBool(self)})
+		a.table("SETTING\tVALUE", rows)
+		fmt.Fprintln(a.out, "\nThis is your Entra tenant's FIDO2 policy, which Entra enforces; change it in the Entra admin centre.")
+		if !self {
+			fmt.Fprintln(a.out, `The kiosk cannot register keys until "Allow self-service setup" is on.`)
+		}
+		return nil
+	}
 	if len(p.TrustedRootSources) == 0 {
 		rows = append(rows, []string{"trusted", "(nothing: start tapd with --attestation-roots or --mds-blob)"})
 	}
