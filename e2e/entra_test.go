@@ -131,7 +131,7 @@ func TestEntraStartup(t *testing.T) {
 	// Signed in, but without the permission to read the policies.
 	tn.sim.FailMatching("GET /v1.0/policies/", 1, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.", 0)
 	out, _ := tn.serveOnce(t, nil, append(tn.flags, "--client-certificate", tn.certFile)...)
-	if !strings.Contains(out, "Policy.Read.All") {
+	if !strings.Contains(out, "Policy.Read.AuthenticationMethod") {
 		t.Errorf("missing permission:\n%s", out)
 	}
 	// Graph unreachable.

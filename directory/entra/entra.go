@@ -199,10 +199,10 @@ func Check(ctx context.Context, c *graph.Client) error {
 		return err
 	}
 	if _, res, err := c.TAPPolicy(ctx); err != nil {
-		return permissionError("read the Temporary Access Pass policy", "Policy.Read.All", res, err)
+		return permissionError("read the Temporary Access Pass policy", "Policy.Read.AuthenticationMethod", res, err)
 	}
 	if _, res, err := c.FIDO2Policy(ctx); err != nil {
-		return permissionError("read the FIDO2 policy", "Policy.Read.All", res, err)
+		return permissionError("read the FIDO2 policy", "Policy.Read.AuthenticationMethod", res, err)
 	}
 	return nil
 }
