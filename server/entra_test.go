@@ -443,3 +443,19 @@ func TestEntraCreatePassOutage(t *testing.T) {
 		t.Fatalf("tapd kept a pass Entra did not confirm: %v", err)
 	}
 }
+
+// TestEntraOutageAtSignIn: a one-time pass is not spent when Graph fails
+// while the session is being opened.
+func TestEntraOutageAtSignIn(t *testing.T) {
+	e := newEntraEnv(t, "sqlite")
+	e.sim.AddUser("jo@contoso.com", "Jo", "Member", false)
+	once := true
+	p := e.newPass("jo@contoso.com", api.CreatePassRequest{IsUsableOnce: &once})
+	e.sim.FailMatching("GET /v1.0/users/jo@contoso.com/authentication/methods", 100, http.StatusServiceUnavailable, "serviceNotAvailable", "down", 0)
+	_, err := e.fresh(e.kiosk).OpenSession(bg, "jo@contoso.com", *p.TemporaryAccessPass)
+	code(t, err, http.StatusServiceUnavailable, api.CodeDirectoryUnavailable)
+	e.sim.ClearFaults()
+	if _, err := e.fresh(e.kiosk).OpenSession(bg, "jo@contoso.com", *p.TemporaryAccessPass); err != nil {
+		t.Fatalf("the one-time pass was spent by the failed try: %v", err)
+	}
+}

@@ -183,6 +183,13 @@ func (s *Server) openSession(c *call) error {
 	expires = expires.UTC().Truncate(time.Millisecond)
 	sess := store.Session{ID: uuid.NewString(), TokenHash: hashToken(tok), KioskID: c.kiosk.ID, UPN: user.UPN, PassID: p.ID,
 		CreatedAt: now.UTC().Truncate(time.Millisecond), ExpiresAt: expires}
+	// Built before the session opens: in Entra mode it asks Graph, and a
+	// Graph outage must not leave a one-time pass spent on a session the
+	// kiosk never got.
+	out, err := s.sessionOut(c, sess, user)
+	if err != nil {
+		return err
+	}
 	switch err := s.store.OpenSession(ctx, sess, p.IsUsableOnce, now); {
 	case errors.Is(err, store.ErrPassUsed):
 		return deny("alreadyUsed", api.Errf(http.StatusForbidden, api.CodePassAlreadyUsed, "This one-time pass has already been used. Ask IT for a new one."), details)
@@ -200,10 +207,6 @@ func (s *Server) openSession(c *call) error {
 	details["sessionId"] = sess.ID
 	details["expiresDateTime"] = expires.Format(time.RFC3339)
 	s.audit(c, api.ActionSignIn, target, "success", "", details)
-	out, err := s.sessionOut(c, sess, user)
-	if err != nil {
-		return err
-	}
 	out.SessionToken = tok
 	return c.writeJSON(http.StatusCreated, out)
 }
