@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
@@ -265,12 +264,13 @@ func TestEntraSignInRefusals(t *testing.T) {
 	code(t, err, http.StatusForbidden, api.CodePassExpired)
 
 	// Not in the tenant policy's targets (groups by object id).
-	e.sim.TAPPolicy["includeTargets"] = []map[string]any{{"targetType": "group", "id": uuid.NewSHA1(uuid.NameSpaceOID, []byte("Kiosk users")).String()}}
+	e.sim.TAPPolicy["includeTargets"] = []map[string]any{{"targetType": "group", "id": graphsim.GroupID("Kiosk users")}}
 	p = e.newPass(upn, api.CreatePassRequest{})
 	_, err = e.fresh(e.kiosk).OpenSession(bg, upn, *p.TemporaryAccessPass)
 	code(t, err, http.StatusForbidden, api.CodeNotInPolicy)
-	inGroup := e.sim.AddUser("cy@contoso.com", "Cy", "Member", false, "Kiosk users")
-	_ = inGroup
+	// The target group sits on the third page of Cy's groups.
+	e.sim.PageSize(2)
+	e.sim.AddUser("cy@contoso.com", "Cy", "Member", false, "Staff", "Floor 2", "Lunch club", "Chess", "Kiosk users")
 	e.signInEntra("cy@contoso.com")
 
 	// External guests: Entra's exact words; internal guests are fine.

@@ -34,7 +34,8 @@ type Group struct {
 }
 
 type list[T any] struct {
-	Value []T `json:"value"`
+	Value    []T    `json:"value"`
+	NextLink string `json:"@odata.nextLink,omitempty"`
 }
 
 // tapd's own API took Graph's shapes, so Graph's types are tapd's.
@@ -96,11 +97,31 @@ func (c *Client) GetUser(ctx context.Context, upn string) (User, Result, error) 
 	return u, r, err
 }
 
-// Groups lists the groups the user belongs to, directly or not.
+// maxGroupPages bounds how many pages of groups tapd follows (999 each).
+const maxGroupPages = 20
+
+// Groups lists the groups the user belongs to, directly or not, following
+// @odata.nextLink: a user in many groups must not drop out of a policy
+// target that happens to sit on a later page.
 func (c *Client) Groups(ctx context.Context, userID string) ([]Group, Result, error) {
-	var l list[Group]
-	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/transitiveMemberOf/microsoft.graph.group?$select=id,displayName", nil, &l)
-	return l.Value, r, err
+	var out []Group
+	path := "/users/" + esc(userID) + "/transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=999"
+	for page := 1; ; page++ {
+		var l list[Group]
+		r, err := c.do(ctx, http.MethodGet, path, nil, &l)
+		if err != nil {
+			return nil, r, err
+		}
+		out = append(out, l.Value...)
+		if l.NextLink == "" {
+			return out, r, nil
+		}
+		base := strings.TrimRight(c.BaseURL, "/")
+		if !strings.HasPrefix(l.NextLink, base+"/") || page >= maxGroupPages {
+			return nil, r, fmt.Errorf("graph: cannot follow the group list's next page (%d pages read)", page)
+		}
+		path = strings.TrimPrefix(l.NextLink, base)
+	}
 }
 
 // CreateTAP creates a Temporary Access Pass; the value is in the answer, once.

@@ -51,6 +51,7 @@ type Sim struct {
 	users      map[string]*user
 	ceremonies map[string]ceremony
 	faults     []fault
+	pageSize   int
 	delay      time.Duration
 	apps       apps
 	// Requests records "METHOD path" of every call, for tests.
@@ -275,12 +276,44 @@ func (s *Sim) getUser(w http.ResponseWriter, r *http.Request, u *user) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// groups pages like Graph: $top per page (100 by default), the rest
+// behind @odata.nextLink.
 func (s *Sim) groups(w http.ResponseWriter, r *http.Request, u *user) {
-	var out []map[string]string
-	for _, g := range u.Groups {
-		out = append(out, map[string]string{"@odata.type": "#microsoft.graph.group", "id": uuid.NewSHA1(uuid.NameSpaceOID, []byte(g)).String(), "displayName": g})
+	top, skip := 100, 0
+	fmt.Sscan(r.URL.Query().Get("$top"), &top)
+	fmt.Sscan(r.URL.Query().Get("$skiptoken"), &skip)
+	top = min(top, s.pageLimit())
+	out := []map[string]string{}
+	for i := skip; i < len(u.Groups) && i < skip+top; i++ {
+		g := u.Groups[i]
+		out = append(out, map[string]string{"@odata.type": "#microsoft.graph.group", "id": GroupID(g), "displayName": g})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+	body := map[string]any{"value": out}
+	if skip+top < len(u.Groups) {
+		q := r.URL.Query()
+		q.Set("$skiptoken", fmt.Sprint(skip+top))
+		body["@odata.nextLink"] = s.URL() + strings.TrimPrefix(r.URL.Path, "/v1.0") + "?" + q.Encode()
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// GroupID is the simulated object id of the group named name.
+func GroupID(name string) string { return uuid.NewSHA1(uuid.NameSpaceOID, []byte(name)).String() }
+
+// PageSize makes the simulator page lists after n entries, whatever $top
+// asks, so tests can reach the next page cheaply.
+func (s *Sim) PageSize(n int) {
+	s.mu.Lock()
+	s.pageSize = n
+	s.mu.Unlock()
+}
+
+// pageLimit is called with s.mu held.
+func (s *Sim) pageLimit() int {
+	if s.pageSize > 0 {
+		return s.pageSize
+	}
+	return 999
 }
 
 func tapOut(t *tap, withValue bool, now time.Time) map[string]any {
