@@ -380,7 +380,7 @@ func (s *Server) createPass(c *call) error {
 		return fieldError(err)
 	}
 	details := map[string]string{}
-	p, value, err := s.makePass(c, u, pol, st, now, details)
+	p, value, err := s.makePass(c, u, pol, st, req.StartDateTime != nil, now, details)
 	if err != nil {
 		return err
 	}
@@ -395,9 +395,9 @@ func (s *Server) createPass(c *call) error {
 // makePass makes the pass where the directory keeps passes and returns it
 // with its value, which is shown once. It adds the replaced pass's id and
 // Graph's request id to the audit details.
-func (s *Server) makePass(c *call, u store.User, pol tap.Policy, st tap.PassState, now time.Time, details map[string]string) (store.Pass, string, error) {
+func (s *Server) makePass(c *call, u store.User, pol tap.Policy, st tap.PassState, startGiven bool, now time.Time, details map[string]string) (store.Pass, string, error) {
 	if s.entra() {
-		return s.createEntraPass(c, u, st, details)
+		return s.createEntraPass(c, u, st, startGiven, details)
 	}
 	value, err := tap.GeneratePass(pol.DefaultLength)
 	if err != nil {

@@ -168,11 +168,18 @@ func (s *Server) entraFIDO2Policy(c *call) (api.FIDO2Policy, error) {
 // user had there, and keeps its hash under Entra's method id. When the
 // hash cannot be kept the Entra pass is deleted again, so no pass exists
 // that the kiosk cannot check, and the audit trail says so either way.
-func (s *Server) createEntraPass(c *call, u store.User, st tap.PassState, out map[string]string) (store.Pass, string, error) {
+//
+// The start is sent only when the admin gave one: "now" is Entra's to
+// decide, so a clock behind Entra's cannot make a start in the past.
+func (s *Server) createEntraPass(c *call, u store.User, st tap.PassState, startGiven bool, out map[string]string) (store.Pass, string, error) {
 	ctx := c.r.Context()
 	target := tap.UPNKey(u.UPN)
-	start := st.Start
-	gp, res, err := s.graph.CreateTAP(ctx, u.UPN, graph.CreateTAP{StartDateTime: &start, LifetimeInMinutes: &st.LifetimeMinutes, IsUsableOnce: &st.IsUsableOnce})
+	req := graph.CreateTAP{LifetimeInMinutes: &st.LifetimeMinutes, IsUsableOnce: &st.IsUsableOnce}
+	if startGiven {
+		start := st.Start
+		req.StartDateTime = &start
+	}
+	gp, res, err := s.graph.CreateTAP(ctx, u.UPN, req)
 	if err != nil {
 		reason := "directoryRefused"
 		if writeOutcome(err) == "unknown" {

@@ -257,6 +257,15 @@ func TestEntraSignInRefusals(t *testing.T) {
 	_, err = e.fresh(e.kiosk).OpenSession(bg, "nobody@contoso.com", "abcdefgh")
 	code(t, err, http.StatusUnauthorized, api.CodeInvalidCredentials)
 
+	// A start the admin gave reaches Entra; no start is Entra's "now".
+	later := e.clock.Now().Add(2 * time.Hour)
+	p = e.newPass(upn, api.CreatePassRequest{StartDateTime: &later})
+	if !p.StartDateTime.Equal(later) {
+		t.Fatalf("start %v, want %v", p.StartDateTime, later)
+	}
+	_, err = e.fresh(e.kiosk).OpenSession(bg, upn, *p.TemporaryAccessPass)
+	code(t, err, http.StatusForbidden, api.CodePassNotYetValid)
+
 	// Expired by Entra's clock.
 	p = e.newPass(upn, api.CreatePassRequest{})
 	e.clock.Advance(61 * time.Minute)
