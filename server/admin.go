@@ -380,32 +380,30 @@ func (s *Server) createPass(c *call) error {
 		return fieldError(err)
 	}
 	details := map[string]string{}
-	p, value, err := s.makePass(c, u, pol, st, req.StartDateTime != nil, now, details)
+	out, err := s.makePass(c, u, pol, st, req.StartDateTime != nil, now, details)
 	if err != nil {
 		return err
 	}
-	details["passId"], details["startDateTime"] = p.ID, p.StartAt.Format(time.RFC3339)
-	details["lifetimeInMinutes"], details["isUsableOnce"] = strconv.Itoa(p.LifetimeMinutes), strconv.FormatBool(p.IsUsableOnce)
+	details["passId"], details["startDateTime"] = out.ID, out.StartDateTime.Format(time.RFC3339)
+	details["lifetimeInMinutes"], details["isUsableOnce"] = strconv.Itoa(out.LifetimeInMinutes), strconv.FormatBool(out.IsUsableOnce)
 	s.audit(c, api.ActionCreatePass, target, "success", "", details)
-	out := passOut(p, pol, u, now)
-	out.TemporaryAccessPass = &value
 	return c.writeJSON(http.StatusCreated, out)
 }
 
 // makePass makes the pass where the directory keeps passes and returns it
-// with its value, which is shown once. It adds the replaced pass's id and
-// Graph's request id to the audit details.
-func (s *Server) makePass(c *call, u store.User, pol tap.Policy, st tap.PassState, startGiven bool, now time.Time, details map[string]string) (store.Pass, string, error) {
+// as the directory reports it, with its value, which is shown once. It adds
+// the replaced pass's id and Graph's request id to the audit details.
+func (s *Server) makePass(c *call, u store.User, pol tap.Policy, st tap.PassState, startGiven bool, now time.Time, details map[string]string) (api.TemporaryAccessPassMethod, error) {
 	if s.entra() {
 		return s.createEntraPass(c, u, st, startGiven, details)
 	}
 	value, err := tap.GeneratePass(pol.DefaultLength)
 	if err != nil {
-		return store.Pass{}, "", err
+		return api.TemporaryAccessPassMethod{}, err
 	}
 	hash, err := tap.HashPass(value, s.cfg.Argon2)
 	if err != nil {
-		return store.Pass{}, "", err
+		return api.TemporaryAccessPassMethod{}, err
 	}
 	_, name := c.actor()
 	p := store.Pass{ID: uuid.NewString(), UPN: u.UPN, Hash: hash, CreatedAt: now.Truncate(time.Millisecond), StartAt: st.Start,
@@ -414,7 +412,9 @@ func (s *Server) makePass(c *call, u store.User, pol tap.Policy, st tap.PassStat
 	if replaced != "" {
 		details["replacedPassId"] = replaced
 	}
-	return p, value, err
+	out := passOut(p, pol, u, now)
+	out.TemporaryAccessPass = &value
+	return out, err
 }
 
 func (s *Server) listPasses(c *call) error {

@@ -165,13 +165,14 @@ func (s *Server) entraFIDO2Policy(c *call) (api.FIDO2Policy, error) {
 // ---- passes ----
 
 // createEntraPass creates the pass in Entra, which replaces any pass the
-// user had there, and keeps its hash under Entra's method id. When the
+// user had there, and keeps its hash under Entra's method id. The answer
+// is Entra's own, so isUsable is Entra's verdict. When the
 // hash cannot be kept the Entra pass is deleted again, so no pass exists
 // that the kiosk cannot check, and the audit trail says so either way.
 //
 // The start is sent only when the admin gave one: "now" is Entra's to
 // decide, so a clock behind Entra's cannot make a start in the past.
-func (s *Server) createEntraPass(c *call, u store.User, st tap.PassState, startGiven bool, out map[string]string) (store.Pass, string, error) {
+func (s *Server) createEntraPass(c *call, u store.User, st tap.PassState, startGiven bool, out map[string]string) (api.TemporaryAccessPassMethod, error) {
 	ctx := c.r.Context()
 	target := tap.UPNKey(u.UPN)
 	req := graph.CreateTAP{LifetimeInMinutes: &st.LifetimeMinutes, IsUsableOnce: &st.IsUsableOnce}
@@ -187,15 +188,14 @@ func (s *Server) createEntraPass(c *call, u store.User, st tap.PassState, startG
 		}
 		s.audit(c, api.ActionCreatePass, target, writeOutcome(err), reason, graphDetails(nil, res))
 		if msg := graphMessage(err); msg == api.ExternalGuestMessage {
-			return store.Pass{}, "", api.Errf(http.StatusBadRequest, api.CodeExternalGuest, "%s", api.ExternalGuestMessage)
+			return api.TemporaryAccessPassMethod{}, api.Errf(http.StatusBadRequest, api.CodeExternalGuest, "%s", api.ExternalGuestMessage)
 		}
-		return store.Pass{}, "", s.graphFailure(c, "create the pass", res, err)
+		return api.TemporaryAccessPassMethod{}, s.graphFailure(c, "create the pass", res, err)
 	}
 	if gp.TemporaryAccessPass == nil || *gp.TemporaryAccessPass == "" {
 		s.audit(c, api.ActionCreatePass, target, "failure", "noValueFromDirectory", graphDetails(map[string]string{"passId": gp.ID}, res))
-		return store.Pass{}, "", api.Errf(http.StatusBadGateway, api.CodeDirectoryError, "Microsoft Entra ID created pass %s but did not return its value; delete it in Entra and try again.", gp.ID)
+		return api.TemporaryAccessPassMethod{}, api.Errf(http.StatusBadGateway, api.CodeDirectoryError, "Microsoft Entra ID created pass %s but did not return its value; delete it in Entra and try again.", gp.ID)
 	}
-	value := *gp.TemporaryAccessPass
 	graphDetails(out, res)
 	_, name := c.actor()
 	p := store.Pass{ID: gp.ID, UPN: u.UPN, CreatedAt: gp.CreatedDateTime.UTC().Truncate(time.Millisecond), StartAt: gp.StartDateTime.UTC().Truncate(time.Millisecond),
@@ -203,7 +203,7 @@ func (s *Server) createEntraPass(c *call, u store.User, st tap.PassState, startG
 	if p.CreatedAt.IsZero() {
 		p.CreatedAt = s.now().UTC().Truncate(time.Millisecond)
 	}
-	p.Hash, err = tap.HashPass(value, s.cfg.Argon2)
+	p.Hash, err = tap.HashPass(*gp.TemporaryAccessPass, s.cfg.Argon2)
 	if err == nil {
 		err = s.mirrorUser(ctx, u)
 	}
@@ -221,14 +221,14 @@ func (s *Server) createEntraPass(c *call, u store.User, st tap.PassState, startG
 			d["undo"] = "failed"
 			s.audit(c, api.ActionCreatePass, target, "failure", "savedInEntraOnly", d)
 			c.log.Error("pass left in Entra", "pass_id", gp.ID, "err", derr.Error())
-			return store.Pass{}, "", api.Errf(http.StatusInternalServerError, api.CodeInternal,
+			return api.TemporaryAccessPassMethod{}, api.Errf(http.StatusInternalServerError, api.CodeInternal,
 				"tapd created pass %s in Entra but could not keep its check value, and could not delete it again: delete it in the Entra admin centre.", gp.ID)
 		}
 		d["undo"] = "deleted"
 		s.audit(c, api.ActionCreatePass, target, "failure", "notSaved", d)
-		return store.Pass{}, "", err
+		return api.TemporaryAccessPassMethod{}, err
 	}
-	return p, value, nil
+	return gp, nil
 }
 
 func graphMessage(err error) string {

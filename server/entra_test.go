@@ -280,7 +280,13 @@ func TestEntraSignInRefusals(t *testing.T) {
 	// The target group sits on the third page of Cy's groups.
 	e.sim.PageSize(2)
 	e.sim.AddUser("cy@contoso.com", "Cy", "Member", false, "Staff", "Floor 2", "Lunch club", "Chess", "Kiosk users")
-	e.signInEntra("cy@contoso.com")
+	cy := e.newPass("cy@contoso.com", api.CreatePassRequest{})
+	if !cy.IsUsable || cy.MethodUsabilityReason != "EnabledByPolicy" {
+		t.Fatalf("the new pass of a targeted user is reported unusable: %+v", cy)
+	}
+	if _, err := e.fresh(e.kiosk).OpenSession(bg, "cy@contoso.com", *cy.TemporaryAccessPass); err != nil {
+		t.Fatal(err)
+	}
 
 	// External guests: Entra's exact words; internal guests are fine.
 	e.sim.AddUser("ext_partner.com#EXT#@contoso.com", "Ext", "Guest", true)
