@@ -11,8 +11,6 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -411,17 +409,8 @@ func (s *Server) entraCreationOptions(c *call) error {
 		}
 		return s.graphFailure(c, "start the key registration", res, err)
 	}
-	var pk protocol.PublicKeyCredentialCreationOptions
-	err = json.Unmarshal(o.PublicKey, &pk)
-	var handle []byte
-	if id, ok := pk.User.ID.(string); ok && err == nil {
-		handle, err = base64.RawURLEncoding.DecodeString(strings.TrimRight(id, "="))
-	}
-	if err != nil || pk.RelyingParty.ID == "" || len(pk.Challenge) == 0 || len(handle) == 0 {
-		c.log.Error("graph creation options unusable", "graph_request_id", res.RequestID, "err", err)
-		return api.Errf(http.StatusBadGateway, api.CodeDirectoryError, "Microsoft Entra ID sent registration options tapd cannot use. Graph request id %s.", res.RequestID)
-	}
-	pk.User.ID = protocol.URLEncodedBase64(handle)
+	pk := o.PublicKey
+	handle, _ := pk.User.ID.(protocol.URLEncodedBase64) // graph.Client decoded and checked it
 	uv := protocol.VerificationRequired
 	if pk.AuthenticatorSelection.UserVerification != "" {
 		uv = pk.AuthenticatorSelection.UserVerification

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -192,9 +194,9 @@ func register(t *testing.T, c *graph.Client, userID string, attestation string) 
 	if res.RequestID == "" || time.Until(opts.ChallengeTimeoutDateTime) > 5*time.Minute {
 		t.Fatalf("options %+v", opts)
 	}
-	var pk protocol.PublicKeyCredentialCreationOptions
-	if err := json.Unmarshal(opts.PublicKey, &pk); err != nil {
-		t.Fatal(err)
+	pk := opts.PublicKey
+	if h, ok := pk.User.ID.(protocol.URLEncodedBase64); !ok || len(h) != 32 {
+		t.Fatalf("user handle %#v", pk.User.ID)
 	}
 	path, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, Attestation: attestation})
 	fido.SetPIN(path, "2468")
@@ -264,5 +266,27 @@ func TestPolicies(t *testing.T) {
 	if err != nil || f.IsSelfServiceRegistrationAllowed || !f.KeyRestrictions.IsEnforced || f.KeyRestrictions.EnforcementType != "block" ||
 		len(f.KeyRestrictions.AAGUIDs) != 1 {
 		t.Fatalf("%+v %v", f, err)
+	}
+}
+
+// TestCreationOptionsUserHandle: a user handle that is not base64url text
+// is refused here rather than handed on to the kiosk.
+func TestCreationOptionsUserHandle(t *testing.T) {
+	for body, ok := range map[string]bool{
+		`{"publicKey":{"rp":{"id":"login.microsoft.com"},"challenge":"AAEC","user":{"id":"AAEC"}}}`:        true,
+		`{"publicKey":{"rp":{"id":"login.microsoft.com"},"challenge":"AAEC","user":{"id":"not base64!"}}}`: false,
+		`{"publicKey":{"rp":{"id":"login.microsoft.com"},"challenge":"AAEC","user":{"id":42}}}`:            false,
+		`{"publicKey":{"rp":{"id":""},"challenge":"AAEC","user":{"id":"AAEC"}}}`:                           false,
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, body) }))
+		c := &graph.Client{BaseURL: srv.URL, Tokens: graph.StaticToken("t")}
+		o, _, err := c.CreationOptions(bg, "u")
+		srv.Close()
+		if got := err == nil; got != ok {
+			t.Errorf("%s: err %v", body, err)
+		}
+		if h, _ := o.PublicKey.User.ID.(protocol.URLEncodedBase64); ok && string(h) != "\x00\x01\x02" {
+			t.Errorf("%s: handle %#v", body, o.PublicKey.User.ID)
+		}
 	}
 }

@@ -2,12 +2,14 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
@@ -46,6 +48,9 @@ type (
 	CreateTAP = api.CreatePassRequest
 	// FIDO2Method is Graph's fido2AuthenticationMethod.
 	FIDO2Method = api.FIDO2Method
+	// CreationOptions is fido2Methods/creationOptions' answer
+	// (webauthnCredentialCreationOptions).
+	CreationOptions = api.CreationOptions
 )
 
 // Method is one entry of GET /authentication/methods; Type is @odata.type.
@@ -75,13 +80,6 @@ func (m Method) Kind() string {
 		return k[len(pre) : len(k)-len(suf)]
 	}
 	return ""
-}
-
-// CreationOptions is fido2Methods/creationOptions' answer; PublicKey is
-// passed through to the kiosk unchanged.
-type CreationOptions struct {
-	ChallengeTimeoutDateTime time.Time       `json:"challengeTimeoutDateTime"`
-	PublicKey                json.RawMessage `json:"publicKey"`
 }
 
 // RegisterFIDO2 is the body of POST fido2Methods.
@@ -152,11 +150,22 @@ func (c *Client) DeleteMethod(ctx context.Context, userID, kind, id string) (Res
 }
 
 // CreationOptions fetches FIDO2 creation options; fetch them right before
-// the touch, as the challenge lives five minutes.
+// the touch, as the challenge lives five minutes. Graph sends the user
+// handle as unpadded base64url text; it comes back here as bytes
+// (protocol.URLEncodedBase64), like every other binary field.
 func (c *Client) CreationOptions(ctx context.Context, userID string) (CreationOptions, Result, error) {
 	var o CreationOptions
 	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/fido2Methods/creationOptions", nil, &o)
-	return o, r, err
+	if err != nil {
+		return o, r, err
+	}
+	id, _ := o.PublicKey.User.ID.(string)
+	handle, derr := base64.RawURLEncoding.DecodeString(strings.TrimRight(id, "="))
+	if derr != nil || len(handle) == 0 || o.PublicKey.RelyingParty.ID == "" || len(o.PublicKey.Challenge) == 0 {
+		return o, r, fmt.Errorf("graph sent creation options without a usable rp id, challenge or base64url user id (request-id %s)", r.RequestID)
+	}
+	o.PublicKey.User.ID = protocol.URLEncodedBase64(handle)
+	return o, r, nil
 }
 
 // RegisterFIDO2 sends the key's registration response to Entra, in
