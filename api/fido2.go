@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -71,6 +72,16 @@ const (
 
 // MethodType is Graph's @odata.type for a method kind such as "phone".
 func MethodType(kind string) string { return typePrefix + kind + typeSuffix }
+
+// MethodKind is MethodType backwards: the kind ("phone", "fido2") that
+// Graph's paths use, or "" for a type of another shape.
+func MethodKind(typ string) string {
+	k, ok := strings.CutPrefix(typ, typePrefix)
+	if k, ok2 := strings.CutSuffix(k, typeSuffix); ok && ok2 && k != "" {
+		return k
+	}
+	return ""
+}
 
 // AuthenticationMethod is one entry of a user's methods, in Graph's style:
 // Type tells the kind, and only that kind's fields are set.

@@ -13,7 +13,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -327,13 +326,9 @@ func (s *Server) entraMethods(c *call, upn, sessionID string) ([]api.Authenticat
 		if m.Kind() == "" || m.Kind() == "password" {
 			continue
 		}
-		a := api.AuthenticationMethod{Type: m.Type, ID: m.ID, DisplayName: m.DisplayName, AAGUID: m.AAGUID, Model: m.Model,
-			AttestationLevel: m.AttestationLevel, StartDateTime: m.StartDateTime, LifetimeInMinutes: m.LifetimeInMinutes,
-			IsUsableOnce: m.IsUsableOnce, IsUsable: m.IsUsable, MethodUsabilityReason: m.MethodUsabilityReason}
-		if m.CreatedDateTime != nil {
-			a.CreatedDateTime = *m.CreatedDateTime
-		}
-		if a.DisplayName == "" && m.PhoneNumber != "" {
+		a := m.AuthenticationMethod
+		a.Type = m.Type
+		if a.DisplayName == "" {
 			a.DisplayName = m.PhoneNumber
 		}
 		if m.Kind() == "fido2" && sessionID != "" {
@@ -366,7 +361,7 @@ func (s *Server) deleteEntraMethod(c *call, upn, id string) error {
 	if m == nil {
 		return api.Errf(http.StatusNotFound, api.CodeNotFound, "There is no method with that id in Microsoft Entra ID.")
 	}
-	kind := strings.TrimSuffix(strings.TrimPrefix(m.Type, "#microsoft.graph."), "AuthenticationMethod")
+	kind := api.MethodKind(m.Type)
 	target := tap.UPNKey(upn)
 	details := map[string]string{"methodId": id, "kind": kind, "aaGuid": m.AAGUID}
 	if kind == "temporaryAccessPass" {

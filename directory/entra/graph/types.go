@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/tapkiosk/tapkiosk/api"
@@ -53,34 +52,18 @@ type (
 	CreationOptions = api.CreationOptions
 )
 
-// Method is one entry of GET /authentication/methods; Type is @odata.type.
+// Method is one entry of GET /authentication/methods. tapd's method shape
+// is Graph's, except that Graph names the kind in @odata.type and a phone
+// by its number.
 type Method struct {
-	Type             string     `json:"@odata.type"`
-	ID               string     `json:"id"`
-	DisplayName      string     `json:"displayName,omitempty"`
-	CreatedDateTime  *time.Time `json:"createdDateTime,omitempty"`
-	AAGUID           string     `json:"aaGuid,omitempty"`
-	Model            string     `json:"model,omitempty"`
-	AttestationLevel string     `json:"attestationLevel,omitempty"`
-	PhoneNumber      string     `json:"phoneNumber,omitempty"`
-	// temporaryAccessPass
-	StartDateTime         *time.Time `json:"startDateTime,omitempty"`
-	LifetimeInMinutes     int        `json:"lifetimeInMinutes,omitempty"`
-	IsUsableOnce          *bool      `json:"isUsableOnce,omitempty"`
-	IsUsable              *bool      `json:"isUsable,omitempty"`
-	MethodUsabilityReason string     `json:"methodUsabilityReason,omitempty"`
+	api.AuthenticationMethod
+	Type        string `json:"@odata.type"`
+	PhoneNumber string `json:"phoneNumber,omitempty"`
 }
 
-// Kind is the method's kind as Graph's path names it: fido2,
+// Kind is the method's kind as Graph's paths name it: fido2,
 // microsoftAuthenticator, phone, ...
-func (m Method) Kind() string {
-	k := m.Type
-	const pre, suf = "#microsoft.graph.", "AuthenticationMethod"
-	if len(k) > len(pre)+len(suf) && k[:len(pre)] == pre && k[len(k)-len(suf):] == suf {
-		return k[len(pre) : len(k)-len(suf)]
-	}
-	return ""
-}
+func (m Method) Kind() string { return api.MethodKind(m.Type) }
 
 // RegisterFIDO2 is the body of POST fido2Methods.
 type RegisterFIDO2 struct {

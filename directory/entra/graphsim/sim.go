@@ -126,7 +126,8 @@ func (s *Sim) AddUser(upn, displayName, userType string, external bool, groups .
 	return u.ID
 }
 
-// AddMethod gives a user another method (a phone, an old key).
+// AddMethod gives a user another method (a phone, an old key). For a
+// phone, displayName is its number.
 func (s *Sim) AddMethod(userID, kind, displayName string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -390,6 +391,11 @@ func (s *Sim) listMethods(w http.ResponseWriter, r *http.Request, u *user) {
 	out := []any{map[string]any{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490"}}
 	for _, m := range u.methods {
 		e := map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created}
+		if m.Type == "#microsoft.graph.phoneAuthenticationMethod" {
+			// A phone has a number and a type, no name.
+			delete(e, "displayName")
+			e["phoneNumber"], e["phoneType"] = m.DisplayName, "mobile"
+		}
 		if m.AAGUID != "" {
 			e["aaGuid"], e["model"], e["attestationLevel"] = m.AAGUID, m.Model, m.Level
 		}
