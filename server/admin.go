@@ -171,7 +171,7 @@ func (s *Server) pathUser(c *call) (store.User, error) {
 		return store.User{}, e
 	}
 	if s.entra() {
-		return s.entraUser(c, upn, false)
+		return s.entraUser(c, upn)
 	}
 	u, err := s.store.GetUser(c.r.Context(), upn)
 	if errors.Is(err, store.ErrNotFound) {

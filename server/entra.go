@@ -58,8 +58,7 @@ func graphStatus(err error) int {
 	return 0
 }
 
-// graphDetails adds a Graph call's request id to audit details; "unknown"
-// marks a write whose outcome Graph never told us.
+// graphDetails adds a Graph call's request id to audit details.
 func graphDetails(d map[string]string, res graph.Result) map[string]string {
 	if d == nil {
 		d = map[string]string{}
@@ -70,14 +69,23 @@ func graphDetails(d map[string]string, res graph.Result) map[string]string {
 	return d
 }
 
-// writeOutcome is the audit result of a Graph write that failed: a write
-// Graph may have done before the line went quiet is "unknown", not
-// "failure", so the trail never claims less than may have reached Entra.
-func writeOutcome(err error) string {
+// writeFailed gives the audit result and reason of a Graph write that
+// failed. A write Graph may have done before the line went quiet is
+// "unknown", not "failure", so the trail never claims less than may have
+// reached Entra.
+func writeFailed(err error) (result, reason string) {
 	if errors.Is(err, graph.ErrUnavailable) {
-		return "unknown"
+		return "unknown", "directoryUnavailable"
 	}
-	return "failure"
+	return "failure", "directoryRefused"
+}
+
+// selfServiceOff tells whether the tenant's FIDO2 policy has "Allow
+// self-service setup" off, which is what a 403 from the provisioning API
+// usually means; otherwise the 403 is a missing permission.
+func (s *Server) selfServiceOff(c *call) bool {
+	p, err := s.entraFIDO2Policy(c)
+	return err == nil && !*p.IsSelfServiceRegistrationAllowed
 }
 
 var errManagedInEntra = api.Errf(http.StatusConflict, api.CodeManagedInEntra,
@@ -96,7 +104,7 @@ func (s *Server) refuseInEntra(h handler) handler {
 
 // entraUser looks a user up in Entra. Graph accepts a UPN where it takes
 // an id, so tapd never needs to keep object ids.
-func (s *Server) entraUser(c *call, upn string, withGroups bool) (store.User, error) {
+func (s *Server) entraUser(c *call, upn string) (store.User, error) {
 	ctx := c.r.Context()
 	g, res, err := s.graph.GetUser(ctx, upn)
 	if graphStatus(err) == http.StatusNotFound {
@@ -110,11 +118,6 @@ func (s *Server) entraUser(c *call, upn string, withGroups bool) (store.User, er
 		u.GuestKind = "internal"
 		if g.External() {
 			u.GuestKind = "external"
-		}
-	}
-	if withGroups {
-		if u.Groups, err = s.entraGroups(c, g.ID); err != nil {
-			return u, err
 		}
 	}
 	return u, nil
@@ -179,11 +182,8 @@ func (s *Server) createEntraPass(c *call, u store.User, st tap.PassState, startG
 	}
 	gp, res, err := s.graph.CreateTAP(ctx, u.UPN, req)
 	if err != nil {
-		reason := "directoryRefused"
-		if writeOutcome(err) == "unknown" {
-			reason = "directoryUnavailable"
-		}
-		s.audit(c, api.ActionCreatePass, target, writeOutcome(err), reason, graphDetails(nil, res))
+		result, reason := writeFailed(err)
+		s.audit(c, api.ActionCreatePass, target, result, reason, graphDetails(nil, res))
 		if msg := graphMessage(err); msg == api.ExternalGuestMessage {
 			return api.TemporaryAccessPassMethod{}, api.Errf(http.StatusBadRequest, api.CodeExternalGuest, "%s", api.ExternalGuestMessage)
 		}
@@ -265,7 +265,8 @@ func (s *Server) deleteEntraPass(c *call, upn, id string, details map[string]str
 	details = graphDetails(details, res)
 	target := tap.UPNKey(upn)
 	if err != nil && graphStatus(err) != http.StatusNotFound {
-		s.audit(c, api.ActionDeletePass, target, writeOutcome(err), "directory", details)
+		result, reason := writeFailed(err)
+		s.audit(c, api.ActionDeletePass, target, result, reason, details)
 		return s.graphFailure(c, "delete the pass", res, err)
 	}
 	if err != nil {
@@ -376,7 +377,8 @@ func (s *Server) deleteEntraMethod(c *call, upn, id string) error {
 	res, err := s.graph.DeleteMethod(ctx, upn, kind, id)
 	details = graphDetails(details, res)
 	if err != nil && graphStatus(err) != http.StatusNotFound {
-		s.audit(c, api.ActionDeleteMethod, target, writeOutcome(err), "directory", details)
+		result, reason := writeFailed(err)
+		s.audit(c, api.ActionDeleteMethod, target, result, reason, details)
 		return s.graphFailure(c, "remove the method", res, err)
 	}
 	if err := s.store.DeleteMethod(ctx, upn, id); err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -396,11 +398,9 @@ func (s *Server) entraCreationOptions(c *call) error {
 	ctx := c.r.Context()
 	o, res, err := s.graph.CreationOptions(ctx, c.session.UPN)
 	if err != nil {
-		if graphStatus(err) == http.StatusForbidden {
-			if p, perr := s.entraFIDO2Policy(c); perr == nil && !*p.IsSelfServiceRegistrationAllowed {
-				s.audit(c, api.ActionRegisterFIDO2, tap.UPNKey(c.session.UPN), "failure", "selfServiceSetupOff", graphDetails(nil, res))
-				return errSelfServiceOff
-			}
+		if graphStatus(err) == http.StatusForbidden && s.selfServiceOff(c) {
+			s.audit(c, api.ActionRegisterFIDO2, tap.UPNKey(c.session.UPN), "failure", "selfServiceSetupOff", graphDetails(nil, res))
+			return errSelfServiceOff
 		}
 		return s.graphFailure(c, "start the key registration", res, err)
 	}
@@ -435,25 +435,21 @@ func (s *Server) entraRegister(c *call, req api.RegisterFIDO2Request, m store.Me
 	details = graphDetails(details, res)
 	if err != nil {
 		var out error
-		reason := "directoryRefused"
+		result, reason := writeFailed(err)
 		switch st := graphStatus(err); {
 		case st == http.StatusConflict:
 			reason, out = "alreadyRegistered", api.Errf(http.StatusConflict, api.CodeAlreadyRegistered, "This security key is already registered to an account.")
-		case st == http.StatusForbidden:
-			if p, perr := s.entraFIDO2Policy(c); perr == nil && !*p.IsSelfServiceRegistrationAllowed {
-				reason, out = "selfServiceSetupOff", errSelfServiceOff
-			}
+		case st == http.StatusForbidden && s.selfServiceOff(c):
+			reason, out = "selfServiceSetupOff", errSelfServiceOff
 		case st == http.StatusBadRequest:
 			c.log.Info("entra refused the key", "graph_request_id", res.RequestID, "graph_message", graphMessage(err))
 			out = api.Errf(http.StatusBadRequest, api.CodeRegistrationRejected,
 				"Microsoft Entra ID refused this key. Ask IT to check the FIDO2 policy (key restrictions, attestation). Graph request id %s.", res.RequestID)
-		case writeOutcome(err) == "unknown":
-			reason = "directoryUnavailable"
 		}
 		if out == nil {
 			out = s.graphFailure(c, "register the key", res, err)
 		}
-		s.audit(c, api.ActionRegisterFIDO2, target, writeOutcome(err), reason, details)
+		s.audit(c, api.ActionRegisterFIDO2, target, result, reason, details)
 		return m, out
 	}
 	m.ID, m.DisplayName, m.CreatedAt = gm.ID, gm.DisplayName, gm.CreatedDateTime.UTC().Truncate(time.Millisecond)

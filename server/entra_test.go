@@ -400,7 +400,7 @@ func TestEntraThrottlingAndOutages(t *testing.T) {
 	err = k.DeleteSessionMethod(bg, old)
 	code(t, err, http.StatusServiceUnavailable, api.CodeDirectoryUnavailable)
 	l := e.audit(api.ActionDeleteMethod)
-	if len(l) != 1 || l[0].Result != "unknown" || l[0].Details["methodId"] != old {
+	if len(l) != 1 || l[0].Result != "unknown" || l[0].ResultReason != "directoryUnavailable" || l[0].Details["methodId"] != old {
 		t.Fatalf("audit %+v", l)
 	}
 	ms, _, _ := e.graph.Methods(bg, uid)
