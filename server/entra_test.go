@@ -196,10 +196,17 @@ func TestEntraJourney(t *testing.T) {
 			if len(l) == 0 {
 				t.Fatalf("no audit for %s", a)
 			}
+			ok := 0
 			for _, x := range l {
 				if x.Result == "success" && x.Details["graphRequestId"] == "" {
 					t.Fatalf("%s audited without Graph's request id: %+v", a, x)
 				}
+				if x.Result == "success" {
+					ok++
+				}
+			}
+			if ok == 0 {
+				t.Fatalf("no successful %s audited: %+v", a, l)
 			}
 		}
 		// The pass value reached no log, audit record or table.
