@@ -8,6 +8,7 @@ package flows
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -66,13 +67,21 @@ type Journey struct {
 	PassKept    bool
 	// PassEnds is when the pass stops working, from the methods list.
 	PassEnds time.Time
+
+	now func() time.Time
 }
 
-// New starts a journey at Welcome.
-func New() *Journey { return &Journey{} }
+// New starts a journey at Welcome. now is the clock (the day goes into a
+// key's default name); nil is time.Now.
+func New(now func() time.Time) *Journey {
+	if now == nil {
+		now = time.Now
+	}
+	return &Journey{now: now}
+}
 
-// Reset wipes everything: the next person starts clean.
-func (j *Journey) Reset() { *j = Journey{} }
+// Reset wipes everything but the clock: the next person starts clean.
+func (j *Journey) Reset() { *j = Journey{now: j.now} }
 
 // SignedIn reports whether a session is open.
 func (j *Journey) SignedIn() bool { return j.Session.UserPrincipalName != "" }
@@ -241,20 +250,8 @@ func (j *Journey) EnterPIN(pin string) {
 func (j *Journey) toName() {
 	j.Step = StepNameKey
 	if j.KeyName == "" {
-		j.KeyName = DefaultKeyName(j.Key.Product, time.Now())
+		j.KeyName = tap.DefaultKeyName(j.Key.Product, j.now())
 	}
-}
-
-// DefaultKeyName is the key's model and today's date.
-func DefaultKeyName(product string, now time.Time) string {
-	p := strings.TrimSpace(product)
-	if p == "" || tap.ValidDisplayName(p) != nil {
-		p = "Security key"
-	}
-	if len([]rune(p)) > 50 {
-		p = string([]rune(p)[:50])
-	}
-	return p + " " + now.Format("2006-01-02")
 }
 
 // NameKey takes the key's name and goes to the touch.
@@ -263,7 +260,7 @@ func (j *Journey) NameKey(name string) error {
 		return errWrongStep
 	}
 	name = strings.TrimSpace(name)
-	if err := tap.ValidDisplayName(name); err != nil || len([]rune(name)) > 64 {
+	if err := tap.ValidName(name); err != nil {
 		j.Problem = ErrKeyName
 		return j.Problem
 	}
@@ -272,7 +269,7 @@ func (j *Journey) NameKey(name string) error {
 }
 
 // ErrKeyName is a name tapd would refuse.
-var ErrKeyName = errors.New("the name must be 1 to 64 characters, without control characters")
+var ErrKeyName = fmt.Errorf("the name must be 1 to %d characters, without control characters", tap.MaxNameLength)
 
 // PINForTouch hands the PIN to the touch step.
 func (j *Journey) PINForTouch() string { return j.pin }

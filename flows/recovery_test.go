@@ -14,7 +14,7 @@ var key = fido.Key{Path: "virtual:a", Product: "Key 5"}
 
 func signedIn(t *testing.T) *Journey {
 	t.Helper()
-	j := New()
+	j := New(nil)
 	j.Start()
 	if err := j.SubmitUPN(" ada@example.com "); err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestHappyPath(t *testing.T) {
 }
 
 func TestUPNAndPass(t *testing.T) {
-	j := New()
+	j := New(nil)
 	if err := j.SubmitUPN("ada@example.com"); err == nil {
 		t.Fatal("UPN accepted at Welcome")
 	}
@@ -262,7 +262,7 @@ func TestNameCheckAndPass(t *testing.T) {
 }
 
 func TestEventsAtTheWrongStepAreIgnored(t *testing.T) {
-	j := New()
+	j := New(nil)
 	j.SignInResult(api.Session{UserPrincipalName: "x@y.z"}, nil)
 	j.KeyFacts(fido.Info{ResidentKeys: true}, fido.PINState{}, nil)
 	j.PINSet("1234", nil)
@@ -275,14 +275,18 @@ func TestEventsAtTheWrongStepAreIgnored(t *testing.T) {
 	}
 }
 
-func TestDefaultKeyName(t *testing.T) {
-	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-	for product, want := range map[string]string{"YubiKey 5": "YubiKey 5 2026-11-23", "": "Security key 2026-11-23", "Bad\x1bName": "Security key 2026-11-23"} {
-		if got := DefaultKeyName(product, now); got != want {
-			t.Errorf("%q: %q", product, got)
-		}
+// TestKeyNameUsesTheJourneysClock: the suggested name carries the day of
+// the clock the journey was given, not the machine's.
+func TestKeyNameUsesTheJourneysClock(t *testing.T) {
+	day := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	j := New(func() time.Time { return day })
+	j.Key.Product = "YubiKey 5"
+	j.toName()
+	if j.KeyName != "YubiKey 5 2026-11-23" {
+		t.Fatalf("%q", j.KeyName)
 	}
-	if got := DefaultKeyName(strings.Repeat("x", 80), now); len([]rune(got)) > 64 {
-		t.Errorf("too long: %d", len(got))
+	j.Reset()
+	if j.now == nil || !j.now().Equal(day) {
+		t.Fatal("Reset lost the clock")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -77,4 +78,42 @@ func ValidGroupName(s string) error {
 		return fmt.Errorf("group name %w", err)
 	}
 	return nil
+}
+
+// MaxNameLength is the limit on the names of keys, kiosks and admin
+// tokens, in characters (not bytes: "Sébastien's key" is 15).
+const MaxNameLength = 64
+
+// ValidName checks a key's, kiosk's or token's name: a valid display name
+// of at most MaxNameLength characters.
+func ValidName(s string) error {
+	if err := ValidDisplayName(s); err != nil {
+		return err
+	}
+	if n := utf8.RuneCountInString(s); n > MaxNameLength {
+		return fmt.Errorf("is %d characters long; the limit is %d", n, MaxNameLength)
+	}
+	return nil
+}
+
+// GenericKeyModel names a key whose model nobody could tell.
+const GenericKeyModel = "Security key"
+
+// maxModelInName keeps a default key name within MaxNameLength: the model,
+// a space and a ten-character date.
+const maxModelInName = MaxNameLength - 11
+
+// DefaultKeyName is the name a key gets when the person gives none: its
+// model (or GenericKeyModel) and the day, like "YubiKey 5 NFC 2026-12-01".
+// The kiosk shows it as the suggestion and tapd applies it, so both use
+// this one rule.
+func DefaultKeyName(model string, now time.Time) string {
+	m := strings.TrimSpace(model)
+	if m == "" || ValidDisplayName(m) != nil {
+		m = GenericKeyModel
+	}
+	if r := []rune(m); len(r) > maxModelInName {
+		m = strings.TrimSpace(string(r[:maxModelInName]))
+	}
+	return m + " " + now.Format("2006-01-02")
 }

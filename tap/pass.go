@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -190,4 +191,13 @@ func ResolvePass(p Policy, r PassRequest, now time.Time) (PassState, error) {
 	}
 	s.Start = s.Start.UTC().Truncate(time.Second)
 	return s, nil
+}
+
+// PassLooksRight reports whether a typed pass has a length a pass can
+// have (MinPassLength to MaxPassLength characters, space trimmed), so the
+// kiosk can say "too short" before a wrong attempt counts toward the lock.
+// tapd itself answers any wrong pass the same way, whatever its length.
+func PassLooksRight(typed string) bool {
+	n := utf8.RuneCountInString(strings.TrimSpace(typed))
+	return n >= MinPassLength && n <= MaxPassLength
 }

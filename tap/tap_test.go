@@ -228,3 +228,43 @@ func BenchmarkVerifyPass(b *testing.B) {
 		}
 	}
 }
+
+func TestDefaultKeyName(t *testing.T) {
+	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	for model, want := range map[string]string{"YubiKey 5": "YubiKey 5 2026-11-23", "": "Security key 2026-11-23", "Bad\x1bName": "Security key 2026-11-23"} {
+		if got := DefaultKeyName(model, now); got != want {
+			t.Errorf("%q: %q", model, got)
+		}
+	}
+	// A long model is cut so that the name stays within the limit tapd
+	// enforces (tapd once refused its own default name for such a key).
+	got := DefaultKeyName(strings.Repeat("é", 80), now)
+	if err := ValidName(got); err != nil {
+		t.Errorf("default name %q refused: %v", got, err)
+	}
+}
+
+// TestValidName counts characters, not bytes: 64 two-byte characters
+// pass, 65 do not.
+func TestValidName(t *testing.T) {
+	if err := ValidName(strings.Repeat("é", MaxNameLength)); err != nil {
+		t.Errorf("64 characters refused: %v", err)
+	}
+	if ValidName(strings.Repeat("é", MaxNameLength+1)) == nil {
+		t.Error("65 characters accepted")
+	}
+	for _, bad := range []string{"", "  ", "a\x1b[31mb", "tab\there"} {
+		if ValidName(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestPassLooksRight(t *testing.T) {
+	for typed, want := range map[string]bool{"short": false, "  Abcdefgh  ": true, strings.Repeat("A", MaxPassLength): true,
+		strings.Repeat("A", MaxPassLength+1): false, "": false} {
+		if got := PassLooksRight(typed); got != want {
+			t.Errorf("%q: %v", typed, got)
+		}
+	}
+}
