@@ -6,59 +6,131 @@ import (
 	"time"
 )
 
-// Stable error codes. Clients branch on these, never on messages, and
-// messages never carry internal causes or secrets.
+// Code is a stable error code. Clients branch on codes, never on
+// messages, and messages never carry internal causes or secrets.
+type Code string
+
+// Stable error codes.
 const (
-	CodeBadRequest           = "badRequest"
-	CodeInvalidValue         = "invalidValue"
-	CodePayloadTooLarge      = "payloadTooLarge"
-	CodeUnsupportedMediaType = "unsupportedMediaType"
-	CodeUnauthenticated      = "unauthenticated"
-	CodeInvalidToken         = "invalidToken"
-	CodeTokenExpired         = "tokenExpired"
-	CodeTokenRevoked         = "tokenRevoked"
-	CodeWrongTokenKind       = "wrongTokenKind"
-	CodeForbidden            = "forbidden"
-	CodeNotFound             = "notFound"
-	CodeUserNotFound         = "userNotFound"
-	CodeAlreadyExists        = "alreadyExists"
-	CodeExternalGuest        = "externalGuest"
-	CodeImportFailed         = "importFailed"
-	CodeInvalidCredentials   = "invalidCredentials"
-	CodePassExpired          = "passExpired"
-	CodePassNotYetValid      = "passNotYetValid"
-	CodePassAlreadyUsed      = "passAlreadyUsed"
-	CodeNotInPolicy          = "notInPolicy"
-	CodePolicyDisabled       = "policyDisabled"
-	CodeTooManyAttempts      = "tooManyAttempts"
-	CodeInvalidSession       = "invalidSession"
-	CodeSessionExpired       = "sessionExpired"
-	CodeStorageFull          = "storageFull"
-	CodeUnavailable          = "serviceUnavailable"
-	CodeInternal             = "internalError"
+	CodeBadRequest           Code = "badRequest"
+	CodeInvalidValue         Code = "invalidValue"
+	CodePayloadTooLarge      Code = "payloadTooLarge"
+	CodeUnsupportedMediaType Code = "unsupportedMediaType"
+	CodeUnauthenticated      Code = "unauthenticated"
+	CodeInvalidToken         Code = "invalidToken"
+	CodeTokenExpired         Code = "tokenExpired"
+	CodeTokenRevoked         Code = "tokenRevoked"
+	CodeWrongTokenKind       Code = "wrongTokenKind"
+	CodeForbidden            Code = "forbidden"
+	CodeNotFound             Code = "notFound"
+	CodeUserNotFound         Code = "userNotFound"
+	CodeAlreadyExists        Code = "alreadyExists"
+	CodeExternalGuest        Code = "externalGuest"
+	CodeImportFailed         Code = "importFailed"
+	CodeInvalidCredentials   Code = "invalidCredentials"
+	CodePassExpired          Code = "passExpired"
+	CodePassNotYetValid      Code = "passNotYetValid"
+	CodePassAlreadyUsed      Code = "passAlreadyUsed"
+	CodeNotInPolicy          Code = "notInPolicy"
+	CodePolicyDisabled       Code = "policyDisabled"
+	CodeTooManyAttempts      Code = "tooManyAttempts"
+	CodeInvalidSession       Code = "invalidSession"
+	CodeSessionExpired       Code = "sessionExpired"
+	CodeStorageFull          Code = "storageFull"
+	CodeUnavailable          Code = "serviceUnavailable"
+	CodeInternal             Code = "internalError"
+
+	// Registration and methods.
+	CodeAlreadyRegistered     Code = "alreadyRegistered"
+	CodeChallengeInvalid      Code = "challengeInvalid"
+	CodeChallengeExpired      Code = "challengeExpired"
+	CodeRegistrationRejected  Code = "registrationRejected"
+	CodeAttestationNotTrusted Code = "attestationNotTrusted"
+	CodeKeyRestricted         Code = "keyRestricted"
+	CodeMethodInUse           Code = "methodInUse"
+	CodeAssertionRejected     Code = "assertionRejected"
 
 	// Entra mode.
-	CodeDirectoryUnavailable = "directoryUnavailable"
-	CodeDirectoryError       = "directoryError"
-	CodeManagedInEntra       = "managedInEntra"
-	CodePassNotCheckable     = "passNotCheckable"
-	CodePassDeleted          = "passDeleted"
-	CodeSelfServiceSetupOff  = "selfServiceSetupOff"
+	CodeDirectoryUnavailable Code = "directoryUnavailable"
+	CodeDirectoryError       Code = "directoryError"
+	CodeManagedInEntra       Code = "managedInEntra"
+	CodePassNotCheckable     Code = "passNotCheckable"
+	CodePassDeleted          Code = "passDeleted"
+	CodeSelfServiceSetupOff  Code = "selfServiceSetupOff"
 )
+
+// codeStatus is the HTTP status of each code: a code means one status
+// everywhere, so code that builds errors never names a status.
+var codeStatus = map[Code]int{
+	CodeBadRequest:            http.StatusBadRequest,
+	CodeInvalidValue:          http.StatusBadRequest,
+	CodePayloadTooLarge:       http.StatusRequestEntityTooLarge,
+	CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
+	CodeUnauthenticated:       http.StatusUnauthorized,
+	CodeInvalidToken:          http.StatusUnauthorized,
+	CodeTokenExpired:          http.StatusUnauthorized,
+	CodeTokenRevoked:          http.StatusUnauthorized,
+	CodeWrongTokenKind:        http.StatusForbidden,
+	CodeForbidden:             http.StatusForbidden,
+	CodeNotFound:              http.StatusNotFound,
+	CodeUserNotFound:          http.StatusNotFound,
+	CodeAlreadyExists:         http.StatusConflict,
+	CodeExternalGuest:         http.StatusBadRequest,
+	CodeImportFailed:          http.StatusBadRequest,
+	CodeInvalidCredentials:    http.StatusUnauthorized,
+	CodePassExpired:           http.StatusForbidden,
+	CodePassNotYetValid:       http.StatusForbidden,
+	CodePassAlreadyUsed:       http.StatusForbidden,
+	CodeNotInPolicy:           http.StatusForbidden,
+	CodePolicyDisabled:        http.StatusForbidden,
+	CodeTooManyAttempts:       http.StatusTooManyRequests,
+	CodeInvalidSession:        http.StatusUnauthorized,
+	CodeSessionExpired:        http.StatusUnauthorized,
+	CodeStorageFull:           http.StatusInsufficientStorage,
+	CodeUnavailable:           http.StatusServiceUnavailable,
+	CodeInternal:              http.StatusInternalServerError,
+	CodeAlreadyRegistered:     http.StatusConflict,
+	CodeChallengeInvalid:      http.StatusBadRequest,
+	CodeChallengeExpired:      http.StatusBadRequest,
+	CodeRegistrationRejected:  http.StatusBadRequest,
+	CodeAttestationNotTrusted: http.StatusForbidden,
+	CodeKeyRestricted:         http.StatusForbidden,
+	CodeMethodInUse:           http.StatusConflict,
+	CodeAssertionRejected:     http.StatusBadRequest,
+	CodeDirectoryUnavailable:  http.StatusServiceUnavailable,
+	CodeDirectoryError:        http.StatusBadGateway,
+	CodeManagedInEntra:        http.StatusConflict,
+	CodePassNotCheckable:      http.StatusForbidden,
+	CodePassDeleted:           http.StatusForbidden,
+	CodeSelfServiceSetupOff:   http.StatusForbidden,
+}
+
+// StatusOf is the HTTP status that goes with a code; an unknown code is
+// an internal error.
+func StatusOf(c Code) int {
+	if s, ok := codeStatus[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
 
 // ExternalGuestMessage is Entra's exact wording, which admins search for.
 const ExternalGuestMessage = "Temporary Access Pass cannot be added to an external guest user."
 
-// Error is the error body: {"error": {...}}.
+// Error is the error body: {"error": {...}}. It is also how every layer
+// of tapd reports a client-safe failure: the code and message go to the
+// client, the cause (Unwrap) only to the log.
 type Error struct {
 	Status            int        `json:"-"`
-	Code              string     `json:"code"`
+	Code              Code       `json:"code"`
 	Message           string     `json:"message"`
 	Target            string     `json:"target,omitempty"`
 	StartDateTime     *time.Time `json:"startDateTime,omitempty"`
 	RetryAfterSeconds int        `json:"retryAfterSeconds,omitempty"`
 	Rows              []RowError `json:"rows,omitempty"`
 	RequestID         string     `json:"requestId,omitempty"`
+
+	cause error
 }
 
 // ErrorBody is the JSON envelope of Error.
@@ -73,13 +145,50 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.Code, e.Message)
 }
 
-// Errf builds an Error.
-func Errf(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+// Unwrap gives the internal cause, if one was attached.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Because returns a copy of e that carries cause, for the log and for
+// errors.Is; the client never sees it.
+func (e *Error) Because(cause error) *Error {
+	out := *e
+	out.cause = cause
+	return &out
+}
+
+// E builds an error with the code's status and a client-safe message.
+func E(code Code, format string, args ...any) *Error {
+	return &Error{Status: StatusOf(code), Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid is a 400 invalidValue naming the field at fault.
+func Invalid(field, format string, args ...any) *Error {
+	e := E(CodeInvalidValue, format, args...)
+	e.Target = field
+	return e
+}
+
+// NotFound is a 404 notFound.
+func NotFound(format string, args ...any) *Error { return E(CodeNotFound, format, args...) }
+
+// Conflict is a 409 with the given code (alreadyExists, methodInUse, ...).
+func Conflict(code Code, format string, args ...any) *Error { return E(code, format, args...) }
+
+// Forbidden is a 403 with the given code (forbidden, notInPolicy, ...).
+func Forbidden(code Code, format string, args ...any) *Error { return E(code, format, args...) }
+
+// Unauthorized is a 401 with the given code (invalidToken, invalidSession, ...).
+func Unauthorized(code Code, format string, args ...any) *Error { return E(code, format, args...) }
+
+// RetryAfter returns a copy of e that tells the client when to try again.
+func (e *Error) RetryAfter(seconds int) *Error {
+	out := *e
+	out.RetryAfterSeconds = seconds
+	return &out
 }
 
 // Common errors.
 var (
-	ErrInvalidCredentials = &Error{Status: http.StatusUnauthorized, Code: CodeInvalidCredentials,
-		Message: "That sign-in name and Temporary Access Pass do not match. Check both and try again."}
+	ErrInvalidCredentials = E(CodeInvalidCredentials,
+		"That sign-in name and Temporary Access Pass do not match. Check both and try again.")
 )

@@ -123,18 +123,6 @@ type KeyCheck struct {
 	SignCount    uint32 `json:"signCount"`
 }
 
-// Error codes for registration and methods.
-const (
-	CodeAlreadyRegistered     = "alreadyRegistered"
-	CodeChallengeInvalid      = "challengeInvalid"
-	CodeChallengeExpired      = "challengeExpired"
-	CodeRegistrationRejected  = "registrationRejected"
-	CodeAttestationNotTrusted = "attestationNotTrusted"
-	CodeKeyRestricted         = "keyRestricted"
-	CodeMethodInUse           = "methodInUse"
-	CodeAssertionRejected     = "assertionRejected"
-)
-
 // More audit actions.
 const (
 	ActionRegisterFIDO2     = "registerFido2"

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/recovery"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
@@ -24,7 +25,7 @@ func benchSessions(b *testing.B, cost tap.Argon2Params) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		b.Run(backend, func(b *testing.B) {
 			e := newEnv(b, backend)
-			e.srv.cfg.Argon2 = cost
+			e.reconfigure(func(c *recovery.Config) { c.Argon2 = cost })
 			e.enablePolicy()
 			const users = 16
 			passes := make([]string, users)

@@ -5,20 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory"
+	"github.com/tapkiosk/tapkiosk/directory/entra"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
-	"github.com/tapkiosk/tapkiosk/internal/testutil"
+	"github.com/tapkiosk/tapkiosk/recovery"
 	"github.com/tapkiosk/tapkiosk/store"
 )
 
@@ -44,20 +44,9 @@ func newEntraEnv(t *testing.T, backend string, tweak ...func(*graph.Client)) *en
 		f(gc)
 	}
 	st := openStore(t, backend)
-	logs := &testutil.SyncBuffer{}
-	srv, err := New(Config{Store: st, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: clk.Now, Argon2: cheapArgon,
-		RPID: testRPID, Trust: testTrust(t), Graph: gc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	tok, _, err := CreateAdminToken(bg, st, "root", api.RoleGlobalAdministrator, clk.Now(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, st: st, srv: srv, http: hs, clock: clk, logs: logs, admin: api.NewClient(hs.URL, tok)}
-	e.kiosk = e.newKiosk("lobby")
+	e := newEnvWith(t, st, clk, func(c recovery.Config) directory.Directory {
+		return entra.New(entra.Config{Graph: gc, Store: c.Store, Argon2: c.Argon2, Now: c.Now, Logger: c.Logger})
+	})
 	return &entraEnv{env: e, sim: sim, graph: gc, waits: &waits}
 }
 

@@ -10,12 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory"
+	"github.com/tapkiosk/tapkiosk/directory/local"
 	"github.com/tapkiosk/tapkiosk/internal/pgtest"
 	"github.com/tapkiosk/tapkiosk/internal/testutil"
+	"github.com/tapkiosk/tapkiosk/recovery"
 	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
@@ -44,6 +48,11 @@ type env struct {
 	admin  *api.Client
 	kiosk  *api.Client
 	kiosk2 *api.Client
+
+	// cfg is what the service was built from; reconfigure rebuilds it.
+	cfg     recovery.Config
+	newDir  func(recovery.Config) directory.Directory
+	handler atomic.Pointer[http.Handler]
 }
 
 // cheapArgon keeps the suite fast; BenchmarkVerifyPass measures the real cost.
@@ -79,25 +88,58 @@ func newEnv(t testing.TB, backend string) *env {
 	return newEnvOn(t, st, &clock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)})
 }
 
+// localDirectory is tapd's own directory over the service's store.
+func localDirectory(c recovery.Config) directory.Directory {
+	return local.New(local.Config{Store: c.Store, RP: c.RP, Argon2: c.Argon2, Now: c.Now})
+}
+
 func newEnvOn(t testing.TB, st *store.SQL, clk *clock) *env {
+	return newEnvWith(t, st, clk, localDirectory)
+}
+
+// newEnvWith starts tapd over the store with the directory newDir builds.
+func newEnvWith(t testing.TB, st *store.SQL, clk *clock, newDir func(recovery.Config) directory.Directory) *env {
 	t.Helper()
 	ctx := context.Background()
 	logs := &testutil.SyncBuffer{}
-	srv, err := New(Config{Store: st, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: clk.Now, Argon2: cheapArgon,
-		RPID: testRPID, RPName: "tapkiosk test", Trust: testTrust(t)})
+	rp, err := recovery.NewRelyingParty(testRPID, "tapkiosk test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	e := &env{t: t, st: st, clock: clk, logs: logs, newDir: newDir,
+		cfg: recovery.Config{Store: st, RP: rp, Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: clk.Now, Argon2: cheapArgon, Trust: testTrust(t)}}
+	e.reconfigure(func(*recovery.Config) {})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*e.handler.Load()).ServeHTTP(w, r) }))
 	t.Cleanup(hs.Close)
-	tok, _, err := CreateAdminToken(ctx, st, "root-"+fmt.Sprint(time.Now().UnixNano()), api.RoleGlobalAdministrator, clk.Now(), nil)
+	e.http = hs
+	tok, _, err := recovery.CreateAdminToken(ctx, st, "root-"+fmt.Sprint(time.Now().UnixNano()), api.RoleGlobalAdministrator, clk.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, srv: srv, http: hs, clock: clk, logs: logs, admin: api.NewClient(hs.URL, tok)}
+	e.admin = api.NewClient(hs.URL, tok)
 	e.kiosk = e.newKiosk("lobby-" + fmt.Sprint(time.Now().UnixNano()))
 	e.kiosk2 = e.newKiosk("floor2-" + fmt.Sprint(time.Now().UnixNano()))
 	return e
+}
+
+// reconfigure rebuilds the directory, service and server with a changed
+// config, as a restart of tapd with other flags would; the store and the
+// listening address stay.
+func (e *env) reconfigure(change func(*recovery.Config)) {
+	e.t.Helper()
+	change(&e.cfg)
+	cfg := e.cfg
+	cfg.Directory = e.newDir(cfg)
+	svc, err := recovery.New(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.srv, err = New(Config{Service: svc, Logger: cfg.Logger})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	h := e.srv.Handler()
+	e.handler.Store(&h)
 }
 
 type syncWriter struct {
@@ -186,7 +228,7 @@ func (e *env) raw(method, path, token, contentType string, body []byte, hdr ...s
 }
 
 // code asserts err is an api.Error with the status and code.
-func code(t *testing.T, err error, status int, c string) *api.Error {
+func code(t *testing.T, err error, status int, c api.Code) *api.Error {
 	t.Helper()
 	ae, ok := err.(*api.Error)
 	if !ok {

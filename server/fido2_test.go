@@ -27,6 +27,7 @@ import (
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
+	"github.com/tapkiosk/tapkiosk/recovery"
 	"github.com/tapkiosk/tapkiosk/store"
 )
 
@@ -36,7 +37,7 @@ var aaguid = uuid.UUID(virtualkey.DefaultAAGUID).String()
 
 // testTrust trusts the virtual keys' test CA through a PEM bundle, as an
 // admin would configure --attestation-roots.
-func testTrust(t testing.TB) *Trust {
+func testTrust(t testing.TB) *recovery.Trust {
 	t.Helper()
 	ca, err := virtualkey.TestCA()
 	if err != nil {
@@ -44,7 +45,7 @@ func testTrust(t testing.TB) *Trust {
 	}
 	p := filepath.Join(t.TempDir(), "roots.pem")
 	os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o600)
-	tr, err := LoadTrust(p, "", "")
+	tr, err := recovery.LoadTrust(p, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,12 +231,12 @@ func TestFIDO2Journey(t *testing.T) {
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
 
-func codeOf(err error) string {
+func codeOf(err error) api.Code {
 	var ae *api.Error
 	if errors.As(err, &ae) {
 		return ae.Code
 	}
-	return fmt.Sprint(err)
+	return api.Code(fmt.Sprint(err))
 }
 
 func TestAttestationFormatsAndEnforcement(t *testing.T) {
@@ -264,8 +265,8 @@ func TestAttestationFormatsAndEnforcement(t *testing.T) {
 		})
 	}
 	t.Run("enforced without trusted roots", func(t *testing.T) {
-		e.srv.cfg.Trust = nil
-		defer func() { e.srv.cfg.Trust = testTrust(t) }()
+		e.reconfigure(func(c *recovery.Config) { c.Trust = nil })
+		defer e.reconfigure(func(c *recovery.Config) { c.Trust = testTrust(t) })
 		enforced := true
 		e.admin.UpdateFIDO2Policy(bg, api.FIDO2PolicyPatch{IsAttestationEnforced: &enforced})
 		path, _ := plugKey(t, virtualkey.Options{})
@@ -331,7 +332,7 @@ func TestRegistrationRefusals(t *testing.T) {
 		cases := []struct {
 			name  string
 			make  func() json.RawMessage
-			code  string
+			code  api.Code
 			again bool // a retry of the same response is then a consumed challenge
 		}{
 			{"wrong origin", func() json.RawMessage {
@@ -583,7 +584,7 @@ func mdsFixture(t *testing.T, status string) (blobPath, rootPath string) {
 
 func TestMDSBlob(t *testing.T) {
 	blob, root := mdsFixture(t, "FIDO_CERTIFIED")
-	tr, err := LoadTrust("", blob, root)
+	tr, err := recovery.LoadTrust("", blob, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -591,7 +592,7 @@ func TestMDSBlob(t *testing.T) {
 		t.Fatalf("sources %v", src)
 	}
 	// A blob is checked against the production FIDO root by default: ours fails.
-	if _, err := LoadTrust("", blob, ""); err == nil || !strings.Contains(err.Error(), "does not verify") {
+	if _, err := recovery.LoadTrust("", blob, ""); err == nil || !strings.Contains(err.Error(), "does not verify") {
 		t.Fatalf("unverified blob loaded: %v", err)
 	}
 	// A tampered blob fails.
@@ -600,12 +601,12 @@ func TestMDSBlob(t *testing.T) {
 	parts[1] = base64.RawURLEncoding.EncodeToString([]byte(`{"no":43,"nextUpdate":"2027-01-01","entries":[]}`))
 	tampered := filepath.Join(t.TempDir(), "bad.jwt")
 	os.WriteFile(tampered, []byte(strings.Join(parts, ".")), 0o600)
-	if _, err := LoadTrust("", tampered, root); err == nil {
+	if _, err := recovery.LoadTrust("", tampered, root); err == nil {
 		t.Fatal("a tampered blob loaded")
 	}
 
 	e := newEnv(t, "sqlite")
-	e.srv.cfg.Trust = tr
+	e.reconfigure(func(c *recovery.Config) { c.Trust = tr })
 	enforced := true
 	e.admin.UpdateFIDO2Policy(bg, api.FIDO2PolicyPatch{IsAttestationEnforced: &enforced})
 	path, _ := plugKey(t, virtualkey.Options{})
@@ -616,11 +617,11 @@ func TestMDSBlob(t *testing.T) {
 	}
 	// A model the metadata marks revoked is refused.
 	blob2, root2 := mdsFixture(t, "REVOKED")
-	tr2, err := LoadTrust("", blob2, root2)
+	tr2, err := recovery.LoadTrust("", blob2, root2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv.cfg.Trust = tr2
+	e.reconfigure(func(c *recovery.Config) { c.Trust = tr2 })
 	path2, _ := plugKey(t, virtualkey.Options{})
 	raw2, _ := keyResponse(t, k, path2, nil)
 	_, err = k.RegisterFIDO2(bg, api.RegisterFIDO2Request{PublicKeyCredential: raw2})

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/recovery"
 	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
@@ -351,7 +352,7 @@ func TestOneTimeRaceAcrossKiosks(t *testing.T) {
 		// The production hash cost makes every request spend ~25 ms between
 		// reading the pass and consuming it, as in real life, so the
 		// requests truly overlap.
-		e.srv.cfg.Argon2 = tap.DefaultArgon2
+		e.reconfigure(func(c *recovery.Config) { c.Argon2 = tap.DefaultArgon2 })
 		p := e.newPass("race@example.com", api.CreatePassRequest{IsUsableOnce: ptr(true)})
 		var wg sync.WaitGroup
 		start := make(chan struct{})
@@ -433,7 +434,7 @@ func TestLockout(t *testing.T) {
 
 func TestKioskThrottle(t *testing.T) {
 	e := newEnv(t, "sqlite")
-	e.srv.cfg.Lockout.KioskThreshold = 5
+	e.reconfigure(func(c *recovery.Config) { c.Lockout = recovery.DefaultLockout; c.Lockout.KioskThreshold = 5 })
 	e.enablePolicy()
 	k := e.fresh(e.kiosk)
 	for i := 0; i < 4; i++ {
@@ -580,7 +581,8 @@ func TestBadInput(t *testing.T) {
 	cases := []struct {
 		name, path, ct, body string
 		status               int
-		code, target, msg    string
+		code                 api.Code
+		target, msg          string
 	}{
 		{"malformed", "/v1/users", "application/json", `{"userPrincipalName":`, 400, api.CodeBadRequest, "", "ends too early"},
 		{"syntax", "/v1/users", "application/json", `{"a" 1}`, 400, api.CodeBadRequest, "", "not valid JSON"},

@@ -113,7 +113,7 @@ func New(cfg Config, svc Service) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, svc: svc, t: t, j: flows.New(), width: 80, height: 24, dark: true, marked: map[string]bool{}}
+	m := &Model{cfg: cfg, svc: svc, t: t, j: flows.New(cfg.Now), width: 80, height: 24, dark: true, marked: map[string]bool{}}
 	m.st = newStyles(m.theme(), true)
 	mk := func(limit int, secret bool) textinput.Model {
 		ti := textinput.New()
@@ -128,7 +128,7 @@ func New(cfg Config, svc Service) (*Model, error) {
 	}
 	// The pass field takes what a pass can be under any policy (8 to 48
 	// characters, tap's range); a kiosk token cannot read the live policy.
-	m.upn, m.pass, m.pin1, m.pin2, m.name, m.admin = mk(tap.MaxUPNLength, false), mk(tap.MaxPassLength, true), mk(63, true), mk(63, true), mk(64, false), mk(64, true)
+	m.upn, m.pass, m.pin1, m.pin2, m.name, m.admin = mk(tap.MaxUPNLength, false), mk(tap.MaxPassLength, true), mk(63, true), mk(63, true), mk(tap.MaxNameLength, false), mk(64, true)
 	m.lastInput = cfg.Now()
 	return m, nil
 }
@@ -412,7 +412,7 @@ func (m *Model) stepKey(k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		case "enter":
 			pass := strings.TrimSpace(m.pass.Value())
-			if len(pass) < tap.MinPassLength {
+			if !tap.PassLooksRight(pass) {
 				j.Problem = errPassShort
 				return nil
 			}
@@ -787,7 +787,7 @@ func (m *Model) explain(err error) string {
 	case errors.As(err, &ae):
 		switch ae.Code {
 		case api.CodeInvalidCredentials, api.CodePassExpired, api.CodePassAlreadyUsed, api.CodeNotInPolicy, api.CodePolicyDisabled:
-			return m.t.S("err." + ae.Code)
+			return m.t.S("err." + string(ae.Code))
 		case api.CodePassNotYetValid:
 			when := "?"
 			if ae.StartDateTime != nil {

@@ -48,7 +48,7 @@ func (l *Live) done(op string, start time.Time, err error) {
 	switch {
 	case err == nil:
 	case errors.As(err, &ae):
-		outcome = ae.Code
+		outcome = string(ae.Code)
 	default:
 		outcome = fmt.Sprintf("%T", err)
 		if errors.Is(err, api.ErrUnreachable) {

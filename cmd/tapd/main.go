@@ -25,9 +25,12 @@ import (
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/directory/entra"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
+	"github.com/tapkiosk/tapkiosk/directory/local"
 	"github.com/tapkiosk/tapkiosk/internal/cli"
+	"github.com/tapkiosk/tapkiosk/recovery"
 	"github.com/tapkiosk/tapkiosk/server"
 	"github.com/tapkiosk/tapkiosk/store"
 )
@@ -150,7 +153,7 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "make more with `tapctl token add NAME --role ROLE`.")
 		return nil
 	}
-	tok, _, err := server.CreateAdminToken(ctx, st, *name, api.RoleGlobalAdministrator, time.Now().UTC().Truncate(time.Millisecond), nil)
+	tok, _, err := recovery.CreateAdminToken(ctx, st, *name, api.RoleGlobalAdministrator, time.Now().UTC().Truncate(time.Millisecond), nil)
 	if err != nil {
 		return err
 	}
@@ -178,7 +181,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	roots := fs.String("attestation-roots", "", "PEM bundle of attestation roots to trust")
 	mdsBlob := fs.String("mds-blob", "", "FIDO Metadata Service (MDS3) blob, downloaded to a local file")
 	mdsRoot := fs.String("mds-root", "", "PEM root the MDS blob must chain to (default: the FIDO Alliance production root)")
-	directory := fs.String("directory", "local", "where users, passes and methods live: local (this database) or entra (Microsoft Entra ID via Graph)")
+	dirKind := fs.String("directory", "local", "where users, passes and methods live: local (this database) or entra (Microsoft Entra ID via Graph)")
 	var ent entra.Settings
 	fs.StringVar(&ent.TenantID, "tenant-id", "", "entra: the tenant's directory id or domain")
 	fs.StringVar(&ent.ClientID, "client-id", "", "entra: tapd's app registration (client) id; with --managed-identity, a user-assigned identity's client id")
@@ -192,14 +195,14 @@ func cmdServe(args []string, stderr io.Writer) error {
 		return err
 	}
 	var problems []error
-	switch *directory {
+	switch *dirKind {
 	case "local":
 	case "entra":
 		if err := ent.Validate(); err != nil {
 			problems = append(problems, err)
 		}
 	default:
-		problems = append(problems, fmt.Errorf("--directory %q: use local or entra", *directory))
+		problems = append(problems, fmt.Errorf("--directory %q: use local or entra", *dirKind))
 	}
 	if !validRPID(*rpID) {
 		problems = append(problems, fmt.Errorf("--rp-id %q must be a domain name like example.com (no scheme, port or path)", *rpID))
@@ -250,7 +253,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		}
 		return err
 	}
-	trust, err := server.LoadTrust(*roots, *mdsBlob, *mdsRoot)
+	trust, err := recovery.LoadTrust(*roots, *mdsBlob, *mdsRoot)
 	if err != nil {
 		return err
 	}
@@ -260,13 +263,24 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if len(trust.Sources()) == 0 {
 		logger.Info("attestation trust", "source", "none: keys register as notAttested, and enforced attestation refuses every key")
 	}
-	var gc *graph.Client
-	if *directory == "entra" {
-		if gc, err = connectEntra(ctx, ent, logger); err != nil {
+	rp, err := recovery.NewRelyingParty(*rpID, *rpName)
+	if err != nil {
+		return err
+	}
+	// The one place that chooses the directory; nothing below asks.
+	var dir directory.Directory = local.New(local.Config{Store: st, RP: rp, Argon2: recovery.Defaults.Argon2, Now: time.Now})
+	if *dirKind == "entra" {
+		gc, err := connectEntra(ctx, ent, logger)
+		if err != nil {
 			return err
 		}
+		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger})
 	}
-	srv, err := server.New(server.Config{Store: st, Logger: logger, SessionLimit: *limit, RPID: *rpID, RPName: *rpName, Trust: trust, Graph: gc})
+	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: *limit, Trust: trust})
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Config{Service: svc, Logger: logger})
 	if err != nil {
 		return err
 	}

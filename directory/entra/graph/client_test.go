@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/google/uuid"
+	"github.com/tapkiosk/tapkiosk/directory/entra"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
 	"github.com/tapkiosk/tapkiosk/fido"
@@ -252,7 +253,7 @@ func TestPolicies(t *testing.T) {
 		p.IncludeTargets[0].ID != "all_users" || res.RequestID == "" {
 		t.Fatalf("%+v %v", p, err)
 	}
-	if err := p.Validate(); err != nil {
+	if err := entra.TAPPolicyOf(p).Validate(); err != nil {
 		t.Fatalf("the tenant's policy does not pass our own rules: %v", err)
 	}
 	sim.TAPPolicy["isUsableOnce"] = true

@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/tapkiosk/tapkiosk/api"
-	"github.com/tapkiosk/tapkiosk/tap"
 )
 
 // User is the part of Graph's user tapd reads.
@@ -39,31 +38,76 @@ type list[T any] struct {
 	NextLink string `json:"@odata.nextLink,omitempty"`
 }
 
-// tapd's own API took Graph's shapes, so Graph's types are tapd's.
+// Graph's own shapes. They are not tapd's API types on purpose: a change
+// to tapd's API must never change what is sent to Microsoft.
 type (
 	// TAPMethod is Graph's temporaryAccessPassAuthenticationMethod.
-	TAPMethod = api.TemporaryAccessPassMethod
-	// CreateTAP is the body of POST temporaryAccessPassMethods.
-	CreateTAP = api.CreatePassRequest
+	// TemporaryAccessPass is set only in the answer to its creation.
+	TAPMethod struct {
+		ID                    string    `json:"id"`
+		TemporaryAccessPass   *string   `json:"temporaryAccessPass"`
+		CreatedDateTime       time.Time `json:"createdDateTime"`
+		StartDateTime         time.Time `json:"startDateTime"`
+		LifetimeInMinutes     int       `json:"lifetimeInMinutes"`
+		IsUsableOnce          bool      `json:"isUsableOnce"`
+		IsUsable              bool      `json:"isUsable"`
+		MethodUsabilityReason string    `json:"methodUsabilityReason"`
+	}
+	// CreateTAP is the body of POST temporaryAccessPassMethods; a field
+	// left nil is Entra's to choose.
+	CreateTAP struct {
+		StartDateTime     *time.Time `json:"startDateTime,omitempty"`
+		LifetimeInMinutes *int       `json:"lifetimeInMinutes,omitempty"`
+		IsUsableOnce      *bool      `json:"isUsableOnce,omitempty"`
+	}
 	// FIDO2Method is Graph's fido2AuthenticationMethod.
-	FIDO2Method = api.FIDO2Method
+	FIDO2Method struct {
+		ID               string    `json:"id"`
+		DisplayName      string    `json:"displayName"`
+		AAGUID           string    `json:"aaGuid"`
+		Model            string    `json:"model"`
+		AttestationLevel string    `json:"attestationLevel"`
+		CreatedDateTime  time.Time `json:"createdDateTime"`
+	}
 	// CreationOptions is fido2Methods/creationOptions' answer
 	// (webauthnCredentialCreationOptions).
-	CreationOptions = api.CreationOptions
+	CreationOptions struct {
+		ChallengeTimeoutDateTime time.Time                                   `json:"challengeTimeoutDateTime"`
+		PublicKey                protocol.PublicKeyCredentialCreationOptions `json:"publicKey"`
+	}
 )
 
-// Method is one entry of GET /authentication/methods. tapd's method shape
-// is Graph's, except that Graph names the kind in @odata.type and a phone
-// by its number.
+// Method is one entry of GET /authentication/methods: @odata.type names
+// the kind, and each kind has its own fields.
 type Method struct {
-	api.AuthenticationMethod
-	Type        string `json:"@odata.type"`
+	Type            string    `json:"@odata.type"`
+	ID              string    `json:"id"`
+	DisplayName     string    `json:"displayName,omitempty"`
+	CreatedDateTime time.Time `json:"createdDateTime"`
+	// phoneAuthenticationMethod
 	PhoneNumber string `json:"phoneNumber,omitempty"`
+	// fido2AuthenticationMethod
+	AAGUID           string `json:"aaGuid,omitempty"`
+	Model            string `json:"model,omitempty"`
+	AttestationLevel string `json:"attestationLevel,omitempty"`
+	// temporaryAccessPassAuthenticationMethod
+	StartDateTime         time.Time `json:"startDateTime,omitempty"`
+	LifetimeInMinutes     int       `json:"lifetimeInMinutes,omitempty"`
+	IsUsableOnce          bool      `json:"isUsableOnce,omitempty"`
+	IsUsable              bool      `json:"isUsable,omitempty"`
+	MethodUsabilityReason string    `json:"methodUsabilityReason,omitempty"`
 }
 
-// Kind is the method's kind as Graph's paths name it: fido2,
-// microsoftAuthenticator, phone, ...
-func (m Method) Kind() string { return api.MethodKind(m.Type) }
+// Kind is the method's kind as Graph's paths name it (fido2,
+// microsoftAuthenticator, phone, ...): @odata.type is
+// #microsoft.graph.{kind}AuthenticationMethod. Another shape gives "".
+func (m Method) Kind() string {
+	k, ok := strings.CutPrefix(m.Type, "#microsoft.graph.")
+	if k, ok2 := strings.CutSuffix(k, "AuthenticationMethod"); ok && ok2 && k != "" {
+		return k
+	}
+	return ""
+}
 
 // RegisterFIDO2 is the body of POST fido2Methods.
 type RegisterFIDO2 struct {
@@ -175,21 +219,45 @@ func (c *Client) RegisterFIDO2(ctx context.Context, userID string, req RegisterF
 	return m, r, err
 }
 
+// KeyRestrictions is fido2KeyRestrictions.
+type KeyRestrictions struct {
+	IsEnforced      bool     `json:"isEnforced"`
+	EnforcementType string   `json:"enforcementType"`
+	AAGUIDs         []string `json:"aaGuids"`
+}
+
 // FIDO2Policy is the tenant's fido2AuthenticationMethodConfiguration.
 type FIDO2Policy struct {
-	State                            string              `json:"state"`
-	IsSelfServiceRegistrationAllowed bool                `json:"isSelfServiceRegistrationAllowed"`
-	IsAttestationEnforced            bool                `json:"isAttestationEnforced"`
-	KeyRestrictions                  api.KeyRestrictions `json:"keyRestrictions"`
+	State                            string          `json:"state"`
+	IsSelfServiceRegistrationAllowed bool            `json:"isSelfServiceRegistrationAllowed"`
+	IsAttestationEnforced            bool            `json:"isAttestationEnforced"`
+	KeyRestrictions                  KeyRestrictions `json:"keyRestrictions"`
+}
+
+// Target is an include or exclude target of a method policy; groups are
+// named by object id, everyone by "all_users".
+type Target struct {
+	TargetType string `json:"targetType"`
+	ID         string `json:"id"`
+}
+
+// TAPPolicy is the tenant's temporaryAccessPassAuthenticationMethodConfiguration.
+type TAPPolicy struct {
+	State                    string   `json:"state"`
+	IncludeTargets           []Target `json:"includeTargets"`
+	ExcludeTargets           []Target `json:"excludeTargets"`
+	MinimumLifetimeInMinutes int      `json:"minimumLifetimeInMinutes"`
+	MaximumLifetimeInMinutes int      `json:"maximumLifetimeInMinutes"`
+	DefaultLifetimeInMinutes int      `json:"defaultLifetimeInMinutes"`
+	IsUsableOnce             bool     `json:"isUsableOnce"`
+	DefaultLength            int      `json:"defaultLength"`
 }
 
 const methodConfigs = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/"
 
-// TAPPolicy reads the tenant's Temporary Access Pass policy. Graph's field
-// names are tap.Policy's, so it decodes straight into it; include and
-// exclude targets name groups by object id.
-func (c *Client) TAPPolicy(ctx context.Context) (tap.Policy, Result, error) {
-	var p tap.Policy
+// TAPPolicy reads the tenant's Temporary Access Pass policy.
+func (c *Client) TAPPolicy(ctx context.Context) (TAPPolicy, Result, error) {
+	var p TAPPolicy
 	r, err := c.do(ctx, http.MethodGet, methodConfigs+"TemporaryAccessPass", nil, &p)
 	return p, r, err
 }

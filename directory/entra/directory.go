@@ -1,0 +1,461 @@
+package entra
+
+// The Entra directory. Microsoft Entra ID, through Microsoft Graph, holds
+// the people, both method policies, the passes and the methods, and is the
+// relying party for new keys. tapd's store keeps only what the kiosk needs
+// and Graph cannot give: each pass's Argon2id hash (Graph shows a pass
+// value once, to its creator), and a record of each key the kiosk
+// registered, so the key check still works. A local user row mirrors each
+// person who got a pass from tapd, because passes and sessions refer to
+// users.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
+	"github.com/tapkiosk/tapkiosk/store"
+	"github.com/tapkiosk/tapkiosk/tap"
+)
+
+// Directory is the Entra directory.
+type Directory struct {
+	g      *graph.Client
+	st     store.Store
+	argon2 tap.Argon2Params
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// Config holds the Entra directory's dependencies.
+type Config struct {
+	Graph  *graph.Client
+	Store  store.Store
+	Argon2 tap.Argon2Params
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// New returns the Entra directory over a Graph client.
+func New(c Config) *Directory {
+	return &Directory{g: c.Graph, st: c.Store, argon2: c.Argon2, now: c.Now, log: c.Logger}
+}
+
+var (
+	_ directory.Directory     = (*Directory)(nil)
+	_ directory.ForeignPasses = (*Directory)(nil)
+)
+
+// ManagedBy is "entra": people and policies are managed in the tenant.
+func (d *Directory) ManagedBy() string { return "entra" }
+
+// failure turns a failed Graph call into a client-safe error. op says
+// what tapd was doing, in words that finish "tapd could not ...". The
+// cause, with Graph's request id, goes to the log.
+func failure(op string, res graph.Result, err error) error {
+	var ge *graph.Error
+	isGraph := errors.As(err, &ge)
+	var out *api.Error
+	switch {
+	case errors.Is(err, graph.ErrUnavailable) || isGraph && ge.Status == http.StatusTooManyRequests:
+		out = api.E(api.CodeDirectoryUnavailable,
+			"The directory (Microsoft Entra ID) is unavailable, so tapd could not %s. Try again in a few minutes.", op).RetryAfter(30)
+	case isGraph && (ge.Status == http.StatusUnauthorized || ge.Status == http.StatusForbidden):
+		out = api.E(api.CodeDirectoryError,
+			"Microsoft Entra ID did not let tapd %s (HTTP %d); IT should check tapd's application permissions. Graph request id %s.", op, ge.Status, ge.RequestID)
+	case isGraph:
+		out = api.E(api.CodeDirectoryError, "Microsoft Entra ID refused to %s (HTTP %d). Graph request id %s.", op, ge.Status, ge.RequestID)
+	default:
+		out = api.E(api.CodeDirectoryError, "tapd could not %s in Microsoft Entra ID.", op)
+	}
+	return out.Because(fmt.Errorf("graph (request-id %q, %d attempts): %w", res.RequestID, res.Attempts, err))
+}
+
+func status(err error) int {
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		return ge.Status
+	}
+	return 0
+}
+
+func graphMessage(err error) string {
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		return ge.Message
+	}
+	return ""
+}
+
+// trace records a Graph call's request id for the audit trail.
+func trace(t directory.Trace, res graph.Result) directory.Trace {
+	if t == nil {
+		t = directory.Trace{}
+	}
+	if res.RequestID != "" {
+		t["graphRequestId"] = res.RequestID
+	}
+	return t
+}
+
+// writeFailed is a Graph write that failed, for the audit trail. A write
+// Graph may have done before the line went quiet is "unknown", not
+// "failure", so the trail never claims less than may have reached Entra.
+func writeFailed(op string, res graph.Result, err error, t directory.Trace) *directory.Failed {
+	f := &directory.Failed{Result: store.AuditFailure, Reason: "directoryRefused", Trace: trace(t, res), Err: failure(op, res, err)}
+	if errors.Is(err, graph.ErrUnavailable) {
+		f.Result, f.Reason = store.AuditUnknown, "directoryUnavailable"
+	}
+	return f
+}
+
+// ---- people and policies ----
+
+// User looks a person up in Entra with their groups. Graph accepts a UPN
+// where it takes an id, so tapd never needs to keep object ids. Roles are
+// unknown: tapd's least-privileged permissions do not show them.
+func (d *Directory) User(ctx context.Context, upn string) (directory.User, error) {
+	g, res, err := d.g.GetUser(ctx, upn)
+	if status(err) == http.StatusNotFound {
+		return directory.User{}, api.E(api.CodeUserNotFound, "No user %s in Microsoft Entra ID.", upn)
+	}
+	if err != nil {
+		return directory.User{}, failure("look the user up", res, err)
+	}
+	u := directory.User{UPN: g.UserPrincipalName, DisplayName: g.DisplayName, UserType: g.UserType}
+	if u.UserType == "Guest" {
+		u.GuestKind = "internal"
+		if g.External() {
+			u.GuestKind = "external"
+		}
+	}
+	u.Groups, err = d.groups(ctx, u.UPN)
+	return u, err
+}
+
+// groups returns the object ids of the person's groups, direct or not:
+// the policy's targets name groups by id.
+func (d *Directory) groups(ctx context.Context, upn string) ([]string, error) {
+	gs, res, err := d.g.Groups(ctx, upn)
+	if err != nil {
+		return nil, failure("read the user's groups", res, err)
+	}
+	ids := []string{}
+	for _, g := range gs {
+		ids = append(ids, g.ID)
+	}
+	return ids, nil
+}
+
+// TAPPolicyOf is the tenant's policy in tapd's terms.
+func TAPPolicyOf(g graph.TAPPolicy) tap.Policy {
+	targets := func(ts []graph.Target) []tap.Target {
+		out := []tap.Target{}
+		for _, t := range ts {
+			out = append(out, tap.Target{TargetType: t.TargetType, ID: t.ID})
+		}
+		return out
+	}
+	p := tap.Policy{State: g.State, IncludeTargets: targets(g.IncludeTargets), ExcludeTargets: targets(g.ExcludeTargets),
+		MinimumLifetimeInMinutes: g.MinimumLifetimeInMinutes, MaximumLifetimeInMinutes: g.MaximumLifetimeInMinutes,
+		DefaultLifetimeInMinutes: g.DefaultLifetimeInMinutes, IsUsableOnce: g.IsUsableOnce, DefaultLength: g.DefaultLength}
+	if p.DefaultLength == 0 {
+		p.DefaultLength = tap.MinPassLength
+	}
+	return p
+}
+
+// TAPPolicy reads the tenant's policy, every time: an admin's change in
+// Entra applies at once.
+func (d *Directory) TAPPolicy(ctx context.Context) (tap.Policy, error) {
+	p, res, err := d.g.TAPPolicy(ctx)
+	if err != nil {
+		return tap.Policy{}, failure("read the Temporary Access Pass policy", res, err)
+	}
+	return TAPPolicyOf(p), nil
+}
+
+// FIDO2Policy reads the tenant's policy. Entra verifies attestation itself
+// with its own roots, and takes packed or none attestation only.
+func (d *Directory) FIDO2Policy(ctx context.Context) (directory.FIDO2Policy, error) {
+	p, res, err := d.g.FIDO2Policy(ctx)
+	if err != nil {
+		return directory.FIDO2Policy{}, failure("read the FIDO2 policy", res, err)
+	}
+	kr := directory.KeyRestrictions(p.KeyRestrictions)
+	if kr.AAGUIDs == nil {
+		kr.AAGUIDs = []string{}
+	}
+	self := p.IsSelfServiceRegistrationAllowed
+	return directory.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced, KeyRestrictions: kr, SelfServiceSetup: &self,
+		AcceptedFormats: []string{"packed", "none"}, JudgesAttestation: true}, nil
+}
+
+// ---- passes ----
+
+func passOf(g graph.TAPMethod) directory.Pass {
+	return directory.Pass{ID: g.ID, CreatedAt: g.CreatedDateTime, StartAt: g.StartDateTime, LifetimeMinutes: g.LifetimeInMinutes,
+		IsUsableOnce: g.IsUsableOnce, IsUsable: g.IsUsable, Reason: g.MethodUsabilityReason}
+}
+
+// CreatePass creates the pass in Entra, which replaces any pass the
+// person had there, and keeps its hash under Entra's method id. The answer
+// is Entra's own, so isUsable is Entra's verdict. When the hash cannot be
+// kept the Entra pass is deleted again, so no pass exists that the kiosk
+// cannot check, and the audit trail says so either way.
+//
+// The start is sent only when the admin gave one: "now" is Entra's to
+// decide, so a clock behind Entra's cannot make a start in the past.
+func (d *Directory) CreatePass(ctx context.Context, u directory.User, req directory.PassRequest) (directory.NewPass, error) {
+	body := graph.CreateTAP{LifetimeInMinutes: &req.LifetimeMinutes, IsUsableOnce: &req.IsUsableOnce}
+	if req.StartGiven {
+		start := req.Start
+		body.StartDateTime = &start
+	}
+	gp, res, err := d.g.CreateTAP(ctx, u.UPN, body)
+	if err != nil {
+		f := writeFailed("create the pass", res, err, nil)
+		if graphMessage(err) == api.ExternalGuestMessage {
+			f.Err = api.E(api.CodeExternalGuest, "%s", api.ExternalGuestMessage).Because(err)
+		}
+		return directory.NewPass{}, f
+	}
+	if gp.TemporaryAccessPass == nil || *gp.TemporaryAccessPass == "" {
+		return directory.NewPass{}, &directory.Failed{Result: store.AuditFailure, Reason: "noValueFromDirectory",
+			Trace: trace(directory.Trace{"passId": gp.ID}, res),
+			Err:   api.E(api.CodeDirectoryError, "Microsoft Entra ID created pass %s but did not return its value; delete it in Entra and try again.", gp.ID)}
+	}
+	out := directory.NewPass{Pass: passOf(gp), Value: *gp.TemporaryAccessPass, Trace: trace(nil, res)}
+	p := store.Pass{ID: gp.ID, UPN: u.UPN, CreatedAt: gp.CreatedDateTime.UTC().Truncate(time.Millisecond), StartAt: gp.StartDateTime.UTC().Truncate(time.Millisecond),
+		LifetimeMinutes: gp.LifetimeInMinutes, IsUsableOnce: gp.IsUsableOnce, CreatedBy: req.CreatedBy}
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = d.now().UTC().Truncate(time.Millisecond)
+	}
+	p.Hash, err = tap.HashPass(out.Value, d.argon2)
+	if err == nil {
+		err = d.mirror(ctx, u)
+	}
+	if err == nil {
+		out.Replaced, err = d.st.ReplacePass(ctx, p)
+	}
+	if err == nil {
+		return out, nil
+	}
+	// Undo in Entra so that no pass exists which nobody can use here.
+	dres, derr := d.g.DeleteMethod(ctx, u.UPN, directory.KindTAP, gp.ID)
+	t := trace(directory.Trace{"passId": gp.ID, "createRequestId": res.RequestID}, dres)
+	if derr != nil {
+		t["undo"] = "failed"
+		return directory.NewPass{}, &directory.Failed{Result: store.AuditFailure, Reason: "savedInEntraOnly", Trace: t,
+			Err: api.E(api.CodeInternal, "tapd created pass %s in Entra but could not keep its check value, and could not delete it again: delete it in the Entra admin centre.", gp.ID).Because(errors.Join(err, derr))}
+	}
+	t["undo"] = "deleted"
+	return directory.NewPass{}, &directory.Failed{Result: store.AuditFailure, Reason: "notSaved", Trace: t, Err: err}
+}
+
+// mirror makes sure the person has a local row for passes and sessions to
+// refer to.
+func (d *Directory) mirror(ctx context.Context, u directory.User) error {
+	err := d.st.CreateUser(ctx, store.User{UPN: u.UPN, DisplayName: u.DisplayName, UserType: u.UserType, GuestKind: u.GuestKind, CreatedAt: d.now().UTC()})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
+// Passes lists the person's pass as Entra reports it.
+func (d *Directory) Passes(ctx context.Context, u directory.User) ([]directory.Pass, error) {
+	ps, res, err := d.g.ListTAP(ctx, u.UPN)
+	if err != nil {
+		return nil, failure("list the passes", res, err)
+	}
+	out := []directory.Pass{}
+	for _, p := range ps {
+		out = append(out, passOf(p))
+	}
+	return out, nil
+}
+
+// ErrPassGone is a pass Entra no longer has: deleted, or replaced by a
+// pass made elsewhere.
+var ErrPassGone = api.E(api.CodePassDeleted, "This pass was deleted or replaced in Microsoft Entra ID. Ask IT for a new one.")
+
+// JudgePass asks Entra about the pass (its isUsable and reason), the
+// tenant's policy and the person's groups for its targets. A pass Entra
+// no longer has is forgotten here too.
+func (d *Directory) JudgePass(ctx context.Context, p store.Pass) (directory.Judgement, error) {
+	var j directory.Judgement
+	ps, res, err := d.g.ListTAP(ctx, p.UPN)
+	if err != nil && status(err) != http.StatusNotFound {
+		return j, failure("check the pass", res, err)
+	}
+	found := false
+	for _, gp := range ps {
+		if gp.ID == p.ID {
+			found = true
+			if !gp.IsUsable {
+				j.Reason = gp.MethodUsabilityReason
+			}
+		}
+	}
+	if !found {
+		if derr := d.st.DeletePass(ctx, p.UPN, p.ID); derr != nil && !errors.Is(derr, store.ErrNotFound) {
+			d.log.Warn("stale pass not deleted", "pass_id", p.ID, "err", derr)
+		}
+		return j, ErrPassGone
+	}
+	if j.Policy, err = d.TAPPolicy(ctx); err != nil {
+		return j, err
+	}
+	j.Member.UPN = p.UPN
+	j.Member.Groups, err = d.groups(ctx, p.UPN)
+	return j, err
+}
+
+// HasPassElsewhere reports whether Entra holds a pass for upn: when tapd
+// has no hash for it, it was made elsewhere and the kiosk cannot check it.
+func (d *Directory) HasPassElsewhere(ctx context.Context, upn string) bool {
+	ps, _, err := d.g.ListTAP(ctx, upn)
+	return err == nil && len(ps) > 0
+}
+
+// DeletePass deletes a pass in Entra, then here (which ends its sessions).
+// A pass already gone from Entra is deleted here all the same.
+func (d *Directory) DeletePass(ctx context.Context, upn, id string) (directory.Trace, error) {
+	res, err := d.g.DeleteMethod(ctx, upn, directory.KindTAP, id)
+	t := trace(nil, res)
+	if err != nil && status(err) != http.StatusNotFound {
+		return t, writeFailed("delete the pass", res, err, t)
+	}
+	if err != nil {
+		t["inEntra"] = "alreadyGone"
+	}
+	if lerr := d.st.DeletePass(ctx, upn, id); lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
+		return t, &directory.Failed{Result: store.AuditFailure, Reason: "deletedInEntraOnly", Trace: t, Err: lerr}
+	}
+	return t, nil
+}
+
+// ---- methods ----
+
+// Methods lists the person's methods from Entra, the password left out.
+// A phone without a name is named by its number.
+func (d *Directory) Methods(ctx context.Context, upn string) ([]directory.Method, error) {
+	ms, res, err := d.g.Methods(ctx, upn)
+	if err != nil {
+		return nil, failure("list the sign-in methods", res, err)
+	}
+	out := []directory.Method{}
+	for _, m := range ms {
+		kind := m.Kind()
+		if kind == "" || kind == "password" {
+			continue
+		}
+		dm := directory.Method{Kind: kind, ID: m.ID, DisplayName: m.DisplayName, CreatedAt: m.CreatedDateTime,
+			AAGUID: m.AAGUID, Model: m.Model, AttestationLevel: m.AttestationLevel}
+		if dm.DisplayName == "" {
+			dm.DisplayName = m.PhoneNumber
+		}
+		if kind == directory.KindTAP {
+			dm.Pass = &directory.Pass{ID: m.ID, CreatedAt: m.CreatedDateTime, StartAt: m.StartDateTime, LifetimeMinutes: m.LifetimeInMinutes,
+				IsUsableOnce: m.IsUsableOnce, IsUsable: m.IsUsable, Reason: m.MethodUsabilityReason}
+		}
+		out = append(out, dm)
+	}
+	return out, nil
+}
+
+// DeleteMethod deletes one method in Entra by its kind, then tapd's own
+// record of it, if any (kept for the key check).
+func (d *Directory) DeleteMethod(ctx context.Context, upn string, m directory.Method) (directory.Trace, error) {
+	res, err := d.g.DeleteMethod(ctx, upn, m.Kind, m.ID)
+	t := trace(nil, res)
+	if err != nil && status(err) != http.StatusNotFound {
+		return t, writeFailed("remove the method", res, err, t)
+	}
+	if err := d.st.DeleteMethod(ctx, upn, m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		d.log.Warn("local key record not deleted", "method_id", m.ID, "err", err)
+	}
+	return t, nil
+}
+
+// ---- registration ----
+
+// ErrSelfServiceOff is Entra refusing self-service key registration.
+var ErrSelfServiceOff = api.E(api.CodeSelfServiceSetupOff,
+	`Security keys cannot be registered here yet: "Allow self-service setup" is off in your organisation's FIDO2 policy. Ask IT.`)
+
+// selfServiceOff tells whether the tenant's FIDO2 policy has "Allow
+// self-service setup" off, which is what a 403 from the provisioning API
+// usually means; otherwise the 403 is a missing permission.
+func (d *Directory) selfServiceOff(ctx context.Context) bool {
+	p, err := d.FIDO2Policy(ctx)
+	return err == nil && p.SelfServiceSetup != nil && !*p.SelfServiceSetup
+}
+
+// BeginRegistration fetches creation options from Entra, right when the
+// kiosk is ready to touch (the challenge lives five minutes), and keeps
+// what tapd needs to check the answer before sending it on: the challenge,
+// Entra's rp id (the origin is https:// + rp id) and Entra's user handle.
+func (d *Directory) BeginRegistration(ctx context.Context, upn string) (directory.Registration, error) {
+	o, res, err := d.g.CreationOptions(ctx, upn)
+	if err != nil {
+		if status(err) == http.StatusForbidden && d.selfServiceOff(ctx) {
+			return directory.Registration{}, &directory.Failed{Result: store.AuditFailure, Reason: "selfServiceSetupOff", Trace: trace(nil, res), Err: ErrSelfServiceOff}
+		}
+		return directory.Registration{}, failure("start the key registration", res, err)
+	}
+	pk := o.PublicKey
+	handle, _ := pk.User.ID.(protocol.URLEncodedBase64) // graph.Client decoded and checked it
+	uv := protocol.VerificationRequired
+	if pk.AuthenticatorSelection.UserVerification != "" {
+		uv = pk.AuthenticatorSelection.UserVerification
+	}
+	sd := webauthn.SessionData{Challenge: pk.Challenge.String(), RelyingPartyID: pk.RelyingParty.ID, Origin: "https://" + pk.RelyingParty.ID,
+		UserID: handle, UserVerification: uv, CredParams: pk.Parameters}
+	return directory.Registration{Options: pk, Session: sd, Expires: o.ChallengeTimeoutDateTime, Trace: trace(nil, res)}, nil
+}
+
+// AddKey sends a response tapd has already verified on to Entra, then
+// keeps a local record of the key for the key check. A refusal from Entra
+// becomes a clear kiosk message; Graph's own words go only to the log.
+func (d *Directory) AddKey(ctx context.Context, k directory.NewKey) (store.Method, directory.Trace, error) {
+	m := k.Method
+	gm, res, err := d.g.RegisterFIDO2(ctx, m.UPN, graph.RegisterFIDO2{DisplayName: m.DisplayName, PublicKeyCredential: k.Credential})
+	t := trace(nil, res)
+	if err != nil {
+		f := writeFailed("register the key", res, err, t)
+		switch st := status(err); {
+		case st == http.StatusConflict:
+			f.Reason, f.Err = "alreadyRegistered", directory.ErrAlreadyRegistered
+		case st == http.StatusForbidden && d.selfServiceOff(ctx):
+			f.Reason, f.Err = "selfServiceSetupOff", ErrSelfServiceOff
+		case st == http.StatusBadRequest:
+			f.Err = api.E(api.CodeRegistrationRejected,
+				"Microsoft Entra ID refused this key. Ask IT to check the FIDO2 policy (key restrictions, attestation). Graph request id %s.", res.RequestID).Because(err)
+		}
+		return m, t, f
+	}
+	m.ID, m.DisplayName, m.CreatedAt = gm.ID, gm.DisplayName, gm.CreatedDateTime.UTC().Truncate(time.Millisecond)
+	if gm.AttestationLevel != "" {
+		m.AttestationLevel = gm.AttestationLevel
+	}
+	if gm.Model != "" {
+		m.Model = gm.Model
+	}
+	if err := d.st.CreateMethod(ctx, m); err != nil {
+		// The key is in Entra, which is what matters; only the key check
+		// will not find it.
+		d.log.Error("local key record not kept", "method_id", m.ID, "err", err)
+		t["localRecord"] = "notKept"
+	}
+	return m, t, nil
+}

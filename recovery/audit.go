@@ -1,0 +1,78 @@
+package recovery
+
+import (
+	"context"
+	"errors"
+	"maps"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory"
+	"github.com/tapkiosk/tapkiosk/store"
+)
+
+// Event is one audited action: what, on whom, how it ended and why.
+type Event struct {
+	Action  string
+	Target  string
+	Result  store.AuditResult
+	Reason  string
+	Details map[string]string
+}
+
+// record appends an audit entry. A failed audit write is logged loudly;
+// the action it describes has already happened and is not undone.
+func (s *Service) record(ctx context.Context, c *Caller, e Event) {
+	typ, name := c.Actor()
+	en := store.AuditEntry{At: s.now(), RequestID: c.RequestID, ActorType: typ, Actor: name, Action: e.Action,
+		Target: e.Target, Result: string(e.Result), Reason: e.Reason, Details: e.Details}
+	if err := s.st.AppendAudit(ctx, en); err != nil {
+		c.Log.Error("audit write failed", "action", e.Action, "target", e.Target, "result", e.Result, "reason", e.Reason, "err", err)
+	}
+}
+
+// succeeded audits a success.
+func (s *Service) succeeded(ctx context.Context, c *Caller, action, target string, details map[string]string) {
+	s.record(ctx, c, Event{Action: action, Target: target, Result: store.AuditSuccess, Details: details})
+}
+
+// refuse audits a refusal and returns its error.
+func (s *Service) refuse(ctx context.Context, c *Caller, action, target, reason string, err error, details map[string]string) error {
+	s.record(ctx, c, Event{Action: action, Target: target, Result: store.AuditFailure, Reason: reason, Details: details})
+	return err
+}
+
+// failed audits a directory write that did not complete, as the directory
+// says it ended (failure or unknown), and returns its error. Other errors
+// pass through unaudited: they are tapd's own trouble, logged by the
+// server.
+func (s *Service) failed(ctx context.Context, c *Caller, action, target string, err error, details map[string]string) error {
+	var f *directory.Failed
+	if !errors.As(err, &f) {
+		return err
+	}
+	d := merge(details, f.Trace)
+	s.record(ctx, c, Event{Action: action, Target: target, Result: f.Result, Reason: f.Reason, Details: d})
+	return f.Err
+}
+
+// merge adds a directory's trace to audit details.
+func merge(details map[string]string, t directory.Trace) map[string]string {
+	if len(t) == 0 {
+		return details
+	}
+	if details == nil {
+		details = map[string]string{}
+	}
+	maps.Copy(details, t)
+	return details
+}
+
+// reasonOf is the audit reason for a refusal already phrased as an API
+// error: its code.
+func reasonOf(err error) string {
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return string(ae.Code)
+	}
+	return "error"
+}

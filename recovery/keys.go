@@ -1,0 +1,358 @@
+package recovery
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory"
+	"github.com/tapkiosk/tapkiosk/directory/local"
+	"github.com/tapkiosk/tapkiosk/store"
+	"github.com/tapkiosk/tapkiosk/tap"
+)
+
+// Ceremony kinds.
+const (
+	ceremonyRegistration = "registration"
+	ceremonyAssertion    = "assertion"
+)
+
+// saveCeremony keeps go-webauthn's session data until the response comes
+// back, keyed by the challenge.
+func (s *Service) saveCeremony(ctx context.Context, c *Caller, kind, methodID string, sd *webauthn.SessionData) (time.Time, error) {
+	data, err := json.Marshal(sd)
+	if err != nil {
+		return time.Time{}, err
+	}
+	exp := ms(s.now().Add(s.cfg.CeremonyTimeout))
+	return exp, s.st.CreateCeremony(ctx, store.Ceremony{ID: sd.Challenge, SessionID: c.Session.ID, Kind: kind,
+		MethodID: methodID, Data: data, ExpiresAt: exp})
+}
+
+// takeCeremony consumes the ceremony a response names. The challenge is
+// used up whatever happens next: replayed, expired and foreign challenges
+// all get a clear 400 and cannot be tried again.
+func (s *Service) takeCeremony(ctx context.Context, c *Caller, challenge, kind, methodID string) (webauthn.SessionData, error) {
+	var sd webauthn.SessionData
+	cer, err := s.st.TakeCeremony(ctx, challenge)
+	if errors.Is(err, store.ErrNotFound) {
+		return sd, api.E(api.CodeChallengeInvalid, "This answer does not match a challenge that is waiting: it was already used, or was never issued here. Start again.")
+	}
+	if err != nil {
+		return sd, err
+	}
+	if cer.SessionID != c.Session.ID || cer.Kind != kind || cer.MethodID != methodID {
+		return sd, api.E(api.CodeChallengeInvalid, "This answer belongs to another sign-in or another step. Start again.")
+	}
+	if !s.now().Before(cer.ExpiresAt) {
+		return sd, api.E(api.CodeChallengeExpired, "The challenge expired before the key answered. Start again.")
+	}
+	return sd, json.Unmarshal(cer.Data, &sd)
+}
+
+// challengeOf reads the challenge from a response's clientDataJSON alone,
+// so the ceremony is consumed even when the rest of the response (say, the
+// attestation CBOR) is garbage. An unreadable one gives "", which matches
+// no ceremony.
+func challengeOf(raw json.RawMessage) string {
+	var r struct {
+		Response struct {
+			ClientDataJSON string `json:"clientDataJSON"`
+		} `json:"response"`
+	}
+	if json.Unmarshal(raw, &r) != nil {
+		return ""
+	}
+	cd, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(r.Response.ClientDataJSON, "="))
+	if err != nil {
+		return ""
+	}
+	var d struct {
+		Challenge string `json:"challenge"`
+	}
+	if json.Unmarshal(cd, &d) != nil {
+		return ""
+	}
+	return d.Challenge
+}
+
+// webauthnError turns go-webauthn's refusal into a client-safe 400; its
+// developer detail goes to the log.
+func webauthnError(c *Caller, code api.Code, prefix string, err error) error {
+	var pe *protocol.Error
+	detail := "the answer could not be verified"
+	if errors.As(err, &pe) {
+		detail = pe.Details
+		c.Log.Info("webauthn refused", "type", pe.Type, "details", pe.Details, "dev_info", pe.DevInfo)
+	} else {
+		c.Log.Info("webauthn refused", "err", err)
+	}
+	return api.E(code, "%s: %s.", prefix, strings.TrimRight(detail, "."))
+}
+
+// CreationOptions begins a key registration for the signed-in person,
+// in the directory, right when the kiosk is ready for the touch.
+func (s *Service) CreationOptions(ctx context.Context, c *Caller) (api.CreationOptions, error) {
+	reg, err := s.dir.BeginRegistration(ctx, c.Session.UPN)
+	if err != nil {
+		return api.CreationOptions{}, s.failed(ctx, c, api.ActionRegisterFIDO2, tap.UPNKey(c.Session.UPN), err, nil)
+	}
+	exp, err := s.saveCeremony(ctx, c, ceremonyRegistration, "", &reg.Session)
+	if err != nil {
+		return api.CreationOptions{}, err
+	}
+	switch {
+	case reg.Expires.IsZero():
+		reg.Options.Timeout = int(s.cfg.CeremonyTimeout / time.Millisecond)
+	case reg.Expires.Before(exp):
+		// The directory's own deadline is the earlier one.
+		exp = reg.Expires
+	}
+	return api.CreationOptions{ChallengeTimeoutDateTime: exp, PublicKey: reg.Options}, nil
+}
+
+// Register finishes a registration: tapd verifies the key's answer with
+// go-webauthn against the ceremony it kept, judges the key against the
+// FIDO2 policy, names it, and has the directory keep it.
+func (s *Service) Register(ctx context.Context, c *Caller, req api.RegisterFIDO2Request) (api.FIDO2Method, error) {
+	if len(req.PublicKeyCredential) == 0 {
+		return api.FIDO2Method{}, api.Invalid("publicKeyCredential", "publicKeyCredential is required.")
+	}
+	target := tap.UPNKey(c.Session.UPN)
+	refuse := func(reason string, err error, details map[string]string) (api.FIDO2Method, error) {
+		return api.FIDO2Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, reason, err, details)
+	}
+	sd, err := s.takeCeremony(ctx, c, challengeOf(req.PublicKeyCredential), ceremonyRegistration, "")
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return refuse(string(ae.Code), err, nil)
+	}
+	if err != nil {
+		return api.FIDO2Method{}, err
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(req.PublicKeyCredential)
+	if err != nil {
+		return refuse("malformedResponse", webauthnError(c, api.CodeRegistrationRejected, "The key's answer could not be read", err), nil)
+	}
+	u, err := s.st.GetUser(ctx, c.Session.UPN)
+	if err != nil {
+		return api.FIDO2Method{}, err
+	}
+	// The ceremony names the user handle: tapd's own, or the directory's.
+	cred, err := s.rp.CreateCredential(&keyHolder{handle: sd.UserID, u: u}, sd, parsed)
+	if err != nil {
+		return refuse("verificationFailed", webauthnError(c, api.CodeRegistrationRejected, "The registration was refused", err), nil)
+	}
+	aaguid, _ := uuid.FromBytes(cred.Authenticator.AAGUID)
+	details := map[string]string{"aaGuid": aaguid.String(), "format": cred.AttestationFormat,
+		"credentialId": base64.RawURLEncoding.EncodeToString(cred.ID)}
+
+	pol, err := s.dir.FIDO2Policy(ctx)
+	if err != nil {
+		return api.FIDO2Method{}, err
+	}
+	level, reason, err := s.judgeKey(pol, aaguid, cred.AttestationFormat, x5c(parsed.Response.AttestationObject.AttStatement), details)
+	if err != nil {
+		return refuse(reason, err, details)
+	}
+	details["attestationLevel"] = level
+
+	model := s.cfg.Trust.Model(aaguid)
+	if model == "" {
+		model = cleanModel(req.KeyModel)
+	}
+	name := strings.TrimSpace(req.DisplayName)
+	if name == "" {
+		name = tap.DefaultKeyName(model, s.now())
+	}
+	if err := tap.ValidName(name); err != nil {
+		return refuse("invalidDisplayName", api.Invalid("displayName", "displayName must be 1 to %d characters without control or escape characters.", tap.MaxNameLength), details)
+	}
+	if model == "" {
+		model = tap.GenericKeyModel
+	}
+	m := store.Method{ID: uuid.NewString(), UPN: u.UPN, Kind: directory.KindFIDO2, DisplayName: name, CreatedAt: ms(s.now()),
+		CredentialID: cred.ID, PublicKey: cred.PublicKey, AAGUID: aaguid.String(), Model: model, AttestationFormat: cred.AttestationFormat,
+		AttestationLevel: level, SignCount: cred.Authenticator.SignCount, UserVerified: cred.Flags.UserVerified,
+		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, SessionID: c.Session.ID,
+		RPID: sd.RelyingPartyID, UserHandle: sd.UserID}
+	m, t, err := s.dir.AddKey(ctx, directory.NewKey{Method: m, Credential: req.PublicKeyCredential})
+	if err != nil {
+		return api.FIDO2Method{}, s.failed(ctx, c, api.ActionRegisterFIDO2, target, err, details)
+	}
+	details = merge(details, t)
+	details["methodId"] = m.ID
+	s.succeeded(ctx, c, api.ActionRegisterFIDO2, target, details)
+	return fido2Out(m), nil
+}
+
+// judgeKey applies the key policy: the AAGUID allow or block list, the
+// attestation formats the directory accepts, and, where tapd judges
+// attestation, its trust roots. It returns the attestation level, or the
+// audit reason and error of a refusal.
+func (s *Service) judgeKey(pol directory.FIDO2Policy, aaguid uuid.UUID, format string, chain [][]byte, details map[string]string) (string, string, error) {
+	if kr := pol.KeyRestrictions; kr.IsEnforced {
+		listed := slices.Contains(kr.AAGUIDs, aaguid.String())
+		if (kr.EnforcementType == "allow") != listed {
+			return "", "keyRestricted", api.E(api.CodeKeyRestricted,
+				"Your organisation does not allow this model of security key. Ask IT which keys you can use.")
+		}
+	}
+	if pol.AcceptedFormats != nil && !slices.Contains(pol.AcceptedFormats, format) {
+		return "", "attestationFormat", api.E(api.CodeRegistrationRejected,
+			"This key answers with %s attestation, and the directory accepts only %s. Try another key, or ask IT.", format, strings.Join(pol.AcceptedFormats, " or "))
+	}
+	level := "notAttested"
+	root, terr := s.cfg.Trust.Verify(aaguid, chain, s.now())
+	if terr == nil {
+		level = "attested"
+		details["attestationRoot"] = root
+	}
+	if pol.IsAttestationEnforced && terr != nil && !pol.JudgesAttestation {
+		details["why"] = terr.Error()
+		return "", "attestationNotTrusted", api.E(api.CodeAttestationNotTrusted,
+			"Your organisation only accepts security keys whose maker can be verified, and this key's cannot. Ask IT which keys you can use.")
+	}
+	return level, "", nil
+}
+
+// x5c returns the attestation certificate chain from a statement.
+func x5c(stmt map[string]any) [][]byte {
+	raw, _ := stmt["x5c"].([]any)
+	var out [][]byte
+	for _, r := range raw {
+		if b, ok := r.([]byte); ok {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// cleanModel makes a key-reported product name safe to store and show.
+func cleanModel(s string) string {
+	s = strings.TrimSpace(s)
+	if tap.ValidName(s) != nil {
+		return ""
+	}
+	return s
+}
+
+func fido2Out(m store.Method) api.FIDO2Method {
+	return api.FIDO2Method{ID: m.ID, DisplayName: m.DisplayName, AAGUID: m.AAGUID, Model: m.Model,
+		AttestationLevel: m.AttestationLevel, CreatedDateTime: m.CreatedAt, LastUsedDateTime: m.LastUsedAt}
+}
+
+// keyHolder adapts a person and their keys to go-webauthn.
+type keyHolder struct {
+	handle []byte
+	u      store.User
+	creds  []webauthn.Credential
+}
+
+func (w *keyHolder) WebAuthnID() []byte                         { return w.handle }
+func (w *keyHolder) WebAuthnName() string                       { return w.u.UPN }
+func (w *keyHolder) WebAuthnDisplayName() string                { return w.u.DisplayName }
+func (w *keyHolder) WebAuthnCredentials() []webauthn.Credential { return w.creds }
+
+func credentialOf(m store.Method) webauthn.Credential {
+	aaguid, _ := uuid.Parse(m.AAGUID)
+	return webauthn.Credential{ID: m.CredentialID, PublicKey: m.PublicKey, AttestationType: m.AttestationFormat,
+		Flags:         webauthn.CredentialFlags{UserPresent: true, UserVerified: m.UserVerified, BackupEligible: m.BackupEligible, BackupState: m.BackupState},
+		Authenticator: webauthn.Authenticator{AAGUID: aaguid[:], SignCount: m.SignCount}}
+}
+
+// sessionKey loads the signed-in person's key record named id, with the
+// relying party and user handle it was made for. Keys recorded before
+// tapd kept those were made for tapd's own relying party.
+func (s *Service) sessionKey(ctx context.Context, c *Caller, id string) (store.Method, *keyHolder, error) {
+	m, err := s.st.GetMethod(ctx, c.Session.UPN, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && m.Kind != directory.KindFIDO2) {
+		return m, nil, api.NotFound("You have no security key with that id.")
+	}
+	if err != nil {
+		return m, nil, err
+	}
+	u, err := s.st.GetUser(ctx, c.Session.UPN)
+	if err != nil {
+		return m, nil, err
+	}
+	h := m.UserHandle
+	if m.RPID == "" {
+		if h, err = local.Handle(ctx, s.st, u.UPN); err != nil {
+			return m, nil, err
+		}
+	}
+	return m, &keyHolder{handle: h, u: u, creds: []webauthn.Credential{credentialOf(m)}}, nil
+}
+
+// AssertionOptions begins the key check of one of the person's keys.
+func (s *Service) AssertionOptions(ctx context.Context, c *Caller, id string) (api.AssertionOptions, error) {
+	m, w, err := s.sessionKey(ctx, c, id)
+	if err != nil {
+		return api.AssertionOptions{}, err
+	}
+	assertion, sd, err := s.rp.BeginLogin(w,
+		webauthn.WithAllowedCredentials([]protocol.CredentialDescriptor{{Type: protocol.PublicKeyCredentialType, CredentialID: m.CredentialID}}),
+		webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return api.AssertionOptions{}, err
+	}
+	if m.RPID != "" {
+		// The relying party the key was made for, and its origin.
+		assertion.Response.RelyingPartyID, sd.RelyingPartyID, sd.Origin = m.RPID, m.RPID, "https://"+m.RPID
+	}
+	exp, err := s.saveCeremony(ctx, c, ceremonyAssertion, m.ID, sd)
+	if err != nil {
+		return api.AssertionOptions{}, err
+	}
+	assertion.Response.Timeout = int(s.cfg.CeremonyTimeout / time.Millisecond)
+	return api.AssertionOptions{ChallengeTimeoutDateTime: exp, PublicKey: assertion.Response}, nil
+}
+
+// CheckKey verifies the key's answer to the check.
+func (s *Service) CheckKey(ctx context.Context, c *Caller, id string, req api.AssertionRequest) (api.KeyCheck, error) {
+	m, w, err := s.sessionKey(ctx, c, id)
+	if err != nil {
+		return api.KeyCheck{}, err
+	}
+	target := tap.UPNKey(c.Session.UPN)
+	details := map[string]string{"methodId": m.ID, "aaGuid": m.AAGUID}
+	refuse := func(reason string, err error) (api.KeyCheck, error) {
+		return api.KeyCheck{}, s.refuse(ctx, c, api.ActionCheckKey, target, reason, err, details)
+	}
+	sd, err := s.takeCeremony(ctx, c, challengeOf(req.PublicKeyCredential), ceremonyAssertion, m.ID)
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return refuse(string(ae.Code), err)
+	}
+	if err != nil {
+		return api.KeyCheck{}, err
+	}
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(req.PublicKeyCredential)
+	if err != nil {
+		return refuse("malformedResponse", webauthnError(c, api.CodeAssertionRejected, "The key's answer could not be read", err))
+	}
+	cred, err := s.rp.ValidateLogin(w, sd, parsed)
+	if err != nil {
+		return refuse("verificationFailed", webauthnError(c, api.CodeAssertionRejected, "The key check failed", err))
+	}
+	if err := s.st.RecordMethodUse(ctx, m.ID, cred.Authenticator.SignCount, cred.Flags.BackupState, s.now().UTC()); err != nil {
+		return api.KeyCheck{}, err
+	}
+	details["signCount"] = fmt.Sprint(cred.Authenticator.SignCount)
+	if cred.Authenticator.CloneWarning {
+		details["cloneWarning"] = "true"
+	}
+	s.succeeded(ctx, c, api.ActionCheckKey, target, details)
+	return api.KeyCheck{ID: m.ID, Verified: true, UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
+		SignCount: cred.Authenticator.SignCount}, nil
+}

@@ -1,0 +1,224 @@
+package recovery
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory"
+	"github.com/tapkiosk/tapkiosk/store"
+	"github.com/tapkiosk/tapkiosk/tap"
+)
+
+// errManagedElsewhere answers an admin change that only the local
+// directory takes.
+var errManagedElsewhere = api.E(api.CodeManagedInEntra,
+	"tapd runs with the Microsoft Entra ID directory: users and policies are managed in Entra (the admin centre or Graph), not here.")
+
+func (s *Service) userAdmin() (directory.UserAdmin, error) {
+	if ua, ok := s.dir.(directory.UserAdmin); ok {
+		return ua, nil
+	}
+	return nil, errManagedElsewhere
+}
+
+// user looks up the person a path names, with a 400 for a malformed UPN.
+func (s *Service) user(ctx context.Context, rawUPN string) (directory.User, error) {
+	upn, err := tap.NormalizeUPN(rawUPN)
+	if err != nil {
+		return directory.User{}, api.Invalid("userPrincipalName", "userPrincipalName %s.", err.Error())
+	}
+	return s.dir.User(ctx, upn)
+}
+
+// UserOut is a person in the API's shape.
+func UserOut(u directory.User) api.User {
+	groups := u.Groups
+	if groups == nil {
+		groups = []string{}
+	}
+	return api.User{UserPrincipalName: u.UPN, DisplayName: u.DisplayName, UserType: u.UserType, GuestKind: u.GuestKind,
+		Groups: groups, AdminRole: u.AdminRole, CreatedDateTime: u.CreatedAt}
+}
+
+func storedUserOut(u store.User) api.User {
+	return UserOut(directory.User{UPN: u.UPN, DisplayName: u.DisplayName, UserType: u.UserType, GuestKind: u.GuestKind,
+		Groups: u.Groups, AdminRole: u.AdminRole, CreatedAt: u.CreatedAt})
+}
+
+// User is the person with their groups.
+func (s *Service) User(ctx context.Context, rawUPN string) (api.User, error) {
+	u, err := s.user(ctx, rawUPN)
+	return UserOut(u), err
+}
+
+// validUser checks a person from the API or a CSV row; the error is a
+// sentence naming the field.
+func validUser(in api.User) (store.User, *api.Error) {
+	bad := func(field, msg string) (store.User, *api.Error) {
+		return store.User{}, api.Invalid(field, "%s %s.", field, msg)
+	}
+	upn, err := tap.NormalizeUPN(in.UserPrincipalName)
+	if err != nil {
+		return bad("userPrincipalName", err.Error())
+	}
+	name := strings.TrimSpace(in.DisplayName)
+	if err := tap.ValidDisplayName(name); err != nil {
+		return bad("displayName", err.Error())
+	}
+	switch in.UserType {
+	case "", "Member":
+		in.UserType = "Member"
+		if in.GuestKind != "" {
+			return bad("guestKind", "is only for guests")
+		}
+	case "Guest":
+		if in.GuestKind != "internal" && in.GuestKind != "external" {
+			return bad("guestKind", `must be "internal" or "external" for a guest`)
+		}
+	default:
+		return bad("userType", fmt.Sprintf(`must be "Member" or "Guest", not %q`, in.UserType))
+	}
+	if len(in.Groups) > 100 {
+		return bad("groups", "has more than 100 entries")
+	}
+	var groups []string
+	for _, g := range in.Groups {
+		g = strings.TrimSpace(g)
+		if err := tap.ValidGroupName(g); err != nil {
+			return bad("groups", err.Error())
+		}
+		groups = append(groups, g)
+	}
+	if in.AdminRole != "" && !IsRole(in.AdminRole) {
+		return bad("adminRole", "must be one of "+strings.Join(api.Roles, ", "))
+	}
+	return store.User{UPN: upn, DisplayName: name, UserType: in.UserType, GuestKind: in.GuestKind, Groups: groups, AdminRole: in.AdminRole}, nil
+}
+
+// CreateUser adds a person to the local directory.
+func (s *Service) CreateUser(ctx context.Context, c *Caller, in api.User) (api.User, error) {
+	ua, err := s.userAdmin()
+	if err != nil {
+		return api.User{}, err
+	}
+	if !in.CreatedDateTime.IsZero() {
+		return api.User{}, api.E(api.CodeInvalidValue, "createdDateTime is set by tapd; leave it out.")
+	}
+	u, apiErr := validUser(in)
+	if apiErr != nil {
+		return api.User{}, apiErr
+	}
+	if err := s.canManageUser(ctx, c, directory.User{UPN: u.UPN, AdminRole: u.AdminRole, RolesKnown: true}); err != nil {
+		return api.User{}, err
+	}
+	u.CreatedAt = s.now().UTC()
+	if err := ua.CreateUser(ctx, u); err != nil {
+		return api.User{}, err
+	}
+	s.succeeded(ctx, c, api.ActionCreateUser, tap.UPNKey(u.UPN), map[string]string{"userType": u.UserType, "guestKind": u.GuestKind})
+	return storedUserOut(u), nil
+}
+
+// ListUsers lists the local directory.
+func (s *Service) ListUsers(ctx context.Context) ([]api.User, error) {
+	ua, err := s.userAdmin()
+	if err != nil {
+		return nil, err
+	}
+	us, err := ua.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []api.User{}
+	for _, u := range us {
+		out = append(out, storedUserOut(u))
+	}
+	return out, nil
+}
+
+// DeleteUser removes a person with their pass, sessions and methods.
+func (s *Service) DeleteUser(ctx context.Context, c *Caller, rawUPN string) error {
+	ua, err := s.userAdmin()
+	if err != nil {
+		return err
+	}
+	u, err := s.user(ctx, rawUPN)
+	if err != nil {
+		return err
+	}
+	if err := s.canManageUser(ctx, c, u); err != nil {
+		return err
+	}
+	if err := ua.DeleteUser(ctx, u.UPN); err != nil {
+		return err
+	}
+	s.succeeded(ctx, c, api.ActionDeleteUser, tap.UPNKey(u.UPN), nil)
+	return nil
+}
+
+// ImportRow is one CSV row as read: its line number and its fields.
+type ImportRow struct {
+	Row  int
+	User api.User
+	// Err, when set, is why the row could not be read as CSV.
+	Err string
+}
+
+// ImportUsers checks every row first. Unless partial is set, one bad row
+// stops the import and nothing is written; with partial the good rows are
+// written together, in one transaction.
+func (s *Service) ImportUsers(ctx context.Context, c *Caller, rows []ImportRow, partial bool, mode string) (api.ImportResult, error) {
+	ua, err := s.userAdmin()
+	if err != nil {
+		return api.ImportResult{}, err
+	}
+	var good []store.User
+	failed := []api.RowError{}
+	seen := map[string]int{}
+	now := s.now().UTC()
+	for _, r := range rows {
+		if r.Err != "" {
+			failed = append(failed, api.RowError{Row: r.Row, Message: r.Err})
+			continue
+		}
+		u, apiErr := validUser(r.User)
+		if apiErr != nil {
+			failed = append(failed, api.RowError{Row: r.Row, UserPrincipalName: r.User.UserPrincipalName, Message: apiErr.Message})
+			continue
+		}
+		key := tap.UPNKey(u.UPN)
+		if first, dup := seen[key]; dup {
+			failed = append(failed, api.RowError{Row: r.Row, UserPrincipalName: u.UPN, Message: fmt.Sprintf("repeats row %d", first)})
+			continue
+		}
+		seen[key] = r.Row
+		if u.AdminRole != "" && !privileged(c) {
+			failed = append(failed, api.RowError{Row: r.Row, UserPrincipalName: u.UPN, Message: "only a privileged authentication administrator may add users with an admin role"})
+			continue
+		}
+		if _, err := s.dir.User(ctx, u.UPN); err == nil {
+			failed = append(failed, api.RowError{Row: r.Row, UserPrincipalName: u.UPN, Message: "a user with this userPrincipalName already exists"})
+			continue
+		} else if !isCode(err, api.CodeUserNotFound) {
+			return api.ImportResult{}, err
+		}
+		u.CreatedAt = now
+		good = append(good, u)
+	}
+	details := map[string]string{"rowsOk": strconv.Itoa(len(good)), "rowsFailed": strconv.Itoa(len(failed)), "mode": mode}
+	if len(failed) > 0 && !partial {
+		e := api.E(api.CodeImportFailed, "%d row(s) failed, so nothing was imported. Fix them, or import the good rows with mode=partial.", len(failed))
+		e.Rows = failed
+		return api.ImportResult{}, s.refuse(ctx, c, api.ActionImportUsers, "", "badRows", e, details)
+	}
+	if len(good) > 0 {
+		if err := ua.CreateUsers(ctx, good); err != nil {
+			return api.ImportResult{}, err
+		}
+	}
+	s.succeeded(ctx, c, api.ActionImportUsers, "", details)
+	return api.ImportResult{Created: len(good), Failed: failed}, nil
+}
