@@ -80,7 +80,7 @@ func mkPass(t *testing.T, s store.Store, upn, id string, once bool) store.Pass {
 func testSettings(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	if _, err := s.GetSetting(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("want store.ErrNotFound, got %v", err)
+		t.Fatalf("want ErrNotFound, got %v", err)
 	}
 	for _, v := range []string{`{"a":1}`, `{"a":2}`} {
 		if err := s.PutSetting(ctx, "policy", []byte(v)); err != nil {
@@ -97,14 +97,14 @@ func testUsers(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	mkUser(t, s, "Ada@Users.example")
 	if err := s.CreateUser(ctx, store.User{UPN: "ada@users.example", DisplayName: "x", UserType: "Member", CreatedAt: t0}); !errors.Is(err, store.ErrAlreadyExists) {
-		t.Fatalf("case-insensitive duplicate: want store.ErrAlreadyExists, got %v", err)
+		t.Fatalf("case-insensitive duplicate: want ErrAlreadyExists, got %v", err)
 	}
 	u, err := s.GetUser(ctx, "ADA@users.example")
 	if err != nil || u.UPN != "Ada@Users.example" || len(u.Groups) != 1 || !u.CreatedAt.Equal(t0) {
 		t.Fatalf("got %+v %v", u, err)
 	}
 	if _, err := s.GetUser(ctx, "nobody@users.example"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("want store.ErrNotFound, got %v", err)
+		t.Fatalf("want ErrNotFound, got %v", err)
 	}
 	mkPass(t, s, "ada@users.example", "p-users-1", false)
 	k := mkKiosk(t, s, "users-kiosk")
@@ -130,7 +130,7 @@ func testUsersAtomic(t *testing.T, s store.Store) {
 		{UPN: "taken@atomic.example", DisplayName: "Dup", UserType: "Member", CreatedAt: t0},
 	}
 	if err := s.CreateUsers(ctx, batch); !errors.Is(err, store.ErrAlreadyExists) {
-		t.Fatalf("want store.ErrAlreadyExists, got %v", err)
+		t.Fatalf("want ErrAlreadyExists, got %v", err)
 	}
 	if _, err := s.GetUser(ctx, "one@atomic.example"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("a failed batch left a user behind")
@@ -141,7 +141,7 @@ func testPasses(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	mkUser(t, s, "pat@passes.example")
 	if _, err := s.GetPass(ctx, "pat@passes.example"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("want store.ErrNotFound, got %v", err)
+		t.Fatalf("want ErrNotFound, got %v", err)
 	}
 	if _, err := s.ReplacePass(ctx, store.Pass{ID: "p-x", UPN: "ghost@passes.example", Hash: "h", CreatedAt: t0, StartAt: t0, LifetimeMinutes: 60}); err == nil {
 		t.Fatal("a pass for an unknown user was stored")
