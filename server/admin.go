@@ -18,24 +18,18 @@ import (
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
-const policySetting = "temporaryAccessPassPolicy"
-
 func (s *Server) loadPolicy(c *call) (tap.Policy, error) {
 	if s.entra() {
 		return s.entraPolicy(c)
 	}
-	raw, err := s.store.GetSetting(c.r.Context(), policySetting)
+	p, err := s.store.GetTAPPolicy(c.r.Context())
 	if errors.Is(err, store.ErrNotFound) {
 		return tap.DefaultPolicy(), nil
 	}
 	if err != nil {
 		return tap.Policy{}, err
 	}
-	var p tap.Policy
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return p, fmt.Errorf("stored policy is corrupt: %w", err)
-	}
-	return p, nil
+	return tapPolicyFromStore(p), nil
 }
 
 func (s *Server) getPolicy(c *call) error {
@@ -64,10 +58,10 @@ func (s *Server) patchPolicy(c *call) error {
 		s.audit(c, api.ActionUpdatePolicy, "", "failure", "invalidValue", nil)
 		return fieldError(err)
 	}
-	raw, _ := json.Marshal(p)
-	if err := s.store.PutSetting(c.r.Context(), policySetting, raw); err != nil {
+	if err := s.store.PutTAPPolicy(c.r.Context(), tapPolicyToStore(p)); err != nil {
 		return err
 	}
+	raw, _ := json.Marshal(p)
 	s.audit(c, api.ActionUpdatePolicy, "", "success", "", map[string]string{"policy": string(raw)})
 	return c.writeJSON(http.StatusOK, p)
 }

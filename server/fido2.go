@@ -21,8 +21,6 @@ import (
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
-const fido2PolicySetting = "fido2Policy"
-
 // newRelyingParty is tapd's WebAuthn relying party for the local
 // directory. The origin is always https:// + rp id, as with Microsoft
 // Graph, so one kiosk code path serves both directories.
@@ -541,15 +539,14 @@ func (s *Server) loadFIDO2Policy(c *call) (api.FIDO2Policy, error) {
 	if s.entra() {
 		return s.entraFIDO2Policy(c)
 	}
-	p := defaultFIDO2Policy()
-	raw, err := s.store.GetSetting(c.r.Context(), fido2PolicySetting)
+	p, err := s.store.GetFIDO2Policy(c.r.Context())
 	if errors.Is(err, store.ErrNotFound) {
-		return p, nil
+		return defaultFIDO2Policy(), nil
 	}
 	if err != nil {
-		return p, err
+		return defaultFIDO2Policy(), err
 	}
-	return p, json.Unmarshal(raw, &p)
+	return fido2PolicyFromStore(p), nil
 }
 
 func (s *Server) fido2PolicyOut(p api.FIDO2Policy) api.FIDO2Policy {
@@ -607,10 +604,10 @@ func (s *Server) patchFIDO2Policy(c *call) error {
 		}
 		p.KeyRestrictions = api.KeyRestrictions{IsEnforced: kr.IsEnforced, EnforcementType: kr.EnforcementType, AAGUIDs: ids}
 	}
-	raw, _ := json.Marshal(p)
-	if err := s.store.PutSetting(c.r.Context(), fido2PolicySetting, raw); err != nil {
+	if err := s.store.PutFIDO2Policy(c.r.Context(), fido2PolicyToStore(p)); err != nil {
 		return err
 	}
+	raw, _ := json.Marshal(p)
 	s.audit(c, api.ActionUpdateFIDO2Policy, "", "success", "", map[string]string{"policy": string(raw)})
 	return c.writeJSON(http.StatusOK, s.fido2PolicyOut(p))
 }

@@ -175,7 +175,19 @@ func mapErr(err error) error {
 }
 
 func (s *SQL) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	return s.txWith(ctx, nil, fn)
+}
+
+// readTx runs fn in a read-only transaction that reads one snapshot, so a
+// record read with several queries is never half an old and half a new one.
+// (PostgreSQL's default, READ COMMITTED, takes a snapshot per statement;
+// SQLite's read transactions always read one.)
+func (s *SQL) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.txWith(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}, fn)
+}
+
+func (s *SQL) txWith(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -242,9 +254,21 @@ func affected(res sql.Result, err error) error {
 
 // ---- migrations ----
 
+// migrationSteps are Go steps that run after a migration's SQL, in its
+// transaction, for what SQL alone cannot do portably (decoding JSON).
+var migrationSteps = map[int]func(ctx context.Context, s *SQL, tx *sql.Tx) error{
+	4: convertLegacyPolicies,
+}
+
 // Migrate applies every embedded migration not yet applied, each in its own
 // transaction. On PostgreSQL an advisory lock serialises concurrent callers.
 func (s *SQL) Migrate(ctx context.Context) error {
+	return s.migrateTo(ctx, 0)
+}
+
+// migrateTo is Migrate that stops after version upTo; 0 means the last.
+// Tests use it to build a database at an old schema.
+func (s *SQL) migrateTo(ctx context.Context, upTo int) error {
 	files, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -258,6 +282,9 @@ func (s *SQL) Migrate(ctx context.Context) error {
 			v, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
 			if err != nil {
 				return fmt.Errorf("migration %s: bad name", f)
+			}
+			if upTo > 0 && v > upTo {
+				break
 			}
 			var n int
 			if err := conn.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), v).Scan(&n); err != nil {
@@ -274,6 +301,12 @@ func (s *SQL) Migrate(ctx context.Context) error {
 			}
 			for _, stmt := range splitSQL(text) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					tx.Rollback()
+					return fmt.Errorf("migration %d: %w", v, mapErr(err))
+				}
+			}
+			if step := migrationSteps[v]; step != nil {
+				if err := step(ctx, s, tx); err != nil {
 					tx.Rollback()
 					return fmt.Errorf("migration %d: %w", v, mapErr(err))
 				}
@@ -350,18 +383,4 @@ func splitSQL(text string) []string {
 		out = append(out, cur.String())
 	}
 	return out
-}
-
-// ---- settings ----
-
-func (s *SQL) GetSetting(ctx context.Context, name string) ([]byte, error) {
-	var v string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT value FROM settings WHERE name = ?`), name).Scan(&v)
-	return []byte(v), mapErr(err)
-}
-
-func (s *SQL) PutSetting(ctx context.Context, name string, value []byte) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO settings(name, value) VALUES (?, ?)
-		ON CONFLICT(name) DO UPDATE SET value = excluded.value`), name, string(value))
-	return mapErr(err)
 }

@@ -160,6 +160,34 @@ type AuditFilter struct {
 	Before int64
 }
 
+// PolicyTarget names a user or group a policy includes or excludes.
+type PolicyTarget struct {
+	Type string // "user" or "group"
+	ID   string // a UPN, a group name, or "all_users"
+}
+
+// TAPPolicy is the local directory's Temporary Access Pass policy as stored.
+// It is the store's own type, not the API's, so that renaming a field on the
+// wire never changes what is stored.
+type TAPPolicy struct {
+	Enabled                bool
+	IncludeTargets         []PolicyTarget // in the order the admin gave
+	ExcludeTargets         []PolicyTarget
+	MinimumLifetimeMinutes int
+	MaximumLifetimeMinutes int
+	DefaultLifetimeMinutes int
+	IsUsableOnce           bool
+	DefaultLength          int
+}
+
+// FIDO2Policy is the local directory's FIDO2 policy as stored.
+type FIDO2Policy struct {
+	IsAttestationEnforced   bool
+	KeyRestrictionsEnforced bool
+	KeyEnforcementType      string   // "allow" or "block"
+	AAGUIDs                 []string // in the order the admin gave
+}
+
 // Store is everything tapd keeps. Methods that change more than one row do
 // so in one transaction.
 //
@@ -168,7 +196,6 @@ type AuditFilter struct {
 // ask for just that and be tested with a small fake, while the SQL backend
 // still implements all of them over one database.
 type Store interface {
-	Settings
 	Users
 	Passes
 	Sessions
@@ -178,16 +205,11 @@ type Store interface {
 	Ceremonies
 	Throttles
 	Audit
+	Policies
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error
-}
-
-// Settings are named values of tapd's configuration kept in the database.
-type Settings interface {
-	GetSetting(ctx context.Context, name string) ([]byte, error)
-	PutSetting(ctx context.Context, name string, value []byte) error
 }
 
 // Users are the people the local directory knows. Deleting one reaches into
@@ -292,4 +314,16 @@ type Throttles interface {
 type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
+
+// Policies are the local directory's policies, each one record. Get returns
+// ErrNotFound when none was ever stored, so the caller applies its defaults;
+// Put replaces the whole record in one transaction, so a reader never sees
+// half of an old policy and half of a new one. Lists come back in the order
+// they were put, empty (not nil) when empty.
+type Policies interface {
+	GetTAPPolicy(ctx context.Context) (TAPPolicy, error)
+	PutTAPPolicy(ctx context.Context, p TAPPolicy) error
+	GetFIDO2Policy(ctx context.Context) (FIDO2Policy, error)
+	PutFIDO2Policy(ctx context.Context, p FIDO2Policy) error
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		name string
 		fn   func(*testing.T, store.Store)
 	}{
-		{"Settings", testSettings},
+		{"TAPPolicy", testTAPPolicy},
+		{"FIDO2Policy", testFIDO2Policy},
 		{"Users", testUsers},
 		{"UsersAtomic", testUsersAtomic},
 		{"Passes", testPasses},
@@ -77,18 +79,56 @@ func mkPass(t *testing.T, s store.Store, upn, id string, once bool) store.Pass {
 	return p
 }
 
-func testSettings(t *testing.T, s store.Store) {
+func testTAPPolicy(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	if _, err := s.GetSetting(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("want ErrNotFound, got %v", err)
+	if _, err := s.GetTAPPolicy(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("before the first put: want ErrNotFound, got %v", err)
 	}
-	for _, v := range []string{`{"a":1}`, `{"a":2}`} {
-		if err := s.PutSetting(ctx, "policy", []byte(v)); err != nil {
+	first := store.TAPPolicy{
+		Enabled: true,
+		// Not sorted either way: the order the admin gave must come back.
+		IncludeTargets:         []store.PolicyTarget{{Type: "user", ID: "zed@policy.example"}, {Type: "group", ID: "staff"}, {Type: "group", ID: "all_users"}},
+		ExcludeTargets:         []store.PolicyTarget{{Type: "group", ID: "contractors"}},
+		MinimumLifetimeMinutes: 10, MaximumLifetimeMinutes: 43200, DefaultLifetimeMinutes: 60,
+		IsUsableOnce: true, DefaultLength: 12,
+	}
+	second := store.TAPPolicy{MinimumLifetimeMinutes: 60, MaximumLifetimeMinutes: 480, DefaultLifetimeMinutes: 120, DefaultLength: 8}
+	wantSecond := second
+	wantSecond.IncludeTargets, wantSecond.ExcludeTargets = []store.PolicyTarget{}, []store.PolicyTarget{}
+	for _, c := range []struct{ put, want store.TAPPolicy }{{first, first}, {second, wantSecond}} {
+		if err := s.PutTAPPolicy(ctx, c.put); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.GetSetting(ctx, "policy")
-		if err != nil || string(got) != v {
-			t.Fatalf("got %s %v", got, err)
+		got, err := s.GetTAPPolicy(ctx)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Fatalf("got %+v %v, want %+v", got, err, c.want)
+		}
+		if got.IncludeTargets == nil || got.ExcludeTargets == nil {
+			t.Fatalf("empty lists must come back empty, not nil: %+v", got)
+		}
+	}
+}
+
+func testFIDO2Policy(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.GetFIDO2Policy(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("before the first put: want ErrNotFound, got %v", err)
+	}
+	first := store.FIDO2Policy{IsAttestationEnforced: true, KeyRestrictionsEnforced: true, KeyEnforcementType: "allow",
+		AAGUIDs: []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8", "2fc0579f-8113-47ea-b116-bb5a8db9202a", "ee882879-721c-4913-9775-3dfcce97072a"}}
+	second := store.FIDO2Policy{KeyEnforcementType: "block"}
+	wantSecond := second
+	wantSecond.AAGUIDs = []string{}
+	for _, c := range []struct{ put, want store.FIDO2Policy }{{first, first}, {second, wantSecond}} {
+		if err := s.PutFIDO2Policy(ctx, c.put); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetFIDO2Policy(ctx)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Fatalf("got %+v %v, want %+v", got, err, c.want)
+		}
+		if got.AAGUIDs == nil {
+			t.Fatal("an empty list must come back empty, not nil")
 		}
 	}
 }
