@@ -20,12 +20,7 @@ func (s *SQL) GetTAPPolicy(ctx context.Context) (TAPPolicy, error) {
 			return err
 		}
 		p.Enabled, p.IsUsableOnce = enabled == 1, once == 1
-		rows, err := tx.QueryContext(ctx, `SELECT list, target_type, target_id FROM tap_policy_targets ORDER BY list, position`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(ctx, tx, `SELECT list, target_type, target_id FROM tap_policy_targets ORDER BY list, position`, func(rows *sql.Rows) error {
 			var list string
 			var t PolicyTarget
 			if err := rows.Scan(&list, &t.Type, &t.ID); err != nil {
@@ -36,8 +31,8 @@ func (s *SQL) GetTAPPolicy(ctx context.Context) (TAPPolicy, error) {
 			} else {
 				p.ExcludeTargets = append(p.ExcludeTargets, t)
 			}
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	return p, err
 }
@@ -86,19 +81,12 @@ func (s *SQL) GetFIDO2Policy(ctx context.Context) (FIDO2Policy, error) {
 			return err
 		}
 		p.IsAttestationEnforced, p.KeyRestrictionsEnforced = attest == 1, enforced == 1
-		rows, err := tx.QueryContext(ctx, `SELECT aaguid FROM fido2_policy_aaguids ORDER BY position`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return eachRow(ctx, tx, `SELECT aaguid FROM fido2_policy_aaguids ORDER BY position`, func(rows *sql.Rows) error {
 			var a string
-			if err := rows.Scan(&a); err != nil {
-				return err
-			}
+			err := rows.Scan(&a)
 			p.AAGUIDs = append(p.AAGUIDs, a)
-		}
-		return rows.Err()
+			return err
+		})
 	})
 	return p, err
 }
@@ -126,6 +114,21 @@ func (s *SQL) putFIDO2Policy(ctx context.Context, tx *sql.Tx, p FIDO2Policy) err
 		}
 	}
 	return nil
+}
+
+// eachRow runs query within tx and calls fn for each row.
+func eachRow(ctx context.Context, tx *sql.Tx, query string, fn func(*sql.Rows) error) error {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // ---- migration 4: legacy JSON settings ----
