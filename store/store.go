@@ -1,6 +1,6 @@
 // Package store keeps tapd's state in SQL. One implementation serves SQLite
 // (one instance, the default) and PostgreSQL (several instances sharing
-// state). Every backend must pass the conformance suite in conformance_test.go.
+// state). Every backend must pass the conformance suite in store/storetest.
 //
 // The store holds domain types and knows no HTTP or policy rules; it does
 // guarantee the invariants that must hold across instances: one pass per

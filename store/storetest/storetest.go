@@ -30,6 +30,7 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 	}{
 		{"TAPPolicy", testTAPPolicy},
 		{"FIDO2Policy", testFIDO2Policy},
+		{"PolicyRace", testPolicyRace},
 		{"Users", testUsers},
 		{"UsersAtomic", testUsersAtomic},
 		{"Passes", testPasses},
@@ -106,6 +107,40 @@ func testTAPPolicy(t *testing.T, s store.Store) {
 		if got.IncludeTargets == nil || got.ExcludeTargets == nil {
 			t.Fatalf("empty lists must come back empty, not nil: %+v", got)
 		}
+	}
+}
+
+// testPolicyRace has several writers replace the TAP policy at once, as
+// several instances might: what is left must be one writer's whole policy,
+// never lists mixed from two.
+func testPolicyRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 8
+	put := func(i int) store.TAPPolicy {
+		p := store.TAPPolicy{MinimumLifetimeMinutes: 60, MaximumLifetimeMinutes: 480, DefaultLifetimeMinutes: 60, DefaultLength: 8 + i,
+			ExcludeTargets: []store.PolicyTarget{}}
+		for j := 0; j <= i; j++ {
+			p.IncludeTargets = append(p.IncludeTargets, store.PolicyTarget{Type: "group", ID: fmt.Sprintf("g%d-%d", i, j)})
+		}
+		return p
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if err := s.PutTAPPolicy(ctx, put(i)); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	got, err := s.GetTAPPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := got.DefaultLength - 8; i < 0 || i >= n || !reflect.DeepEqual(got, put(i)) {
+		t.Fatalf("not one writer's policy: %+v", got)
 	}
 }
 
