@@ -1,6 +1,6 @@
 // Package store keeps tapd's state in SQL. One implementation serves SQLite
 // (one instance, the default) and PostgreSQL (several instances sharing
-// state). Every backend must pass the conformance suite in conformance_test.go.
+// state). Every backend must pass the conformance suite in store/storetest.
 //
 // The store holds domain types and knows no HTTP or policy rules; it does
 // guarantee the invariants that must hold across instances: one pass per
@@ -160,12 +160,62 @@ type AuditFilter struct {
 	Before int64
 }
 
+// PolicyTarget names a user or group a policy includes or excludes.
+type PolicyTarget struct {
+	Type string // "user" or "group"
+	ID   string // a UPN, a group name, or "all_users"
+}
+
+// TAPPolicy is the local directory's Temporary Access Pass policy as stored.
+// It is the store's own type, not the API's, so that renaming a field on the
+// wire never changes what is stored.
+type TAPPolicy struct {
+	Enabled                bool
+	IncludeTargets         []PolicyTarget // in the order the admin gave
+	ExcludeTargets         []PolicyTarget
+	MinimumLifetimeMinutes int
+	MaximumLifetimeMinutes int
+	DefaultLifetimeMinutes int
+	IsUsableOnce           bool
+	DefaultLength          int
+}
+
+// FIDO2Policy is the local directory's FIDO2 policy as stored.
+type FIDO2Policy struct {
+	IsAttestationEnforced   bool
+	KeyRestrictionsEnforced bool
+	KeyEnforcementType      string   // "allow" or "block"
+	AAGUIDs                 []string // in the order the admin gave
+}
+
 // Store is everything tapd keeps. Methods that change more than one row do
 // so in one transaction.
+//
+// It is made of one small interface per kind of record so that code which
+// needs one kind (the audit writer, the throttle, a directory backend) can
+// ask for just that and be tested with a small fake, while the SQL backend
+// still implements all of them over one database.
 type Store interface {
-	GetSetting(ctx context.Context, name string) ([]byte, error)
-	PutSetting(ctx context.Context, name string, value []byte) error
+	Users
+	Passes
+	Sessions
+	Kiosks
+	AdminTokens
+	Methods
+	Ceremonies
+	Throttles
+	Audit
+	Policies
 
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Users are the people the local directory knows. Deleting one reaches into
+// passes, sessions and methods, which is why a user is deleted here and not
+// by its callers row by row.
+type Users interface {
 	CreateUser(ctx context.Context, u User) error
 	// CreateUsers inserts all users in one transaction: all or none.
 	CreateUsers(ctx context.Context, us []User) error
@@ -173,7 +223,11 @@ type Store interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	// DeleteUser removes the user with their pass, sessions and methods.
 	DeleteUser(ctx context.Context, upn string) error
+}
 
+// Passes are the Temporary Access Passes, at most one per user. Replacing
+// or deleting a pass also ends its sessions, in the same transaction.
+type Passes interface {
 	// ReplacePass stores p as the user's only pass. Any previous pass and
 	// its sessions are deleted in the same transaction, so the old pass
 	// stops working at once. It returns the replaced pass's id, if any.
@@ -181,7 +235,11 @@ type Store interface {
 	GetPass(ctx context.Context, upn string) (Pass, error)
 	// DeletePass deletes the user's pass with that id and its sessions.
 	DeletePass(ctx context.Context, upn, id string) error
+}
 
+// Sessions are kiosk sign-ins. Opening one may consume a one-time pass,
+// which is why it is one call and not a pass update plus an insert.
+type Sessions interface {
 	// OpenSession stores s. When consume is true it first marks the pass
 	// used, atomically: of two racing callers exactly one succeeds and the
 	// other gets ErrPassUsed. A pass deleted meanwhile gives ErrNotFound.
@@ -190,18 +248,29 @@ type Store interface {
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteExpiredSessions removes sessions that ended before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+}
 
+// Kiosks are the registered kiosk machines. Revoking one ends its sessions.
+type Kiosks interface {
 	CreateKiosk(ctx context.Context, k Kiosk) error
 	GetKioskByTokenHash(ctx context.Context, tokenHash string) (Kiosk, error)
 	ListKiosks(ctx context.Context) ([]Kiosk, error)
 	RevokeKiosk(ctx context.Context, name string, at time.Time) error
+}
 
+// AdminTokens are the admin credentials. They are looked up by hash only,
+// so the store never needs a token's value.
+type AdminTokens interface {
 	CreateAdminToken(ctx context.Context, t AdminToken) error
 	GetAdminTokenByHash(ctx context.Context, tokenHash string) (AdminToken, error)
 	ListAdminTokens(ctx context.Context) ([]AdminToken, error)
 	RevokeAdminToken(ctx context.Context, name string, at time.Time) error
 	CountAdminTokens(ctx context.Context) (int, error)
+}
 
+// Methods are the authentication methods other than the pass, with the
+// WebAuthn user handle that the FIDO2 ones are registered under.
+type Methods interface {
 	// CreateMethod stores a method; a credential id already registered to
 	// anyone gives ErrAlreadyExists.
 	CreateMethod(ctx context.Context, m Method) error
@@ -215,13 +284,22 @@ type Store interface {
 	// as the handle if the user has none yet. Concurrent callers all get
 	// the one that was stored first.
 	UserHandle(ctx context.Context, upn string, candidate []byte) ([]byte, error)
+}
 
+// Ceremonies are WebAuthn challenges between options and response. They
+// live in the store, not in memory, so that any instance can finish a
+// ceremony another one started, and only once.
+type Ceremonies interface {
 	CreateCeremony(ctx context.Context, c Ceremony) error
 	// TakeCeremony deletes the ceremony and returns it, so it can be used
 	// once only, whichever instance finishes it.
 	TakeCeremony(ctx context.Context, id string) (Ceremony, error)
 	DeleteExpiredCeremonies(ctx context.Context, now time.Time) (int64, error)
+}
 
+// Throttles are the failure counters and lockouts. They live in the store
+// so that every instance counts the same failures.
+type Throttles interface {
 	GetThrottle(ctx context.Context, key string) (Throttle, error)
 	// RecordFailure counts one failure atomically and returns the new count.
 	// A counter whose last failure is older than window starts again at 1.
@@ -229,11 +307,23 @@ type Store interface {
 	// LockUntil extends the key's lockout to until; it never shortens one.
 	LockUntil(ctx context.Context, key string, until time.Time) error
 	ClearThrottle(ctx context.Context, key string) error
+}
 
+// Audit is the append-only audit trail: entries are added and listed,
+// never changed.
+type Audit interface {
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+}
 
-	// Ping reports whether the database answers.
-	Ping(ctx context.Context) error
-	Close() error
+// Policies are the local directory's policies, each one record. Get returns
+// ErrNotFound when none was ever stored, so the caller applies its defaults;
+// Put replaces the whole record in one transaction, so a reader never sees
+// half of an old policy and half of a new one. Lists come back in the order
+// they were put, empty (not nil) when empty.
+type Policies interface {
+	GetTAPPolicy(ctx context.Context) (TAPPolicy, error)
+	PutTAPPolicy(ctx context.Context, p TAPPolicy) error
+	GetFIDO2Policy(ctx context.Context) (FIDO2Policy, error)
+	PutFIDO2Policy(ctx context.Context, p FIDO2Policy) error
 }

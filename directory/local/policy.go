@@ -2,40 +2,57 @@ package local
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 
 	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
-const (
-	tapPolicySetting   = "temporaryAccessPassPolicy"
-	fido2PolicySetting = "fido2Policy"
-)
+// The policies are stored as the store's own records, not as JSON of the
+// API or rules types, so renaming a field on the wire cannot break stored
+// data. These convert at the edge.
 
 // TAPPolicy is the stored policy, or the default one before any change.
 func (d *Directory) TAPPolicy(ctx context.Context) (tap.Policy, error) {
-	raw, err := d.st.GetSetting(ctx, tapPolicySetting)
+	p, err := d.st.GetTAPPolicy(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return tap.DefaultPolicy(), nil
 	}
 	if err != nil {
 		return tap.Policy{}, err
 	}
-	var p tap.Policy
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return p, fmt.Errorf("stored policy is corrupt: %w", err)
+	state := "disabled"
+	if p.Enabled {
+		state = "enabled"
 	}
-	return p, nil
+	return tap.Policy{State: state, IncludeTargets: targetsFromStore(p.IncludeTargets), ExcludeTargets: targetsFromStore(p.ExcludeTargets),
+		MinimumLifetimeInMinutes: p.MinimumLifetimeMinutes, MaximumLifetimeInMinutes: p.MaximumLifetimeMinutes,
+		DefaultLifetimeInMinutes: p.DefaultLifetimeMinutes, IsUsableOnce: p.IsUsableOnce, DefaultLength: p.DefaultLength}, nil
 }
 
 // PutTAPPolicy stores a policy the caller has validated.
 func (d *Directory) PutTAPPolicy(ctx context.Context, p tap.Policy) error {
-	raw, _ := json.Marshal(p)
-	return d.st.PutSetting(ctx, tapPolicySetting, raw)
+	return d.st.PutTAPPolicy(ctx, store.TAPPolicy{Enabled: p.State == "enabled",
+		IncludeTargets: targetsToStore(p.IncludeTargets), ExcludeTargets: targetsToStore(p.ExcludeTargets),
+		MinimumLifetimeMinutes: p.MinimumLifetimeInMinutes, MaximumLifetimeMinutes: p.MaximumLifetimeInMinutes,
+		DefaultLifetimeMinutes: p.DefaultLifetimeInMinutes, IsUsableOnce: p.IsUsableOnce, DefaultLength: p.DefaultLength})
+}
+
+func targetsFromStore(ts []store.PolicyTarget) []tap.Target {
+	out := []tap.Target{}
+	for _, t := range ts {
+		out = append(out, tap.Target{TargetType: t.Type, ID: t.ID})
+	}
+	return out
+}
+
+func targetsToStore(ts []tap.Target) []store.PolicyTarget {
+	out := []store.PolicyTarget{}
+	for _, t := range ts {
+		out = append(out, store.PolicyTarget{Type: t.TargetType, ID: t.ID})
+	}
+	return out
 }
 
 // DefaultFIDO2Policy is a fresh tapd's: nothing enforced.
@@ -43,43 +60,22 @@ func DefaultFIDO2Policy() directory.FIDO2Policy {
 	return directory.FIDO2Policy{KeyRestrictions: directory.KeyRestrictions{EnforcementType: "block", AAGUIDs: []string{}}}
 }
 
-type storedFIDO2 struct {
-	IsAttestationEnforced bool `json:"isAttestationEnforced"`
-	KeyRestrictions       struct {
-		IsEnforced      bool     `json:"isEnforced"`
-		EnforcementType string   `json:"enforcementType"`
-		AAGUIDs         []string `json:"aaGuids"`
-	} `json:"keyRestrictions"`
-}
-
 // FIDO2Policy is the stored policy, or the default one.
 func (d *Directory) FIDO2Policy(ctx context.Context) (directory.FIDO2Policy, error) {
-	p := DefaultFIDO2Policy()
-	raw, err := d.st.GetSetting(ctx, fido2PolicySetting)
+	p, err := d.st.GetFIDO2Policy(ctx)
 	if errors.Is(err, store.ErrNotFound) {
-		return p, nil
+		return DefaultFIDO2Policy(), nil
 	}
 	if err != nil {
-		return p, err
+		return directory.FIDO2Policy{}, err
 	}
-	var s storedFIDO2
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return p, fmt.Errorf("stored FIDO2 policy is corrupt: %w", err)
-	}
-	p.IsAttestationEnforced = s.IsAttestationEnforced
-	p.KeyRestrictions = directory.KeyRestrictions(s.KeyRestrictions)
-	if p.KeyRestrictions.AAGUIDs == nil {
-		p.KeyRestrictions.AAGUIDs = []string{}
-	}
-	return p, nil
+	return directory.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced, KeyRestrictions: directory.KeyRestrictions{
+		IsEnforced: p.KeyRestrictionsEnforced, EnforcementType: p.KeyEnforcementType, AAGUIDs: append([]string{}, p.AAGUIDs...)}}, nil
 }
 
 // PutFIDO2Policy stores a policy the caller has validated.
 func (d *Directory) PutFIDO2Policy(ctx context.Context, p directory.FIDO2Policy) error {
-	var s storedFIDO2
-	s.IsAttestationEnforced = p.IsAttestationEnforced
-	s.KeyRestrictions.IsEnforced, s.KeyRestrictions.EnforcementType, s.KeyRestrictions.AAGUIDs =
-		p.KeyRestrictions.IsEnforced, p.KeyRestrictions.EnforcementType, p.KeyRestrictions.AAGUIDs
-	raw, _ := json.Marshal(s)
-	return d.st.PutSetting(ctx, fido2PolicySetting, raw)
+	kr := p.KeyRestrictions
+	return d.st.PutFIDO2Policy(ctx, store.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced, KeyRestrictionsEnforced: kr.IsEnforced,
+		KeyEnforcementType: kr.EnforcementType, AAGUIDs: append([]string{}, kr.AAGUIDs...)})
 }

@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+func (s *SQL) AppendAudit(ctx context.Context, e AuditEntry) error {
+	details, _ := json.Marshal(e.Details)
+	if e.Details == nil {
+		details = []byte("{}")
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO audit(at, request_id, actor_type, actor, action, target, result, reason, details_json)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		ms(e.At), e.RequestID, e.ActorType, e.Actor, e.Action, e.Target, e.Result, e.Reason, string(details))
+	return mapErr(err)
+}
+
+func (s *SQL) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.Target != "" {
+		add("LOWER(target) = ?", upnKey(f.Target))
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if f.Result != "" {
+		add("result = ?", f.Result)
+	}
+	if !f.Since.IsZero() {
+		add("at >= ?", ms(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add("at < ?", ms(f.Until))
+	}
+	if f.Before > 0 {
+		add("id < ?", f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if limit > 1000 {
+		limit = 1000
+	}
+	query := `SELECT id, at, request_id, actor_type, actor, action, target, result, reason, details_json FROM audit`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id DESC LIMIT " + strconv.Itoa(limit)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at int64
+		var details string
+		if err := rows.Scan(&e.ID, &at, &e.RequestID, &e.ActorType, &e.Actor, &e.Action, &e.Target, &e.Result, &e.Reason, &details); err != nil {
+			return nil, mapErr(err)
+		}
+		e.At = fromMS(at)
+		_ = json.Unmarshal([]byte(details), &e.Details)
+		out = append(out, e)
+	}
+	return out, mapErr(rows.Err())
+}

@@ -1,0 +1,603 @@
+// Package storetest is the conformance suite of store.Store: the storage
+// rules every backend must keep (one pass per user, one-time passes consumed
+// once, shared failure counters, ...). It is written against the interface
+// only, so a new backend is checked by the same tests as the SQL one.
+//
+// Tests that need a backend's own access (migrations, a full disk made with
+// SQLite's max_page_count) live beside that backend, in package store's
+// tests.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/store"
+)
+
+// RunTests runs every conformance test as a subtest of t. newStore is called
+// once for each subtest and must return an empty store with the current
+// schema, closed when that subtest ends (t.Cleanup).
+func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, store.Store)
+	}{
+		{"TAPPolicy", testTAPPolicy},
+		{"FIDO2Policy", testFIDO2Policy},
+		{"PolicyRace", testPolicyRace},
+		{"Users", testUsers},
+		{"UsersAtomic", testUsersAtomic},
+		{"Passes", testPasses},
+		{"Sessions", testSessions},
+		{"OneTimeRace", testOneTimeRace},
+		{"Kiosks", testKiosks},
+		{"AdminTokens", testAdminTokens},
+		{"Methods", testMethods},
+		{"Throttle", testThrottle},
+		{"ThrottleRace", testThrottleRace},
+		{"Audit", testAudit},
+		{"FIDO2Methods", testFIDO2Methods},
+		{"UserHandle", testUserHandle},
+		{"Ceremonies", testCeremonies},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+func mkUser(t *testing.T, s store.Store, upn string) store.User {
+	t.Helper()
+	u := store.User{UPN: upn, DisplayName: "Test " + upn, UserType: "Member", Groups: []string{"staff"}, CreatedAt: t0}
+	if err := s.CreateUser(context.Background(), u); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func mkKiosk(t *testing.T, s store.Store, name string) store.Kiosk {
+	t.Helper()
+	k := store.Kiosk{ID: "k-" + name, Name: name, TokenHash: "h-" + name, CreatedAt: t0}
+	if err := s.CreateKiosk(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func mkPass(t *testing.T, s store.Store, upn, id string, once bool) store.Pass {
+	t.Helper()
+	p := store.Pass{ID: id, UPN: upn, Hash: "$argon2id$x", CreatedAt: t0, StartAt: t0, LifetimeMinutes: 60, IsUsableOnce: once, CreatedBy: "test"}
+	if _, err := s.ReplacePass(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func testTAPPolicy(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.GetTAPPolicy(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("before the first put: want ErrNotFound, got %v", err)
+	}
+	first := store.TAPPolicy{
+		Enabled: true,
+		// Not sorted either way: the order the admin gave must come back.
+		IncludeTargets:         []store.PolicyTarget{{Type: "user", ID: "zed@policy.example"}, {Type: "group", ID: "staff"}, {Type: "group", ID: "all_users"}},
+		ExcludeTargets:         []store.PolicyTarget{{Type: "group", ID: "contractors"}},
+		MinimumLifetimeMinutes: 10, MaximumLifetimeMinutes: 43200, DefaultLifetimeMinutes: 60,
+		IsUsableOnce: true, DefaultLength: 12,
+	}
+	second := store.TAPPolicy{MinimumLifetimeMinutes: 60, MaximumLifetimeMinutes: 480, DefaultLifetimeMinutes: 120, DefaultLength: 8}
+	wantSecond := second
+	wantSecond.IncludeTargets, wantSecond.ExcludeTargets = []store.PolicyTarget{}, []store.PolicyTarget{}
+	for _, c := range []struct{ put, want store.TAPPolicy }{{first, first}, {second, wantSecond}} {
+		if err := s.PutTAPPolicy(ctx, c.put); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetTAPPolicy(ctx)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Fatalf("got %+v %v, want %+v", got, err, c.want)
+		}
+		if got.IncludeTargets == nil || got.ExcludeTargets == nil {
+			t.Fatalf("empty lists must come back empty, not nil: %+v", got)
+		}
+	}
+}
+
+// testPolicyRace has several writers replace the TAP policy at once, as
+// several instances might: what is left must be one writer's whole policy,
+// never lists mixed from two.
+func testPolicyRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 8
+	put := func(i int) store.TAPPolicy {
+		p := store.TAPPolicy{MinimumLifetimeMinutes: 60, MaximumLifetimeMinutes: 480, DefaultLifetimeMinutes: 60, DefaultLength: 8 + i,
+			ExcludeTargets: []store.PolicyTarget{}}
+		for j := 0; j <= i; j++ {
+			p.IncludeTargets = append(p.IncludeTargets, store.PolicyTarget{Type: "group", ID: fmt.Sprintf("g%d-%d", i, j)})
+		}
+		return p
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if err := s.PutTAPPolicy(ctx, put(i)); err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	got, err := s.GetTAPPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := got.DefaultLength - 8; i < 0 || i >= n || !reflect.DeepEqual(got, put(i)) {
+		t.Fatalf("not one writer's policy: %+v", got)
+	}
+}
+
+func testFIDO2Policy(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.GetFIDO2Policy(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("before the first put: want ErrNotFound, got %v", err)
+	}
+	first := store.FIDO2Policy{IsAttestationEnforced: true, KeyRestrictionsEnforced: true, KeyEnforcementType: "allow",
+		AAGUIDs: []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8", "2fc0579f-8113-47ea-b116-bb5a8db9202a", "ee882879-721c-4913-9775-3dfcce97072a"}}
+	second := store.FIDO2Policy{KeyEnforcementType: "block"}
+	wantSecond := second
+	wantSecond.AAGUIDs = []string{}
+	for _, c := range []struct{ put, want store.FIDO2Policy }{{first, first}, {second, wantSecond}} {
+		if err := s.PutFIDO2Policy(ctx, c.put); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetFIDO2Policy(ctx)
+		if err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Fatalf("got %+v %v, want %+v", got, err, c.want)
+		}
+		if got.AAGUIDs == nil {
+			t.Fatal("an empty list must come back empty, not nil")
+		}
+	}
+}
+
+func testUsers(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkUser(t, s, "Ada@Users.example")
+	if err := s.CreateUser(ctx, store.User{UPN: "ada@users.example", DisplayName: "x", UserType: "Member", CreatedAt: t0}); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("case-insensitive duplicate: want ErrAlreadyExists, got %v", err)
+	}
+	u, err := s.GetUser(ctx, "ADA@users.example")
+	if err != nil || u.UPN != "Ada@Users.example" || len(u.Groups) != 1 || !u.CreatedAt.Equal(t0) {
+		t.Fatalf("got %+v %v", u, err)
+	}
+	if _, err := s.GetUser(ctx, "nobody@users.example"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+	mkPass(t, s, "ada@users.example", "p-users-1", false)
+	k := mkKiosk(t, s, "users-kiosk")
+	if err := s.OpenSession(ctx, store.Session{ID: "s-users", TokenHash: "th-users", KioskID: k.ID, UPN: u.UPN, PassID: "p-users-1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteUser(ctx, "ada@users.example"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSession(ctx, "th-users"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("deleting a user must end their sessions")
+	}
+	if err := s.DeleteUser(ctx, "ada@users.example"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func testUsersAtomic(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkUser(t, s, "taken@atomic.example")
+	batch := []store.User{
+		{UPN: "one@atomic.example", DisplayName: "One", UserType: "Member", CreatedAt: t0},
+		{UPN: "taken@atomic.example", DisplayName: "Dup", UserType: "Member", CreatedAt: t0},
+	}
+	if err := s.CreateUsers(ctx, batch); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("want ErrAlreadyExists, got %v", err)
+	}
+	if _, err := s.GetUser(ctx, "one@atomic.example"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("a failed batch left a user behind")
+	}
+}
+
+func testPasses(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	mkUser(t, s, "pat@passes.example")
+	if _, err := s.GetPass(ctx, "pat@passes.example"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("want ErrNotFound, got %v", err)
+	}
+	if _, err := s.ReplacePass(ctx, store.Pass{ID: "p-x", UPN: "ghost@passes.example", Hash: "h", CreatedAt: t0, StartAt: t0, LifetimeMinutes: 60}); err == nil {
+		t.Fatal("a pass for an unknown user was stored")
+	}
+	mkPass(t, s, "pat@passes.example", "p-passes-1", true)
+	k := mkKiosk(t, s, "passes-kiosk")
+	if err := s.OpenSession(ctx, store.Session{ID: "s-passes", TokenHash: "th-passes", KioskID: k.ID, UPN: "pat@passes.example", PassID: "p-passes-1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}, true, t0); err != nil {
+		t.Fatal(err)
+	}
+	replaced, err := s.ReplacePass(ctx, store.Pass{ID: "p-passes-2", UPN: "PAT@passes.example", Hash: "h2", CreatedAt: t0, StartAt: t0, LifetimeMinutes: 90, CreatedBy: "t"})
+	if err != nil || replaced != "p-passes-1" {
+		t.Fatalf("replace: %q %v", replaced, err)
+	}
+	if _, err := s.GetSession(ctx, "th-passes"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("replacing a pass must end the old pass's sessions")
+	}
+	p, err := s.GetPass(ctx, "pat@passes.example")
+	if err != nil || p.ID != "p-passes-2" || p.LifetimeMinutes != 90 || p.UsedAt != nil || p.UPN != "pat@passes.example" {
+		t.Fatalf("got %+v %v", p, err)
+	}
+	if err := s.DeletePass(ctx, "pat@passes.example", "p-passes-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting the replaced pass: %v", err)
+	}
+	if err := s.DeletePass(ctx, "pat@passes.example", "p-passes-2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetPass(ctx, "pat@passes.example"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("pass still there")
+	}
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "sam@sessions.example")
+	k := mkKiosk(t, s, "sessions-kiosk")
+	mkPass(t, s, u.UPN, "p-sess", false)
+	for i := 0; i < 2; i++ { // a multi-use pass opens several sessions
+		sess := store.Session{ID: fmt.Sprintf("s-sess-%d", i), TokenHash: fmt.Sprintf("th-sess-%d", i), KioskID: k.ID, UPN: u.UPN, PassID: "p-sess", CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+		if err := s.OpenSession(ctx, sess, false, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.GetSession(ctx, "th-sess-0")
+	if err != nil || got.KioskID != k.ID || got.UPN != u.UPN || !got.ExpiresAt.Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	p, _ := s.GetPass(ctx, u.UPN)
+	if p.UsedAt == nil || !p.UsedAt.Equal(t0) {
+		t.Fatalf("first use not recorded: %+v", p)
+	}
+	if err := s.DeleteSession(ctx, "s-sess-0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSession(ctx, "th-sess-0"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("session survived delete")
+	}
+	n, err := s.DeleteExpiredSessions(ctx, t0.Add(11*time.Minute))
+	if err != nil || n < 1 {
+		t.Fatalf("expired cleanup: %d %v", n, err)
+	}
+	if err := s.OpenSession(ctx, store.Session{ID: "s-sess-x", TokenHash: "th-sess-x", KioskID: k.ID, UPN: u.UPN, PassID: "no-such-pass", CreatedAt: t0, ExpiresAt: t0}, false, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("session on a missing pass: %v", err)
+	}
+	if err := s.DeletePass(ctx, u.UPN, "p-sess"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSession(ctx, "th-sess-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("deleting the pass must end its sessions")
+	}
+}
+
+// testOneTimeRace has many goroutines race to consume one one-time pass:
+// exactly one may win.
+func testOneTimeRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "rae@race.example")
+	k := mkKiosk(t, s, "race-kiosk")
+	mkPass(t, s, u.UPN, "p-race", true)
+	const n = 16
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = s.OpenSession(ctx, store.Session{ID: fmt.Sprintf("s-race-%d", i), TokenHash: fmt.Sprintf("th-race-%d", i), KioskID: k.ID, UPN: u.UPN, PassID: "p-race", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}, true, t0)
+		}(i)
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case errors.Is(err, store.ErrPassUsed):
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d sessions opened with one one-time pass", wins)
+	}
+}
+
+func testKiosks(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k := mkKiosk(t, s, "lobby-1")
+	if err := s.CreateKiosk(ctx, store.Kiosk{ID: "other", Name: "lobby-1", TokenHash: "zz", CreatedAt: t0}); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("duplicate name: %v", err)
+	}
+	got, err := s.GetKioskByTokenHash(ctx, k.TokenHash)
+	if err != nil || got.Name != "lobby-1" || got.RevokedAt != nil {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	u := mkUser(t, s, "kim@kiosks.example")
+	mkPass(t, s, u.UPN, "p-kiosks", false)
+	if err := s.OpenSession(ctx, store.Session{ID: "s-kiosks", TokenHash: "th-kiosks", KioskID: k.ID, UPN: u.UPN, PassID: "p-kiosks", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeKiosk(ctx, "lobby-1", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetSession(ctx, "th-kiosks"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("revoking a kiosk must end its sessions")
+	}
+	got, _ = s.GetKioskByTokenHash(ctx, k.TokenHash)
+	if got.RevokedAt == nil {
+		t.Fatal("not revoked")
+	}
+	if err := s.RevokeKiosk(ctx, "lobby-1", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("second revoke: %v", err)
+	}
+	ks, err := s.ListKiosks(ctx)
+	if err != nil || len(ks) == 0 {
+		t.Fatalf("list: %v", err)
+	}
+}
+
+func testAdminTokens(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	before, _ := s.CountAdminTokens(ctx)
+	exp := t0.Add(time.Hour)
+	tok := store.AdminToken{ID: "a1", Name: "helpdesk", Role: "reader", TokenHash: "ah1", CreatedAt: t0, ExpiresAt: &exp}
+	if err := s.CreateAdminToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAdminToken(ctx, store.AdminToken{ID: "a2", Name: "helpdesk", Role: "reader", TokenHash: "ah2", CreatedAt: t0}); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("duplicate: %v", err)
+	}
+	got, err := s.GetAdminTokenByHash(ctx, "ah1")
+	if err != nil || got.Role != "reader" || got.ExpiresAt == nil || !got.ExpiresAt.Equal(exp) {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	if n, _ := s.CountAdminTokens(ctx); n != before+1 {
+		t.Fatalf("count %d", n)
+	}
+	if err := s.RevokeAdminToken(ctx, "helpdesk", t0); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetAdminTokenByHash(ctx, "ah1")
+	if got.RevokedAt == nil {
+		t.Fatal("not revoked")
+	}
+	if err := s.RevokeAdminToken(ctx, "nobody", t0); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown: %v", err)
+	}
+}
+
+func testMethods(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "mo@methods.example")
+	ms, err := s.ListMethods(ctx, u.UPN)
+	if err != nil || len(ms) != 0 {
+		t.Fatalf("got %v %v", ms, err)
+	}
+	if err := s.CreateMethod(ctx, store.Method{ID: "m1", UPN: u.UPN, Kind: "fido2", DisplayName: "Old key", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ = s.ListMethods(ctx, "MO@methods.example")
+	if len(ms) != 1 || ms[0].DisplayName != "Old key" {
+		t.Fatalf("got %+v", ms)
+	}
+}
+
+func testThrottle(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	key := "user:thr@throttle.example"
+	th, err := s.GetThrottle(ctx, key)
+	if err != nil || th.Failures != 0 || !th.LockedUntil.Before(t0) {
+		t.Fatalf("fresh: %+v %v", th, err)
+	}
+	for i := 1; i <= 3; i++ {
+		n, err := s.RecordFailure(ctx, key, t0.Add(time.Duration(i)*time.Second), time.Hour)
+		if err != nil || n != i {
+			t.Fatalf("failure %d: %d %v", i, n, err)
+		}
+	}
+	if n, _ := s.RecordFailure(ctx, key, t0.Add(2*time.Hour), time.Hour); n != 1 {
+		t.Fatalf("a quiet window must restart the count, got %d", n)
+	}
+	if err := s.LockUntil(ctx, key, t0.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LockUntil(ctx, key, t0.Add(150*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	th, _ = s.GetThrottle(ctx, key)
+	if !th.LockedUntil.Equal(t0.Add(3 * time.Hour)) {
+		t.Fatalf("lock shortened: %v", th.LockedUntil)
+	}
+	if err := s.ClearThrottle(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if th, _ = s.GetThrottle(ctx, key); th.Failures != 0 {
+		t.Fatal("not cleared")
+	}
+}
+
+// testThrottleRace checks that concurrent failures are all counted, as they
+// would be from several tapd instances.
+func testThrottleRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const n = 20
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.RecordFailure(ctx, "kiosk:race", t0, time.Hour); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	th, _ := s.GetThrottle(ctx, "kiosk:race")
+	if th.Failures != n {
+		t.Fatalf("lost updates: %d of %d failures counted", th.Failures, n)
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i, action := range []string{"signIn", "signIn", "createPass"} {
+		e := store.AuditEntry{At: t0.Add(time.Duration(i) * time.Minute), RequestID: fmt.Sprint("r", i), ActorType: "kiosk", Actor: "audit-kiosk",
+			Action: action, Target: "Aud@audit.example", Result: "failure", Reason: "wrongPass", Details: map[string]string{"n": fmt.Sprint(i)}}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	es, err := s.ListAudit(ctx, store.AuditFilter{Target: "aud@audit.example", Action: "signIn"})
+	if err != nil || len(es) != 2 || es[0].RequestID != "r1" || es[0].Details["n"] != "1" {
+		t.Fatalf("got %+v %v", es, err)
+	}
+	es, _ = s.ListAudit(ctx, store.AuditFilter{Target: "aud@audit.example", Since: t0.Add(90 * time.Second)})
+	if len(es) != 1 || es[0].Action != "createPass" {
+		t.Fatalf("since: %+v", es)
+	}
+	es, _ = s.ListAudit(ctx, store.AuditFilter{Target: "aud@audit.example", Limit: 1})
+	if len(es) != 1 {
+		t.Fatal("limit")
+	}
+	es2, _ := s.ListAudit(ctx, store.AuditFilter{Target: "aud@audit.example", Before: es[0].ID})
+	if len(es2) != 2 {
+		t.Fatalf("paging: %d", len(es2))
+	}
+}
+
+func testFIDO2Methods(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := mkUser(t, s, "fa@fido2.example")
+	b := mkUser(t, s, "fb@fido2.example")
+	used := t0.Add(time.Hour)
+	m := store.Method{ID: "fm1", UPN: a.UPN, Kind: "fido2", DisplayName: "YubiKey 5 2026-11-23", CreatedAt: t0,
+		CredentialID: []byte{1, 2, 3, 250}, PublicKey: []byte{0xa5, 1, 2}, AAGUID: "2fc0579f-8113-47ea-b116-bb5a8db9202a",
+		Model: "YubiKey 5", AttestationFormat: "packed", AttestationLevel: "attested", SignCount: 7, UserVerified: true,
+		BackupEligible: false, SessionID: "sess-1", RPID: "login.microsoft.com", UserHandle: []byte{9, 8, 7}}
+	if err := s.CreateMethod(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	dup := m
+	dup.ID, dup.UPN = "fm2", b.UPN
+	if err := s.CreateMethod(ctx, dup); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("a credential registered to another user: %v", err)
+	}
+	got, err := s.GetMethod(ctx, "FA@fido2.example", "fm1")
+	if err != nil || string(got.CredentialID) != string(m.CredentialID) || got.SignCount != 7 || !got.UserVerified ||
+		got.AAGUID != m.AAGUID || got.SessionID != "sess-1" || got.RPID != m.RPID || string(got.UserHandle) != string(m.UserHandle) || got.LastUsedAt != nil || string(got.PublicKey) != string(m.PublicKey) {
+		t.Fatalf("got %+v %v", got, err)
+	}
+	if _, err := s.GetMethod(ctx, b.UPN, "fm1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("a method is visible under another user")
+	}
+	if err := s.RecordMethodUse(ctx, "fm1", 9, true, used); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.GetMethod(ctx, a.UPN, "fm1")
+	if got.SignCount != 9 || !got.BackupState || got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) {
+		t.Fatalf("after use %+v", got)
+	}
+	if err := s.DeleteMethod(ctx, b.UPN, "fm1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("deleted another user's method")
+	}
+	if err := s.DeleteMethod(ctx, a.UPN, "fm1"); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := s.ListMethods(ctx, a.UPN); len(ms) != 0 {
+		t.Fatal("method not deleted")
+	}
+	// Methods without a credential (other kinds) do not collide.
+	for _, id := range []string{"o1", "o2"} {
+		if err := s.CreateMethod(ctx, store.Method{ID: id, UPN: a.UPN, Kind: "phone", DisplayName: id, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func testUserHandle(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "uh@handle.example")
+	var wg sync.WaitGroup
+	got := make([][]byte, 16)
+	for i := range got {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			h, err := s.UserHandle(ctx, u.UPN, []byte(fmt.Sprintf("candidate-%02d", i)))
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = h
+		}(i)
+	}
+	wg.Wait()
+	for _, h := range got {
+		if string(h) != string(got[0]) || len(h) == 0 {
+			t.Fatalf("handles differ: %q vs %q", h, got[0])
+		}
+	}
+	if h, _ := s.UserHandle(ctx, "UH@handle.example", []byte("later")); string(h) != string(got[0]) {
+		t.Fatal("handle changed")
+	}
+	if _, err := s.UserHandle(ctx, "nobody@handle.example", []byte("x")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func testCeremonies(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	c := store.Ceremony{ID: "chal-1", SessionID: "s1", Kind: "registration", Data: []byte(`{"x":1}`), ExpiresAt: t0.Add(5 * time.Minute)}
+	if err := s.CreateCeremony(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := s.TakeCeremony(ctx, "chal-1")
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+				if string(got.Data) != `{"x":1}` || got.Kind != "registration" || !got.ExpiresAt.Equal(c.ExpiresAt) {
+					t.Errorf("got %+v", got)
+				}
+			} else if !errors.Is(err, store.ErrNotFound) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("a ceremony was taken %d times", wins)
+	}
+	s.CreateCeremony(ctx, store.Ceremony{ID: "chal-old", SessionID: "s1", Kind: "assertion", MethodID: "m", Data: []byte("{}"), ExpiresAt: t0})
+	if n, err := s.DeleteExpiredCeremonies(ctx, t0.Add(time.Second)); err != nil || n < 1 {
+		t.Fatalf("sweep: %d %v", n, err)
+	}
+	if _, err := s.TakeCeremony(ctx, "chal-old"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("expired ceremony survived the sweep")
+	}
+}
