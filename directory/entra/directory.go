@@ -328,17 +328,22 @@ func (d *Directory) HasPassElsewhere(ctx context.Context, upn string) bool {
 }
 
 // DeletePass deletes a pass in Entra, then here (which ends its sessions).
-// A pass already gone from Entra is deleted here all the same.
+// A pass already gone from Entra is deleted here all the same; one in
+// neither place is store.ErrNotFound.
 func (d *Directory) DeletePass(ctx context.Context, upn, id string) (directory.Trace, error) {
 	res, err := d.g.DeleteMethod(ctx, upn, directory.KindTAP, id)
 	t := trace(nil, res)
 	if err != nil && status(err) != http.StatusNotFound {
 		return t, writeFailed("delete the pass", res, err, t)
 	}
-	if err != nil {
+	goneThere := err != nil
+	if goneThere {
 		t["inEntra"] = "alreadyGone"
 	}
-	if lerr := d.st.DeletePass(ctx, upn, id); lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
+	switch lerr := d.st.DeletePass(ctx, upn, id); {
+	case errors.Is(lerr, store.ErrNotFound) && goneThere:
+		return t, lerr // in neither place: there is no such pass
+	case lerr != nil && !errors.Is(lerr, store.ErrNotFound):
 		return t, &directory.Failed{Result: store.AuditFailure, Reason: "deletedInEntraOnly", Trace: t, Err: lerr}
 	}
 	return t, nil
