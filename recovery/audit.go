@@ -24,7 +24,7 @@ type Event struct {
 func (s *Service) record(ctx context.Context, c *Caller, e Event) {
 	typ, name := c.Actor()
 	en := store.AuditEntry{At: s.now(), RequestID: c.RequestID, ActorType: typ, Actor: name, Action: e.Action,
-		Target: e.Target, Result: string(e.Result), Reason: e.Reason, Details: e.Details}
+		Target: e.Target, Result: e.Result, Reason: e.Reason, Details: e.Details}
 	if err := s.st.AppendAudit(ctx, en); err != nil {
 		c.Log.Error("audit write failed", "action", e.Action, "target", e.Target, "result", e.Result, "reason", e.Reason, "err", err)
 	}

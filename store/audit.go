@@ -14,7 +14,7 @@ func (s *SQL) AppendAudit(ctx context.Context, e AuditEntry) error {
 	}
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO audit(at, request_id, actor_type, actor, action, target, result, reason, details_json)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		ms(e.At), e.RequestID, e.ActorType, e.Actor, e.Action, e.Target, e.Result, e.Reason, string(details))
+		ms(e.At), e.RequestID, e.ActorType, e.Actor, e.Action, e.Target, string(e.Result), e.Reason, string(details))
 	return mapErr(err)
 }
 

@@ -142,7 +142,7 @@ type AuditEntry struct {
 	Actor     string
 	Action    string
 	Target    string // usually a UPN
-	Result    string // "success" or "failure"
+	Result    AuditResult
 	Reason    string
 	Details   map[string]string
 }
