@@ -166,82 +166,22 @@ func cmdInit(args []string, stdout, stderr io.Writer) error {
 }
 
 func cmdServe(args []string, stderr io.Writer) error {
+	set := defaultServeSettings()
 	fs := newFlags("serve", stderr)
-	db := fs.String("db", defaultDB(), "database URL")
-	listen := fs.String("listen", "127.0.0.1:8443", "address to listen on")
-	cert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
-	key := fs.String("tls-key", "", "TLS private key file (PEM)")
-	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy)")
-	limit := fs.Duration("session-limit", 10*time.Minute, "longest a kiosk session may last")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	grace := fs.Duration("shutdown-timeout", 15*time.Second, "how long to let requests finish on shutdown")
-	rpID := fs.String("rp-id", "localhost", "WebAuthn relying party id: your domain; kiosks declare the origin https://<rp-id>")
-	rpName := fs.String("rp-name", "tapkiosk", "relying party name some keys display")
-	roots := fs.String("attestation-roots", "", "PEM bundle of attestation roots to trust")
-	mdsBlob := fs.String("mds-blob", "", "FIDO Metadata Service (MDS3) blob, downloaded to a local file")
-	mdsRoot := fs.String("mds-root", "", "PEM root the MDS blob must chain to (default: the FIDO Alliance production root)")
-	dirKind := fs.String("directory", "local", "where users, passes and methods live: local (this database) or entra (Microsoft Entra ID via Graph)")
-	var ent entra.Settings
-	fs.StringVar(&ent.TenantID, "tenant-id", "", "entra: the tenant's directory id or domain")
-	fs.StringVar(&ent.ClientID, "client-id", "", "entra: tapd's app registration (client) id; with --managed-identity, a user-assigned identity's client id")
-	fs.StringVar(&ent.CertificateFile, "client-certificate", "", "entra: PEM file with the app's certificate and private key (preferred)")
-	fs.StringVar(&ent.SecretFile, "client-secret-file", "", "entra: file holding the app's client secret")
-	fs.BoolVar(&ent.ManagedIdentity, "managed-identity", false, "entra: use the Azure host's managed identity")
-	fs.StringVar(&ent.GraphURL, "graph-url", entra.DefaultGraphURL, "entra: Microsoft Graph base URL (national clouds differ)")
-	fs.StringVar(&ent.AuthorityHost, "authority-host", "", "entra: sign-in authority, default https://login.microsoftonline.com/ (national clouds differ)")
+	set.register(fs)
 	fs.String("config", "", "config file of name = value lines")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	var problems []error
-	switch *dirKind {
-	case "local":
-	case "entra":
-		if err := ent.Validate(); err != nil {
-			problems = append(problems, err)
-		}
-	default:
-		problems = append(problems, fmt.Errorf("--directory %q: use local or entra", *dirKind))
+	if err := set.Validate(); err != nil {
+		return usageError{err}
 	}
-	if !validRPID(*rpID) {
-		problems = append(problems, fmt.Errorf("--rp-id %q must be a domain name like example.com (no scheme, port or path)", *rpID))
-	}
-	if (*cert == "") != (*key == "") {
-		problems = append(problems, errors.New("--tls-cert and --tls-key go together"))
-	}
-	useTLS := *cert != ""
-	host, _, err := net.SplitHostPort(*listen)
-	if err != nil {
-		problems = append(problems, fmt.Errorf("--listen %q: %v", *listen, err))
-	} else if !useTLS && !*insecure && !isLoopback(host) {
-		problems = append(problems, fmt.Errorf("refusing plain HTTP on %s, which is not a loopback address: give --tls-cert and --tls-key, or --insecure-http behind a TLS proxy", *listen))
-	}
-	if *limit < time.Minute || *limit > 24*time.Hour {
-		problems = append(problems, fmt.Errorf("--session-limit %s must be between 1m and 24h", *limit))
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-		problems = append(problems, fmt.Errorf("--log-level %q: use debug, info, warn or error", *logLevel))
-	}
-	if *logFormat != "text" && *logFormat != "json" {
-		problems = append(problems, fmt.Errorf("--log-format %q: use text or json", *logFormat))
-	}
-	if len(problems) > 0 {
-		return usageError{errors.Join(problems...)}
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	var logger *slog.Logger
-	if *logFormat == "json" {
-		logger = slog.New(slog.NewJSONHandler(stderr, opts))
-	} else {
-		logger = slog.New(slog.NewTextHandler(stderr, opts))
-	}
+	logger := set.logger(stderr)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	openCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	st, err := store.Open(openCtx, *db)
+	st, err := store.Open(openCtx, set.DB)
 	cancel()
 	if err != nil {
 		return err
@@ -249,11 +189,11 @@ func cmdServe(args []string, stderr io.Writer) error {
 	defer st.Close()
 	if err := st.CheckSchema(ctx); err != nil {
 		if errors.Is(err, store.ErrSchema) {
-			return fmt.Errorf("the database at %s is not initialised or is older than this tapd: run `tapd init --db ...` first", *db)
+			return fmt.Errorf("the database at %s is not initialised or is older than this tapd: run `tapd init --db ...` first", set.DB)
 		}
 		return err
 	}
-	trust, err := recovery.LoadTrust(*roots, *mdsBlob, *mdsRoot)
+	trust, err := recovery.LoadTrust(set.AttestationRoots, set.MDSBlob, set.MDSRoot)
 	if err != nil {
 		return err
 	}
@@ -263,20 +203,20 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if len(trust.Sources()) == 0 {
 		logger.Info("attestation trust", "source", "none: keys register as notAttested, and enforced attestation refuses every key")
 	}
-	rp, err := recovery.NewRelyingParty(*rpID, *rpName)
+	rp, err := recovery.NewRelyingParty(set.RPID, set.RPName)
 	if err != nil {
 		return err
 	}
 	// The one place that chooses the directory; nothing below asks.
 	var dir directory.Directory = local.New(local.Config{Store: st, RP: rp, Argon2: recovery.Defaults.Argon2, Now: time.Now})
-	if *dirKind == "entra" {
-		gc, err := connectEntra(ctx, ent, logger)
+	if set.Directory == "entra" {
+		gc, err := connectEntra(ctx, set.Entra, logger)
 		if err != nil {
 			return err
 		}
 		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger})
 	}
-	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: *limit, Trust: trust})
+	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust})
 	if err != nil {
 		return err
 	}
@@ -293,21 +233,21 @@ func cmdServe(args []string, stderr io.Writer) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", set.Listen)
 	if err != nil {
 		return err
 	}
 	scheme := "http"
-	if useTLS {
+	if set.useTLS() {
 		scheme = "https"
 	}
-	logger.Info("tapd listening", "url", scheme+"://"+ln.Addr().String(), "session_limit", limit.String(), "rp_id", *rpID)
+	logger.Info("tapd listening", "url", scheme+"://"+ln.Addr().String(), "session_limit", set.SessionLimit.String(), "rp_id", set.RPID)
 
 	go sweep(ctx, st, logger)
 	errc := make(chan error, 1)
 	go func() {
-		if useTLS {
-			errc <- hs.ServeTLS(ln, *cert, *key)
+		if set.useTLS() {
+			errc <- hs.ServeTLS(ln, set.TLSCert, set.TLSKey)
 		} else {
 			errc <- hs.Serve(ln)
 		}
@@ -317,8 +257,8 @@ func cmdServe(args []string, stderr io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "grace", grace.String())
-	sctx, cancel := context.WithTimeout(context.Background(), *grace)
+	logger.Info("shutting down", "grace", set.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), set.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)

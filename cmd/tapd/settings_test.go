@@ -1,0 +1,218 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/directory/entra"
+	"github.com/tapkiosk/tapkiosk/recovery"
+)
+
+// problems splits a Validate error into its joined problems, one line each.
+func problems(err error) []string {
+	if err == nil {
+		return nil
+	}
+	return strings.Split(err.Error(), "\n")
+}
+
+func TestServeSettingsValidate(t *testing.T) {
+	entraOK := func(s *serveSettings) {
+		s.Directory = "entra"
+		s.Entra.TenantID = "contoso.onmicrosoft.com"
+		s.Entra.ClientID = "11111111-2222-3333-4444-555555555555"
+		s.Entra.CertificateFile = "/etc/tapd/app.pem"
+	}
+	tests := []struct {
+		name   string
+		change func(*serveSettings)
+		want   []string // every problem, in order; none means valid
+	}{
+		{"defaults", func(*serveSettings) {}, nil},
+		{"unknown directory", func(s *serveSettings) { s.Directory = "ldap" },
+			[]string{`--directory "ldap": use local or entra`}},
+		{"rp id with a scheme", func(s *serveSettings) { s.RPID = "https://example.com" },
+			[]string{`--rp-id "https://example.com" must be a domain name like example.com (no scheme, port or path)`}},
+		{"rp id with a port", func(s *serveSettings) { s.RPID = "example.com:443" },
+			[]string{`--rp-id "example.com:443" must be a domain name like example.com (no scheme, port or path)`}},
+		{"empty rp id", func(s *serveSettings) { s.RPID = "" },
+			[]string{`--rp-id "" must be a domain name like example.com (no scheme, port or path)`}},
+		{"rp id domain", func(s *serveSettings) { s.RPID = "kiosk.example.com" }, nil},
+		{"certificate without key", func(s *serveSettings) { s.TLSCert = "cert.pem" },
+			[]string{"--tls-cert and --tls-key go together"}},
+		{"key without certificate", func(s *serveSettings) { s.TLSKey = "key.pem" },
+			[]string{"--tls-cert and --tls-key go together"}},
+		{"bad listen address", func(s *serveSettings) { s.Listen = "nope" },
+			[]string{`--listen "nope": address nope: missing port in address`}},
+		{"plain HTTP off loopback", func(s *serveSettings) { s.Listen = "0.0.0.0:8443" },
+			[]string{"refusing plain HTTP on 0.0.0.0:8443, which is not a loopback address: give --tls-cert and --tls-key, or --insecure-http behind a TLS proxy"}},
+		{"plain HTTP off loopback, allowed", func(s *serveSettings) { s.Listen = "0.0.0.0:8443"; s.InsecureHTTP = true }, nil},
+		{"TLS off loopback", func(s *serveSettings) {
+			s.Listen = "0.0.0.0:8443"
+			s.TLSCert, s.TLSKey = "cert.pem", "key.pem"
+		}, nil},
+		{"plain HTTP on localhost", func(s *serveSettings) { s.Listen = "localhost:8443" }, nil},
+		{"plain HTTP on IPv6 loopback", func(s *serveSettings) { s.Listen = "[::1]:8443" }, nil},
+		{"session limit too short", func(s *serveSettings) { s.SessionLimit = 30 * time.Second },
+			[]string{"--session-limit 30s must be between 1m and 24h"}},
+		{"session limit too long", func(s *serveSettings) { s.SessionLimit = 25 * time.Hour },
+			[]string{"--session-limit 25h0m0s must be between 1m and 24h"}},
+		{"session limit shortest", func(s *serveSettings) { s.SessionLimit = time.Minute }, nil},
+		{"session limit longest", func(s *serveSettings) { s.SessionLimit = 24 * time.Hour }, nil},
+		{"unknown log level", func(s *serveSettings) { s.LogLevel = "loud" },
+			[]string{`--log-level "loud": use debug, info, warn or error`}},
+		{"debug log level", func(s *serveSettings) { s.LogLevel = "debug" }, nil},
+		{"unknown log format", func(s *serveSettings) { s.LogFormat = "xml" },
+			[]string{`--log-format "xml": use text or json`}},
+		{"json log format", func(s *serveSettings) { s.LogFormat = "json" }, nil},
+		{"entra, complete", entraOK, nil},
+		{"entra settings unused by the local directory", func(s *serveSettings) { s.Entra.GraphURL = "http://graph.test" }, nil},
+		{"entra without tenant or credential", func(s *serveSettings) { s.Directory = "entra" }, []string{
+			"the Entra directory needs a credential: --client-certificate FILE (preferred), --client-secret-file FILE or --managed-identity",
+			"--tenant-id is required: the directory (tenant) id or domain of your Entra tenant",
+			"--client-id is required: the application (client) id of tapd's app registration",
+		}},
+		{"entra with a plain-HTTP Graph URL", func(s *serveSettings) { entraOK(s); s.Entra.GraphURL = "http://graph.test" },
+			[]string{`--graph-url "http://graph.test" must be an https:// URL`}},
+		{"every mistake at once", func(s *serveSettings) {
+			s.Directory = "entra"
+			s.Entra.ClientID = "c"
+			s.Entra.ManagedIdentity = true
+			s.Entra.SecretFile = "secret"
+			s.RPID = "http://x"
+			s.TLSKey = "key.pem"
+			s.Listen = "10.0.0.1:80"
+			s.SessionLimit = 0
+			s.LogLevel = "chatty"
+			s.LogFormat = "yaml"
+		}, []string{
+			"give only one of --client-certificate, --client-secret-file and --managed-identity",
+			`--rp-id "http://x" must be a domain name like example.com (no scheme, port or path)`,
+			"--tls-cert and --tls-key go together",
+			"refusing plain HTTP on 10.0.0.1:80, which is not a loopback address: give --tls-cert and --tls-key, or --insecure-http behind a TLS proxy",
+			"--session-limit 0s must be between 1m and 24h",
+			`--log-level "chatty": use debug, info, warn or error`,
+			`--log-format "yaml": use text or json`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := defaultServeSettings()
+			tt.change(&s)
+			err := s.Validate()
+			got := problems(err)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Fatalf("Validate problems:\n  %q\nwant:\n  %q", got, tt.want)
+			}
+			if err != nil {
+				// Joined, not only formatted on lines: callers can unwrap.
+				if _, ok := err.(interface{ Unwrap() []error }); !ok {
+					t.Errorf("Validate returned %T, want an errors.Join error", err)
+				}
+			}
+		})
+	}
+}
+
+// TestServeSettingsEntraProblemsUnwrap: the entra problems inside the
+// joined error are entra.Settings.Validate's own error.
+func TestServeSettingsEntraProblemsUnwrap(t *testing.T) {
+	s := defaultServeSettings()
+	s.Directory = "entra"
+	s.RPID = ""
+	err := s.Validate()
+	errs := err.(interface{ Unwrap() []error }).Unwrap()
+	if len(errs) != 2 {
+		t.Fatalf("got %d problems, want entra's and the rp id's: %v", len(errs), err)
+	}
+	if want := s.Entra.Validate(); want == nil || errs[0].Error() != want.Error() {
+		t.Errorf("first problem %q, want entra.Settings.Validate's %q", errs[0], want)
+	}
+}
+
+// TestServeSettingsDefaults: tapd serve's defaults are the service's, and
+// the flags take theirs from the struct, so neither can drift.
+func TestServeSettingsDefaults(t *testing.T) {
+	d := defaultServeSettings()
+	if d.SessionLimit != recovery.Defaults.SessionLimit {
+		t.Errorf("session limit %s, recovery.Defaults has %s", d.SessionLimit, recovery.Defaults.SessionLimit)
+	}
+	if d.RPID != recovery.DefaultRPID || d.RPName != recovery.DefaultRPName {
+		t.Errorf("relying party %q %q, recovery has %q %q", d.RPID, d.RPName, recovery.DefaultRPID, recovery.DefaultRPName)
+	}
+	if d.Entra.GraphURL != entra.DefaultGraphURL {
+		t.Errorf("graph URL %q, entra has %q", d.Entra.GraphURL, entra.DefaultGraphURL)
+	}
+	if d.DB != defaultDB() {
+		t.Errorf("db %q, want %q", d.DB, defaultDB())
+	}
+
+	s := defaultServeSettings()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	s.register(fs)
+	for name, want := range map[string]string{
+		"session-limit":    recovery.Defaults.SessionLimit.String(),
+		"rp-id":            recovery.DefaultRPID,
+		"rp-name":          recovery.DefaultRPName,
+		"graph-url":        entra.DefaultGraphURL,
+		"db":               defaultDB(),
+		"listen":           d.Listen,
+		"log-format":       d.LogFormat,
+		"log-level":        d.LogLevel,
+		"shutdown-timeout": d.ShutdownTimeout.String(),
+		"directory":        d.Directory,
+		"insecure-http":    "false",
+		"managed-identity": "false",
+	} {
+		f := fs.Lookup(name)
+		if f == nil {
+			t.Errorf("no --%s flag", name)
+			continue
+		}
+		if f.DefValue != want {
+			t.Errorf("--%s default %q, want %q", name, f.DefValue, want)
+		}
+	}
+	if s != d {
+		t.Errorf("registering the flags changed the settings:\n%+v\nwant\n%+v", s, d)
+	}
+}
+
+// TestServeSettingsFlags: every flag lands in its field.
+func TestServeSettingsFlags(t *testing.T) {
+	s := defaultServeSettings()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	s.register(fs)
+	err := fs.Parse([]string{
+		"--db", "postgres://db", "--listen", "0.0.0.0:443", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+		"--insecure-http", "--session-limit", "20m", "--log-format", "json", "--log-level", "debug",
+		"--shutdown-timeout", "3s", "--rp-id", "example.com", "--rp-name", "Example",
+		"--attestation-roots", "roots.pem", "--mds-blob", "blob.jwt", "--mds-root", "root.pem",
+		"--directory", "entra", "--tenant-id", "t", "--client-id", "c", "--client-certificate", "app.pem",
+		"--client-secret-file", "secret", "--managed-identity", "--graph-url", "https://graph.test",
+		"--authority-host", "https://login.test/",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := serveSettings{
+		DB: "postgres://db", Listen: "0.0.0.0:443", TLSCert: "c.pem", TLSKey: "k.pem", InsecureHTTP: true,
+		SessionLimit: 20 * time.Minute, LogFormat: "json", LogLevel: "debug", ShutdownTimeout: 3 * time.Second,
+		RPID: "example.com", RPName: "Example", AttestationRoots: "roots.pem", MDSBlob: "blob.jwt", MDSRoot: "root.pem",
+		Directory: "entra",
+		Entra: entra.Settings{TenantID: "t", ClientID: "c", CertificateFile: "app.pem", SecretFile: "secret",
+			ManagedIdentity: true, GraphURL: "https://graph.test", AuthorityHost: "https://login.test/"},
+	}
+	if s != want {
+		t.Errorf("parsed settings\n%+v\nwant\n%+v", s, want)
+	}
+	var n int
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n != 22 {
+		t.Errorf("%d flags registered, the test sets 22: a new flag needs a line here", n)
+	}
+}
