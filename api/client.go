@@ -130,6 +130,12 @@ func (c *Client) DeleteUser(ctx context.Context, upn string) error {
 	return c.json(ctx, http.MethodDelete, "/v1/users/"+esc(upn), nil, nil)
 }
 
+// Unlock clears the account's pass sign-in lock and says what it was.
+func (c *Client) Unlock(ctx context.Context, upn string) (Lockout, error) {
+	var out Lockout
+	return out, c.json(ctx, http.MethodDelete, "/v1/users/"+esc(upn)+"/lockout", nil, &out)
+}
+
 // ImportUsers posts a CSV file. With partial, good rows are imported even
 // when others fail; otherwise any bad row stops the whole import.
 func (c *Client) ImportUsers(ctx context.Context, csv io.Reader, partial bool) (ImportResult, error) {

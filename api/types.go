@@ -159,6 +159,19 @@ type AuditEntry struct {
 	Result           string            `json:"result"` // success or failure
 	ResultReason     string            `json:"resultReason"`
 	Details          map[string]string `json:"details,omitempty"`
+	// Repeats counts the same refusals after this one that were folded
+	// into it (locked-out answers within one lock), instead of a row each.
+	Repeats int `json:"repeats,omitempty"`
+}
+
+// Lockout is an account's pass sign-in lock, as an admin's unlock found
+// and cleared it.
+type Lockout struct {
+	UserPrincipalName string     `json:"userPrincipalName"`
+	WasLocked         bool       `json:"wasLocked"`
+	LockedUntil       *time.Time `json:"lockedUntil,omitempty"`
+	// FailedAttempts is how many wrong passes the current round had seen.
+	FailedAttempts int `json:"failedAttempts"`
 }
 
 // AuditQuery filters GET /v1/auditLogs.
@@ -204,4 +217,5 @@ const (
 	ActionCreateToken   = "createAdminToken"
 	ActionRevokeToken   = "revokeAdminToken"
 	ActionDenied        = "accessDenied"
+	ActionUnlockUser    = "unlockUser"
 )

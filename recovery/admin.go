@@ -147,7 +147,7 @@ func (s *Service) Audit(ctx context.Context, f store.AuditFilter) ([]api.AuditEn
 	for _, e := range es {
 		out = append(out, api.AuditEntry{ID: e.ID, ActivityDateTime: e.At, RequestID: e.RequestID,
 			Actor: api.Actor{Type: e.ActorType, Name: e.Actor}, Action: e.Action, Target: e.Target, Result: string(e.Result),
-			ResultReason: e.Reason, Details: e.Details})
+			ResultReason: e.Reason, Details: e.Details, Repeats: e.Repeats})
 	}
 	return out, err
 }

@@ -17,6 +17,8 @@ type Event struct {
 	Result  store.AuditResult
 	Reason  string
 	Details map[string]string
+	// Group makes repeats one row with a count (see store.AuditEntry).
+	Group string
 }
 
 // record appends an audit entry. A failed audit write is logged loudly;
@@ -24,7 +26,7 @@ type Event struct {
 func (s *Service) record(ctx context.Context, c *Caller, e Event) {
 	typ, name := c.Actor()
 	en := store.AuditEntry{At: s.now(), RequestID: c.RequestID, ActorType: typ, Actor: name, Action: e.Action,
-		Target: e.Target, Result: e.Result, Reason: e.Reason, Details: e.Details}
+		Target: e.Target, Result: e.Result, Reason: e.Reason, Details: e.Details, Group: e.Group}
 	if err := s.st.AppendAudit(ctx, en); err != nil {
 		c.Log.Error("audit write failed", "action", e.Action, "target", e.Target, "result", e.Result, "reason", e.Reason, "err", err)
 	}
@@ -38,6 +40,13 @@ func (s *Service) succeeded(ctx context.Context, c *Caller, action, target strin
 // refuse audits a refusal and returns its error.
 func (s *Service) refuse(ctx context.Context, c *Caller, action, target, reason string, err error, details map[string]string) error {
 	s.record(ctx, c, Event{Action: action, Target: target, Result: store.AuditFailure, Reason: reason, Details: details})
+	return err
+}
+
+// refuseCounted audits a refusal that repeats (a locked-out answer): all
+// the refusals of one group are one row with a count.
+func (s *Service) refuseCounted(ctx context.Context, c *Caller, action, target, reason, group string, err error, details map[string]string) error {
+	s.record(ctx, c, Event{Action: action, Target: target, Result: store.AuditFailure, Reason: reason, Details: details, Group: group})
 	return err
 }
 

@@ -51,6 +51,15 @@ func (s *Service) CreatePass(ctx context.Context, c *Caller, rawUPN string, req 
 	if np.Replaced != "" {
 		details["replacedPassId"] = np.Replaced
 	}
+	// A new pass from IT ends any lock on the account: IT has just
+	// decided who may sign in, and a lock someone else caused must not
+	// keep the right person out.
+	if th, err := s.st.GetThrottle(ctx, userKey(u.UPN)); err == nil && s.now().Before(th.LockedUntil) {
+		details["clearedLockUntil"] = th.LockedUntil.Format(time.RFC3339)
+	}
+	if err := s.st.ClearThrottle(ctx, userKey(u.UPN)); err != nil {
+		c.Log.Warn("clear the account's lock after a new pass", "err", err)
+	}
 	s.succeeded(ctx, c, api.ActionCreatePass, target, details)
 	out := PassOut(np.Pass)
 	out.TemporaryAccessPass = &np.Value

@@ -42,6 +42,11 @@ type Config struct {
 	Trust *Trust
 	// CeremonyTimeout is how long a challenge waits for the key.
 	CeremonyTimeout time.Duration
+	// HashMemory bounds the memory pass checks may use at once: each
+	// Argon2id check takes Argon2.Memory, so HashMemory / that many run
+	// together (at least one), and a sign-in past them is refused at once
+	// with 503 rather than queued.
+	HashMemory int64
 }
 
 // Defaults are tapd's limits when nothing else is said; tapd serve's
@@ -51,6 +56,7 @@ var Defaults = Config{
 	Argon2:          tap.DefaultArgon2,
 	Lockout:         DefaultLockout,
 	CeremonyTimeout: 5 * time.Minute, // as Microsoft Graph's
+	HashMemory:      256 << 20,       // 13 checks at the default 19 MiB
 }
 
 // DefaultRPID and DefaultRPName are the relying party when none is named.
@@ -68,6 +74,7 @@ type Service struct {
 	log       *slog.Logger
 	now       func() time.Time
 	dummyHash string
+	hashSlots chan struct{}
 }
 
 // New checks the config, fills defaults and returns a Service.
@@ -93,13 +100,22 @@ func New(cfg Config) (*Service, error) {
 	if cfg.CeremonyTimeout <= 0 {
 		cfg.CeremonyTimeout = Defaults.CeremonyTimeout
 	}
+	if cfg.HashMemory <= 0 {
+		cfg.HashMemory = Defaults.HashMemory
+	}
 	// A hash of a random value: sign-ins for unknown users verify against it
 	// so that they take as long as a wrong pass for a known user.
 	dummy, err := tap.HashPass(randomHex(16), cfg.Argon2)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, st: cfg.Store, dir: cfg.Directory, rp: cfg.RP, log: cfg.Logger, now: cfg.Now, dummyHash: dummy}, nil
+	return &Service{cfg: cfg, st: cfg.Store, dir: cfg.Directory, rp: cfg.RP, log: cfg.Logger, now: cfg.Now, dummyHash: dummy,
+		hashSlots: make(chan struct{}, HashSlots(cfg.HashMemory, cfg.Argon2))}, nil
+}
+
+// HashSlots is how many pass checks fit in the memory budget at once.
+func HashSlots(budget int64, p tap.Argon2Params) int {
+	return max(1, int(budget/(int64(p.Memory)<<10)))
 }
 
 // NewRelyingParty is tapd's WebAuthn relying party. The origin is always
@@ -138,11 +154,14 @@ func (s *Service) Ping(ctx context.Context) error { return s.st.Ping(ctx) }
 type Caller struct {
 	RequestID string
 	// Path is what was asked for, for the audit of refusals.
-	Path    string
-	Log     *slog.Logger
-	Admin   *store.AdminToken
-	Kiosk   *store.Kiosk
-	Session *store.Session
+	Path string
+	// ClientAddr is the client's IP address, for the per-address lockout
+	// (the proxy's own unless tapd is told to trust it).
+	ClientAddr string
+	Log        *slog.Logger
+	Admin      *store.AdminToken
+	Kiosk      *store.Kiosk
+	Session    *store.Session
 }
 
 // Actor names the caller for audit entries and the log.

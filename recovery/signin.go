@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -19,27 +20,157 @@ import (
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
-// Lockout sets the failure limits. After Threshold failures inside Window
-// the key is locked for Base, doubling with each further failure up to Max.
+// Lockout sets the failure limits, per account, per kiosk and per client
+// address. Each key gets a round of Threshold guesses; every guess is
+// reserved before its hash is checked, so concurrent guesses can never
+// overrun the round. When the round's guesses are all wrong the key is
+// locked for Base. After a lock each round is one guess, and each lock is
+// twice the one before, up to Max. A key whose last guess is older than
+// its Window starts afresh. A right pass clears the account's key; a new
+// pass from IT, or an admin's unlock, does too.
 type Lockout struct {
-	UserThreshold  int
-	KioskThreshold int
-	Base           time.Duration
-	Max            time.Duration
-	UserWindow     time.Duration
-	KioskWindow    time.Duration
+	UserThreshold    int
+	KioskThreshold   int
+	AddressThreshold int // 0: no per-address limit
+	Base             time.Duration
+	Max              time.Duration
+	UserWindow       time.Duration
+	KioskWindow      time.Duration
+	AddressWindow    time.Duration
 }
 
-// DefaultLockout: 10 wrong passes lock a user's pass sign-in for a minute,
-// doubling; a kiosk that sees 50 failures within an hour is throttled the
-// same way, which slows a person trying many accounts from one kiosk.
-var DefaultLockout = Lockout{UserThreshold: 10, KioskThreshold: 50, Base: time.Minute, Max: 24 * time.Hour,
-	UserWindow: 24 * time.Hour, KioskWindow: time.Hour}
+// DefaultLockout: 10 wrong passes lock an account's pass sign-in for a
+// minute, then one guess per lock, each lock doubling up to a day. A kiosk
+// that sees 50 wrong passes within an hour is throttled the same way, which
+// slows a person trying many accounts from one kiosk; a client address
+// gets 100 (more, as several kiosks may share one).
+var DefaultLockout = Lockout{UserThreshold: 10, KioskThreshold: 50, AddressThreshold: 100, Base: time.Minute, Max: 24 * time.Hour,
+	UserWindow: 24 * time.Hour, KioskWindow: time.Hour, AddressWindow: time.Hour}
+
+// inFlightWait is what a guess hears while its round's guesses are all
+// being checked: one of them may still be right.
+const inFlightWait = time.Second
+
+// abandonAfter is how long a reservation may wait for its verdict before
+// it is taken as abandoned (tapd stopped mid-check), so that a crash cannot
+// hold a round shut.
+const abandonAfter = time.Minute
 
 func userKey(upn string) string { return "user:" + tap.UPNKey(upn) }
 func kioskKey(id string) string { return "kiosk:" + id }
+func addrKey(a string) string   { return "addr:" + a }
 
-func tooMany(d time.Duration, who string) error {
+// guard is one lockout key a sign-in must pass.
+type guard struct {
+	key, kind, who string
+	threshold      int
+	window         time.Duration
+}
+
+// guards are the keys a sign-in must pass, the account's last.
+func (s *Service) guards(c *Caller, upn string) []guard {
+	lo := s.cfg.Lockout
+	gs := []guard{{kioskKey(c.Kiosk.ID), "kiosk", "at this kiosk", lo.KioskThreshold, lo.KioskWindow}}
+	if c.ClientAddr != "" && lo.AddressThreshold > 0 {
+		gs = append(gs, guard{addrKey(c.ClientAddr), "address", "from this address", lo.AddressThreshold, lo.AddressWindow})
+	}
+	return append(gs, guard{userKey(upn), "user", "for this account", lo.UserThreshold, lo.UserWindow})
+}
+
+// allowance is how many guesses a round has: the threshold at first, one
+// after each lock.
+func allowance(level, threshold int) int {
+	if level > 0 {
+		return 1
+	}
+	return threshold
+}
+
+// lockLength is the level-th lock: Base, doubling, at most Max.
+func (s *Service) lockLength(level int) time.Duration {
+	lo := s.cfg.Lockout
+	if level-1 >= 30 {
+		return lo.Max
+	}
+	return min(lo.Base<<(level-1), lo.Max)
+}
+
+// reserve takes one guess of the key's round, atomically. A locked key,
+// or one whose round is all in flight, gives the wait instead.
+func (s *Service) reserve(ctx context.Context, g guard, now time.Time) (time.Duration, store.Throttle, error) {
+	var wait time.Duration
+	th, err := s.st.UpdateThrottle(ctx, g.key, func(t *store.Throttle) {
+		wait = 0
+		if now.Before(t.LockedUntil) {
+			wait = t.LockedUntil.Sub(now)
+			return
+		}
+		if last := max(t.LastFailure.UnixMilli(), t.ReservedAt.UnixMilli()); now.UnixMilli()-last > g.window.Milliseconds() {
+			*t = store.Throttle{} // quiet for a whole window: forgotten
+		}
+		if t.Checked > t.Failures && now.Sub(t.ReservedAt) > abandonAfter {
+			t.Checked = t.Failures
+		}
+		if t.Checked >= allowance(t.Level, g.threshold) {
+			wait = inFlightWait
+			return
+		}
+		t.Checked++
+		t.ReservedAt = now
+	})
+	return wait, th, err
+}
+
+// fail records a reserved guess as wrong, and locks the key when it ends
+// the round. It returns the new lock's length, or 0.
+func (s *Service) fail(ctx context.Context, g guard, now time.Time) (time.Duration, error) {
+	var lock time.Duration
+	_, err := s.st.UpdateThrottle(ctx, g.key, func(t *store.Throttle) {
+		lock = 0
+		t.Failures++
+		t.LastFailure = now
+		if t.Failures >= allowance(t.Level, g.threshold) && !now.Before(t.LockedUntil) {
+			t.Level++
+			lock = s.lockLength(t.Level)
+			t.LockedUntil, t.Checked, t.Failures = now.Add(lock), 0, 0
+		}
+	})
+	return lock, err
+}
+
+// release gives back reservations whose guesses were not wrong: the hash
+// was never run, or the pass was right. Errors only reach the log: a
+// reservation not given back expires (abandonAfter).
+func (s *Service) release(ctx context.Context, c *Caller, gs []guard) {
+	for _, g := range gs {
+		if _, err := s.st.UpdateThrottle(ctx, g.key, func(t *store.Throttle) {
+			if t.Checked > t.Failures {
+				t.Checked--
+			}
+		}); err != nil {
+			c.Log.Warn("release a sign-in reservation", "key_kind", g.kind, "err", err)
+		}
+	}
+}
+
+// wrongPass records the wrong guess against every guard and answers 401,
+// or 429 when it started a lock (the account's first, as the person
+// cares most about that one).
+func (s *Service) wrongPass(ctx context.Context, gs []guard, now time.Time) error {
+	var out error = api.ErrInvalidCredentials
+	for i := len(gs) - 1; i >= 0; i-- {
+		d, err := s.fail(ctx, gs[i], now)
+		if err != nil {
+			return err
+		}
+		if d > 0 && out == api.ErrInvalidCredentials {
+			out = tooMany(d, gs[i].who)
+		}
+	}
+	return out
+}
+
+func tooMany(d time.Duration, who string) *api.Error {
 	return api.E(api.CodeTooManyAttempts, "Too many wrong attempts %s. Try again in %s.", who, humanDuration(d)).
 		RetryAfter(max(1, int(math.Ceil(d.Seconds()))))
 }
@@ -56,53 +187,63 @@ func humanDuration(d time.Duration) string {
 	return d.Round(time.Minute).String()
 }
 
-// lockedFor returns how long key is still locked, or 0.
-func (s *Service) lockedFor(ctx context.Context, key string, now time.Time) (time.Duration, error) {
-	th, err := s.st.GetThrottle(ctx, key)
-	if err != nil {
-		return 0, err
+// errBusy is the answer when every hash slot is taken: at once, so a burst
+// costs neither memory nor a queue.
+var errBusy = api.E(api.CodeUnavailable, "tapd is checking many passes at once. Try again in a few seconds.").RetryAfter(2)
+
+// tryHash takes a hash slot if one is free; done gives it back.
+func (s *Service) tryHash() (done func(), ok bool) {
+	select {
+	case s.hashSlots <- struct{}{}:
+		return func() { <-s.hashSlots }, true
+	default:
+		return nil, false
 	}
-	if now.Before(th.LockedUntil) {
-		return th.LockedUntil.Sub(now), nil
-	}
-	return 0, nil
 }
 
-// fail counts one failure for key and locks it once the threshold is
-// reached: Base for the threshold-th failure, doubling for each one after,
-// capped at Max. It returns the new lock's length, or 0.
-func (s *Service) fail(ctx context.Context, key string, threshold int, window time.Duration, now time.Time) (time.Duration, error) {
-	n, err := s.st.RecordFailure(ctx, key, now, window)
-	if err != nil || n < threshold {
-		return 0, err
-	}
-	lo := s.cfg.Lockout
-	d := lo.Max
-	if shift := n - threshold; shift < 30 {
-		d = min(lo.Base<<shift, lo.Max)
-	}
-	return d, s.st.LockUntil(ctx, key, now.Add(d))
+// verdict is what the hash check found.
+type verdict struct {
+	user   store.User
+	pass   store.Pass
+	right  bool
+	noPass bool   // tapd holds no pass (or no person) for the UPN
+	reason string // for a wrong one: wrongPass, unknownUser or noPass
 }
 
-// wrongPass counts the failure against the account and the kiosk and
-// answers 401, or 429 when this failure started a lockout.
-func (s *Service) wrongPass(ctx context.Context, c *Caller, upn string, now time.Time) error {
-	lo := s.cfg.Lockout
-	du, err := s.fail(ctx, userKey(upn), lo.UserThreshold, lo.UserWindow, now)
-	if err != nil {
-		return err
+// checkPass runs the Argon2id check: against the person's pass, or against
+// a dummy hash when there is none, so both take the same time.
+func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string) (verdict, error) {
+	var v verdict
+	var uerr, perr error
+	v.user, uerr = s.st.GetUser(ctx, upn)
+	perr = uerr
+	if uerr == nil {
+		v.pass, perr = s.st.GetPass(ctx, upn)
 	}
-	dk, err := s.fail(ctx, kioskKey(c.Kiosk.ID), lo.KioskThreshold, lo.KioskWindow, now)
-	if err != nil {
-		return err
+	for _, err := range []error{uerr, perr} {
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return v, err
+		}
 	}
+	hash := s.dummyHash
+	if perr == nil {
+		hash = v.pass.Hash
+	}
+	ok, err := tap.VerifyPass(hash, pass)
+	if err != nil {
+		c.Log.Error("stored pass hash unreadable", "pass_id", v.pass.ID, "err", err)
+		ok = false
+	}
+	v.right, v.noPass = ok && perr == nil, perr != nil
 	switch {
-	case du > 0:
-		return tooMany(du, "for this account")
-	case dk > 0:
-		return tooMany(dk, "at this kiosk")
+	case uerr != nil:
+		v.reason = "unknownUser"
+	case perr != nil:
+		v.reason = "noPass"
+	default:
+		v.reason = "wrongPass"
 	}
-	return api.ErrInvalidCredentials
+	return v, nil
 }
 
 // SignedIn is a session just opened, with its token, shown once.
@@ -135,51 +276,55 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		return SignedIn{}, s.refuse(ctx, c, api.ActionSessionDenied, target, reason, err, details)
 	}
 
-	for _, k := range []struct{ key, kind, who string }{{kioskKey(c.Kiosk.ID), "kiosk", "at this kiosk"}, {userKey(upn), "user", "for this account"}} {
-		d, err := s.lockedFor(ctx, k.key, now)
+	// Every guard's guess is reserved before any hash runs; a locked one
+	// answers at once, with one audit row per lock (a count, not a flood).
+	gs := s.guards(c, upn)
+	var held []guard
+	for _, g := range gs {
+		wait, th, err := s.reserve(ctx, g, now)
+		if err == nil && wait == 0 {
+			held = append(held, g)
+			continue
+		}
+		s.release(ctx, c, held)
 		if err != nil {
 			return SignedIn{}, err
 		}
-		if d > 0 {
-			return deny("lockedOut", tooMany(d, k.who), map[string]string{"lock": k.kind})
-		}
+		group := fmt.Sprintf("lockedOut|%s|%d|%d", g.key, th.Level, th.LockedUntil.UnixMilli())
+		return SignedIn{}, s.refuseCounted(ctx, c, api.ActionSessionDenied, target, "lockedOut", group, tooMany(wait, g.who), map[string]string{"lock": g.kind})
 	}
-
-	user, uerr := s.st.GetUser(ctx, upn)
-	var p store.Pass
-	perr := uerr
-	if uerr == nil {
-		p, perr = s.st.GetPass(ctx, upn)
+	done, ok := s.tryHash()
+	if !ok {
+		s.release(ctx, c, gs)
+		c.Log.Warn("sign-in refused: every hash slot is busy", "slots", cap(s.hashSlots))
+		return SignedIn{}, errBusy
 	}
-	for _, err := range []error{uerr, perr} {
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return SignedIn{}, err
-		}
-	}
-	hash := s.dummyHash
-	if perr == nil {
-		hash = p.Hash
-	}
-	ok, err := tap.VerifyPass(hash, pass)
+	v, err := s.checkPass(ctx, c, upn, pass)
+	done()
 	if err != nil {
-		c.Log.Error("stored pass hash unreadable", "pass_id", p.ID, "err", err)
-		ok = false
+		s.release(ctx, c, gs)
+		return SignedIn{}, err
 	}
-	if !ok || perr != nil {
-		reason := "wrongPass"
-		switch {
-		case uerr != nil:
-			reason = "unknownUser"
-		case perr != nil:
-			reason = "noPass"
-		}
-		err := s.wrongPass(ctx, c, upn, now)
-		if fp, ok := s.dir.(directory.ForeignPasses); ok && perr != nil && err == api.ErrInvalidCredentials && fp.HasPassElsewhere(ctx, upn) {
+	if !v.right {
+		err := s.wrongPass(ctx, gs, now)
+		if fp, ok := s.dir.(directory.ForeignPasses); ok && v.noPass && err == api.ErrInvalidCredentials && fp.HasPassElsewhere(ctx, upn) {
 			// Counted as a failure all the same; see README on what this tells.
 			return deny("passNotFromTapkiosk", errPassNotCheckable, nil)
 		}
-		return deny(reason, err, nil)
+		return deny(v.reason, err, nil)
 	}
+	// The pass is right, so no guess was wrong whatever follows: the
+	// kiosk's and the address's reservations go back, and the account's
+	// too unless the session opens (which clears it).
+	user, p := v.user, v.pass
+	opened := false
+	defer func() {
+		if opened {
+			s.release(ctx, c, gs[:len(gs)-1])
+		} else {
+			s.release(ctx, c, gs)
+		}
+	}()
 
 	details := map[string]string{"passId": p.ID}
 	j, err := s.dir.JudgePass(ctx, p)
@@ -238,10 +383,9 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 	case err != nil:
 		return SignedIn{}, err
 	}
-	for _, k := range []string{userKey(upn), kioskKey(c.Kiosk.ID)} {
-		if err := s.st.ClearThrottle(ctx, k); err != nil {
-			c.Log.Warn("clear throttle", "err", err)
-		}
+	opened = true
+	if err := s.st.ClearThrottle(ctx, userKey(upn)); err != nil {
+		c.Log.Warn("clear the account's throttle", "err", err)
 	}
 	details["sessionId"] = sess.ID
 	details["expiresDateTime"] = sess.ExpiresAt.Format(time.RFC3339)

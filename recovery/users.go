@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
@@ -221,4 +222,34 @@ func (s *Service) ImportUsers(ctx context.Context, c *Caller, rows []ImportRow, 
 	}
 	s.succeeded(ctx, c, api.ActionImportUsers, "", details)
 	return api.ImportResult{Created: len(good), Failed: failed}, nil
+}
+
+// Unlock clears the account's pass sign-in lock: for a person locked out
+// by someone else's guesses, once IT has checked who they are. An account
+// tapd has never seen a guess for is not locked, and says so.
+func (s *Service) Unlock(ctx context.Context, c *Caller, rawUPN string) (api.Lockout, error) {
+	u, err := s.user(ctx, rawUPN)
+	if err != nil {
+		return api.Lockout{}, err
+	}
+	if err := s.canManageUser(ctx, c, u); err != nil {
+		return api.Lockout{}, err
+	}
+	key := userKey(u.UPN)
+	th, err := s.st.GetThrottle(ctx, key)
+	if err != nil {
+		return api.Lockout{}, err
+	}
+	if err := s.st.ClearThrottle(ctx, key); err != nil {
+		return api.Lockout{}, err
+	}
+	out := api.Lockout{UserPrincipalName: u.UPN, WasLocked: s.now().Before(th.LockedUntil), FailedAttempts: th.Failures}
+	details := map[string]string{"wasLocked": strconv.FormatBool(out.WasLocked)}
+	if out.WasLocked {
+		until := th.LockedUntil
+		out.LockedUntil = &until
+		details["lockedUntil"] = until.Format(time.RFC3339)
+	}
+	s.succeeded(ctx, c, api.ActionUnlockUser, tap.UPNKey(u.UPN), details)
+	return out, nil
 }

@@ -13,9 +13,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -30,6 +33,9 @@ type Config struct {
 	// MaxBodyBytes limits JSON request bodies; CSV imports get MaxCSVBytes.
 	MaxBodyBytes int64
 	MaxCSVBytes  int64
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client; without them the client is the connection's peer.
+	TrustedProxies []netip.Prefix
 }
 
 // Default body limits.
@@ -107,6 +113,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/users/import", authAdmin, recovery.PermUsersWrite, only(userAdmin, s.importUsers))
 	route("GET /v1/users/{upn}", authAdmin, recovery.PermRead, s.getUser)
 	route("DELETE /v1/users/{upn}", authAdmin, recovery.PermUsersWrite, only(userAdmin, s.deleteUser))
+	route("DELETE /v1/users/{upn}/lockout", authAdmin, recovery.PermPassesWrite, s.unlockUser)
 
 	route("POST /v1/users/{upn}/temporaryAccessPassMethods", authAdmin, recovery.PermPassesWrite, s.createPass)
 	route("GET /v1/users/{upn}/temporaryAccessPassMethods", authAdmin, recovery.PermRead, s.listPasses)
@@ -166,7 +173,7 @@ func (s *Server) wrap(auth authKind, perm recovery.Permission, h handler) http.H
 		}
 		w.Header().Set(api.RequestIDHeader, id)
 		w.Header().Set("Cache-Control", "no-store")
-		c := &call{w: w, r: r, who: &recovery.Caller{RequestID: id, Path: r.URL.Path, Log: s.log.With("request_id", id)}}
+		c := &call{w: w, r: r, who: &recovery.Caller{RequestID: id, Path: r.URL.Path, ClientAddr: s.clientAddr(r), Log: s.log.With("request_id", id)}}
 		defer func() {
 			if p := recover(); p != nil {
 				c.who.Log.Error("panic", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -231,4 +238,47 @@ func (s *Server) ready(c *call) error {
 		return api.E(api.CodeUnavailable, "The database does not answer.")
 	}
 	return c.writeJSON(http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// clientAddr is the client's address for the per-address lockout: the
+// connection's peer, or, when the peer is a trusted proxy, the nearest
+// address in X-Forwarded-For that is not one. An IPv6 client counts as its
+// /64, which one person usually has whole.
+func (s *Server) clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return ""
+	}
+	a = a.Unmap()
+	if s.trusted(a) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			h, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break // a malformed hop: trust nothing further out
+			}
+			a = h.Unmap()
+			if !s.trusted(a) {
+				break
+			}
+		}
+	}
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

@@ -30,6 +30,11 @@ func (s *Server) listUsers(c *call) error {
 	return list(c, us, err)
 }
 
+func (s *Server) unlockUser(c *call) error {
+	l, err := s.svc.Unlock(c.r.Context(), c.who, c.r.PathValue("upn"))
+	return reply(c, http.StatusOK, l, err)
+}
+
 func (s *Server) deleteUser(c *call) error {
 	return c.done(s.svc.DeleteUser(c.r.Context(), c.who, c.r.PathValue("upn")))
 }

@@ -12,9 +12,14 @@ func (s *SQL) AppendAudit(ctx context.Context, e AuditEntry) error {
 	if e.Details == nil {
 		details = []byte("{}")
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO audit(at, request_id, actor_type, actor, action, target, result, reason, details_json)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		ms(e.At), e.RequestID, e.ActorType, e.Actor, e.Action, e.Target, string(e.Result), e.Reason, string(details))
+	var group any
+	if e.Group != "" {
+		group = e.Group
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO audit(at, request_id, actor_type, actor, action, target, result, reason, details_json, group_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (group_key) WHERE group_key IS NOT NULL DO UPDATE SET repeats = audit.repeats + 1`),
+		ms(e.At), e.RequestID, e.ActorType, e.Actor, e.Action, e.Target, string(e.Result), e.Reason, string(details), group)
 	return mapErr(err)
 }
 
@@ -50,7 +55,7 @@ func (s *SQL) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error
 	if limit > 1000 {
 		limit = 1000
 	}
-	query := `SELECT id, at, request_id, actor_type, actor, action, target, result, reason, details_json FROM audit`
+	query := `SELECT id, at, request_id, actor_type, actor, action, target, result, reason, details_json, COALESCE(group_key, ''), repeats FROM audit`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -65,7 +70,7 @@ func (s *SQL) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error
 		var e AuditEntry
 		var at int64
 		var details string
-		if err := rows.Scan(&e.ID, &at, &e.RequestID, &e.ActorType, &e.Actor, &e.Action, &e.Target, &e.Result, &e.Reason, &details); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.RequestID, &e.ActorType, &e.Actor, &e.Action, &e.Target, &e.Result, &e.Reason, &details, &e.Group, &e.Repeats); err != nil {
 			return nil, mapErr(err)
 		}
 		e.At = fromMS(at)

@@ -124,12 +124,18 @@ type Ceremony struct {
 	ExpiresAt time.Time
 }
 
-// Throttle is a failure counter and lockout for one key ("user:..." or
-// "kiosk:...").
+// Throttle is the lockout state of one key ("user:...", "kiosk:..." or
+// "addr:..."): a round of guesses, each reserved (Checked) before its hash
+// is checked, the wrong ones (Failures), and how many locks the key has
+// had (Level). The rules that read and change it are recovery's; the store
+// only guarantees that every change sees the one before it.
 type Throttle struct {
 	Key         string
+	Checked     int
 	Failures    int
+	Level       int
 	LastFailure time.Time
+	ReservedAt  time.Time
 	LockedUntil time.Time
 }
 
@@ -145,6 +151,10 @@ type AuditEntry struct {
 	Result    AuditResult
 	Reason    string
 	Details   map[string]string
+	// Group, when set, makes repeats one row: an entry whose Group is
+	// already in the trail adds one to that row's Repeats instead.
+	Group   string
+	Repeats int
 }
 
 // AuditFilter selects audit entries; zero fields match everything. Entries
@@ -301,11 +311,11 @@ type Ceremonies interface {
 // so that every instance counts the same failures.
 type Throttles interface {
 	GetThrottle(ctx context.Context, key string) (Throttle, error)
-	// RecordFailure counts one failure atomically and returns the new count.
-	// A counter whose last failure is older than window starts again at 1.
-	RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error)
-	// LockUntil extends the key's lockout to until; it never shortens one.
-	LockUntil(ctx context.Context, key string, until time.Time) error
+	// UpdateThrottle reads the key's throttle (a fresh one if it has none),
+	// lets change alter it, and stores the result, all under one lock that
+	// holds across tapd instances: concurrent guesses never read the same
+	// count. change must not block or do I/O. It returns what was stored.
+	UpdateThrottle(ctx context.Context, key string, change func(*Throttle)) (Throttle, error)
 	ClearThrottle(ctx context.Context, key string) error
 }
 

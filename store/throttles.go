@@ -4,37 +4,55 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"time"
 )
+
+const throttleCols = `checked, failures, level, last_failure, reserved_at, locked_until`
+
+func scanThrottle(sc interface{ Scan(...any) error }, t *Throttle) error {
+	var last, reserved, locked int64
+	if err := sc.Scan(&t.Checked, &t.Failures, &t.Level, &last, &reserved, &locked); err != nil {
+		return err
+	}
+	t.LastFailure, t.ReservedAt, t.LockedUntil = fromMS(last), fromMS(reserved), fromMS(locked)
+	return nil
+}
 
 func (s *SQL) GetThrottle(ctx context.Context, key string) (Throttle, error) {
 	t := Throttle{Key: key}
-	var last, locked int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT failures, last_failure, locked_until FROM throttle WHERE key = ?`), key).Scan(&t.Failures, &last, &locked)
+	err := scanThrottle(s.db.QueryRowContext(ctx, s.q(`SELECT `+throttleCols+` FROM throttle WHERE key = ?`), key), &t)
 	if errors.Is(err, sql.ErrNoRows) {
-		return t, nil
+		return Throttle{Key: key}, nil
 	}
-	if err != nil {
-		return t, mapErr(err)
-	}
-	t.LastFailure, t.LockedUntil = fromMS(last), fromMS(locked)
-	return t, nil
+	return t, mapErr(err)
 }
 
-func (s *SQL) RecordFailure(ctx context.Context, key string, now time.Time, window time.Duration) (int, error) {
-	// One statement, so concurrent failures on several instances all count.
-	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO throttle(key, failures, last_failure, locked_until) VALUES (?, 1, ?, 0)
-		ON CONFLICT(key) DO UPDATE SET
-			failures = CASE WHEN throttle.last_failure < ? THEN 1 ELSE throttle.failures + 1 END,
-			last_failure = excluded.last_failure
-		RETURNING failures`), key, ms(now), ms(now.Add(-window))).Scan(&n)
-	return n, mapErr(err)
-}
-
-func (s *SQL) LockUntil(ctx context.Context, key string, until time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE throttle SET locked_until = ? WHERE key = ? AND locked_until < ?`), ms(until), key, ms(until))
-	return mapErr(err)
+func (s *SQL) UpdateThrottle(ctx context.Context, key string, change func(*Throttle)) (Throttle, error) {
+	var out Throttle
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		// Make sure the row exists, then lock it: FOR UPDATE on PostgreSQL;
+		// SQLite's immediate transaction already holds the write lock.
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO throttle(key, failures, last_failure, locked_until) VALUES (?, 0, 0, 0)
+			ON CONFLICT(key) DO NOTHING`), key); err != nil {
+			return err
+		}
+		lock := ""
+		if s.dialect == dialectPostgres {
+			lock = " FOR UPDATE"
+		}
+		t := Throttle{Key: key}
+		if err := scanThrottle(tx.QueryRowContext(ctx, s.q(`SELECT `+throttleCols+` FROM throttle WHERE key = ?`+lock), key), &t); err != nil {
+			return err
+		}
+		change(&t)
+		t.Key = key
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE throttle SET checked = ?, failures = ?, level = ?, last_failure = ?, reserved_at = ?, locked_until = ?
+			WHERE key = ?`), t.Checked, t.Failures, t.Level, ms(t.LastFailure), ms(t.ReservedAt), ms(t.LockedUntil), key); err != nil {
+			return err
+		}
+		out = t
+		return nil
+	})
+	return out, err
 }
 
 func (s *SQL) ClearThrottle(ctx context.Context, key string) error {

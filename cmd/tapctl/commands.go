@@ -288,6 +288,27 @@ func (a *app) userDelete(ctx context.Context, args []string) error {
 	return a.done(fmt.Sprintf("Deleted %s, with their pass and sessions.", pos[0]))
 }
 
+func (a *app) userUnlock(ctx context.Context, args []string) error {
+	pos, err := parse(a.flags("user unlock"), args, 1, "UPN")
+	if err != nil {
+		return err
+	}
+	l, err := a.client.Unlock(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return a.printJSON(l)
+	}
+	if !l.WasLocked {
+		fmt.Fprintf(a.out, "%s was not locked (%d wrong pass(es) in the current round, now forgotten).\n", l.UserPrincipalName, l.FailedAttempts)
+		return nil
+	}
+	fmt.Fprintf(a.out, "Unlocked %s: the lock would have lasted until %s. They can sign in with their pass again.\n",
+		l.UserPrincipalName, l.LockedUntil.Local().Format("2006-01-02 15:04 MST"))
+	return nil
+}
+
 func (a *app) done(msg string) error {
 	if a.json {
 		return a.printJSON(map[string]string{"result": msg})

@@ -216,11 +216,13 @@ func cmdServe(args []string, stderr io.Writer) error {
 		}
 		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger})
 	}
-	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust})
+	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust,
+		HashMemory: int64(set.HashMemoryMiB) << 20})
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Service: svc, Logger: logger})
+	proxies, _ := set.proxies() // Validate checked them
+	srv, err := server.New(server.Config{Service: svc, Logger: logger, TrustedProxies: proxies})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/directory/entra"
@@ -34,6 +36,11 @@ type serveSettings struct {
 	// Directory is "local" or "entra"; Entra is read only for "entra".
 	Directory string
 	Entra     entra.Settings
+	// HashMemoryMiB bounds the memory concurrent pass checks may take.
+	HashMemoryMiB int
+	// TrustedProxies are comma-separated addresses or CIDR prefixes whose
+	// X-Forwarded-For tapd believes, for the per-address lockout.
+	TrustedProxies string
 }
 
 // The bounds of --session-limit.
@@ -57,6 +64,7 @@ func defaultServeSettings() serveSettings {
 		RPName:          recovery.DefaultRPName,
 		Directory:       "local",
 		Entra:           entra.Settings{GraphURL: entra.DefaultGraphURL},
+		HashMemoryMiB:   int(recovery.Defaults.HashMemory >> 20),
 	}
 }
 
@@ -78,6 +86,8 @@ func (s *serveSettings) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.MDSBlob, "mds-blob", s.MDSBlob, "FIDO Metadata Service (MDS3) blob, downloaded to a local file")
 	fs.StringVar(&s.MDSRoot, "mds-root", s.MDSRoot, "PEM root the MDS blob must chain to (default: the FIDO Alliance production root)")
 	fs.StringVar(&s.Directory, "directory", s.Directory, "where users, passes and methods live: local (this database) or entra (Microsoft Entra ID via Graph)")
+	fs.IntVar(&s.HashMemoryMiB, "hash-memory-mib", s.HashMemoryMiB, "memory budget (MiB) for pass checks running at once; each takes 19 MiB, and a sign-in past the budget gets 503 at once")
+	fs.StringVar(&s.TrustedProxies, "trusted-proxies", s.TrustedProxies, "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client, for the per-address lockout")
 	e := &s.Entra
 	fs.StringVar(&e.TenantID, "tenant-id", e.TenantID, "entra: the tenant's directory id or domain")
 	fs.StringVar(&e.ClientID, "client-id", e.ClientID, "entra: tapd's app registration (client) id; with --managed-identity, a user-assigned identity's client id")
@@ -119,6 +129,12 @@ func (s serveSettings) Validate() error {
 	if _, err := s.level(); err != nil {
 		problems = append(problems, fmt.Errorf("--log-level %q: use debug, info, warn or error", s.LogLevel))
 	}
+	if min := int(recovery.Defaults.Argon2.Memory >> 10); s.HashMemoryMiB < min {
+		problems = append(problems, fmt.Errorf("--hash-memory-mib %d is less than one pass check (%d MiB)", s.HashMemoryMiB, min))
+	}
+	if _, err := s.proxies(); err != nil {
+		problems = append(problems, fmt.Errorf("--trusted-proxies: %v", err))
+	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		problems = append(problems, fmt.Errorf("--log-format %q: use text or json", s.LogFormat))
 	}
@@ -143,4 +159,25 @@ func (s serveSettings) logger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// proxies parses --trusted-proxies: each entry an address or a prefix.
+func (s serveSettings) proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(s.TrustedProxies, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR prefix", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

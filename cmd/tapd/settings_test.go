@@ -56,6 +56,11 @@ func TestServeSettingsValidate(t *testing.T) {
 		}, nil},
 		{"plain HTTP on localhost", func(s *serveSettings) { s.Listen = "localhost:8443" }, nil},
 		{"plain HTTP on IPv6 loopback", func(s *serveSettings) { s.Listen = "[::1]:8443" }, nil},
+		{"hash budget under one check", func(s *serveSettings) { s.HashMemoryMiB = 10 },
+			[]string{"--hash-memory-mib 10 is less than one pass check (19 MiB)"}},
+		{"trusted proxy not an address", func(s *serveSettings) { s.TrustedProxies = "10.0.0.1, proxy.example" },
+			[]string{`--trusted-proxies: "proxy.example" is neither an IP address nor a CIDR prefix`}},
+		{"trusted proxies", func(s *serveSettings) { s.TrustedProxies = "10.0.0.1, 2001:db8::/32" }, nil},
 		{"session limit too short", func(s *serveSettings) { s.SessionLimit = 30 * time.Second },
 			[]string{"--session-limit 30s must be between 1m and 24h"}},
 		{"session limit too long", func(s *serveSettings) { s.SessionLimit = 25 * time.Hour },
@@ -194,7 +199,7 @@ func TestServeSettingsFlags(t *testing.T) {
 		"--attestation-roots", "roots.pem", "--mds-blob", "blob.jwt", "--mds-root", "root.pem",
 		"--directory", "entra", "--tenant-id", "t", "--client-id", "c", "--client-certificate", "app.pem",
 		"--client-secret-file", "secret", "--managed-identity", "--graph-url", "https://graph.test",
-		"--authority-host", "https://login.test/",
+		"--authority-host", "https://login.test/", "--hash-memory-mib", "512", "--trusted-proxies", "10.0.0.1, 192.0.2.0/24",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -206,13 +211,17 @@ func TestServeSettingsFlags(t *testing.T) {
 		Directory: "entra",
 		Entra: entra.Settings{TenantID: "t", ClientID: "c", CertificateFile: "app.pem", SecretFile: "secret",
 			ManagedIdentity: true, GraphURL: "https://graph.test", AuthorityHost: "https://login.test/"},
+		HashMemoryMiB: 512, TrustedProxies: "10.0.0.1, 192.0.2.0/24",
 	}
 	if s != want {
 		t.Errorf("parsed settings\n%+v\nwant\n%+v", s, want)
 	}
 	var n int
 	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n != 22 {
-		t.Errorf("%d flags registered, the test sets 22: a new flag needs a line here", n)
+	if n != 24 {
+		t.Errorf("%d flags registered, the test sets 24: a new flag needs a line here", n)
+	}
+	if ps, err := s.proxies(); err != nil || len(ps) != 2 || ps[0].String() != "10.0.0.1/32" || ps[1].String() != "192.0.2.0/24" {
+		t.Errorf("trusted proxies %v %v", ps, err)
 	}
 }

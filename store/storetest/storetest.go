@@ -41,6 +41,7 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"Methods", testMethods},
 		{"Throttle", testThrottle},
 		{"ThrottleRace", testThrottleRace},
+		{"AuditGroups", testAuditGroups},
 		{"Audit", testAudit},
 		{"FIDO2Methods", testFIDO2Methods},
 		{"UserHandle", testUserHandle},
@@ -405,55 +406,96 @@ func testThrottle(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	key := "user:thr@throttle.example"
 	th, err := s.GetThrottle(ctx, key)
-	if err != nil || th.Failures != 0 || !th.LockedUntil.Before(t0) {
+	if err != nil || th.Checked != 0 || th.Failures != 0 || th.Level != 0 || !th.LockedUntil.Before(t0) {
 		t.Fatalf("fresh: %+v %v", th, err)
 	}
-	for i := 1; i <= 3; i++ {
-		n, err := s.RecordFailure(ctx, key, t0.Add(time.Duration(i)*time.Second), time.Hour)
-		if err != nil || n != i {
-			t.Fatalf("failure %d: %d %v", i, n, err)
+	want := store.Throttle{Key: key, Checked: 3, Failures: 2, Level: 1, LastFailure: t0.Add(time.Second),
+		ReservedAt: t0.Add(2 * time.Second), LockedUntil: t0.Add(3 * time.Hour)}
+	got, err := s.UpdateThrottle(ctx, key, func(th *store.Throttle) {
+		if th.Checked != 0 || th.Key != key {
+			t.Errorf("a new key's throttle must start empty: %+v", th)
 		}
+		*th = want
+	})
+	if err != nil || got != want {
+		t.Fatalf("stored %+v, %v; want %+v", got, err, want)
 	}
-	if n, _ := s.RecordFailure(ctx, key, t0.Add(2*time.Hour), time.Hour); n != 1 {
-		t.Fatalf("a quiet window must restart the count, got %d", n)
+	if th, _ = s.GetThrottle(ctx, key); th != want {
+		t.Fatalf("read back %+v, want %+v", th, want)
 	}
-	if err := s.LockUntil(ctx, key, t0.Add(3*time.Hour)); err != nil {
+	if _, err := s.UpdateThrottle(ctx, key, func(th *store.Throttle) { th.Checked++ }); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.LockUntil(ctx, key, t0.Add(150*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	th, _ = s.GetThrottle(ctx, key)
-	if !th.LockedUntil.Equal(t0.Add(3 * time.Hour)) {
-		t.Fatalf("lock shortened: %v", th.LockedUntil)
+	if th, _ = s.GetThrottle(ctx, key); th.Checked != 4 || th.Failures != 2 {
+		t.Fatalf("the change must see the stored throttle: %+v", th)
 	}
 	if err := s.ClearThrottle(ctx, key); err != nil {
 		t.Fatal(err)
 	}
-	if th, _ = s.GetThrottle(ctx, key); th.Failures != 0 {
+	if th, _ = s.GetThrottle(ctx, key); th.Checked != 0 || th.Level != 0 {
 		t.Fatal("not cleared")
 	}
 }
 
-// testThrottleRace checks that concurrent failures are all counted, as they
-// would be from several tapd instances.
+// testThrottleRace checks that concurrent changes each see the one before,
+// as they must from several tapd instances: no increment is lost, and a
+// cap checked inside the change is never overrun.
 func testThrottleRace(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	const n = 20
+	const n, limit = 40, 10
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	granted := 0
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := s.RecordFailure(ctx, "kiosk:race", t0, time.Hour); err != nil {
+			ok := false
+			_, err := s.UpdateThrottle(ctx, "kiosk:race", func(th *store.Throttle) {
+				th.Failures++
+				ok = th.Checked < limit
+				if ok {
+					th.Checked++
+				}
+			})
+			if err != nil {
 				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				granted++
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
 	th, _ := s.GetThrottle(ctx, "kiosk:race")
-	if th.Failures != n {
-		t.Fatalf("lost updates: %d of %d failures counted", th.Failures, n)
+	if th.Failures != n || th.Checked != limit || granted != limit {
+		t.Fatalf("lost updates: %d of %d changes counted, %d granted of a cap of %d (stored %d)", th.Failures, n, granted, limit, th.Checked)
+	}
+}
+
+// testAuditGroups: entries of one group are one row with a count.
+func testAuditGroups(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		e := store.AuditEntry{At: t0.Add(time.Duration(i) * time.Second), RequestID: fmt.Sprint("g", i), ActorType: "kiosk", Actor: "k",
+			Action: "sessionDenied", Target: "grp@audit.example", Result: store.AuditFailure, Reason: "lockedOut", Group: "lockedOut|user:grp@audit.example|1"}
+		if err := s.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := store.AuditEntry{At: t0, RequestID: "g9", ActorType: "kiosk", Actor: "k", Action: "sessionDenied", Target: "grp@audit.example",
+		Result: store.AuditFailure, Reason: "lockedOut", Group: "lockedOut|user:grp@audit.example|2"}
+	if err := s.AppendAudit(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.ListAudit(ctx, store.AuditFilter{Target: "grp@audit.example"})
+	if err != nil || len(es) != 2 {
+		t.Fatalf("want one row per group, got %d: %v", len(es), err)
+	}
+	if es[1].RequestID != "g0" || es[1].Repeats != 4 || es[0].Repeats != 0 || es[1].Group == "" {
+		t.Fatalf("first group row %+v, second %+v", es[1], es[0])
 	}
 }
 
