@@ -29,18 +29,15 @@ func (s *SQL) GetThrottle(ctx context.Context, key string) (Throttle, error) {
 func (s *SQL) UpdateThrottle(ctx context.Context, key string, change func(*Throttle)) (Throttle, error) {
 	var out Throttle
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		// Make sure the row exists, then lock it: FOR UPDATE on PostgreSQL;
-		// SQLite's immediate transaction already holds the write lock.
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO throttle(key, failures, last_failure, locked_until) VALUES (?, 0, 0, 0)
-			ON CONFLICT(key) DO NOTHING`), key); err != nil {
-			return err
-		}
-		lock := ""
-		if s.dialect == dialectPostgres {
-			lock = " FOR UPDATE"
-		}
+		// One statement makes sure the row exists, locks it (ON CONFLICT
+		// DO UPDATE takes the row lock on PostgreSQL; SQLite's immediate
+		// transaction holds the write lock) and reads it. A separate insert
+		// and SELECT ... FOR UPDATE would find no row when a concurrent
+		// ClearThrottle deleted it in between.
 		t := Throttle{Key: key}
-		if err := scanThrottle(tx.QueryRowContext(ctx, s.q(`SELECT `+throttleCols+` FROM throttle WHERE key = ?`+lock), key), &t); err != nil {
+		if err := scanThrottle(tx.QueryRowContext(ctx, s.q(`INSERT INTO throttle(key, failures, last_failure, locked_until) VALUES (?, 0, 0, 0)
+			ON CONFLICT(key) DO UPDATE SET key = excluded.key
+			RETURNING `+throttleCols), key), &t); err != nil {
 			return err
 		}
 		change(&t)

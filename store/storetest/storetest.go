@@ -41,6 +41,7 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"Methods", testMethods},
 		{"Throttle", testThrottle},
 		{"ThrottleRace", testThrottleRace},
+		{"ThrottleClearRace", testThrottleClearRace},
 		{"AuditGroups", testAuditGroups},
 		{"Audit", testAudit},
 		{"FIDO2Methods", testFIDO2Methods},
@@ -473,6 +474,29 @@ func testThrottleRace(t *testing.T, s store.Store) {
 	if th.Failures != n || th.Checked != limit || granted != limit {
 		t.Fatalf("lost updates: %d of %d changes counted, %d granted of a cap of %d (stored %d)", th.Failures, n, granted, limit, th.Checked)
 	}
+}
+
+// testThrottleClearRace: a change racing a clear of the same key (a
+// right pass on another kiosk) never fails; it sees a row, fresh or not.
+func testThrottleClearRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			var err error
+			if i%2 == 0 {
+				err = s.ClearThrottle(ctx, "user:clear@race.example")
+			} else {
+				_, err = s.UpdateThrottle(ctx, "user:clear@race.example", func(th *store.Throttle) { th.Checked++ })
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
 }
 
 // testAuditGroups: entries of one group are one row with a count.
