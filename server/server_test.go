@@ -33,6 +33,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", "/v1/users", "application/json", `{"userPrincipalName":"a@b.co","displayName":"A","isAdmin":true}`, 400, api.CodeInvalidValue, "isAdmin", "Unknown field"},
 		{"wrong type", "/v1/policies/temporaryAccessPass", "application/json", `{"defaultLength":"twelve"}`, 400, api.CodeInvalidValue, "defaultLength", "whole number"},
 		{"not an object", "/v1/users", "application/json", `[1,2]`, 400, api.CodeBadRequest, "", "JSON object"},
+		{"null", "/v1/users", "application/json", `null`, 400, api.CodeBadRequest, "", "not null"},
+		{"null pass request", "/v1/users/a@b.co/temporaryAccessPassMethods", "application/json", " null\n", 400, api.CodeBadRequest, "", "must be a JSON object, not null"},
+		{"null patch", "/v1/policies/temporaryAccessPass", "application/json", `null`, 400, api.CodeBadRequest, "", "not null"},
 		{"two values", "/v1/users", "application/json", `{} {}`, 400, api.CodeBadRequest, "", "more than one"},
 		{"trailing", "/v1/users", "application/json", `{}x`, 400, api.CodeBadRequest, "", ""},
 		{"media type", "/v1/users", "text/plain", `{}`, 415, api.CodeUnsupportedMediaType, "", "application/json"},
@@ -153,5 +156,28 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 	}
 	if len(es) < 4 {
 		t.Fatalf("too few audit entries: %d", len(es))
+	}
+}
+
+// TestNullBodyChangesNothing: a body of null used to decode as {}, so
+// posting it made a new pass and ended the session made with the old one.
+func TestNullBodyChangesNothing(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	e.enablePolicy()
+	e.addUser(api.User{UserPrincipalName: "nel@example.com"})
+	p := e.newPass("nel@example.com", api.CreatePassRequest{})
+	k := e.fresh(e.kiosk)
+	if _, err := k.OpenSession(bg, "nel@example.com", *p.TemporaryAccessPass); err != nil {
+		t.Fatal(err)
+	}
+	status, ae, _ := e.raw("POST", "/v1/users/nel@example.com/temporaryAccessPassMethods", e.admin.Token, "application/json", []byte("null"))
+	if status != 400 || ae.Code != api.CodeBadRequest || ae.Message != "The body must be a JSON object, not null." {
+		t.Fatalf("%d %+v", status, ae)
+	}
+	if l, err := e.admin.ListPasses(bg, "nel@example.com"); err != nil || len(l) != 1 || l[0].ID != p.ID {
+		t.Fatalf("the pass changed: %+v %v", l, err)
+	}
+	if _, err := k.GetSession(bg); err != nil {
+		t.Fatalf("the session ended: %v", err)
 	}
 }
