@@ -23,6 +23,7 @@ const (
 	CodeWrongTokenKind       Code = "wrongTokenKind"
 	CodeForbidden            Code = "forbidden"
 	CodeNotFound             Code = "notFound"
+	CodeMethodNotAllowed     Code = "methodNotAllowed"
 	CodeUserNotFound         Code = "userNotFound"
 	CodeAlreadyExists        Code = "alreadyExists"
 	CodeExternalGuest        Code = "externalGuest"
@@ -73,6 +74,7 @@ var codeStatus = map[Code]int{
 	CodeWrongTokenKind:        http.StatusForbidden,
 	CodeForbidden:             http.StatusForbidden,
 	CodeNotFound:              http.StatusNotFound,
+	CodeMethodNotAllowed:      http.StatusMethodNotAllowed,
 	CodeUserNotFound:          http.StatusNotFound,
 	CodeAlreadyExists:         http.StatusConflict,
 	CodeExternalGuest:         http.StatusBadRequest,

@@ -135,10 +135,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/session/fido2Methods/{id}/assertionOptions", authSession, "", s.assertionOptions)
 	route("POST /v1/session/fido2Methods/{id}/assertion", authSession, "", s.checkKey)
 
-	mux.Handle("/", s.wrap(authNone, "", func(c *call) error {
-		return api.NotFound("There is no %s %s in this API; see api/openapi.yaml.", c.r.Method, c.r.URL.Path)
-	}))
-	return mux
+	return s.unrouted(mux)
 }
 
 // managedElsewhere answers a route whose capability the directory lacks.

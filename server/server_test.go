@@ -64,9 +64,25 @@ func TestBadInput(t *testing.T) {
 	if p, _ := e.admin.GetPolicy(bg); p.DefaultLength != 8 {
 		t.Fatal("bad input changed the policy")
 	}
-	status, ae, _ := e.raw("GET", "/v1/nothing", adm, "", nil)
-	if status != 404 || ae.Code != api.CodeNotFound {
-		t.Fatalf("%d %+v", status, ae)
+	for _, p := range []string{"/v1/nothing", "/v1/users/a@b.co/nothing", "/"} {
+		status, ae, hdr := e.raw("GET", p, adm, "", nil)
+		if status != 404 || ae.Code != api.CodeNotFound || hdr.Get("Allow") != "" {
+			t.Fatalf("%s: %d %+v", p, status, ae)
+		}
+	}
+	// A path that exists, with a method it does not take.
+	for _, c := range []struct{ method, path, allow string }{
+		{"PUT", "/v1/users", "GET, HEAD, POST"},
+		{"DELETE", "/v1/policies/temporaryAccessPass", "GET, HEAD, PATCH"},
+		{"POST", "/v1/session", "GET, HEAD, DELETE"},
+		{"GET", "/v1/users/a@b.co/temporaryAccessPassMethods/x", "DELETE"},
+		{"POST", "/healthz", "GET, HEAD"},
+	} {
+		status, ae, hdr := e.raw(c.method, c.path, adm, "application/json", []byte(`{}`))
+		if status != 405 || ae.Code != api.CodeMethodNotAllowed || hdr.Get("Allow") != c.allow || !strings.Contains(ae.Message, c.allow) ||
+			ae.RequestID == "" || hdr.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %+v Allow=%q", c.method, c.path, status, ae, hdr.Get("Allow"))
+		}
 	}
 	status, _, hdr := e.raw("GET", "/v1/users", adm, "", nil, api.ClientRequestIDHeader, "helpdesk-ticket-42")
 	if status != 200 || hdr.Get(api.RequestIDHeader) != "helpdesk-ticket-42" {
