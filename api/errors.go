@@ -15,6 +15,7 @@ const (
 	CodeBadRequest           Code = "badRequest"
 	CodeInvalidValue         Code = "invalidValue"
 	CodePayloadTooLarge      Code = "payloadTooLarge"
+	CodeHeadersTooLarge      Code = "headersTooLarge"
 	CodeUnsupportedMediaType Code = "unsupportedMediaType"
 	CodeUnauthenticated      Code = "unauthenticated"
 	CodeInvalidToken         Code = "invalidToken"
@@ -66,6 +67,7 @@ var codeStatus = map[Code]int{
 	CodeBadRequest:            http.StatusBadRequest,
 	CodeInvalidValue:          http.StatusBadRequest,
 	CodePayloadTooLarge:       http.StatusRequestEntityTooLarge,
+	CodeHeadersTooLarge:       http.StatusRequestHeaderFieldsTooLarge,
 	CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
 	CodeUnauthenticated:       http.StatusUnauthorized,
 	CodeInvalidToken:          http.StatusUnauthorized,

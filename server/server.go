@@ -30,12 +30,17 @@ type Config struct {
 	// MaxBodyBytes limits JSON request bodies; CSV imports get MaxCSVBytes.
 	MaxBodyBytes int64
 	MaxCSVBytes  int64
+	// MaxHeaderBytes limits a request's header (request line included); a
+	// larger one answers 431 headersTooLarge. See HTTPMaxHeaderBytes.
+	MaxHeaderBytes int
 }
 
 // Default body limits.
 const (
 	DefaultMaxBodyBytes = 64 << 10
 	DefaultMaxCSVBytes  = 4 << 20
+	// DefaultMaxHeaderBytes is the default header limit.
+	DefaultMaxHeaderBytes = 32 << 10
 )
 
 // Server serves the API.
@@ -58,6 +63,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxCSVBytes <= 0 {
 		cfg.MaxCSVBytes = DefaultMaxCSVBytes
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	return &Server{svc: cfg.Service, cfg: cfg, log: cfg.Logger}, nil
 }
@@ -135,7 +143,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/session/fido2Methods/{id}/assertionOptions", authSession, "", s.assertionOptions)
 	route("POST /v1/session/fido2Methods/{id}/assertion", authSession, "", s.checkKey)
 
-	return s.unrouted(mux)
+	return s.limitHeaders(s.unrouted(mux))
 }
 
 // managedElsewhere answers a route whose capability the directory lacks.

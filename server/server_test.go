@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +197,42 @@ func TestNullBodyChangesNothing(t *testing.T) {
 	}
 	if _, err := k.GetSession(bg); err != nil {
 		t.Fatalf("the session ended: %v", err)
+	}
+}
+
+// TestHeadersTooLarge: a header over the 32 KiB limit answers 431
+// headersTooLarge in JSON, also behind an http.Server set up as tapd's
+// should be (MaxHeaderBytes: HTTPMaxHeaderBytes()); only a header over
+// that gets net/http's own plain-text 431.
+func TestHeadersTooLarge(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	hs := httptest.NewUnstartedServer(e.srv.Handler())
+	hs.Config.MaxHeaderBytes = e.srv.HTTPMaxHeaderBytes()
+	hs.Start()
+	defer hs.Close()
+	get := func(size int) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", hs.URL+"/v1/users", nil)
+		req.Header.Set("Authorization", "Bearer "+e.admin.Token)
+		req.Header.Set("X-Padding", strings.Repeat("p", size))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, body
+	}
+	if resp, body := get(30 << 10); resp.StatusCode != 200 {
+		t.Fatalf("30 KiB of headers: %d %s", resp.StatusCode, body)
+	}
+	resp, body := get(40 << 10)
+	var eb api.ErrorBody
+	if err := json.Unmarshal(body, &eb); err != nil || resp.StatusCode != 431 || eb.Error.Code != api.CodeHeadersTooLarge ||
+		!strings.Contains(eb.Error.Message, "the limit is 32768") || eb.Error.RequestID == "" || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("40 KiB of headers: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := get(e.srv.HTTPMaxHeaderBytes() + 8<<10); resp.StatusCode != 431 || json.Valid(body) {
+		t.Fatalf("over the http.Server's limit: %d %s", resp.StatusCode, body)
 	}
 }
