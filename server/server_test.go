@@ -181,13 +181,7 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 // posting it made a new pass and ended the session made with the old one.
 func TestNullBodyChangesNothing(t *testing.T) {
 	e := newEnv(t, "sqlite")
-	e.enablePolicy()
-	e.addUser(api.User{UserPrincipalName: "nel@example.com"})
-	p := e.newPass("nel@example.com", api.CreatePassRequest{})
-	k := e.fresh(e.kiosk)
-	if _, err := k.OpenSession(bg, "nel@example.com", *p.TemporaryAccessPass); err != nil {
-		t.Fatal(err)
-	}
+	k, p := e.signedIn("nel@example.com")
 	status, ae, _ := e.raw("POST", "/v1/users/nel@example.com/temporaryAccessPassMethods", e.admin.Token, "application/json", []byte("null"))
 	if status != 400 || ae.Code != api.CodeBadRequest || ae.Message != "The body must be a JSON object, not null." {
 		t.Fatalf("%d %+v", status, ae)

@@ -304,13 +304,7 @@ func TestSessionCalls(t *testing.T) {
 // invalidSession.
 func TestExpiredSession(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
-		e.enablePolicy()
-		e.addUser(api.User{UserPrincipalName: "exp@example.com"})
-		p := e.newPass("exp@example.com", api.CreatePassRequest{LifetimeInMinutes: ptr(60)})
-		k := e.fresh(e.kiosk)
-		if _, err := k.OpenSession(bg, "exp@example.com", *p.TemporaryAccessPass); err != nil {
-			t.Fatal(err)
-		}
+		k, _ := e.signedIn("exp@example.com")
 		sweep := func() {
 			t.Helper()
 			if _, err := e.st.DeleteExpiredSessions(bg, e.clock.Now()); err != nil {

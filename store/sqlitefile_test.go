@@ -24,14 +24,19 @@ func TestSQLiteFilePrivate(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "state", "tapd")
 	path := filepath.Join(dir, "tapd.db")
-	st, err := store.Open(ctx, "sqlite://"+path)
-	if err != nil {
-		t.Fatal(err)
+	open := func() *store.SQL {
+		t.Helper()
+		st, err := store.Open(ctx, "sqlite://"+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		if err := st.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return st
 	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := open()
 	for _, c := range []struct {
 		path string
 		want os.FileMode
@@ -48,14 +53,7 @@ func TestSQLiteFilePrivate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st2, err := store.Open(ctx, "sqlite://"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st2.Close()
-	if err := st2.CheckSchema(ctx); err != nil {
-		t.Fatal(err)
-	}
+	open()
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
 		if _, err := os.Stat(p); os.IsNotExist(err) {
 			continue

@@ -111,12 +111,27 @@ func TestValidDisplayName(t *testing.T) {
 	}
 }
 
+// normCase is one input to a normalising check: want is the result, or
+// err a part of the refusal's message.
+type normCase struct{ name, in, want, err string }
+
+func checkNormalize(t *testing.T, fnName string, fn func(string) (string, error), cases []normCase) {
+	t.Helper()
+	for _, c := range cases {
+		got, err := fn(c.in)
+		switch {
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("%s: %s(%q) = %q, %v; want %q", c.name, fnName, c.in, got, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: %s(%q) = %q, %v; want an error with %q", c.name, fnName, c.in, got, err, c.err)
+		}
+	}
+}
+
 // TestNormalizeUPNUnicode: NFC, no invisible characters, and no part that
 // mixes Latin, Greek and Cyrillic letters.
 func TestNormalizeUPNUnicode(t *testing.T) {
-	for _, c := range []struct {
-		name, in, want, err string
-	}{
+	checkNormalize(t, "NormalizeUPN", NormalizeUPN, []normCase{
 		{"NFD becomes NFC", "rene\u0301@example.com", "ren\u00e9@example.com", ""},
 		{"NFC stays", "ren\u00e9@example.com", "ren\u00e9@example.com", ""},
 		{"all Cyrillic", "\u0438\u0432\u0430\u043d@example.com", "\u0438\u0432\u0430\u043d@example.com", ""},
@@ -134,23 +149,13 @@ func TestNormalizeUPNUnicode(t *testing.T) {
 		{"Cyrillic o in a Latin domain", "ada@ex\u0430mple.com", "", "mixes Latin and Cyrillic letters in \"ex\u0430mple\""},
 		{"Greek omicron among Latin", "b\u03bfb@example.com", "", "mixes Latin and Greek"},
 		{"Cyrillic and Greek", "\u0438\u03b1@example.com", "", "mixes Cyrillic and Greek"},
-	} {
-		got, err := NormalizeUPN(c.in)
-		switch {
-		case c.err == "" && (err != nil || got != c.want):
-			t.Errorf("%s: NormalizeUPN(%q) = %q, %v; want %q", c.name, c.in, got, err, c.want)
-		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-			t.Errorf("%s: NormalizeUPN(%q) = %q, %v; want an error with %q", c.name, c.in, got, err, c.err)
-		}
-	}
+	})
 }
 
 // TestNormalizeDisplayName: NFC, no zero-width or direction controls, but
 // mixed scripts are a real person's name.
 func TestNormalizeDisplayName(t *testing.T) {
-	for _, c := range []struct {
-		name, in, want, err string
-	}{
+	checkNormalize(t, "NormalizeDisplayName", NormalizeDisplayName, []normCase{
 		{"NFD becomes NFC", "  Rene\u0301e Dupont ", "Ren\u00e9e Dupont", ""},
 		{"Greek and Latin", "\u039d\u03af\u03ba\u03bf\u03c2 Papadopoulos", "\u039d\u03af\u03ba\u03bf\u03c2 Papadopoulos", ""},
 		{"Cyrillic and Latin", "\u0418\u0432\u0430\u043d (Ivan) Petrov", "\u0418\u0432\u0430\u043d (Ivan) Petrov", ""},
@@ -162,15 +167,7 @@ func TestNormalizeDisplayName(t *testing.T) {
 		{"right-to-left isolate", "Ada \u2067x\u2069", "", "control"},
 		{"escape", "Ada\x1b[2J", "", "control"},
 		{"empty", " ", "", "empty"},
-	} {
-		got, err := NormalizeDisplayName(c.in)
-		switch {
-		case c.err == "" && (err != nil || got != c.want):
-			t.Errorf("%s: NormalizeDisplayName(%q) = %q, %v; want %q", c.name, c.in, got, err, c.want)
-		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
-			t.Errorf("%s: NormalizeDisplayName(%q) = %q, %v; want an error with %q", c.name, c.in, got, err, c.err)
-		}
-	}
+	})
 	// Kiosk, token and key names and group names refuse zero-width too.
 	if ValidName("lobby\u200b") == nil || ValidGroupName("Engineering\ufeff") == nil {
 		t.Error("a zero-width character was accepted in a name")
