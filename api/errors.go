@@ -15,6 +15,7 @@ const (
 	CodeBadRequest           Code = "badRequest"
 	CodeInvalidValue         Code = "invalidValue"
 	CodePayloadTooLarge      Code = "payloadTooLarge"
+	CodeHeadersTooLarge      Code = "headersTooLarge"
 	CodeUnsupportedMediaType Code = "unsupportedMediaType"
 	CodeUnauthenticated      Code = "unauthenticated"
 	CodeInvalidToken         Code = "invalidToken"
@@ -23,6 +24,7 @@ const (
 	CodeWrongTokenKind       Code = "wrongTokenKind"
 	CodeForbidden            Code = "forbidden"
 	CodeNotFound             Code = "notFound"
+	CodeMethodNotAllowed     Code = "methodNotAllowed"
 	CodeUserNotFound         Code = "userNotFound"
 	CodeAlreadyExists        Code = "alreadyExists"
 	CodeExternalGuest        Code = "externalGuest"
@@ -65,6 +67,7 @@ var codeStatus = map[Code]int{
 	CodeBadRequest:            http.StatusBadRequest,
 	CodeInvalidValue:          http.StatusBadRequest,
 	CodePayloadTooLarge:       http.StatusRequestEntityTooLarge,
+	CodeHeadersTooLarge:       http.StatusRequestHeaderFieldsTooLarge,
 	CodeUnsupportedMediaType:  http.StatusUnsupportedMediaType,
 	CodeUnauthenticated:       http.StatusUnauthorized,
 	CodeInvalidToken:          http.StatusUnauthorized,
@@ -73,6 +76,7 @@ var codeStatus = map[Code]int{
 	CodeWrongTokenKind:        http.StatusForbidden,
 	CodeForbidden:             http.StatusForbidden,
 	CodeNotFound:              http.StatusNotFound,
+	CodeMethodNotAllowed:      http.StatusMethodNotAllowed,
 	CodeUserNotFound:          http.StatusNotFound,
 	CodeAlreadyExists:         http.StatusConflict,
 	CodeExternalGuest:         http.StatusBadRequest,

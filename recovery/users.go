@@ -65,8 +65,8 @@ func validUser(in api.User) (store.User, *api.Error) {
 	if err != nil {
 		return bad("userPrincipalName", err.Error())
 	}
-	name := strings.TrimSpace(in.DisplayName)
-	if err := tap.ValidDisplayName(name); err != nil {
+	name, err := tap.NormalizeDisplayName(in.DisplayName)
+	if err != nil {
 		return bad("displayName", err.Error())
 	}
 	switch in.UserType {

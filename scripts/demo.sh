@@ -42,6 +42,7 @@ run bin/tapctl policy set --state enabled --default-lifetime 60 --max-lifetime 8
 run bin/tapctl user add ada@example.com --name "Ada Lovelace" --groups Engineering
 run bin/tapctl kiosk add lobby-demo --json > "$dir/kiosk.json"
 sed -E 's/.*"token": "([^"]+)".*/\1/;t;d' "$dir/kiosk.json" > "$dir/kiosk.token"
+chmod 600 "$dir/kiosk.token"
 rm -f "$dir/kiosk.json"
 echo "(kiosk token saved to $dir/kiosk.token)"
 run bin/tapctl tap create ada@example.com --lifetime 2h | tee "$dir/pass.txt"

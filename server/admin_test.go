@@ -97,6 +97,42 @@ func TestUsers(t *testing.T) {
 	})
 }
 
+// TestUnicodeNames: UPNs and display names are stored in NFC, so the name
+// typed decomposed finds the same person (at sign-in too); invisible
+// characters and a UPN part mixing Latin with Cyrillic are refused.
+func TestUnicodeNames(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	e.enablePolicy()
+	u, err := e.admin.CreateUser(bg, api.User{UserPrincipalName: "rene\u0301@example.com", DisplayName: "Rene\u0301 \u039d\u03af\u03ba\u03bf\u03c2"})
+	if err != nil || u.UserPrincipalName != "ren\u00e9@example.com" || u.DisplayName != "Ren\u00e9 \u039d\u03af\u03ba\u03bf\u03c2" {
+		t.Fatalf("create: %+q %v", u, err)
+	}
+	if got, err := e.admin.GetUser(bg, "ren\u00e9@example.com"); err != nil || got.UserPrincipalName != u.UserPrincipalName {
+		t.Fatalf("get by the composed name: %+v %v", got, err)
+	}
+	p := e.newPass("rene\u0301@example.com", api.CreatePassRequest{})
+	if _, err := e.fresh(e.kiosk).OpenSession(bg, "rene\u0301@example.com", *p.TemporaryAccessPass); err != nil {
+		t.Fatalf("sign in with the decomposed name: %v", err)
+	}
+	for _, c := range []struct {
+		user   api.User
+		target string
+		msg    string
+	}{
+		{api.User{UserPrincipalName: "p\u0430ypal@example.com", DisplayName: "P"}, "userPrincipalName", "mixes Latin and Cyrillic"},
+		{api.User{UserPrincipalName: "ada\u200b@example.com", DisplayName: "A"}, "userPrincipalName", "zero-width"},
+		{api.User{UserPrincipalName: "ada@example.com", DisplayName: "Ada\u2060Lovelace"}, "displayName", "zero-width"},
+		{api.User{UserPrincipalName: "ada@example.com", DisplayName: "Ada\u202e"}, "displayName", "control"},
+	} {
+		_, err := e.admin.CreateUser(bg, c.user)
+		if ae := code(t, err, 400, api.CodeInvalidValue); ae.Target != c.target || !strings.Contains(ae.Message, c.msg) {
+			t.Errorf("%+q: %+v", c.user, ae)
+		}
+	}
+	_, err = e.fresh(e.kiosk).OpenSession(bg, "r\u0435n\u00e9@example.com", *p.TemporaryAccessPass)
+	code(t, err, 400, api.CodeInvalidValue)
+}
+
 func TestImportCSV(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
 		e.addUser(api.User{UserPrincipalName: "exists@example.com"})

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -23,9 +24,14 @@ func (s *Server) decode(c *call, v any) error {
 	}
 	body := http.MaxBytesReader(c.w, c.r.Body, s.cfg.MaxBodyBytes)
 	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// The value is read whole first: decoding null into v would leave it
+	// as it was, so a body of null would pass as {}.
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		return jsonError(err, s.cfg.MaxBodyBytes)
+	}
+	if string(raw) == "null" {
+		return api.E(api.CodeBadRequest, "The body must be a JSON object, not null.")
 	}
 	if dec.More() {
 		return api.E(api.CodeBadRequest, "The body holds more than one JSON value; send exactly one object.")
@@ -36,6 +42,11 @@ func (s *Server) decode(c *call, v any) error {
 			return jsonError(err, s.cfg.MaxBodyBytes)
 		}
 		return api.E(api.CodeBadRequest, "The body has trailing data after the JSON object.")
+	}
+	strict := json.NewDecoder(bytes.NewReader(raw))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(v); err != nil {
+		return jsonError(err, s.cfg.MaxBodyBytes)
 	}
 	return nil
 }

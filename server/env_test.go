@@ -197,6 +197,20 @@ func (e *env) newPass(upn string, r api.CreatePassRequest) api.TemporaryAccessPa
 	return p
 }
 
+// signedIn enables the policy, adds upn, gives them a pass and signs them
+// in at the first kiosk.
+func (e *env) signedIn(upn string) (*api.Client, api.TemporaryAccessPassMethod) {
+	e.t.Helper()
+	e.enablePolicy()
+	e.addUser(api.User{UserPrincipalName: upn})
+	p := e.newPass(upn, api.CreatePassRequest{})
+	k := e.fresh(e.kiosk)
+	if _, err := k.OpenSession(context.Background(), upn, *p.TemporaryAccessPass); err != nil {
+		e.t.Fatal(err)
+	}
+	return k, p
+}
+
 // newKioskClient returns a fresh client for the kiosk (no session).
 func (e *env) fresh(c *api.Client) *api.Client { return api.NewClient(c.BaseURL, c.Token) }
 

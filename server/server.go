@@ -36,12 +36,17 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For names the
 	// client; without them the client is the connection's peer.
 	TrustedProxies []netip.Prefix
+	// MaxHeaderBytes limits a request's header (request line included); a
+	// larger one answers 431 headersTooLarge. See HTTPMaxHeaderBytes.
+	MaxHeaderBytes int
 }
 
 // Default body limits.
 const (
 	DefaultMaxBodyBytes = 64 << 10
 	DefaultMaxCSVBytes  = 4 << 20
+	// DefaultMaxHeaderBytes is the default header limit.
+	DefaultMaxHeaderBytes = 32 << 10
 )
 
 // Server serves the API.
@@ -64,6 +69,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxCSVBytes <= 0 {
 		cfg.MaxCSVBytes = DefaultMaxCSVBytes
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	return &Server{svc: cfg.Service, cfg: cfg, log: cfg.Logger}, nil
 }
@@ -142,10 +150,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/session/fido2Methods/{id}/assertionOptions", authSession, "", s.assertionOptions)
 	route("POST /v1/session/fido2Methods/{id}/assertion", authSession, "", s.checkKey)
 
-	mux.Handle("/", s.wrap(authNone, "", func(c *call) error {
-		return api.NotFound("There is no %s %s in this API; see api/openapi.yaml.", c.r.Method, c.r.URL.Path)
-	}))
-	return mux
+	return s.limitHeaders(s.unrouted(mux))
 }
 
 // managedElsewhere answers a route whose capability the directory lacks.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +35,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", "/v1/users", "application/json", `{"userPrincipalName":"a@b.co","displayName":"A","isAdmin":true}`, 400, api.CodeInvalidValue, "isAdmin", "Unknown field"},
 		{"wrong type", "/v1/policies/temporaryAccessPass", "application/json", `{"defaultLength":"twelve"}`, 400, api.CodeInvalidValue, "defaultLength", "whole number"},
 		{"not an object", "/v1/users", "application/json", `[1,2]`, 400, api.CodeBadRequest, "", "JSON object"},
+		{"null", "/v1/users", "application/json", `null`, 400, api.CodeBadRequest, "", "not null"},
+		{"null pass request", "/v1/users/a@b.co/temporaryAccessPassMethods", "application/json", " null\n", 400, api.CodeBadRequest, "", "must be a JSON object, not null"},
+		{"null patch", "/v1/policies/temporaryAccessPass", "application/json", `null`, 400, api.CodeBadRequest, "", "not null"},
 		{"two values", "/v1/users", "application/json", `{} {}`, 400, api.CodeBadRequest, "", "more than one"},
 		{"trailing", "/v1/users", "application/json", `{}x`, 400, api.CodeBadRequest, "", ""},
 		{"media type", "/v1/users", "text/plain", `{}`, 415, api.CodeUnsupportedMediaType, "", "application/json"},
@@ -61,9 +66,25 @@ func TestBadInput(t *testing.T) {
 	if p, _ := e.admin.GetPolicy(bg); p.DefaultLength != 8 {
 		t.Fatal("bad input changed the policy")
 	}
-	status, ae, _ := e.raw("GET", "/v1/nothing", adm, "", nil)
-	if status != 404 || ae.Code != api.CodeNotFound {
-		t.Fatalf("%d %+v", status, ae)
+	for _, p := range []string{"/v1/nothing", "/v1/users/a@b.co/nothing", "/"} {
+		status, ae, hdr := e.raw("GET", p, adm, "", nil)
+		if status != 404 || ae.Code != api.CodeNotFound || hdr.Get("Allow") != "" {
+			t.Fatalf("%s: %d %+v", p, status, ae)
+		}
+	}
+	// A path that exists, with a method it does not take.
+	for _, c := range []struct{ method, path, allow string }{
+		{"PUT", "/v1/users", "GET, HEAD, POST"},
+		{"DELETE", "/v1/policies/temporaryAccessPass", "GET, HEAD, PATCH"},
+		{"POST", "/v1/session", "GET, HEAD, DELETE"},
+		{"GET", "/v1/users/a@b.co/temporaryAccessPassMethods/x", "DELETE"},
+		{"POST", "/healthz", "GET, HEAD"},
+	} {
+		status, ae, hdr := e.raw(c.method, c.path, adm, "application/json", []byte(`{}`))
+		if status != 405 || ae.Code != api.CodeMethodNotAllowed || hdr.Get("Allow") != c.allow || !strings.Contains(ae.Message, c.allow) ||
+			ae.RequestID == "" || hdr.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %+v Allow=%q", c.method, c.path, status, ae, hdr.Get("Allow"))
+		}
 	}
 	status, _, hdr := e.raw("GET", "/v1/users", adm, "", nil, api.ClientRequestIDHeader, "helpdesk-ticket-42")
 	if status != 200 || hdr.Get(api.RequestIDHeader) != "helpdesk-ticket-42" {
@@ -153,5 +174,59 @@ func TestNoSecretsInLogsOrAudit(t *testing.T) {
 	}
 	if len(es) < 4 {
 		t.Fatalf("too few audit entries: %d", len(es))
+	}
+}
+
+// TestNullBodyChangesNothing: a body of null used to decode as {}, so
+// posting it made a new pass and ended the session made with the old one.
+func TestNullBodyChangesNothing(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	k, p := e.signedIn("nel@example.com")
+	status, ae, _ := e.raw("POST", "/v1/users/nel@example.com/temporaryAccessPassMethods", e.admin.Token, "application/json", []byte("null"))
+	if status != 400 || ae.Code != api.CodeBadRequest || ae.Message != "The body must be a JSON object, not null." {
+		t.Fatalf("%d %+v", status, ae)
+	}
+	if l, err := e.admin.ListPasses(bg, "nel@example.com"); err != nil || len(l) != 1 || l[0].ID != p.ID {
+		t.Fatalf("the pass changed: %+v %v", l, err)
+	}
+	if _, err := k.GetSession(bg); err != nil {
+		t.Fatalf("the session ended: %v", err)
+	}
+}
+
+// TestHeadersTooLarge: a header over the 32 KiB limit answers 431
+// headersTooLarge in JSON, also behind an http.Server set up as tapd's
+// should be (MaxHeaderBytes: HTTPMaxHeaderBytes()); only a header over
+// that gets net/http's own plain-text 431.
+func TestHeadersTooLarge(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	hs := httptest.NewUnstartedServer(e.srv.Handler())
+	hs.Config.MaxHeaderBytes = e.srv.HTTPMaxHeaderBytes()
+	hs.Start()
+	defer hs.Close()
+	get := func(size int) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", hs.URL+"/v1/users", nil)
+		req.Header.Set("Authorization", "Bearer "+e.admin.Token)
+		req.Header.Set("X-Padding", strings.Repeat("p", size))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, body
+	}
+	if resp, body := get(30 << 10); resp.StatusCode != 200 {
+		t.Fatalf("30 KiB of headers: %d %s", resp.StatusCode, body)
+	}
+	resp, body := get(40 << 10)
+	var eb api.ErrorBody
+	if err := json.Unmarshal(body, &eb); err != nil || resp.StatusCode != 431 || eb.Error.Code != api.CodeHeadersTooLarge ||
+		!strings.Contains(eb.Error.Message, "the limit is 32768") || eb.Error.RequestID == "" || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("40 KiB of headers: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := get(e.srv.HTTPMaxHeaderBytes() + 8<<10); resp.StatusCode != 431 || json.Valid(body) {
+		t.Fatalf("over the http.Server's limit: %d %s", resp.StatusCode, body)
 	}
 }

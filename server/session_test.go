@@ -297,3 +297,32 @@ func TestSessionCalls(t *testing.T) {
 		code(t, err, 401, api.CodeTokenRevoked)
 	})
 }
+
+// TestExpiredSession: an expired session answers sessionExpired, also
+// after tapd's once-a-minute sweep has run, until the sweep removes it
+// ExpiredSessionKept after its end; from then on it is an unknown token,
+// invalidSession.
+func TestExpiredSession(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, e *env) {
+		k, _ := e.signedIn("exp@example.com")
+		sweep := func() {
+			t.Helper()
+			if _, err := e.st.DeleteExpiredSessions(bg, e.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.clock.Advance(10*time.Minute + time.Second)
+		sweep()
+		_, err := k.GetSession(bg)
+		if ae := code(t, err, 401, api.CodeSessionExpired); ae.Message != "The session has expired; sign in again." {
+			t.Fatal(ae.Message)
+		}
+		e.clock.Advance(store.ExpiredSessionKept - 2*time.Second)
+		sweep()
+		code(t, k.SignOut(bg), 401, api.CodeSessionExpired)
+		e.clock.Advance(2 * time.Second)
+		sweep()
+		_, err = k.GetSession(bg)
+		code(t, err, 401, api.CodeInvalidSession)
+	})
+}

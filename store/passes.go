@@ -105,7 +105,7 @@ func (s *SQL) DeleteSession(ctx context.Context, id string) error {
 }
 
 func (s *SQL) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE expires_at <= ?`), ms(now))
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE expires_at <= ?`), ms(now.Add(-ExpiredSessionKept)))
 	if err != nil {
 		return 0, mapErr(err)
 	}

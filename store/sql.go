@@ -58,6 +58,9 @@ func Open(ctx context.Context, rawURL string) (*SQL, error) {
 				return nil, fmt.Errorf("create database folder: %w", err)
 			}
 		}
+		if err := privateSQLiteFile(path); err != nil {
+			return nil, err
+		}
 		// WAL lets readers run beside the writer; busy_timeout makes
 		// writers queue instead of failing; immediate transactions take
 		// the write lock up front so two writers never deadlock upgrading.

@@ -247,6 +247,13 @@ type Passes interface {
 	DeletePass(ctx context.Context, upn, id string) error
 }
 
+// ExpiredSessionKept is how long an expired session outlives its end
+// before DeleteExpiredSessions removes it. Until then its token is still
+// found and answers sessionExpired; after, it is an unknown token and
+// answers invalidSession. (tapd sweeps once a minute, so without this an
+// expired session was almost never seen as expired.)
+const ExpiredSessionKept = time.Hour
+
 // Sessions are kiosk sign-ins. Opening one may consume a one-time pass,
 // which is why it is one call and not a pass update plus an insert.
 type Sessions interface {
@@ -256,7 +263,8 @@ type Sessions interface {
 	OpenSession(ctx context.Context, s Session, consume bool, now time.Time) error
 	GetSession(ctx context.Context, tokenHash string) (Session, error)
 	DeleteSession(ctx context.Context, id string) error
-	// DeleteExpiredSessions removes sessions that ended before now.
+	// DeleteExpiredSessions removes sessions that expired at least
+	// ExpiredSessionKept before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 }
 

@@ -111,6 +111,69 @@ func TestValidDisplayName(t *testing.T) {
 	}
 }
 
+// normCase is one input to a normalising check: want is the result, or
+// err a part of the refusal's message.
+type normCase struct{ name, in, want, err string }
+
+func checkNormalize(t *testing.T, fnName string, fn func(string) (string, error), cases []normCase) {
+	t.Helper()
+	for _, c := range cases {
+		got, err := fn(c.in)
+		switch {
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("%s: %s(%q) = %q, %v; want %q", c.name, fnName, c.in, got, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: %s(%q) = %q, %v; want an error with %q", c.name, fnName, c.in, got, err, c.err)
+		}
+	}
+}
+
+// TestNormalizeUPNUnicode: NFC, no invisible characters, and no part that
+// mixes Latin, Greek and Cyrillic letters.
+func TestNormalizeUPNUnicode(t *testing.T) {
+	checkNormalize(t, "NormalizeUPN", NormalizeUPN, []normCase{
+		{"NFD becomes NFC", "rene\u0301@example.com", "ren\u00e9@example.com", ""},
+		{"NFC stays", "ren\u00e9@example.com", "ren\u00e9@example.com", ""},
+		{"all Cyrillic", "\u0438\u0432\u0430\u043d@example.com", "\u0438\u0432\u0430\u043d@example.com", ""},
+		{"all Greek local part, Latin domain", "\u03b6\u03c9\u03ae@example.com", "\u03b6\u03c9\u03ae@example.com", ""},
+		{"digits and dashes with Cyrillic", "\u0438\u0432\u0430\u043d-42@example.com", "\u0438\u0432\u0430\u043d-42@example.com", ""},
+		{"Han beside Latin is not a look-alike", "tanaka\u7530\u4e2d@example.com", "tanaka\u7530\u4e2d@example.com", ""},
+		{"zero-width space", "ada\u200b@example.com", "", "zero-width"},
+		{"zero-width non-joiner", "ad\u200ca@example.com", "", "zero-width"},
+		{"zero-width joiner", "ada@exa\u200dmple.com", "", "zero-width"},
+		{"word joiner", "ada\u2060@example.com", "", "zero-width"},
+		{"byte order mark", "\ufeffada@example.com", "", "zero-width"},
+		{"right-to-left override", "ada\u202e@example.com", "", "text-direction"},
+		{"left-to-right mark", "ada\u200e@example.com", "", "text-direction"},
+		{"Cyrillic a in a Latin local part", "ad\u0430@example.com", "", "mixes Latin and Cyrillic"},
+		{"Cyrillic o in a Latin domain", "ada@ex\u0430mple.com", "", "mixes Latin and Cyrillic letters in \"ex\u0430mple\""},
+		{"Greek omicron among Latin", "b\u03bfb@example.com", "", "mixes Latin and Greek"},
+		{"Cyrillic and Greek", "\u0438\u03b1@example.com", "", "mixes Cyrillic and Greek"},
+	})
+}
+
+// TestNormalizeDisplayName: NFC, no zero-width or direction controls, but
+// mixed scripts are a real person's name.
+func TestNormalizeDisplayName(t *testing.T) {
+	checkNormalize(t, "NormalizeDisplayName", NormalizeDisplayName, []normCase{
+		{"NFD becomes NFC", "  Rene\u0301e Dupont ", "Ren\u00e9e Dupont", ""},
+		{"Greek and Latin", "\u039d\u03af\u03ba\u03bf\u03c2 Papadopoulos", "\u039d\u03af\u03ba\u03bf\u03c2 Papadopoulos", ""},
+		{"Cyrillic and Latin", "\u0418\u0432\u0430\u043d (Ivan) Petrov", "\u0418\u0432\u0430\u043d (Ivan) Petrov", ""},
+		{"zero-width space", "Ada\u200b Lovelace", "", "zero-width"},
+		{"zero-width joiner", "Ada\u200dLovelace", "", "zero-width"},
+		{"word joiner", "Ada\u2060", "", "zero-width"},
+		{"byte order mark", "\ufeffAda", "", "zero-width"},
+		{"right-to-left override", "Ada\u202eecalevoL", "", "control"},
+		{"right-to-left isolate", "Ada \u2067x\u2069", "", "control"},
+		{"escape", "Ada\x1b[2J", "", "control"},
+		{"empty", " ", "", "empty"},
+	})
+	// Kiosk, token and key names and group names refuse zero-width too.
+	if ValidName("lobby\u200b") == nil || ValidGroupName("Engineering\ufeff") == nil {
+		t.Error("a zero-width character was accepted in a name")
+	}
+}
+
 func TestGeneratePass(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 200; i++ {

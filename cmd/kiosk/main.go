@@ -80,8 +80,8 @@ func run(args []string, stderr io.Writer) int {
 	token := ""
 	if *tokenFile == "" {
 		problems = append(problems, "--token-file is required (the kiosk token from `tapctl kiosk add`)")
-	} else if b, err := os.ReadFile(*tokenFile); err != nil {
-		problems = append(problems, fmt.Sprintf("--token-file: %v", err))
+	} else if b, err := cli.ReadPrivate("--token-file", *tokenFile); err != nil {
+		problems = append(problems, err.Error())
 	} else if token = strings.TrimSpace(string(b)); !strings.HasPrefix(token, api.KioskTokenPrefix) {
 		problems = append(problems, fmt.Sprintf("--token-file %s does not hold a kiosk token (it should start with %s)", *tokenFile, api.KioskTokenPrefix))
 	}

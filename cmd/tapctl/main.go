@@ -116,9 +116,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	token := os.Getenv("TAPCTL_TOKEN")
 	if *tokenFile != "" {
-		b, err := os.ReadFile(*tokenFile)
+		name := "--token-file"
+		if !set["token-file"] {
+			name = cli.EnvName("TAPCTL", "token-file")
+		}
+		b, err := cli.ReadPrivate(name, *tokenFile)
 		if err != nil {
-			fmt.Fprintf(stderr, "tapctl: cannot read the token file: %v\n", err)
+			fmt.Fprintf(stderr, "tapctl: %v\n", err)
 			return exitUsage
 		}
 		token = strings.TrimSpace(string(b))

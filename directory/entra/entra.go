@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
+	"github.com/tapkiosk/tapkiosk/internal/cli"
 )
 
 // Settings say which tenant and how tapd proves who it is. Exactly one of
@@ -81,19 +81,6 @@ func (s Settings) Validate() error {
 	return errors.Join(problems...)
 }
 
-// readPrivate reads a file that holds a secret, refusing one that others
-// may read.
-func readPrivate(flagName, path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", flagName, err)
-	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s %s can be read by others (mode %04o); run chmod 600 on it", flagName, path, fi.Mode().Perm())
-	}
-	return os.ReadFile(path)
-}
-
 // Credential builds the azidentity credential the settings describe.
 func (s Settings) Credential() (azcore.TokenCredential, error) {
 	if err := s.Validate(); err != nil {
@@ -111,7 +98,7 @@ func (s Settings) Credential() (azcore.TokenCredential, error) {
 	noDiscovery := s.AuthorityHost != ""
 	switch {
 	case s.CertificateFile != "":
-		pemData, err := readPrivate("--client-certificate", s.CertificateFile)
+		pemData, err := cli.ReadPrivate("--client-certificate", s.CertificateFile)
 		if err != nil {
 			return nil, err
 		}
@@ -122,7 +109,7 @@ func (s Settings) Credential() (azcore.TokenCredential, error) {
 		return azidentity.NewClientCertificateCredential(s.TenantID, s.ClientID, certs, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: opts, DisableInstanceDiscovery: noDiscovery})
 	case s.SecretFile != "":
-		raw, err := readPrivate("--client-secret-file", s.SecretFile)
+		raw, err := cli.ReadPrivate("--client-secret-file", s.SecretFile)
 		if err != nil {
 			return nil, err
 		}

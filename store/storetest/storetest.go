@@ -275,9 +275,23 @@ func testSessions(t *testing.T, s store.Store) {
 	if _, err := s.GetSession(ctx, "th-sess-0"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("session survived delete")
 	}
-	n, err := s.DeleteExpiredSessions(ctx, t0.Add(11*time.Minute))
+	// An expired session is kept a while, so it can be told from an
+	// unknown one, and then swept.
+	if n, err := s.DeleteExpiredSessions(ctx, t0.Add(11*time.Minute)); err != nil || n != 0 {
+		t.Fatalf("expired cleanup within ExpiredSessionKept: %d %v", n, err)
+	}
+	if _, err := s.GetSession(ctx, "th-sess-1"); err != nil {
+		t.Fatalf("an expired session was swept too soon: %v", err)
+	}
+	n, err := s.DeleteExpiredSessions(ctx, t0.Add(10*time.Minute+store.ExpiredSessionKept))
 	if err != nil || n < 1 {
 		t.Fatalf("expired cleanup: %d %v", n, err)
+	}
+	if _, err := s.GetSession(ctx, "th-sess-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal("session survived the sweep")
+	}
+	if err := s.OpenSession(ctx, store.Session{ID: "s-sess-2", TokenHash: "th-sess-2", KioskID: k.ID, UPN: u.UPN, PassID: "p-sess", CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}, false, t0); err != nil {
+		t.Fatal(err)
 	}
 	if err := s.OpenSession(ctx, store.Session{ID: "s-sess-x", TokenHash: "th-sess-x", KioskID: k.ID, UPN: u.UPN, PassID: "no-such-pass", CreatedAt: t0, ExpiresAt: t0}, false, t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("session on a missing pass: %v", err)
@@ -285,7 +299,7 @@ func testSessions(t *testing.T, s store.Store) {
 	if err := s.DeletePass(ctx, u.UPN, "p-sess"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetSession(ctx, "th-sess-1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetSession(ctx, "th-sess-2"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("deleting the pass must end its sessions")
 	}
 }
