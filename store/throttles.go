@@ -10,7 +10,7 @@ import (
 func (s *SQL) GetThrottle(ctx context.Context, key string) (Throttle, error) {
 	t := Throttle{Key: key}
 	var last, locked int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT failures, last_failure, locked_until FROM throttle WHERE key = ?`), key).Scan(&t.Failures, &last, &locked)
+	err := s.rdb.QueryRowContext(ctx, s.q(`SELECT failures, last_failure, locked_until FROM throttle WHERE key = ?`), key).Scan(&t.Failures, &last, &locked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, nil
 	}
