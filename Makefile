@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 
 .DEFAULT_GOAL := help
-.PHONY: help build test demo bench hwtest fuzz deps vet clean
+.PHONY: help build test demo bench load hwtest fuzz deps vet clean
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,6 +32,10 @@ demo: deps build ## the whole journey: tapd on a fresh SQLite file, a demo user 
 bench: deps ## run the benchmarks recorded in README.md
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./tap ./server ./fido
 	TAPKIOSK_MEASURE=1 $(GO) test -count=1 -run KioskMeasure -v ./e2e/ | grep -E 'first frame|waiting for a key|machine time'
+
+LOAD ?= -sessions 5000 -duration 2m -registrations 20
+load: build ## hold 5,000 kiosk sessions against a fresh tapd on SQLite and report latencies (LOAD='-sessions N -db postgres://...' to change)
+	$(GO) run ./internal/tools/load -tapd $(BIN)/tapd $(LOAD)
 
 hwtest: deps ## run the registration suite on a real security key (plug in one; TAPKIOSK_HW_PIN=... if it has a PIN)
 	$(GO) test -count=1 -tags hwtest -run Hardware -v ./fido/

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"strings"
 )
 
@@ -59,8 +58,11 @@ func (s *SQL) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY id DESC LIMIT " + strconv.Itoa(limit)
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	// The limit is a parameter, so the query texts are one per set of
+	// filters and each connection's statement cache holds them all.
+	query += " ORDER BY id DESC LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}

@@ -28,11 +28,11 @@ func scanKiosk(sc interface{ Scan(...any) error }) (Kiosk, error) {
 }
 
 func (s *SQL) GetKioskByTokenHash(ctx context.Context, h string) (Kiosk, error) {
-	return scanKiosk(s.db.QueryRowContext(ctx, s.q(`SELECT `+kioskCols+` FROM kiosks WHERE token_hash = ?`), h))
+	return scanKiosk(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+kioskCols+` FROM kiosks WHERE token_hash = ?`), h))
 }
 
 func (s *SQL) ListKiosks(ctx context.Context) ([]Kiosk, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+kioskCols+` FROM kiosks ORDER BY name`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+kioskCols+` FROM kiosks ORDER BY name`)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -85,11 +85,11 @@ func scanToken(sc interface{ Scan(...any) error }) (AdminToken, error) {
 }
 
 func (s *SQL) GetAdminTokenByHash(ctx context.Context, h string) (AdminToken, error) {
-	return scanToken(s.db.QueryRowContext(ctx, s.q(`SELECT `+tokenCols+` FROM admin_tokens WHERE token_hash = ?`), h))
+	return scanToken(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+tokenCols+` FROM admin_tokens WHERE token_hash = ?`), h))
 }
 
 func (s *SQL) ListAdminTokens(ctx context.Context) ([]AdminToken, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+tokenCols+` FROM admin_tokens ORDER BY name`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+tokenCols+` FROM admin_tokens ORDER BY name`)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -111,6 +111,6 @@ func (s *SQL) RevokeAdminToken(ctx context.Context, name string, at time.Time) e
 
 func (s *SQL) CountAdminTokens(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM admin_tokens`).Scan(&n)
+	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM admin_tokens`).Scan(&n)
 	return n, mapErr(err)
 }

@@ -64,7 +64,7 @@ func scanMethod(sc interface{ Scan(...any) error }) (Method, error) {
 }
 
 func (s *SQL) ListMethods(ctx context.Context, upn string) ([]Method, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+methodCols+` FROM methods m
+	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+methodCols+` FROM methods m
 		JOIN users u ON u.upn_key = m.upn_key WHERE m.upn_key = ? ORDER BY m.created_at, m.id`), upnKey(upn))
 	if err != nil {
 		return nil, mapErr(err)
@@ -82,7 +82,7 @@ func (s *SQL) ListMethods(ctx context.Context, upn string) ([]Method, error) {
 }
 
 func (s *SQL) GetMethod(ctx context.Context, upn, id string) (Method, error) {
-	return scanMethod(s.db.QueryRowContext(ctx, s.q(`SELECT `+methodCols+` FROM methods m
+	return scanMethod(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+methodCols+` FROM methods m
 		JOIN users u ON u.upn_key = m.upn_key WHERE m.upn_key = ? AND m.id = ?`), upnKey(upn), id))
 }
 
@@ -99,7 +99,7 @@ func (s *SQL) UserHandle(ctx context.Context, upn string, candidate []byte) ([]b
 	k := upnKey(upn)
 	read := func() (sql.NullString, error) {
 		var h sql.NullString
-		err := s.db.QueryRowContext(ctx, s.q(`SELECT user_handle FROM users WHERE upn_key = ?`), k).Scan(&h)
+		err := s.rdb.QueryRowContext(ctx, s.q(`SELECT user_handle FROM users WHERE upn_key = ?`), k).Scan(&h)
 		return h, mapErr(err)
 	}
 	// Read first: the handle exists after the first ceremony, and a read

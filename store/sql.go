@@ -33,9 +33,14 @@ const (
 
 // SQL is the Store over database/sql. Queries are written once with ?
 // placeholders and rewritten to $n for PostgreSQL.
+//
+// db takes writes and rdb reads. On PostgreSQL they are one pool; on SQLite
+// they are two (see openSQLite), and rdb's connections refuse to write.
 type SQL struct {
 	db      *sql.DB
+	rdb     *sql.DB
 	dialect dialect
+	conns   *connCounters // SQLite only
 }
 
 var _ Store = (*SQL)(nil)
@@ -61,37 +66,22 @@ func Open(ctx context.Context, rawURL string) (*SQL, error) {
 		if err := privateSQLiteFile(path); err != nil {
 			return nil, err
 		}
-		// WAL lets readers run beside the writer; busy_timeout makes
-		// writers queue instead of failing; immediate transactions take
-		// the write lock up front so two writers never deadlock upgrading.
-		q := url.Values{}
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "foreign_keys(1)")
-		q.Add("_pragma", "synchronous(NORMAL)")
-		q.Set("_txlock", "immediate")
-		db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-		if err != nil {
-			return nil, err
-		}
-		s := &SQL{db: db, dialect: dialectSQLite}
-		if err := db.PingContext(ctx); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("open sqlite database %s: %w", path, err)
-		}
-		return s, nil
+		return openSQLite(ctx, path)
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		db, err := sql.Open("pgx", rawURL)
 		if err != nil {
 			return nil, err
 		}
+		// As many idle as open: with fewer, every burst past the idle count
+		// closed connections and opened new ones (a new backend process on
+		// the server, and the loss of that connection's statement cache).
 		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
+		db.SetMaxIdleConns(20)
 		if err := db.PingContext(ctx); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", redactPG(err))
 		}
-		return &SQL{db: db, dialect: dialectPostgres}, nil
+		return &SQL{db: db, rdb: db, dialect: dialectPostgres}, nil
 	}
 	return nil, fmt.Errorf("unsupported database URL %q: use sqlite:///path/file.db or postgres://...", redactURL(rawURL))
 }
@@ -114,12 +104,25 @@ func redactPG(err error) error {
 }
 
 // Close closes the database.
-func (s *SQL) Close() error { return s.db.Close() }
+func (s *SQL) Close() error {
+	if s.rdb != s.db {
+		s.rdb.Close()
+	}
+	return s.db.Close()
+}
 
 // Ping reports whether the database answers.
-func (s *SQL) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+func (s *SQL) Ping(ctx context.Context) error {
+	if s.rdb != s.db {
+		if err := s.rdb.PingContext(ctx); err != nil {
+			return err
+		}
+	}
+	return s.db.PingContext(ctx)
+}
 
-// DB exposes the handle for tests and tools that need raw SQL.
+// DB exposes the handle for tests and tools that need raw SQL: the pool
+// that writes (on SQLite, its one connection).
 func (s *SQL) DB() *sql.DB { return s.db }
 
 func (s *SQL) q(query string) string {
@@ -190,7 +193,11 @@ func (s *SQL) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *SQL) txWith(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, opts)
+	db := s.db
+	if opts != nil && opts.ReadOnly {
+		db = s.rdb
+	}
+	tx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return mapErr(err)
 	}

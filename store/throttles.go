@@ -19,7 +19,7 @@ func scanThrottle(sc interface{ Scan(...any) error }, t *Throttle) error {
 
 func (s *SQL) GetThrottle(ctx context.Context, key string) (Throttle, error) {
 	t := Throttle{Key: key}
-	err := scanThrottle(s.db.QueryRowContext(ctx, s.q(`SELECT `+throttleCols+` FROM throttle WHERE key = ?`), key), &t)
+	err := scanThrottle(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+throttleCols+` FROM throttle WHERE key = ?`), key), &t)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Throttle{Key: key}, nil
 	}

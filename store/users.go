@@ -47,11 +47,11 @@ func scanUser(sc interface{ Scan(...any) error }) (User, error) {
 }
 
 func (s *SQL) GetUser(ctx context.Context, upn string) (User, error) {
-	return scanUser(s.db.QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users WHERE upn_key = ?`), upnKey(upn)))
+	return scanUser(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users WHERE upn_key = ?`), upnKey(upn)))
 }
 
 func (s *SQL) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY upn_key`)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY upn_key`)
 	if err != nil {
 		return nil, mapErr(err)
 	}

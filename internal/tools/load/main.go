@@ -1,0 +1,572 @@
+// Command load holds many kiosk sessions open against a tapd of its own and
+// reports how tapd answers. It builds tapd (or uses -tapd), makes a
+// temporary SQLite database (or uses -db, an empty PostgreSQL database),
+// runs `tapd init`, starts `tapd serve` on a free loopback port, and
+// through the API creates the users, their passes and the kiosks. Then:
+//
+//  1. setup: signs -sessions people in, -signin-concurrency at a time (each
+//     sign-in is an Argon2id check, ~25 ms of CPU and 19 MiB in tapd);
+//  2. hold: every session polls GET /v1/session once per -poll-interval,
+//     the sessions' polls spread evenly over the interval, for -duration;
+//     alongside, -registrations more people, spread evenly over the
+//     duration, each sign in and register a security key (a virtual key
+//     reached through real libfido2, as the kiosk does);
+//  3. stops tapd and prints latency percentiles and status counts.
+//
+// It exits 1 when any request failed. Every request goes to 127.0.0.1 only,
+// over at most -http-conns keep-alive connections (a real fleet holds one
+// connection per kiosk; thousands of sockets are not what is measured
+// here), and the whole run is bounded by -setup-timeout plus -duration.
+//
+//	go run ./internal/tools/load -sessions 5000 -duration 2m
+//	go run ./internal/tools/load -db postgres://.../empty_db -sessions 5000
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
+)
+
+type config struct {
+	sessions, registrations, kiosks int
+	duration, pollInterval          time.Duration
+	setupTimeout                    time.Duration
+	db, tapd, keep                  string
+	signinConc, httpConns           int
+	tapdArgs                        string
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.sessions, "sessions", 1000, "sessions to open and hold")
+	flag.DurationVar(&c.duration, "duration", time.Minute, "how long to hold them")
+	flag.DurationVar(&c.pollInterval, "poll-interval", 5*time.Second, "each session polls GET /v1/session this often")
+	flag.IntVar(&c.registrations, "registrations", 20, "sign-ins + security key registrations run during the hold, spread evenly")
+	flag.StringVar(&c.db, "db", "", "database URL; empty: a new SQLite file in a temporary folder. A PostgreSQL database must be empty")
+	flag.StringVar(&c.tapd, "tapd", "", "tapd binary; empty: build ./cmd/tapd into the temporary folder")
+	flag.StringVar(&c.tapdArgs, "tapd-args", "", "extra arguments for tapd serve, space-separated")
+	flag.IntVar(&c.kiosks, "kiosks", 10, "kiosks the sessions are spread over")
+	flag.IntVar(&c.signinConc, "signin-concurrency", 4, "passes made and sign-ins run at once during setup")
+	flag.IntVar(&c.httpConns, "http-conns", 64, "most HTTP connections to tapd at once")
+	flag.DurationVar(&c.setupTimeout, "setup-timeout", 20*time.Minute, "limit for everything before the hold")
+	flag.StringVar(&c.keep, "keep", "", "keep the temporary folder (database, tapd log) at this path instead of deleting it")
+	flag.Parse()
+	if c.sessions < 1 || c.kiosks < 1 || c.signinConc < 1 || c.httpConns < 1 || c.pollInterval <= 0 || c.duration <= 0 || c.registrations < 0 {
+		fmt.Fprintln(os.Stderr, "load: -sessions, -kiosks, -signin-concurrency, -http-conns, -poll-interval and -duration must be positive")
+		os.Exit(2)
+	}
+	failed, err := run(c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+	if failed {
+		fmt.Println("FAIL: some requests failed")
+		os.Exit(1)
+	}
+	fmt.Println("OK: every request succeeded")
+}
+
+// ---- measurements ----
+
+type sample struct {
+	d      time.Duration
+	status string // "ok" for a 2xx answer, "401 invalidSession" and so on, or "error: ..." for no answer
+}
+
+type series struct {
+	name string
+	mu   sync.Mutex
+	s    []sample
+}
+
+func (s *series) add(d time.Duration, err error) {
+	st := "ok"
+	var ae *api.Error
+	switch {
+	case errors.As(err, &ae):
+		st = strconv.Itoa(ae.Status) + " " + string(ae.Code)
+	case err != nil:
+		st = "error: " + shorten(err.Error())
+	}
+	s.mu.Lock()
+	s.s = append(s.s, sample{d, st})
+	s.mu.Unlock()
+}
+
+func shorten(s string) string {
+	if len(s) > 120 {
+		return s[:120] + "..."
+	}
+	return s
+}
+
+// time runs fn and records how long it took and how it ended.
+func (s *series) time(fn func() error) error {
+	t := time.Now()
+	err := fn()
+	s.add(time.Since(t), err)
+	return err
+}
+
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	i := int(float64(len(ds))*p+0.5) - 1
+	return ds[min(max(i, 0), len(ds)-1)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+
+// report prints the series and says whether any sample failed.
+func (s *series) report(w io.Writer) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ds := make([]time.Duration, len(s.s))
+	counts := map[string]int{}
+	bad := false
+	for i, x := range s.s {
+		ds[i] = x.d
+		counts[x.status]++
+		if x.status != "ok" {
+			bad = true
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	if len(ds) == 0 {
+		fmt.Fprintf(w, "%-22s none\n", s.name)
+		return false
+	}
+	fmt.Fprintf(w, "%-22s n=%-7d p50 %-9s p95 %-9s p99 %-9s max %-9s", s.name, len(ds), ms(pct(ds, .5)), ms(pct(ds, .95)), ms(pct(ds, .99)), ms(ds[len(ds)-1]))
+	var keys []string
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  [%s] %d", k, counts[k])
+	}
+	fmt.Fprintln(w)
+	return bad
+}
+
+// ---- tapd ----
+
+type tapd struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan error
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func startTapd(ctx context.Context, bin, db, logPath string, limit time.Duration, extra []string) (*tapd, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"serve", "--db", db, "--listen", addr, "--log-level", "warn", "--session-limit", limit.String()}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	d := &tapd{cmd: cmd, url: "http://" + addr, done: make(chan error, 1)}
+	go func() { d.done <- cmd.Wait(); logf.Close() }()
+	for i := 0; i < 300; i++ {
+		resp, err := http.Get(d.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return d, nil
+			}
+		}
+		select {
+		case err := <-d.done:
+			return nil, fmt.Errorf("tapd exited: %v (log: %s)", err, logPath)
+		case <-ctx.Done():
+			d.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	d.stop()
+	return nil, fmt.Errorf("tapd did not become ready (log: %s)", logPath)
+}
+
+// stop sends SIGTERM, and SIGKILL if tapd is still running after 20 s.
+func (d *tapd) stop() error {
+	if d.cmd.Process == nil {
+		return nil
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		return err
+	case <-time.After(20 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.done
+		return errors.New("tapd did not stop on SIGTERM; killed")
+	}
+}
+
+// procStats reads tapd's CPU time, resident memory and open files.
+type procStats struct {
+	cpu   time.Duration
+	rssKB int
+	fds   int
+}
+
+func readProc(pid int) procStats {
+	var p procStats
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i > 0 {
+			f := strings.Fields(s[i+2:])
+			if len(f) > 13 {
+				u, _ := strconv.Atoi(f[11])
+				k, _ := strconv.Atoi(f[12])
+				p.cpu = time.Duration(u+k) * 10 * time.Millisecond // USER_HZ = 100
+			}
+		}
+	}
+	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+				p.rssKB, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			}
+		}
+		f.Close()
+	}
+	if es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
+		p.fds = len(es)
+	}
+	return p
+}
+
+// ---- the run ----
+
+type person struct {
+	upn, pass string
+	kiosk     string // kiosk token
+}
+
+func run(c config) (failed bool, err error) {
+	dir, err := os.MkdirTemp("", "tapkiosk-load-")
+	if err != nil {
+		return false, err
+	}
+	if c.keep == "" {
+		defer os.RemoveAll(dir)
+	} else {
+		defer func() {
+			os.RemoveAll(c.keep)
+			if err := os.Rename(dir, c.keep); err != nil {
+				fmt.Fprintln(os.Stderr, "load: keep:", err)
+			}
+		}()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.setupTimeout+c.duration+2*time.Minute)
+	defer cancel()
+
+	bin := c.tapd
+	if bin == "" {
+		bin = filepath.Join(dir, "tapd")
+		fmt.Println("building tapd")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/tapd").CombinedOutput(); err != nil {
+			return false, fmt.Errorf("go build ./cmd/tapd (run from the repository root): %v\n%s", err, out)
+		}
+	}
+	db := c.db
+	store := "postgres"
+	if db == "" {
+		db = "sqlite://" + filepath.Join(dir, "tapd.db")
+		store = "sqlite"
+	}
+	out, err := exec.CommandContext(ctx, bin, "init", "--db", db, "--json").Output()
+	if err != nil {
+		return false, fmt.Errorf("tapd init: %v", err)
+	}
+	var ini struct {
+		AdminToken         string
+		AlreadyInitialized bool
+	}
+	if err := json.Unmarshal(out, &ini); err != nil || ini.AdminToken == "" {
+		return false, fmt.Errorf("tapd init printed %q: give -db an empty database", out)
+	}
+	// Sessions must outlast setup and the hold; passes too.
+	limit := min(max(c.setupTimeout+c.duration+5*time.Minute, 10*time.Minute), 24*time.Hour)
+	var extra []string
+	if c.tapdArgs != "" {
+		extra = strings.Fields(c.tapdArgs)
+	}
+	d, err := startTapd(ctx, bin, db, filepath.Join(dir, "tapd.log"), limit, extra)
+	if err != nil {
+		return false, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			d.stop()
+		}
+	}()
+	pid := d.cmd.Process.Pid
+
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxConnsPerHost: c.httpConns, MaxIdleConns: c.httpConns, MaxIdleConnsPerHost: c.httpConns, IdleConnTimeout: time.Minute,
+	}}
+	client := func(tok string) *api.Client {
+		k := api.NewClient(d.url, tok)
+		k.HTTP = hc
+		return k
+	}
+	admin := client(ini.AdminToken)
+
+	fmt.Printf("tapd %s on %s, store %s; %d sessions on %d kiosks, polls every %s for %s, %d registrations\n",
+		bin, d.url, store, c.sessions, c.kiosks, c.pollInterval, c.duration, c.registrations)
+	setupStart := time.Now()
+	sctx, scancel := context.WithTimeout(ctx, c.setupTimeout)
+	defer scancel()
+	people, err := setup(sctx, c, admin, limit)
+	if err != nil {
+		return false, fmt.Errorf("setup: %w", err)
+	}
+	fmt.Printf("users, passes and kiosks made in %s\n", time.Since(setupStart).Round(time.Millisecond))
+
+	signins := &series{name: "setup sign-ins"}
+	holders := make([]*api.Client, c.sessions)
+	t := time.Now()
+	err = parallel(sctx, c.sessions, c.signinConc, func(i int) error {
+		p := people[i]
+		k := client(p.kiosk)
+		if err := signins.time(func() error { _, err := k.OpenSession(sctx, p.upn, p.pass); return err }); err != nil {
+			return fmt.Errorf("sign in %s: %w", p.upn, err)
+		}
+		holders[i] = k
+		return nil
+	})
+	if err != nil {
+		signins.report(os.Stdout)
+		return true, err
+	}
+	fmt.Printf("%d sessions open in %s\n", c.sessions, time.Since(t).Round(time.Millisecond))
+
+	// The hold.
+	polls := &series{name: "polls"}
+	holdSignins := &series{name: "sign-ins (hold)"}
+	options := &series{name: "creationOptions"}
+	registers := &series{name: "registrations"}
+	keyErrs := &series{name: "virtual key"}
+	var late atomic.Int64
+	hctx, hcancel := context.WithTimeout(ctx, c.duration)
+	defer hcancel()
+	before := readProc(pid)
+	holdStart := time.Now()
+	var wg sync.WaitGroup
+	for i, k := range holders {
+		wg.Add(1)
+		go func(i int, k *api.Client) {
+			defer wg.Done()
+			next := holdStart.Add(c.pollInterval * time.Duration(i) / time.Duration(c.sessions))
+			for {
+				wait := time.Until(next)
+				if wait < 0 && -wait > c.pollInterval/10 {
+					late.Add(1) // the last poll ran past this one's slot
+				}
+				select {
+				case <-hctx.Done():
+					return
+				case <-time.After(max(wait, 0)):
+				}
+				// A poll started before the end finishes: no poll is cut short.
+				polls.time(func() error { _, err := k.GetSession(context.Background()); return err })
+				next = next.Add(c.pollInterval)
+			}
+		}(i, k)
+	}
+	regPeople := people[c.sessions:]
+	for i, p := range regPeople {
+		wg.Add(1)
+		go func(i int, p person) {
+			defer wg.Done()
+			at := holdStart.Add(c.duration * time.Duration(2*i+1) / time.Duration(2*len(regPeople)))
+			select {
+			case <-hctx.Done():
+				return
+			case <-time.After(time.Until(at)):
+			}
+			register(c, client(p.kiosk), p, i, holdSignins, options, registers, keyErrs)
+		}(i, p)
+	}
+	wg.Wait()
+	hold := time.Since(holdStart)
+	after := readProc(pid)
+
+	stopped = true
+	stopErr := d.stop()
+
+	fmt.Printf("\nhold: %s; tapd used %.2f CPU-seconds per second (of 2 cores here), RSS %d MB, %d open files at the end\n",
+		hold.Round(time.Millisecond), (after.cpu-before.cpu).Seconds()/hold.Seconds(), after.rssKB/1024, after.fds)
+	if n := late.Load(); n > 0 {
+		fmt.Printf("%d polls started more than a tenth of an interval after their slot (the previous poll of that session was still running)\n", n)
+	}
+	for _, s := range []*series{signins, polls, holdSignins, options, registers, keyErrs} {
+		if s.report(os.Stdout) {
+			failed = true
+		}
+	}
+	if stopErr != nil {
+		fmt.Println("tapd stop:", stopErr)
+		failed = true
+	}
+	if c.keep != "" {
+		fmt.Println("kept", c.keep)
+	}
+	return failed, nil
+}
+
+// setup makes the users, their passes and the kiosks, and returns one
+// person per session followed by one per registration.
+func setup(ctx context.Context, c config, admin *api.Client, limit time.Duration) ([]person, error) {
+	lifetime := max(int(limit.Minutes())+1, 60) // the policy's default minimum is 60
+	enabled := "enabled"
+	maxLife := max(lifetime, 480)
+	if _, err := admin.UpdatePolicy(ctx, api.PolicyPatch{State: &enabled, MaximumLifetimeInMinutes: &maxLife}); err != nil {
+		return nil, fmt.Errorf("enable the policy: %w", err)
+	}
+	kiosks := make([]string, c.kiosks)
+	for i := range kiosks {
+		k, err := admin.CreateKiosk(ctx, fmt.Sprintf("load-kiosk-%d", i))
+		if err != nil {
+			return nil, fmt.Errorf("create kiosk: %w", err)
+		}
+		kiosks[i] = k.Token
+	}
+	n := c.sessions + c.registrations
+	people := make([]person, n)
+	// Users are cheap; passes cost an Argon2id hash each, so they go at
+	// the sign-in concurrency.
+	err := parallel(ctx, n, 8, func(i int) error {
+		upn := fmt.Sprintf("load%05d@example.com", i)
+		people[i] = person{upn: upn, kiosk: kiosks[i%len(kiosks)]}
+		_, err := admin.CreateUser(ctx, api.User{UserPrincipalName: upn, DisplayName: fmt.Sprintf("Load %d", i)})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create users: %w", err)
+	}
+	err = parallel(ctx, n, c.signinConc, func(i int) error {
+		p, err := admin.CreatePass(ctx, people[i].upn, api.CreatePassRequest{LifetimeInMinutes: &lifetime})
+		if err != nil {
+			return err
+		}
+		people[i].pass = *p.TemporaryAccessPass
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create passes: %w", err)
+	}
+	return people, nil
+}
+
+// register is one person's visit: sign in, then register a new security
+// key (a virtual key through libfido2, with a PIN). The key's own work is
+// not in the figures, only tapd's answers.
+func register(c config, k *api.Client, p person, i int, signins, options, registers, keyErrs *series) {
+	ctx := context.Background()
+	if signins.time(func() error { _, err := k.OpenSession(ctx, p.upn, p.pass); return err }) != nil {
+		return
+	}
+	key, err := virtualkey.New(virtualkey.Options{TouchDelay: time.Millisecond})
+	if err != nil {
+		keyErrs.add(0, err)
+		return
+	}
+	name := fmt.Sprintf("load%d", i)
+	path := hidroute.Plug(name, key)
+	defer hidroute.Remove(name)
+	const pin = "2468"
+	if err := fido.SetPIN(path, pin); err != nil {
+		keyErrs.add(0, err)
+		return
+	}
+	var opts api.CreationOptions
+	if options.time(func() error { var err error; opts, err = k.CreationOptions(ctx); return err }) != nil {
+		return
+	}
+	reg, err := fido.Register(ctx, path, fido.RegisterRequest{Options: opts.PublicKey, Origin: "https://" + opts.PublicKey.RelyingParty.ID, PIN: pin})
+	if err != nil {
+		keyErrs.add(0, err)
+		return
+	}
+	raw, _ := json.Marshal(reg)
+	registers.time(func() error {
+		_, err := k.RegisterFIDO2(ctx, api.RegisterFIDO2Request{DisplayName: "Load key", PublicKeyCredential: raw, KeyModel: "Virtual Key"})
+		return err
+	})
+}
+
+// parallel runs fn(0..n-1), conc at a time, and stops at the first error.
+func parallel(ctx context.Context, n, conc int, fn func(i int) error) error {
+	var next atomic.Int64
+	var first error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for w := 0; w < min(conc, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := fn(i); err != nil {
+					once.Do(func() { first = err; next.Store(int64(n)) })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
+}
