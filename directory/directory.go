@@ -88,6 +88,13 @@ type PolicyAdmin interface {
 	PutFIDO2Policy(ctx context.Context, p FIDO2Policy) error
 }
 
+// Transactional is for directories that keep everything in tapd's store:
+// WithStore gives the same directory over st (a transaction), so that an
+// action and its audit entry are written together.
+type Transactional interface {
+	WithStore(st store.Store) Directory
+}
+
 // ForeignPasses is for directories where passes can be made outside tapd
 // (the Entra admin centre): tapd has no check value for those, and says so
 // instead of calling a right pass wrong.

@@ -36,14 +36,18 @@ func (s *Service) CreateKiosk(ctx context.Context, c *Caller, req api.CreateKios
 	}
 	tok := newToken(api.KioskTokenPrefix)
 	k := store.Kiosk{ID: uuid.NewString(), Name: name, TokenHash: HashToken(tok), CreatedAt: ms(s.now())}
-	err = s.st.CreateKiosk(ctx, k)
+	err = s.inStore(ctx, func(u unit) error {
+		if err := u.st.CreateKiosk(ctx, k); err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionCreateKiosk, name, map[string]string{"kioskId": k.ID})
+	})
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return api.Kiosk{}, api.Conflict(api.CodeAlreadyExists, "A kiosk named %q already exists; revoked names are kept for the audit trail, so pick another.", name)
 	}
 	if err != nil {
 		return api.Kiosk{}, err
 	}
-	s.succeeded(ctx, c, api.ActionCreateKiosk, name, map[string]string{"kioskId": k.ID})
 	out := kioskOut(k)
 	out.Token = tok
 	return out, nil
@@ -61,15 +65,16 @@ func (s *Service) ListKiosks(ctx context.Context) ([]api.Kiosk, error) {
 
 // RevokeKiosk revokes a kiosk; its sessions end.
 func (s *Service) RevokeKiosk(ctx context.Context, c *Caller, name string) error {
-	err := s.st.RevokeKiosk(ctx, name, s.now())
+	err := s.inStore(ctx, func(u unit) error {
+		if err := u.st.RevokeKiosk(ctx, name, s.now()); err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionRevokeKiosk, name, nil)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return api.NotFound("No active kiosk named %q.", name)
 	}
-	if err != nil {
-		return err
-	}
-	s.succeeded(ctx, c, api.ActionRevokeKiosk, name, nil)
-	return nil
+	return err
 }
 
 // ---- admin tokens ----
@@ -102,14 +107,21 @@ func (s *Service) CreateToken(ctx context.Context, c *Caller, req api.CreateAdmi
 	if req.ExpiresDateTime != nil && !req.ExpiresDateTime.After(now) {
 		return api.AdminToken{}, api.Invalid("expiresDateTime", "expiresDateTime must be in the future.")
 	}
-	tok, t, err := CreateAdminToken(ctx, s.st, name, req.Role, now, req.ExpiresDateTime)
+	var tok string
+	var t store.AdminToken
+	err = s.inStore(ctx, func(u unit) error {
+		var err error
+		if tok, t, err = CreateAdminToken(ctx, u.st, name, req.Role, now, req.ExpiresDateTime); err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionCreateToken, name, map[string]string{"role": req.Role})
+	})
 	if errors.Is(err, store.ErrAlreadyExists) {
 		return api.AdminToken{}, api.Conflict(api.CodeAlreadyExists, "An admin token named %q already exists.", name)
 	}
 	if err != nil {
 		return api.AdminToken{}, err
 	}
-	s.succeeded(ctx, c, api.ActionCreateToken, name, map[string]string{"role": req.Role})
 	out := tokenOut(t)
 	out.Token = tok
 	return out, nil
@@ -127,15 +139,16 @@ func (s *Service) ListTokens(ctx context.Context) ([]api.AdminToken, error) {
 
 // RevokeToken revokes an admin token.
 func (s *Service) RevokeToken(ctx context.Context, c *Caller, name string) error {
-	err := s.st.RevokeAdminToken(ctx, name, s.now())
+	err := s.inStore(ctx, func(u unit) error {
+		if err := u.st.RevokeAdminToken(ctx, name, s.now()); err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionRevokeToken, name, nil)
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return api.NotFound("No active admin token named %q.", name)
 	}
-	if err != nil {
-		return err
-	}
-	s.succeeded(ctx, c, api.ActionRevokeToken, name, nil)
-	return nil
+	return err
 }
 
 // ---- audit ----

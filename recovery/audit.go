@@ -21,8 +21,9 @@ type Event struct {
 	Group string
 }
 
-// record appends an audit entry. A failed audit write is logged loudly;
-// the action it describes has already happened and is not undone.
+// record appends the audit entry of a refusal or failure, which changed
+// nothing else. A failed audit write is logged loudly. (Successes are
+// audited by done, inside their unit.)
 func (s *Service) record(ctx context.Context, c *Caller, e Event) {
 	typ, name := c.Actor()
 	en := store.AuditEntry{At: s.now(), RequestID: c.RequestID, ActorType: typ, Actor: name, Action: e.Action,
@@ -30,11 +31,6 @@ func (s *Service) record(ctx context.Context, c *Caller, e Event) {
 	if err := s.st.AppendAudit(ctx, en); err != nil {
 		c.Log.Error("audit write failed", "action", e.Action, "target", e.Target, "result", e.Result, "reason", e.Reason, "err", err)
 	}
-}
-
-// succeeded audits a success.
-func (s *Service) succeeded(ctx context.Context, c *Caller, action, target string, details map[string]string) {
-	s.record(ctx, c, Event{Action: action, Target: target, Result: store.AuditSuccess, Details: details})
 }
 
 // refuse audits a refusal and returns its error.

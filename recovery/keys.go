@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -185,13 +186,19 @@ func (s *Service) Register(ctx context.Context, c *Caller, req api.RegisterFIDO2
 		AttestationLevel: level, SignCount: cred.Authenticator.SignCount, UserVerified: cred.Flags.UserVerified,
 		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, SessionID: c.Session.ID,
 		RPID: sd.RelyingPartyID, UserHandle: sd.UserID}
-	m, t, err := s.dir.AddKey(ctx, directory.NewKey{Method: m, Credential: req.PublicKeyCredential})
+	err = s.inDirectory(ctx, func(u unit) error {
+		kept, t, err := u.dir.AddKey(ctx, directory.NewKey{Method: m, Credential: req.PublicKeyCredential})
+		if err != nil {
+			return err
+		}
+		m = kept
+		ok := merge(maps.Clone(details), t)
+		ok["methodId"] = m.ID
+		return s.done(ctx, c, u, api.ActionRegisterFIDO2, target, ok)
+	})
 	if err != nil {
 		return api.FIDO2Method{}, s.failed(ctx, c, api.ActionRegisterFIDO2, target, err, details)
 	}
-	details = merge(details, t)
-	details["methodId"] = m.ID
-	s.succeeded(ctx, c, api.ActionRegisterFIDO2, target, details)
 	return fido2Out(m), nil
 }
 
@@ -345,14 +352,18 @@ func (s *Service) CheckKey(ctx context.Context, c *Caller, id string, req api.As
 	if err != nil {
 		return refuse("verificationFailed", webauthnError(c, api.CodeAssertionRejected, "The key check failed", err))
 	}
-	if err := s.st.RecordMethodUse(ctx, m.ID, cred.Authenticator.SignCount, cred.Flags.BackupState, s.now().UTC()); err != nil {
-		return api.KeyCheck{}, err
-	}
 	details["signCount"] = fmt.Sprint(cred.Authenticator.SignCount)
 	if cred.Authenticator.CloneWarning {
 		details["cloneWarning"] = "true"
 	}
-	s.succeeded(ctx, c, api.ActionCheckKey, target, details)
+	if err := s.inStore(ctx, func(u unit) error {
+		if err := u.st.RecordMethodUse(ctx, m.ID, cred.Authenticator.SignCount, cred.Flags.BackupState, s.now().UTC()); err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionCheckKey, target, details)
+	}); err != nil {
+		return api.KeyCheck{}, err
+	}
 	return api.KeyCheck{ID: m.ID, Verified: true, UserVerified: parsed.Response.AuthenticatorData.Flags.HasUserVerified(),
 		SignCount: cred.Authenticator.SignCount}, nil
 }

@@ -3,6 +3,7 @@ package recovery
 import (
 	"context"
 	"errors"
+	"maps"
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
@@ -111,10 +112,15 @@ func (s *Service) deleteMethod(ctx context.Context, c *Caller, upn, id, notFound
 				"This is the key you registered just now, so it cannot be removed here."), details)
 		}
 	}
-	t, err := s.dir.DeleteMethod(ctx, upn, *m)
+	err = s.inDirectory(ctx, func(u unit) error {
+		t, err := u.dir.DeleteMethod(ctx, upn, *m)
+		if err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionDeleteMethod, target, merge(maps.Clone(details), t))
+	})
 	if err != nil {
 		return s.failed(ctx, c, api.ActionDeleteMethod, target, err, details)
 	}
-	s.succeeded(ctx, c, api.ActionDeleteMethod, target, merge(details, t))
 	return nil
 }

@@ -3,6 +3,7 @@ package recovery
 import (
 	"context"
 	"errors"
+	"maps"
 	"strconv"
 	"time"
 
@@ -42,25 +43,35 @@ func (s *Service) CreatePass(ctx context.Context, c *Caller, rawUPN string, req 
 		return api.TemporaryAccessPassMethod{}, s.refuse(ctx, c, api.ActionCreatePass, target, "invalidValue", fieldError(err), nil)
 	}
 	_, by := c.Actor()
-	np, err := s.dir.CreatePass(ctx, u, directory.PassRequest{PassState: st, StartGiven: req.StartDateTime != nil, CreatedBy: by})
+	var np directory.NewPass
+	err = s.inDirectory(ctx, func(un unit) error {
+		var err error
+		if np, err = un.dir.CreatePass(ctx, u, directory.PassRequest{PassState: st, StartGiven: req.StartDateTime != nil, CreatedBy: by}); err != nil {
+			return err
+		}
+		details := merge(map[string]string{"passId": np.ID, "startDateTime": np.StartAt.Format(time.RFC3339),
+			"lifetimeInMinutes": strconv.Itoa(np.LifetimeMinutes), "isUsableOnce": strconv.FormatBool(np.IsUsableOnce)}, np.Trace)
+		if np.Replaced != "" {
+			details["replacedPassId"] = np.Replaced
+		}
+		// A new pass from IT ends any lock on the account: IT has just
+		// decided who may sign in, and a lock someone else caused must not
+		// keep the right person out.
+		th, err := un.st.GetThrottle(ctx, userKey(u.UPN))
+		if err != nil {
+			return err
+		}
+		if s.now().Before(th.LockedUntil) {
+			details["clearedLockUntil"] = th.LockedUntil.Format(time.RFC3339)
+		}
+		if err := un.st.ClearThrottle(ctx, userKey(u.UPN)); err != nil {
+			return err
+		}
+		return s.done(ctx, c, un, api.ActionCreatePass, target, details)
+	})
 	if err != nil {
 		return api.TemporaryAccessPassMethod{}, s.failed(ctx, c, api.ActionCreatePass, target, err, nil)
 	}
-	details := merge(map[string]string{"passId": np.ID, "startDateTime": np.StartAt.Format(time.RFC3339),
-		"lifetimeInMinutes": strconv.Itoa(np.LifetimeMinutes), "isUsableOnce": strconv.FormatBool(np.IsUsableOnce)}, np.Trace)
-	if np.Replaced != "" {
-		details["replacedPassId"] = np.Replaced
-	}
-	// A new pass from IT ends any lock on the account: IT has just
-	// decided who may sign in, and a lock someone else caused must not
-	// keep the right person out.
-	if th, err := s.st.GetThrottle(ctx, userKey(u.UPN)); err == nil && s.now().Before(th.LockedUntil) {
-		details["clearedLockUntil"] = th.LockedUntil.Format(time.RFC3339)
-	}
-	if err := s.st.ClearThrottle(ctx, userKey(u.UPN)); err != nil {
-		c.Log.Warn("clear the account's lock after a new pass", "err", err)
-	}
-	s.succeeded(ctx, c, api.ActionCreatePass, target, details)
 	out := PassOut(np.Pass)
 	out.TemporaryAccessPass = &np.Value
 	return out, nil
@@ -103,15 +114,17 @@ func (s *Service) DeletePass(ctx context.Context, c *Caller, rawUPN, id string) 
 // is not there is store.ErrNotFound, for the caller to word.
 func (s *Service) deletePass(ctx context.Context, c *Caller, upn, id string, details map[string]string) error {
 	target := tap.UPNKey(upn)
-	t, err := s.dir.DeletePass(ctx, upn, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if err != nil {
+	err := s.inDirectory(ctx, func(u unit) error {
+		t, err := u.dir.DeletePass(ctx, upn, id)
+		if err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionDeletePass, target, merge(maps.Clone(details), t))
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return s.failed(ctx, c, api.ActionDeletePass, target, err, details)
 	}
-	s.succeeded(ctx, c, api.ActionDeletePass, target, merge(details, t))
-	return nil
+	return err
 }
 
 // fieldError turns a rules error into a 400 naming the field.

@@ -13,8 +13,8 @@ import (
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
-func (s *Service) policyAdmin() (directory.PolicyAdmin, error) {
-	if pa, ok := s.dir.(directory.PolicyAdmin); ok {
+func policyAdmin(d directory.Directory) (directory.PolicyAdmin, error) {
+	if pa, ok := d.(directory.PolicyAdmin); ok {
 		return pa, nil
 	}
 	return nil, errManagedElsewhere
@@ -30,8 +30,7 @@ func (s *Service) TAPPolicy(ctx context.Context) (api.Policy, error) {
 // PatchTAPPolicy applies a partial change, validated whole, so nothing is
 // half-saved.
 func (s *Service) PatchTAPPolicy(ctx context.Context, c *Caller, patch tap.PolicyPatch) (tap.Policy, error) {
-	pa, err := s.policyAdmin()
-	if err != nil {
+	if _, err := policyAdmin(s.dir); err != nil {
 		return tap.Policy{}, err
 	}
 	old, err := s.dir.TAPPolicy(ctx)
@@ -42,12 +41,17 @@ func (s *Service) PatchTAPPolicy(ctx context.Context, c *Caller, patch tap.Polic
 	if err != nil {
 		return p, s.refuse(ctx, c, api.ActionUpdatePolicy, "", "invalidValue", fieldError(err), nil)
 	}
-	if err := pa.PutTAPPolicy(ctx, p); err != nil {
-		return p, err
-	}
 	raw, _ := json.Marshal(p)
-	s.succeeded(ctx, c, api.ActionUpdatePolicy, "", map[string]string{"policy": string(raw)})
-	return p, nil
+	return p, s.inDirectory(ctx, func(u unit) error {
+		pa, err := policyAdmin(u.dir)
+		if err == nil {
+			err = pa.PutTAPPolicy(ctx, p)
+		}
+		if err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionUpdatePolicy, "", map[string]string{"policy": string(raw)})
+	})
 }
 
 // fido2Out is the FIDO2 policy in the API's shape: where tapd judges
@@ -74,8 +78,7 @@ func (s *Service) FIDO2Policy(ctx context.Context) (api.FIDO2Policy, error) {
 
 // PatchFIDO2Policy applies a partial change to the FIDO2 policy.
 func (s *Service) PatchFIDO2Policy(ctx context.Context, c *Caller, patch api.FIDO2PolicyPatch) (api.FIDO2Policy, error) {
-	pa, err := s.policyAdmin()
-	if err != nil {
+	if _, err := policyAdmin(s.dir); err != nil {
 		return api.FIDO2Policy{}, err
 	}
 	p, err := s.dir.FIDO2Policy(ctx)
@@ -107,11 +110,16 @@ func (s *Service) PatchFIDO2Policy(ctx context.Context, c *Caller, patch api.FID
 		}
 		p.KeyRestrictions = directory.KeyRestrictions{IsEnforced: kr.IsEnforced, EnforcementType: kr.EnforcementType, AAGUIDs: ids}
 	}
-	if err := pa.PutFIDO2Policy(ctx, p); err != nil {
-		return api.FIDO2Policy{}, err
-	}
 	out := s.fido2Out(p)
 	raw, _ := json.Marshal(api.FIDO2Policy{IsAttestationEnforced: out.IsAttestationEnforced, KeyRestrictions: out.KeyRestrictions})
-	s.succeeded(ctx, c, api.ActionUpdateFIDO2Policy, "", map[string]string{"policy": string(raw)})
-	return out, nil
+	return out, s.inDirectory(ctx, func(u unit) error {
+		pa, err := policyAdmin(u.dir)
+		if err == nil {
+			err = pa.PutFIDO2Policy(ctx, p)
+		}
+		if err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionUpdateFIDO2Policy, "", map[string]string{"policy": string(raw)})
+	})
 }

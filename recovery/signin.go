@@ -374,7 +374,18 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 	if err != nil {
 		return SignedIn{}, err
 	}
-	switch err := s.st.OpenSession(ctx, sess, p.IsUsableOnce, now); {
+	details["sessionId"] = sess.ID
+	details["expiresDateTime"] = sess.ExpiresAt.Format(time.RFC3339)
+	err = s.inStore(ctx, func(u unit) error {
+		if err := u.st.OpenSession(ctx, sess, p.IsUsableOnce, now); err != nil {
+			return err
+		}
+		if err := u.st.ClearThrottle(ctx, userKey(upn)); err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionSignIn, target, details)
+	})
+	switch {
 	case errors.Is(err, store.ErrPassUsed):
 		return deny("alreadyUsed", errAlreadyUsed, details)
 	case errors.Is(err, store.ErrNotFound):
@@ -384,12 +395,6 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		return SignedIn{}, err
 	}
 	opened = true
-	if err := s.st.ClearThrottle(ctx, userKey(upn)); err != nil {
-		c.Log.Warn("clear the account's throttle", "err", err)
-	}
-	details["sessionId"] = sess.ID
-	details["expiresDateTime"] = sess.ExpiresAt.Format(time.RFC3339)
-	s.succeeded(ctx, c, api.ActionSignIn, target, details)
 	return SignedIn{Session: out, Token: tok}, nil
 }
 
@@ -418,11 +423,12 @@ func (s *Service) Session(ctx context.Context, c *Caller) (api.Session, error) {
 
 // SignOut ends the caller's session.
 func (s *Service) SignOut(ctx context.Context, c *Caller) error {
-	if err := s.st.DeleteSession(ctx, c.Session.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	s.succeeded(ctx, c, api.ActionSignOut, tap.UPNKey(c.Session.UPN), map[string]string{"sessionId": c.Session.ID})
-	return nil
+	return s.inStore(ctx, func(u unit) error {
+		if err := u.st.DeleteSession(ctx, c.Session.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionSignOut, tap.UPNKey(c.Session.UPN), map[string]string{"sessionId": c.Session.ID})
+	})
 }
 
 // DeleteSessionPass deletes the signed-in person's pass, which ends every

@@ -18,11 +18,25 @@ import (
 var errManagedElsewhere = api.E(api.CodeManagedInEntra,
 	"tapd runs with the Microsoft Entra ID directory: users and policies are managed in Entra (the admin centre or Graph), not here.")
 
-func (s *Service) userAdmin() (directory.UserAdmin, error) {
-	if ua, ok := s.dir.(directory.UserAdmin); ok {
+func userAdmin(d directory.Directory) (directory.UserAdmin, error) {
+	if ua, ok := d.(directory.UserAdmin); ok {
 		return ua, nil
 	}
 	return nil, errManagedElsewhere
+}
+
+// asUserAdmin runs a change to people, with its audit entry, as one unit.
+func (s *Service) asUserAdmin(ctx context.Context, c *Caller, action, target string, details map[string]string, change func(directory.UserAdmin) error) error {
+	return s.inDirectory(ctx, func(u unit) error {
+		ua, err := userAdmin(u.dir)
+		if err == nil {
+			err = change(ua)
+		}
+		if err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, action, target, details)
+	})
 }
 
 // user looks up the person a path names, with a 400 for a malformed UPN.
@@ -101,8 +115,7 @@ func validUser(in api.User) (store.User, *api.Error) {
 
 // CreateUser adds a person to the local directory.
 func (s *Service) CreateUser(ctx context.Context, c *Caller, in api.User) (api.User, error) {
-	ua, err := s.userAdmin()
-	if err != nil {
+	if _, err := userAdmin(s.dir); err != nil {
 		return api.User{}, err
 	}
 	if !in.CreatedDateTime.IsZero() {
@@ -116,16 +129,16 @@ func (s *Service) CreateUser(ctx context.Context, c *Caller, in api.User) (api.U
 		return api.User{}, err
 	}
 	u.CreatedAt = s.now().UTC()
-	if err := ua.CreateUser(ctx, u); err != nil {
+	if err := s.asUserAdmin(ctx, c, api.ActionCreateUser, tap.UPNKey(u.UPN), map[string]string{"userType": u.UserType, "guestKind": u.GuestKind},
+		func(ua directory.UserAdmin) error { return ua.CreateUser(ctx, u) }); err != nil {
 		return api.User{}, err
 	}
-	s.succeeded(ctx, c, api.ActionCreateUser, tap.UPNKey(u.UPN), map[string]string{"userType": u.UserType, "guestKind": u.GuestKind})
 	return storedUserOut(u), nil
 }
 
 // ListUsers lists the local directory.
 func (s *Service) ListUsers(ctx context.Context) ([]api.User, error) {
-	ua, err := s.userAdmin()
+	ua, err := userAdmin(s.dir)
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +155,7 @@ func (s *Service) ListUsers(ctx context.Context) ([]api.User, error) {
 
 // DeleteUser removes a person with their pass, sessions and methods.
 func (s *Service) DeleteUser(ctx context.Context, c *Caller, rawUPN string) error {
-	ua, err := s.userAdmin()
-	if err != nil {
+	if _, err := userAdmin(s.dir); err != nil {
 		return err
 	}
 	u, err := s.user(ctx, rawUPN)
@@ -153,11 +165,8 @@ func (s *Service) DeleteUser(ctx context.Context, c *Caller, rawUPN string) erro
 	if err := s.canManageUser(ctx, c, u); err != nil {
 		return err
 	}
-	if err := ua.DeleteUser(ctx, u.UPN); err != nil {
-		return err
-	}
-	s.succeeded(ctx, c, api.ActionDeleteUser, tap.UPNKey(u.UPN), nil)
-	return nil
+	return s.asUserAdmin(ctx, c, api.ActionDeleteUser, tap.UPNKey(u.UPN), nil,
+		func(ua directory.UserAdmin) error { return ua.DeleteUser(ctx, u.UPN) })
 }
 
 // ImportRow is one CSV row as read: its line number and its fields.
@@ -172,8 +181,7 @@ type ImportRow struct {
 // stops the import and nothing is written; with partial the good rows are
 // written together, in one transaction.
 func (s *Service) ImportUsers(ctx context.Context, c *Caller, rows []ImportRow, partial bool, mode string) (api.ImportResult, error) {
-	ua, err := s.userAdmin()
-	if err != nil {
+	if _, err := userAdmin(s.dir); err != nil {
 		return api.ImportResult{}, err
 	}
 	var good []store.User
@@ -215,12 +223,14 @@ func (s *Service) ImportUsers(ctx context.Context, c *Caller, rows []ImportRow, 
 		e.Rows = failed
 		return api.ImportResult{}, s.refuse(ctx, c, api.ActionImportUsers, "", "badRows", e, details)
 	}
-	if len(good) > 0 {
-		if err := ua.CreateUsers(ctx, good); err != nil {
-			return api.ImportResult{}, err
+	if err := s.asUserAdmin(ctx, c, api.ActionImportUsers, "", details, func(ua directory.UserAdmin) error {
+		if len(good) == 0 {
+			return nil
 		}
+		return ua.CreateUsers(ctx, good)
+	}); err != nil {
+		return api.ImportResult{}, err
 	}
-	s.succeeded(ctx, c, api.ActionImportUsers, "", details)
 	return api.ImportResult{Created: len(good), Failed: failed}, nil
 }
 
@@ -236,20 +246,23 @@ func (s *Service) Unlock(ctx context.Context, c *Caller, rawUPN string) (api.Loc
 		return api.Lockout{}, err
 	}
 	key := userKey(u.UPN)
-	th, err := s.st.GetThrottle(ctx, key)
-	if err != nil {
-		return api.Lockout{}, err
-	}
-	if err := s.st.ClearThrottle(ctx, key); err != nil {
-		return api.Lockout{}, err
-	}
-	out := api.Lockout{UserPrincipalName: u.UPN, WasLocked: s.now().Before(th.LockedUntil), FailedAttempts: th.Failures}
-	details := map[string]string{"wasLocked": strconv.FormatBool(out.WasLocked)}
-	if out.WasLocked {
-		until := th.LockedUntil
-		out.LockedUntil = &until
-		details["lockedUntil"] = until.Format(time.RFC3339)
-	}
-	s.succeeded(ctx, c, api.ActionUnlockUser, tap.UPNKey(u.UPN), details)
-	return out, nil
+	out := api.Lockout{UserPrincipalName: u.UPN}
+	err = s.inStore(ctx, func(un unit) error {
+		th, err := un.st.GetThrottle(ctx, key)
+		if err != nil {
+			return err
+		}
+		if err := un.st.ClearThrottle(ctx, key); err != nil {
+			return err
+		}
+		out.WasLocked, out.FailedAttempts = s.now().Before(th.LockedUntil), th.Failures
+		details := map[string]string{"wasLocked": strconv.FormatBool(out.WasLocked)}
+		if out.WasLocked {
+			until := th.LockedUntil
+			out.LockedUntil = &until
+			details["lockedUntil"] = until.Format(time.RFC3339)
+		}
+		return s.done(ctx, c, un, api.ActionUnlockUser, tap.UPNKey(u.UPN), details)
+	})
+	return out, err
 }

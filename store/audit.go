@@ -15,7 +15,7 @@ func (s *SQL) AppendAudit(ctx context.Context, e AuditEntry) error {
 	if e.Group != "" {
 		group = e.Group
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO audit(at, request_id, actor_type, actor, action, target, result, reason, details_json, group_key)
+	_, err := s.w().ExecContext(ctx, s.q(`INSERT INTO audit(at, request_id, actor_type, actor, action, target, result, reason, details_json, group_key)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (group_key) WHERE group_key IS NOT NULL DO UPDATE SET repeats = audit.repeats + 1`),
 		ms(e.At), e.RequestID, e.ActorType, e.Actor, e.Action, e.Target, string(e.Result), e.Reason, string(details), group)
@@ -62,7 +62,7 @@ func (s *SQL) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error
 	// filters and each connection's statement cache holds them all.
 	query += " ORDER BY id DESC LIMIT ?"
 	args = append(args, limit)
-	rows, err := s.rdb.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.r().QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}

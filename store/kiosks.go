@@ -9,7 +9,7 @@ import (
 // ---- kiosks ----
 
 func (s *SQL) CreateKiosk(ctx context.Context, k Kiosk) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO kiosks(id, name, token_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)`),
+	_, err := s.w().ExecContext(ctx, s.q(`INSERT INTO kiosks(id, name, token_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)`),
 		k.ID, k.Name, k.TokenHash, ms(k.CreatedAt), nullMS(k.RevokedAt))
 	return mapErr(err)
 }
@@ -28,11 +28,11 @@ func scanKiosk(sc interface{ Scan(...any) error }) (Kiosk, error) {
 }
 
 func (s *SQL) GetKioskByTokenHash(ctx context.Context, h string) (Kiosk, error) {
-	return scanKiosk(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+kioskCols+` FROM kiosks WHERE token_hash = ?`), h))
+	return scanKiosk(s.r().QueryRowContext(ctx, s.q(`SELECT `+kioskCols+` FROM kiosks WHERE token_hash = ?`), h))
 }
 
 func (s *SQL) ListKiosks(ctx context.Context) ([]Kiosk, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+kioskCols+` FROM kiosks ORDER BY name`)
+	rows, err := s.r().QueryContext(ctx, `SELECT `+kioskCols+` FROM kiosks ORDER BY name`)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -66,7 +66,7 @@ func (s *SQL) RevokeKiosk(ctx context.Context, name string, at time.Time) error 
 // ---- admin tokens ----
 
 func (s *SQL) CreateAdminToken(ctx context.Context, t AdminToken) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO admin_tokens(id, name, role, token_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+	_, err := s.w().ExecContext(ctx, s.q(`INSERT INTO admin_tokens(id, name, role, token_hash, created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
 		t.ID, t.Name, t.Role, t.TokenHash, ms(t.CreatedAt), nullMS(t.ExpiresAt), nullMS(t.RevokedAt))
 	return mapErr(err)
 }
@@ -85,11 +85,11 @@ func scanToken(sc interface{ Scan(...any) error }) (AdminToken, error) {
 }
 
 func (s *SQL) GetAdminTokenByHash(ctx context.Context, h string) (AdminToken, error) {
-	return scanToken(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+tokenCols+` FROM admin_tokens WHERE token_hash = ?`), h))
+	return scanToken(s.r().QueryRowContext(ctx, s.q(`SELECT `+tokenCols+` FROM admin_tokens WHERE token_hash = ?`), h))
 }
 
 func (s *SQL) ListAdminTokens(ctx context.Context) ([]AdminToken, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+tokenCols+` FROM admin_tokens ORDER BY name`)
+	rows, err := s.r().QueryContext(ctx, `SELECT `+tokenCols+` FROM admin_tokens ORDER BY name`)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -106,11 +106,11 @@ func (s *SQL) ListAdminTokens(ctx context.Context) ([]AdminToken, error) {
 }
 
 func (s *SQL) RevokeAdminToken(ctx context.Context, name string, at time.Time) error {
-	return mapErr(affected(s.db.ExecContext(ctx, s.q(`UPDATE admin_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`), ms(at), name)))
+	return mapErr(affected(s.w().ExecContext(ctx, s.q(`UPDATE admin_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL`), ms(at), name)))
 }
 
 func (s *SQL) CountAdminTokens(ctx context.Context) (int, error) {
 	var n int
-	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM admin_tokens`).Scan(&n)
+	err := s.r().QueryRowContext(ctx, `SELECT COUNT(*) FROM admin_tokens`).Scan(&n)
 	return n, mapErr(err)
 }

@@ -20,7 +20,7 @@ func nullB64(b []byte) any {
 }
 
 func (s *SQL) CreateMethod(ctx context.Context, m Method) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO methods(id, upn_key, kind, display_name, created_at, credential_id, public_key,
+	_, err := s.w().ExecContext(ctx, s.q(`INSERT INTO methods(id, upn_key, kind, display_name, created_at, credential_id, public_key,
 		aaguid, model, attestation_format, attestation_level, sign_count, user_verified, backup_eligible, backup_state, session_id, last_used_at, rp_id, user_handle)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		m.ID, upnKey(m.UPN), m.Kind, m.DisplayName, ms(m.CreatedAt), nullB64(m.CredentialID), b64.EncodeToString(m.PublicKey),
@@ -64,7 +64,7 @@ func scanMethod(sc interface{ Scan(...any) error }) (Method, error) {
 }
 
 func (s *SQL) ListMethods(ctx context.Context, upn string) ([]Method, error) {
-	rows, err := s.rdb.QueryContext(ctx, s.q(`SELECT `+methodCols+` FROM methods m
+	rows, err := s.r().QueryContext(ctx, s.q(`SELECT `+methodCols+` FROM methods m
 		JOIN users u ON u.upn_key = m.upn_key WHERE m.upn_key = ? ORDER BY m.created_at, m.id`), upnKey(upn))
 	if err != nil {
 		return nil, mapErr(err)
@@ -82,16 +82,16 @@ func (s *SQL) ListMethods(ctx context.Context, upn string) ([]Method, error) {
 }
 
 func (s *SQL) GetMethod(ctx context.Context, upn, id string) (Method, error) {
-	return scanMethod(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+methodCols+` FROM methods m
+	return scanMethod(s.r().QueryRowContext(ctx, s.q(`SELECT `+methodCols+` FROM methods m
 		JOIN users u ON u.upn_key = m.upn_key WHERE m.upn_key = ? AND m.id = ?`), upnKey(upn), id))
 }
 
 func (s *SQL) DeleteMethod(ctx context.Context, upn, id string) error {
-	return mapErr(affected(s.db.ExecContext(ctx, s.q(`DELETE FROM methods WHERE upn_key = ? AND id = ?`), upnKey(upn), id)))
+	return mapErr(affected(s.w().ExecContext(ctx, s.q(`DELETE FROM methods WHERE upn_key = ? AND id = ?`), upnKey(upn), id)))
 }
 
 func (s *SQL) RecordMethodUse(ctx context.Context, id string, signCount uint32, backupState bool, at time.Time) error {
-	return mapErr(affected(s.db.ExecContext(ctx, s.q(`UPDATE methods SET sign_count = ?, backup_state = ?, last_used_at = ? WHERE id = ?`),
+	return mapErr(affected(s.w().ExecContext(ctx, s.q(`UPDATE methods SET sign_count = ?, backup_state = ?, last_used_at = ? WHERE id = ?`),
 		int64(signCount), b2i(backupState), ms(at), id)))
 }
 
@@ -99,7 +99,7 @@ func (s *SQL) UserHandle(ctx context.Context, upn string, candidate []byte) ([]b
 	k := upnKey(upn)
 	read := func() (sql.NullString, error) {
 		var h sql.NullString
-		err := s.rdb.QueryRowContext(ctx, s.q(`SELECT user_handle FROM users WHERE upn_key = ?`), k).Scan(&h)
+		err := s.r().QueryRowContext(ctx, s.q(`SELECT user_handle FROM users WHERE upn_key = ?`), k).Scan(&h)
 		return h, mapErr(err)
 	}
 	// Read first: the handle exists after the first ceremony, and a read
@@ -111,7 +111,7 @@ func (s *SQL) UserHandle(ctx context.Context, upn string, candidate []byte) ([]b
 		}
 		return b64.DecodeString(h.String)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE users SET user_handle = ? WHERE upn_key = ? AND user_handle IS NULL`),
+	if _, err := s.w().ExecContext(ctx, s.q(`UPDATE users SET user_handle = ? WHERE upn_key = ? AND user_handle IS NULL`),
 		b64.EncodeToString(candidate), k); err != nil {
 		return nil, mapErr(err)
 	}
@@ -124,7 +124,7 @@ func (s *SQL) UserHandle(ctx context.Context, upn string, candidate []byte) ([]b
 // ---- ceremonies ----
 
 func (s *SQL) CreateCeremony(ctx context.Context, c Ceremony) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO ceremonies(id, session_id, kind, method_id, data, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
+	_, err := s.w().ExecContext(ctx, s.q(`INSERT INTO ceremonies(id, session_id, kind, method_id, data, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
 		c.ID, c.SessionID, c.Kind, c.MethodID, string(c.Data), ms(c.ExpiresAt))
 	return mapErr(err)
 }
@@ -133,7 +133,7 @@ func (s *SQL) TakeCeremony(ctx context.Context, id string) (Ceremony, error) {
 	var c Ceremony
 	var data string
 	var exp int64
-	err := s.db.QueryRowContext(ctx, s.q(`DELETE FROM ceremonies WHERE id = ? RETURNING id, session_id, kind, method_id, data, expires_at`), id).
+	err := s.w().QueryRowContext(ctx, s.q(`DELETE FROM ceremonies WHERE id = ? RETURNING id, session_id, kind, method_id, data, expires_at`), id).
 		Scan(&c.ID, &c.SessionID, &c.Kind, &c.MethodID, &data, &exp)
 	if err != nil {
 		return c, mapErr(err)
@@ -143,7 +143,7 @@ func (s *SQL) TakeCeremony(ctx context.Context, id string) (Ceremony, error) {
 }
 
 func (s *SQL) DeleteExpiredCeremonies(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM ceremonies WHERE expires_at <= ?`), ms(now))
+	res, err := s.w().ExecContext(ctx, s.q(`DELETE FROM ceremonies WHERE expires_at <= ?`), ms(now))
 	if err != nil {
 		return 0, mapErr(err)
 	}

@@ -41,7 +41,7 @@ func (s *SQL) GetPass(ctx context.Context, upn string) (Pass, error) {
 	var created, start int64
 	var once int
 	var used sql.NullInt64
-	err := s.rdb.QueryRowContext(ctx, s.q(`SELECT p.id, u.upn, p.hash, p.created_at, p.start_at, p.lifetime_minutes, p.is_usable_once, p.used_at, p.created_by
+	err := s.r().QueryRowContext(ctx, s.q(`SELECT p.id, u.upn, p.hash, p.created_at, p.start_at, p.lifetime_minutes, p.is_usable_once, p.used_at, p.created_by
 		FROM passes p JOIN users u ON u.upn_key = p.upn_key WHERE p.upn_key = ?`), upnKey(upn)).
 		Scan(&p.ID, &p.UPN, &p.Hash, &created, &start, &p.LifetimeMinutes, &once, &used, &p.CreatedBy)
 	if err != nil {
@@ -90,7 +90,7 @@ func (s *SQL) OpenSession(ctx context.Context, sess Session, consume bool, now t
 func (s *SQL) GetSession(ctx context.Context, tokenHash string) (Session, error) {
 	var x Session
 	var created, expires int64
-	err := s.rdb.QueryRowContext(ctx, s.q(`SELECT s.id, s.token_hash, s.kiosk_id, u.upn, s.pass_id, s.created_at, s.expires_at
+	err := s.r().QueryRowContext(ctx, s.q(`SELECT s.id, s.token_hash, s.kiosk_id, u.upn, s.pass_id, s.created_at, s.expires_at
 		FROM sessions s JOIN users u ON u.upn_key = s.upn_key WHERE s.token_hash = ?`), tokenHash).
 		Scan(&x.ID, &x.TokenHash, &x.KioskID, &x.UPN, &x.PassID, &created, &expires)
 	if err != nil {
@@ -101,11 +101,11 @@ func (s *SQL) GetSession(ctx context.Context, tokenHash string) (Session, error)
 }
 
 func (s *SQL) DeleteSession(ctx context.Context, id string) error {
-	return mapErr(affected(s.db.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE id = ?`), id)))
+	return mapErr(affected(s.w().ExecContext(ctx, s.q(`DELETE FROM sessions WHERE id = ?`), id)))
 }
 
 func (s *SQL) DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE expires_at <= ?`), ms(now.Add(-ExpiredSessionKept)))
+	res, err := s.w().ExecContext(ctx, s.q(`DELETE FROM sessions WHERE expires_at <= ?`), ms(now.Add(-ExpiredSessionKept)))
 	if err != nil {
 		return 0, mapErr(err)
 	}

@@ -41,6 +41,47 @@ type SQL struct {
 	rdb     *sql.DB
 	dialect dialect
 	conns   *connCounters // SQLite only
+	// bound, in the copy Atomically hands out, is the one transaction that
+	// every call of that copy runs in.
+	bound *sql.Tx
+}
+
+// runner is what a query runs on: a pool, or the bound transaction.
+type runner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// w is where writes (and reads that must see them) run.
+func (s *SQL) w() runner {
+	if s.bound != nil {
+		return s.bound
+	}
+	return s.db
+}
+
+// r is where reads run: the reader pool, or the bound transaction so that
+// a read inside it sees its own writes.
+func (s *SQL) r() runner {
+	if s.bound != nil {
+		return s.bound
+	}
+	return s.rdb
+}
+
+// Atomically runs fn with a Store whose every call is one transaction's:
+// an action and its audit entry are both kept or neither. Inside, calls
+// that would open their own transaction join this one.
+func (s *SQL) Atomically(ctx context.Context, fn func(Store) error) error {
+	if s.bound != nil {
+		return fn(s)
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		bound := *s
+		bound.bound = tx
+		return fn(&bound)
+	})
 }
 
 var _ Store = (*SQL)(nil)
@@ -193,6 +234,9 @@ func (s *SQL) readTx(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *SQL) txWith(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	if s.bound != nil {
+		return mapErr(fn(s.bound))
+	}
 	db := s.db
 	if opts != nil && opts.ReadOnly {
 		db = s.rdb

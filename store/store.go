@@ -217,6 +217,13 @@ type Store interface {
 	Audit
 	Policies
 
+	// Atomically runs fn with a Store whose every call is part of one
+	// transaction, committed when fn returns nil and rolled back
+	// otherwise: an action and its audit entry are kept together or not at
+	// all, even if tapd is killed between them. fn must not block on
+	// anything outside the database (SQLite has one writer).
+	Atomically(ctx context.Context, fn func(Store) error) error
+
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	Close() error

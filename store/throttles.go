@@ -19,7 +19,7 @@ func scanThrottle(sc interface{ Scan(...any) error }, t *Throttle) error {
 
 func (s *SQL) GetThrottle(ctx context.Context, key string) (Throttle, error) {
 	t := Throttle{Key: key}
-	err := scanThrottle(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+throttleCols+` FROM throttle WHERE key = ?`), key), &t)
+	err := scanThrottle(s.r().QueryRowContext(ctx, s.q(`SELECT `+throttleCols+` FROM throttle WHERE key = ?`), key), &t)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Throttle{Key: key}, nil
 	}
@@ -53,6 +53,6 @@ func (s *SQL) UpdateThrottle(ctx context.Context, key string, change func(*Throt
 }
 
 func (s *SQL) ClearThrottle(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM throttle WHERE key = ?`), key)
+	_, err := s.w().ExecContext(ctx, s.q(`DELETE FROM throttle WHERE key = ?`), key)
 	return mapErr(err)
 }

@@ -16,7 +16,7 @@ func (s *SQL) insertUser(ctx context.Context, ex execer, u User) error {
 }
 
 func (s *SQL) CreateUser(ctx context.Context, u User) error {
-	return mapErr(s.insertUser(ctx, s.db, u))
+	return mapErr(s.insertUser(ctx, s.w(), u))
 }
 
 func (s *SQL) CreateUsers(ctx context.Context, us []User) error {
@@ -47,11 +47,11 @@ func scanUser(sc interface{ Scan(...any) error }) (User, error) {
 }
 
 func (s *SQL) GetUser(ctx context.Context, upn string) (User, error) {
-	return scanUser(s.rdb.QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users WHERE upn_key = ?`), upnKey(upn)))
+	return scanUser(s.r().QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users WHERE upn_key = ?`), upnKey(upn)))
 }
 
 func (s *SQL) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := s.rdb.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY upn_key`)
+	rows, err := s.r().QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY upn_key`)
 	if err != nil {
 		return nil, mapErr(err)
 	}

@@ -42,10 +42,18 @@ func New(c Config) *Directory {
 	return &Directory{st: c.Store, rp: c.RP, argon2: c.Argon2, now: c.Now}
 }
 
+// WithStore is the same directory over st, such as a transaction.
+func (d *Directory) WithStore(st store.Store) directory.Directory {
+	c := *d
+	c.st = st
+	return &c
+}
+
 var (
-	_ directory.Directory   = (*Directory)(nil)
-	_ directory.UserAdmin   = (*Directory)(nil)
-	_ directory.PolicyAdmin = (*Directory)(nil)
+	_ directory.Transactional = (*Directory)(nil)
+	_ directory.Directory     = (*Directory)(nil)
+	_ directory.UserAdmin     = (*Directory)(nil)
+	_ directory.PolicyAdmin   = (*Directory)(nil)
 )
 
 // ManagedBy is "": tapd manages people and policies itself.

@@ -43,6 +43,7 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"ThrottleRace", testThrottleRace},
 		{"ThrottleClearRace", testThrottleClearRace},
 		{"AuditGroups", testAuditGroups},
+		{"Atomically", testAtomically},
 		{"Audit", testAudit},
 		{"FIDO2Methods", testFIDO2Methods},
 		{"UserHandle", testUserHandle},
@@ -511,6 +512,52 @@ func testThrottleClearRace(t *testing.T, s store.Store) {
 		}(i)
 	}
 	wg.Wait()
+}
+
+// testAtomically: an action and its audit entry are kept together or not
+// at all; inside, reads see the transaction's own writes, and calls that
+// open their own transaction (ReplacePass) join it.
+func testAtomically(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := store.User{UPN: "atom@atomic.example", DisplayName: "Atom", UserType: "Member", CreatedAt: t0}
+	audit := store.AuditEntry{At: t0, RequestID: "atomic", ActorType: "admin", Actor: "root", Action: "createPass", Target: u.UPN, Result: store.AuditSuccess}
+	boom := errors.New("the audit could not be written")
+	err := s.Atomically(ctx, func(tx store.Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if _, err := tx.ReplacePass(ctx, store.Pass{ID: "atomic-pass", UPN: u.UPN, Hash: "h", CreatedAt: t0, StartAt: t0, LifetimeMinutes: 60}); err != nil {
+			return err
+		}
+		if _, err := tx.GetPass(ctx, u.UPN); err != nil {
+			t.Errorf("a read inside does not see the write: %v", err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("the error from fn must come back as it is: %v", err)
+	}
+	if _, err := s.GetUser(ctx, u.UPN); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a rolled-back user was kept: %v", err)
+	}
+	err = s.Atomically(ctx, func(tx store.Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
+		}
+		if _, err := tx.ReplacePass(ctx, store.Pass{ID: "atomic-pass", UPN: u.UPN, Hash: "h", CreatedAt: t0, StartAt: t0, LifetimeMinutes: 60}); err != nil {
+			return err
+		}
+		return tx.Atomically(ctx, func(inner store.Store) error { return inner.AppendAudit(ctx, audit) })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetPass(ctx, u.UPN); err != nil {
+		t.Fatalf("committed pass: %v", err)
+	}
+	if es, _ := s.ListAudit(ctx, store.AuditFilter{Target: u.UPN}); len(es) != 1 || es[0].RequestID != "atomic" {
+		t.Fatalf("committed audit: %+v", es)
+	}
 }
 
 // testAuditGroups: entries of one group are one row with a count.
