@@ -318,8 +318,15 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, ka func(byte)) 
 	if uv {
 		flags |= flagUV
 	}
+	// A U2F authenticator has no AAGUID: libfido2 writes zeros when it
+	// turns a U2F registration into authData, and WebAuthn §8.6 builds
+	// fido-u2f authData the same way.
+	aaguid := k.opts.AAGUID
+	if k.opts.Attestation == "fido-u2f" {
+		aaguid = [16]byte{}
+	}
 	authData := k.authData(r.RP.ID, flags)
-	authData = append(authData, k.opts.AAGUID[:]...)
+	authData = append(authData, aaguid[:]...)
 	authData = binary.BigEndian.AppendUint16(authData, uint16(len(c.ID)))
 	authData = append(authData, c.ID...)
 	pub, _ := encMode.Marshal(coseKey(&priv.PublicKey, coseAlgES256))
