@@ -456,6 +456,45 @@ func TestRegisterErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	// On Linux a pulled key's reads fail before its hidraw node leaves the
+	// device list; Register looks again for about 200 ms before it calls
+	// the key present.
+	t.Run("key pulled mid-touch, device list lags", func(t *testing.T) {
+		path, k := plug(t, virtualkey.Options{})
+		fido.SetPIN(path, "2468")
+		k.SetPresence(virtualkey.TouchHold)
+		name := strings.TrimPrefix(path, hidroute.Prefix)
+		go func() {
+			for !k.Waiting() {
+				time.Sleep(5 * time.Millisecond)
+			}
+			hidroute.UnplugLagging(name, 100*time.Millisecond)
+		}()
+		if err := reg(path, "2468", u, ctx); !errors.Is(err, fido.ErrKeyRemoved) {
+			t.Fatal(err)
+		}
+	})
+	t.Run("I/O fails mid-touch, key stays", func(t *testing.T) {
+		path, k := plug(t, virtualkey.Options{})
+		fido.SetPIN(path, "2468")
+		k.SetPresence(virtualkey.TouchHold)
+		name := strings.TrimPrefix(path, hidroute.Prefix)
+		go func() {
+			for !k.Waiting() {
+				time.Sleep(5 * time.Millisecond)
+			}
+			hidroute.Glitch(name)
+		}()
+		err := reg(path, "2468", u, ctx)
+		var ke *fido.KeyError
+		if !errors.As(err, &ke) || errors.Is(err, fido.ErrKeyRemoved) || !errors.Is(err, libfido2.ErrRX) {
+			t.Fatalf("a key that is still there: %v", err)
+		}
+		k.SetPresence(virtualkey.TouchAuto)
+		if err := reg(path, "2468", u, ctx); err != nil {
+			t.Fatalf("after the glitch: %v", err)
+		}
+	})
 	t.Run("key full", func(t *testing.T) {
 		path, _ := plug(t, virtualkey.Options{MaxResident: 1})
 		fido.SetPIN(path, "2468")

@@ -128,7 +128,6 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	if err != nil {
 		return nil, err
 	}
-	gone := func() bool { return !present(path) }
 	info, err := GetInfo(path)
 	if err != nil {
 		return nil, err
@@ -152,7 +151,7 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	if len(o.CredentialExcludeList) > 0 && info.CredMgmt && req.PIN != "" {
 		creds, err := dev.Credentials(o.RelyingParty.ID, req.PIN)
 		if err != nil && !errors.Is(err, libfido2.ErrNoCredentials) {
-			return nil, withRetries(path, mapErr("listCredentials", err, gone))
+			return nil, keyErr("listCredentials", path, err)
 		}
 		for _, c := range creds {
 			for _, ex := range o.CredentialExcludeList {
@@ -220,7 +219,7 @@ func mapTouchErr(ctx context.Context, path, op string, err error) error {
 		}
 		return ErrCancelled
 	}
-	return withRetries(path, mapErr(op, err, func() bool { return !present(path) }))
+	return keyErr(op, path, err)
 }
 
 var ctap2Enc, _ = cbor.CTAP2EncOptions().EncMode()
