@@ -333,7 +333,7 @@ func (k *Key) checkToken(param []byte, proto *uint64, msg []byte, perm byte, rpI
 	if err != nil {
 		return err
 	}
-	if k.st.PINHash == nil {
+	if k.st.PINHash == nil && !k.opts.BuiltInUV {
 		return statusError(ctap2ErrPINNotSet)
 	}
 	if !p.verify(k.token, msg, param) {
