@@ -136,6 +136,11 @@ func pickAlgorithm(params []protocol.CredentialParameter) (libfido2.CredentialTy
 // match. Otherwise the key makes a second credential and the relying party
 // must refuse the duplicate (tapd and Entra both do).
 //
+// A full key (no free passkey slot) still takes the same account again:
+// a key overwrites the passkey of the same rp id and user handle in place.
+// Register gives ErrKeyFull only when it has seen that the key holds no
+// passkey for this account, or when the key itself says so.
+//
 // Extensions: credentialProtectionPolicy (with
 // enforceCredentialProtectionPolicy) and hmacCreateSecret are passed to a
 // key that lists them in getInfo; an enforced policy other than
@@ -164,8 +169,6 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	switch {
 	case rk && !info.ResidentKeys:
 		return nil, &UnsupportedKeyError{Reason: ReasonNoResidentKeys}
-	case rk && info.RemainingResidentKeys == 0:
-		return nil, ErrKeyFull
 	case uvRequired && !info.PINSet && !info.BuiltInUV:
 		return nil, ErrPINNotSet
 	case info.PINSet && req.PIN == "":
@@ -185,18 +188,8 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	if err != nil {
 		return nil, err
 	}
-	if len(o.CredentialExcludeList) > 0 && info.CredMgmt && req.PIN != "" {
-		creds, err := dev.Credentials(o.RelyingParty.ID, req.PIN)
-		if err != nil && !errors.Is(err, libfido2.ErrNoCredentials) {
-			return nil, keyErr("listCredentials", path, err)
-		}
-		for _, c := range creds {
-			for _, ex := range o.CredentialExcludeList {
-				if bytes.Equal(c.ID, ex.CredentialID) {
-					return nil, ErrAlreadyRegistered
-				}
-			}
-		}
+	if err := checkRoom(dev, path, req.PIN, info, o, user, rk); err != nil {
+		return nil, err
 	}
 
 	cd, _ := json.Marshal(clientData{Type: "webauthn.create", Challenge: b64.EncodeToString(o.Challenge), Origin: req.Origin})
@@ -235,6 +228,38 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 		reg.ClientExtensionResults.CredProps = &CredProps{RK: rk}
 	}
 	return reg, nil
+}
+
+// checkRoom looks at the key's passkeys for the relying party, when the
+// key can show them (credential management and a PIN), before the touch:
+// a passkey on the exclude list means ErrAlreadyRegistered (go-libfido2
+// cannot pass the list to the key), and a full key is ErrKeyFull only if
+// none of its passkeys is this account's (the same rp id and user handle
+// is overwritten in place and needs no free slot). A full key that cannot
+// be looked at is asked anyway: it knows whether it would overwrite.
+func checkRoom(dev *libfido2.Device, path, pin string, info Info, o protocol.PublicKeyCredentialCreationOptions, user []byte, rk bool) error {
+	full := rk && info.RemainingResidentKeys == 0
+	if (len(o.CredentialExcludeList) == 0 && !full) || !info.CredMgmt || pin == "" {
+		return nil
+	}
+	creds, err := dev.Credentials(o.RelyingParty.ID, pin)
+	if err != nil && !errors.Is(err, libfido2.ErrNoCredentials) {
+		return keyErr("listCredentials", path, err)
+	}
+	for _, c := range creds {
+		for _, ex := range o.CredentialExcludeList {
+			if bytes.Equal(c.ID, ex.CredentialID) {
+				return ErrAlreadyRegistered
+			}
+		}
+		if bytes.Equal(c.User.ID, user) {
+			full = false
+		}
+	}
+	if full {
+		return ErrKeyFull
+	}
+	return nil
 }
 
 // credProtectLevels maps WebAuthn's credentialProtectionPolicy to
