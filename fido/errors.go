@@ -11,12 +11,12 @@ import (
 // Errors the kiosk must explain. Each has a message fit for the person at
 // the kiosk (see Message); none carries a raw libfido2 code to the screen.
 var (
-	ErrNoKey             = errors.New("no security key is plugged in")
-	ErrSeveralKeys       = errors.New("more than one security key is plugged in")
-	ErrPINRequired       = errors.New("the key has a PIN and it is needed")
-	ErrPINNotSet         = errors.New("the key needs a PIN first")
-	ErrPINBlocked        = errors.New("the PIN is blocked")
-	ErrPINAuthBlocked    = errors.New("too many wrong PINs since the key was plugged in")
+	ErrNoKey          = errors.New("no security key is plugged in")
+	ErrSeveralKeys    = errors.New("more than one security key is plugged in")
+	ErrPINRequired    = errors.New("the key has a PIN and it is needed")
+	ErrPINNotSet      = errors.New("the key needs a PIN first")
+	ErrPINBlocked     = errors.New("the PIN is blocked")
+	ErrPINAuthBlocked = errors.New("too many wrong PINs since the key was plugged in")
 	// ErrPINChangeRequired: the PIN is right, but the key insists it be
 	// changed (getInfo forcePINChange) before it is good for anything
 	// else; ChangePIN with it as the old PIN clears the demand.

@@ -441,18 +441,22 @@ func TestRegisterErrors(t *testing.T) {
 			t.Fatalf("after cancel: %v", err)
 		}
 	})
-	t.Run("key pulled mid-touch", func(t *testing.T) {
+	// duringTouch registers on a fresh key and runs act on its name once
+	// the key blinks for the touch.
+	duringTouch := func(t *testing.T, act func(name string)) (string, *virtualkey.Key, error) {
 		path, k := plug(t, virtualkey.Options{})
 		fido.SetPIN(path, "2468")
 		k.SetPresence(virtualkey.TouchHold)
-		name := strings.TrimPrefix(path, hidroute.Prefix)
 		go func() {
 			for !k.Waiting() {
 				time.Sleep(5 * time.Millisecond)
 			}
-			hidroute.Unplug(name)
+			act(strings.TrimPrefix(path, hidroute.Prefix))
 		}()
-		if err := reg(path, "2468", u, ctx); !errors.Is(err, fido.ErrKeyRemoved) {
+		return path, k, reg(path, "2468", u, ctx)
+	}
+	t.Run("key pulled mid-touch", func(t *testing.T) {
+		if _, _, err := duringTouch(t, hidroute.Unplug); !errors.Is(err, fido.ErrKeyRemoved) {
 			t.Fatal(err)
 		}
 	})
@@ -460,32 +464,13 @@ func TestRegisterErrors(t *testing.T) {
 	// device list; Register looks again for about 200 ms before it calls
 	// the key present.
 	t.Run("key pulled mid-touch, device list lags", func(t *testing.T) {
-		path, k := plug(t, virtualkey.Options{})
-		fido.SetPIN(path, "2468")
-		k.SetPresence(virtualkey.TouchHold)
-		name := strings.TrimPrefix(path, hidroute.Prefix)
-		go func() {
-			for !k.Waiting() {
-				time.Sleep(5 * time.Millisecond)
-			}
-			hidroute.UnplugLagging(name, 100*time.Millisecond)
-		}()
-		if err := reg(path, "2468", u, ctx); !errors.Is(err, fido.ErrKeyRemoved) {
+		_, _, err := duringTouch(t, func(name string) { hidroute.UnplugLagging(name, 100*time.Millisecond) })
+		if !errors.Is(err, fido.ErrKeyRemoved) {
 			t.Fatal(err)
 		}
 	})
 	t.Run("I/O fails mid-touch, key stays", func(t *testing.T) {
-		path, k := plug(t, virtualkey.Options{})
-		fido.SetPIN(path, "2468")
-		k.SetPresence(virtualkey.TouchHold)
-		name := strings.TrimPrefix(path, hidroute.Prefix)
-		go func() {
-			for !k.Waiting() {
-				time.Sleep(5 * time.Millisecond)
-			}
-			hidroute.Glitch(name)
-		}()
-		err := reg(path, "2468", u, ctx)
+		path, k, err := duringTouch(t, hidroute.Glitch)
 		var ke *fido.KeyError
 		if !errors.As(err, &ke) || errors.Is(err, fido.ErrKeyRemoved) || !errors.Is(err, libfido2.ErrRX) {
 			t.Fatalf("a key that is still there: %v", err)
