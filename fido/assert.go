@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 
-	"github.com/fxamacker/cbor/v2"
 	"github.com/go-webauthn/webauthn/protocol"
 	libfido2 "github.com/keys-pub/go-libfido2"
 )
@@ -64,9 +63,13 @@ func Assert(ctx context.Context, path string, req AssertRequest) (*Assertion, er
 	if err != nil {
 		return nil, err
 	}
+	opts := &libfido2.AssertionOpts{UP: libfido2.True}
+	if o.UserVerification == protocol.VerificationRequired && req.PIN == "" {
+		opts.UV = libfido2.True // as in Register: only a key with built-in UV gets here
+	}
 	var a *libfido2.Assertion
 	err = untilDone(ctx, dev, func() (err error) {
-		a, err = dev.Assertion(o.RelyingPartyID, cdh[:], allow, req.PIN, &libfido2.AssertionOpts{UP: libfido2.True})
+		a, err = dev.Assertion(o.RelyingPartyID, cdh[:], allow, req.PIN, opts)
 		return err
 	})
 	if err != nil {
@@ -75,9 +78,9 @@ func Assert(ctx context.Context, path string, req AssertRequest) (*Assertion, er
 		}
 		return nil, mapTouchErr(ctx, path, "getAssertion", err)
 	}
-	var authData []byte
-	if err := cbor.Unmarshal(a.AuthDataCBOR, &authData); err != nil {
-		return nil, errors.New("the key returned malformed authenticator data")
+	authData, err := unwrapAuthData(a.AuthDataCBOR)
+	if err != nil {
+		return nil, err
 	}
 	id := a.CredentialID
 	if len(id) == 0 && len(allow) == 1 {

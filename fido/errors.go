@@ -3,6 +3,7 @@ package fido
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	libfido2 "github.com/keys-pub/go-libfido2"
 )
@@ -10,12 +11,16 @@ import (
 // Errors the kiosk must explain. Each has a message fit for the person at
 // the kiosk (see Message); none carries a raw libfido2 code to the screen.
 var (
-	ErrNoKey             = errors.New("no security key is plugged in")
-	ErrSeveralKeys       = errors.New("more than one security key is plugged in")
-	ErrPINRequired       = errors.New("the key has a PIN and it is needed")
-	ErrPINNotSet         = errors.New("the key needs a PIN first")
-	ErrPINBlocked        = errors.New("the PIN is blocked")
-	ErrPINAuthBlocked    = errors.New("too many wrong PINs since the key was plugged in")
+	ErrNoKey          = errors.New("no security key is plugged in")
+	ErrSeveralKeys    = errors.New("more than one security key is plugged in")
+	ErrPINRequired    = errors.New("the key has a PIN and it is needed")
+	ErrPINNotSet      = errors.New("the key needs a PIN first")
+	ErrPINBlocked     = errors.New("the PIN is blocked")
+	ErrPINAuthBlocked = errors.New("too many wrong PINs since the key was plugged in")
+	// ErrPINChangeRequired: the PIN is right, but the key insists it be
+	// changed (getInfo forcePINChange) before it is good for anything
+	// else; ChangePIN with it as the old PIN clears the demand.
+	ErrPINChangeRequired = errors.New("the key wants its PIN changed before it can be used")
 	ErrTouchTimeout      = errors.New("the key was not touched in time")
 	ErrKeyRemoved        = errors.New("the key was removed")
 	ErrCancelled         = errors.New("cancelled")
@@ -54,6 +59,9 @@ func (e *PINPolicyError) Error() string { return "PIN rule: " + e.Rule }
 const (
 	ReasonU2FOnly        = "u2fOnly"
 	ReasonNoResidentKeys = "noResidentKeys"
+	// ReasonNoCredProtect: the relying party enforces a credential
+	// protection policy and the key cannot keep one.
+	ReasonNoCredProtect = "noCredProtect"
 )
 
 // UnsupportedKeyError is a key that cannot hold a passkey.
@@ -105,7 +113,7 @@ func Explain(err error) (reason string, args []any) {
 		reason string
 	}{
 		{ErrNoKey, "noKey"}, {ErrSeveralKeys, "severalKeys"}, {ErrPINRequired, "pinRequired"}, {ErrPINNotSet, "pinNotSet"},
-		{ErrPINBlocked, "pinBlocked"}, {ErrPINAuthBlocked, "pinAuthBlocked"}, {ErrTouchTimeout, "timeout"},
+		{ErrPINBlocked, "pinBlocked"}, {ErrPINAuthBlocked, "pinAuthBlocked"}, {ErrPINChangeRequired, "pinChangeRequired"}, {ErrTouchTimeout, "timeout"},
 		{ErrKeyRemoved, "removed"}, {ErrCancelled, "cancelled"}, {ErrKeyFull, "full"}, {ErrOperationDenied, "denied"},
 		{ErrAlreadyRegistered, "already"}, {ErrNotRegisteredOnKey, "notThisKey"},
 	} {
@@ -128,9 +136,10 @@ const (
 	codePINBlocked         = 0x32
 )
 
-// mapErr turns a go-libfido2 error into one of ours. gone reports whether
-// the key has left the system, to tell a pulled key from a broken one.
-func mapErr(op string, err error, gone func() bool) error {
+// mapErr turns a go-libfido2 error into one of ours. path, when set, is
+// looked up after a failure no CTAP status explains, to tell a pulled key
+// from a broken one (see removed).
+func mapErr(op string, err error, path string) error {
 	if err == nil {
 		return nil
 	}
@@ -145,7 +154,12 @@ func mapErr(op string, err error, gone func() bool) error {
 	case errors.Is(err, libfido2.ErrPinNotSet):
 		return ErrPINNotSet
 	case errors.Is(err, libfido2.ErrPinPolicyViolation):
-		return &PINPolicyError{Rule: RuleKeyPolicy}
+		if op == opSetPIN || op == opChangePIN {
+			return &PINPolicyError{Rule: RuleKeyPolicy} // the new PIN broke a rule
+		}
+		// Only the PIN token step can say this when no PIN is being set:
+		// the key has forcePINChange (CTAP 2.1 §6.5.5.7).
+		return ErrPINChangeRequired
 	case errors.Is(err, libfido2.ErrActionTimeout):
 		return ErrTouchTimeout
 	case errors.Is(err, libfido2.ErrKeepaliveCancel):
@@ -172,10 +186,59 @@ func mapErr(op string, err error, gone func() bool) error {
 			return ErrPINBlocked
 		}
 	}
-	if gone != nil && gone() {
+	if path != "" && removed(path, transportErr(err)) {
 		return ErrKeyRemoved
 	}
 	return &KeyError{Op: op, Code: codeOf(err), err: err}
+}
+
+// Operations whose PIN policy violation is about a new PIN.
+const (
+	opSetPIN    = "setPIN"
+	opChangePIN = "changePIN"
+)
+
+// transportErr is a failure to talk to the key at all (libfido2's
+// FIDO_ERR_TX, FIDO_ERR_RX and replies that are not CBOR), as a key pulled
+// mid-command gives.
+func transportErr(err error) bool {
+	for _, e := range []error{libfido2.ErrTX, libfido2.ErrRX, libfido2.ErrRXNotCBOR, libfido2.ErrRXInvalidCBOR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	var c libfido2.Error
+	return errors.As(err, &c) && (c.Code == -1 || c.Code == -2)
+}
+
+// Removal recheck: on Linux a pulled key's reads fail at once but its
+// hidraw node leaves the device list a little later, so after a transport
+// error the list is looked at a few times, for about removalWait, before
+// the key is called present.
+var (
+	removalWait = 200 * time.Millisecond
+	removalPoll = 40 * time.Millisecond
+)
+
+// removed reports whether the key at path has left the device list; after
+// a transport error it keeps looking for removalWait.
+func removed(path string, transport bool) bool {
+	deadline := time.Now().Add(removalWait)
+	for {
+		if !present(path) {
+			return true
+		}
+		if !transport || time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(removalPoll)
+	}
+}
+
+// keyErr maps a failed call on the key at path, with the tries left on a
+// wrong PIN.
+func keyErr(op, path string, err error) error {
+	return withRetries(path, mapErr(op, err, path))
 }
 
 func codeOf(err error) int {

@@ -12,10 +12,11 @@ package fido
 /*
 #cgo LDFLAGS: -lfido2
 #include <fido.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 // tk_info reads the getInfo fields go-libfido2 does not expose.
-static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem) {
+static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem, bool *newpin) {
 	fido_dev_t *dev = fido_dev_new();
 	if (dev == NULL)
 		return FIDO_ERR_INTERNAL;
@@ -34,6 +35,7 @@ static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem) {
 	if (r == FIDO_OK) {
 		*minpin = fido_cbor_info_minpinlen(ci);
 		*rkrem = fido_cbor_info_rk_remaining(ci);
+		*newpin = fido_cbor_info_new_pin_required(ci);
 	}
 	fido_cbor_info_free(&ci);
 	fido_dev_close(dev);
@@ -151,6 +153,13 @@ type Info struct {
 	PINProtocols []int
 	// MinPINLength is the key's minimum PIN length (4 if it does not say).
 	MinPINLength int
+	// ForcePINChange is getInfo's forcePINChange: the PIN must be changed
+	// (ChangePIN) before the key accepts it for anything else; until then
+	// Register, Assert and VerifyPIN give ErrPINChangeRequired.
+	ForcePINChange bool
+	// Extensions the key supports, as getInfo lists them ("credProtect",
+	// "hmac-secret", ...).
+	Extensions []string
 	// RemainingResidentKeys is how many more passkeys fit, or -1 if the key
 	// does not say.
 	RemainingResidentKeys int
@@ -167,24 +176,15 @@ func GetInfo(path string) (Info, error) {
 	// UnsupportedKeyError, so no separate type check (and open) is needed.
 	di, err := dev.Info()
 	if err != nil {
-		return Info{}, mapErr("getInfo", err, func() bool { return !present(path) })
+		return Info{}, mapErr("getInfo", err, path)
 	}
-	info := Info{Path: path, Versions: di.Versions, MinPINLength: 4, RemainingResidentKeys: -1}
+	info := Info{Path: path, Versions: di.Versions, Extensions: di.Extensions, MinPINLength: 4, RemainingResidentKeys: -1}
 	copy(info.AAGUID[:], di.AAGUID)
 	info.FIDO21 = slices.Contains(di.Versions, "FIDO_2_1")
-	for _, o := range di.Options {
-		on := o.Value == libfido2.True
-		switch o.Name {
-		case "clientPin":
-			info.PINSet = on
-		case "rk":
-			info.ResidentKeys = on
-		case "uv":
-			info.BuiltInUV = on
-		case "credMgmt", "credentialMgmtPreview":
-			info.CredMgmt = info.CredMgmt || on
-		}
-	}
+	info.PINSet = optionOn(di, "clientPin")
+	info.ResidentKeys = optionOn(di, "rk")
+	info.BuiltInUV = optionOn(di, "uv")
+	info.CredMgmt = optionOn(di, "credMgmt") || optionOn(di, "credentialMgmtPreview")
 	for _, p := range di.Protocols {
 		info.PINProtocols = append(info.PINProtocols, int(p))
 	}
@@ -192,11 +192,13 @@ func GetInfo(path string) (Info, error) {
 	defer C.free(unsafe.Pointer(cpath))
 	var minpin C.uint64_t
 	var rkrem C.int64_t = -1
-	if r := C.tk_info(cpath, &minpin, &rkrem); r == C.FIDO_OK {
+	var newpin C.bool
+	if r := C.tk_info(cpath, &minpin, &rkrem, &newpin); r == C.FIDO_OK {
 		if minpin > 0 {
 			info.MinPINLength = int(minpin)
 		}
 		info.RemainingResidentKeys = int(rkrem)
+		info.ForcePINChange = bool(newpin)
 	}
 	if ks, err := Keys(); err == nil {
 		for _, k := range ks {

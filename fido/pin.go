@@ -1,6 +1,10 @@
 package fido
 
 import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"slices"
 	"unicode/utf8"
 
 	libfido2 "github.com/keys-pub/go-libfido2"
@@ -61,7 +65,7 @@ func GetPINState(path string) (PINState, error) {
 	}
 	n, err := dev.RetryCount()
 	if err != nil {
-		return PINState{}, mapErr("getPINRetries", err, func() bool { return !present(path) })
+		return PINState{}, mapErr("getPINRetries", err, path)
 	}
 	return PINState{Set: true, Retries: n, Blocked: n == 0}, nil
 }
@@ -85,17 +89,82 @@ func SetPIN(path, pin string) error {
 	if err != nil {
 		return err
 	}
-	return mapErr("setPIN", dev.SetPIN(pin, ""), func() bool { return !present(path) })
+	return mapErr(opSetPIN, dev.SetPIN(pin, ""), path)
 }
 
 // ChangePIN replaces the PIN. A wrong old PIN gives a PINWrongError with
-// the tries left.
+// the tries left. It is also the answer to ErrPINChangeRequired: a key
+// with forcePINChange accepts its old PIN here, and only here, and clears
+// the demand once the PIN has changed (a new PIN equal to the old one is
+// refused with a PINPolicyError of rule RuleKeyPolicy).
 func ChangePIN(path, oldPIN, newPIN string) error {
 	dev, err := deviceForNewPIN(path, newPIN)
 	if err != nil {
 		return err
 	}
-	return withRetries(path, mapErr("changePIN", dev.SetPIN(newPIN, oldPIN), func() bool { return !present(path) }))
+	return keyErr(opChangePIN, path, dev.SetPIN(newPIN, oldPIN))
+}
+
+// pinCheckRP is a relying party no key holds a passkey for: VerifyPIN's
+// fallback asks for an assertion there, which cannot succeed.
+const pinCheckRP = "pin-check.tapkiosk.invalid"
+
+// VerifyPIN checks pin on the key at path when the person types it, so a
+// wrong PIN is caught before any touch, with the tries left. It costs the
+// key one PIN token and changes nothing on it:
+//
+//   - a key with credential management gets getCredsMetadata
+//     (fido_credman_get_dev_metadata: key agreement, then
+//     getPinUvAuthTokenUsingPinWithPermissions with the cm permission, or
+//     getPinToken on an older key, then the metadata call itself);
+//   - any other FIDO2 key gets an assertion without user presence for a
+//     relying party nobody registers (pinCheckRP): the PIN token step
+//     checks the PIN, then the key answers "no credentials", which means
+//     the PIN was right.
+//
+// No touch is needed. Errors: *PINWrongError with the tries left,
+// ErrPINBlocked, ErrPINAuthBlocked (three wrong in a row: the key must be
+// unplugged and plugged in again; it refuses without spending a try),
+// ErrPINChangeRequired (right PIN, but the key wants it changed: see
+// ChangePIN), ErrPINNotSet, ErrPINRequired for an empty pin, and the
+// usual key errors (ErrKeyRemoved, *UnsupportedKeyError, ...).
+func VerifyPIN(ctx context.Context, path, pin string) error {
+	if pin == "" {
+		return ErrPINRequired
+	}
+	dev, err := libfido2.NewDevice(path)
+	if err != nil {
+		return err
+	}
+	di, err := dev.Info()
+	if err != nil {
+		return mapErr("getInfo", err, path)
+	}
+	if !optionOn(di, "clientPin") {
+		return ErrPINNotSet
+	}
+	credMgmt := optionOn(di, "credMgmt") || optionOn(di, "credentialMgmtPreview")
+	err = untilDone(ctx, dev, func() error {
+		if credMgmt {
+			_, err := dev.CredentialsInfo(pin)
+			return err
+		}
+		cdh := sha256.Sum256([]byte(pinCheckRP))
+		_, err := dev.Assertion(pinCheckRP, cdh[:], nil, pin, &libfido2.AssertionOpts{UP: libfido2.False})
+		if errors.Is(err, libfido2.ErrNoCredentials) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return mapTouchErr(ctx, path, "verifyPIN", err)
+	}
+	return nil
+}
+
+// optionOn reads a getInfo option.
+func optionOn(di *libfido2.DeviceInfo, name string) bool {
+	return slices.ContainsFunc(di.Options, func(o libfido2.Option) bool { return o.Name == name && o.Value == libfido2.True })
 }
 
 // withRetries fills in the tries left on a wrong-PIN error; a count of 0

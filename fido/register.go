@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
@@ -30,17 +31,36 @@ type RegisterRequest struct {
 }
 
 // Registration is the WebAuthn registration response, in the JSON shape
-// tapd and Microsoft Graph accept: {id, rawId, type, response{...}}.
+// tapd and Microsoft Graph accept: {id, rawId, type, response{...},
+// clientExtensionResults}.
 type Registration struct {
-	ID                      string               `json:"id"`
-	RawID                   string               `json:"rawId"`
-	Type                    string               `json:"type"`
-	Response                RegistrationResponse `json:"response"`
-	Transports              []string             `json:"transports"`
-	AuthenticatorAttachment string               `json:"authenticatorAttachment"`
+	ID                      string                 `json:"id"`
+	RawID                   string                 `json:"rawId"`
+	Type                    string                 `json:"type"`
+	Response                RegistrationResponse   `json:"response"`
+	Transports              []string               `json:"transports"`
+	AuthenticatorAttachment string                 `json:"authenticatorAttachment"`
+	ClientExtensionResults  ClientExtensionResults `json:"clientExtensionResults"`
 	// Facts for the caller, not sent to the relying party.
-	AAGUID [16]byte `json:"-"`
+	AAGUID [16]byte `json:"-"` // as authData carries it (zero for fido-u2f)
 	Format string   `json:"-"`
+}
+
+// ClientExtensionResults are the client extension outputs of a
+// registration: an entry for each extension the options asked for and
+// the client processed, none otherwise.
+type ClientExtensionResults struct {
+	// HMACCreateSecret: whether the key made an hmac-secret for the
+	// credential (hmacCreateSecret was asked).
+	HMACCreateSecret *bool `json:"hmacCreateSecret,omitempty"`
+	// CredProps: whether the credential is discoverable (credProps was
+	// asked).
+	CredProps *CredProps `json:"credProps,omitempty"`
+}
+
+// CredProps is the credProps extension's output.
+type CredProps struct {
+	RK bool `json:"rk"`
 }
 
 // RegistrationResponse is the attestation response.
@@ -115,6 +135,18 @@ func pickAlgorithm(params []protocol.CredentialParameter) (libfido2.CredentialTy
 // lists the key's passkeys for the RP and returns ErrAlreadyRegistered on a
 // match. Otherwise the key makes a second credential and the relying party
 // must refuse the duplicate (tapd and Entra both do).
+//
+// A full key (no free passkey slot) still takes the same account again:
+// a key overwrites the passkey of the same rp id and user handle in place.
+// Register gives ErrKeyFull only when it has seen that the key holds no
+// passkey for this account, or when the key itself says so.
+//
+// Extensions: credentialProtectionPolicy (with
+// enforceCredentialProtectionPolicy) and hmacCreateSecret are passed to a
+// key that lists them in getInfo; an enforced policy other than
+// userVerificationOptional on a key without credProtect gives an
+// UnsupportedKeyError with ReasonNoCredProtect. The response's
+// clientExtensionResults answer hmacCreateSecret and credProps.
 func Register(ctx context.Context, path string, req RegisterRequest) (*Registration, error) {
 	o := req.Options
 	if o.RelyingParty.ID == "" || len(o.Challenge) == 0 {
@@ -128,7 +160,6 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	if err != nil {
 		return nil, err
 	}
-	gone := func() bool { return !present(path) }
 	info, err := GetInfo(path)
 	if err != nil {
 		return nil, err
@@ -138,40 +169,31 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	switch {
 	case rk && !info.ResidentKeys:
 		return nil, &UnsupportedKeyError{Reason: ReasonNoResidentKeys}
-	case rk && info.RemainingResidentKeys == 0:
-		return nil, ErrKeyFull
 	case uvRequired && !info.PINSet && !info.BuiltInUV:
 		return nil, ErrPINNotSet
 	case info.PINSet && req.PIN == "":
 		return nil, ErrPINRequired
 	}
-	dev, err := libfido2.NewDevice(path)
+	opts, err := creationOpts(o.Extensions, info)
 	if err != nil {
 		return nil, err
 	}
-	if len(o.CredentialExcludeList) > 0 && info.CredMgmt && req.PIN != "" {
-		creds, err := dev.Credentials(o.RelyingParty.ID, req.PIN)
-		if err != nil && !errors.Is(err, libfido2.ErrNoCredentials) {
-			return nil, withRetries(path, mapErr("listCredentials", err, gone))
-		}
-		for _, c := range creds {
-			for _, ex := range o.CredentialExcludeList {
-				if bytes.Equal(c.ID, ex.CredentialID) {
-					return nil, ErrAlreadyRegistered
-				}
-			}
-		}
-	}
-
-	cd, _ := json.Marshal(clientData{Type: "webauthn.create", Challenge: b64.EncodeToString(o.Challenge), Origin: req.Origin})
-	cdh := sha256.Sum256(cd)
-	opts := &libfido2.MakeCredentialOpts{RK: libfido2.Default}
 	if rk {
 		opts.RK = libfido2.True
 	}
 	if uvRequired && req.PIN == "" {
 		opts.UV = libfido2.True // only a key with built-in UV gets here
 	}
+	dev, err := libfido2.NewDevice(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRoom(dev, path, req.PIN, info, o, user, rk); err != nil {
+		return nil, err
+	}
+
+	cd, _ := json.Marshal(clientData{Type: "webauthn.create", Challenge: b64.EncodeToString(o.Challenge), Origin: req.Origin})
+	cdh := sha256.Sum256(cd)
 	var att *libfido2.Attestation
 	err = untilDone(ctx, dev, func() (err error) {
 		att, err = dev.MakeCredential(cdh[:], libfido2.RelyingParty{ID: o.RelyingParty.ID, Name: o.RelyingParty.Name},
@@ -185,14 +207,126 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	if err != nil {
 		return nil, err
 	}
+	ad, err := parseAuthData(att.AuthData)
+	if err != nil {
+		return nil, err
+	}
 	id := b64.EncodeToString(att.CredentialID)
-	return &Registration{
+	reg := &Registration{
 		ID: id, RawID: id, Type: "public-key",
 		Response: RegistrationResponse{ClientDataJSON: b64.EncodeToString(cd), AttestationObject: b64.EncodeToString(attObj),
 			Transports: []string{"usb"}},
 		Transports: []string{"usb"}, AuthenticatorAttachment: "cross-platform",
-		AAGUID: info.AAGUID, Format: att.Format,
-	}, nil
+		Format: att.Format,
+	}
+	copy(reg.AAGUID[:], ad.AttData.AAGUID)
+	if o.Extensions.HMACCreateSecret {
+		made := ad.extensions["hmac-secret"] == true
+		reg.ClientExtensionResults.HMACCreateSecret = &made
+	}
+	if o.Extensions.CredProps {
+		reg.ClientExtensionResults.CredProps = &CredProps{RK: rk}
+	}
+	return reg, nil
+}
+
+// checkRoom looks at the key's passkeys for the relying party, when the
+// key can show them (credential management and a PIN), before the touch:
+// a passkey on the exclude list means ErrAlreadyRegistered (go-libfido2
+// cannot pass the list to the key), and a full key is ErrKeyFull only if
+// none of its passkeys is this account's (the same rp id and user handle
+// is overwritten in place and needs no free slot). A full key that cannot
+// be looked at is asked anyway: it knows whether it would overwrite.
+func checkRoom(dev *libfido2.Device, path, pin string, info Info, o protocol.PublicKeyCredentialCreationOptions, user []byte, rk bool) error {
+	full := rk && info.RemainingResidentKeys == 0
+	if (len(o.CredentialExcludeList) == 0 && !full) || !info.CredMgmt || pin == "" {
+		return nil
+	}
+	creds, err := dev.Credentials(o.RelyingParty.ID, pin)
+	if err != nil && !errors.Is(err, libfido2.ErrNoCredentials) {
+		return keyErr("listCredentials", path, err)
+	}
+	for _, c := range creds {
+		for _, ex := range o.CredentialExcludeList {
+			if bytes.Equal(c.ID, ex.CredentialID) {
+				return ErrAlreadyRegistered
+			}
+		}
+		if bytes.Equal(c.User.ID, user) {
+			full = false
+		}
+	}
+	if full {
+		return ErrKeyFull
+	}
+	return nil
+}
+
+// credProtectLevels maps WebAuthn's credentialProtectionPolicy to
+// go-libfido2's credProtect.
+var credProtectLevels = map[protocol.CredentialProtectionPolicy]libfido2.CredProtect{
+	protocol.CredentialProtectionPolicyUserVerificationOptional:                     libfido2.CredProtectUVOptional,
+	protocol.CredentialProtectionPolicyUserVerificationOptionalWithCredentialIDList: libfido2.CredProtectUVOptionalWithID,
+	protocol.CredentialProtectionPolicyUserVerificationRequired:                     libfido2.CredProtectUVRequired,
+}
+
+// creationOpts turns the extensions the relying party asks for into
+// makeCredential options, following CTAP 2.1 §12.1 for credProtect: send
+// it when the key supports it; when it does not, go on without it unless
+// the policy is enforced and stricter than userVerificationOptional.
+func creationOpts(ext protocol.AuthenticationExtensions, info Info) (*libfido2.MakeCredentialOpts, error) {
+	opts := &libfido2.MakeCredentialOpts{RK: libfido2.Default}
+	if p := ext.CredentialProtectionPolicy; p != "" {
+		level, ok := credProtectLevels[p]
+		if !ok {
+			return nil, fmt.Errorf("creation options: unknown credentialProtectionPolicy %q", p)
+		}
+		switch {
+		case slices.Contains(info.Extensions, "credProtect"):
+			opts.CredProtect = level
+		case ext.EnforceCredentialProtectionPolicy && p != protocol.CredentialProtectionPolicyUserVerificationOptional:
+			return nil, &UnsupportedKeyError{Reason: ReasonNoCredProtect}
+		}
+	}
+	if ext.HMACCreateSecret && slices.Contains(info.Extensions, "hmac-secret") {
+		opts.Extensions = append(opts.Extensions, libfido2.HMACSecretExtension)
+	}
+	return opts, nil
+}
+
+// authData is authenticator data with its extension outputs decoded.
+type authData struct {
+	protocol.AuthenticatorData
+	extensions map[string]any
+}
+
+// unwrapAuthData takes authenticator data out of the CBOR byte string
+// go-libfido2 hands it over in.
+func unwrapAuthData(wrapped []byte) ([]byte, error) {
+	var raw []byte
+	if err := cbor.Unmarshal(wrapped, &raw); err != nil {
+		return nil, fmt.Errorf("key returned malformed authenticator data: %w", err)
+	}
+	return raw, nil
+}
+
+// parseAuthData unwraps and parses authenticator data, extensions
+// included.
+func parseAuthData(wrapped []byte) (*authData, error) {
+	raw, err := unwrapAuthData(wrapped)
+	if err != nil {
+		return nil, err
+	}
+	ad := &authData{}
+	if err := ad.Unmarshal(raw); err != nil {
+		return nil, fmt.Errorf("key returned malformed authenticator data: %w", err)
+	}
+	if len(ad.ExtData) > 0 {
+		if err := cbor.Unmarshal(ad.ExtData, &ad.extensions); err != nil {
+			return nil, fmt.Errorf("key returned malformed authenticator extensions: %w", err)
+		}
+	}
+	return ad, nil
 }
 
 // untilDone runs a call that waits for a touch. When ctx ends first (Esc,
@@ -220,7 +354,7 @@ func mapTouchErr(ctx context.Context, path, op string, err error) error {
 		}
 		return ErrCancelled
 	}
-	return withRetries(path, mapErr(op, err, func() bool { return !present(path) }))
+	return keyErr(op, path, err)
 }
 
 var ctap2Enc, _ = cbor.CTAP2EncOptions().EncMode()
@@ -231,9 +365,9 @@ var ctap2Enc, _ = cbor.CTAP2EncOptions().EncMode()
 // not exposed, so it is derived from the certificate's key (packed with
 // x5c) or the credential type (packed self).
 func attestationObject(att *libfido2.Attestation) ([]byte, error) {
-	var authData []byte
-	if err := cbor.Unmarshal(att.AuthData, &authData); err != nil {
-		return nil, fmt.Errorf("key returned malformed authenticator data: %w", err)
+	authData, err := unwrapAuthData(att.AuthData)
+	if err != nil {
+		return nil, err
 	}
 	var stmt map[string]any
 	switch att.Format {

@@ -32,8 +32,14 @@ const (
 	flagUP               = 0x01
 	flagUV               = 0x04
 	flagAT               = 0x40
+	flagED               = 0x80
 	coseAlgES256         = -7
 	maxCredentialsInList = 8
+
+	// credProtect levels (CTAP 2.1 §12.1).
+	credProtectUVOptional       = 1
+	credProtectUVOptionalWithID = 2
+	credProtectUVRequired       = 3
 )
 
 var (
@@ -145,7 +151,10 @@ func (k *Key) getInfo() any {
 	if !o.LegacyPINToken {
 		options["pinUvAuthToken"] = true
 	}
-	return map[int]any{
+	if o.BuiltInUV {
+		options["uv"] = true
+	}
+	info := map[int]any{
 		0x01: []string{"FIDO_2_0", "FIDO_2_1"},
 		0x03: o.AAGUID[:],
 		0x04: options,
@@ -155,10 +164,15 @@ func (k *Key) getInfo() any {
 		0x08: 128,
 		0x09: []string{"usb"},
 		0x0a: []map[string]any{{"alg": coseAlgES256, "type": "public-key"}},
+		0x0c: k.st.ForcePINChange,
 		0x0d: o.MinPINLength,
 		0x0e: 1,
 		0x14: o.MaxResident - k.residentCount(),
 	}
+	if !o.NoExtensions {
+		info[0x02] = []string{"credProtect", "hmac-secret"}
+	}
+	return info
 }
 
 func (k *Key) residentCount() int {
@@ -229,6 +243,9 @@ func (k *Key) userVerify(ctx context.Context, ka func(byte), param []byte, proto
 		return true, nil
 	}
 	if wantUV {
+		if k.opts.BuiltInUV {
+			return true, nil // the simulated finger matches
+		}
 		return false, statusError(ctap2ErrInvalidOption) // no built-in UV
 	}
 	if k.st.PINHash != nil && perm == permMakeCredential {
@@ -262,6 +279,10 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, ka func(byte)) 
 	}
 	if rk && k.opts.NoResidentKeys {
 		return nil, statusError(ctap2ErrUnsupportedOption)
+	}
+	ext, err := k.makeCredExtensions(r.Extensions)
+	if err != nil {
+		return nil, err
 	}
 	uv, err := k.userVerify(ctx, ka, r.PinUvAuthParam, r.PinUvAuthProtocol, r.ClientDataHash, permMakeCredential, r.RP.ID, wantUV)
 	if err != nil {
@@ -299,8 +320,12 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, ka func(byte)) 
 	}
 	pkcs8, _ := x509.MarshalPKCS8PrivateKey(priv)
 	c := &cred{ID: make([]byte, 32), RPID: r.RP.ID, RPName: r.RP.Name, UserID: r.User.ID, UserName: r.User.Name,
-		DisplayName: r.User.DisplayName, Priv: pkcs8, Resident: rk, Created: time.Now().UTC()}
+		DisplayName: r.User.DisplayName, Priv: pkcs8, Resident: rk, Created: time.Now().UTC(), CredProtect: ext.credProtect}
 	rand.Read(c.ID)
+	if ext.hmacSecret {
+		c.CredRandom = make([]byte, 32)
+		rand.Read(c.CredRandom)
+	}
 
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -318,12 +343,27 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, ka func(byte)) 
 	if uv {
 		flags |= flagUV
 	}
+	extOut := ext.outputs()
+	if extOut != nil {
+		flags |= flagED
+	}
+	// A U2F authenticator has no AAGUID: libfido2 writes zeros when it
+	// turns a U2F registration into authData, and WebAuthn §8.6 builds
+	// fido-u2f authData the same way.
+	aaguid := k.opts.AAGUID
+	if k.opts.Attestation == "fido-u2f" {
+		aaguid = [16]byte{}
+	}
 	authData := k.authData(r.RP.ID, flags)
-	authData = append(authData, k.opts.AAGUID[:]...)
+	authData = append(authData, aaguid[:]...)
 	authData = binary.BigEndian.AppendUint16(authData, uint16(len(c.ID)))
 	authData = append(authData, c.ID...)
 	pub, _ := encMode.Marshal(coseKey(&priv.PublicKey, coseAlgES256))
 	authData = append(authData, pub...)
+	if extOut != nil {
+		b, _ := encMode.Marshal(extOut)
+		authData = append(authData, b...)
+	}
 
 	fmtName, stmt, err := k.attest(authData, r.ClientDataHash, priv, r.RP.ID, c.ID)
 	if err != nil {
@@ -443,13 +483,13 @@ func (k *Key) getAssertion(ctx context.Context, params []byte, ka func(byte)) (a
 	var found []*cred
 	if len(r.AllowList) > 0 {
 		for _, d := range r.AllowList {
-			if c := k.findCred(d.ID); c != nil && c.RPID == r.RPID {
+			if c := k.findCred(d.ID); c != nil && c.RPID == r.RPID && (uv || c.protection() < credProtectUVRequired) {
 				found = append(found, c)
 			}
 		}
 	} else {
 		for i := len(k.st.Creds) - 1; i >= 0; i-- {
-			if c := k.st.Creds[i]; c.Resident && c.RPID == r.RPID {
+			if c := k.st.Creds[i]; c.Resident && c.RPID == r.RPID && (uv || c.protection() == credProtectUVOptional) {
 				found = append(found, c)
 			}
 		}
@@ -527,4 +567,51 @@ func (k *Key) reset(ctx context.Context, ka func(byte)) error {
 	k.st = state{PINRetries: maxPINRetries}
 	k.powerUp()
 	return k.save()
+}
+
+// credExtensions are the makeCredential extensions the key acts on.
+type credExtensions struct {
+	credProtect int // 0 when not asked
+	hmacSecret  bool
+}
+
+// makeCredExtensions reads credProtect and hmac-secret and ignores the
+// rest, as CTAP has keys do with extensions they do not support.
+func (k *Key) makeCredExtensions(in map[string]cbor.RawMessage) (credExtensions, error) {
+	var e credExtensions
+	if k.opts.NoExtensions {
+		return e, nil
+	}
+	if raw, ok := in["credProtect"]; ok {
+		var level uint64
+		if err := decodeParams(raw, &level); err != nil {
+			return e, err
+		}
+		if level < credProtectUVOptional || level > credProtectUVRequired {
+			return e, statusError(ctap1ErrInvalidParameter)
+		}
+		e.credProtect = int(level)
+	}
+	if raw, ok := in["hmac-secret"]; ok {
+		if err := decodeParams(raw, &e.hmacSecret); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+// outputs is the authData extensions map, or nil when there is nothing
+// to say (and the ED flag stays clear).
+func (e credExtensions) outputs() map[string]any {
+	out := map[string]any{}
+	if e.credProtect != 0 {
+		out["credProtect"] = e.credProtect
+	}
+	if e.hmacSecret {
+		out["hmac-secret"] = true
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }

@@ -3,11 +3,13 @@
 // the demo route libfido2 to it (see package hidroute), so the real
 // go-libfido2 → libfido2 → CTAPHID path runs without hardware.
 //
-// It implements getInfo, makeCredential (ES256, resident keys, UV through a
-// pinUvAuthToken, excludeList, packed/self/fido-u2f/none attestation),
+// It implements getInfo, makeCredential (ES256, resident keys that a
+// second registration of the same account overwrites, UV through a
+// pinUvAuthToken or a simulated built-in UV, excludeList, the credProtect
+// and hmac-secret extensions, packed/self/fido-u2f/none attestation),
 // getAssertion/getNextAssertion, clientPIN (both PIN protocols, 8 retries,
-// 3 wrong tries per power cycle), credential management, reset and
-// selection. User presence is simulated (see Presence).
+// 3 wrong tries per power cycle, forcePINChange), credential management,
+// reset and selection. User presence is simulated (see Presence).
 package virtualkey
 
 import (
@@ -73,6 +75,18 @@ type Options struct {
 	TouchDelay time.Duration
 	// UPTimeout is how long the key waits for a touch; default 30 s.
 	UPTimeout time.Duration
+	// ForcePINChange starts a fresh key (one without a state file) with
+	// getInfo's forcePINChange set, as an administrator's setMinPINLength
+	// with forceChangePin leaves it: the PIN works for nothing but
+	// changePIN until it is changed.
+	ForcePINChange bool
+	// BuiltInUV gives the key a simulated fingerprint reader that always
+	// matches: getInfo option uv, the uv option, and
+	// getPinUvAuthTokenUsingUvWithPermissions.
+	BuiltInUV bool
+	// NoExtensions hides credProtect and hmac-secret: the key ignores them,
+	// as CTAP says a key ignores extensions it does not know.
+	NoExtensions bool
 }
 
 // Key is one virtual authenticator.
@@ -110,6 +124,8 @@ type state struct {
 	PINRetries int     `json:"pinRetries"`
 	Counter    uint32  `json:"counter"`
 	Creds      []*cred `json:"creds"`
+	// ForcePINChange is getInfo's forcePINChange; a new PIN clears it.
+	ForcePINChange bool `json:"forcePINChange,omitempty"`
 }
 
 type cred struct {
@@ -122,6 +138,19 @@ type cred struct {
 	Priv        []byte    `json:"priv"` // PKCS#8
 	Resident    bool      `json:"resident"`
 	Created     time.Time `json:"created"`
+	// CredProtect is the credProtect level (1 when none was asked for):
+	// 2 hides the credential from discovery without UV, 3 from any
+	// assertion without UV.
+	CredProtect int `json:"credProtect,omitempty"`
+	// CredRandom is the hmac-secret's per-credential secret, when asked.
+	CredRandom []byte `json:"credRandom,omitempty"`
+}
+
+func (c *cred) protection() int {
+	if c.CredProtect == 0 {
+		return credProtectUVOptional
+	}
+	return c.CredProtect
 }
 
 func (c *cred) key() (*ecdsa.PrivateKey, error) {
@@ -181,9 +210,11 @@ func New(opts Options) (*Key, error) {
 	}
 	k := &Key{opts: opts, conns: map[*Conn]bool{}, cids: map[uint32]bool{}, nextCID: 0x01000000, touch: make(chan struct{}, 1)}
 	k.st.PINRetries = maxPINRetries
+	k.st.ForcePINChange = opts.ForcePINChange
 	if opts.StatePath != "" {
 		b, err := os.ReadFile(opts.StatePath)
 		if err == nil {
+			k.st = state{}
 			if err := json.Unmarshal(b, &k.st); err != nil {
 				return nil, fmt.Errorf("virtualkey: state file %s: %w", opts.StatePath, err)
 			}
@@ -279,8 +310,18 @@ func (k *Key) Plug() {
 	k.powerUp()
 }
 
-// PowerCycle is Unplug then Plug.
+// PowerCycle is Unplug then Plug: what a person does when the key says
+// "too many wrong PINs, unplug me" (CTAP2_ERR_PIN_AUTH_BLOCKED).
 func (k *Key) PowerCycle() { k.Unplug(); k.Plug() }
+
+// ForcePINChange sets getInfo's forcePINChange, as authenticatorConfig's
+// setMinPINLength with forceChangePin does on a real key.
+func (k *Key) ForcePINChange() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.st.ForcePINChange = true
+	k.save()
+}
 
 // Unplugged reports whether the key is out.
 func (k *Key) Unplugged() bool {

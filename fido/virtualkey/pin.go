@@ -149,7 +149,7 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 	defer k.mu.Unlock()
 	sub := *r.SubCommand
 	switch sub {
-	case 0x01, 0x02, 0x03, 0x04, 0x05, 0x09:
+	case 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x09:
 	default:
 		return nil, statusError(ctap2ErrInvalidSubcommand)
 	}
@@ -182,6 +182,7 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 		if !p.verify(shared, r.NewPinEnc, r.PinUvAuthParam) {
 			return nil, statusError(ctap2ErrPINAuthInvalid)
 		}
+		k.st.ForcePINChange = false
 		return nil, k.storeNewPIN(p, shared, r.NewPinEnc)
 	case 0x04: // changePIN
 		if r.NewPinEnc == nil || r.PinHashEnc == nil || r.PinUvAuthParam == nil {
@@ -196,12 +197,27 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 		if err := k.checkPINHash(p, shared, r.PinHashEnc); err != nil {
 			return nil, err
 		}
-		return nil, k.storeNewPIN(p, shared, r.NewPinEnc)
-	case 0x05, 0x09: // getPinToken, getPinUvAuthTokenUsingPinWithPermissions
-		if r.PinHashEnc == nil {
+		old := k.st.PINHash
+		if err := k.storeNewPIN(p, shared, r.NewPinEnc); err != nil {
+			return nil, err
+		}
+		if k.st.ForcePINChange && subtle.ConstantTimeCompare(old, k.st.PINHash) == 1 {
+			// A forced change must change it (CTAP 2.1 §6.5.5.6).
+			return nil, statusError(ctap2ErrPINPolicyViolation)
+		}
+		k.st.ForcePINChange = false
+		return nil, k.save()
+	case 0x05, 0x06, 0x09: // getPinToken, getPinUvAuthTokenUsingUvWithPermissions, ...UsingPinWithPermissions
+		if r.PinHashEnc == nil && sub != 0x06 {
 			return nil, statusError(ctap2ErrMissingParameter)
 		}
 		perms, rp := byte(permMakeCredential|permGetAssertion), ""
+		if k.opts.LegacyPINToken {
+			// A key without pinUvAuthToken is a CTAP 2.0 key (with
+			// credentialMgmtPreview), whose tokens carry no permissions
+			// and are good for credential management too.
+			perms |= permCredMgmt
+		}
 		if sub == 0x05 {
 			if r.Permissions != nil || r.RPID != nil {
 				return nil, statusError(ctap1ErrInvalidParameter)
@@ -218,11 +234,26 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 				rp = *r.RPID
 			}
 		}
+		if sub == 0x06 {
+			// Built-in UV: the simulated finger always matches.
+			if !k.opts.BuiltInUV {
+				return nil, statusError(ctap2ErrInvalidSubcommand)
+			}
+			rand.Read(k.token)
+			k.tokenPerms, k.tokenRP = perms, rp
+			return map[int]any{2: p.encrypt(shared, k.token)}, nil
+		}
 		if err := k.pinUsable(); err != nil {
 			return nil, err
 		}
 		if err := k.checkPINHash(p, shared, r.PinHashEnc); err != nil {
 			return nil, err
+		}
+		if k.st.ForcePINChange {
+			// The PIN was right (the tries are back to full) but must be
+			// changed before it is good for anything else (CTAP 2.1
+			// §6.5.5.7).
+			return nil, statusError(ctap2ErrPINPolicyViolation)
 		}
 		rand.Read(k.token)
 		k.tokenPerms, k.tokenRP = perms, rp
@@ -302,7 +333,7 @@ func (k *Key) checkToken(param []byte, proto *uint64, msg []byte, perm byte, rpI
 	if err != nil {
 		return err
 	}
-	if k.st.PINHash == nil {
+	if k.st.PINHash == nil && !k.opts.BuiltInUV {
 		return statusError(ctap2ErrPINNotSet)
 	}
 	if !p.verify(k.token, msg, param) {

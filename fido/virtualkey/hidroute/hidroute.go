@@ -60,6 +60,51 @@ func Unplug(name string) {
 	}
 }
 
+// Replug pulls the key out and puts it back, a power cycle: what a person
+// does when the key says too many wrong PINs were tried since it was
+// plugged in (CTAP2_ERR_PIN_AUTH_BLOCKED).
+func Replug(name string) {
+	mu.Lock()
+	k := keys[name]
+	mu.Unlock()
+	if k == nil {
+		return
+	}
+	Unplug(name)
+	Plug(name, k)
+}
+
+// UnplugLagging pulls the key out as Linux shows it: its open handles fail
+// at once, but its hidraw node (its manifest entry) goes only after lag.
+func UnplugLagging(name string, lag time.Duration) {
+	mu.Lock()
+	k := keys[name]
+	mu.Unlock()
+	if k == nil {
+		return
+	}
+	k.Unplug()
+	time.AfterFunc(lag, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if keys[name] == k {
+			delete(present, name)
+		}
+	})
+}
+
+// Glitch breaks the key's open handles without unplugging it, as a key
+// that resets itself mid-command: I/O fails but the key stays listed.
+func Glitch(name string) {
+	mu.Lock()
+	k := keys[name]
+	mu.Unlock()
+	if k != nil {
+		k.Unplug()
+		k.Plug()
+	}
+}
+
 // Remove forgets a key entirely.
 func Remove(name string) {
 	Unplug(name)
