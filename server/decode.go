@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -23,8 +24,18 @@ func (s *Server) decode(c *call, v any) error {
 	}
 	body := http.MaxBytesReader(c.w, c.r.Body, s.cfg.MaxBodyBytes)
 	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// One value first, then strictly into v: a null would otherwise decode
+	// into v as an empty object.
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		return jsonError(err, s.cfg.MaxBodyBytes)
+	}
+	if string(raw) == "null" {
+		return api.E(api.CodeBadRequest, "The body must be a JSON object, not null.")
+	}
+	strict := json.NewDecoder(bytes.NewReader(raw))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(v); err != nil {
 		return jsonError(err, s.cfg.MaxBodyBytes)
 	}
 	if dec.More() {

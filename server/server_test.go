@@ -33,6 +33,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown field", "/v1/users", "application/json", `{"userPrincipalName":"a@b.co","displayName":"A","isAdmin":true}`, 400, api.CodeInvalidValue, "isAdmin", "Unknown field"},
 		{"wrong type", "/v1/policies/temporaryAccessPass", "application/json", `{"defaultLength":"twelve"}`, 400, api.CodeInvalidValue, "defaultLength", "whole number"},
 		{"not an object", "/v1/users", "application/json", `[1,2]`, 400, api.CodeBadRequest, "", "JSON object"},
+		{"null", "/v1/policies/temporaryAccessPass", "application/json", ` null `, 400, api.CodeBadRequest, "", "not null"},
 		{"two values", "/v1/users", "application/json", `{} {}`, 400, api.CodeBadRequest, "", "more than one"},
 		{"trailing", "/v1/users", "application/json", `{}x`, 400, api.CodeBadRequest, "", ""},
 		{"media type", "/v1/users", "text/plain", `{}`, 415, api.CodeUnsupportedMediaType, "", "application/json"},
