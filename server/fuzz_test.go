@@ -3,7 +3,8 @@ package server
 // Fuzz targets for every body tapd decodes: one target per body, each
 // sending the fuzzed bytes through the real handler of a tapd over SQLite.
 // `go test` runs each target's seeds as a test; `make fuzz` fuzzes each
-// for a minute.
+// for a minute. The WebAuthn answers (FuzzRegisterFIDO2, FuzzCheckKey) are
+// in fuzz_fido2_test.go.
 //
 // What every answer must be, whatever the body: no 5xx (but the
 // documented 507 storageFull and 503 serviceUnavailable of a storage in
