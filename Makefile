@@ -36,9 +36,22 @@ bench: deps ## run the benchmarks recorded in README.md
 hwtest: deps ## run the registration suite on a real security key (plug in one; TAPKIOSK_HW_PIN=... if it has a PIN)
 	$(GO) test -count=1 -tags hwtest -run Hardware -v ./fido/
 
-fuzz: deps ## fuzz the virtual key's CTAPHID and CBOR handling for a minute each
-	$(GO) test -run '^$$' -fuzz FuzzPackets -fuzztime 60s ./fido/virtualkey/
-	$(GO) test -run '^$$' -fuzz FuzzCBOR -fuzztime 60s ./fido/virtualkey/
+# The fuzz targets beyond the virtual key's: one per body tapd decodes, and
+# the WebAuthn answers. The ceremony targets see slightly different coverage
+# each run (every iteration has a fresh random challenge), which would have
+# the fuzzer spend a minute minimising each input it thinks new; they
+# minimise for 20 runs instead.
+SERVER_FUZZ    := FuzzCreateUser FuzzImportUsers FuzzCreatePass FuzzCreateKiosk FuzzCreateAdminToken \
+                  FuzzPatchTAPPolicy FuzzPatchFIDO2Policy FuzzOpenSession
+CEREMONY_FUZZ  := FuzzRegisterFIDO2 FuzzCheckKey
+FUZZTIME       ?= 60s
+
+fuzz: deps ## fuzz the virtual key, every body tapd decodes and the WebAuthn answers, a minute a target
+	$(GO) test -run '^$$' -fuzz FuzzPackets -fuzztime $(FUZZTIME) ./fido/virtualkey/
+	$(GO) test -run '^$$' -fuzz FuzzCBOR -fuzztime $(FUZZTIME) ./fido/virtualkey/
+	$(GO) test -run '^$$' -fuzz '^FuzzChallengeOf$$' -fuzztime $(FUZZTIME) ./recovery/
+	@set -e; for t in $(SERVER_FUZZ); do echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./server/; done
+	@set -e; for t in $(CEREMONY_FUZZ); do echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 20x ./server/; done
 
 clean: ## remove build output and demo state
 	rm -rf $(BIN) demo
