@@ -45,13 +45,14 @@ SERVER_FUZZ    := FuzzCreateUser FuzzImportUsers FuzzCreatePass FuzzCreateKiosk 
                   FuzzPatchTAPPolicy FuzzPatchFIDO2Policy FuzzOpenSession
 CEREMONY_FUZZ  := FuzzRegisterFIDO2 FuzzCheckKey
 FUZZTIME       ?= 60s
+FUZZ           := GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 fuzz: deps ## fuzz the virtual key, every body tapd decodes and the WebAuthn answers, a minute a target
-	$(GO) test -run '^$$' -fuzz FuzzPackets -fuzztime $(FUZZTIME) ./fido/virtualkey/
-	$(GO) test -run '^$$' -fuzz FuzzCBOR -fuzztime $(FUZZTIME) ./fido/virtualkey/
-	$(GO) test -run '^$$' -fuzz '^FuzzChallengeOf$$' -fuzztime $(FUZZTIME) ./recovery/
-	@set -e; for t in $(SERVER_FUZZ); do echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) ./server/; done
-	@set -e; for t in $(CEREMONY_FUZZ); do echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 20x ./server/; done
+	@$(FUZZ) fido/virtualkey FuzzPackets
+	@$(FUZZ) fido/virtualkey FuzzCBOR
+	@$(FUZZ) recovery FuzzChallengeOf
+	@for t in $(SERVER_FUZZ); do $(FUZZ) server $$t || exit 1; done
+	@for t in $(CEREMONY_FUZZ); do $(FUZZ) server $$t -fuzzminimizetime 20x || exit 1; done
 
 clean: ## remove build output and demo state
 	rm -rf $(BIN) demo
