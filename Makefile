@@ -40,9 +40,23 @@ load: build ## hold 5,000 kiosk sessions against a fresh tapd on SQLite and repo
 hwtest: deps ## run the registration suite on a real security key (plug in one; TAPKIOSK_HW_PIN=... if it has a PIN)
 	$(GO) test -count=1 -tags hwtest -run Hardware -v ./fido/
 
-fuzz: deps ## fuzz the virtual key's CTAPHID and CBOR handling for a minute each
-	$(GO) test -run '^$$' -fuzz FuzzPackets -fuzztime 60s ./fido/virtualkey/
-	$(GO) test -run '^$$' -fuzz FuzzCBOR -fuzztime 60s ./fido/virtualkey/
+# The fuzz targets beyond the virtual key's: one per body tapd decodes, and
+# the WebAuthn answers. The ceremony targets see slightly different coverage
+# each run (every iteration has a fresh random challenge), which would have
+# the fuzzer spend a minute minimising each input it thinks new; they
+# minimise for 20 runs instead.
+SERVER_FUZZ    := FuzzCreateUser FuzzImportUsers FuzzCreatePass FuzzCreateKiosk FuzzCreateAdminToken \
+                  FuzzPatchTAPPolicy FuzzPatchFIDO2Policy FuzzOpenSession
+CEREMONY_FUZZ  := FuzzRegisterFIDO2 FuzzCheckKey
+FUZZTIME       ?= 60s
+FUZZ           := GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+fuzz: deps ## fuzz the virtual key, every body tapd decodes and the WebAuthn answers, a minute a target
+	@$(FUZZ) fido/virtualkey FuzzPackets
+	@$(FUZZ) fido/virtualkey FuzzCBOR
+	@$(FUZZ) recovery FuzzChallengeOf
+	@for t in $(SERVER_FUZZ); do $(FUZZ) server $$t || exit 1; done
+	@for t in $(CEREMONY_FUZZ); do $(FUZZ) server $$t -fuzzminimizetime 20x || exit 1; done
 
 clean: ## remove build output and demo state
 	rm -rf $(BIN) demo

@@ -38,6 +38,7 @@ func TestBadInput(t *testing.T) {
 		{"null", "/v1/users", "application/json", `null`, 400, api.CodeBadRequest, "", "not null"},
 		{"null pass request", "/v1/users/a@b.co/temporaryAccessPassMethods", "application/json", " null\n", 400, api.CodeBadRequest, "", "must be a JSON object, not null"},
 		{"null patch", "/v1/policies/temporaryAccessPass", "application/json", `null`, 400, api.CodeBadRequest, "", "not null"},
+		{"null in spaces", "/v1/policies/fido2", "application/json", ` null `, 400, api.CodeBadRequest, "", "not null"},
 		{"two values", "/v1/users", "application/json", `{} {}`, 400, api.CodeBadRequest, "", "more than one"},
 		{"trailing", "/v1/users", "application/json", `{}x`, 400, api.CodeBadRequest, "", ""},
 		{"media type", "/v1/users", "text/plain", `{}`, 415, api.CodeUnsupportedMediaType, "", "application/json"},
