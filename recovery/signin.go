@@ -170,6 +170,18 @@ func (s *Service) wrongPass(ctx context.Context, gs []guard, now time.Time) erro
 	return out
 }
 
+// lockedOut audits and words a refusal by guard g: locked, or (no lock
+// yet) every guess of its round already being checked.
+func (s *Service) lockedOut(ctx context.Context, c *Caller, target string, g guard, th store.Throttle, wait time.Duration) error {
+	group := fmt.Sprintf("lockedOut|%s|%d|%d", g.key, th.Level, th.LockedUntil.UnixMilli())
+	reason, err := "lockedOut", error(tooMany(wait, g.who))
+	if !s.now().Before(th.LockedUntil) {
+		reason = "checksInFlight"
+		err = api.E(api.CodeTooManyAttempts, "Other sign-ins %s are being checked right now. Try again in a moment.", g.who).RetryAfter(1)
+	}
+	return s.refuseCounted(ctx, c, api.ActionSessionDenied, target, reason, group+"|"+reason, err, map[string]string{"lock": g.kind})
+}
+
 func tooMany(d time.Duration, who string) *api.Error {
 	return api.E(api.CodeTooManyAttempts, "Too many wrong attempts %s. Try again in %s.", who, humanDuration(d)).
 		RetryAfter(max(1, int(math.Ceil(d.Seconds()))))
@@ -276,9 +288,28 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		return SignedIn{}, s.refuse(ctx, c, api.ActionSessionDenied, target, reason, err, details)
 	}
 
-	// Every guard's guess is reserved before any hash runs; a locked one
-	// answers at once, with one audit row per lock (a count, not a flood).
+	// A locked key answers at once, before anything else, with one audit
+	// row per lock (a count, not a flood).
 	gs := s.guards(c, upn)
+	for _, g := range gs {
+		th, err := s.st.GetThrottle(ctx, g.key)
+		if err != nil {
+			return SignedIn{}, err
+		}
+		if now.Before(th.LockedUntil) {
+			return SignedIn{}, s.lockedOut(ctx, c, target, g, th, th.LockedUntil.Sub(now))
+		}
+	}
+	// Then a hash slot (past the budget: 503 at once), then a reservation
+	// of every guard's guess, atomically, before the hash runs. Taking the
+	// slot first means at most as many reservations are in flight as hash
+	// slots, so right passes in a burst are not held back by a round they
+	// are not part of.
+	done, ok := s.tryHash()
+	if !ok {
+		c.Log.Warn("sign-in refused: every hash slot is busy", "slots", cap(s.hashSlots))
+		return SignedIn{}, errBusy
+	}
 	var held []guard
 	for _, g := range gs {
 		wait, th, err := s.reserve(ctx, g, now)
@@ -286,18 +317,12 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 			held = append(held, g)
 			continue
 		}
+		done()
 		s.release(ctx, c, held)
 		if err != nil {
 			return SignedIn{}, err
 		}
-		group := fmt.Sprintf("lockedOut|%s|%d|%d", g.key, th.Level, th.LockedUntil.UnixMilli())
-		return SignedIn{}, s.refuseCounted(ctx, c, api.ActionSessionDenied, target, "lockedOut", group, tooMany(wait, g.who), map[string]string{"lock": g.kind})
-	}
-	done, ok := s.tryHash()
-	if !ok {
-		s.release(ctx, c, gs)
-		c.Log.Warn("sign-in refused: every hash slot is busy", "slots", cap(s.hashSlots))
-		return SignedIn{}, errBusy
+		return SignedIn{}, s.lockedOut(ctx, c, target, g, th, wait)
 	}
 	v, err := s.checkPass(ctx, c, upn, pass)
 	done()
