@@ -10,31 +10,46 @@ import (
 
 // ---- TAP policy ----
 
+// GetTAPPolicy reads the policy row and its targets in one statement: one
+// statement reads one snapshot on both stores, so the record is never half
+// old and half new, and it is one round trip where a read transaction was
+// four (BEGIN, two queries, COMMIT). Every session poll reads the policy.
 func (s *SQL) GetTAPPolicy(ctx context.Context) (TAPPolicy, error) {
 	p := TAPPolicy{IncludeTargets: []PolicyTarget{}, ExcludeTargets: []PolicyTarget{}}
-	err := s.readTx(ctx, func(tx *sql.Tx) error {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT p.enabled, p.minimum_lifetime_minutes, p.maximum_lifetime_minutes, p.default_lifetime_minutes,
+		p.is_usable_once, p.default_length, t.list, t.target_type, t.target_id
+		FROM tap_policy p LEFT JOIN tap_policy_targets t ON 1 = 1 WHERE p.id = 1 ORDER BY t.list, t.position`)
+	if err != nil {
+		return p, mapErr(err)
+	}
+	defer rows.Close()
+	found := false
+	for rows.Next() {
 		var enabled, once int
-		if err := tx.QueryRowContext(ctx, `SELECT enabled, minimum_lifetime_minutes, maximum_lifetime_minutes, default_lifetime_minutes,
-			is_usable_once, default_length FROM tap_policy WHERE id = 1`).
-			Scan(&enabled, &p.MinimumLifetimeMinutes, &p.MaximumLifetimeMinutes, &p.DefaultLifetimeMinutes, &once, &p.DefaultLength); err != nil {
-			return err
+		var list, typ, id sql.NullString
+		if err := rows.Scan(&enabled, &p.MinimumLifetimeMinutes, &p.MaximumLifetimeMinutes, &p.DefaultLifetimeMinutes, &once, &p.DefaultLength,
+			&list, &typ, &id); err != nil {
+			return p, mapErr(err)
 		}
+		found = true
 		p.Enabled, p.IsUsableOnce = enabled == 1, once == 1
-		return eachRow(ctx, tx, `SELECT list, target_type, target_id FROM tap_policy_targets ORDER BY list, position`, func(rows *sql.Rows) error {
-			var list string
-			var t PolicyTarget
-			if err := rows.Scan(&list, &t.Type, &t.ID); err != nil {
-				return err
-			}
-			if list == "include" {
-				p.IncludeTargets = append(p.IncludeTargets, t)
-			} else {
-				p.ExcludeTargets = append(p.ExcludeTargets, t)
-			}
-			return nil
-		})
-	})
-	return p, err
+		if !list.Valid {
+			continue
+		}
+		t := PolicyTarget{Type: typ.String, ID: id.String}
+		if list.String == "include" {
+			p.IncludeTargets = append(p.IncludeTargets, t)
+		} else {
+			p.ExcludeTargets = append(p.ExcludeTargets, t)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return p, mapErr(err)
+	}
+	if !found {
+		return p, ErrNotFound
+	}
+	return p, nil
 }
 
 func (s *SQL) PutTAPPolicy(ctx context.Context, p TAPPolicy) error {
