@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/tapkiosk/tapkiosk/internal/testutil"
 	"github.com/tapkiosk/tapkiosk/recovery"
 	"github.com/tapkiosk/tapkiosk/store"
+	"github.com/tapkiosk/tapkiosk/store/storetest"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
@@ -58,29 +58,7 @@ type env struct {
 // cheapArgon keeps the suite fast; BenchmarkVerifyPass measures the real cost.
 var cheapArgon = tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}
 
-func openStore(t testing.TB, backend string) *store.SQL {
-	t.Helper()
-	ctx := context.Background()
-	var url string
-	switch backend {
-	case "sqlite":
-		url = "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
-	case "postgres":
-		var err error
-		if url, err = pg.NewDatabase(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
+func openStore(t testing.TB, backend string) *store.SQL { return storetest.Open(t, pg, backend) }
 
 func newEnv(t testing.TB, backend string) *env {
 	t.Helper()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,37 +18,11 @@ var pg *pgtest.Server
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, &pg)) }
 
-var backends = []string{"sqlite", "postgres"}
+var backends = storetest.Backends
 
-// openEmpty returns a store of the backend on a fresh, empty database with
-// no schema, closed when t ends.
-func openEmpty(t *testing.T, backend string) *store.SQL {
-	t.Helper()
-	ctx := context.Background()
-	url := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
-	if backend == "postgres" {
-		var err error
-		if url, err = pg.NewDatabase(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
+func openEmpty(t *testing.T, backend string) *store.SQL { return storetest.OpenEmpty(t, pg, backend) }
 
-// openMigrated returns a fresh, migrated store of the backend.
-func openMigrated(t *testing.T, backend string) *store.SQL {
-	t.Helper()
-	s := openEmpty(t, backend)
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func openMigrated(t *testing.T, backend string) *store.SQL { return storetest.Open(t, pg, backend) }
 
 // TestConformance runs every storage rule against SQLite and PostgreSQL:
 // the shared suite in storetest, then the tests that need *store.SQL

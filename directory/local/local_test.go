@@ -3,7 +3,6 @@ package local_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/tapkiosk/tapkiosk/internal/pgtest"
 	"github.com/tapkiosk/tapkiosk/recovery"
 	"github.com/tapkiosk/tapkiosk/store"
+	"github.com/tapkiosk/tapkiosk/store/storetest"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, &pg)) }
 // TestConformance runs the directory suite on the local directory over
 // SQLite and over PostgreSQL.
 func TestConformance(t *testing.T) {
-	for _, backend := range []string{"sqlite", "postgres"} {
+	for _, backend := range storetest.Backends {
 		t.Run(backend, func(t *testing.T) {
 			directorytest.RunTests(t, func(t *testing.T) directory.Directory {
 				return newLocal(t, backend)
@@ -34,21 +34,7 @@ func TestConformance(t *testing.T) {
 
 func newLocal(t *testing.T, backend string) *local.Directory {
 	ctx := context.Background()
-	url := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
-	if backend == "postgres" {
-		var err error
-		if url, err = pg.NewDatabase(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, err := store.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, pg, backend)
 	rp, err := recovery.NewRelyingParty("tapkiosk.test", "directorytest")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,44 @@
+package storetest
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/tapkiosk/tapkiosk/internal/pgtest"
+	"github.com/tapkiosk/tapkiosk/store"
+)
+
+// Backends are the stores every suite runs on.
+var Backends = []string{"sqlite", "postgres"}
+
+// OpenEmpty opens a fresh database of the backend ("sqlite": a file in
+// t's temp dir; "postgres": a new database on pg) with no schema; it is
+// closed when t ends.
+func OpenEmpty(t testing.TB, pg *pgtest.Server, backend string) *store.SQL {
+	t.Helper()
+	ctx := context.Background()
+	url := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
+	if backend == "postgres" {
+		var err error
+		if url, err = pg.NewDatabase(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// Open is OpenEmpty, migrated.
+func Open(t testing.TB, pg *pgtest.Server, backend string) *store.SQL {
+	t.Helper()
+	s := OpenEmpty(t, pg, backend)
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
