@@ -125,6 +125,11 @@ func (c *Client) backoff(n int, retryAfter string) time.Duration {
 
 // do sends one request (with retries) and decodes the JSON answer into out.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (Result, error) {
+	return c.doWith(ctx, method, path, nil, in, out)
+}
+
+// doWith is do with extra request headers, such as ConsistencyLevel.
+func (c *Client) doWith(ctx context.Context, method, path string, header http.Header, in, out any) (Result, error) {
 	c.defaults()
 	var body []byte
 	if in != nil {
@@ -136,7 +141,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (Resu
 	var res Result
 	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
-		status, retryAfter, err := c.once(ctx, method, path, body, out, &res)
+		status, retryAfter, err := c.once(ctx, method, path, header, body, out, &res)
 		if err == nil {
 			return res, nil
 		}
@@ -152,7 +157,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (Resu
 	}
 }
 
-func (c *Client) once(ctx context.Context, method, path string, body []byte, out any, res *Result) (int, string, error) {
+func (c *Client) once(ctx context.Context, method, path string, header http.Header, body []byte, out any, res *Result) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	tok, err := c.Tokens.Token(ctx)
@@ -166,6 +171,9 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
 	if err != nil {
 		return 0, "", err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")

@@ -125,15 +125,24 @@ func (c *Client) GetUser(ctx context.Context, upn string) (User, Result, error) 
 // maxGroupPages bounds how many pages of groups tapd follows (999 each).
 const maxGroupPages = 20
 
+// eventual is the header Graph's advanced queries need.
+var eventual = http.Header{"Consistencylevel": {"eventual"}}
+
 // Groups lists the groups the user belongs to, directly or not, following
 // @odata.nextLink: a user in many groups must not drop out of a policy
 // target that happens to sit on a later page.
+//
+// The path is an OData cast (microsoft.graph.group), which
+// user-list-transitivememberof.md and the advanced-queries page say needs
+// "ConsistencyLevel: eventual" and $count=true. Graph then reads an index
+// that may lag recent changes by a little: a person added to the policy's
+// group a moment ago may not be in it yet (the README says so).
 func (c *Client) Groups(ctx context.Context, userID string) ([]Group, Result, error) {
 	var out []Group
-	path := "/users/" + esc(userID) + "/transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=999"
+	path := "/users/" + esc(userID) + "/transitiveMemberOf/microsoft.graph.group?$count=true&$select=id,displayName&$top=999"
 	for page := 1; ; page++ {
 		var l list[Group]
-		r, err := c.do(ctx, http.MethodGet, path, nil, &l)
+		r, err := c.doWith(ctx, http.MethodGet, path, eventual, nil, &l)
 		if err != nil {
 			return nil, r, err
 		}

@@ -279,7 +279,19 @@ func (s *Sim) getUser(w http.ResponseWriter, r *http.Request, u *user) {
 
 // groups pages like Graph: $top per page (100 by default), the rest
 // behind @odata.nextLink.
+//
+// The path is an OData cast, which user-list-transitivememberof.md
+// ("Request headers": ConsistencyLevel) and the advanced-queries page
+// (aad-advanced-queries.md, "OData cast" row) say needs the header
+// "ConsistencyLevel: eventual" and $count=true. The simulator refuses the
+// cast without both, as a Graph that enforces its documentation would;
+// the code and wording of that refusal are ours.
 func (s *Sim) groups(w http.ResponseWriter, r *http.Request, u *user) {
+	if !advancedQuery(r) {
+		graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery",
+			"The OData cast microsoft.graph.group is an advanced query: send the header 'ConsistencyLevel: eventual' and $count=true.")
+		return
+	}
 	top, skip := 100, 0
 	fmt.Sscan(r.URL.Query().Get("$top"), &top)
 	fmt.Sscan(r.URL.Query().Get("$skiptoken"), &skip)
@@ -289,13 +301,19 @@ func (s *Sim) groups(w http.ResponseWriter, r *http.Request, u *user) {
 		g := u.Groups[i]
 		out = append(out, map[string]string{"@odata.type": "#microsoft.graph.group", "id": GroupID(g), "displayName": g})
 	}
-	body := map[string]any{"value": out}
+	body := map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#groups(id,displayName)", "@odata.count": len(u.Groups), "value": out}
 	if skip+top < len(u.Groups) {
 		q := r.URL.Query()
 		q.Set("$skiptoken", fmt.Sprint(skip+top))
 		body["@odata.nextLink"] = s.URL() + strings.TrimPrefix(r.URL.Path, "/v1.0") + "?" + q.Encode()
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// advancedQuery reports whether r is one Graph's advanced query
+// capabilities will answer: ConsistencyLevel eventual and $count=true.
+func advancedQuery(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") && r.URL.Query().Get("$count") == "true"
 }
 
 // GroupID is the simulated object id of the group named name.
