@@ -202,8 +202,21 @@ func (d *Directory) FIDO2Policy(ctx context.Context) (directory.FIDO2Policy, err
 // ---- passes ----
 
 func passOf(g graph.TAPMethod) directory.Pass {
-	return directory.Pass{ID: g.ID, CreatedAt: g.CreatedDateTime, StartAt: g.StartDateTime, LifetimeMinutes: g.LifetimeInMinutes,
+	return directory.Pass{ID: g.ID, CreatedAt: g.CreatedDateTime, StartAt: startOf(g.StartDateTime, g.CreatedDateTime), LifetimeMinutes: g.LifetimeInMinutes,
 		IsUsableOnce: g.IsUsableOnce, IsUsable: g.IsUsable, Reason: g.MethodUsabilityReason}
+}
+
+// startOf is a pass's start. startDateTime is optional on create ("If not
+// specified, the Temporary Access Pass is available to use immediately
+// after it's created", authentication-post-temporaryaccesspassmethods.md)
+// and the docs do not promise it in the answer, so a pass without one
+// starts when it was created: the zero time would have made it start in
+// year 1 and expire at once.
+func startOf(start, created time.Time) time.Time {
+	if start.IsZero() {
+		return created
+	}
+	return start
 }
 
 // CreatePass creates the pass in Entra, which replaces any pass the
@@ -233,12 +246,15 @@ func (d *Directory) CreatePass(ctx context.Context, u directory.User, req direct
 			Trace: trace(directory.Trace{"passId": gp.ID}, res),
 			Err:   api.E(api.CodeDirectoryError, "Microsoft Entra ID created pass %s but did not return its value; delete it in Entra and try again.", gp.ID)}
 	}
-	out := directory.NewPass{Pass: passOf(gp), Value: *gp.TemporaryAccessPass, Trace: trace(nil, res)}
-	p := store.Pass{ID: gp.ID, UPN: u.UPN, CreatedAt: gp.CreatedDateTime.UTC().Truncate(time.Millisecond), StartAt: gp.StartDateTime.UTC().Truncate(time.Millisecond),
-		LifetimeMinutes: gp.LifetimeInMinutes, IsUsableOnce: gp.IsUsableOnce, CreatedBy: req.CreatedBy}
-	if p.CreatedAt.IsZero() {
-		p.CreatedAt = d.now().UTC().Truncate(time.Millisecond)
+	if gp.CreatedDateTime.IsZero() {
+		gp.CreatedDateTime = d.now()
 	}
+	if gp.StartDateTime.IsZero() && req.StartGiven {
+		gp.StartDateTime = req.Start // what tapd asked for, when Entra does not repeat it
+	}
+	out := directory.NewPass{Pass: passOf(gp), Value: *gp.TemporaryAccessPass, Trace: trace(nil, res)}
+	p := store.Pass{ID: gp.ID, UPN: u.UPN, CreatedAt: out.CreatedAt.UTC().Truncate(time.Millisecond), StartAt: out.StartAt.UTC().Truncate(time.Millisecond),
+		LifetimeMinutes: gp.LifetimeInMinutes, IsUsableOnce: gp.IsUsableOnce, CreatedBy: req.CreatedBy}
 	p.Hash, err = tap.HashPass(out.Value, d.argon2)
 	if err == nil {
 		err = d.mirror(ctx, u)
@@ -370,7 +386,7 @@ func (d *Directory) Methods(ctx context.Context, upn string) ([]directory.Method
 			dm.DisplayName = m.PhoneNumber
 		}
 		if kind == directory.KindTAP {
-			dm.Pass = &directory.Pass{ID: m.ID, CreatedAt: m.CreatedDateTime, StartAt: m.StartDateTime, LifetimeMinutes: m.LifetimeInMinutes,
+			dm.Pass = &directory.Pass{ID: m.ID, CreatedAt: m.CreatedDateTime, StartAt: startOf(m.StartDateTime, m.CreatedDateTime), LifetimeMinutes: m.LifetimeInMinutes,
 				IsUsableOnce: m.IsUsableOnce, IsUsable: m.IsUsable, Reason: m.MethodUsabilityReason}
 		}
 		out = append(out, dm)

@@ -45,6 +45,10 @@ type Sim struct {
 	// TAPPolicy is the tenant's Temporary Access Pass policy, in Graph's
 	// shape; tests change it freely.
 	TAPPolicy map[string]any
+	// OmitCreateStart leaves startDateTime out of the answer to a create
+	// that did not ask for a start: authentication-post-temporaryaccesspassmethods.md
+	// makes it optional in the request and does not promise it back.
+	OmitCreateStart bool
 
 	mu         sync.Mutex
 	rp         *webauthn.WebAuthn
@@ -385,7 +389,11 @@ func (s *Sim) createTAP(w http.ResponseWriter, r *http.Request, u *user) {
 		t.Once = *req.IsUsableOnce
 	}
 	u.tap = t // one pass per user: a new one replaces the old
-	writeJSON(w, http.StatusCreated, tapOut(t, true, s.now()))
+	out := tapOut(t, true, s.now())
+	if s.OmitCreateStart && req.StartDateTime == nil {
+		delete(out, "startDateTime")
+	}
+	writeJSON(w, http.StatusCreated, out)
 }
 
 // UseTAP marks a one-time pass used, as a sign-in would.
