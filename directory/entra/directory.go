@@ -435,13 +435,22 @@ func (d *Directory) BeginRegistration(ctx context.Context, upn string) (director
 		return directory.Registration{}, failure("start the key registration", res, err)
 	}
 	pk := o.PublicKey
+	// Entra's documented options ask for authenticatorAttachment
+	// "platform" (a passkey in the device itself). The kiosk's
+	// authenticator is always a USB security key, which a browser would
+	// skip for "platform"; Entra verifies the attestation, not the
+	// attachment, so the hint is dropped on purpose rather than passed on
+	// to a client that cannot honour it.
+	if pk.AuthenticatorSelection.AuthenticatorAttachment == protocol.Platform {
+		pk.AuthenticatorSelection.AuthenticatorAttachment = ""
+	}
 	handle, _ := pk.User.ID.(protocol.URLEncodedBase64) // graph.Client decoded and checked it
 	uv := protocol.VerificationRequired
 	if pk.AuthenticatorSelection.UserVerification != "" {
 		uv = pk.AuthenticatorSelection.UserVerification
 	}
 	sd := webauthn.SessionData{Challenge: pk.Challenge.String(), RelyingPartyID: pk.RelyingParty.ID, Origin: "https://" + pk.RelyingParty.ID,
-		UserID: handle, UserVerification: uv, CredParams: pk.Parameters}
+		UserID: handle, UserVerification: uv, CredParams: pk.Parameters, Extensions: pk.Extensions.Session()}
 	return directory.Registration{Options: pk, Session: sd, Expires: o.ChallengeTimeoutDateTime, Trace: trace(nil, res)}, nil
 }
 

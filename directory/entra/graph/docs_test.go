@@ -62,3 +62,44 @@ func TestGroupsAdvancedQuery(t *testing.T) {
 		t.Fatalf("groups over three pages: %+v %v", gs, err)
 	}
 }
+
+// docPostFIDO2 is the example request of authentication-post-fido2methods.md,
+// verbatim.
+const docPostFIDO2 = `{
+  "@odata.type": "#microsoft.graph.fido2AuthenticationMethod",
+  "displayName": "My security key",
+  "publicKeyCredential": {
+    "@odata.type": "#microsoft.graph.webauthnPublicKeyCredential",
+    "id": "OEVEMkQzNTctNzNEMi00RjEzLTk5MjYtODdGNjFCMjRBMzQy",
+    "response": {
+      "@odata.type": "#microsoft.graph.webauthnAuthenticatorAttestationResponse",
+      "clientDataJSON": "eyJ0eXBlIjoid2ViYXV0aG4uY3JlYXRlIiwiY2hhbGxlbmdlIjoiUVRVMU16TkROekF0TmtNM05pMDBOVFJETFVKRFEwWXRSVFJFTURaQ05UQkZSVFJFIiwib3JpZ2luIjoiaHR0cHM6Ly9sb2dpbi5taWNyb3NvZnRvbmxpbmUuY29tIiwiY3Jvc3NPcmlnaW4iOmZhbHNlfQ",
+      "attestationObject": "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YVikSZYN5YgOjGh0NBcPZHZgW4/krrmihjLHmVzzuoMdl2NdAAAAALraVWanqkAfvZZFYZpVEg0AIDhFRDJEMzU3LTczRDItNEYxMy05OTI2LTg3RjYxQjI0QTM0MqUBAgMmIAEhWCAMKJ7T4r8w5F6JGxJLJXNR0hV1MZF1aZ1F0pZXq5p5"
+    },
+    "clientExtensionResults": {
+      "@odata.type": "#microsoft.graph.webauthnAuthenticationExtensionsClientOutputs"
+    }
+  }
+}`
+
+// TestDocumentedRequests: Microsoft's example requests, sent verbatim, get
+// past the simulator's decoding (the example's credential is made up, so
+// it fails later, at the credential itself).
+func TestDocumentedRequests(t *testing.T) {
+	sim, c, _ := setup(t)
+	id := sim.AddUser("ada@contoso.com", "Ada", "Member", false)
+	st, body := raw(t, c, "POST", "/users/"+id+"/authentication/fido2Methods", docPostFIDO2, nil)
+	if st != 400 || strings.Contains(body, "Invalid request body") {
+		t.Fatalf("the documented body was refused as a body: %d %s", st, body)
+	}
+	withRawID := strings.Replace(docPostFIDO2, `"id":`, `"rawId": "x", "id":`, 1)
+	if st, body := raw(t, c, "POST", "/users/"+id+"/authentication/fido2Methods", withRawID, nil); st != 400 || !strings.Contains(body, "Invalid request body") {
+		t.Fatalf("a member the reference does not name was accepted: %d %s", st, body)
+	}
+	// authentication-post-temporaryaccesspassmethods.md's example request.
+	st, body = raw(t, c, "POST", "/users/"+id+"/authentication/temporaryAccessPassMethods",
+		`{"startDateTime": "2022-06-05T00:00:00.000Z", "lifetimeInMinutes": 60, "isUsableOnce": false}`, nil)
+	if st != 201 || !strings.Contains(body, `"NotYetValid"`) && !strings.Contains(body, `"Expired"`) {
+		t.Fatalf("documented pass create: %d %s", st, body)
+	}
+}

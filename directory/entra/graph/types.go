@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -109,6 +110,42 @@ func (m Method) Kind() string {
 	return ""
 }
 
+// StripAnnotations removes OData annotations ("@odata.type",
+// "x@odata.context", any member whose name holds "@") from a JSON
+// document, at every depth. WebAuthn names never hold "@". A document that
+// is not JSON comes back unchanged, for the decoder to refuse.
+func StripAnnotations(doc []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return doc
+	}
+	var strip func(any) any
+	strip = func(v any) any {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				if strings.Contains(k, "@") {
+					delete(t, k)
+					continue
+				}
+				t[k] = strip(x)
+			}
+		case []any:
+			for i, x := range t {
+				t[i] = strip(x)
+			}
+		}
+		return v
+	}
+	out, err := json.Marshal(strip(v))
+	if err != nil {
+		return doc
+	}
+	return out
+}
+
 // RegisterFIDO2 is the body of POST fido2Methods.
 type RegisterFIDO2 struct {
 	DisplayName         string          `json:"displayName"`
@@ -189,11 +226,21 @@ func (c *Client) DeleteMethod(ctx context.Context, userID, kind, id string) (Res
 // the touch, as the challenge lives five minutes. Graph sends the user
 // handle as unpadded base64url text; it comes back here as bytes
 // (protocol.URLEncodedBase64), like every other binary field.
+//
+// Graph annotates every nested object with @odata.type
+// (fido2authenticationmethod-creationoptions.md's example), extensions
+// included. Annotations are OData's, not WebAuthn's, so they are taken out
+// before the options are read: left in, the extensions' @odata.type would
+// reach the kiosk as if it were an extension.
 func (c *Client) CreationOptions(ctx context.Context, userID string) (CreationOptions, Result, error) {
 	var o CreationOptions
-	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/fido2Methods/creationOptions", nil, &o)
+	var body json.RawMessage
+	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/fido2Methods/creationOptions", nil, &body)
 	if err != nil {
 		return o, r, err
+	}
+	if err := json.Unmarshal(StripAnnotations(body), &o); err != nil {
+		return o, r, fmt.Errorf("graph sent malformed creation options (request-id %s): %w", r.RequestID, err)
 	}
 	id, _ := o.PublicKey.User.ID.(string)
 	handle, derr := base64.RawURLEncoding.DecodeString(strings.TrimRight(id, "="))

@@ -9,10 +9,12 @@
 package graphsim
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -23,10 +25,15 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 )
 
-// RPID is Entra ID's WebAuthn relying party id.
-const RPID = "login.microsoft.com"
+// RPID is Entra ID's WebAuthn relying party id, as the documented
+// example answer of fido2authenticationmethod-creationoptions.md gives it
+// (rp {id "login.microsoftonline.com", name "Microsoft"}). tapd never
+// relies on it: it takes the rp id from each answer. `tapd entra-check`
+// prints what a real tenant says.
+const RPID = "login.microsoftonline.com"
 
 // Sim is one simulated tenant. It serves TLS, as Graph and the Entra
 // token endpoints do (azidentity refuses a plain-HTTP authority).
@@ -45,6 +52,10 @@ type Sim struct {
 	// TAPPolicy is the tenant's Temporary Access Pass policy, in Graph's
 	// shape; tests change it freely.
 	TAPPolicy map[string]any
+	// Extensions are the WebAuthn extension inputs the creation options
+	// carry beside Graph's @odata.type (the documented example has none);
+	// tests set credProtect and hmac-secret here.
+	Extensions map[string]any
 	// OmitCreateStart leaves startDateTime out of the answer to a create
 	// that did not ask for a start: authentication-post-temporaryaccesspassmethods.md
 	// makes it optional in the request and does not promise it back.
@@ -100,6 +111,8 @@ func New() *Sim {
 		panic(err)
 	}
 	s := &Sim{Token: "sim-token-" + uuid.NewString(), Now: time.Now, SelfServiceSetup: true, rp: rp, users: map[string]*user{}, ceremonies: map[string]ceremony{},
+		// The example answer of temporaryaccesspassauthenticationmethodconfiguration-get.md,
+		// enabled.
 		TAPPolicy: map[string]any{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "id": "TemporaryAccessPass",
 			"state": "enabled", "defaultLifetimeInMinutes": 60, "defaultLength": 8, "minimumLifetimeInMinutes": 60, "maximumLifetimeInMinutes": 480,
 			"isUsableOnce": false, "includeTargets": []map[string]any{{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}},
@@ -339,6 +352,9 @@ func (s *Sim) pageLimit() int {
 	return 999
 }
 
+// tapOut is a pass in the shape of the example answers of
+// authentication-post-temporaryaccesspassmethods.md and
+// authentication-list-temporaryaccesspassmethods.md.
 func tapOut(t *tap, withValue bool, now time.Time) map[string]any {
 	usable, reason := true, "EnabledByPolicy"
 	switch {
@@ -414,6 +430,7 @@ func (s *Sim) listTAP(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 func (s *Sim) listMethods(w http.ResponseWriter, r *http.Request, u *user) {
+	// The password's id is the fixed one of passwordauthenticationmethod-get.md's example.
 	out := []any{map[string]any{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490"}}
 	for _, m := range u.methods {
 		e := map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created}
@@ -479,11 +496,55 @@ func (s *Sim) creationOptions(w http.ResponseWriter, r *http.Request, u *user) {
 	exp := s.now().Add(5 * time.Minute)
 	s.ceremonies[sd.Challenge] = ceremony{userID: u.ID, sd: *sd, expires: exp}
 	writeJSON(w, http.StatusOK, map[string]any{"@odata.type": "#microsoft.graph.webauthnCredentialCreationOptions",
-		"challengeTimeoutDateTime": exp, "publicKey": creation.Response})
+		"challengeTimeoutDateTime": exp, "publicKey": s.documentedShape(creation.Response)})
 }
 
+// documentedShape gives go-webauthn's options the shape of the documented
+// example answer (fido2authenticationmethod-creationoptions.md): an
+// @odata.type on every nested object, extensions included;
+// authenticatorAttachment "platform"; attestation "direct"; timeout 60000.
+func (s *Sim) documentedShape(o protocol.PublicKeyCredentialCreationOptions) map[string]any {
+	var pk map[string]any
+	raw, _ := json.Marshal(o)
+	json.Unmarshal(raw, &pk)
+	typed := func(v any, name string) map[string]any {
+		m, _ := v.(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+		}
+		m["@odata.type"] = "#microsoft.graph." + name
+		return m
+	}
+	pk["@odata.type"] = "#microsoft.graph.webauthnPublicKeyCredentialCreationOptions"
+	pk["rp"] = typed(pk["rp"], "webauthnPublicKeyCredentialRpEntity")
+	pk["user"] = typed(pk["user"], "webauthnPublicKeyCredentialUserEntity")
+	params, _ := pk["pubKeyCredParams"].([]any)
+	for i, p := range params {
+		params[i] = typed(p, "webauthnPublicKeyCredentialParameters")
+	}
+	sel := typed(pk["authenticatorSelection"], "webauthnAuthenticatorSelectionCriteria")
+	sel["authenticatorAttachment"] = "platform"
+	sel["requireResidentKey"] = true
+	delete(sel, "residentKey") // the documented example has only requireResidentKey
+	pk["authenticatorSelection"] = sel
+	if pk["excludeCredentials"] == nil {
+		pk["excludeCredentials"] = []any{}
+	}
+	pk["attestation"], pk["timeout"] = "direct", 60000
+	ext := typed(nil, "webauthnAuthenticationExtensionsClientInputs")
+	for k, v := range s.Extensions {
+		ext[k] = v
+	}
+	pk["extensions"] = ext
+	return pk
+}
+
+// registerFIDO2 takes the body of authentication-post-fido2methods.md:
+// the documented example request, verbatim, carries @odata.type at every
+// level and publicKeyCredential.clientExtensionResults, so both are
+// accepted. The types are not open (openType false), so a member the
+// reference does not name, such as rawId, is refused.
 func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
-	// Exactly the documented body; Graph refuses what it does not know.
 	var req struct {
 		DisplayName         string `json:"displayName"`
 		PublicKeyCredential struct {
@@ -492,9 +553,15 @@ func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
 				ClientDataJSON    string `json:"clientDataJSON"`
 				AttestationObject string `json:"attestationObject"`
 			} `json:"response"`
+			ClientExtensionResults map[string]any `json:"clientExtensionResults"`
 		} `json:"publicKeyCredential"`
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Unable to read the request body.")
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(graph.StripAnnotations(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid request body: "+err.Error())
@@ -557,6 +624,7 @@ func (s *Sim) methodConfig(w http.ResponseWriter, r *http.Request) {
 	case "TemporaryAccessPass":
 		writeJSON(w, http.StatusOK, s.TAPPolicy)
 	case "Fido2":
+		// The example answer of fido2authenticationmethodconfiguration-get.md, enabled.
 		blocked := s.BlockedAAGUIDs
 		if blocked == nil {
 			blocked = []string{}
