@@ -85,11 +85,14 @@ func MethodKind(typ string) string {
 
 // AuthenticationMethod is one entry of a user's methods, in Graph's style:
 // Type tells the kind, and only that kind's fields are set.
+// CreatedDateTime is absent (the zero time in Go) where the directory does
+// not say when the method was added: Entra gives no time for phones,
+// email addresses and OATH apps.
 type AuthenticationMethod struct {
 	Type            string    `json:"type"`
 	ID              string    `json:"id"`
 	DisplayName     string    `json:"displayName,omitempty"`
-	CreatedDateTime time.Time `json:"createdDateTime"`
+	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
 	// fido2
 	AAGUID                string     `json:"aaGuid,omitempty"`
 	Model                 string     `json:"model,omitempty"`

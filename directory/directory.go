@@ -164,12 +164,16 @@ type Judgement struct {
 }
 
 // Method is one of a person's authentication methods. Kind is Graph's
-// path name for it (fido2, phone, temporaryAccessPass, ...).
+// path name for it (fido2, phone, temporaryAccessPass, ...). CreatedAt is
+// zero where the directory does not say when it was added (Graph gives no
+// time for phones, email and OATH apps).
 type Method struct {
 	Kind        string
 	ID          string
 	DisplayName string
 	CreatedAt   time.Time
+	// phone: mobile, alternateMobile or office
+	PhoneType string
 	// fido2
 	AAGUID           string
 	Model            string

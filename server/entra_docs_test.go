@@ -1,6 +1,9 @@
 package server
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -60,5 +63,36 @@ func TestEntraCreationOptionsShape(t *testing.T) {
 	}
 	if _, err := k.RegisterFIDO2(bg, api.RegisterFIDO2Request{PublicKeyCredential: raw}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEntraMethodNames: every documented kind gets a name, and a method
+// Graph gives no time for shows none (not 0001-01-01).
+func TestEntraMethodNames(t *testing.T) {
+	e := newEntraEnv(t, "sqlite")
+	uid := e.sim.AddUser("cai@contoso.com", "Cai", "Member", false)
+	e.sim.AddMethod(uid, "phone", "+1 2065550123")
+	e.sim.AddPhone(uid, "+46 70 123 45 67", "alternateMobile")
+	e.sim.AddMethod(uid, "email", "cai@fabrikam.example")
+	e.sim.AddMethod(uid, "softwareOath", "")
+	e.sim.AddMethod(uid, "microsoftAuthenticator", "")
+	e.sim.AddMethod(uid, "windowsHelloForBusiness", "Cai's laptop")
+	ms, err := e.admin.UserMethods(bg, "cai@contoso.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range ms {
+		got[api.MethodKind(m.Type)+"/"+m.DisplayName] = fmt.Sprint(!m.CreatedDateTime.IsZero())
+	}
+	want := map[string]string{"phone/+1 ••••••••23": "false", "phone/+46 •• ••• •• 67": "false", "email/cai@fabrikam.example": "false",
+		"softwareOath/Authenticator app": "false", "microsoftAuthenticator/Microsoft Authenticator": "true",
+		"windowsHelloForBusiness/Cai's laptop": "true"}
+	if !maps.Equal(got, want) {
+		t.Fatalf("names (and whether a date is shown) %v", got)
+	}
+	raw, _ := json.Marshal(ms)
+	if strings.Contains(string(raw), "0001-01-01") {
+		t.Fatalf("a zero date on the wire: %s", raw)
 	}
 }

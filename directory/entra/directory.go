@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -368,7 +369,8 @@ func (d *Directory) DeletePass(ctx context.Context, upn, id string) (directory.T
 // ---- methods ----
 
 // Methods lists the person's methods from Entra, the password left out.
-// A phone without a name is named by its number.
+// Every method gets a name a person recognises (see methodName) and the
+// creation time Graph gives, or none.
 func (d *Directory) Methods(ctx context.Context, upn string) ([]directory.Method, error) {
 	ms, res, err := d.g.Methods(ctx, upn)
 	if err != nil {
@@ -380,11 +382,12 @@ func (d *Directory) Methods(ctx context.Context, upn string) ([]directory.Method
 		if kind == "" || kind == "password" {
 			continue
 		}
-		dm := directory.Method{Kind: kind, ID: m.ID, DisplayName: m.DisplayName, CreatedAt: m.CreatedDateTime,
-			AAGUID: m.AAGUID, Model: m.Model, AttestationLevel: m.AttestationLevel}
-		if dm.DisplayName == "" {
-			dm.DisplayName = m.PhoneNumber
+		created := m.CreatedDateTime
+		if created.IsZero() {
+			created = m.CreationDateTime
 		}
+		dm := directory.Method{Kind: kind, ID: m.ID, DisplayName: methodName(kind, m), CreatedAt: created, PhoneType: m.PhoneType,
+			AAGUID: m.AAGUID, Model: m.Model, AttestationLevel: m.AttestationLevel}
 		if kind == directory.KindTAP {
 			dm.Pass = &directory.Pass{ID: m.ID, CreatedAt: m.CreatedDateTime, StartAt: startOf(m.StartDateTime, m.CreatedDateTime), LifetimeMinutes: m.LifetimeInMinutes,
 				IsUsableOnce: m.IsUsableOnce, IsUsable: m.IsUsable, Reason: m.MethodUsabilityReason}
@@ -392,6 +395,81 @@ func (d *Directory) Methods(ctx context.Context, upn string) ([]directory.Method
 		out = append(out, dm)
 	}
 	return out, nil
+}
+
+// methodName names a method for the person at the kiosk. Graph names only
+// some kinds (keys, Authenticator and Windows Hello devices); the others
+// are named by what identifies them: the email address, the phone number
+// masked to its country code and last two digits (enough to tell one's
+// own phones apart, too little to read a stranger's number off the
+// screen), or the kind in words.
+func methodName(kind string, m graph.Method) string {
+	if name := strings.TrimSpace(m.DisplayName); name != "" {
+		return name
+	}
+	switch kind {
+	case "email":
+		if m.EmailAddress != "" {
+			return m.EmailAddress
+		}
+		return "Email address"
+	case "phone":
+		if m.PhoneNumber != "" {
+			return MaskPhone(m.PhoneNumber)
+		}
+		return "Phone"
+	case "fido2":
+		if m.Model != "" {
+			return m.Model
+		}
+		return "Security key"
+	}
+	if name, ok := kindNames[kind]; ok {
+		return name
+	}
+	return kind
+}
+
+// kindNames are the names of the kinds Graph gives no name of their own.
+var kindNames = map[string]string{
+	"microsoftAuthenticator":  "Microsoft Authenticator",
+	"softwareOath":            "Authenticator app",
+	"hardwareOath":            "OATH token",
+	"windowsHelloForBusiness": "Windows Hello for Business",
+	"platformCredential":      "Platform credential",
+	"temporaryAccessPass":     "Temporary Access Pass",
+	"qrCodePin":               "QR code",
+}
+
+// MaskPhone keeps a phone number's country code ("+46", when the number
+// starts with + and a space follows it) and its last two digits, and
+// replaces every other digit with •, keeping the spacing.
+func MaskPhone(n string) string {
+	n = strings.TrimSpace(n)
+	keepFrom := 0
+	if strings.HasPrefix(n, "+") {
+		if i := strings.IndexByte(n, ' '); i > 0 {
+			keepFrom = i
+		}
+	}
+	digits := 0
+	for _, r := range n {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	var b strings.Builder
+	seen := 0
+	for i, r := range n {
+		if r >= '0' && r <= '9' {
+			seen++
+			if i >= keepFrom && seen <= digits-2 {
+				r = '•'
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // DeleteMethod deletes one method in Entra by its kind, then tapd's own

@@ -80,13 +80,25 @@ type (
 
 // Method is one entry of GET /authentication/methods: @odata.type names
 // the kind, and each kind has its own fields.
+//
+// Not every kind has a name or a creation time: emailAuthenticationMethod
+// is {id, emailAddress}, phoneAuthenticationMethod {id, phoneNumber,
+// phoneType, smsSignInState}, softwareOathAuthenticationMethod {id,
+// secretKey}. A time Graph does not give stays zero.
 type Method struct {
 	Type            string    `json:"@odata.type"`
 	ID              string    `json:"id"`
 	DisplayName     string    `json:"displayName,omitempty"`
-	CreatedDateTime time.Time `json:"createdDateTime"`
-	// phoneAuthenticationMethod
+	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
+	// CreationDateTime is how authentication-list-methods.md's example
+	// spells a key's creation time; read in case Graph does too.
+	CreationDateTime time.Time `json:"creationDateTime,omitzero"`
+	// phoneAuthenticationMethod: phoneType is mobile, alternateMobile or
+	// office.
 	PhoneNumber string `json:"phoneNumber,omitempty"`
+	PhoneType   string `json:"phoneType,omitempty"`
+	// emailAuthenticationMethod
+	EmailAddress string `json:"emailAddress,omitempty"`
 	// fido2AuthenticationMethod
 	AAGUID           string `json:"aaGuid,omitempty"`
 	Model            string `json:"model,omitempty"`

@@ -92,6 +92,7 @@ type tap struct {
 
 type method struct {
 	Type, ID, DisplayName string
+	PhoneType             string
 	Created               time.Time
 	AAGUID, Model, Level  string
 	credID                []byte
@@ -144,13 +145,36 @@ func (s *Sim) AddUser(upn, displayName, userType string, external bool, groups .
 }
 
 // AddMethod gives a user another method (a phone, an old key). For a
-// phone, displayName is its number.
+// phone, displayName is its number and the phone is the mobile one; for
+// email, it is the address.
 func (s *Sim) AddMethod(userID, kind, displayName string) string {
+	if kind == "phone" {
+		return s.AddPhone(userID, displayName, "mobile")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := uuid.NewString()
 	s.users[userID].methods = append(s.users[userID].methods, method{Type: "#microsoft.graph." + kind + "AuthenticationMethod", ID: id,
 		DisplayName: displayName, Created: s.now()})
+	return id
+}
+
+// PhoneIDs are the fixed ids of a user's phone methods, one per
+// phoneType (phoneauthenticationmethod-delete.md).
+var PhoneIDs = map[string]string{
+	"mobile":          "3179e48a-750b-4051-897c-87b9720928f7",
+	"alternateMobile": "b6332ec1-7057-4abe-9331-3d72feddfe41",
+	"office":          "e37fc753-ff3b-4958-9484-eaa9425c82bc",
+}
+
+// AddPhone gives a user a phone of phoneType (mobile, alternateMobile or
+// office) and returns its id, which Graph fixes per type.
+func (s *Sim) AddPhone(userID, number, phoneType string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := PhoneIDs[phoneType]
+	s.users[userID].methods = append(s.users[userID].methods, method{Type: "#microsoft.graph.phoneAuthenticationMethod", ID: id,
+		DisplayName: number, PhoneType: phoneType})
 	return id
 }
 
@@ -434,10 +458,16 @@ func (s *Sim) listMethods(w http.ResponseWriter, r *http.Request, u *user) {
 	out := []any{map[string]any{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490"}}
 	for _, m := range u.methods {
 		e := map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created}
-		if m.Type == "#microsoft.graph.phoneAuthenticationMethod" {
-			// A phone has a number and a type, no name.
-			delete(e, "displayName")
-			e["phoneNumber"], e["phoneType"] = m.DisplayName, "mobile"
+		// Some kinds have neither a name nor a time, as their resource
+		// pages show: phoneauthenticationmethod.md, emailauthenticationmethod.md,
+		// softwareoathauthenticationmethod.md.
+		switch m.Type {
+		case "#microsoft.graph.phoneAuthenticationMethod":
+			e = map[string]any{"@odata.type": m.Type, "id": m.ID, "phoneNumber": m.DisplayName, "phoneType": m.PhoneType, "smsSignInState": "notSupported"}
+		case "#microsoft.graph.emailAuthenticationMethod":
+			e = map[string]any{"@odata.type": m.Type, "id": m.ID, "emailAddress": m.DisplayName}
+		case "#microsoft.graph.softwareOathAuthenticationMethod":
+			e = map[string]any{"@odata.type": m.Type, "id": m.ID, "secretKey": nil}
 		}
 		if m.AAGUID != "" {
 			e["aaGuid"], e["model"], e["attestationLevel"] = m.AAGUID, m.Model, m.Level
