@@ -59,6 +59,11 @@ const (
 	CodePassNotCheckable     Code = "passNotCheckable"
 	CodePassDeleted          Code = "passDeleted"
 	CodeSelfServiceSetupOff  Code = "selfServiceSetupOff"
+	// Entra refuses to delete a phone that is the person's default MFA
+	// method, and a mobile phone while an alternate mobile exists
+	// (phoneauthenticationmethod-delete.md).
+	CodePhoneIsDefaultMethod Code = "phoneIsDefaultMethod"
+	CodeMobileHasAlternate   Code = "mobileHasAlternate"
 )
 
 // codeStatus is the HTTP status of each code: a code means one status
@@ -107,6 +112,8 @@ var codeStatus = map[Code]int{
 	CodePassNotCheckable:      http.StatusForbidden,
 	CodePassDeleted:           http.StatusForbidden,
 	CodeSelfServiceSetupOff:   http.StatusForbidden,
+	CodePhoneIsDefaultMethod:  http.StatusConflict,
+	CodeMobileHasAlternate:    http.StatusConflict,
 }
 
 // StatusOf is the HTTP status that goes with a code; an unknown code is

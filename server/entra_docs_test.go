@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -94,5 +95,35 @@ func TestEntraMethodNames(t *testing.T) {
 	raw, _ := json.Marshal(ms)
 	if strings.Contains(string(raw), "0001-01-01") {
 		t.Fatalf("a zero date on the wire: %s", raw)
+	}
+}
+
+// TestEntraPhoneDeleteRefusals: Entra will not delete the default MFA
+// phone, nor a mobile while an alternate mobile exists
+// (phoneauthenticationmethod-delete.md); the kiosk gets a clear code.
+func TestEntraPhoneDeleteRefusals(t *testing.T) {
+	e := newEntraEnv(t, "sqlite")
+	uid := e.sim.AddUser("dag@contoso.com", "Dag", "Member", false)
+	mobile := e.sim.AddPhone(uid, "+46 70 111 22 33", "mobile")
+	alt := e.sim.AddPhone(uid, "+46 70 444 55 66", "alternateMobile")
+	office := e.sim.AddPhone(uid, "+46 8 123 456", "office")
+	e.sim.SetDefaultMethod(uid, office)
+	k := e.signInEntra("dag@contoso.com")
+	code(t, k.DeleteSessionMethod(bg, mobile), http.StatusConflict, api.CodeMobileHasAlternate)
+	code(t, k.DeleteSessionMethod(bg, office), http.StatusConflict, api.CodePhoneIsDefaultMethod)
+	code(t, e.admin.DeleteUserMethod(bg, "dag@contoso.com", office), http.StatusConflict, api.CodePhoneIsDefaultMethod)
+	// In the documented order both mobiles go.
+	for _, id := range []string{alt, mobile} {
+		if err := k.DeleteSessionMethod(bg, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := e.audit(api.ActionDeleteMethod)
+	reasons := map[string]int{}
+	for _, a := range l {
+		reasons[a.Result+"/"+a.ResultReason]++
+	}
+	if reasons["failure/mobileHasAlternate"] != 1 || reasons["failure/phoneIsDefaultMethod"] != 2 || reasons["success/"] != 2 {
+		t.Fatalf("audit %v", reasons)
 	}
 }

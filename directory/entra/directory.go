@@ -478,12 +478,53 @@ func (d *Directory) DeleteMethod(ctx context.Context, upn string, m directory.Me
 	res, err := d.g.DeleteMethod(ctx, upn, m.Kind, m.ID)
 	t := trace(nil, res)
 	if err != nil && status(err) != http.StatusNotFound {
-		return t, writeFailed("remove the method", res, err, t)
+		f := writeFailed("remove the method", res, err, t)
+		if m.Kind == "phone" && refused(err) {
+			f.Reason, f.Err = d.phoneRefusal(ctx, upn, m, err)
+		}
+		return t, f
 	}
 	if err := d.st.DeleteMethod(ctx, upn, m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.log.Warn("local key record not deleted", "method_id", m.ID, "err", err)
 	}
 	return t, nil
+}
+
+// refused tells a refusal of the request itself (400, 409, 422, ...)
+// from a missing permission, a missing method, throttling or an outage.
+func refused(err error) bool {
+	switch st := status(err); st {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusTooManyRequests:
+		return false
+	default:
+		return st >= 400 && st < 500
+	}
+}
+
+// ErrPhoneIsDefault and ErrMobileHasAlternate are Entra's two documented
+// refusals to delete a phone (phoneauthenticationmethod-delete.md).
+var (
+	ErrPhoneIsDefault = api.E(api.CodePhoneIsDefaultMethod,
+		"This phone is your default way to confirm sign-ins, and Microsoft Entra ID does not remove a default method. Ask IT to make another method your default, then remove the phone.")
+	ErrMobileHasAlternate = api.E(api.CodeMobileHasAlternate,
+		"Microsoft Entra ID does not remove a mobile phone while an alternate mobile phone is registered. Remove the alternate mobile phone first, then this one.")
+)
+
+// phoneRefusal says which documented rule Graph applied when it refused
+// to delete a phone: a mobile phone while an alternate mobile exists (tapd
+// can see that in the list), else the phone being the default MFA method,
+// which v1.0 does not show (Graph's own words go to the log).
+func (d *Directory) phoneRefusal(ctx context.Context, upn string, m directory.Method, err error) (string, error) {
+	if m.PhoneType == "mobile" {
+		if ms, _, lerr := d.g.Methods(ctx, upn); lerr == nil {
+			for _, x := range ms {
+				if x.Kind() == "phone" && x.PhoneType == "alternateMobile" {
+					return "mobileHasAlternate", ErrMobileHasAlternate.Because(err)
+				}
+			}
+		}
+	}
+	return "phoneIsDefaultMethod", ErrPhoneIsDefault.Because(err)
 }
 
 // ---- registration ----
