@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,5 +126,24 @@ func TestEntraPhoneDeleteRefusals(t *testing.T) {
 	}
 	if reasons["failure/mobileHasAlternate"] != 1 || reasons["failure/phoneIsDefaultMethod"] != 2 || reasons["success/"] != 2 {
 		t.Fatalf("audit %v", reasons)
+	}
+}
+
+// TestEntraClientRequestIDAndLongThrottling: the audit keeps the
+// client-request-id beside Graph's request-id; a Retry-After longer than
+// the limit fails at once with a clear answer and its wait.
+func TestEntraClientRequestIDAndLongThrottling(t *testing.T) {
+	e := newEntraEnv(t, "sqlite")
+	e.sim.AddUser("eli@contoso.com", "Eli", "Member", false)
+	e.newPass("eli@contoso.com", api.CreatePassRequest{})
+	l := e.audit(api.ActionCreatePass)
+	if len(l) != 1 || l[0].Details["graphRequestId"] == "" || !slices.Contains(e.sim.ClientRequestIDs, l[0].Details["graphClientRequestId"]) {
+		t.Fatalf("audit %+v", l)
+	}
+	e.sim.FailMatching("POST", 1, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.", 600)
+	_, err := e.admin.CreatePass(bg, "eli@contoso.com", api.CreatePassRequest{})
+	ae := code(t, err, http.StatusServiceUnavailable, api.CodeDirectoryUnavailable)
+	if ae.RetryAfterSeconds != 600 || !strings.Contains(ae.Message, "600 seconds") || len(*e.waits) != 0 {
+		t.Fatalf("%+v waits %v", ae, *e.waits)
 	}
 }

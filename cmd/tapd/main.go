@@ -232,7 +232,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      writeTimeout(set),
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    srv.HTTPMaxHeaderBytes(),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -293,6 +293,16 @@ func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*
 	}
 	logger.Info("directory ready", "kind", "entra")
 	return gc, nil
+}
+
+// writeTimeout is how long tapd may take over one answer: a minute, and in
+// Entra mode also as long as it may wait on Graph's throttling, so that a
+// wait tapd honours does not end in a cut connection.
+func writeTimeout(set serveSettings) time.Duration {
+	if set.Directory == "entra" {
+		return time.Minute + set.Entra.MaxRetryAfter
+	}
+	return time.Minute
 }
 
 // sweep deletes expired sessions and ceremonies once a minute. Both are

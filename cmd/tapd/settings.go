@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/directory/entra"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/recovery"
 )
 
@@ -63,7 +64,7 @@ func defaultServeSettings() serveSettings {
 		RPID:            recovery.DefaultRPID,
 		RPName:          recovery.DefaultRPName,
 		Directory:       "local",
-		Entra:           entra.Settings{GraphURL: entra.DefaultGraphURL},
+		Entra:           entra.Settings{GraphURL: entra.DefaultGraphURL, MaxRetryAfter: graph.DefaultMaxRetryAfter},
 		HashMemoryMiB:   int(recovery.Defaults.HashMemory >> 20),
 	}
 }
@@ -96,6 +97,7 @@ func (s *serveSettings) register(fs *flag.FlagSet) {
 	fs.BoolVar(&e.ManagedIdentity, "managed-identity", e.ManagedIdentity, "entra: use the Azure host's managed identity")
 	fs.StringVar(&e.GraphURL, "graph-url", e.GraphURL, "entra: Microsoft Graph base URL (national clouds differ)")
 	fs.StringVar(&e.AuthorityHost, "authority-host", e.AuthorityHost, "entra: sign-in authority, default https://login.microsoftonline.com/ (national clouds differ)")
+	fs.DurationVar(&e.MaxRetryAfter, "graph-max-retry-after", e.MaxRetryAfter, "entra: longest tapd waits, in all, when Graph throttles one call and says how long to wait (30s to 10m); past it the call fails at once")
 }
 
 // Validate reports every problem with the settings at once, joined;

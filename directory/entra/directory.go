@@ -65,7 +65,12 @@ func failure(op string, res graph.Result, err error) error {
 	var ge *graph.Error
 	isGraph := errors.As(err, &ge)
 	var out *api.Error
+	var te *graph.ThrottledError
 	switch {
+	case errors.As(err, &te):
+		secs := int(te.RetryAfter / time.Second)
+		out = api.E(api.CodeDirectoryUnavailable,
+			"Microsoft Entra ID is busy and asked tapd to wait %d seconds, so tapd could not %s. Try again in %d seconds.", secs, op, secs).RetryAfter(secs)
 	case errors.Is(err, graph.ErrUnavailable) || isGraph && ge.Status == http.StatusTooManyRequests:
 		out = api.E(api.CodeDirectoryUnavailable,
 			"The directory (Microsoft Entra ID) is unavailable, so tapd could not %s. Try again in a few minutes.", op).RetryAfter(30)
@@ -77,7 +82,7 @@ func failure(op string, res graph.Result, err error) error {
 	default:
 		out = api.E(api.CodeDirectoryError, "tapd could not %s in Microsoft Entra ID.", op)
 	}
-	return out.Because(fmt.Errorf("graph (request-id %q, %d attempts): %w", res.RequestID, res.Attempts, err))
+	return out.Because(fmt.Errorf("graph (request-id %q, client-request-id %q, %d attempts): %w", res.RequestID, res.ClientRequestID, res.Attempts, err))
 }
 
 func status(err error) int {
@@ -96,13 +101,18 @@ func graphMessage(err error) string {
 	return ""
 }
 
-// trace records a Graph call's request id for the audit trail.
+// trace records a Graph call's ids for the audit trail: Graph's
+// request-id and the client-request-id tapd sent, either of which
+// Microsoft support can trace.
 func trace(t directory.Trace, res graph.Result) directory.Trace {
 	if t == nil {
 		t = directory.Trace{}
 	}
 	if res.RequestID != "" {
 		t["graphRequestId"] = res.RequestID
+	}
+	if res.ClientRequestID != "" {
+		t["graphClientRequestId"] = res.ClientRequestID
 	}
 	return t
 }

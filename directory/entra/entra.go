@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -40,12 +41,24 @@ type Settings struct {
 	AuthorityHost string
 	// GraphURL is https://graph.microsoft.com/v1.0 by default.
 	GraphURL string
+	// MaxRetryAfter bounds how long tapd waits, in all, on Graph's
+	// Retry-After for one call (--graph-max-retry-after); 0 is
+	// graph.DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
 	// HTTP carries every call; nil is http.DefaultClient.
 	HTTP *http.Client
 }
 
 // DefaultGraphURL is Microsoft Graph v1.0 in the global cloud.
 const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
+
+// The bounds of --graph-max-retry-after: at least 30 s (what tapd waited
+// before it had the setting), at most 10 minutes, past which a person at
+// the kiosk is better told to come back.
+const (
+	MinRetryAfterLimit = 30 * time.Second
+	MaxRetryAfterLimit = 10 * time.Minute
+)
 
 // Validate names every missing or contradictory setting at once.
 func (s Settings) Validate() error {
@@ -69,6 +82,9 @@ func (s Settings) Validate() error {
 		if s.ClientID == "" {
 			problems = append(problems, errors.New("--client-id is required: the application (client) id of tapd's app registration"))
 		}
+	}
+	if s.MaxRetryAfter != 0 && (s.MaxRetryAfter < MinRetryAfterLimit || s.MaxRetryAfter > MaxRetryAfterLimit) {
+		problems = append(problems, fmt.Errorf("--graph-max-retry-after %s must be between %s and %s", s.MaxRetryAfter, MinRetryAfterLimit, MaxRetryAfterLimit))
 	}
 	for name, v := range map[string]string{"--graph-url": s.GraphURL, "--authority-host": s.AuthorityHost} {
 		if v == "" {
@@ -155,7 +171,8 @@ func (s Settings) Client() (*graph.Client, error) {
 		base = DefaultGraphURL
 	}
 	u, _ := url.Parse(base)
-	return &graph.Client{BaseURL: base, HTTP: s.HTTP, Tokens: Tokens{Cred: cred, Scope: u.Scheme + "://" + u.Host + "/.default"}}, nil
+	return &graph.Client{BaseURL: base, HTTP: s.HTTP, Tokens: Tokens{Cred: cred, Scope: u.Scheme + "://" + u.Host + "/.default"},
+		MaxRetryAfter: s.MaxRetryAfter}, nil
 }
 
 var aadsts = regexp.MustCompile(`(?m)AADSTS\d+: .*?(?:\.\s|\.$|$)`)

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // TokenSource gives a bearer token for Graph (azidentity in tapd, a fixed
@@ -42,9 +44,15 @@ type Client struct {
 	// calls at 60 s.
 	Timeout time.Duration
 	// MaxAttempts bounds retries of throttled (429) and unavailable
-	// (503, 504) answers; MaxWait bounds one wait between them.
+	// (503, 504) answers; MaxWait bounds one wait tapd chooses itself
+	// (no Retry-After), 30 s by default.
 	MaxAttempts int
 	MaxWait     time.Duration
+	// MaxRetryAfter bounds the waits Graph asks for with Retry-After,
+	// all of one call's together (2 minutes by default). A wait that
+	// would go past it is not waited: the call fails with a
+	// *ThrottledError at once, so nobody stands at the kiosk for longer.
+	MaxRetryAfter time.Duration
 	// Sleep waits between attempts; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -65,12 +73,29 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("graph %d %s: %s (request-id %s)", e.Status, e.Code, e.Message, e.RequestID)
 }
 
-// Result is what every call returns beside its value: Graph's request id,
-// for the audit trail, and how many attempts it took.
+// Result is what every call returns beside its value: Graph's request id
+// and the client-request-id tapd sent, for the audit trail, and how many
+// attempts it took.
 type Result struct {
-	RequestID string
-	Attempts  int
+	RequestID       string
+	ClientRequestID string
+	Attempts        int
 }
+
+// ThrottledError is Graph asking tapd to wait longer than MaxRetryAfter
+// allows. Err is Graph's own answer (a 429 or 503 *Error).
+type ThrottledError struct {
+	RetryAfter time.Duration
+	Limit      time.Duration
+	Err        error
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("Microsoft Graph asked tapd to wait %s before trying again, more than the %s tapd waits for one call (--graph-max-retry-after): %v",
+		e.RetryAfter, e.Limit, e.Err)
+}
+
+func (e *ThrottledError) Unwrap() error { return e.Err }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -96,6 +121,9 @@ func (c *Client) defaults() {
 	if c.MaxWait <= 0 {
 		c.MaxWait = 30 * time.Second
 	}
+	if c.MaxRetryAfter <= 0 {
+		c.MaxRetryAfter = DefaultMaxRetryAfter
+	}
 	if c.Sleep == nil {
 		c.Sleep = sleepCtx
 	}
@@ -112,15 +140,20 @@ func retryable(method string, status int, err error) bool {
 	return errors.Is(err, ErrUnavailable) && (method == http.MethodGet || method == http.MethodDelete)
 }
 
+// DefaultMaxRetryAfter is how long, in all, tapd waits on Graph's
+// Retry-After for one call unless told otherwise.
+const DefaultMaxRetryAfter = 2 * time.Minute
+
 // backoff is how long to wait before attempt n (1-based): Retry-After when
-// Graph gives it, else 1 s doubling, with ±20 % jitter, at most MaxWait.
-func (c *Client) backoff(n int, retryAfter string) time.Duration {
+// Graph gives it (asked tells which), else 1 s doubling, with ±20 %
+// jitter, at most MaxWait.
+func (c *Client) backoff(n int, retryAfter string) (d time.Duration, asked bool) {
 	if s, err := strconv.Atoi(strings.TrimSpace(retryAfter)); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, c.MaxWait)
+		return time.Duration(s) * time.Second, true
 	}
-	d := time.Second << (n - 1)
+	d = time.Second << (n - 1)
 	j := 0.8 + 0.4*rand.Float64()
-	return min(time.Duration(float64(d)*j), c.MaxWait)
+	return min(time.Duration(float64(d)*j), c.MaxWait), false
 }
 
 // do sends one request (with retries) and decodes the JSON answer into out.
@@ -138,7 +171,10 @@ func (c *Client) doWith(ctx context.Context, method, path string, header http.He
 			return Result{}, err
 		}
 	}
-	var res Result
+	// One client-request-id for the call, the same on each retry, so
+	// Microsoft support can follow all of its attempts.
+	res := Result{ClientRequestID: uuid.NewString()}
+	var asked time.Duration // the Retry-After waits so far
 	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
 		status, retryAfter, err := c.once(ctx, method, path, header, body, out, &res)
@@ -151,7 +187,14 @@ func (c *Client) doWith(ctx context.Context, method, path string, header http.He
 		if !retryable(method, status, err) || attempt >= c.MaxAttempts {
 			return res, err
 		}
-		if err := c.Sleep(ctx, c.backoff(attempt, retryAfter)); err != nil {
+		wait, fromGraph := c.backoff(attempt, retryAfter)
+		if fromGraph {
+			if asked+wait > c.MaxRetryAfter {
+				return res, &ThrottledError{RetryAfter: wait, Limit: c.MaxRetryAfter, Err: err}
+			}
+			asked += wait
+		}
+		if err := c.Sleep(ctx, wait); err != nil {
 			return res, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 	}
@@ -176,6 +219,7 @@ func (c *Client) once(ctx context.Context, method, path string, header http.Head
 		req.Header[k] = vs
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("client-request-id", res.ClientRequestID)
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

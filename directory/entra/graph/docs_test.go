@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 )
 
@@ -101,5 +102,27 @@ func TestDocumentedRequests(t *testing.T) {
 		`{"startDateTime": "2022-06-05T00:00:00.000Z", "lifetimeInMinutes": 60, "isUsableOnce": false}`, nil)
 	if st != 201 || !strings.Contains(body, `"NotYetValid"`) && !strings.Contains(body, `"Expired"`) {
 		t.Fatalf("documented pass create: %d %s", st, body)
+	}
+}
+
+// TestClientRequestID: every call carries a client-request-id GUID, the
+// same on each retry of one call, and returns it in the Result.
+func TestClientRequestID(t *testing.T) {
+	sim, c, _ := setup(t)
+	id := sim.AddUser("ada@contoso.com", "Ada", "Member", false)
+	sim.Throttle(1, 1)
+	_, res, err := c.GetUser(bg, id)
+	if err != nil || res.Attempts != 2 {
+		t.Fatal(res, err)
+	}
+	if _, err := uuid.Parse(res.ClientRequestID); err != nil {
+		t.Fatalf("client-request-id %q", res.ClientRequestID)
+	}
+	if got := sim.ClientRequestIDs; len(got) != 2 || got[0] != res.ClientRequestID || got[1] != res.ClientRequestID {
+		t.Fatalf("sent %q, result %q", got, res.ClientRequestID)
+	}
+	_, res2, _ := c.GetUser(bg, id)
+	if res2.ClientRequestID == res.ClientRequestID {
+		t.Fatal("two calls share a client-request-id")
 	}
 }

@@ -69,8 +69,10 @@ type Sim struct {
 	pageSize   int
 	delay      time.Duration
 	apps       apps
-	// Requests records "METHOD path" of every call, for tests.
-	Requests []string
+	// Requests records "METHOD path" of every call, for tests, and
+	// ClientRequestIDs the client-request-id each carried ("" for none).
+	Requests         []string
+	ClientRequestIDs []string
 }
 
 type user struct {
@@ -256,8 +258,14 @@ func (s *Sim) routes() http.Handler {
 			return
 		}
 		w.Header().Set("request-id", uuid.NewString())
+		// Graph echoes the caller's client-request-id (best practices:
+		// "client-request-id" in the request and response headers).
+		if cid := r.Header.Get("client-request-id"); cid != "" {
+			w.Header().Set("client-request-id", cid)
+		}
 		s.mu.Lock()
 		s.Requests = append(s.Requests, r.Method+" "+r.URL.Path)
+		s.ClientRequestIDs = append(s.ClientRequestIDs, r.Header.Get("client-request-id"))
 		delay := s.delay
 		f := s.takeFault(r.Method + " " + r.URL.Path)
 		s.mu.Unlock()
