@@ -147,3 +147,62 @@ func TestEntraClientRequestIDAndLongThrottling(t *testing.T) {
 		t.Fatalf("%+v waits %v", ae, *e.waits)
 	}
 }
+
+// TestEntraPasskeyProfiles: in a tenant with passkey profiles a key is
+// judged by the profiles the person's groups allow, not the deprecated
+// top-level fields, and the admin sees both.
+func TestEntraPasskeyProfiles(t *testing.T) {
+	e := newEntraEnv(t, "sqlite")
+	e.sim.AddUser("fay@contoso.com", "Fay", "Member", false, "Kiosk users")
+	e.sim.AddUser("gil@contoso.com", "Gil", "Member", false)
+	e.sim.AddUser("hal@contoso.com", "Hal", "Member", false, "Kiosk users", "Contractors")
+	// The deprecated top-level restriction would block the virtual key
+	// for everyone; the profiles decide instead.
+	e.sim.BlockedAAGUIDs = []string{aaguid}
+	e.sim.DefaultPasskeyProfile = "00000000-0000-0000-0000-000000000001"
+	e.sim.PasskeyProfiles = []map[string]any{
+		{"id": "00000000-0000-0000-0000-000000000001", "name": "Default passkey profile", "passkeyTypes": "deviceBound,synced",
+			"attestationEnforcement": "disabled", "keyRestrictions": map[string]any{"isEnforced": true, "enforcementType": "block", "aaGuids": []string{aaguid}}},
+		{"id": "6f1967b7-15e8-4935-ac26-d50770ed07a7", "name": "Kiosk keys", "passkeyTypes": "deviceBound",
+			"attestationEnforcement": "disabled", "keyRestrictions": map[string]any{"isEnforced": true, "enforcementType": "allow", "aaGuids": []string{aaguid}}},
+	}
+	e.sim.FIDO2Targets = []map[string]any{
+		{"targetType": "group", "id": "all_users", "isRegistrationRequired": false, "allowedPasskeyProfiles": []string{}},
+		{"targetType": "group", "id": graphsim.GroupID("Kiosk users"), "isRegistrationRequired": false,
+			"allowedPasskeyProfiles": []string{"6f1967b7-15e8-4935-ac26-d50770ed07a7"}},
+	}
+	e.sim.BlockedAAGUIDs = nil // the simulator itself refuses what tapd lets through; only tapd's judgement is tested
+	fp, err := e.admin.GetFIDO2Policy(bg)
+	if err != nil || len(fp.PasskeyProfiles) != 2 || fp.DefaultPasskeyProfile == "" || len(fp.IncludeTargets) != 2 ||
+		fp.PasskeyProfiles[1].Name != "Kiosk keys" || !slices.Equal(fp.PasskeyProfiles[0].PasskeyTypes, []string{"deviceBound", "synced"}) {
+		t.Fatalf("admin view %s %v", mustJSON(fp), err)
+	}
+
+	path, _ := plugKey(t, virtualkey.Options{})
+	register := func(upn string) error {
+		k := e.signInEntra(upn)
+		raw, _ := keyResponse(t, k, path, nil)
+		_, err := k.RegisterFIDO2(bg, api.RegisterFIDO2Request{PublicKeyCredential: raw})
+		return err
+	}
+	// In the group: the Kiosk keys profile allows the model.
+	if err := register("fay@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	// Not in it: only the default profile, which blocks the model.
+	code(t, register("gil@contoso.com"), http.StatusForbidden, api.CodeKeyRestricted)
+	ok := e.audit(api.ActionRegisterFIDO2)
+	found := false
+	for _, a := range ok {
+		found = found || a.Result == "success" && a.Details["passkeyProfile"] == "Kiosk keys"
+	}
+	if !found {
+		t.Fatalf("the audit does not name the profile: %+v", ok)
+	}
+	// In the group but excluded: no profile at all.
+	e.sim.FIDO2Exclude = []map[string]any{{"targetType": "group", "id": graphsim.GroupID("Contractors")}}
+	ae := code(t, register("hal@contoso.com"), http.StatusForbidden, api.CodeKeyRestricted)
+	if !strings.Contains(ae.Message, "no passkey profile for you") {
+		t.Fatalf("excluded: %q", ae.Message)
+	}
+}

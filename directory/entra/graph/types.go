@@ -294,12 +294,39 @@ type KeyRestrictions struct {
 	AAGUIDs         []string `json:"aaGuids"`
 }
 
-// FIDO2Policy is the tenant's fido2AuthenticationMethodConfiguration.
+// FIDO2Policy is the tenant's fido2AuthenticationMethodConfiguration
+// (resources/fido2authenticationmethodconfiguration.md). v1.0 marks
+// isAttestationEnforced and keyRestrictions deprecated in favour of
+// passkeyProfiles; defaultPasskeyProfile names the baseline profile, and
+// each include target lists the profiles its members may use
+// (passkeyauthenticationmethodtarget.md).
 type FIDO2Policy struct {
-	State                            string          `json:"state"`
-	IsSelfServiceRegistrationAllowed bool            `json:"isSelfServiceRegistrationAllowed"`
-	IsAttestationEnforced            bool            `json:"isAttestationEnforced"`
-	KeyRestrictions                  KeyRestrictions `json:"keyRestrictions"`
+	State                            string           `json:"state"`
+	IsSelfServiceRegistrationAllowed bool             `json:"isSelfServiceRegistrationAllowed"`
+	IsAttestationEnforced            bool             `json:"isAttestationEnforced"`
+	KeyRestrictions                  KeyRestrictions  `json:"keyRestrictions"`
+	DefaultPasskeyProfile            string           `json:"defaultPasskeyProfile,omitempty"`
+	PasskeyProfiles                  []PasskeyProfile `json:"passkeyProfiles,omitempty"`
+	IncludeTargets                   []PasskeyTarget  `json:"includeTargets,omitempty"`
+	ExcludeTargets                   []Target         `json:"excludeTargets,omitempty"`
+}
+
+// PasskeyProfile is passkeyProfile (resources/passkeyprofile.md).
+// PasskeyTypes is a flags enum: "deviceBound", "synced" or
+// "deviceBound,synced".
+type PasskeyProfile struct {
+	ID                     string          `json:"id"`
+	Name                   string          `json:"name"`
+	AttestationEnforcement string          `json:"attestationEnforcement"`
+	KeyRestrictions        KeyRestrictions `json:"keyRestrictions"`
+	PasskeyTypes           string          `json:"passkeyTypes"`
+}
+
+// PasskeyTarget is passkeyAuthenticationMethodTarget.
+type PasskeyTarget struct {
+	TargetType             string   `json:"targetType"`
+	ID                     string   `json:"id"`
+	AllowedPasskeyProfiles []string `json:"allowedPasskeyProfiles,omitempty"`
 }
 
 // Target is an include or exclude target of a method policy; groups are

@@ -52,6 +52,14 @@ type Sim struct {
 	// TAPPolicy is the tenant's Temporary Access Pass policy, in Graph's
 	// shape; tests change it freely.
 	TAPPolicy map[string]any
+	// PasskeyProfiles, DefaultPasskeyProfile and FIDO2Targets make the
+	// FIDO2 policy a passkey-profile one, in the shapes of
+	// passkeyprofile.md and passkeyauthenticationmethodtarget.md; with no
+	// profiles the policy is the legacy one, targeting all_users.
+	PasskeyProfiles       []map[string]any
+	DefaultPasskeyProfile string
+	FIDO2Targets          []map[string]any
+	FIDO2Exclude          []map[string]any
 	// Extensions are the WebAuthn extension inputs the creation options
 	// carry beside Graph's @odata.type (the documented example has none);
 	// tests set credProtect and hmac-secret here.
@@ -688,18 +696,30 @@ func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
 func (s *Sim) methodConfig(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch r.PathValue("config") {
-	case "TemporaryAccessPass":
+	// The reference spells the path .../Fido2 in one place and .../fido2
+	// in another (fido2authenticationmethodconfiguration-get.md); the
+	// simulator takes either, as we expect Graph does. tapd entra-check
+	// asks a real tenant.
+	switch strings.ToLower(r.PathValue("config")) {
+	case "temporaryaccesspass":
 		writeJSON(w, http.StatusOK, s.TAPPolicy)
-	case "Fido2":
+	case "fido2":
 		// The example answer of fido2authenticationmethodconfiguration-get.md, enabled.
 		blocked := s.BlockedAAGUIDs
 		if blocked == nil {
 			blocked = []string{}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2",
+		out := map[string]any{"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2",
 			"state": "enabled", "isSelfServiceRegistrationAllowed": s.SelfServiceSetup, "isAttestationEnforced": false,
-			"keyRestrictions": map[string]any{"isEnforced": len(blocked) > 0, "enforcementType": "block", "aaGuids": blocked}})
+			"keyRestrictions": map[string]any{"isEnforced": len(blocked) > 0, "enforcementType": "block", "aaGuids": blocked},
+			"includeTargets": []map[string]any{{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}}, "excludeTargets": []any{}}
+		if len(s.PasskeyProfiles) > 0 {
+			out["passkeyProfiles"], out["defaultPasskeyProfile"], out["includeTargets"] = s.PasskeyProfiles, s.DefaultPasskeyProfile, s.FIDO2Targets
+		}
+		if s.FIDO2Exclude != nil {
+			out["excludeTargets"] = s.FIDO2Exclude
+		}
+		writeJSON(w, http.StatusOK, out)
 	default:
 		graphError(w, http.StatusNotFound, "itemNotFound", "No such authentication method configuration.")
 	}
