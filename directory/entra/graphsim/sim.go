@@ -712,7 +712,7 @@ func (s *Sim) methodConfig(w http.ResponseWriter, r *http.Request) {
 		out := map[string]any{"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2",
 			"state": "enabled", "isSelfServiceRegistrationAllowed": s.SelfServiceSetup, "isAttestationEnforced": false,
 			"keyRestrictions": map[string]any{"isEnforced": len(blocked) > 0, "enforcementType": "block", "aaGuids": blocked},
-			"includeTargets": []map[string]any{{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}}, "excludeTargets": []any{}}
+			"includeTargets":  []map[string]any{{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}}, "excludeTargets": []any{}}
 		if len(s.PasskeyProfiles) > 0 {
 			out["passkeyProfiles"], out["defaultPasskeyProfile"], out["includeTargets"] = s.PasskeyProfiles, s.DefaultPasskeyProfile, s.FIDO2Targets
 		}
