@@ -212,11 +212,11 @@ func cmdServe(args []string, stderr io.Writer) error {
 	// The one place that chooses the directory; nothing below asks.
 	var dir directory.Directory = local.New(local.Config{Store: st, RP: rp, Argon2: recovery.Defaults.Argon2, Now: time.Now})
 	if set.Directory == "entra" {
-		gc, err := connectEntra(ctx, set.Entra, logger)
+		gc, cloud, err := connectEntra(ctx, set.Entra, logger)
 		if err != nil {
 			return err
 		}
-		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger})
+		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger, Cloud: cloud})
 	}
 	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust,
 		HashMemory: int64(set.HashMemoryMiB) << 20})
@@ -272,12 +272,15 @@ func cmdServe(args []string, stderr io.Writer) error {
 }
 
 // connectEntra builds the Graph client and proves, before tapd listens,
-// that it can sign in and read the policies it needs.
-func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*graph.Client, error) {
+// that it can sign in and has every permission the kiosk flow needs. In a
+// cloud without the key registration API it says so, once, and the
+// directory refuses registrations.
+func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*graph.Client, entra.Cloud, error) {
 	gc, err := s.Client()
 	if err != nil {
-		return nil, err
+		return nil, entra.Cloud{}, err
 	}
+	cloud := entra.CloudOf(gc.BaseURL)
 	cred := "certificate"
 	switch {
 	case s.SecretFile != "":
@@ -285,14 +288,17 @@ func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*
 	case s.ManagedIdentity:
 		cred = "managed identity"
 	}
-	logger.Info("directory", "kind", "entra", "tenant", s.TenantID, "client_id", s.ClientID, "credential", cred, "graph", gc.BaseURL)
+	logger.Info("directory", "kind", "entra", "tenant", s.TenantID, "client_id", s.ClientID, "credential", cred, "graph", gc.BaseURL, "cloud", cloud.Name)
+	if !cloud.Registration {
+		logger.Warn("key registration refused", "why", cloud.NoRegistration())
+	}
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := entra.Check(cctx, gc); err != nil {
-		return nil, fmt.Errorf("the Entra directory is not usable: %w", err)
+	if err := entra.Check(cctx, gc, cloud); err != nil {
+		return nil, cloud, fmt.Errorf("the Entra directory is not usable: %w", err)
 	}
 	logger.Info("directory ready", "kind", "entra")
-	return gc, nil
+	return gc, cloud, nil
 }
 
 // writeTimeout is how long tapd may take over one answer: a minute, and in

@@ -31,6 +31,7 @@ import (
 // Directory is the Entra directory.
 type Directory struct {
 	g      *graph.Client
+	cloud  Cloud
 	st     store.Store
 	argon2 tap.Argon2Params
 	now    func() time.Time
@@ -44,11 +45,17 @@ type Config struct {
 	Argon2 tap.Argon2Params
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Cloud is the Microsoft cloud of the Graph URL (CloudOf); the zero
+	// value is taken for the global cloud.
+	Cloud Cloud
 }
 
 // New returns the Entra directory over a Graph client.
 func New(c Config) *Directory {
-	return &Directory{g: c.Graph, st: c.Store, argon2: c.Argon2, now: c.Now, log: c.Logger}
+	if c.Cloud.Name == "" {
+		c.Cloud = Cloud{Name: "global", Registration: true}
+	}
+	return &Directory{g: c.Graph, cloud: c.Cloud, st: c.Store, argon2: c.Argon2, now: c.Now, log: c.Logger}
 }
 
 var (
@@ -627,6 +634,10 @@ func (d *Directory) selfServiceOff(ctx context.Context) bool {
 // what tapd needs to check the answer before sending it on: the challenge,
 // Entra's rp id (the origin is https:// + rp id) and Entra's user handle.
 func (d *Directory) BeginRegistration(ctx context.Context, upn string) (directory.Registration, error) {
+	if !d.cloud.Registration {
+		return directory.Registration{}, &directory.Failed{Result: store.AuditFailure, Reason: "registrationUnavailable",
+			Err: api.E(api.CodeRegistrationUnavailable, "%s", d.cloud.NoRegistration())}
+	}
 	o, res, err := d.g.CreationOptions(ctx, upn)
 	if err != nil {
 		if status(err) == http.StatusForbidden && d.selfServiceOff(ctx) {

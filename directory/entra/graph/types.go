@@ -207,6 +207,29 @@ func (c *Client) Groups(ctx context.Context, userID string) ([]Group, Result, er
 	}
 }
 
+// AnyUser returns the id of one user of the tenant (GET /users?$top=1),
+// the cheapest call that proves User.Read.All and gives the start-up check
+// someone to ask about.
+func (c *Client) AnyUser(ctx context.Context) (string, Result, error) {
+	var l list[User]
+	r, err := c.do(ctx, http.MethodGet, "/users?$top=1&$select=id", nil, &l)
+	if err == nil && len(l.Value) == 0 {
+		err = fmt.Errorf("graph listed no users (request-id %s)", r.RequestID)
+	}
+	if err != nil {
+		return "", r, err
+	}
+	return l.Value[0].ID, r, nil
+}
+
+// ListFIDO2 lists the user's security keys (GET fido2Methods), which
+// needs a passkey read permission.
+func (c *Client) ListFIDO2(ctx context.Context, userID string) ([]FIDO2Method, Result, error) {
+	var l list[FIDO2Method]
+	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/fido2Methods", nil, &l)
+	return l.Value, r, err
+}
+
 // CreateTAP creates a Temporary Access Pass; the value is in the answer, once.
 func (c *Client) CreateTAP(ctx context.Context, userID string, req CreateTAP) (TAPMethod, Result, error) {
 	var m TAPMethod

@@ -70,6 +70,7 @@ type Sim struct {
 	OmitCreateStart bool
 
 	mu         sync.Mutex
+	revoked    map[string]bool
 	rp         *webauthn.WebAuthn
 	users      map[string]*user
 	ceremonies map[string]ceremony
@@ -250,6 +251,8 @@ func graphError(w http.ResponseWriter, status int, code, msg string) {
 
 func (s *Sim) routes() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1.0/users", s.listUsers)
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods", s.withUser(s.listFIDO2))
 	mux.HandleFunc("GET /v1.0/users/{id}", s.withUser(s.getUser))
 	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group", s.withUser(s.groups))
 	mux.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.withUser(s.createTAP))
@@ -288,6 +291,10 @@ func (s *Sim) routes() http.Handler {
 			graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
 			return
 		}
+		if need := needs(r.Method, r.URL.Path); !s.allowed(need) {
+			graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+			return
+		}
 		if f != nil {
 			if f.retryAfter > 0 {
 				w.Header().Set("Retry-After", fmt.Sprint(f.retryAfter))
@@ -297,6 +304,89 @@ func (s *Sim) routes() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// Permissions: the application permissions each call needs, any one of
+// them, from least to most privileged, as each page's permissions table
+// gives them. Every permission is granted until a test revokes it.
+
+// needs is the permissions a request needs, any one of them.
+func needs(method, path string) []string {
+	const (
+		users   = "User.Read.All"
+		methods = "UserAuthenticationMethod.ReadWrite.All"
+		tapRW   = "UserAuthMethod-TAP.ReadWrite.All"
+		keyRW   = "UserAuthMethod-Passkey.ReadWrite.All"
+	)
+	p := strings.TrimPrefix(path, "/v1.0")
+	switch {
+	case strings.HasPrefix(p, "/policies/"):
+		return []string{"Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod"}
+	case strings.Contains(p, "/transitiveMemberOf"): // user-list-transitivememberof.md
+		return []string{users, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}
+	case strings.Contains(p, "/temporaryAccessPassMethods"):
+		if method == http.MethodGet {
+			return []string{"UserAuthMethod-TAP.Read.All", tapRW, "UserAuthenticationMethod.Read.All", methods}
+		}
+		return []string{tapRW, methods}
+	case strings.Contains(p, "/fido2Methods"):
+		if method == http.MethodGet && !strings.HasSuffix(p, "/creationOptions") {
+			return []string{"UserAuthMethod-Passkey.Read.All", keyRW, "UserAuthenticationMethod.Read.All", methods}
+		}
+		return []string{keyRW, methods}
+	case strings.Contains(p, "/authentication/"):
+		if method == http.MethodGet {
+			return []string{"UserAuthenticationMethod.Read.All", methods}
+		}
+		return []string{methods}
+	}
+	return []string{users, "Directory.Read.All"}
+}
+
+// Revoke takes application permissions away from the registered app.
+func (s *Sim) Revoke(perms ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revoked == nil {
+		s.revoked = map[string]bool{}
+	}
+	for _, p := range perms {
+		s.revoked[p] = true
+	}
+}
+
+// allowed reports whether the app holds one of need.
+func (s *Sim) allowed(need []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(need, func(p string) bool { return !s.revoked[p] })
+}
+
+// listUsers answers GET /users with the first $top users (user-list.md).
+func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	top := 100
+	fmt.Sscan(r.URL.Query().Get("$top"), &top)
+	out := []map[string]any{}
+	for _, u := range s.users {
+		if len(out) < top {
+			out = append(out, map[string]any{"id": u.ID})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+// listFIDO2 answers GET fido2Methods (fido2authenticationmethod-list.md).
+func (s *Sim) listFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
+	out := []any{}
+	for _, m := range u.methods {
+		if m.Type == "#microsoft.graph.fido2AuthenticationMethod" {
+			out = append(out, map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created,
+				"aaGuid": m.AAGUID, "model": m.Model, "attestationLevel": m.Level})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
 // find looks a user up by object id or UPN. Called with s.mu held.

@@ -1,0 +1,83 @@
+package entra_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory/entra"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
+)
+
+func simClient(t *testing.T) (*graphsim.Sim, *graph.Client) {
+	t.Helper()
+	sim := graphsim.New()
+	t.Cleanup(sim.Close)
+	sim.AddUser("ada@contoso.com", "Ada", "Member", false)
+	return sim, &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token), HTTP: sim.Server.Client(), Timeout: 5 * time.Second}
+}
+
+// TestCheckPermissions: the start-up check proves every permission the
+// kiosk flow needs and names each one missing, changing nothing.
+func TestCheckPermissions(t *testing.T) {
+	ctx := context.Background()
+	global := entra.CloudOf(entra.DefaultGraphURL)
+	sim, c := simClient(t)
+	if err := entra.Check(ctx, c, global); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sim.Requests {
+		if strings.HasPrefix(r, "POST") {
+			t.Fatalf("the check wrote: %v", sim.Requests)
+		}
+	}
+	sim.Revoke("UserAuthMethod-TAP.ReadWrite.All", "UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All",
+		"UserAuthMethod-TAP.Read.All", "UserAuthMethod-Passkey.Read.All", "UserAuthenticationMethod.Read.All")
+	err := entra.Check(ctx, c, global)
+	for _, want := range []string{"UserAuthMethod-TAP.ReadWrite.All (to read a user's Temporary Access Pass", "UserAuthMethod-TAP.ReadWrite.All (to delete a user's Temporary Access Pass",
+		"UserAuthMethod-Passkey.ReadWrite.All (to read a user's security keys", "UserAuthMethod-Passkey.ReadWrite.All (to delete a user's security keys",
+		"UserAuthenticationMethod.ReadWrite.All (to read a user's authentication methods", "admin consent"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "Policy.Read") || strings.Contains(err.Error(), "User.Read.All") {
+		t.Errorf("a granted permission named missing: %v", err)
+	}
+	// In a cloud without registration the passkey write is not asked for.
+	sim2, c2 := simClient(t)
+	sim2.Revoke("UserAuthMethod-Passkey.ReadWrite.All", "UserAuthMethod-Passkey.Read.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All")
+	err = entra.Check(ctx, c2, entra.CloudOf("https://graph.microsoft.us/v1.0"))
+	if err == nil || strings.Contains(err.Error(), "delete a user's security keys") || !strings.Contains(err.Error(), "read a user's security keys") {
+		t.Errorf("national cloud: %v", err)
+	}
+}
+
+// TestNationalClouds: which Graph hosts are which cloud, and a directory
+// in a cloud without the registration API refuses registration without
+// asking Graph.
+func TestNationalClouds(t *testing.T) {
+	for u, want := range map[string]string{
+		entra.DefaultGraphURL:                          "global",
+		"https://graph.microsoft.us/v1.0":              "US Government L4",
+		"https://dod-graph.microsoft.us/v1.0":          "US Government L5 (DOD)",
+		"https://microsoftgraph.chinacloudapi.cn/v1.0": "China (operated by 21Vianet)",
+		"https://127.0.0.1:4443/v1.0":                  "global",
+	} {
+		if c := entra.CloudOf(u); c.Name != want || c.Registration != (want == "global") {
+			t.Errorf("%s: %+v", u, c)
+		}
+	}
+	sim, c := simClient(t)
+	d := entra.New(entra.Config{Graph: c, Now: time.Now, Cloud: entra.CloudOf("https://graph.microsoft.us/v1.0")})
+	before := len(sim.Requests)
+	_, err := d.BeginRegistration(context.Background(), "ada@contoso.com")
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != api.CodeRegistrationUnavailable || !strings.Contains(ae.Message, "US Government L4") || len(sim.Requests) != before {
+		t.Fatalf("%v (%d calls)", err, len(sim.Requests)-before)
+	}
+}
