@@ -44,6 +44,9 @@ Usage:
              [--directory entra --tenant-id T --client-id C
                 (--client-certificate F | --client-secret-file F | --managed-identity)]
 
+  tapd entra-check --user UPN [--guest UPN] [--write] --tenant-id T --client-id C (credential flags as for serve)
+                                        ask a test tenant what the docs leave open; read-only unless --write
+
 Database URLs: sqlite:///path/to/tapd.db (default: %s)
                postgres://user:pass@host/db?sslmode=...
 Every flag may also be set as TAPD_<FLAG> (TAPD_DB, TAPD_LISTEN, ...) or in a
@@ -81,8 +84,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdInit(args[1:], stdout, stderr)
 	case "serve":
 		err = cmdServe(args[1:], stderr)
+	case "entra-check":
+		err = cmdEntraCheck(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "tapd: unknown command %q; use init or serve\n", args[0])
+		fmt.Fprintf(stderr, "tapd: unknown command %q; use init, serve or entra-check\n", args[0])
 		return 2
 	}
 	var ue usageError
@@ -299,6 +304,42 @@ func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*
 	}
 	logger.Info("directory ready", "kind", "entra")
 	return gc, cloud, nil
+}
+
+// cmdEntraCheck runs the tenant check with tapd's own Graph credentials
+// (tapctl has none: it only talks to tapd).
+func cmdEntraCheck(args []string, stdout, stderr io.Writer) error {
+	set := entra.Settings{GraphURL: entra.DefaultGraphURL, MaxRetryAfter: graph.DefaultMaxRetryAfter}
+	fs := newFlags("entra-check", stderr)
+	registerEntra(fs, &set)
+	var tc entra.TenantCheck
+	fs.StringVar(&tc.User, "user", "", "a test member's UPN to ask about (required)")
+	fs.StringVar(&tc.Guest, "guest", "", "an external guest's UPN, to see the refusal of a pass")
+	fs.BoolVar(&tc.Write, "write", false, "also create and delete at once: a pass for --user (replacing theirs) and --guest, and test keys for --user")
+	fs.String("config", "", "config file of name = value lines")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if tc.User == "" {
+		return usageError{errors.New("--user UPN is required: a test member of the tenant")}
+	}
+	if err := set.Validate(); err != nil {
+		return usageError{err}
+	}
+	gc, err := set.Client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cloud := entra.CloudOf(gc.BaseURL)
+	fmt.Fprintf(stdout, "%-36s %s\n", "cloud:", cloud.Name)
+	if err := entra.Check(ctx, gc, cloud); err != nil {
+		fmt.Fprintf(stdout, "%-36s %v\n", "permissions:", err)
+	} else {
+		fmt.Fprintf(stdout, "%-36s every one tapd needs\n", "permissions:")
+	}
+	return tc.Run(ctx, gc, stdout)
 }
 
 // writeTimeout is how long tapd may take over one answer: a minute, and in

@@ -81,3 +81,45 @@ func TestNationalClouds(t *testing.T) {
 		t.Fatalf("%v (%d calls)", err, len(sim.Requests)-before)
 	}
 }
+
+// TestTenantCheck: tapd entra-check against the simulator prints each
+// open question's answer; read-only unless asked, and it undoes its writes.
+func TestTenantCheck(t *testing.T) {
+	ctx := context.Background()
+	sim, c := simClient(t)
+	sim.AddUser("ext_partner.com#EXT#@contoso.com", "Ext", "Guest", true)
+	var out strings.Builder
+	if err := (entra.TenantCheck{User: "ada@contoso.com"}).Run(ctx, c, &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"rp id / name:", "login.microsoftonline.com / Microsoft", "policy path .../fido2:", "groups cast, bare:",
+		"HTTP 400 Request_UnsupportedQuery", "platform / direct", "not seen: self-service setup is on", "Read-only"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("lacks %q", want)
+		}
+	}
+	for _, r := range sim.Requests {
+		if !strings.HasPrefix(r, "GET") {
+			t.Fatalf("a read-only check sent %s", r)
+		}
+	}
+
+	out.Reset()
+	sim.OmitCreateStart = true
+	sim.BlockedAAGUIDs = []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}
+	if err := (entra.TenantCheck{User: "ada@contoso.com", Guest: "ext_partner.com#EXT#@contoso.com", Write: true}).Run(ctx, c, &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"startDateTime (absent)", "Temporary Access Pass cannot be added to an external guest user.",
+		"refusal, blocked AAGUID:", "blocked by the FIDO2 key restriction", "a software key (none attestation):   HTTP 201", "refusal, duplicate key:", "HTTP 409"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("lacks %q", want)
+		}
+	}
+	ms, _, _ := c.Methods(ctx, "ada@contoso.com")
+	if len(ms) != 1 { // the password
+		t.Fatalf("the check left methods behind: %+v", ms)
+	}
+}

@@ -257,3 +257,29 @@ func (c *Client) once(ctx context.Context, method, path string, header http.Head
 }
 
 func esc(s string) string { return url.PathEscape(s) }
+
+// Probe sends one request as given, without retries, and returns Graph's
+// status and raw answer whatever it is: for tapd entra-check, which shows
+// a tenant's answers rather than acting on them.
+func (c *Client) Probe(ctx context.Context, method, path string, header http.Header, in any) (int, json.RawMessage, Result, error) {
+	c.defaults()
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return 0, nil, Result{}, err
+		}
+	}
+	res := Result{ClientRequestID: uuid.NewString(), Attempts: 1}
+	var out json.RawMessage
+	st, _, err := c.once(ctx, method, path, header, body, &out, &res)
+	var ge *Error
+	if errors.As(err, &ge) {
+		b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": ge.Code, "message": ge.Message}})
+		return ge.Status, b, res, nil
+	}
+	return st, out, res, err
+}
+
+// PathEscape escapes a user id or UPN for a Graph path.
+func PathEscape(s string) string { return esc(s) }
