@@ -21,6 +21,30 @@ type FIDO2Policy struct {
 	TrustedRootSources               []string        `json:"trustedRootSources,omitempty"`
 	IsSelfServiceRegistrationAllowed *bool           `json:"isSelfServiceRegistrationAllowed,omitempty"`
 	ManagedBy                        string          `json:"managedBy,omitempty"`
+	// PasskeyProfiles, in an Entra tenant that has them, decide instead
+	// of the deprecated IsAttestationEnforced and KeyRestrictions (shown
+	// all the same): a key must pass one of the profiles the person's
+	// groups allow, as IncludeTargets say.
+	PasskeyProfiles       []PasskeyProfile `json:"passkeyProfiles,omitempty"`
+	DefaultPasskeyProfile string           `json:"defaultPasskeyProfile,omitempty"`
+	IncludeTargets        []PasskeyTarget  `json:"includeTargets,omitempty"`
+}
+
+// PasskeyProfile is one of Entra's passkey profiles.
+type PasskeyProfile struct {
+	ID                     string          `json:"id"`
+	Name                   string          `json:"name"`
+	AttestationEnforcement string          `json:"attestationEnforcement"` // disabled or registrationOnly
+	KeyRestrictions        KeyRestrictions `json:"keyRestrictions"`
+	PasskeyTypes           []string        `json:"passkeyTypes"` // deviceBound, synced
+}
+
+// PasskeyTarget is an include target of the FIDO2 policy with the
+// profiles its members may use; none is the default profile.
+type PasskeyTarget struct {
+	TargetType             string   `json:"targetType"`
+	ID                     string   `json:"id"`
+	AllowedPasskeyProfiles []string `json:"allowedPasskeyProfiles"`
 }
 
 // KeyRestrictions allows or blocks key models by AAGUID.
@@ -85,11 +109,14 @@ func MethodKind(typ string) string {
 
 // AuthenticationMethod is one entry of a user's methods, in Graph's style:
 // Type tells the kind, and only that kind's fields are set.
+// CreatedDateTime is absent (the zero time in Go) where the directory does
+// not say when the method was added: Entra gives no time for phones,
+// email addresses and OATH apps.
 type AuthenticationMethod struct {
 	Type            string    `json:"type"`
 	ID              string    `json:"id"`
 	DisplayName     string    `json:"displayName,omitempty"`
-	CreatedDateTime time.Time `json:"createdDateTime"`
+	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
 	// fido2
 	AAGUID                string     `json:"aaGuid,omitempty"`
 	Model                 string     `json:"model,omitempty"`

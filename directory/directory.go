@@ -38,8 +38,12 @@ type Directory interface {
 	// TAPPolicy is the Temporary Access Pass policy in force.
 	TAPPolicy(ctx context.Context) (tap.Policy, error)
 	// FIDO2Policy is the FIDO2 (security key) policy in force, with what the
-	// back end itself requires of a key.
-	FIDO2Policy(ctx context.Context) (FIDO2Policy, error)
+	// back end itself requires of a key. upn "" is the tenant-wide view an
+	// admin sees; a person's UPN gives the rules that apply to that person
+	// when they register a key (in Entra, the passkey profiles their groups
+	// allow). A directory with one set of rules for everyone gives the same
+	// answer for both.
+	FIDO2Policy(ctx context.Context, upn string) (FIDO2Policy, error)
 
 	// CreatePass makes the person's pass, replacing any old one, and keeps
 	// its Argon2id check value in tapd's store so the kiosk can check it.
@@ -164,12 +168,16 @@ type Judgement struct {
 }
 
 // Method is one of a person's authentication methods. Kind is Graph's
-// path name for it (fido2, phone, temporaryAccessPass, ...).
+// path name for it (fido2, phone, temporaryAccessPass, ...). CreatedAt is
+// zero where the directory does not say when it was added (Graph gives no
+// time for phones, email and OATH apps).
 type Method struct {
 	Kind        string
 	ID          string
 	DisplayName string
 	CreatedAt   time.Time
+	// phone: mobile, alternateMobile or office
+	PhoneType string
 	// fido2
 	AAGUID           string
 	Model            string
@@ -180,9 +188,21 @@ type Method struct {
 }
 
 // FIDO2Policy is the security key policy, with Graph's names.
+//
+// Two shapes: the legacy one, where IsAttestationEnforced and
+// KeyRestrictions apply to everyone, and passkey profiles (Entra's v1.0
+// passkeyProfiles), where ProfilesInUse is true, the legacy fields are
+// only shown, and a key is acceptable when one of Profiles accepts it.
+// In the tenant-wide view Profiles are all the tenant's, with Targets
+// saying which groups may use which; in a person's view Profiles are the
+// ones that person's groups allow (none: the policy does not include them).
 type FIDO2Policy struct {
 	IsAttestationEnforced bool
 	KeyRestrictions       KeyRestrictions
+	ProfilesInUse         bool
+	Profiles              []PasskeyProfile
+	DefaultProfile        string
+	Targets               []ProfileTarget
 	// SelfServiceSetup is Entra's "Allow self-service setup"; nil where
 	// the directory has no such switch.
 	SelfServiceSetup *bool
@@ -192,6 +212,26 @@ type FIDO2Policy struct {
 	// JudgesAttestation means the directory verifies attestation itself
 	// with its own roots, so tapd's trust roots do not apply.
 	JudgesAttestation bool
+}
+
+// PasskeyProfile is one of Entra's passkey profiles: what attestation
+// it enforces ("disabled" or "registrationOnly"), which key models it
+// allows or blocks, and which kinds of passkey it is for (PasskeyTypes
+// holds "deviceBound" and/or "synced").
+type PasskeyProfile struct {
+	ID                     string
+	Name                   string
+	AttestationEnforcement string
+	KeyRestrictions        KeyRestrictions
+	PasskeyTypes           []string
+}
+
+// ProfileTarget is an include target of the policy with the profiles its
+// members may use; none listed means the default profile.
+type ProfileTarget struct {
+	TargetType string
+	ID         string
+	Profiles   []string
 }
 
 // KeyRestrictions allows or blocks key models by AAGUID.

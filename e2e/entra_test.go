@@ -214,11 +214,11 @@ func TestEntraKioskJourney(t *testing.T) {
 	run.waitFor("Your key is registered")
 	run.send("Enter")
 	run.waitFor("Remove what you lost")
-	run.waitFor("+46 70 000 00 00")
+	run.waitFor("+46 •• ••• •• 00") // Entra's phone number, masked
 	run.send("Space", "d")
 	run.waitFor("Press Y to confirm")
 	run.send("y")
-	run.waitFor("Removed: +46 70 000 00 00")
+	run.waitFor("Removed: +46 •• ••• •• 00")
 	run.send("Enter")
 	run.waitFor("Delete your Temporary Access Pass?")
 	run.send("Enter")

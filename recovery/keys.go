@@ -157,11 +157,11 @@ func (s *Service) Register(ctx context.Context, c *Caller, req api.RegisterFIDO2
 	details := map[string]string{"aaGuid": aaguid.String(), "format": cred.AttestationFormat,
 		"credentialId": base64.RawURLEncoding.EncodeToString(cred.ID)}
 
-	pol, err := s.dir.FIDO2Policy(ctx)
+	pol, err := s.dir.FIDO2Policy(ctx, u.UPN)
 	if err != nil {
 		return api.FIDO2Method{}, err
 	}
-	level, reason, err := s.judgeKey(pol, aaguid, cred.AttestationFormat, x5c(parsed.Response.AttestationObject.AttStatement), details)
+	level, reason, err := s.judgeKey(pol, aaguid, cred.AttestationFormat, x5c(parsed.Response.AttestationObject.AttStatement), cred.Flags.BackupEligible, details)
 	if err != nil {
 		return refuse(reason, err, details)
 	}
@@ -204,15 +204,25 @@ func (s *Service) Register(ctx context.Context, c *Caller, req api.RegisterFIDO2
 
 // judgeKey applies the key policy: the AAGUID allow or block list, the
 // attestation formats the directory accepts, and, where tapd judges
-// attestation, its trust roots. It returns the attestation level, or the
-// audit reason and error of a refusal.
-func (s *Service) judgeKey(pol directory.FIDO2Policy, aaguid uuid.UUID, format string, chain [][]byte, details map[string]string) (string, string, error) {
-	if kr := pol.KeyRestrictions; kr.IsEnforced {
-		listed := slices.Contains(kr.AAGUIDs, aaguid.String())
-		if (kr.EnforcementType == "allow") != listed {
-			return "", "keyRestricted", api.E(api.CodeKeyRestricted,
-				"Your organisation does not allow this model of security key. Ask IT which keys you can use.")
+// attestation, its trust roots. With passkey profiles the key must pass
+// one of the person's profiles (its passkey types, its key restrictions,
+// its attestation), and the audit names which. It returns the attestation
+// level, or the audit reason and error of a refusal.
+func (s *Service) judgeKey(pol directory.FIDO2Policy, aaguid uuid.UUID, format string, chain [][]byte, synced bool, details map[string]string) (string, string, error) {
+	restricted := api.E(api.CodeKeyRestricted, "Your organisation does not allow this model of security key. Ask IT which keys you can use.")
+	rules := rulesOf(pol)
+	if pol.ProfilesInUse && len(rules) == 0 {
+		return "", "notInPasskeyProfile", api.E(api.CodeKeyRestricted,
+			"Your organisation's passkey (FIDO2) policy has no passkey profile for you, so you cannot register a security key here. Ask IT.")
+	}
+	var fit []keyRule
+	for _, r := range rules {
+		if r.takes(aaguid, synced) {
+			fit = append(fit, r)
 		}
+	}
+	if len(fit) == 0 {
+		return "", "keyRestricted", restricted
 	}
 	if pol.AcceptedFormats != nil && !slices.Contains(pol.AcceptedFormats, format) {
 		return "", "attestationFormat", api.E(api.CodeRegistrationRejected,
@@ -224,12 +234,58 @@ func (s *Service) judgeKey(pol directory.FIDO2Policy, aaguid uuid.UUID, format s
 		level = "attested"
 		details["attestationRoot"] = root
 	}
-	if pol.IsAttestationEnforced && terr != nil && !pol.JudgesAttestation {
-		details["why"] = terr.Error()
-		return "", "attestationNotTrusted", api.E(api.CodeAttestationNotTrusted,
-			"Your organisation only accepts security keys whose maker can be verified, and this key's cannot. Ask IT which keys you can use.")
+	for _, r := range fit {
+		if !r.attestation || terr == nil || pol.JudgesAttestation {
+			if r.profile != "" {
+				details["passkeyProfile"] = r.profile
+			}
+			return level, "", nil
+		}
 	}
-	return level, "", nil
+	details["why"] = terr.Error()
+	return "", "attestationNotTrusted", api.E(api.CodeAttestationNotTrusted,
+		"Your organisation only accepts security keys whose maker can be verified, and this key's cannot. Ask IT which keys you can use.")
+}
+
+// keyRule is one set of rules a key may pass: the legacy policy, or one
+// passkey profile (named).
+type keyRule struct {
+	profile     string
+	attestation bool
+	kr          directory.KeyRestrictions
+	types       []string // nil: any kind of passkey
+}
+
+func rulesOf(pol directory.FIDO2Policy) []keyRule {
+	if !pol.ProfilesInUse {
+		return []keyRule{{attestation: pol.IsAttestationEnforced, kr: pol.KeyRestrictions}}
+	}
+	var out []keyRule
+	for _, p := range pol.Profiles {
+		name := p.Name
+		if name == "" {
+			name = p.ID
+		}
+		out = append(out, keyRule{profile: name, attestation: p.AttestationEnforcement == "registrationOnly", kr: p.KeyRestrictions, types: p.PasskeyTypes})
+	}
+	return out
+}
+
+// takes says whether the rule allows this model and kind of passkey: a
+// security key is device-bound; one that says it may be backed up
+// (backup eligible) is a synced passkey.
+func (r keyRule) takes(aaguid uuid.UUID, synced bool) bool {
+	kind := "deviceBound"
+	if synced {
+		kind = "synced"
+	}
+	if r.types != nil && !slices.Contains(r.types, kind) {
+		return false
+	}
+	if !r.kr.IsEnforced {
+		return true
+	}
+	return (r.kr.EnforcementType == "allow") == slices.ContainsFunc(r.kr.AAGUIDs, func(a string) bool { return strings.EqualFold(a, aaguid.String()) })
 }
 
 // x5c returns the attestation certificate chain from a statement.

@@ -61,6 +61,23 @@ func (s *Service) fido2Out(p directory.FIDO2Policy) api.FIDO2Policy {
 	out := api.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced,
 		KeyRestrictions:                  api.KeyRestrictions{IsEnforced: kr.IsEnforced, EnforcementType: kr.EnforcementType, AAGUIDs: kr.AAGUIDs},
 		IsSelfServiceRegistrationAllowed: p.SelfServiceSetup, ManagedBy: s.dir.ManagedBy()}
+	apiKR := func(k directory.KeyRestrictions) api.KeyRestrictions {
+		return api.KeyRestrictions{IsEnforced: k.IsEnforced, EnforcementType: k.EnforcementType, AAGUIDs: k.AAGUIDs}
+	}
+	for _, pp := range p.Profiles {
+		out.PasskeyProfiles = append(out.PasskeyProfiles, api.PasskeyProfile{ID: pp.ID, Name: pp.Name, AttestationEnforcement: pp.AttestationEnforcement,
+			KeyRestrictions: apiKR(pp.KeyRestrictions), PasskeyTypes: pp.PasskeyTypes})
+	}
+	if p.ProfilesInUse {
+		out.DefaultPasskeyProfile = p.DefaultProfile
+		for _, t := range p.Targets {
+			ids := t.Profiles
+			if ids == nil {
+				ids = []string{}
+			}
+			out.IncludeTargets = append(out.IncludeTargets, api.PasskeyTarget{TargetType: t.TargetType, ID: t.ID, AllowedPasskeyProfiles: ids})
+		}
+	}
 	if !p.JudgesAttestation {
 		out.TrustedRootSources = s.cfg.Trust.Sources()
 		if out.TrustedRootSources == nil {
@@ -72,7 +89,7 @@ func (s *Service) fido2Out(p directory.FIDO2Policy) api.FIDO2Policy {
 
 // FIDO2Policy is the FIDO2 policy in force.
 func (s *Service) FIDO2Policy(ctx context.Context) (api.FIDO2Policy, error) {
-	p, err := s.dir.FIDO2Policy(ctx)
+	p, err := s.dir.FIDO2Policy(ctx, "")
 	return s.fido2Out(p), err
 }
 
@@ -81,7 +98,7 @@ func (s *Service) PatchFIDO2Policy(ctx context.Context, c *Caller, patch api.FID
 	if _, err := policyAdmin(s.dir); err != nil {
 		return api.FIDO2Policy{}, err
 	}
-	p, err := s.dir.FIDO2Policy(ctx)
+	p, err := s.dir.FIDO2Policy(ctx, "")
 	if err != nil {
 		return api.FIDO2Policy{}, err
 	}

@@ -57,13 +57,37 @@ func (a *app) showFIDO2Policy(p api.FIDO2Policy) error {
 	if a.json {
 		return a.printJSON(p)
 	}
-	kr := "off"
-	if p.KeyRestrictions.IsEnforced {
-		kr = p.KeyRestrictions.EnforcementType + " " + strings.Join(p.KeyRestrictions.AAGUIDs, ", ")
+	restrictions := func(k api.KeyRestrictions) string {
+		if !k.IsEnforced {
+			return "off"
+		}
+		return k.EnforcementType + " " + strings.Join(k.AAGUIDs, ", ")
+	}
+	legacy := ""
+	if len(p.PasskeyProfiles) > 0 {
+		legacy = " (deprecated; the profiles decide)"
 	}
 	rows := [][]string{
-		{"isAttestationEnforced", strconv.FormatBool(p.IsAttestationEnforced)},
-		{"keyRestrictions", kr},
+		{"isAttestationEnforced" + legacy, strconv.FormatBool(p.IsAttestationEnforced)},
+		{"keyRestrictions" + legacy, restrictions(p.KeyRestrictions)},
+	}
+	for _, pp := range p.PasskeyProfiles {
+		name := pp.Name
+		if pp.ID == p.DefaultPasskeyProfile {
+			name += " (default)"
+		}
+		rows = append(rows,
+			[]string{"passkeyProfile " + pp.ID, name},
+			[]string{"  passkeyTypes", strings.Join(pp.PasskeyTypes, ", ")},
+			[]string{"  attestationEnforcement", pp.AttestationEnforcement},
+			[]string{"  keyRestrictions", restrictions(pp.KeyRestrictions)})
+	}
+	for _, t := range p.IncludeTargets {
+		ids := strings.Join(t.AllowedPasskeyProfiles, ", ")
+		if ids == "" {
+			ids = "the default profile"
+		}
+		rows = append(rows, []string{"includeTarget " + t.TargetType + " " + t.ID, ids})
 	}
 	for _, s := range p.TrustedRootSources {
 		rows = append(rows, []string{"trusted", s})

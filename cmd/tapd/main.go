@@ -44,6 +44,9 @@ Usage:
              [--directory entra --tenant-id T --client-id C
                 (--client-certificate F | --client-secret-file F | --managed-identity)]
 
+  tapd entra-check --user UPN [--guest UPN] [--write] --tenant-id T --client-id C (credential flags as for serve)
+                                        ask a test tenant what the docs leave open; read-only unless --write
+
 Database URLs: sqlite:///path/to/tapd.db (default: %s)
                postgres://user:pass@host/db?sslmode=...
 Every flag may also be set as TAPD_<FLAG> (TAPD_DB, TAPD_LISTEN, ...) or in a
@@ -81,8 +84,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdInit(args[1:], stdout, stderr)
 	case "serve":
 		err = cmdServe(args[1:], stderr)
+	case "entra-check":
+		err = cmdEntraCheck(args[1:], stdout, stderr)
 	default:
-		fmt.Fprintf(stderr, "tapd: unknown command %q; use init or serve\n", args[0])
+		fmt.Fprintf(stderr, "tapd: unknown command %q; use init, serve or entra-check\n", args[0])
 		return 2
 	}
 	var ue usageError
@@ -212,11 +217,11 @@ func cmdServe(args []string, stderr io.Writer) error {
 	// The one place that chooses the directory; nothing below asks.
 	var dir directory.Directory = local.New(local.Config{Store: st, RP: rp, Argon2: recovery.Defaults.Argon2, Now: time.Now})
 	if set.Directory == "entra" {
-		gc, err := connectEntra(ctx, set.Entra, logger)
+		gc, cloud, err := connectEntra(ctx, set.Entra, logger)
 		if err != nil {
 			return err
 		}
-		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger})
+		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger, Cloud: cloud})
 	}
 	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust,
 		HashMemory: int64(set.HashMemoryMiB) << 20})
@@ -232,7 +237,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
+		WriteTimeout:      writeTimeout(set),
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    srv.HTTPMaxHeaderBytes(),
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -272,12 +277,15 @@ func cmdServe(args []string, stderr io.Writer) error {
 }
 
 // connectEntra builds the Graph client and proves, before tapd listens,
-// that it can sign in and read the policies it needs.
-func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*graph.Client, error) {
+// that it can sign in and has every permission the kiosk flow needs. In a
+// cloud without the key registration API it says so, once, and the
+// directory refuses registrations.
+func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*graph.Client, entra.Cloud, error) {
 	gc, err := s.Client()
 	if err != nil {
-		return nil, err
+		return nil, entra.Cloud{}, err
 	}
+	cloud := entra.CloudOf(gc.BaseURL)
 	cred := "certificate"
 	switch {
 	case s.SecretFile != "":
@@ -285,14 +293,63 @@ func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*
 	case s.ManagedIdentity:
 		cred = "managed identity"
 	}
-	logger.Info("directory", "kind", "entra", "tenant", s.TenantID, "client_id", s.ClientID, "credential", cred, "graph", gc.BaseURL)
+	logger.Info("directory", "kind", "entra", "tenant", s.TenantID, "client_id", s.ClientID, "credential", cred, "graph", gc.BaseURL, "cloud", cloud.Name)
+	if !cloud.Registration {
+		logger.Warn("key registration refused", "why", cloud.NoRegistration())
+	}
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := entra.Check(cctx, gc); err != nil {
-		return nil, fmt.Errorf("the Entra directory is not usable: %w", err)
+	if err := entra.Check(cctx, gc, cloud); err != nil {
+		return nil, cloud, fmt.Errorf("the Entra directory is not usable: %w", err)
 	}
 	logger.Info("directory ready", "kind", "entra")
-	return gc, nil
+	return gc, cloud, nil
+}
+
+// cmdEntraCheck runs the tenant check with tapd's own Graph credentials
+// (tapctl has none: it only talks to tapd).
+func cmdEntraCheck(args []string, stdout, stderr io.Writer) error {
+	set := entra.Settings{GraphURL: entra.DefaultGraphURL, MaxRetryAfter: graph.DefaultMaxRetryAfter}
+	fs := newFlags("entra-check", stderr)
+	registerEntra(fs, &set)
+	var tc entra.TenantCheck
+	fs.StringVar(&tc.User, "user", "", "a test member's UPN to ask about (required)")
+	fs.StringVar(&tc.Guest, "guest", "", "an external guest's UPN, to see the refusal of a pass")
+	fs.BoolVar(&tc.Write, "write", false, "also create and delete at once: a pass for --user (replacing theirs) and --guest, and test keys for --user")
+	fs.String("config", "", "config file of name = value lines")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if tc.User == "" {
+		return usageError{errors.New("--user UPN is required: a test member of the tenant")}
+	}
+	if err := set.Validate(); err != nil {
+		return usageError{err}
+	}
+	gc, err := set.Client()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cloud := entra.CloudOf(gc.BaseURL)
+	fmt.Fprintf(stdout, "%-36s %s\n", "cloud:", cloud.Name)
+	if err := entra.Check(ctx, gc, cloud); err != nil {
+		fmt.Fprintf(stdout, "%-36s %v\n", "permissions:", err)
+	} else {
+		fmt.Fprintf(stdout, "%-36s every one tapd needs\n", "permissions:")
+	}
+	return tc.Run(ctx, gc, stdout)
+}
+
+// writeTimeout is how long tapd may take over one answer: a minute, and in
+// Entra mode also as long as it may wait on Graph's throttling, so that a
+// wait tapd honours does not end in a cut connection.
+func writeTimeout(set serveSettings) time.Duration {
+	if set.Directory == "entra" {
+		return time.Minute + set.Entra.MaxRetryAfter
+	}
+	return time.Minute
 }
 
 // sweep deletes expired sessions and ceremonies once a minute. Both are

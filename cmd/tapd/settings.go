@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/directory/entra"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/recovery"
 )
 
@@ -63,7 +64,7 @@ func defaultServeSettings() serveSettings {
 		RPID:            recovery.DefaultRPID,
 		RPName:          recovery.DefaultRPName,
 		Directory:       "local",
-		Entra:           entra.Settings{GraphURL: entra.DefaultGraphURL},
+		Entra:           entra.Settings{GraphURL: entra.DefaultGraphURL, MaxRetryAfter: graph.DefaultMaxRetryAfter},
 		HashMemoryMiB:   int(recovery.Defaults.HashMemory >> 20),
 	}
 }
@@ -88,7 +89,12 @@ func (s *serveSettings) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.Directory, "directory", s.Directory, "where users, passes and methods live: local (this database) or entra (Microsoft Entra ID via Graph)")
 	fs.IntVar(&s.HashMemoryMiB, "hash-memory-mib", s.HashMemoryMiB, "memory budget (MiB) for pass checks running at once; each takes 19 MiB, and a sign-in past the budget gets 503 at once")
 	fs.StringVar(&s.TrustedProxies, "trusted-proxies", s.TrustedProxies, "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client, for the per-address lockout")
-	e := &s.Entra
+	registerEntra(fs, &s.Entra)
+}
+
+// registerEntra binds the Entra settings to flags on fs, for tapd serve
+// and tapd entra-check alike.
+func registerEntra(fs *flag.FlagSet, e *entra.Settings) {
 	fs.StringVar(&e.TenantID, "tenant-id", e.TenantID, "entra: the tenant's directory id or domain")
 	fs.StringVar(&e.ClientID, "client-id", e.ClientID, "entra: tapd's app registration (client) id; with --managed-identity, a user-assigned identity's client id")
 	fs.StringVar(&e.CertificateFile, "client-certificate", e.CertificateFile, "entra: PEM file with the app's certificate and private key (preferred)")
@@ -96,6 +102,7 @@ func (s *serveSettings) register(fs *flag.FlagSet) {
 	fs.BoolVar(&e.ManagedIdentity, "managed-identity", e.ManagedIdentity, "entra: use the Azure host's managed identity")
 	fs.StringVar(&e.GraphURL, "graph-url", e.GraphURL, "entra: Microsoft Graph base URL (national clouds differ)")
 	fs.StringVar(&e.AuthorityHost, "authority-host", e.AuthorityHost, "entra: sign-in authority, default https://login.microsoftonline.com/ (national clouds differ)")
+	fs.DurationVar(&e.MaxRetryAfter, "graph-max-retry-after", e.MaxRetryAfter, "entra: longest tapd waits, in all, when Graph throttles one call and says how long to wait (30s to 10m); past it the call fails at once")
 }
 
 // Validate reports every problem with the settings at once, joined;

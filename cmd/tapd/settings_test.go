@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/directory/entra"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/recovery"
 )
 
@@ -80,6 +81,11 @@ func TestServeSettingsValidate(t *testing.T) {
 			"--tenant-id is required: the directory (tenant) id or domain of your Entra tenant",
 			"--client-id is required: the application (client) id of tapd's app registration",
 		}},
+		{"entra, retry-after limit too short", func(s *serveSettings) { entraOK(s); s.Entra.MaxRetryAfter = 10 * time.Second },
+			[]string{"--graph-max-retry-after 10s must be between 30s and 10m0s"}},
+		{"entra, retry-after limit too long", func(s *serveSettings) { entraOK(s); s.Entra.MaxRetryAfter = time.Hour },
+			[]string{"--graph-max-retry-after 1h0m0s must be between 30s and 10m0s"}},
+		{"entra, retry-after limit longest", func(s *serveSettings) { entraOK(s); s.Entra.MaxRetryAfter = 10 * time.Minute }, nil},
 		{"entra with a plain-HTTP Graph URL", func(s *serveSettings) { entraOK(s); s.Entra.GraphURL = "http://graph.test" },
 			[]string{`--graph-url "http://graph.test" must be an https:// URL`}},
 		{"every mistake at once", func(s *serveSettings) {
@@ -159,18 +165,19 @@ func TestServeSettingsDefaults(t *testing.T) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	s.register(fs)
 	for name, want := range map[string]string{
-		"session-limit":    recovery.Defaults.SessionLimit.String(),
-		"rp-id":            recovery.DefaultRPID,
-		"rp-name":          recovery.DefaultRPName,
-		"graph-url":        entra.DefaultGraphURL,
-		"db":               defaultDB(),
-		"listen":           d.Listen,
-		"log-format":       d.LogFormat,
-		"log-level":        d.LogLevel,
-		"shutdown-timeout": d.ShutdownTimeout.String(),
-		"directory":        d.Directory,
-		"insecure-http":    "false",
-		"managed-identity": "false",
+		"session-limit":         recovery.Defaults.SessionLimit.String(),
+		"rp-id":                 recovery.DefaultRPID,
+		"rp-name":               recovery.DefaultRPName,
+		"graph-url":             entra.DefaultGraphURL,
+		"db":                    defaultDB(),
+		"listen":                d.Listen,
+		"log-format":            d.LogFormat,
+		"log-level":             d.LogLevel,
+		"shutdown-timeout":      d.ShutdownTimeout.String(),
+		"directory":             d.Directory,
+		"insecure-http":         "false",
+		"managed-identity":      "false",
+		"graph-max-retry-after": graph.DefaultMaxRetryAfter.String(),
 	} {
 		f := fs.Lookup(name)
 		if f == nil {
@@ -199,7 +206,7 @@ func TestServeSettingsFlags(t *testing.T) {
 		"--attestation-roots", "roots.pem", "--mds-blob", "blob.jwt", "--mds-root", "root.pem",
 		"--directory", "entra", "--tenant-id", "t", "--client-id", "c", "--client-certificate", "app.pem",
 		"--client-secret-file", "secret", "--managed-identity", "--graph-url", "https://graph.test",
-		"--authority-host", "https://login.test/", "--hash-memory-mib", "512", "--trusted-proxies", "10.0.0.1, 192.0.2.0/24",
+		"--authority-host", "https://login.test/", "--graph-max-retry-after", "5m", "--hash-memory-mib", "512", "--trusted-proxies", "10.0.0.1, 192.0.2.0/24",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +217,7 @@ func TestServeSettingsFlags(t *testing.T) {
 		RPID: "example.com", RPName: "Example", AttestationRoots: "roots.pem", MDSBlob: "blob.jwt", MDSRoot: "root.pem",
 		Directory: "entra",
 		Entra: entra.Settings{TenantID: "t", ClientID: "c", CertificateFile: "app.pem", SecretFile: "secret",
-			ManagedIdentity: true, GraphURL: "https://graph.test", AuthorityHost: "https://login.test/"},
+			ManagedIdentity: true, GraphURL: "https://graph.test", AuthorityHost: "https://login.test/", MaxRetryAfter: 5 * time.Minute},
 		HashMemoryMiB: 512, TrustedProxies: "10.0.0.1, 192.0.2.0/24",
 	}
 	if s != want {
@@ -218,8 +225,8 @@ func TestServeSettingsFlags(t *testing.T) {
 	}
 	var n int
 	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n != 24 {
-		t.Errorf("%d flags registered, the test sets 24: a new flag needs a line here", n)
+	if n != 25 {
+		t.Errorf("%d flags registered, the test sets 25: a new flag needs a line here", n)
 	}
 	if ps, err := s.proxies(); err != nil || len(ps) != 2 || ps[0].String() != "10.0.0.1/32" || ps[1].String() != "192.0.2.0/24" {
 		t.Errorf("trusted proxies %v %v", ps, err)

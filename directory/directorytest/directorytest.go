@@ -120,7 +120,7 @@ func testPolicies(t *testing.T, d directory.Directory) {
 	if err := p.Validate(); err != nil {
 		t.Fatalf("the TAP policy breaks the rules: %v (%+v)", err, p)
 	}
-	f, err := d.FIDO2Policy(bg)
+	f, err := d.FIDO2Policy(bg, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,6 +130,19 @@ func testPolicies(t *testing.T, d directory.Directory) {
 	}
 	if f.AcceptedFormats != nil && !slices.Contains(f.AcceptedFormats, "packed") {
 		t.Fatalf("a directory that takes no packed attestation takes no security key: %q", f.AcceptedFormats)
+	}
+	// A person's view: what the directory itself requires is the same for
+	// everyone; without profiles, so are the rules.
+	pf, err := d.FIDO2Policy(bg, Member.UPN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(pf.AcceptedFormats, f.AcceptedFormats) || pf.JudgesAttestation != f.JudgesAttestation || pf.ProfilesInUse != f.ProfilesInUse {
+		t.Fatalf("the person's policy %+v differs from the tenant's %+v in what is the same for everyone", pf, f)
+	}
+	if !f.ProfilesInUse && (pf.IsAttestationEnforced != f.IsAttestationEnforced || pf.KeyRestrictions.IsEnforced != kr.IsEnforced ||
+		!slices.Equal(pf.KeyRestrictions.AAGUIDs, kr.AAGUIDs)) {
+		t.Fatalf("without profiles a person's rules are everyone's: %+v, %+v", pf, f)
 	}
 }
 

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -29,6 +31,7 @@ import (
 // Directory is the Entra directory.
 type Directory struct {
 	g      *graph.Client
+	cloud  Cloud
 	st     store.Store
 	argon2 tap.Argon2Params
 	now    func() time.Time
@@ -42,11 +45,17 @@ type Config struct {
 	Argon2 tap.Argon2Params
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Cloud is the Microsoft cloud of the Graph URL (CloudOf); the zero
+	// value is taken for the global cloud.
+	Cloud Cloud
 }
 
 // New returns the Entra directory over a Graph client.
 func New(c Config) *Directory {
-	return &Directory{g: c.Graph, st: c.Store, argon2: c.Argon2, now: c.Now, log: c.Logger}
+	if c.Cloud.Name == "" {
+		c.Cloud = Cloud{Name: "global", Registration: true}
+	}
+	return &Directory{g: c.Graph, cloud: c.Cloud, st: c.Store, argon2: c.Argon2, now: c.Now, log: c.Logger}
 }
 
 var (
@@ -64,7 +73,12 @@ func failure(op string, res graph.Result, err error) error {
 	var ge *graph.Error
 	isGraph := errors.As(err, &ge)
 	var out *api.Error
+	var te *graph.ThrottledError
 	switch {
+	case errors.As(err, &te):
+		secs := int(te.RetryAfter / time.Second)
+		out = api.E(api.CodeDirectoryUnavailable,
+			"Microsoft Entra ID is busy and asked tapd to wait %d seconds, so tapd could not %s. Try again in %d seconds.", secs, op, secs).RetryAfter(secs)
 	case errors.Is(err, graph.ErrUnavailable) || isGraph && ge.Status == http.StatusTooManyRequests:
 		out = api.E(api.CodeDirectoryUnavailable,
 			"The directory (Microsoft Entra ID) is unavailable, so tapd could not %s. Try again in a few minutes.", op).RetryAfter(30)
@@ -76,7 +90,7 @@ func failure(op string, res graph.Result, err error) error {
 	default:
 		out = api.E(api.CodeDirectoryError, "tapd could not %s in Microsoft Entra ID.", op)
 	}
-	return out.Because(fmt.Errorf("graph (request-id %q, %d attempts): %w", res.RequestID, res.Attempts, err))
+	return out.Because(fmt.Errorf("graph (request-id %q, client-request-id %q, %d attempts): %w", res.RequestID, res.ClientRequestID, res.Attempts, err))
 }
 
 func status(err error) int {
@@ -95,13 +109,18 @@ func graphMessage(err error) string {
 	return ""
 }
 
-// trace records a Graph call's request id for the audit trail.
+// trace records a Graph call's ids for the audit trail: Graph's
+// request-id and the client-request-id tapd sent, either of which
+// Microsoft support can trace.
 func trace(t directory.Trace, res graph.Result) directory.Trace {
 	if t == nil {
 		t = directory.Trace{}
 	}
 	if res.RequestID != "" {
 		t["graphRequestId"] = res.RequestID
+	}
+	if res.ClientRequestID != "" {
+		t["graphClientRequestId"] = res.ClientRequestID
 	}
 	return t
 }
@@ -185,25 +204,108 @@ func (d *Directory) TAPPolicy(ctx context.Context) (tap.Policy, error) {
 
 // FIDO2Policy reads the tenant's policy. Entra verifies attestation itself
 // with its own roots, and takes packed or none attestation only.
-func (d *Directory) FIDO2Policy(ctx context.Context) (directory.FIDO2Policy, error) {
+//
+// In a tenant with passkey profiles, the deprecated top-level
+// isAttestationEnforced and keyRestrictions no longer decide: for a
+// person (upn given), tapd reads their groups and keeps the profiles of
+// every include target they are in (a target that lists none allows the
+// default profile); an exclude target that holds them leaves none. A key
+// is then acceptable when one of those profiles accepts it. That union is
+// our reading of "allowedPasskeyProfiles: list of passkey profiles scoped
+// to the targets"; `tapd entra-check` shows what a tenant holds.
+func (d *Directory) FIDO2Policy(ctx context.Context, upn string) (directory.FIDO2Policy, error) {
 	p, res, err := d.g.FIDO2Policy(ctx)
 	if err != nil {
 		return directory.FIDO2Policy{}, failure("read the FIDO2 policy", res, err)
 	}
-	kr := directory.KeyRestrictions(p.KeyRestrictions)
+	self := p.IsSelfServiceRegistrationAllowed
+	out := directory.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced, KeyRestrictions: restrictionsOf(p.KeyRestrictions), SelfServiceSetup: &self,
+		AcceptedFormats: []string{"packed", "none"}, JudgesAttestation: true}
+	if len(p.PasskeyProfiles) == 0 {
+		return out, nil
+	}
+	out.ProfilesInUse, out.DefaultProfile = true, p.DefaultPasskeyProfile
+	for _, t := range p.IncludeTargets {
+		out.Targets = append(out.Targets, directory.ProfileTarget{TargetType: t.TargetType, ID: t.ID, Profiles: t.AllowedPasskeyProfiles})
+	}
+	all := []directory.PasskeyProfile{}
+	for _, gp := range p.PasskeyProfiles {
+		pp := directory.PasskeyProfile{ID: gp.ID, Name: gp.Name, AttestationEnforcement: gp.AttestationEnforcement,
+			KeyRestrictions: restrictionsOf(gp.KeyRestrictions), PasskeyTypes: []string{}}
+		for _, t := range strings.Split(gp.PasskeyTypes, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				pp.PasskeyTypes = append(pp.PasskeyTypes, t)
+			}
+		}
+		all = append(all, pp)
+	}
+	if upn == "" {
+		out.Profiles = all
+		return out, nil
+	}
+	groups, err := d.groups(ctx, upn)
+	if err != nil {
+		return directory.FIDO2Policy{}, err
+	}
+	out.Profiles = profilesFor(p, groups, all)
+	return out, nil
+}
+
+// profilesFor picks the profiles a person in groups may use.
+func profilesFor(p graph.FIDO2Policy, groups []string, all []directory.PasskeyProfile) []directory.PasskeyProfile {
+	in := func(id string) bool { return id == "all_users" || slices.Contains(groups, id) }
+	for _, t := range p.ExcludeTargets {
+		if in(t.ID) {
+			return []directory.PasskeyProfile{}
+		}
+	}
+	allowed := map[string]bool{}
+	for _, t := range p.IncludeTargets {
+		if !in(t.ID) {
+			continue
+		}
+		if len(t.AllowedPasskeyProfiles) == 0 {
+			allowed[strings.ToLower(p.DefaultPasskeyProfile)] = true
+		}
+		for _, id := range t.AllowedPasskeyProfiles {
+			allowed[strings.ToLower(id)] = true
+		}
+	}
+	out := []directory.PasskeyProfile{}
+	for _, pp := range all {
+		if allowed[strings.ToLower(pp.ID)] {
+			out = append(out, pp)
+		}
+	}
+	return out
+}
+
+func restrictionsOf(k graph.KeyRestrictions) directory.KeyRestrictions {
+	kr := directory.KeyRestrictions(k)
 	if kr.AAGUIDs == nil {
 		kr.AAGUIDs = []string{}
 	}
-	self := p.IsSelfServiceRegistrationAllowed
-	return directory.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced, KeyRestrictions: kr, SelfServiceSetup: &self,
-		AcceptedFormats: []string{"packed", "none"}, JudgesAttestation: true}, nil
+	return kr
 }
 
 // ---- passes ----
 
 func passOf(g graph.TAPMethod) directory.Pass {
-	return directory.Pass{ID: g.ID, CreatedAt: g.CreatedDateTime, StartAt: g.StartDateTime, LifetimeMinutes: g.LifetimeInMinutes,
+	return directory.Pass{ID: g.ID, CreatedAt: g.CreatedDateTime, StartAt: startOf(g.StartDateTime, g.CreatedDateTime), LifetimeMinutes: g.LifetimeInMinutes,
 		IsUsableOnce: g.IsUsableOnce, IsUsable: g.IsUsable, Reason: g.MethodUsabilityReason}
+}
+
+// startOf is a pass's start. startDateTime is optional on create ("If not
+// specified, the Temporary Access Pass is available to use immediately
+// after it's created", authentication-post-temporaryaccesspassmethods.md)
+// and the docs do not promise it in the answer, so a pass without one
+// starts when it was created: the zero time would have made it start in
+// year 1 and expire at once.
+func startOf(start, created time.Time) time.Time {
+	if start.IsZero() {
+		return created
+	}
+	return start
 }
 
 // CreatePass creates the pass in Entra, which replaces any pass the
@@ -233,12 +335,15 @@ func (d *Directory) CreatePass(ctx context.Context, u directory.User, req direct
 			Trace: trace(directory.Trace{"passId": gp.ID}, res),
 			Err:   api.E(api.CodeDirectoryError, "Microsoft Entra ID created pass %s but did not return its value; delete it in Entra and try again.", gp.ID)}
 	}
-	out := directory.NewPass{Pass: passOf(gp), Value: *gp.TemporaryAccessPass, Trace: trace(nil, res)}
-	p := store.Pass{ID: gp.ID, UPN: u.UPN, CreatedAt: gp.CreatedDateTime.UTC().Truncate(time.Millisecond), StartAt: gp.StartDateTime.UTC().Truncate(time.Millisecond),
-		LifetimeMinutes: gp.LifetimeInMinutes, IsUsableOnce: gp.IsUsableOnce, CreatedBy: req.CreatedBy}
-	if p.CreatedAt.IsZero() {
-		p.CreatedAt = d.now().UTC().Truncate(time.Millisecond)
+	if gp.CreatedDateTime.IsZero() {
+		gp.CreatedDateTime = d.now()
 	}
+	if gp.StartDateTime.IsZero() && req.StartGiven {
+		gp.StartDateTime = req.Start // what tapd asked for, when Entra does not repeat it
+	}
+	out := directory.NewPass{Pass: passOf(gp), Value: *gp.TemporaryAccessPass, Trace: trace(nil, res)}
+	p := store.Pass{ID: gp.ID, UPN: u.UPN, CreatedAt: out.CreatedAt.UTC().Truncate(time.Millisecond), StartAt: out.StartAt.UTC().Truncate(time.Millisecond),
+		LifetimeMinutes: gp.LifetimeInMinutes, IsUsableOnce: gp.IsUsableOnce, CreatedBy: req.CreatedBy}
 	p.Hash, err = tap.HashPass(out.Value, d.argon2)
 	if err == nil {
 		err = d.mirror(ctx, u)
@@ -352,7 +457,8 @@ func (d *Directory) DeletePass(ctx context.Context, upn, id string) (directory.T
 // ---- methods ----
 
 // Methods lists the person's methods from Entra, the password left out.
-// A phone without a name is named by its number.
+// Every method gets a name a person recognises (see methodName) and the
+// creation time Graph gives, or none.
 func (d *Directory) Methods(ctx context.Context, upn string) ([]directory.Method, error) {
 	ms, res, err := d.g.Methods(ctx, upn)
 	if err != nil {
@@ -364,18 +470,94 @@ func (d *Directory) Methods(ctx context.Context, upn string) ([]directory.Method
 		if kind == "" || kind == "password" {
 			continue
 		}
-		dm := directory.Method{Kind: kind, ID: m.ID, DisplayName: m.DisplayName, CreatedAt: m.CreatedDateTime,
-			AAGUID: m.AAGUID, Model: m.Model, AttestationLevel: m.AttestationLevel}
-		if dm.DisplayName == "" {
-			dm.DisplayName = m.PhoneNumber
+		created := m.CreatedDateTime
+		if created.IsZero() {
+			created = m.CreationDateTime
 		}
+		dm := directory.Method{Kind: kind, ID: m.ID, DisplayName: methodName(kind, m), CreatedAt: created, PhoneType: m.PhoneType,
+			AAGUID: m.AAGUID, Model: m.Model, AttestationLevel: m.AttestationLevel}
 		if kind == directory.KindTAP {
-			dm.Pass = &directory.Pass{ID: m.ID, CreatedAt: m.CreatedDateTime, StartAt: m.StartDateTime, LifetimeMinutes: m.LifetimeInMinutes,
+			dm.Pass = &directory.Pass{ID: m.ID, CreatedAt: m.CreatedDateTime, StartAt: startOf(m.StartDateTime, m.CreatedDateTime), LifetimeMinutes: m.LifetimeInMinutes,
 				IsUsableOnce: m.IsUsableOnce, IsUsable: m.IsUsable, Reason: m.MethodUsabilityReason}
 		}
 		out = append(out, dm)
 	}
 	return out, nil
+}
+
+// methodName names a method for the person at the kiosk. Graph names only
+// some kinds (keys, Authenticator and Windows Hello devices); the others
+// are named by what identifies them: the email address, the phone number
+// masked to its country code and last two digits (enough to tell one's
+// own phones apart, too little to read a stranger's number off the
+// screen), or the kind in words.
+func methodName(kind string, m graph.Method) string {
+	if name := strings.TrimSpace(m.DisplayName); name != "" {
+		return name
+	}
+	switch kind {
+	case "email":
+		if m.EmailAddress != "" {
+			return m.EmailAddress
+		}
+		return "Email address"
+	case "phone":
+		if m.PhoneNumber != "" {
+			return MaskPhone(m.PhoneNumber)
+		}
+		return "Phone"
+	case "fido2":
+		if m.Model != "" {
+			return m.Model
+		}
+		return "Security key"
+	}
+	if name, ok := kindNames[kind]; ok {
+		return name
+	}
+	return kind
+}
+
+// kindNames are the names of the kinds Graph gives no name of their own.
+var kindNames = map[string]string{
+	"microsoftAuthenticator":  "Microsoft Authenticator",
+	"softwareOath":            "Authenticator app",
+	"hardwareOath":            "OATH token",
+	"windowsHelloForBusiness": "Windows Hello for Business",
+	"platformCredential":      "Platform credential",
+	"temporaryAccessPass":     "Temporary Access Pass",
+	"qrCodePin":               "QR code",
+}
+
+// MaskPhone keeps a phone number's country code ("+46", when the number
+// starts with + and a space follows it) and its last two digits, and
+// replaces every other digit with •, keeping the spacing.
+func MaskPhone(n string) string {
+	n = strings.TrimSpace(n)
+	keepFrom := 0
+	if strings.HasPrefix(n, "+") {
+		if i := strings.IndexByte(n, ' '); i > 0 {
+			keepFrom = i
+		}
+	}
+	digits := 0
+	for _, r := range n {
+		if r >= '0' && r <= '9' {
+			digits++
+		}
+	}
+	var b strings.Builder
+	seen := 0
+	for i, r := range n {
+		if r >= '0' && r <= '9' {
+			seen++
+			if i >= keepFrom && seen <= digits-2 {
+				r = '•'
+			}
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // DeleteMethod deletes one method in Entra by its kind, then tapd's own
@@ -384,12 +566,53 @@ func (d *Directory) DeleteMethod(ctx context.Context, upn string, m directory.Me
 	res, err := d.g.DeleteMethod(ctx, upn, m.Kind, m.ID)
 	t := trace(nil, res)
 	if err != nil && status(err) != http.StatusNotFound {
-		return t, writeFailed("remove the method", res, err, t)
+		f := writeFailed("remove the method", res, err, t)
+		if m.Kind == "phone" && refused(err) {
+			f.Reason, f.Err = d.phoneRefusal(ctx, upn, m, err)
+		}
+		return t, f
 	}
 	if err := d.st.DeleteMethod(ctx, upn, m.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.log.Warn("local key record not deleted", "method_id", m.ID, "err", err)
 	}
 	return t, nil
+}
+
+// refused tells a refusal of the request itself (400, 409, 422, ...)
+// from a missing permission, a missing method, throttling or an outage.
+func refused(err error) bool {
+	switch st := status(err); st {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusTooManyRequests:
+		return false
+	default:
+		return st >= 400 && st < 500
+	}
+}
+
+// ErrPhoneIsDefault and ErrMobileHasAlternate are Entra's two documented
+// refusals to delete a phone (phoneauthenticationmethod-delete.md).
+var (
+	ErrPhoneIsDefault = api.E(api.CodePhoneIsDefaultMethod,
+		"This phone is your default way to confirm sign-ins, and Microsoft Entra ID does not remove a default method. Ask IT to make another method your default, then remove the phone.")
+	ErrMobileHasAlternate = api.E(api.CodeMobileHasAlternate,
+		"Microsoft Entra ID does not remove a mobile phone while an alternate mobile phone is registered. Remove the alternate mobile phone first, then this one.")
+)
+
+// phoneRefusal says which documented rule Graph applied when it refused
+// to delete a phone: a mobile phone while an alternate mobile exists (tapd
+// can see that in the list), else the phone being the default MFA method,
+// which v1.0 does not show (Graph's own words go to the log).
+func (d *Directory) phoneRefusal(ctx context.Context, upn string, m directory.Method, err error) (string, error) {
+	if m.PhoneType == "mobile" {
+		if ms, _, lerr := d.g.Methods(ctx, upn); lerr == nil {
+			for _, x := range ms {
+				if x.Kind() == "phone" && x.PhoneType == "alternateMobile" {
+					return "mobileHasAlternate", ErrMobileHasAlternate.Because(err)
+				}
+			}
+		}
+	}
+	return "phoneIsDefaultMethod", ErrPhoneIsDefault.Because(err)
 }
 
 // ---- registration ----
@@ -402,7 +625,7 @@ var ErrSelfServiceOff = api.E(api.CodeSelfServiceSetupOff,
 // self-service setup" off, which is what a 403 from the provisioning API
 // usually means; otherwise the 403 is a missing permission.
 func (d *Directory) selfServiceOff(ctx context.Context) bool {
-	p, err := d.FIDO2Policy(ctx)
+	p, err := d.FIDO2Policy(ctx, "")
 	return err == nil && p.SelfServiceSetup != nil && !*p.SelfServiceSetup
 }
 
@@ -411,6 +634,10 @@ func (d *Directory) selfServiceOff(ctx context.Context) bool {
 // what tapd needs to check the answer before sending it on: the challenge,
 // Entra's rp id (the origin is https:// + rp id) and Entra's user handle.
 func (d *Directory) BeginRegistration(ctx context.Context, upn string) (directory.Registration, error) {
+	if !d.cloud.Registration {
+		return directory.Registration{}, &directory.Failed{Result: store.AuditFailure, Reason: "registrationUnavailable",
+			Err: api.E(api.CodeRegistrationUnavailable, "%s", d.cloud.NoRegistration())}
+	}
 	o, res, err := d.g.CreationOptions(ctx, upn)
 	if err != nil {
 		if status(err) == http.StatusForbidden && d.selfServiceOff(ctx) {
@@ -419,13 +646,22 @@ func (d *Directory) BeginRegistration(ctx context.Context, upn string) (director
 		return directory.Registration{}, failure("start the key registration", res, err)
 	}
 	pk := o.PublicKey
+	// Entra's documented options ask for authenticatorAttachment
+	// "platform" (a passkey in the device itself). The kiosk's
+	// authenticator is always a USB security key, which a browser would
+	// skip for "platform"; Entra verifies the attestation, not the
+	// attachment, so the hint is dropped on purpose rather than passed on
+	// to a client that cannot honour it.
+	if pk.AuthenticatorSelection.AuthenticatorAttachment == protocol.Platform {
+		pk.AuthenticatorSelection.AuthenticatorAttachment = ""
+	}
 	handle, _ := pk.User.ID.(protocol.URLEncodedBase64) // graph.Client decoded and checked it
 	uv := protocol.VerificationRequired
 	if pk.AuthenticatorSelection.UserVerification != "" {
 		uv = pk.AuthenticatorSelection.UserVerification
 	}
 	sd := webauthn.SessionData{Challenge: pk.Challenge.String(), RelyingPartyID: pk.RelyingParty.ID, Origin: "https://" + pk.RelyingParty.ID,
-		UserID: handle, UserVerification: uv, CredParams: pk.Parameters}
+		UserID: handle, UserVerification: uv, CredParams: pk.Parameters, Extensions: pk.Extensions.Session()}
 	return directory.Registration{Options: pk, Session: sd, Expires: o.ChallengeTimeoutDateTime, Trace: trace(nil, res)}, nil
 }
 

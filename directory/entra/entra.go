@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -40,12 +41,24 @@ type Settings struct {
 	AuthorityHost string
 	// GraphURL is https://graph.microsoft.com/v1.0 by default.
 	GraphURL string
+	// MaxRetryAfter bounds how long tapd waits, in all, on Graph's
+	// Retry-After for one call (--graph-max-retry-after); 0 is
+	// graph.DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
 	// HTTP carries every call; nil is http.DefaultClient.
 	HTTP *http.Client
 }
 
 // DefaultGraphURL is Microsoft Graph v1.0 in the global cloud.
 const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
+
+// The bounds of --graph-max-retry-after: at least 30 s (what tapd waited
+// before it had the setting), at most 10 minutes, past which a person at
+// the kiosk is better told to come back.
+const (
+	MinRetryAfterLimit = 30 * time.Second
+	MaxRetryAfterLimit = 10 * time.Minute
+)
 
 // Validate names every missing or contradictory setting at once.
 func (s Settings) Validate() error {
@@ -69,6 +82,9 @@ func (s Settings) Validate() error {
 		if s.ClientID == "" {
 			problems = append(problems, errors.New("--client-id is required: the application (client) id of tapd's app registration"))
 		}
+	}
+	if s.MaxRetryAfter != 0 && (s.MaxRetryAfter < MinRetryAfterLimit || s.MaxRetryAfter > MaxRetryAfterLimit) {
+		problems = append(problems, fmt.Errorf("--graph-max-retry-after %s must be between %s and %s", s.MaxRetryAfter, MinRetryAfterLimit, MaxRetryAfterLimit))
 	}
 	for name, v := range map[string]string{"--graph-url": s.GraphURL, "--authority-host": s.AuthorityHost} {
 		if v == "" {
@@ -155,7 +171,8 @@ func (s Settings) Client() (*graph.Client, error) {
 		base = DefaultGraphURL
 	}
 	u, _ := url.Parse(base)
-	return &graph.Client{BaseURL: base, HTTP: s.HTTP, Tokens: Tokens{Cred: cred, Scope: u.Scheme + "://" + u.Host + "/.default"}}, nil
+	return &graph.Client{BaseURL: base, HTTP: s.HTTP, Tokens: Tokens{Cred: cred, Scope: u.Scheme + "://" + u.Host + "/.default"},
+		MaxRetryAfter: s.MaxRetryAfter}, nil
 }
 
 var aadsts = regexp.MustCompile(`(?m)AADSTS\d+: .*?(?:\.\s|\.$|$)`)
@@ -178,27 +195,114 @@ func Explain(err error) string {
 	return "tapd could not sign in to Entra ID"
 }
 
-// Check signs in and reads both method policies, so a wrong credential or
-// a missing permission stops tapd at start-up with a sentence that says
-// which, rather than at the first kiosk.
-func Check(ctx context.Context, c *graph.Client) error {
+// Check signs in and proves, with the cheapest documented call for each,
+// every permission the kiosk flow needs, so a wrong credential or a
+// missing permission stops tapd at start-up with a sentence that names
+// each missing one, rather than at the first kiosk.
+//
+// Reads are proved by reading: both policies, one user (GET /users?$top=1),
+// that user's groups, methods, passes and keys. A write permission cannot
+// be proved by a read, so tapd deletes a method that does not exist (the
+// nil GUID): 404 means the permission is there, 403 that it is not.
+// Nothing changes in the tenant either way. Passkey write is not checked
+// where the cloud has no registration API (registration is refused there).
+func Check(ctx context.Context, c *graph.Client, cloud Cloud) error {
 	if _, err := c.Tokens.Token(ctx); err != nil {
 		return err
 	}
-	if _, res, err := c.TAPPolicy(ctx); err != nil {
-		return permissionError("read the Temporary Access Pass policy", "Policy.Read.AuthenticationMethod", res, err)
+	var missing []string
+	// try runs one probe; a refusal for want of permission is collected,
+	// any other failure ends the check.
+	try := func(what, perm string, call func() (graph.Result, error)) error {
+		res, err := call()
+		var ge *graph.Error
+		switch {
+		case err == nil, errors.As(err, &ge) && (ge.Status == http.StatusNotFound || ge.Status == http.StatusBadRequest) && strings.HasPrefix(what, "delete"):
+			return nil
+		case errors.As(err, &ge) && (ge.Status == http.StatusForbidden || ge.Status == http.StatusUnauthorized):
+			missing = append(missing, fmt.Sprintf("%s (to %s; Graph request id %s)", perm, what, res.RequestID))
+			return nil
+		}
+		return fmt.Errorf("tapd could not %s in Microsoft Graph: %v", what, err)
 	}
-	if _, res, err := c.FIDO2Policy(ctx); err != nil {
-		return permissionError("read the FIDO2 policy", "Policy.Read.AuthenticationMethod", res, err)
+	const policy = "Policy.Read.AuthenticationMethod"
+	if err := try("read the Temporary Access Pass policy", policy, func() (graph.Result, error) { _, r, err := c.TAPPolicy(ctx); return r, err }); err != nil {
+		return err
+	}
+	if err := try("read the FIDO2 policy", policy, func() (graph.Result, error) { _, r, err := c.FIDO2Policy(ctx); return r, err }); err != nil {
+		return err
+	}
+	var probe string
+	if err := try("read users", "User.Read.All", func() (r graph.Result, err error) { probe, r, err = c.AnyUser(ctx); return r, err }); err != nil {
+		return err
+	}
+	if probe != "" {
+		nilID := "00000000-0000-0000-0000-000000000000"
+		probes := []struct {
+			what, perm string
+			call       func() (graph.Result, error)
+		}{
+			{"read a user's groups", "GroupMember.Read.All", func() (graph.Result, error) { _, r, err := c.Groups(ctx, probe); return r, err }},
+			{"read a user's authentication methods", "UserAuthenticationMethod.ReadWrite.All", func() (graph.Result, error) { _, r, err := c.Methods(ctx, probe); return r, err }},
+			{"delete a user's authentication methods", "UserAuthenticationMethod.ReadWrite.All", func() (graph.Result, error) {
+				return c.DeleteMethod(ctx, probe, "microsoftAuthenticator", nilID)
+			}},
+			{"read a user's Temporary Access Pass", "UserAuthMethod-TAP.ReadWrite.All", func() (graph.Result, error) { _, r, err := c.ListTAP(ctx, probe); return r, err }},
+			{"delete a user's Temporary Access Pass", "UserAuthMethod-TAP.ReadWrite.All", func() (graph.Result, error) {
+				return c.DeleteMethod(ctx, probe, "temporaryAccessPass", nilID)
+			}},
+			{"read a user's security keys", "UserAuthMethod-Passkey.ReadWrite.All", func() (graph.Result, error) { _, r, err := c.ListFIDO2(ctx, probe); return r, err }},
+		}
+		if cloud.Registration {
+			probes = append(probes, struct {
+				what, perm string
+				call       func() (graph.Result, error)
+			}{"delete a user's security keys", "UserAuthMethod-Passkey.ReadWrite.All", func() (graph.Result, error) {
+				return c.DeleteMethod(ctx, probe, "fido2", nilID)
+			}})
+		}
+		for _, p := range probes {
+			if err := try(p.what, p.perm, p.call); err != nil {
+				return err
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("tapd signed in to Entra ID but lacks these application permissions; grant each with admin consent:\n  %s", strings.Join(missing, "\n  "))
 	}
 	return nil
 }
 
-func permissionError(what, perm string, res graph.Result, err error) error {
-	var ge *graph.Error
-	if errors.As(err, &ge) && (ge.Status == http.StatusForbidden || ge.Status == http.StatusUnauthorized) {
-		return fmt.Errorf("tapd signed in to Entra ID but may not %s (HTTP %d %s): grant the app %s with admin consent (Graph request id %s)",
-			what, ge.Status, ge.Code, perm, res.RequestID)
+// Cloud is the Microsoft cloud a Graph URL belongs to, and what of tapd's
+// flow its Graph offers. Registration is false where
+// fido2Methods/creationOptions does not exist: its v1.0 page says
+// "global-only" (not US Government L4 or L5, not China).
+type Cloud struct {
+	Name         string
+	Registration bool
+}
+
+// CloudOf names the cloud of a Graph base URL. A host that is not one of
+// Microsoft's national Graph endpoints (the global one, a proxy, the test
+// simulator) is taken for the global cloud.
+func CloudOf(graphURL string) Cloud {
+	u, err := url.Parse(graphURL)
+	if err != nil {
+		return Cloud{Name: "global", Registration: true}
 	}
-	return fmt.Errorf("tapd could not %s from Microsoft Graph: %v", what, err)
+	switch strings.ToLower(u.Hostname()) {
+	case "graph.microsoft.us":
+		return Cloud{Name: "US Government L4"}
+	case "dod-graph.microsoft.us":
+		return Cloud{Name: "US Government L5 (DOD)"}
+	case "microsoftgraph.chinacloudapi.cn":
+		return Cloud{Name: "China (operated by 21Vianet)"}
+	}
+	return Cloud{Name: "global", Registration: true}
+}
+
+// NoRegistration is the sentence for a cloud without the registration
+// API, logged at start-up and given to the kiosk.
+func (c Cloud) NoRegistration() string {
+	return fmt.Sprintf("Security keys cannot be registered through tapkiosk in the Microsoft %s cloud: Microsoft Graph offers the FIDO2 registration API (fido2Methods/creationOptions) only in the global cloud. Passes and removing lost methods still work; register keys in the Entra admin centre or at https://mysignins.microsoft.com.", c.Name)
 }

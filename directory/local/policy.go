@@ -60,8 +60,9 @@ func DefaultFIDO2Policy() directory.FIDO2Policy {
 	return directory.FIDO2Policy{KeyRestrictions: directory.KeyRestrictions{EnforcementType: "block", AAGUIDs: []string{}}}
 }
 
-// FIDO2Policy is the stored policy, or the default one.
-func (d *Directory) FIDO2Policy(ctx context.Context) (directory.FIDO2Policy, error) {
+// FIDO2Policy is the stored policy, or the default one: the same rules for
+// everyone, so upn does not matter.
+func (d *Directory) FIDO2Policy(ctx context.Context, _ string) (directory.FIDO2Policy, error) {
 	p, err := d.st.GetFIDO2Policy(ctx)
 	if errors.Is(err, store.ErrNotFound) {
 		return DefaultFIDO2Policy(), nil

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // TokenSource gives a bearer token for Graph (azidentity in tapd, a fixed
@@ -42,9 +44,15 @@ type Client struct {
 	// calls at 60 s.
 	Timeout time.Duration
 	// MaxAttempts bounds retries of throttled (429) and unavailable
-	// (503, 504) answers; MaxWait bounds one wait between them.
+	// (503, 504) answers; MaxWait bounds one wait tapd chooses itself
+	// (no Retry-After), 30 s by default.
 	MaxAttempts int
 	MaxWait     time.Duration
+	// MaxRetryAfter bounds the waits Graph asks for with Retry-After,
+	// all of one call's together (2 minutes by default). A wait that
+	// would go past it is not waited: the call fails with a
+	// *ThrottledError at once, so nobody stands at the kiosk for longer.
+	MaxRetryAfter time.Duration
 	// Sleep waits between attempts; tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -65,12 +73,29 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("graph %d %s: %s (request-id %s)", e.Status, e.Code, e.Message, e.RequestID)
 }
 
-// Result is what every call returns beside its value: Graph's request id,
-// for the audit trail, and how many attempts it took.
+// Result is what every call returns beside its value: Graph's request id
+// and the client-request-id tapd sent, for the audit trail, and how many
+// attempts it took.
 type Result struct {
-	RequestID string
-	Attempts  int
+	RequestID       string
+	ClientRequestID string
+	Attempts        int
 }
+
+// ThrottledError is Graph asking tapd to wait longer than MaxRetryAfter
+// allows. Err is Graph's own answer (a 429 or 503 *Error).
+type ThrottledError struct {
+	RetryAfter time.Duration
+	Limit      time.Duration
+	Err        error
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("Microsoft Graph asked tapd to wait %s before trying again, more than the %s tapd waits for one call (--graph-max-retry-after): %v",
+		e.RetryAfter, e.Limit, e.Err)
+}
+
+func (e *ThrottledError) Unwrap() error { return e.Err }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -96,6 +121,9 @@ func (c *Client) defaults() {
 	if c.MaxWait <= 0 {
 		c.MaxWait = 30 * time.Second
 	}
+	if c.MaxRetryAfter <= 0 {
+		c.MaxRetryAfter = DefaultMaxRetryAfter
+	}
 	if c.Sleep == nil {
 		c.Sleep = sleepCtx
 	}
@@ -112,19 +140,29 @@ func retryable(method string, status int, err error) bool {
 	return errors.Is(err, ErrUnavailable) && (method == http.MethodGet || method == http.MethodDelete)
 }
 
+// DefaultMaxRetryAfter is how long, in all, tapd waits on Graph's
+// Retry-After for one call unless told otherwise.
+const DefaultMaxRetryAfter = 2 * time.Minute
+
 // backoff is how long to wait before attempt n (1-based): Retry-After when
-// Graph gives it, else 1 s doubling, with ±20 % jitter, at most MaxWait.
-func (c *Client) backoff(n int, retryAfter string) time.Duration {
+// Graph gives it (asked tells which), else 1 s doubling, with ±20 %
+// jitter, at most MaxWait.
+func (c *Client) backoff(n int, retryAfter string) (d time.Duration, asked bool) {
 	if s, err := strconv.Atoi(strings.TrimSpace(retryAfter)); err == nil && s >= 0 {
-		return min(time.Duration(s)*time.Second, c.MaxWait)
+		return time.Duration(s) * time.Second, true
 	}
-	d := time.Second << (n - 1)
+	d = time.Second << (n - 1)
 	j := 0.8 + 0.4*rand.Float64()
-	return min(time.Duration(float64(d)*j), c.MaxWait)
+	return min(time.Duration(float64(d)*j), c.MaxWait), false
 }
 
 // do sends one request (with retries) and decodes the JSON answer into out.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (Result, error) {
+	return c.doWith(ctx, method, path, nil, in, out)
+}
+
+// doWith is do with extra request headers, such as ConsistencyLevel.
+func (c *Client) doWith(ctx context.Context, method, path string, header http.Header, in, out any) (Result, error) {
 	c.defaults()
 	var body []byte
 	if in != nil {
@@ -133,10 +171,13 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (Resu
 			return Result{}, err
 		}
 	}
-	var res Result
+	// One client-request-id for the call, the same on each retry, so
+	// Microsoft support can follow all of its attempts.
+	res := Result{ClientRequestID: uuid.NewString()}
+	var asked time.Duration // the Retry-After waits so far
 	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
-		status, retryAfter, err := c.once(ctx, method, path, body, out, &res)
+		status, retryAfter, err := c.once(ctx, method, path, header, body, out, &res)
 		if err == nil {
 			return res, nil
 		}
@@ -146,13 +187,20 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (Resu
 		if !retryable(method, status, err) || attempt >= c.MaxAttempts {
 			return res, err
 		}
-		if err := c.Sleep(ctx, c.backoff(attempt, retryAfter)); err != nil {
+		wait, fromGraph := c.backoff(attempt, retryAfter)
+		if fromGraph {
+			if asked+wait > c.MaxRetryAfter {
+				return res, &ThrottledError{RetryAfter: wait, Limit: c.MaxRetryAfter, Err: err}
+			}
+			asked += wait
+		}
+		if err := c.Sleep(ctx, wait); err != nil {
 			return res, fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 	}
 }
 
-func (c *Client) once(ctx context.Context, method, path string, body []byte, out any, res *Result) (int, string, error) {
+func (c *Client) once(ctx context.Context, method, path string, header http.Header, body []byte, out any, res *Result) (int, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	tok, err := c.Tokens.Token(ctx)
@@ -167,7 +215,11 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 	if err != nil {
 		return 0, "", err
 	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
 	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("client-request-id", res.ClientRequestID)
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -205,3 +257,29 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 }
 
 func esc(s string) string { return url.PathEscape(s) }
+
+// Probe sends one request as given, without retries, and returns Graph's
+// status and raw answer whatever it is: for tapd entra-check, which shows
+// a tenant's answers rather than acting on them.
+func (c *Client) Probe(ctx context.Context, method, path string, header http.Header, in any) (int, json.RawMessage, Result, error) {
+	c.defaults()
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return 0, nil, Result{}, err
+		}
+	}
+	res := Result{ClientRequestID: uuid.NewString(), Attempts: 1}
+	var out json.RawMessage
+	st, _, err := c.once(ctx, method, path, header, body, &out, &res)
+	var ge *Error
+	if errors.As(err, &ge) {
+		b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": ge.Code, "message": ge.Message}})
+		return ge.Status, b, res, nil
+	}
+	return st, out, res, err
+}
+
+// PathEscape escapes a user id or UPN for a Graph path.
+func PathEscape(s string) string { return esc(s) }

@@ -121,13 +121,29 @@ func TestRetries(t *testing.T) {
 	if err != nil || res.Attempts != 3 || len(*waits) != 2 || (*waits)[0] != 7*time.Second {
 		t.Fatalf("throttled create: %+v %v waits %v", res, err, *waits)
 	}
-	// Retry-After is capped.
+	// Retry-After beyond 30 s is honoured, up to MaxRetryAfter for the
+	// whole call; past that the call fails at once, saying why.
+	*waits = nil
+	sim.Throttle(1, 90)
+	if _, _, err := c.GetUser(bg, id); err != nil || len(*waits) != 1 || (*waits)[0] != 90*time.Second {
+		t.Fatalf("90 s Retry-After: %v %v", *waits, err)
+	}
+	*waits = nil
+	sim.Throttle(2, 70) // 140 s together, more than the 2 minutes
+	_, res, err = c.GetUser(bg, id)
+	var te *graph.ThrottledError
+	if !errors.As(err, &te) || te.RetryAfter != 70*time.Second || te.Limit != graph.DefaultMaxRetryAfter || len(*waits) != 1 || res.Attempts != 2 ||
+		!strings.Contains(err.Error(), "--graph-max-retry-after") {
+		t.Fatalf("over the limit: %+v %v waits %v", res, err, *waits)
+	}
+	sim.ClearFaults()
 	*waits = nil
 	sim.Throttle(1, 3600)
-	c.GetUser(bg, id)
-	if (*waits)[0] != 30*time.Second {
-		t.Fatalf("cap: %v", *waits)
+	c.MaxRetryAfter = time.Hour
+	if _, _, err := c.GetUser(bg, id); err != nil || (*waits)[0] != time.Hour {
+		t.Fatalf("a configured limit: %v %v", *waits, err)
 	}
+	c.MaxRetryAfter = 0
 	// Without Retry-After: 1 s doubling with jitter.
 	*waits = nil
 	sim.Fail(3, http.StatusServiceUnavailable)

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -79,13 +80,25 @@ type (
 
 // Method is one entry of GET /authentication/methods: @odata.type names
 // the kind, and each kind has its own fields.
+//
+// Not every kind has a name or a creation time: emailAuthenticationMethod
+// is {id, emailAddress}, phoneAuthenticationMethod {id, phoneNumber,
+// phoneType, smsSignInState}, softwareOathAuthenticationMethod {id,
+// secretKey}. A time Graph does not give stays zero.
 type Method struct {
 	Type            string    `json:"@odata.type"`
 	ID              string    `json:"id"`
 	DisplayName     string    `json:"displayName,omitempty"`
-	CreatedDateTime time.Time `json:"createdDateTime"`
-	// phoneAuthenticationMethod
+	CreatedDateTime time.Time `json:"createdDateTime,omitzero"`
+	// CreationDateTime is how authentication-list-methods.md's example
+	// spells a key's creation time; read in case Graph does too.
+	CreationDateTime time.Time `json:"creationDateTime,omitzero"`
+	// phoneAuthenticationMethod: phoneType is mobile, alternateMobile or
+	// office.
 	PhoneNumber string `json:"phoneNumber,omitempty"`
+	PhoneType   string `json:"phoneType,omitempty"`
+	// emailAuthenticationMethod
+	EmailAddress string `json:"emailAddress,omitempty"`
 	// fido2AuthenticationMethod
 	AAGUID           string `json:"aaGuid,omitempty"`
 	Model            string `json:"model,omitempty"`
@@ -109,6 +122,42 @@ func (m Method) Kind() string {
 	return ""
 }
 
+// StripAnnotations removes OData annotations ("@odata.type",
+// "x@odata.context", any member whose name holds "@") from a JSON
+// document, at every depth. WebAuthn names never hold "@". A document that
+// is not JSON comes back unchanged, for the decoder to refuse.
+func StripAnnotations(doc []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return doc
+	}
+	var strip func(any) any
+	strip = func(v any) any {
+		switch t := v.(type) {
+		case map[string]any:
+			for k, x := range t {
+				if strings.Contains(k, "@") {
+					delete(t, k)
+					continue
+				}
+				t[k] = strip(x)
+			}
+		case []any:
+			for i, x := range t {
+				t[i] = strip(x)
+			}
+		}
+		return v
+	}
+	out, err := json.Marshal(strip(v))
+	if err != nil {
+		return doc
+	}
+	return out
+}
+
 // RegisterFIDO2 is the body of POST fido2Methods.
 type RegisterFIDO2 struct {
 	DisplayName         string          `json:"displayName"`
@@ -125,15 +174,24 @@ func (c *Client) GetUser(ctx context.Context, upn string) (User, Result, error) 
 // maxGroupPages bounds how many pages of groups tapd follows (999 each).
 const maxGroupPages = 20
 
+// eventual is the header Graph's advanced queries need.
+var eventual = http.Header{"Consistencylevel": {"eventual"}}
+
 // Groups lists the groups the user belongs to, directly or not, following
 // @odata.nextLink: a user in many groups must not drop out of a policy
 // target that happens to sit on a later page.
+//
+// The path is an OData cast (microsoft.graph.group), which
+// user-list-transitivememberof.md and the advanced-queries page say needs
+// "ConsistencyLevel: eventual" and $count=true. Graph then reads an index
+// that may lag recent changes by a little: a person added to the policy's
+// group a moment ago may not be in it yet (the README says so).
 func (c *Client) Groups(ctx context.Context, userID string) ([]Group, Result, error) {
 	var out []Group
-	path := "/users/" + esc(userID) + "/transitiveMemberOf/microsoft.graph.group?$select=id,displayName&$top=999"
+	path := "/users/" + esc(userID) + "/transitiveMemberOf/microsoft.graph.group?$count=true&$select=id,displayName&$top=999"
 	for page := 1; ; page++ {
 		var l list[Group]
-		r, err := c.do(ctx, http.MethodGet, path, nil, &l)
+		r, err := c.doWith(ctx, http.MethodGet, path, eventual, nil, &l)
 		if err != nil {
 			return nil, r, err
 		}
@@ -147,6 +205,27 @@ func (c *Client) Groups(ctx context.Context, userID string) ([]Group, Result, er
 		}
 		path = strings.TrimPrefix(l.NextLink, base)
 	}
+}
+
+// AnyUser returns the id of one user of the tenant (GET /users?$top=1), or
+// "" when it has none,
+// the cheapest call that proves User.Read.All and gives the start-up check
+// someone to ask about.
+func (c *Client) AnyUser(ctx context.Context) (string, Result, error) {
+	var l list[User]
+	r, err := c.do(ctx, http.MethodGet, "/users?$top=1&$select=id", nil, &l)
+	if err != nil || len(l.Value) == 0 {
+		return "", r, err // a tenant with nobody in it: "" and no error
+	}
+	return l.Value[0].ID, r, nil
+}
+
+// ListFIDO2 lists the user's security keys (GET fido2Methods), which
+// needs a passkey read permission.
+func (c *Client) ListFIDO2(ctx context.Context, userID string) ([]FIDO2Method, Result, error) {
+	var l list[FIDO2Method]
+	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/fido2Methods", nil, &l)
+	return l.Value, r, err
 }
 
 // CreateTAP creates a Temporary Access Pass; the value is in the answer, once.
@@ -180,11 +259,21 @@ func (c *Client) DeleteMethod(ctx context.Context, userID, kind, id string) (Res
 // the touch, as the challenge lives five minutes. Graph sends the user
 // handle as unpadded base64url text; it comes back here as bytes
 // (protocol.URLEncodedBase64), like every other binary field.
+//
+// Graph annotates every nested object with @odata.type
+// (fido2authenticationmethod-creationoptions.md's example), extensions
+// included. Annotations are OData's, not WebAuthn's, so they are taken out
+// before the options are read: left in, the extensions' @odata.type would
+// reach the kiosk as if it were an extension.
 func (c *Client) CreationOptions(ctx context.Context, userID string) (CreationOptions, Result, error) {
 	var o CreationOptions
-	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/fido2Methods/creationOptions", nil, &o)
+	var body json.RawMessage
+	r, err := c.do(ctx, http.MethodGet, "/users/"+esc(userID)+"/authentication/fido2Methods/creationOptions", nil, &body)
 	if err != nil {
 		return o, r, err
+	}
+	if err := json.Unmarshal(StripAnnotations(body), &o); err != nil {
+		return o, r, fmt.Errorf("graph sent malformed creation options (request-id %s): %w", r.RequestID, err)
 	}
 	id, _ := o.PublicKey.User.ID.(string)
 	handle, derr := base64.RawURLEncoding.DecodeString(strings.TrimRight(id, "="))
@@ -226,12 +315,39 @@ type KeyRestrictions struct {
 	AAGUIDs         []string `json:"aaGuids"`
 }
 
-// FIDO2Policy is the tenant's fido2AuthenticationMethodConfiguration.
+// FIDO2Policy is the tenant's fido2AuthenticationMethodConfiguration
+// (resources/fido2authenticationmethodconfiguration.md). v1.0 marks
+// isAttestationEnforced and keyRestrictions deprecated in favour of
+// passkeyProfiles; defaultPasskeyProfile names the baseline profile, and
+// each include target lists the profiles its members may use
+// (passkeyauthenticationmethodtarget.md).
 type FIDO2Policy struct {
-	State                            string          `json:"state"`
-	IsSelfServiceRegistrationAllowed bool            `json:"isSelfServiceRegistrationAllowed"`
-	IsAttestationEnforced            bool            `json:"isAttestationEnforced"`
-	KeyRestrictions                  KeyRestrictions `json:"keyRestrictions"`
+	State                            string           `json:"state"`
+	IsSelfServiceRegistrationAllowed bool             `json:"isSelfServiceRegistrationAllowed"`
+	IsAttestationEnforced            bool             `json:"isAttestationEnforced"`
+	KeyRestrictions                  KeyRestrictions  `json:"keyRestrictions"`
+	DefaultPasskeyProfile            string           `json:"defaultPasskeyProfile,omitempty"`
+	PasskeyProfiles                  []PasskeyProfile `json:"passkeyProfiles,omitempty"`
+	IncludeTargets                   []PasskeyTarget  `json:"includeTargets,omitempty"`
+	ExcludeTargets                   []Target         `json:"excludeTargets,omitempty"`
+}
+
+// PasskeyProfile is passkeyProfile (resources/passkeyprofile.md).
+// PasskeyTypes is a flags enum: "deviceBound", "synced" or
+// "deviceBound,synced".
+type PasskeyProfile struct {
+	ID                     string          `json:"id"`
+	Name                   string          `json:"name"`
+	AttestationEnforcement string          `json:"attestationEnforcement"`
+	KeyRestrictions        KeyRestrictions `json:"keyRestrictions"`
+	PasskeyTypes           string          `json:"passkeyTypes"`
+}
+
+// PasskeyTarget is passkeyAuthenticationMethodTarget.
+type PasskeyTarget struct {
+	TargetType             string   `json:"targetType"`
+	ID                     string   `json:"id"`
+	AllowedPasskeyProfiles []string `json:"allowedPasskeyProfiles,omitempty"`
 }
 
 // Target is an include or exclude target of a method policy; groups are

@@ -9,10 +9,12 @@
 package graphsim
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -23,10 +25,15 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 )
 
-// RPID is Entra ID's WebAuthn relying party id.
-const RPID = "login.microsoft.com"
+// RPID is Entra ID's WebAuthn relying party id, as the documented
+// example answer of fido2authenticationmethod-creationoptions.md gives it
+// (rp {id "login.microsoftonline.com", name "Microsoft"}). tapd never
+// relies on it: it takes the rp id from each answer. `tapd entra-check`
+// prints what a real tenant says.
+const RPID = "login.microsoftonline.com"
 
 // Sim is one simulated tenant. It serves TLS, as Graph and the Entra
 // token endpoints do (azidentity refuses a plain-HTTP authority).
@@ -45,8 +52,25 @@ type Sim struct {
 	// TAPPolicy is the tenant's Temporary Access Pass policy, in Graph's
 	// shape; tests change it freely.
 	TAPPolicy map[string]any
+	// PasskeyProfiles, DefaultPasskeyProfile and FIDO2Targets make the
+	// FIDO2 policy a passkey-profile one, in the shapes of
+	// passkeyprofile.md and passkeyauthenticationmethodtarget.md; with no
+	// profiles the policy is the legacy one, targeting all_users.
+	PasskeyProfiles       []map[string]any
+	DefaultPasskeyProfile string
+	FIDO2Targets          []map[string]any
+	FIDO2Exclude          []map[string]any
+	// Extensions are the WebAuthn extension inputs the creation options
+	// carry beside Graph's @odata.type (the documented example has none);
+	// tests set credProtect and hmac-secret here.
+	Extensions map[string]any
+	// OmitCreateStart leaves startDateTime out of the answer to a create
+	// that did not ask for a start: authentication-post-temporaryaccesspassmethods.md
+	// makes it optional in the request and does not promise it back.
+	OmitCreateStart bool
 
 	mu         sync.Mutex
+	revoked    map[string]bool
 	rp         *webauthn.WebAuthn
 	users      map[string]*user
 	ceremonies map[string]ceremony
@@ -54,8 +78,10 @@ type Sim struct {
 	pageSize   int
 	delay      time.Duration
 	apps       apps
-	// Requests records "METHOD path" of every call, for tests.
-	Requests []string
+	// Requests records "METHOD path" of every call, for tests, and
+	// ClientRequestIDs the client-request-id each carried ("" for none).
+	Requests         []string
+	ClientRequestIDs []string
 }
 
 type user struct {
@@ -65,6 +91,7 @@ type user struct {
 	tap                                               *tap
 	methods                                           []method
 	creds                                             []webauthn.Credential
+	defaultMethod                                     string
 }
 
 type tap struct {
@@ -77,6 +104,7 @@ type tap struct {
 
 type method struct {
 	Type, ID, DisplayName string
+	PhoneType             string
 	Created               time.Time
 	AAGUID, Model, Level  string
 	credID                []byte
@@ -96,6 +124,8 @@ func New() *Sim {
 		panic(err)
 	}
 	s := &Sim{Token: "sim-token-" + uuid.NewString(), Now: time.Now, SelfServiceSetup: true, rp: rp, users: map[string]*user{}, ceremonies: map[string]ceremony{},
+		// The example answer of temporaryaccesspassauthenticationmethodconfiguration-get.md,
+		// enabled.
 		TAPPolicy: map[string]any{"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", "id": "TemporaryAccessPass",
 			"state": "enabled", "defaultLifetimeInMinutes": 60, "defaultLength": 8, "minimumLifetimeInMinutes": 60, "maximumLifetimeInMinutes": 480,
 			"isUsableOnce": false, "includeTargets": []map[string]any{{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}},
@@ -127,13 +157,36 @@ func (s *Sim) AddUser(upn, displayName, userType string, external bool, groups .
 }
 
 // AddMethod gives a user another method (a phone, an old key). For a
-// phone, displayName is its number.
+// phone, displayName is its number and the phone is the mobile one; for
+// email, it is the address.
 func (s *Sim) AddMethod(userID, kind, displayName string) string {
+	if kind == "phone" {
+		return s.AddPhone(userID, displayName, "mobile")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := uuid.NewString()
 	s.users[userID].methods = append(s.users[userID].methods, method{Type: "#microsoft.graph." + kind + "AuthenticationMethod", ID: id,
 		DisplayName: displayName, Created: s.now()})
+	return id
+}
+
+// PhoneIDs are the fixed ids of a user's phone methods, one per
+// phoneType (phoneauthenticationmethod-delete.md).
+var PhoneIDs = map[string]string{
+	"mobile":          "3179e48a-750b-4051-897c-87b9720928f7",
+	"alternateMobile": "b6332ec1-7057-4abe-9331-3d72feddfe41",
+	"office":          "e37fc753-ff3b-4958-9484-eaa9425c82bc",
+}
+
+// AddPhone gives a user a phone of phoneType (mobile, alternateMobile or
+// office) and returns its id, which Graph fixes per type.
+func (s *Sim) AddPhone(userID, number, phoneType string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := PhoneIDs[phoneType]
+	s.users[userID].methods = append(s.users[userID].methods, method{Type: "#microsoft.graph.phoneAuthenticationMethod", ID: id,
+		DisplayName: number, PhoneType: phoneType})
 	return id
 }
 
@@ -198,6 +251,8 @@ func graphError(w http.ResponseWriter, status int, code, msg string) {
 
 func (s *Sim) routes() http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1.0/users", s.listUsers)
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods", s.withUser(s.listFIDO2))
 	mux.HandleFunc("GET /v1.0/users/{id}", s.withUser(s.getUser))
 	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group", s.withUser(s.groups))
 	mux.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.withUser(s.createTAP))
@@ -214,8 +269,14 @@ func (s *Sim) routes() http.Handler {
 			return
 		}
 		w.Header().Set("request-id", uuid.NewString())
+		// Graph echoes the caller's client-request-id (best practices:
+		// "client-request-id" in the request and response headers).
+		if cid := r.Header.Get("client-request-id"); cid != "" {
+			w.Header().Set("client-request-id", cid)
+		}
 		s.mu.Lock()
 		s.Requests = append(s.Requests, r.Method+" "+r.URL.Path)
+		s.ClientRequestIDs = append(s.ClientRequestIDs, r.Header.Get("client-request-id"))
 		delay := s.delay
 		f := s.takeFault(r.Method + " " + r.URL.Path)
 		s.mu.Unlock()
@@ -230,6 +291,10 @@ func (s *Sim) routes() http.Handler {
 			graphError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token is empty or invalid.")
 			return
 		}
+		if need := needs(r.Method, r.URL.Path); !s.allowed(need) {
+			graphError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+			return
+		}
 		if f != nil {
 			if f.retryAfter > 0 {
 				w.Header().Set("Retry-After", fmt.Sprint(f.retryAfter))
@@ -239,6 +304,89 @@ func (s *Sim) routes() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// Permissions: the application permissions each call needs, any one of
+// them, from least to most privileged, as each page's permissions table
+// gives them. Every permission is granted until a test revokes it.
+
+// needs is the permissions a request needs, any one of them.
+func needs(method, path string) []string {
+	const (
+		users   = "User.Read.All"
+		methods = "UserAuthenticationMethod.ReadWrite.All"
+		tapRW   = "UserAuthMethod-TAP.ReadWrite.All"
+		keyRW   = "UserAuthMethod-Passkey.ReadWrite.All"
+	)
+	p := strings.TrimPrefix(path, "/v1.0")
+	switch {
+	case strings.HasPrefix(p, "/policies/"):
+		return []string{"Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod"}
+	case strings.Contains(p, "/transitiveMemberOf"): // user-list-transitivememberof.md
+		return []string{users, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}
+	case strings.Contains(p, "/temporaryAccessPassMethods"):
+		if method == http.MethodGet {
+			return []string{"UserAuthMethod-TAP.Read.All", tapRW, "UserAuthenticationMethod.Read.All", methods}
+		}
+		return []string{tapRW, methods}
+	case strings.Contains(p, "/fido2Methods"):
+		if method == http.MethodGet && !strings.HasSuffix(p, "/creationOptions") {
+			return []string{"UserAuthMethod-Passkey.Read.All", keyRW, "UserAuthenticationMethod.Read.All", methods}
+		}
+		return []string{keyRW, methods}
+	case strings.Contains(p, "/authentication/"):
+		if method == http.MethodGet {
+			return []string{"UserAuthenticationMethod.Read.All", methods}
+		}
+		return []string{methods}
+	}
+	return []string{users, "Directory.Read.All"}
+}
+
+// Revoke takes application permissions away from the registered app.
+func (s *Sim) Revoke(perms ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.revoked == nil {
+		s.revoked = map[string]bool{}
+	}
+	for _, p := range perms {
+		s.revoked[p] = true
+	}
+}
+
+// allowed reports whether the app holds one of need.
+func (s *Sim) allowed(need []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.ContainsFunc(need, func(p string) bool { return !s.revoked[p] })
+}
+
+// listUsers answers GET /users with the first $top users (user-list.md).
+func (s *Sim) listUsers(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	top := 100
+	fmt.Sscan(r.URL.Query().Get("$top"), &top)
+	out := []map[string]any{}
+	for _, u := range s.users {
+		if len(out) < top {
+			out = append(out, map[string]any{"id": u.ID})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
+}
+
+// listFIDO2 answers GET fido2Methods (fido2authenticationmethod-list.md).
+func (s *Sim) listFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
+	out := []any{}
+	for _, m := range u.methods {
+		if m.Type == "#microsoft.graph.fido2AuthenticationMethod" {
+			out = append(out, map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created,
+				"aaGuid": m.AAGUID, "model": m.Model, "attestationLevel": m.Level})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"value": out})
 }
 
 // find looks a user up by object id or UPN. Called with s.mu held.
@@ -279,7 +427,19 @@ func (s *Sim) getUser(w http.ResponseWriter, r *http.Request, u *user) {
 
 // groups pages like Graph: $top per page (100 by default), the rest
 // behind @odata.nextLink.
+//
+// The path is an OData cast, which user-list-transitivememberof.md
+// ("Request headers": ConsistencyLevel) and the advanced-queries page
+// (aad-advanced-queries.md, "OData cast" row) say needs the header
+// "ConsistencyLevel: eventual" and $count=true. The simulator refuses the
+// cast without both, as a Graph that enforces its documentation would;
+// the code and wording of that refusal are ours.
 func (s *Sim) groups(w http.ResponseWriter, r *http.Request, u *user) {
+	if !advancedQuery(r) {
+		graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery",
+			"The OData cast microsoft.graph.group is an advanced query: send the header 'ConsistencyLevel: eventual' and $count=true.")
+		return
+	}
 	top, skip := 100, 0
 	fmt.Sscan(r.URL.Query().Get("$top"), &top)
 	fmt.Sscan(r.URL.Query().Get("$skiptoken"), &skip)
@@ -289,13 +449,19 @@ func (s *Sim) groups(w http.ResponseWriter, r *http.Request, u *user) {
 		g := u.Groups[i]
 		out = append(out, map[string]string{"@odata.type": "#microsoft.graph.group", "id": GroupID(g), "displayName": g})
 	}
-	body := map[string]any{"value": out}
+	body := map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#groups(id,displayName)", "@odata.count": len(u.Groups), "value": out}
 	if skip+top < len(u.Groups) {
 		q := r.URL.Query()
 		q.Set("$skiptoken", fmt.Sprint(skip+top))
 		body["@odata.nextLink"] = s.URL() + strings.TrimPrefix(r.URL.Path, "/v1.0") + "?" + q.Encode()
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// advancedQuery reports whether r is one Graph's advanced query
+// capabilities will answer: ConsistencyLevel eventual and $count=true.
+func advancedQuery(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("ConsistencyLevel"), "eventual") && r.URL.Query().Get("$count") == "true"
 }
 
 // GroupID is the simulated object id of the group named name.
@@ -317,6 +483,9 @@ func (s *Sim) pageLimit() int {
 	return 999
 }
 
+// tapOut is a pass in the shape of the example answers of
+// authentication-post-temporaryaccesspassmethods.md and
+// authentication-list-temporaryaccesspassmethods.md.
 func tapOut(t *tap, withValue bool, now time.Time) map[string]any {
 	usable, reason := true, "EnabledByPolicy"
 	switch {
@@ -367,7 +536,11 @@ func (s *Sim) createTAP(w http.ResponseWriter, r *http.Request, u *user) {
 		t.Once = *req.IsUsableOnce
 	}
 	u.tap = t // one pass per user: a new one replaces the old
-	writeJSON(w, http.StatusCreated, tapOut(t, true, s.now()))
+	out := tapOut(t, true, s.now())
+	if s.OmitCreateStart && req.StartDateTime == nil {
+		delete(out, "startDateTime")
+	}
+	writeJSON(w, http.StatusCreated, out)
 }
 
 // UseTAP marks a one-time pass used, as a sign-in would.
@@ -388,13 +561,20 @@ func (s *Sim) listTAP(w http.ResponseWriter, r *http.Request, u *user) {
 }
 
 func (s *Sim) listMethods(w http.ResponseWriter, r *http.Request, u *user) {
+	// The password's id is the fixed one of passwordauthenticationmethod-get.md's example.
 	out := []any{map[string]any{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "28c10230-6103-485e-b985-444c60001490"}}
 	for _, m := range u.methods {
 		e := map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created}
-		if m.Type == "#microsoft.graph.phoneAuthenticationMethod" {
-			// A phone has a number and a type, no name.
-			delete(e, "displayName")
-			e["phoneNumber"], e["phoneType"] = m.DisplayName, "mobile"
+		// Some kinds have neither a name nor a time, as their resource
+		// pages show: phoneauthenticationmethod.md, emailauthenticationmethod.md,
+		// softwareoathauthenticationmethod.md.
+		switch m.Type {
+		case "#microsoft.graph.phoneAuthenticationMethod":
+			e = map[string]any{"@odata.type": m.Type, "id": m.ID, "phoneNumber": m.DisplayName, "phoneType": m.PhoneType, "smsSignInState": "notSupported"}
+		case "#microsoft.graph.emailAuthenticationMethod":
+			e = map[string]any{"@odata.type": m.Type, "id": m.ID, "emailAddress": m.DisplayName}
+		case "#microsoft.graph.softwareOathAuthenticationMethod":
+			e = map[string]any{"@odata.type": m.Type, "id": m.ID, "secretKey": nil}
 		}
 		if m.AAGUID != "" {
 			e["aaGuid"], e["model"], e["attestationLevel"] = m.AAGUID, m.Model, m.Level
@@ -416,6 +596,10 @@ func (s *Sim) deleteMethod(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	for i, m := range u.methods {
 		if m.ID == id && m.Type == "#microsoft.graph."+kind+"AuthenticationMethod" {
+			if msg := phoneRule(u, m); msg != "" {
+				graphError(w, http.StatusBadRequest, "badRequest", msg)
+				return
+			}
 			u.methods = append(u.methods[:i], u.methods[i+1:]...)
 			u.creds = slices.DeleteFunc(u.creds, func(c webauthn.Credential) bool { return string(c.ID) == string(m.credID) })
 			w.WriteHeader(http.StatusNoContent)
@@ -423,6 +607,31 @@ func (s *Sim) deleteMethod(w http.ResponseWriter, r *http.Request, u *user) {
 		}
 	}
 	graphError(w, http.StatusNotFound, "itemNotFound", "The requested authentication method was not found.")
+}
+
+// phoneRule applies phoneauthenticationmethod-delete.md's two rules: a
+// user's default MFA method cannot be deleted, nor a mobile phone while an
+// alternate mobile exists. The page gives no status or wording for either;
+// the simulator answers 400 with its own words.
+func phoneRule(u *user, m method) string {
+	if m.Type != "#microsoft.graph.phoneAuthenticationMethod" {
+		return ""
+	}
+	if m.ID == u.defaultMethod {
+		return "The phone number is the user's default multi-factor authentication method and can't be deleted."
+	}
+	if m.PhoneType == "mobile" && slices.ContainsFunc(u.methods, func(x method) bool { return x.PhoneType == "alternateMobile" }) {
+		return "A user can't have an alternateMobile number without a mobile number."
+	}
+	return ""
+}
+
+// SetDefaultMethod makes the method with that id the user's default MFA
+// method, which Graph will not delete.
+func (s *Sim) SetDefaultMethod(userID, methodID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[userID].defaultMethod = methodID
 }
 
 // simUser adapts a user to go-webauthn.
@@ -453,11 +662,55 @@ func (s *Sim) creationOptions(w http.ResponseWriter, r *http.Request, u *user) {
 	exp := s.now().Add(5 * time.Minute)
 	s.ceremonies[sd.Challenge] = ceremony{userID: u.ID, sd: *sd, expires: exp}
 	writeJSON(w, http.StatusOK, map[string]any{"@odata.type": "#microsoft.graph.webauthnCredentialCreationOptions",
-		"challengeTimeoutDateTime": exp, "publicKey": creation.Response})
+		"challengeTimeoutDateTime": exp, "publicKey": s.documentedShape(creation.Response)})
 }
 
+// documentedShape gives go-webauthn's options the shape of the documented
+// example answer (fido2authenticationmethod-creationoptions.md): an
+// @odata.type on every nested object, extensions included;
+// authenticatorAttachment "platform"; attestation "direct"; timeout 60000.
+func (s *Sim) documentedShape(o protocol.PublicKeyCredentialCreationOptions) map[string]any {
+	var pk map[string]any
+	raw, _ := json.Marshal(o)
+	json.Unmarshal(raw, &pk)
+	typed := func(v any, name string) map[string]any {
+		m, _ := v.(map[string]any)
+		if m == nil {
+			m = map[string]any{}
+		}
+		m["@odata.type"] = "#microsoft.graph." + name
+		return m
+	}
+	pk["@odata.type"] = "#microsoft.graph.webauthnPublicKeyCredentialCreationOptions"
+	pk["rp"] = typed(pk["rp"], "webauthnPublicKeyCredentialRpEntity")
+	pk["user"] = typed(pk["user"], "webauthnPublicKeyCredentialUserEntity")
+	params, _ := pk["pubKeyCredParams"].([]any)
+	for i, p := range params {
+		params[i] = typed(p, "webauthnPublicKeyCredentialParameters")
+	}
+	sel := typed(pk["authenticatorSelection"], "webauthnAuthenticatorSelectionCriteria")
+	sel["authenticatorAttachment"] = "platform"
+	sel["requireResidentKey"] = true
+	delete(sel, "residentKey") // the documented example has only requireResidentKey
+	pk["authenticatorSelection"] = sel
+	if pk["excludeCredentials"] == nil {
+		pk["excludeCredentials"] = []any{}
+	}
+	pk["attestation"], pk["timeout"] = "direct", 60000
+	ext := typed(nil, "webauthnAuthenticationExtensionsClientInputs")
+	for k, v := range s.Extensions {
+		ext[k] = v
+	}
+	pk["extensions"] = ext
+	return pk
+}
+
+// registerFIDO2 takes the body of authentication-post-fido2methods.md:
+// the documented example request, verbatim, carries @odata.type at every
+// level and publicKeyCredential.clientExtensionResults, so both are
+// accepted. The types are not open (openType false), so a member the
+// reference does not name, such as rawId, is refused.
 func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
-	// Exactly the documented body; Graph refuses what it does not know.
 	var req struct {
 		DisplayName         string `json:"displayName"`
 		PublicKeyCredential struct {
@@ -466,9 +719,15 @@ func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
 				ClientDataJSON    string `json:"clientDataJSON"`
 				AttestationObject string `json:"attestationObject"`
 			} `json:"response"`
+			ClientExtensionResults map[string]any `json:"clientExtensionResults"`
 		} `json:"publicKeyCredential"`
 	}
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		graphError(w, http.StatusBadRequest, "BadRequest", "Unable to read the request body.")
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(graph.StripAnnotations(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		graphError(w, http.StatusBadRequest, "BadRequest", "Invalid request body: "+err.Error())
@@ -527,17 +786,30 @@ func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
 func (s *Sim) methodConfig(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch r.PathValue("config") {
-	case "TemporaryAccessPass":
+	// The reference spells the path .../Fido2 in one place and .../fido2
+	// in another (fido2authenticationmethodconfiguration-get.md); the
+	// simulator takes either, as we expect Graph does. tapd entra-check
+	// asks a real tenant.
+	switch strings.ToLower(r.PathValue("config")) {
+	case "temporaryaccesspass":
 		writeJSON(w, http.StatusOK, s.TAPPolicy)
-	case "Fido2":
+	case "fido2":
+		// The example answer of fido2authenticationmethodconfiguration-get.md, enabled.
 		blocked := s.BlockedAAGUIDs
 		if blocked == nil {
 			blocked = []string{}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2",
+		out := map[string]any{"@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration", "id": "Fido2",
 			"state": "enabled", "isSelfServiceRegistrationAllowed": s.SelfServiceSetup, "isAttestationEnforced": false,
-			"keyRestrictions": map[string]any{"isEnforced": len(blocked) > 0, "enforcementType": "block", "aaGuids": blocked}})
+			"keyRestrictions": map[string]any{"isEnforced": len(blocked) > 0, "enforcementType": "block", "aaGuids": blocked},
+			"includeTargets":  []map[string]any{{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}}, "excludeTargets": []any{}}
+		if len(s.PasskeyProfiles) > 0 {
+			out["passkeyProfiles"], out["defaultPasskeyProfile"], out["includeTargets"] = s.PasskeyProfiles, s.DefaultPasskeyProfile, s.FIDO2Targets
+		}
+		if s.FIDO2Exclude != nil {
+			out["excludeTargets"] = s.FIDO2Exclude
+		}
+		writeJSON(w, http.StatusOK, out)
 	default:
 		graphError(w, http.StatusNotFound, "itemNotFound", "No such authentication method configuration.")
 	}

@@ -1,0 +1,125 @@
+package entra_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory/entra"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
+	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
+)
+
+func simClient(t *testing.T) (*graphsim.Sim, *graph.Client) {
+	t.Helper()
+	sim := graphsim.New()
+	t.Cleanup(sim.Close)
+	sim.AddUser("ada@contoso.com", "Ada", "Member", false)
+	return sim, &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token), HTTP: sim.Server.Client(), Timeout: 5 * time.Second}
+}
+
+// TestCheckPermissions: the start-up check proves every permission the
+// kiosk flow needs and names each one missing, changing nothing.
+func TestCheckPermissions(t *testing.T) {
+	ctx := context.Background()
+	global := entra.CloudOf(entra.DefaultGraphURL)
+	sim, c := simClient(t)
+	if err := entra.Check(ctx, c, global); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sim.Requests {
+		if strings.HasPrefix(r, "POST") {
+			t.Fatalf("the check wrote: %v", sim.Requests)
+		}
+	}
+	sim.Revoke("UserAuthMethod-TAP.ReadWrite.All", "UserAuthMethod-Passkey.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All",
+		"UserAuthMethod-TAP.Read.All", "UserAuthMethod-Passkey.Read.All", "UserAuthenticationMethod.Read.All")
+	err := entra.Check(ctx, c, global)
+	for _, want := range []string{"UserAuthMethod-TAP.ReadWrite.All (to read a user's Temporary Access Pass", "UserAuthMethod-TAP.ReadWrite.All (to delete a user's Temporary Access Pass",
+		"UserAuthMethod-Passkey.ReadWrite.All (to read a user's security keys", "UserAuthMethod-Passkey.ReadWrite.All (to delete a user's security keys",
+		"UserAuthenticationMethod.ReadWrite.All (to read a user's authentication methods", "admin consent"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "Policy.Read") || strings.Contains(err.Error(), "User.Read.All") {
+		t.Errorf("a granted permission named missing: %v", err)
+	}
+	// In a cloud without registration the passkey write is not asked for.
+	sim2, c2 := simClient(t)
+	sim2.Revoke("UserAuthMethod-Passkey.ReadWrite.All", "UserAuthMethod-Passkey.Read.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All")
+	err = entra.Check(ctx, c2, entra.CloudOf("https://graph.microsoft.us/v1.0"))
+	if err == nil || strings.Contains(err.Error(), "delete a user's security keys") || !strings.Contains(err.Error(), "read a user's security keys") {
+		t.Errorf("national cloud: %v", err)
+	}
+}
+
+// TestNationalClouds: which Graph hosts are which cloud, and a directory
+// in a cloud without the registration API refuses registration without
+// asking Graph.
+func TestNationalClouds(t *testing.T) {
+	for u, want := range map[string]string{
+		entra.DefaultGraphURL:                          "global",
+		"https://graph.microsoft.us/v1.0":              "US Government L4",
+		"https://dod-graph.microsoft.us/v1.0":          "US Government L5 (DOD)",
+		"https://microsoftgraph.chinacloudapi.cn/v1.0": "China (operated by 21Vianet)",
+		"https://127.0.0.1:4443/v1.0":                  "global",
+	} {
+		if c := entra.CloudOf(u); c.Name != want || c.Registration != (want == "global") {
+			t.Errorf("%s: %+v", u, c)
+		}
+	}
+	sim, c := simClient(t)
+	d := entra.New(entra.Config{Graph: c, Now: time.Now, Cloud: entra.CloudOf("https://graph.microsoft.us/v1.0")})
+	before := len(sim.Requests)
+	_, err := d.BeginRegistration(context.Background(), "ada@contoso.com")
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != api.CodeRegistrationUnavailable || !strings.Contains(ae.Message, "US Government L4") || len(sim.Requests) != before {
+		t.Fatalf("%v (%d calls)", err, len(sim.Requests)-before)
+	}
+}
+
+// TestTenantCheck: tapd entra-check against the simulator prints each
+// open question's answer; read-only unless asked, and it undoes its writes.
+func TestTenantCheck(t *testing.T) {
+	ctx := context.Background()
+	sim, c := simClient(t)
+	sim.AddUser("ext_partner.com#EXT#@contoso.com", "Ext", "Guest", true)
+	var out strings.Builder
+	if err := (entra.TenantCheck{User: "ada@contoso.com"}).Run(ctx, c, &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"rp id / name:", "login.microsoftonline.com / Microsoft", "policy path .../fido2:", "groups cast, bare:",
+		"HTTP 400 Request_UnsupportedQuery", "platform / direct", "not seen: self-service setup is on", "Read-only"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("lacks %q", want)
+		}
+	}
+	for _, r := range sim.Requests {
+		if !strings.HasPrefix(r, "GET") {
+			t.Fatalf("a read-only check sent %s", r)
+		}
+	}
+
+	out.Reset()
+	sim.OmitCreateStart = true
+	sim.BlockedAAGUIDs = []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}
+	if err := (entra.TenantCheck{User: "ada@contoso.com", Guest: "ext_partner.com#EXT#@contoso.com", Write: true}).Run(ctx, c, &out); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"startDateTime (absent)", "Temporary Access Pass cannot be added to an external guest user.",
+		"refusal, blocked AAGUID:", "blocked by the FIDO2 key restriction", "a software key (none attestation):   HTTP 201", "refusal, duplicate key:", "HTTP 409"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("lacks %q", want)
+		}
+	}
+	ms, _, _ := c.Methods(ctx, "ada@contoso.com")
+	if len(ms) != 1 { // the password
+		t.Fatalf("the check left methods behind: %+v", ms)
+	}
+}
