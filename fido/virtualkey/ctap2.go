@@ -594,7 +594,11 @@ func (k *Key) reset(ctx context.Context, ka func(byte)) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.st = state{PINRetries: maxPINRetries}
+	// Forget tokens and key agreement as at power-up, but the reset
+	// window still counts from the real power-up: a reset is no replug.
+	boot := k.bootAt
 	k.powerUp()
+	k.bootAt = boot
 	return k.save()
 }
 
