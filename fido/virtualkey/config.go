@@ -1,23 +1,12 @@
 package virtualkey
 
-import (
-	"bytes"
-
-	"github.com/fxamacker/cbor/v2"
-)
+import "bytes"
 
 // authenticatorConfig subcommands (CTAP 2.1 §6.11).
 const (
 	cfgToggleAlwaysUV  = 0x02
 	cfgSetMinPINLength = 0x03
 )
-
-type configRequest struct {
-	SubCommand        *uint64         `cbor:"1,keyasint"`
-	SubCommandParams  cbor.RawMessage `cbor:"2,keyasint"`
-	PinUvAuthProtocol *uint64         `cbor:"3,keyasint"`
-	PinUvAuthParam    []byte          `cbor:"4,keyasint"`
-}
 
 type setMinPINLengthParams struct {
 	NewMinPINLength   *uint64  `cbor:"1,keyasint"`
@@ -30,7 +19,7 @@ type setMinPINLengthParams struct {
 // pinUvAuthParam over 32×0xff ‖ 0x0d ‖ subCommand ‖ subCommandParams made
 // with a token that has the acfg permission (§6.11.1).
 func (k *Key) config(params []byte) error {
-	var r configRequest
+	var r subCommandRequest
 	if err := decodeParams(params, &r); err != nil {
 		return err
 	}
