@@ -2,6 +2,7 @@ package fido
 
 import (
 	"context"
+	"errors"
 
 	libfido2 "github.com/keys-pub/go-libfido2"
 )
@@ -33,7 +34,13 @@ func SetMinPINLength(ctx context.Context, path, pin string, minLen int) error {
 	if minLen < info.MinPINLength || minLen > MaxPINBytes {
 		return &MinPINLengthError{Asked: minLen, Current: info.MinPINLength}
 	}
-	return configure(ctx, path, opSetMinPINLength, cfgMinPINLength, minLen, pin)
+	err = configure(ctx, path, opSetMinPINLength, cfgMinPINLength, minLen, pin)
+	if errors.Is(err, ErrPINChangeRequired) && !info.ForcePINChange {
+		// Not the token step (the key demanded no change): the key's own
+		// minimum is higher than its getInfo said.
+		return &MinPINLengthError{Asked: minLen, Current: info.MinPINLength}
+	}
+	return err
 }
 
 // ForcePINChange makes the key demand a new PIN (setMinPINLength with

@@ -1,7 +1,8 @@
 // Package fido talks to USB security keys through go-libfido2 and the
-// system's libfido2: discovery, key facts, PINs, and WebAuthn registration
-// with a correctly built attestation object. Errors are typed (errors.go)
-// so the kiosk can explain each to a person.
+// system's libfido2: discovery, key facts, PINs, WebAuthn registration
+// with a correctly built attestation object, and IT staging (minimum PIN
+// length, forced PIN change, alwaysUv, reset; config.go). Errors are
+// typed (errors.go) so the kiosk can explain each to a person.
 //
 // Every call opens the key afresh, as libfido2 does (CTAPHID INIT and
 // getInfo each time). go-libfido2 never frees the C strings it makes, a
