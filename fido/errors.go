@@ -29,7 +29,21 @@ var (
 	ErrAlreadyRegistered = errors.New("this key is already registered for this account")
 	// ErrNotRegisteredOnKey: the key holds no passkey the check asked for.
 	ErrNotRegisteredOnKey = errors.New("the key does not hold that passkey")
+	// ErrResetNotAllowed: the key takes authenticatorReset only in its
+	// first seconds after power-up (CTAP2_ERR_NOT_ALLOWED; 10 s in CTAP
+	// 2.1, 5 s on some YubiKeys). The person must unplug the key, plug it
+	// back in, and the reset be sent (and touched) at once.
+	ErrResetNotAllowed = errors.New("the key allows a reset only just after it is plugged in: unplug it, plug it back in and reset within 10 seconds")
 )
+
+// MinPINLengthError is a minimum PIN length the key cannot take: lower
+// than the one it has (only a reset lowers it, CTAP 2.1 §6.11.4), or
+// longer than any PIN can be (MaxPINBytes).
+type MinPINLengthError struct{ Asked, Current int }
+
+func (e *MinPINLengthError) Error() string {
+	return fmt.Sprintf("minimum PIN length %d refused (the key's is %d; it only goes up, at most %d)", e.Asked, e.Current, MaxPINBytes)
+}
 
 // PINWrongError is a wrong PIN; RetriesLeft counts down to a blocked PIN.
 type PINWrongError struct{ RetriesLeft int }
@@ -62,6 +76,15 @@ const (
 	// ReasonNoCredProtect: the relying party enforces a credential
 	// protection policy and the key cannot keep one.
 	ReasonNoCredProtect = "noCredProtect"
+	// ReasonNoAuthnrCfg: the key has no authenticatorConfig (getInfo
+	// option authnrCfg), as CTAP 2.0 keys lack it: no minimum PIN length,
+	// forced PIN change or alwaysUv can be set on it.
+	ReasonNoAuthnrCfg = "noAuthnrCfg"
+	// ReasonNoSetMinPINLength: authenticatorConfig without setMinPINLength
+	// (which also carries forceChangePin).
+	ReasonNoSetMinPINLength = "noSetMinPINLength"
+	// ReasonNoAlwaysUV: authenticatorConfig without the alwaysUv feature.
+	ReasonNoAlwaysUV = "noAlwaysUv"
 )
 
 // UnsupportedKeyError is a key that cannot hold a passkey.
@@ -89,7 +112,10 @@ func Explain(err error) (reason string, args []any) {
 	var pw *PINWrongError
 	var pp *PINPolicyError
 	var uk *UnsupportedKeyError
+	var ml *MinPINLengthError
 	switch {
+	case errors.As(err, &ml):
+		return "minPINLength", []any{ml.Current}
 	case errors.As(err, &pw):
 		if pw.RetriesLeft <= 3 {
 			return "pinWrongLow", []any{pw.RetriesLeft}
@@ -115,7 +141,7 @@ func Explain(err error) (reason string, args []any) {
 		{ErrNoKey, "noKey"}, {ErrSeveralKeys, "severalKeys"}, {ErrPINRequired, "pinRequired"}, {ErrPINNotSet, "pinNotSet"},
 		{ErrPINBlocked, "pinBlocked"}, {ErrPINAuthBlocked, "pinAuthBlocked"}, {ErrPINChangeRequired, "pinChangeRequired"}, {ErrTouchTimeout, "timeout"},
 		{ErrKeyRemoved, "removed"}, {ErrCancelled, "cancelled"}, {ErrKeyFull, "full"}, {ErrOperationDenied, "denied"},
-		{ErrAlreadyRegistered, "already"}, {ErrNotRegisteredOnKey, "notThisKey"},
+		{ErrAlreadyRegistered, "already"}, {ErrNotRegisteredOnKey, "notThisKey"}, {ErrResetNotAllowed, "resetNotAllowed"},
 	} {
 		if errors.Is(err, r.err) {
 			return r.reason, nil
@@ -144,7 +170,14 @@ func mapErr(op string, err error, path string) error {
 		return nil
 	}
 	var code libfido2.Error
+	var uk *UnsupportedKeyError
 	switch {
+	case errors.As(err, &uk):
+		return uk // already ours (the cgo wrappers' feature checks)
+	case op == opReset && errors.Is(err, libfido2.ErrNotAllowed):
+		return ErrResetNotAllowed
+	case isConfigOp(op) && errors.Is(err, libfido2.ErrInvalidCommand):
+		return &UnsupportedKeyError{Reason: ReasonNoAuthnrCfg}
 	case errors.Is(err, libfido2.ErrPinInvalid):
 		return &PINWrongError{RetriesLeft: -1} // caller fills in retries
 	case errors.Is(err, libfido2.ErrPinAuthBlocked):
@@ -197,6 +230,20 @@ const (
 	opSetPIN    = "setPIN"
 	opChangePIN = "changePIN"
 )
+
+// Operations mapErr treats apart: reset's "not allowed" means "too long
+// since power-up", and a config call's "invalid command" means the key
+// has no authenticatorConfig.
+const (
+	opReset           = "reset"
+	opSetMinPINLength = "setMinPINLength"
+	opForcePINChange  = "forcePINChange"
+	opToggleAlwaysUV  = "toggleAlwaysUv"
+)
+
+func isConfigOp(op string) bool {
+	return op == opSetMinPINLength || op == opForcePINChange || op == opToggleAlwaysUV
+}
 
 // transportErr is a failure to talk to the key at all (libfido2's
 // FIDO_ERR_TX, FIDO_ERR_RX and replies that are not CBOR), as a key pulled

@@ -1,7 +1,8 @@
 // Package fido talks to USB security keys through go-libfido2 and the
-// system's libfido2: discovery, key facts, PINs, and WebAuthn registration
-// with a correctly built attestation object. Errors are typed (errors.go)
-// so the kiosk can explain each to a person.
+// system's libfido2: discovery, key facts, PINs, WebAuthn registration
+// with a correctly built attestation object, and IT staging (minimum PIN
+// length, forced PIN change, alwaysUv, reset; config.go). Errors are
+// typed (errors.go) so the kiosk can explain each to a person.
 //
 // Every call opens the key afresh, as libfido2 does (CTAPHID INIT and
 // getInfo each time). go-libfido2 never frees the C strings it makes, a
@@ -12,11 +13,14 @@ package fido
 /*
 #cgo LDFLAGS: -lfido2
 #include <fido.h>
+#include <fido/config.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
-// tk_info reads the getInfo fields go-libfido2 does not expose.
-static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem, bool *newpin) {
+// tk_open opens the key at path, refusing a U2F-only one (TK_U2F_ONLY).
+#define TK_U2F_ONLY -100
+static int tk_open(const char *path, fido_dev_t **devp) {
 	fido_dev_t *dev = fido_dev_new();
 	if (dev == NULL)
 		return FIDO_ERR_INTERNAL;
@@ -28,8 +32,23 @@ static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem, bool *new
 	if (!fido_dev_is_fido2(dev)) {
 		fido_dev_close(dev);
 		fido_dev_free(&dev);
-		return -100;
+		return TK_U2F_ONLY;
 	}
+	*devp = dev;
+	return FIDO_OK;
+}
+
+static void tk_close(fido_dev_t **devp) {
+	fido_dev_close(*devp);
+	fido_dev_free(devp);
+}
+
+// tk_info reads the getInfo fields go-libfido2 does not expose.
+static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem, bool *newpin) {
+	fido_dev_t *dev = NULL;
+	int r = tk_open(path, &dev);
+	if (r != FIDO_OK)
+		return r;
 	fido_cbor_info_t *ci = fido_cbor_info_new();
 	r = fido_dev_get_cbor_info(dev, ci);
 	if (r == FIDO_OK) {
@@ -38,9 +57,58 @@ static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem, bool *new
 		*newpin = fido_cbor_info_new_pin_required(ci);
 	}
 	fido_cbor_info_free(&ci);
-	fido_dev_close(dev);
-	fido_dev_free(&dev);
+	tk_close(&dev);
 	return r;
+}
+
+// authenticatorConfig calls (CTAP 2.1 §6.11) and what a key must list in
+// getInfo's options for each; go-libfido2 wraps none of them.
+#define TK_CFG_MINLEN 1
+#define TK_CFG_FORCE 2
+#define TK_CFG_ALWAYSUV 3
+#define TK_NO_AUTHNRCFG -101
+#define TK_NO_SETMINPIN -102
+#define TK_NO_ALWAYSUV -103
+
+// tk_option is -1 when getInfo lacks the option, else its value.
+static int tk_option(const fido_cbor_info_t *ci, const char *name) {
+	char **names = fido_cbor_info_options_name_ptr(ci);
+	const bool *values = fido_cbor_info_options_value_ptr(ci);
+	for (size_t i = 0; i < fido_cbor_info_options_len(ci); i++)
+		if (strcmp(names[i], name) == 0)
+			return values[i];
+	return -1;
+}
+
+// tk_config_supported checks that the open key can take op.
+static int tk_config_supported(fido_dev_t *dev, int op) {
+	fido_cbor_info_t *ci = fido_cbor_info_new();
+	if (ci == NULL)
+		return FIDO_ERR_INTERNAL;
+	int r = fido_dev_get_cbor_info(dev, ci);
+	if (r == FIDO_OK) {
+		if (tk_option(ci, "authnrCfg") != 1)
+			r = TK_NO_AUTHNRCFG;
+		else if (op == TK_CFG_ALWAYSUV && tk_option(ci, "alwaysUv") < 0)
+			r = TK_NO_ALWAYSUV;
+		else if (op != TK_CFG_ALWAYSUV && tk_option(ci, "setMinPINLength") != 1)
+			r = TK_NO_SETMINPIN;
+	}
+	fido_cbor_info_free(&ci);
+	return r;
+}
+
+// tk_config runs op on the open key; pin may be NULL (a key without a PIN).
+static int tk_config(fido_dev_t *dev, int op, size_t minlen, const char *pin) {
+	switch (op) {
+	case TK_CFG_MINLEN:
+		return fido_dev_set_pin_minlen(dev, minlen, pin);
+	case TK_CFG_FORCE:
+		return fido_dev_force_pin_change(dev, pin);
+	case TK_CFG_ALWAYSUV:
+		return fido_dev_toggle_always_uv(dev, pin);
+	}
+	return FIDO_ERR_INVALID_ARGUMENT;
 }
 */
 import "C"
@@ -163,6 +231,12 @@ type Info struct {
 	// RemainingResidentKeys is how many more passkeys fit, or -1 if the key
 	// does not say.
 	RemainingResidentKeys int
+	// AuthnrCfg: the key takes authenticatorConfig (SetMinPINLength,
+	// ForcePINChange, ToggleAlwaysUV).
+	AuthnrCfg bool
+	// AlwaysUV is the alwaysUv option: the key verifies the user for
+	// everything (ToggleAlwaysUV).
+	AlwaysUV bool
 }
 
 // GetInfo asks the key at path about itself. A U2F-only key gives an
@@ -185,6 +259,8 @@ func GetInfo(path string) (Info, error) {
 	info.ResidentKeys = optionOn(di, "rk")
 	info.BuiltInUV = optionOn(di, "uv")
 	info.CredMgmt = optionOn(di, "credMgmt") || optionOn(di, "credentialMgmtPreview")
+	info.AuthnrCfg = optionOn(di, "authnrCfg")
+	info.AlwaysUV = optionOn(di, "alwaysUv")
 	for _, p := range di.Protocols {
 		info.PINProtocols = append(info.PINProtocols, int(p))
 	}
@@ -208,4 +284,80 @@ func GetInfo(path string) (Info, error) {
 		}
 	}
 	return info, nil
+}
+
+// Operations of the authenticatorConfig calls (tk_config's op).
+const (
+	cfgMinPINLength   = C.TK_CFG_MINLEN
+	cfgForcePINChange = C.TK_CFG_FORCE
+	cfgToggleAlwaysUV = C.TK_CFG_ALWAYSUV
+)
+
+// cdev is a key opened by our cgo wrappers, cancellable as go-libfido2's
+// Device is (see untilDone).
+type cdev struct{ dev *C.fido_dev_t }
+
+func (d cdev) Cancel() error { return libfidoErr(C.fido_dev_cancel(d.dev)) }
+
+// configure runs one authenticatorConfig call on the key at path: it
+// opens the key, checks that getInfo lists the feature, then sends the
+// command, with pin ("" for a key without one) for the pinUvAuthToken.
+func configure(ctx context.Context, path, op string, cfg C.int, minLen int, pin string) error {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var cpin *C.char
+	if pin != "" {
+		cpin = C.CString(pin)
+		defer C.free(unsafe.Pointer(cpin))
+	}
+	var d cdev
+	if r := C.tk_open(cpath, &d.dev); r != C.FIDO_OK {
+		return mapErr(op, libfidoErr(r), path)
+	}
+	defer C.tk_close(&d.dev)
+	if r := C.tk_config_supported(d.dev, cfg); r != C.FIDO_OK {
+		return mapErr(op, libfidoErr(r), path)
+	}
+	err := untilDone(ctx, d, func() error { return libfidoErr(C.tk_config(d.dev, cfg, C.size_t(minLen), cpin)) })
+	return mapTouchErr(ctx, path, op, err)
+}
+
+// Not-supported answers of tk_config_supported, as errors.
+var (
+	errNoAuthnrCfg = &UnsupportedKeyError{Reason: ReasonNoAuthnrCfg}
+	errNoMinPINLen = &UnsupportedKeyError{Reason: ReasonNoSetMinPINLength}
+	errNoAlwaysUV  = &UnsupportedKeyError{Reason: ReasonNoAlwaysUV}
+)
+
+// libfidoErr turns a libfido2 return code from our cgo wrappers into the
+// error go-libfido2 gives for it (its own mapping is unexported), so
+// mapErr reads both alike.
+func libfidoErr(r C.int) error {
+	switch r {
+	case C.FIDO_OK:
+		return nil
+	case C.TK_U2F_ONLY:
+		return libfido2.ErrNotFIDO2
+	case C.TK_NO_AUTHNRCFG:
+		return errNoAuthnrCfg
+	case C.TK_NO_SETMINPIN:
+		return errNoMinPINLen
+	case C.TK_NO_ALWAYSUV:
+		return errNoAlwaysUV
+	}
+	for code, e := range map[C.int]error{
+		C.FIDO_ERR_TX: libfido2.ErrTX, C.FIDO_ERR_RX: libfido2.ErrRX, C.FIDO_ERR_RX_NOT_CBOR: libfido2.ErrRXNotCBOR,
+		C.FIDO_ERR_RX_INVALID_CBOR: libfido2.ErrRXInvalidCBOR, C.FIDO_ERR_INVALID_ARGUMENT: libfido2.ErrInvalidArgument,
+		C.FIDO_ERR_INVALID_COMMAND: libfido2.ErrInvalidCommand, C.FIDO_ERR_NOT_ALLOWED: libfido2.ErrNotAllowed,
+		C.FIDO_ERR_ACTION_TIMEOUT: libfido2.ErrActionTimeout, C.FIDO_ERR_PIN_NOT_SET: libfido2.ErrPinNotSet,
+		C.FIDO_ERR_PIN_INVALID: libfido2.ErrPinInvalid, C.FIDO_ERR_PIN_AUTH_BLOCKED: libfido2.ErrPinAuthBlocked,
+		C.FIDO_ERR_PIN_REQUIRED: libfido2.ErrPinRequired, C.FIDO_ERR_PIN_POLICY_VIOLATION: libfido2.ErrPinPolicyViolation,
+		C.FIDO_ERR_OPERATION_DENIED: libfido2.ErrOperationDenied, C.FIDO_ERR_KEEPALIVE_CANCEL: libfido2.ErrKeepaliveCancel,
+		C.FIDO_ERR_INVALID_OPTION: libfido2.ErrInvalidOption, C.FIDO_ERR_UNSUPPORTED_OPTION: libfido2.ErrUnsupportedOption,
+	} {
+		if r == code {
+			return e
+		}
+	}
+	return libfido2.Error{Code: int(r)}
 }

@@ -332,7 +332,7 @@ func parseAuthData(wrapped []byte) (*authData, error) {
 // untilDone runs a call that waits for a touch. When ctx ends first (Esc,
 // or the kiosk's own deadline) it sends CTAPHID CANCEL and waits for the
 // call to return, so the key is free again when untilDone returns.
-func untilDone(ctx context.Context, dev *libfido2.Device, call func() error) error {
+func untilDone(ctx context.Context, dev interface{ Cancel() error }, call func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- call() }()
 	select {

@@ -12,7 +12,9 @@ type credmgmtCursor struct {
 	creds []*cred
 }
 
-type credMgmtRequest struct {
+// subCommandRequest is the request of the commands made of subcommands
+// (credential management, authenticatorConfig): the same four keys.
+type subCommandRequest struct {
 	SubCommand        *uint64         `cbor:"1,keyasint"`
 	SubCommandParams  cbor.RawMessage `cbor:"2,keyasint"`
 	PinUvAuthProtocol *uint64         `cbor:"3,keyasint"`
@@ -27,7 +29,7 @@ type credMgmtParams struct {
 
 // credMgmt implements authenticatorCredentialManagement (CTAP 2.1 §6.8).
 func (k *Key) credMgmt(params []byte) (any, error) {
-	var r credMgmtRequest
+	var r subCommandRequest
 	if err := decodeParams(params, &r); err != nil {
 		return nil, err
 	}

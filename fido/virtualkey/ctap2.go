@@ -25,10 +25,12 @@ const (
 	cmdGetNextAssertion  = 0x08
 	cmdCredMgmt          = 0x0a
 	cmdSelection         = 0x0b
+	cmdConfig            = 0x0d
 	cmdCredMgmtPreview   = 0x41
 	permMakeCredential   = 0x01
 	permGetAssertion     = 0x02
 	permCredMgmt         = 0x04
+	permAuthnrCfg        = 0x20
 	flagUP               = 0x01
 	flagUV               = 0x04
 	flagAT               = 0x40
@@ -85,6 +87,12 @@ func (k *Key) handleCBOR(ctx context.Context, req []byte, ka func(byte)) []byte 
 			err = statusError(ctap1ErrInvalidCommand)
 		} else {
 			out, err = k.credMgmt(params)
+		}
+	case cmdConfig:
+		if k.opts.NoAuthnrCfg {
+			err = statusError(ctap1ErrInvalidCommand)
+		} else {
+			err = k.config(params)
 		}
 	case cmdSelection:
 		if st := k.waitPresence(ctx, ka); st != ctap1Success {
@@ -154,6 +162,11 @@ func (k *Key) getInfo() any {
 	if o.BuiltInUV {
 		options["uv"] = true
 	}
+	if !o.NoAuthnrCfg {
+		options["authnrCfg"] = true
+		options["setMinPINLength"] = true
+		options["alwaysUv"] = k.st.AlwaysUV
+	}
 	info := map[int]any{
 		0x01: []string{"FIDO_2_0", "FIDO_2_1"},
 		0x03: o.AAGUID[:],
@@ -165,7 +178,7 @@ func (k *Key) getInfo() any {
 		0x09: []string{"usb"},
 		0x0a: []map[string]any{{"alg": coseAlgES256, "type": "public-key"}},
 		0x0c: k.st.ForcePINChange,
-		0x0d: o.MinPINLength,
+		0x0d: k.minPINLength(),
 		0x0e: 1,
 		0x14: o.MaxResident - k.residentCount(),
 	}
@@ -242,11 +255,19 @@ func (k *Key) userVerify(ctx context.Context, ka func(byte), param []byte, proto
 		}
 		return true, nil
 	}
-	if wantUV {
+	if wantUV || k.st.AlwaysUV && k.opts.BuiltInUV {
 		if k.opts.BuiltInUV {
 			return true, nil // the simulated finger matches
 		}
 		return false, statusError(ctap2ErrInvalidOption) // no built-in UV
+	}
+	if k.st.AlwaysUV {
+		// alwaysUv: no request goes through without user verification
+		// (CTAP 2.1 §7.2.3), so the PIN must come, or be set first.
+		if k.st.PINHash == nil {
+			return false, statusError(ctap2ErrPINNotSet)
+		}
+		return false, statusError(ctap2ErrPUATRequired)
 	}
 	if k.st.PINHash != nil && perm == permMakeCredential {
 		// makeCredUvNotRqd is false: with a PIN set, registration needs it.
@@ -557,15 +578,27 @@ func (k *Key) assertion(c *cred, cdh []byte, flags byte, withUser bool) (map[int
 	return out, nil
 }
 
-// reset wipes credentials and the PIN after a touch.
+// reset wipes credentials, the PIN and the configuration after a touch,
+// but only within ResetWindow of power-up (CTAP 2.1 §6.6), so software
+// cannot wipe a key that has sat plugged in: the person must replug it.
 func (k *Key) reset(ctx context.Context, ka func(byte)) error {
+	k.mu.Lock()
+	late := k.opts.Now().Sub(k.bootAt) > k.opts.ResetWindow
+	k.mu.Unlock()
+	if late {
+		return statusError(ctap2ErrNotAllowed)
+	}
 	if st := k.waitPresence(ctx, ka); st != ctap1Success {
 		return statusError(st)
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.st = state{PINRetries: maxPINRetries}
+	// Forget tokens and key agreement as at power-up, but the reset
+	// window still counts from the real power-up: a reset is no replug.
+	boot := k.bootAt
 	k.powerUp()
+	k.bootAt = boot
 	return k.save()
 }
 

@@ -9,7 +9,9 @@
 // and hmac-secret extensions, packed/self/fido-u2f/none attestation),
 // getAssertion/getNextAssertion, clientPIN (both PIN protocols, 8 retries,
 // 3 wrong tries per power cycle, forcePINChange), credential management,
-// reset and selection. User presence is simulated (see Presence).
+// authenticatorConfig (toggleAlwaysUv, setMinPINLength), reset (only
+// within ResetWindow of power-up, after a touch) and selection. User
+// presence is simulated (see Presence).
 package virtualkey
 
 import (
@@ -87,6 +89,16 @@ type Options struct {
 	// NoExtensions hides credProtect and hmac-secret: the key ignores them,
 	// as CTAP says a key ignores extensions it does not know.
 	NoExtensions bool
+	// NoAuthnrCfg hides authenticatorConfig (getInfo options authnrCfg,
+	// setMinPINLength and alwaysUv), as on a CTAP 2.0 key; the command is
+	// then an invalid command. LegacyPINToken implies it.
+	NoAuthnrCfg bool
+	// ResetWindow is how long after power-up authenticatorReset is
+	// allowed (CTAP 2.1 §6.6 says 10 s, the default); later it answers
+	// CTAP2_ERR_NOT_ALLOWED until the key is plugged in again.
+	ResetWindow time.Duration
+	// Now is the key's clock, for the reset window; default time.Now.
+	Now func() time.Time
 }
 
 // Key is one virtual authenticator.
@@ -110,6 +122,7 @@ type Key struct {
 	tokenPerms   byte
 	tokenRP      string
 	pinFailsBoot int
+	bootAt       time.Time
 	assertQueue  []pendingAssertion
 	credmgmt     credmgmtCursor
 
@@ -126,6 +139,16 @@ type state struct {
 	Creds      []*cred `json:"creds"`
 	// ForcePINChange is getInfo's forcePINChange; a new PIN clears it.
 	ForcePINChange bool `json:"forcePINChange,omitempty"`
+	// MinPINLength is the minimum set by setMinPINLength (0: the
+	// Options' factory minimum). Only a reset lowers it.
+	MinPINLength int `json:"minPINLength,omitempty"`
+	// AlwaysUV is getInfo's alwaysUv option (toggleAlwaysUv).
+	AlwaysUV bool `json:"alwaysUv,omitempty"`
+}
+
+// minPINLength is the minimum PIN length in force. Called with k.mu held.
+func (k *Key) minPINLength() int {
+	return max(k.st.MinPINLength, k.opts.MinPINLength)
 }
 
 type cred struct {
@@ -201,6 +224,15 @@ func New(opts Options) (*Key, error) {
 	if opts.UPTimeout == 0 {
 		opts.UPTimeout = 30 * time.Second
 	}
+	if opts.ResetWindow == 0 {
+		opts.ResetWindow = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.LegacyPINToken {
+		opts.NoAuthnrCfg = true
+	}
 	if opts.CA == nil {
 		ca, err := TestCA()
 		if err != nil {
@@ -241,6 +273,7 @@ func (k *Key) powerUp() {
 	rand.Read(k.token)
 	k.tokenPerms, k.tokenRP = 0, ""
 	k.pinFailsBoot = 0
+	k.bootAt = k.opts.Now()
 	k.assertQueue = nil
 	k.credmgmt = credmgmtCursor{}
 }

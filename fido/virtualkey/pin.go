@@ -230,6 +230,9 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 				return nil, statusError(ctap1ErrInvalidParameter)
 			}
 			perms = byte(*r.Permissions)
+			if perms&permAuthnrCfg != 0 && k.opts.NoAuthnrCfg {
+				return nil, statusError(ctap2ErrUnauthorizedPermission)
+			}
 			if r.RPID != nil {
 				rp = *r.RPID
 			}
@@ -302,7 +305,7 @@ func (k *Key) checkPINHash(p pinProtocol, shared, enc []byte) error {
 }
 
 // storeNewPIN decrypts a padded new PIN and applies the key's policy: at
-// least MinPINLength code points, at most 63 bytes.
+// least minPINLength code points, at most 63 bytes.
 func (k *Key) storeNewPIN(p pinProtocol, shared, enc []byte) error {
 	padded, err := p.decrypt(shared, enc)
 	if err != nil || len(padded) != 64 {
@@ -313,7 +316,7 @@ func (k *Key) storeNewPIN(p pinProtocol, shared, enc []byte) error {
 		n++
 	}
 	pin := padded[:n]
-	if n == 64 || n < 4 || !utf8.Valid(pin) || utf8.RuneCount(pin) < k.opts.MinPINLength {
+	if n == 64 || n < 4 || !utf8.Valid(pin) || utf8.RuneCount(pin) < k.minPINLength() {
 		return statusError(ctap2ErrPINPolicyViolation)
 	}
 	h := sha256.Sum256(pin)
