@@ -51,6 +51,9 @@ const (
 	CodeKeyRestricted         Code = "keyRestricted"
 	CodeMethodInUse           Code = "methodInUse"
 	CodeAssertionRejected     Code = "assertionRejected"
+	// CodeStagingRowRegistered is a staging row that has its key already:
+	// nobody is registered twice.
+	CodeStagingRowRegistered Code = "stagingRowRegistered"
 
 	// Entra mode.
 	CodeDirectoryUnavailable Code = "directoryUnavailable"
@@ -101,6 +104,7 @@ var codeStatus = map[Code]int{
 	CodeKeyRestricted:         http.StatusForbidden,
 	CodeMethodInUse:           http.StatusConflict,
 	CodeAssertionRejected:     http.StatusBadRequest,
+	CodeStagingRowRegistered:  http.StatusConflict,
 	CodeDirectoryUnavailable:  http.StatusServiceUnavailable,
 	CodeDirectoryError:        http.StatusBadGateway,
 	CodeManagedInEntra:        http.StatusConflict,
