@@ -112,7 +112,7 @@ type Method struct {
 	// StagedBy names the operator (admin token) who registered the key for
 	// the person, when no session did.
 	StagedBy   string
-	LastUsedAt        *time.Time
+	LastUsedAt *time.Time
 	// RPID is the relying party the credential was made for when it is not
 	// tapd's own: Entra's (login.microsoft.com) for keys registered there.
 	// UserHandle is then that relying party's handle for the person.
@@ -129,10 +129,10 @@ type Ceremony struct {
 	// person.
 	OperatorID string
 	UPN        string
-	Kind      string // "registration" or "assertion"
-	MethodID  string // for assertions: the method being checked
-	Data      []byte
-	ExpiresAt time.Time
+	Kind       string // "registration" or "assertion"
+	MethodID   string // for assertions: the method being checked
+	Data       []byte
+	ExpiresAt  time.Time
 }
 
 // Throttle is the lockout state of one key ("user:...", "kiosk:..." or
