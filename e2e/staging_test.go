@@ -15,14 +15,7 @@ func TestStagingWithTapctl(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
 	tokFile := writeFile(t, "admin.token", initDB(t, db)+"\n")
 	d := startTapd(t, db)
-	run := func(want int, args ...string) string {
-		t.Helper()
-		out, errOut, code := tapctl(t, d.url, tokFile, args...)
-		if code != want {
-			t.Fatalf("tapctl %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errOut)
-		}
-		return out + errOut
-	}
+	run := tapctlWant(t, d.url, tokFile)
 	for _, u := range []string{"ada@example.com", "bob@example.com", "cy@example.com"} {
 		run(0, "user", "add", u, "--name", "Person "+u)
 	}

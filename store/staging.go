@@ -8,6 +8,23 @@ import (
 
 // ---- staging ----
 
+// scanAll reads every row of a query with scan; empty is an empty slice.
+func scanAll[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
+}
+
 func (s *SQL) CreateStagingBatch(ctx context.Context, b StagingBatch, rows []StagingRow) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO staging_batches(id, name, created_at, created_by) VALUES (?, ?, ?, ?)`),
@@ -47,19 +64,7 @@ func scanBatch(sc interface{ Scan(...any) error }) (StagingBatch, error) {
 
 func (s *SQL) ListStagingBatches(ctx context.Context) ([]StagingBatch, error) {
 	rows, err := s.r().QueryContext(ctx, `SELECT `+batchCols+` FROM staging_batches b ORDER BY b.created_at, b.name`)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := []StagingBatch{}
-	for rows.Next() {
-		b, err := scanBatch(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, mapErr(rows.Err())
+	return scanAll(rows, err, scanBatch)
 }
 
 const stagingRowCols = `id, batch_id, position, upn, display_name, key_name, state, reason, method_id, aaguid, model, serial_number,
@@ -80,19 +85,7 @@ func scanStagingRow(sc interface{ Scan(...any) error }) (StagingRow, error) {
 
 func (s *SQL) stagingRows(ctx context.Context, q runner, where string, args ...any) ([]StagingRow, error) {
 	rows, err := q.QueryContext(ctx, s.q(`SELECT `+stagingRowCols+` FROM staging_rows WHERE `+where), args...)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := []StagingRow{}
-	for rows.Next() {
-		r, err := scanStagingRow(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, mapErr(rows.Err())
+	return scanAll(rows, err, scanStagingRow)
 }
 
 func (s *SQL) GetStagingBatch(ctx context.Context, ref string) (StagingBatch, []StagingRow, error) {
