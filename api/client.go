@@ -72,6 +72,10 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, co
 		return &Error{Status: resp.StatusCode, Code: CodeUnavailable,
 			Message: fmt.Sprintf("tapd answered %s without an error body", resp.Status)}
 	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return nil
+	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
 			return fmt.Errorf("tapd sent a malformed answer: %w", err)

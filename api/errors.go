@@ -51,6 +51,9 @@ const (
 	CodeKeyRestricted         Code = "keyRestricted"
 	CodeMethodInUse           Code = "methodInUse"
 	CodeAssertionRejected     Code = "assertionRejected"
+	// CodeStagingRowRegistered is a staging row that has its key already:
+	// nobody is registered twice.
+	CodeStagingRowRegistered Code = "stagingRowRegistered"
 
 	// Entra mode.
 	CodeDirectoryUnavailable Code = "directoryUnavailable"
@@ -118,6 +121,7 @@ var codeStatus = map[Code]int{
 	CodePhoneIsDefaultMethod:    http.StatusConflict,
 	CodeMobileHasAlternate:      http.StatusConflict,
 	CodeRegistrationUnavailable: http.StatusForbidden,
+	CodeStagingRowRegistered:    http.StatusConflict,
 }
 
 // StatusOf is the HTTP status that goes with a code; an unknown code is

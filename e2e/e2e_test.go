@@ -152,6 +152,19 @@ func (d *tapd) stop(t *testing.T) {
 	}
 }
 
+// tapctlWant runs tapctl as tapctl does, fails the test unless it exits
+// with want, and returns stdout and stderr together.
+func tapctlWant(t *testing.T, server, tokenFile string) func(want int, args ...string) string {
+	return func(want int, args ...string) string {
+		t.Helper()
+		out, errOut, code := tapctl(t, server, tokenFile, args...)
+		if code != want {
+			t.Fatalf("tapctl %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errOut)
+		}
+		return out + errOut
+	}
+}
+
 // tapctl runs the CLI and returns stdout, stderr and the exit code.
 func tapctl(t *testing.T, server, tokenFile string, args ...string) (string, string, int) {
 	t.Helper()
@@ -189,14 +202,7 @@ func TestOperatorJourneySQLite(t *testing.T) {
 	tokFile := writeFile(t, "admin.token", tok+"\n")
 	d := startTapd(t, db)
 
-	run := func(want int, args ...string) string {
-		t.Helper()
-		out, errOut, code := tapctl(t, d.url, tokFile, args...)
-		if code != want {
-			t.Fatalf("tapctl %v: exit %d, want %d\nstdout: %s\nstderr: %s", args, code, want, out, errOut)
-		}
-		return out + errOut
-	}
+	run := tapctlWant(t, d.url, tokFile)
 	run(0, "policy", "set", "--state", "enabled", "--max-lifetime", "8h")
 	if out := run(1, "policy", "set", "--min-lifetime", "5"); !strings.Contains(out, "between 10 and 43200") {
 		t.Fatalf("range not named: %s", out)

@@ -27,22 +27,42 @@ const (
 	ceremonyAssertion    = "assertion"
 )
 
+// keyOwner is whom a ceremony is for and who drives it: a kiosk session
+// for its own person, or an operator (an admin token) staging a key for
+// someone. A ceremony is finished only by the owner that began it.
+type keyOwner struct {
+	upn        string
+	sessionID  string
+	operatorID string
+	// stagedBy names the operator on the key's record.
+	stagedBy string
+}
+
+func sessionOwner(c *Caller) keyOwner { return keyOwner{upn: c.Session.UPN, sessionID: c.Session.ID} }
+
+func operatorOwner(c *Caller, upn string) keyOwner {
+	return keyOwner{upn: upn, operatorID: c.Admin.ID, stagedBy: c.Admin.Name}
+}
+
 // saveCeremony keeps go-webauthn's session data until the response comes
 // back, keyed by the challenge.
-func (s *Service) saveCeremony(ctx context.Context, c *Caller, kind, methodID string, sd *webauthn.SessionData) (time.Time, error) {
+func (s *Service) saveCeremony(ctx context.Context, o keyOwner, kind, methodID string, sd *webauthn.SessionData) (time.Time, error) {
 	data, err := json.Marshal(sd)
 	if err != nil {
 		return time.Time{}, err
 	}
 	exp := ms(s.now().Add(s.cfg.CeremonyTimeout))
-	return exp, s.st.CreateCeremony(ctx, store.Ceremony{ID: sd.Challenge, SessionID: c.Session.ID, Kind: kind,
-		MethodID: methodID, Data: data, ExpiresAt: exp})
+	c := store.Ceremony{ID: sd.Challenge, SessionID: o.sessionID, Kind: kind, MethodID: methodID, Data: data, ExpiresAt: exp}
+	if o.operatorID != "" {
+		c.OperatorID, c.UPN = o.operatorID, tap.UPNKey(o.upn)
+	}
+	return exp, s.st.CreateCeremony(ctx, c)
 }
 
 // takeCeremony consumes the ceremony a response names. The challenge is
 // used up whatever happens next: replayed, expired and foreign challenges
 // all get a clear 400 and cannot be tried again.
-func (s *Service) takeCeremony(ctx context.Context, c *Caller, challenge, kind, methodID string) (webauthn.SessionData, error) {
+func (s *Service) takeCeremony(ctx context.Context, o keyOwner, challenge, kind, methodID string) (webauthn.SessionData, error) {
 	var sd webauthn.SessionData
 	cer, err := s.st.TakeCeremony(ctx, challenge)
 	if errors.Is(err, store.ErrNotFound) {
@@ -51,8 +71,9 @@ func (s *Service) takeCeremony(ctx context.Context, c *Caller, challenge, kind, 
 	if err != nil {
 		return sd, err
 	}
-	if cer.SessionID != c.Session.ID || cer.Kind != kind || cer.MethodID != methodID {
-		return sd, api.E(api.CodeChallengeInvalid, "This answer belongs to another sign-in or another step. Start again.")
+	foreign := cer.SessionID != o.sessionID || cer.OperatorID != o.operatorID || (o.operatorID != "" && cer.UPN != tap.UPNKey(o.upn))
+	if foreign || cer.Kind != kind || cer.MethodID != methodID {
+		return sd, api.E(api.CodeChallengeInvalid, "This answer belongs to another sign-in, another person or another step. Start again.")
 	}
 	if !s.now().Before(cer.ExpiresAt) {
 		return sd, api.E(api.CodeChallengeExpired, "The challenge expired before the key answered. Start again.")
@@ -103,11 +124,15 @@ func webauthnError(c *Caller, code api.Code, prefix string, err error) error {
 // CreationOptions begins a key registration for the signed-in person,
 // in the directory, right when the kiosk is ready for the touch.
 func (s *Service) CreationOptions(ctx context.Context, c *Caller) (api.CreationOptions, error) {
-	reg, err := s.dir.BeginRegistration(ctx, c.Session.UPN)
+	return s.creationOptions(ctx, c, sessionOwner(c))
+}
+
+func (s *Service) creationOptions(ctx context.Context, c *Caller, o keyOwner) (api.CreationOptions, error) {
+	reg, err := s.dir.BeginRegistration(ctx, o.upn)
 	if err != nil {
-		return api.CreationOptions{}, s.failed(ctx, c, api.ActionRegisterFIDO2, tap.UPNKey(c.Session.UPN), err, nil)
+		return api.CreationOptions{}, s.failed(ctx, c, api.ActionRegisterFIDO2, tap.UPNKey(o.upn), err, nil)
 	}
-	exp, err := s.saveCeremony(ctx, c, ceremonyRegistration, "", &reg.Session)
+	exp, err := s.saveCeremony(ctx, o, ceremonyRegistration, "", &reg.Session)
 	if err != nil {
 		return api.CreationOptions{}, err
 	}
@@ -125,45 +150,53 @@ func (s *Service) CreationOptions(ctx context.Context, c *Caller) (api.CreationO
 // go-webauthn against the ceremony it kept, judges the key against the
 // FIDO2 policy, names it, and has the directory keep it.
 func (s *Service) Register(ctx context.Context, c *Caller, req api.RegisterFIDO2Request) (api.FIDO2Method, error) {
+	m, err := s.register(ctx, c, sessionOwner(c), req, nil, nil)
+	return fido2Out(m), err
+}
+
+// register is Register for any owner. details are audited with the
+// outcome; keep, when set, runs in the unit that keeps the key (one
+// transaction when the directory is the store) and may refuse it.
+func (s *Service) register(ctx context.Context, c *Caller, o keyOwner, req api.RegisterFIDO2Request, details map[string]string,
+	keep func(u unit, m store.Method, audit map[string]string) error) (store.Method, error) {
 	if len(req.PublicKeyCredential) == 0 {
-		return api.FIDO2Method{}, api.Invalid("publicKeyCredential", "publicKeyCredential is required.")
+		return store.Method{}, api.Invalid("publicKeyCredential", "publicKeyCredential is required.")
 	}
-	target := tap.UPNKey(c.Session.UPN)
-	refuse := func(reason string, err error, details map[string]string) (api.FIDO2Method, error) {
-		return api.FIDO2Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, reason, err, details)
+	target := tap.UPNKey(o.upn)
+	if details == nil {
+		details = map[string]string{}
 	}
-	sd, err := s.takeCeremony(ctx, c, challengeOf(req.PublicKeyCredential), ceremonyRegistration, "")
+	refuse := func(reason string, err error) (store.Method, error) {
+		return store.Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, reason, err, details)
+	}
+	sd, err := s.takeCeremony(ctx, o, challengeOf(req.PublicKeyCredential), ceremonyRegistration, "")
 	var ae *api.Error
 	if errors.As(err, &ae) {
-		return refuse(string(ae.Code), err, nil)
+		return refuse(string(ae.Code), err)
 	}
 	if err != nil {
-		return api.FIDO2Method{}, err
+		return store.Method{}, err
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(req.PublicKeyCredential)
 	if err != nil {
-		return refuse("malformedResponse", webauthnError(c, api.CodeRegistrationRejected, "The key's answer could not be read", err), nil)
-	}
-	u, err := s.st.GetUser(ctx, c.Session.UPN)
-	if err != nil {
-		return api.FIDO2Method{}, err
+		return refuse("malformedResponse", webauthnError(c, api.CodeRegistrationRejected, "The key's answer could not be read", err))
 	}
 	// The ceremony names the user handle: tapd's own, or the directory's.
-	cred, err := s.rp.CreateCredential(&keyHolder{handle: sd.UserID, u: u}, sd, parsed)
+	cred, err := s.rp.CreateCredential(&keyHolder{handle: sd.UserID, u: store.User{UPN: o.upn}}, sd, parsed)
 	if err != nil {
-		return refuse("verificationFailed", webauthnError(c, api.CodeRegistrationRejected, "The registration was refused", err), nil)
+		return refuse("verificationFailed", webauthnError(c, api.CodeRegistrationRejected, "The registration was refused", err))
 	}
 	aaguid, _ := uuid.FromBytes(cred.Authenticator.AAGUID)
-	details := map[string]string{"aaGuid": aaguid.String(), "format": cred.AttestationFormat,
-		"credentialId": base64.RawURLEncoding.EncodeToString(cred.ID)}
+	details["aaGuid"], details["format"] = aaguid.String(), cred.AttestationFormat
+	details["credentialId"] = base64.RawURLEncoding.EncodeToString(cred.ID)
 
-	pol, err := s.dir.FIDO2Policy(ctx, u.UPN)
+	pol, err := s.dir.FIDO2Policy(ctx, o.upn)
 	if err != nil {
-		return api.FIDO2Method{}, err
+		return store.Method{}, err
 	}
 	level, reason, err := s.judgeKey(pol, aaguid, cred.AttestationFormat, x5c(parsed.Response.AttestationObject.AttStatement), cred.Flags.BackupEligible, details)
 	if err != nil {
-		return refuse(reason, err, details)
+		return refuse(reason, err)
 	}
 	details["attestationLevel"] = level
 
@@ -176,15 +209,15 @@ func (s *Service) Register(ctx context.Context, c *Caller, req api.RegisterFIDO2
 		name = tap.DefaultKeyName(model, s.now())
 	}
 	if err := tap.ValidName(name); err != nil {
-		return refuse("invalidDisplayName", api.Invalid("displayName", "displayName must be 1 to %d characters without control or escape characters.", tap.MaxNameLength), details)
+		return refuse("invalidDisplayName", api.Invalid("displayName", "displayName must be 1 to %d characters without control or escape characters.", tap.MaxNameLength))
 	}
 	if model == "" {
 		model = tap.GenericKeyModel
 	}
-	m := store.Method{ID: uuid.NewString(), UPN: u.UPN, Kind: directory.KindFIDO2, DisplayName: name, CreatedAt: ms(s.now()),
+	m := store.Method{ID: uuid.NewString(), UPN: o.upn, Kind: directory.KindFIDO2, DisplayName: name, CreatedAt: ms(s.now()),
 		CredentialID: cred.ID, PublicKey: cred.PublicKey, AAGUID: aaguid.String(), Model: model, AttestationFormat: cred.AttestationFormat,
 		AttestationLevel: level, SignCount: cred.Authenticator.SignCount, UserVerified: cred.Flags.UserVerified,
-		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, SessionID: c.Session.ID,
+		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, SessionID: o.sessionID, StagedBy: o.stagedBy,
 		RPID: sd.RelyingPartyID, UserHandle: sd.UserID}
 	err = s.inDirectory(ctx, func(u unit) error {
 		kept, t, err := u.dir.AddKey(ctx, directory.NewKey{Method: m, Credential: req.PublicKeyCredential})
@@ -194,12 +227,17 @@ func (s *Service) Register(ctx context.Context, c *Caller, req api.RegisterFIDO2
 		m = kept
 		ok := merge(maps.Clone(details), t)
 		ok["methodId"] = m.ID
+		if keep != nil {
+			if err := keep(u, m, ok); err != nil {
+				return err
+			}
+		}
 		return s.done(ctx, c, u, api.ActionRegisterFIDO2, target, ok)
 	})
 	if err != nil {
-		return api.FIDO2Method{}, s.failed(ctx, c, api.ActionRegisterFIDO2, target, err, details)
+		return store.Method{}, s.failed(ctx, c, api.ActionRegisterFIDO2, target, err, details)
 	}
-	return fido2Out(m), nil
+	return m, nil
 }
 
 // judgeKey applies the key policy: the AAGUID allow or block list, the
@@ -373,7 +411,7 @@ func (s *Service) AssertionOptions(ctx context.Context, c *Caller, id string) (a
 		// The relying party the key was made for, and its origin.
 		assertion.Response.RelyingPartyID, sd.RelyingPartyID, sd.Origin = m.RPID, m.RPID, "https://"+m.RPID
 	}
-	exp, err := s.saveCeremony(ctx, c, ceremonyAssertion, m.ID, sd)
+	exp, err := s.saveCeremony(ctx, sessionOwner(c), ceremonyAssertion, m.ID, sd)
 	if err != nil {
 		return api.AssertionOptions{}, err
 	}
@@ -392,7 +430,7 @@ func (s *Service) CheckKey(ctx context.Context, c *Caller, id string, req api.As
 	refuse := func(reason string, err error) (api.KeyCheck, error) {
 		return api.KeyCheck{}, s.refuse(ctx, c, api.ActionCheckKey, target, reason, err, details)
 	}
-	sd, err := s.takeCeremony(ctx, c, challengeOf(req.PublicKeyCredential), ceremonyAssertion, m.ID)
+	sd, err := s.takeCeremony(ctx, sessionOwner(c), challengeOf(req.PublicKeyCredential), ceremonyAssertion, m.ID)
 	var ae *api.Error
 	if errors.As(err, &ae) {
 		return refuse(string(ae.Code), err)

@@ -21,16 +21,19 @@ const (
 	PermPassesWrite Permission = "passes.write"
 	PermKiosks      Permission = "kiosks.manage"
 	PermTokens      Permission = "tokens.manage"
+	// PermStaging is registering keys for people and running staging
+	// batches (not of other admins, see canManageUser).
+	PermStaging Permission = "staging.manage"
 )
 
 // rolePerms is the admin model: readers see metadata; policy admins change
-// the policy; authentication admins manage users and passes (not of other
-// admins, see canManageUser); privileged ones also of admins; the global
-// administrator also manages kiosks and admin tokens.
+// the policy; authentication admins manage users, passes and staged keys
+// (not of other admins, see canManageUser); privileged ones also of
+// admins; the global administrator also manages kiosks and admin tokens.
 var rolePerms = map[string][]Permission{
-	api.RoleGlobalAdministrator:                   {PermRead, PermPolicyRead, PermPolicyWrite, PermUsersWrite, PermPassesWrite, PermKiosks, PermTokens},
-	api.RolePrivilegedAuthenticationAdministrator: {PermRead, PermPolicyRead, PermUsersWrite, PermPassesWrite},
-	api.RoleAuthenticationAdministrator:           {PermRead, PermPolicyRead, PermUsersWrite, PermPassesWrite},
+	api.RoleGlobalAdministrator:                   {PermRead, PermPolicyRead, PermPolicyWrite, PermUsersWrite, PermPassesWrite, PermStaging, PermKiosks, PermTokens},
+	api.RolePrivilegedAuthenticationAdministrator: {PermRead, PermPolicyRead, PermUsersWrite, PermPassesWrite, PermStaging},
+	api.RoleAuthenticationAdministrator:           {PermRead, PermPolicyRead, PermUsersWrite, PermPassesWrite, PermStaging},
 	api.RolePolicyAdministrator:                   {PermRead, PermPolicyRead, PermPolicyWrite},
 	api.RoleReader:                                {PermRead, PermPolicyRead},
 }
@@ -41,6 +44,7 @@ var permWords = map[Permission]string{
 	PermPassesWrite: "create or delete passes",
 	PermKiosks:      "manage kiosks",
 	PermTokens:      "manage admin tokens",
+	PermStaging:     "stage security keys for people",
 	PermRead:        "read",
 	PermPolicyRead:  "read the policy",
 }
@@ -73,15 +77,24 @@ func privileged(c *Caller) bool {
 // role. Where the directory cannot show roles, everyone is treated as
 // possibly privileged.
 func (s *Service) canManageUser(ctx context.Context, c *Caller, u directory.User) error {
-	if c.Admin == nil || privileged(c) || (u.RolesKnown && u.AdminRole == "") {
+	reason, err := whyNotManage(c, u)
+	if err == nil {
 		return nil
 	}
-	if !u.RolesKnown {
-		return s.refuse(ctx, c, api.ActionDenied, u.UPN, "rolesUnknownInEntra", api.E(api.CodeForbidden,
-			"With the Entra directory tapd cannot see who holds admin roles, so only a privileged authentication administrator may manage passes and methods."), map[string]string{"path": c.Path})
+	return s.refuse(ctx, c, api.ActionDenied, u.UPN, reason, err, map[string]string{"path": c.Path})
+}
+
+// whyNotManage is canManageUser's rule without the audit: the reason and
+// error of a refusal, or nil.
+func whyNotManage(c *Caller, u directory.User) (string, *api.Error) {
+	if c.Admin == nil || privileged(c) || (u.RolesKnown && u.AdminRole == "") {
+		return "", nil
 	}
-	return s.refuse(ctx, c, api.ActionDenied, u.UPN, "targetIsAdmin",
-		api.E(api.CodeForbidden, "%s holds the %s role; only a privileged authentication administrator may manage their passes.", u.UPN, u.AdminRole), map[string]string{"path": c.Path})
+	if !u.RolesKnown {
+		return "rolesUnknownInEntra", api.E(api.CodeForbidden,
+			"With the Entra directory tapd cannot see who holds admin roles, so only a privileged authentication administrator may manage passes and methods.")
+	}
+	return "targetIsAdmin", api.E(api.CodeForbidden, "%s holds the %s role; only a privileged authentication administrator may manage their passes.", u.UPN, u.AdminRole)
 }
 
 func isCode(err error, code api.Code) bool {

@@ -76,7 +76,14 @@ func (e *env) signIn(upn string) *api.Client {
 // from the key through libfido2.
 func keyResponse(t testing.TB, k *api.Client, path string, tweak func(*api.CreationOptions) string) (json.RawMessage, api.CreationOptions) {
 	t.Helper()
-	opts, err := k.CreationOptions(bg)
+	return keyResponseFrom(t, k.CreationOptions, path, tweak)
+}
+
+// keyResponseFrom is keyResponse with the options from anywhere (the session's,
+// or an operator's for someone).
+func keyResponseFrom(t testing.TB, options func(context.Context) (api.CreationOptions, error), path string, tweak func(*api.CreationOptions) string) (json.RawMessage, api.CreationOptions) {
+	t.Helper()
+	opts, err := options(bg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,6 +128,15 @@ func (s *Server) Handler() http.Handler {
 	route("DELETE /v1/users/{upn}/temporaryAccessPassMethods/{id}", authAdmin, recovery.PermPassesWrite, s.deletePass)
 	route("GET /v1/users/{upn}/methods", authAdmin, recovery.PermRead, s.listUserMethods)
 	route("DELETE /v1/users/{upn}/methods/{id}", authAdmin, recovery.PermPassesWrite, s.deleteUserMethod)
+	route("POST /v1/users/{upn}/fido2Methods/creationOptions", authAdmin, recovery.PermStaging, s.userCreationOptions)
+	route("POST /v1/users/{upn}/fido2Methods", authAdmin, recovery.PermStaging, s.registerUserFIDO2)
+
+	route("POST /v1/stagingBatches", authAdmin, recovery.PermStaging, s.createStagingBatch)
+	route("POST /v1/stagingBatches/import", authAdmin, recovery.PermStaging, s.importStagingBatch)
+	route("GET /v1/stagingBatches", authAdmin, recovery.PermRead, s.listStagingBatches)
+	route("GET /v1/stagingBatches/{id}", authAdmin, recovery.PermRead, s.getStagingBatch)
+	route("PATCH /v1/stagingBatches/{id}/rows/{rowId}", authAdmin, recovery.PermStaging, s.updateStagingRow)
+	route("GET /v1/stagingBatches/{id}/manifest", authAdmin, recovery.PermRead, s.stagingManifest)
 
 	route("POST /v1/kiosks", authAdmin, recovery.PermKiosks, s.createKiosk)
 	route("GET /v1/kiosks", authAdmin, recovery.PermRead, s.listKiosks)

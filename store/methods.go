@@ -21,16 +21,16 @@ func nullB64(b []byte) any {
 
 func (s *SQL) CreateMethod(ctx context.Context, m Method) error {
 	_, err := s.w().ExecContext(ctx, s.q(`INSERT INTO methods(id, upn_key, kind, display_name, created_at, credential_id, public_key,
-		aaguid, model, attestation_format, attestation_level, sign_count, user_verified, backup_eligible, backup_state, session_id, last_used_at, rp_id, user_handle)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		aaguid, model, attestation_format, attestation_level, sign_count, user_verified, backup_eligible, backup_state, session_id, last_used_at, rp_id, user_handle, staged_by)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		m.ID, upnKey(m.UPN), m.Kind, m.DisplayName, ms(m.CreatedAt), nullB64(m.CredentialID), b64.EncodeToString(m.PublicKey),
 		m.AAGUID, m.Model, m.AttestationFormat, m.AttestationLevel, int64(m.SignCount), b2i(m.UserVerified), b2i(m.BackupEligible),
-		b2i(m.BackupState), m.SessionID, nullMS(m.LastUsedAt), m.RPID, b64.EncodeToString(m.UserHandle))
+		b2i(m.BackupState), m.SessionID, nullMS(m.LastUsedAt), m.RPID, b64.EncodeToString(m.UserHandle), m.StagedBy)
 	return mapErr(err)
 }
 
 const methodCols = `m.id, u.upn, m.kind, m.display_name, m.created_at, m.credential_id, m.public_key, m.aaguid, m.model,
-	m.attestation_format, m.attestation_level, m.sign_count, m.user_verified, m.backup_eligible, m.backup_state, m.session_id, m.last_used_at, m.rp_id, m.user_handle`
+	m.attestation_format, m.attestation_level, m.sign_count, m.user_verified, m.backup_eligible, m.backup_state, m.session_id, m.last_used_at, m.rp_id, m.user_handle, m.staged_by`
 
 func scanMethod(sc interface{ Scan(...any) error }) (Method, error) {
 	var m Method
@@ -40,7 +40,7 @@ func scanMethod(sc interface{ Scan(...any) error }) (Method, error) {
 	var uv, be, bs int
 	var used sql.NullInt64
 	if err := sc.Scan(&m.ID, &m.UPN, &m.Kind, &m.DisplayName, &created, &credID, &pub, &m.AAGUID, &m.Model,
-		&m.AttestationFormat, &m.AttestationLevel, &count, &uv, &be, &bs, &m.SessionID, &used, &m.RPID, &handle); err != nil {
+		&m.AttestationFormat, &m.AttestationLevel, &count, &uv, &be, &bs, &m.SessionID, &used, &m.RPID, &handle, &m.StagedBy); err != nil {
 		return m, mapErr(err)
 	}
 	m.CreatedAt, m.SignCount, m.LastUsedAt = fromMS(created), uint32(count), fromNullMS(used)
@@ -124,8 +124,8 @@ func (s *SQL) UserHandle(ctx context.Context, upn string, candidate []byte) ([]b
 // ---- ceremonies ----
 
 func (s *SQL) CreateCeremony(ctx context.Context, c Ceremony) error {
-	_, err := s.w().ExecContext(ctx, s.q(`INSERT INTO ceremonies(id, session_id, kind, method_id, data, expires_at) VALUES (?, ?, ?, ?, ?, ?)`),
-		c.ID, c.SessionID, c.Kind, c.MethodID, string(c.Data), ms(c.ExpiresAt))
+	_, err := s.w().ExecContext(ctx, s.q(`INSERT INTO ceremonies(id, session_id, kind, method_id, data, expires_at, operator_id, upn) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		c.ID, c.SessionID, c.Kind, c.MethodID, string(c.Data), ms(c.ExpiresAt), c.OperatorID, c.UPN)
 	return mapErr(err)
 }
 
@@ -133,8 +133,8 @@ func (s *SQL) TakeCeremony(ctx context.Context, id string) (Ceremony, error) {
 	var c Ceremony
 	var data string
 	var exp int64
-	err := s.w().QueryRowContext(ctx, s.q(`DELETE FROM ceremonies WHERE id = ? RETURNING id, session_id, kind, method_id, data, expires_at`), id).
-		Scan(&c.ID, &c.SessionID, &c.Kind, &c.MethodID, &data, &exp)
+	err := s.w().QueryRowContext(ctx, s.q(`DELETE FROM ceremonies WHERE id = ? RETURNING id, session_id, kind, method_id, data, expires_at, operator_id, upn`), id).
+		Scan(&c.ID, &c.SessionID, &c.Kind, &c.MethodID, &data, &exp, &c.OperatorID, &c.UPN)
 	if err != nil {
 		return c, mapErr(err)
 	}

@@ -26,6 +26,9 @@ var (
 	// ErrSchema means the schema is missing or older than this binary;
 	// run `tapd init`.
 	ErrSchema = errors.New("schema not initialised or out of date")
+	// ErrRegistered means a staging row is registered already and cannot
+	// change state again.
+	ErrRegistered = errors.New("staging row already registered")
 )
 
 // User is a person the local directory knows.
@@ -106,7 +109,10 @@ type Method struct {
 	BackupEligible    bool
 	BackupState       bool
 	SessionID         string // the kiosk session that registered it
-	LastUsedAt        *time.Time
+	// StagedBy names the operator (admin token) who registered the key for
+	// the person, when no session did.
+	StagedBy   string
+	LastUsedAt *time.Time
 	// RPID is the relying party the credential was made for when it is not
 	// tapd's own: Entra's (login.microsoft.com) for keys registered there.
 	// UserHandle is then that relying party's handle for the person.
@@ -118,10 +124,15 @@ type Method struct {
 type Ceremony struct {
 	ID        string // the challenge, base64url
 	SessionID string
-	Kind      string // "registration" or "assertion"
-	MethodID  string // for assertions: the method being checked
-	Data      []byte
-	ExpiresAt time.Time
+	// OperatorID and UPN are set instead of SessionID when an admin began
+	// the ceremony for someone (staging): the admin token's id and the
+	// person.
+	OperatorID string
+	UPN        string
+	Kind       string // "registration" or "assertion"
+	MethodID   string // for assertions: the method being checked
+	Data       []byte
+	ExpiresAt  time.Time
 }
 
 // Throttle is the lockout state of one key ("user:...", "kiosk:..." or
@@ -216,6 +227,7 @@ type Store interface {
 	Throttles
 	Audit
 	Policies
+	Staging
 
 	// Atomically runs fn with a Store whose every call is part of one
 	// transaction, committed when fn returns nil and rolled back
@@ -351,4 +363,69 @@ type Policies interface {
 	PutTAPPolicy(ctx context.Context, p TAPPolicy) error
 	GetFIDO2Policy(ctx context.Context) (FIDO2Policy, error)
 	PutFIDO2Policy(ctx context.Context, p FIDO2Policy) error
+}
+
+// Staging row states.
+const (
+	StagingPending    = "pending"
+	StagingRegistered = "registered"
+	StagingFailed     = "failed"
+)
+
+// StagingBatch is one staging run: people IT registers keys for before
+// handing them out. The counts are computed when read.
+type StagingBatch struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+	CreatedBy string
+
+	Pending, Registered, Failed int
+}
+
+// StagingRow is one person of a batch and how their key went. The key
+// facts are set when the row is registered; a PIN is never kept.
+type StagingRow struct {
+	ID          string
+	BatchID     string
+	Position    int
+	UPN         string
+	DisplayName string
+	KeyName     string
+	State       string // StagingPending, StagingRegistered or StagingFailed
+	Reason      string // why it failed
+
+	MethodID        string
+	AAGUID          string
+	Model           string
+	SerialNumber    string
+	CredentialID    string // base64url
+	RegisteredAt    *time.Time
+	PINChangeForced bool
+	UpdatedAt       time.Time
+}
+
+// Staging keeps the batches. A row's registration is recorded with
+// MarkStagingRow, inside the transaction that keeps the key when the
+// directory is the store, so the row and the method appear together.
+type Staging interface {
+	// CreateStagingBatch stores the batch with its rows, all or none; a
+	// name already used gives ErrAlreadyExists, as does a person twice.
+	CreateStagingBatch(ctx context.Context, b StagingBatch, rows []StagingRow) error
+	// ListStagingBatches lists every batch, oldest first, with its counts.
+	ListStagingBatches(ctx context.Context) ([]StagingBatch, error)
+	// GetStagingBatch finds a batch by id or by name, with its rows in the
+	// order they were given.
+	GetStagingBatch(ctx context.Context, ref string) (StagingBatch, []StagingRow, error)
+	// GetStagingRow reads one row of a batch.
+	GetStagingRow(ctx context.Context, batchID, rowID string) (StagingRow, error)
+	// MarkStagingRow replaces the row's state and key facts with r's. A row
+	// already registered gives ErrRegistered, unless r repeats its state
+	// and MethodID: then only SerialNumber and PINChangeForced are taken
+	// (what the kiosk learns after the registration). Of two racing
+	// registrations of one row exactly one succeeds.
+	MarkStagingRow(ctx context.Context, r StagingRow) error
+	// ActiveStagingRows lists the rows for the person, in any batch, that
+	// are pending or registered.
+	ActiveStagingRows(ctx context.Context, upn string) ([]StagingRow, error)
 }

@@ -44,6 +44,11 @@ Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <ver
   methods list UPN | methods delete UPN ID       a user's methods (keys, the pass); remove one
   fido2-policy show
   fido2-policy set [--attestation-enforced=BOOL] [--restrictions off|allow|block] [--aaguids A,B]
+  staging create NAME (--users U1,U2 | --csv FILE)
+                                                 a batch of people to register keys for; CSV columns upn,displayName,keyName
+  staging list | staging show NAME               batches with their counts; one batch's rows
+  staging export NAME --format csv|json [--out FILE]
+                                                 the registered keys: upn, method id, AAGUID, model, serial, credential id
   kiosk add NAME | kiosk list | kiosk revoke NAME
   token add NAME --role R [--expires D] | token list | token revoke NAME
                                                  roles: ` + "globalAdministrator, privilegedAuthenticationAdministrator,\n" +
@@ -237,6 +242,14 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.fido2PolicyShow(ctx, rest)
 	case "fido2-policy set":
 		return a.fido2PolicySet(ctx, rest)
+	case "staging create":
+		return a.stagingCreate(ctx, rest)
+	case "staging list":
+		return a.stagingList(ctx, rest)
+	case "staging show":
+		return a.stagingShow(ctx, rest)
+	case "staging export":
+		return a.stagingExport(ctx, rest)
 	}
 	if noun == "audit" {
 		return a.audit(ctx, args[1:])

@@ -48,6 +48,8 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"FIDO2Methods", testFIDO2Methods},
 		{"UserHandle", testUserHandle},
 		{"Ceremonies", testCeremonies},
+		{"Staging", testStaging},
+		{"StagingRace", testStagingRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -693,6 +695,13 @@ func testUserHandle(t *testing.T, s store.Store) {
 func testCeremonies(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	c := store.Ceremony{ID: "chal-1", SessionID: "s1", Kind: "registration", Data: []byte(`{"x":1}`), ExpiresAt: t0.Add(5 * time.Minute)}
+	op := store.Ceremony{ID: "chal-op", OperatorID: "tok-1", UPN: "ada@example.com", Kind: "registration", Data: []byte(`{}`), ExpiresAt: t0.Add(5 * time.Minute)}
+	if err := s.CreateCeremony(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.TakeCeremony(ctx, "chal-op"); err != nil || got.OperatorID != "tok-1" || got.UPN != "ada@example.com" || got.SessionID != "" {
+		t.Fatalf("operator ceremony %+v %v", got, err)
+	}
 	if err := s.CreateCeremony(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -726,5 +735,144 @@ func testCeremonies(t *testing.T, s store.Store) {
 	}
 	if _, err := s.TakeCeremony(ctx, "chal-old"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("expired ceremony survived the sweep")
+	}
+}
+
+func mkBatch(t *testing.T, s store.Store, name string, upns ...string) (store.StagingBatch, []store.StagingRow) {
+	t.Helper()
+	b := store.StagingBatch{ID: "b-" + name, Name: name, CreatedAt: t0, CreatedBy: "helpdesk"}
+	var rows []store.StagingRow
+	for i, u := range upns {
+		rows = append(rows, store.StagingRow{ID: fmt.Sprintf("%s-r%d", name, i), UPN: u, DisplayName: "Person " + u, KeyName: "Key of " + u})
+	}
+	if err := s.CreateStagingBatch(context.Background(), b, rows); err != nil {
+		t.Fatal(err)
+	}
+	return b, rows
+}
+
+func testStaging(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b, rows := mkBatch(t, s, "north", "ada@example.com", "Bob@Example.com", "cy@example.com")
+	if err := s.CreateStagingBatch(ctx, store.StagingBatch{ID: "b2", Name: "north", CreatedAt: t0}, nil); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("a second batch of one name: %v", err)
+	}
+	dup := []store.StagingRow{{ID: "d1", UPN: "x@example.com"}, {ID: "d2", UPN: "X@example.com "}}
+	if err := s.CreateStagingBatch(ctx, store.StagingBatch{ID: "b3", Name: "dup", CreatedAt: t0}, dup); !errors.Is(err, store.ErrAlreadyExists) {
+		t.Fatalf("a person twice in a batch: %v", err)
+	}
+	if _, _, err := s.GetStagingBatch(ctx, "dup"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a refused batch was half kept: %v", err)
+	}
+	for _, ref := range []string{"north", b.ID} {
+		got, rs, err := s.GetStagingBatch(ctx, ref)
+		if err != nil || got.ID != b.ID || got.Pending != 3 || got.CreatedBy != "helpdesk" || !got.CreatedAt.Equal(t0) || len(rs) != 3 {
+			t.Fatalf("get %s: %+v %+v %v", ref, got, rs, err)
+		}
+		if rs[1].UPN != "Bob@Example.com" || rs[1].State != store.StagingPending || rs[1].KeyName != "Key of Bob@Example.com" || rs[1].Position != 2 {
+			t.Fatalf("row %+v", rs[1])
+		}
+	}
+	if _, _, err := s.GetStagingBatch(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+
+	at := t0.Add(time.Minute)
+	reg := rows[0]
+	reg.BatchID, reg.State, reg.MethodID, reg.AAGUID, reg.Model, reg.CredentialID, reg.RegisteredAt, reg.UpdatedAt =
+		b.ID, store.StagingRegistered, "m-1", "aa-1", "Key 5", "Y3JlZA", &at, at
+	if err := s.MarkStagingRow(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	again := reg
+	again.MethodID = "m-2"
+	if err := s.MarkStagingRow(ctx, again); !errors.Is(err, store.ErrRegistered) {
+		t.Fatalf("registered twice: %v", err)
+	}
+	back := reg
+	back.State = store.StagingFailed
+	if err := s.MarkStagingRow(ctx, back); !errors.Is(err, store.ErrRegistered) {
+		t.Fatalf("a registered row changed state: %v", err)
+	}
+	later := reg
+	later.SerialNumber, later.PINChangeForced = "SN-1", true
+	if err := s.MarkStagingRow(ctx, later); err != nil {
+		t.Fatalf("the serial after the registration: %v", err)
+	}
+	got, err := s.GetStagingRow(ctx, b.ID, reg.ID)
+	if err != nil || got.State != store.StagingRegistered || got.MethodID != "m-1" || got.SerialNumber != "SN-1" || !got.PINChangeForced ||
+		got.RegisteredAt == nil || !got.RegisteredAt.Equal(at) || got.CredentialID != "Y3JlZA" || got.AAGUID != "aa-1" || got.Model != "Key 5" {
+		t.Fatalf("registered row %+v %v", got, err)
+	}
+	fail := rows[1]
+	fail.BatchID, fail.State, fail.Reason, fail.UpdatedAt = b.ID, store.StagingFailed, "key pulled", at
+	if err := s.MarkStagingRow(ctx, fail); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkStagingRow(ctx, store.StagingRow{ID: "none", BatchID: b.ID, State: store.StagingFailed}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown row: %v", err)
+	}
+	if _, err := s.GetStagingRow(ctx, "other", reg.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a row through another batch: %v", err)
+	}
+	bs, err := s.ListStagingBatches(ctx)
+	if err != nil || len(bs) != 1 || bs[0].Pending != 1 || bs[0].Registered != 1 || bs[0].Failed != 1 {
+		t.Fatalf("list %+v %v", bs, err)
+	}
+
+	// The person's active rows, across batches: a failed one is not.
+	mkBatch(t, s, "south", "ADA@example.com", "bob@example.com")
+	act, err := s.ActiveStagingRows(ctx, "Ada@Example.com")
+	if err != nil || len(act) != 2 {
+		t.Fatalf("active rows of ada %+v %v", act, err)
+	}
+	if act, _ := s.ActiveStagingRows(ctx, "bob@example.com"); len(act) != 1 || act[0].BatchID != "b-south" {
+		t.Fatalf("active rows of bob %+v", act)
+	}
+
+	// A registration kept in a transaction that fails leaves the row pending.
+	boom := errors.New("boom")
+	row := rows[2]
+	row.BatchID, row.State, row.MethodID, row.UpdatedAt = b.ID, store.StagingRegistered, "m-3", at
+	err = s.Atomically(ctx, func(tx store.Store) error {
+		if err := tx.MarkStagingRow(ctx, row); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetStagingRow(ctx, b.ID, row.ID); got.State != store.StagingPending {
+		t.Fatalf("rolled back row %+v", got)
+	}
+}
+
+func testStagingRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b, rows := mkBatch(t, s, "race", "ada@example.com")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rows[0]
+			r.BatchID, r.State, r.MethodID, r.UpdatedAt = b.ID, store.StagingRegistered, fmt.Sprint("m-", i), t0
+			err := s.Atomically(ctx, func(tx store.Store) error { return tx.MarkStagingRow(ctx, r) })
+			switch {
+			case err == nil:
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			case !errors.Is(err, store.ErrRegistered):
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins != 1 {
+		t.Fatalf("one row was registered %d times", wins)
 	}
 }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/tapkiosk/tapkiosk/api"
+)
+
+// ---- staging ----
+
+func (a *app) showBatches(bs []api.StagingBatch) error {
+	if a.json {
+		return a.printJSON(bs)
+	}
+	var rows [][]string
+	for _, b := range bs {
+		rows = append(rows, []string{b.Name, strconv.Itoa(b.PendingCount), strconv.Itoa(b.RegisteredCount), strconv.Itoa(b.FailedCount),
+			b.CreatedBy, when(b.CreatedDateTime), b.ID})
+	}
+	a.table("NAME\tPENDING\tREGISTERED\tFAILED\tCREATED BY\tCREATED\tID", rows)
+	return nil
+}
+
+func (a *app) showBatch(b api.StagingBatch) error {
+	if a.json {
+		return a.printJSON(b)
+	}
+	fmt.Fprintf(a.out, "Batch %s: %d pending, %d registered, %d failed (made by %s, %s)\n\n", clean(b.Name),
+		b.PendingCount, b.RegisteredCount, b.FailedCount, clean(b.CreatedBy), when(b.CreatedDateTime))
+	var rows [][]string
+	for _, r := range b.Rows {
+		state := r.State
+		if r.FailureReason != "" {
+			state += ": " + r.FailureReason
+		}
+		pin := "-"
+		if r.PINChangeForced {
+			pin = "forced"
+		}
+		rows = append(rows, []string{r.UserPrincipalName, r.DisplayName, r.KeyName, state, r.Model, r.SerialNumber, pin, whenPtr(r.RegisteredDateTime), r.ID})
+	}
+	a.table("UPN\tDISPLAY NAME\tKEY NAME\tSTATE\tMODEL\tSERIAL\tPIN CHANGE\tREGISTERED\tROW ID", rows)
+	return nil
+}
+
+func (a *app) stagingCreate(ctx context.Context, args []string) error {
+	fs := a.flags("staging create")
+	users := fs.String("users", "", "comma-separated UPNs")
+	file := fs.String("csv", "", "CSV file: upn,displayName,keyName (header optional)")
+	pos, err := parse(fs, args, 1, "NAME (--users U1,U2 | --csv FILE)")
+	if err != nil {
+		return err
+	}
+	if (*users == "") == (*file == "") {
+		return usagef("staging create takes one of --users U1,U2 or --csv FILE")
+	}
+	var b api.StagingBatch
+	if *file != "" {
+		f, err := os.Open(*file)
+		if err != nil {
+			return usageError{err}
+		}
+		defer f.Close()
+		b, err = a.client.ImportStagingBatch(ctx, pos[0], f)
+		if err != nil {
+			return err
+		}
+	} else {
+		req := api.CreateStagingBatchRequest{Name: pos[0]}
+		for _, u := range strings.Split(*users, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				req.Users = append(req.Users, api.StagingPerson{UserPrincipalName: u})
+			}
+		}
+		if b, err = a.client.CreateStagingBatch(ctx, req); err != nil {
+			return err
+		}
+	}
+	return a.showBatch(b)
+}
+
+func (a *app) stagingList(ctx context.Context, args []string) error {
+	if _, err := parse(a.flags("staging list"), args, 0, ""); err != nil {
+		return err
+	}
+	bs, err := a.client.ListStagingBatches(ctx)
+	if err != nil {
+		return err
+	}
+	return a.showBatches(bs)
+}
+
+func (a *app) stagingShow(ctx context.Context, args []string) error {
+	pos, err := parse(a.flags("staging show"), args, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	b, err := a.client.GetStagingBatch(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return a.showBatch(b)
+}
+
+// stagingExport writes the manifest as tapd makes it, to stdout or a file
+// (made private: it lists people and their keys). --json alone means
+// --format json.
+func (a *app) stagingExport(ctx context.Context, args []string) error {
+	fs := a.flags("staging export")
+	format := fs.String("format", "", "csv or json")
+	out := fs.String("out", "", "file to write (default: standard output)")
+	pos, err := parse(fs, args, 1, "NAME --format csv|json [--out FILE]")
+	if err != nil {
+		return err
+	}
+	if *format == "" && a.json {
+		*format = "json"
+	}
+	var data []byte
+	switch *format {
+	case "csv":
+		if data, err = a.client.StagingManifestCSV(ctx, pos[0]); err != nil {
+			return err
+		}
+	case "json":
+		ms, err := a.client.StagingManifest(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if data, err = json.MarshalIndent(ms, "", "  "); err != nil {
+			return err
+		}
+		data = append(data, '\n')
+	default:
+		return usagef("staging export needs --format csv or --format json")
+	}
+	if *out == "" {
+		_, err := a.out.Write(data)
+		return err
+	}
+	if err := os.WriteFile(*out, data, 0o600); err != nil {
+		return err
+	}
+	return a.done("Wrote the manifest of " + clean(pos[0]) + " to " + *out + ".")
+}

@@ -1,0 +1,374 @@
+package recovery
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory"
+	"github.com/tapkiosk/tapkiosk/store"
+	"github.com/tapkiosk/tapkiosk/tap"
+)
+
+// Staging: IT registers keys for people before handing them out. The
+// operator drives the ceremony (an admin token, not a kiosk session), the
+// key's record names them, and a batch row, when given, is recorded with
+// the key in the same unit so that nobody is registered twice.
+
+// MaxStagingRows bounds a batch.
+const MaxStagingRows = 5000
+
+// stagingTarget is the person a staging route names, if the caller may
+// manage them.
+func (s *Service) stagingTarget(ctx context.Context, c *Caller, rawUPN string) (directory.User, error) {
+	u, err := s.user(ctx, rawUPN)
+	if err != nil {
+		return u, err
+	}
+	return u, s.canManageUser(ctx, c, u)
+}
+
+func errRowRegistered(r store.StagingRow) *api.Error {
+	return api.Conflict(api.CodeStagingRowRegistered, "%s has a key from this batch already (method %s); nobody is registered twice.", r.UPN, r.MethodID)
+}
+
+// stagedRow is the row a staged registration names, checked against the
+// person: nil when none is named. A registered row is a 409.
+func (s *Service) stagedRow(ctx context.Context, u directory.User, batchID, rowID string) (*store.StagingRow, error) {
+	if batchID == "" && rowID == "" {
+		return nil, nil
+	}
+	if batchID == "" || rowID == "" {
+		return nil, api.Invalid("stagingRowId", "stagingBatchId and stagingRowId go together.")
+	}
+	r, err := s.st.GetStagingRow(ctx, batchID, rowID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.NotFound("Staging batch %s has no row %s.", batchID, rowID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tap.UPNKey(r.UPN) != tap.UPNKey(u.UPN) {
+		return nil, api.Invalid("stagingRowId", "This row is for %s, not %s.", r.UPN, u.UPN)
+	}
+	if r.State == store.StagingRegistered {
+		return nil, errRowRegistered(r)
+	}
+	return &r, nil
+}
+
+// UserCreationOptions begins a registration the operator makes for
+// someone. With a batch row, a row that has its key already is refused
+// before anyone touches a key.
+func (s *Service) UserCreationOptions(ctx context.Context, c *Caller, rawUPN, batchID, rowID string) (api.CreationOptions, error) {
+	u, err := s.stagingTarget(ctx, c, rawUPN)
+	if err != nil {
+		return api.CreationOptions{}, err
+	}
+	if _, err := s.stagedRow(ctx, u, batchID, rowID); err != nil {
+		return api.CreationOptions{}, err
+	}
+	return s.creationOptions(ctx, c, operatorOwner(c, u.UPN))
+}
+
+// RegisterForUser finishes a registration the operator made for someone:
+// verified and judged as the kiosk's own, kept by the directory with the
+// operator named on the key's record, and, with a batch row, the row
+// marked registered in the same transaction (local directory). With
+// Entra the key is written to Graph first and the row after, since no
+// transaction spans both.
+func (s *Service) RegisterForUser(ctx context.Context, c *Caller, rawUPN string, req api.StagedFIDO2Request) (api.FIDO2Method, error) {
+	u, err := s.stagingTarget(ctx, c, rawUPN)
+	if err != nil {
+		return api.FIDO2Method{}, err
+	}
+	target := tap.UPNKey(u.UPN)
+	details := map[string]string{"staged": "true"}
+	if req.StagingBatchID != "" || req.StagingRowID != "" {
+		details["stagingBatchId"], details["stagingRowId"] = req.StagingBatchID, req.StagingRowID
+	}
+	if req.SerialNumber = strings.TrimSpace(req.SerialNumber); req.SerialNumber != "" && tap.ValidName(req.SerialNumber) != nil {
+		return api.FIDO2Method{}, api.Invalid("serialNumber", "serialNumber must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	}
+	row, err := s.stagedRow(ctx, u, req.StagingBatchID, req.StagingRowID)
+	if isCode(err, api.CodeStagingRowRegistered) {
+		return api.FIDO2Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, string(api.CodeStagingRowRegistered), err, details)
+	}
+	if err != nil {
+		return api.FIDO2Method{}, err
+	}
+	if row != nil && strings.TrimSpace(req.DisplayName) == "" {
+		req.DisplayName = row.KeyName
+	}
+	keep := func(un unit, m store.Method, audit map[string]string) error {
+		if row == nil {
+			return nil
+		}
+		now := ms(s.now())
+		r := *row
+		r.State, r.Reason, r.MethodID, r.AAGUID, r.Model = store.StagingRegistered, "", m.ID, m.AAGUID, m.Model
+		r.SerialNumber, r.CredentialID, r.RegisteredAt, r.PINChangeForced, r.UpdatedAt =
+			req.SerialNumber, base64.RawURLEncoding.EncodeToString(m.CredentialID), &now, req.PINChangeForced, now
+		err := un.st.MarkStagingRow(ctx, r)
+		switch {
+		case err == nil:
+			return nil
+		case !un.tx:
+			// The key is in the directory already: say so loudly rather
+			// than report a failure that did not happen.
+			c.Log.Error("staging row not recorded after the key was registered", "batch", r.BatchID, "row", r.ID, "method_id", m.ID, "err", err)
+			audit["stagingRow"] = "notRecorded"
+			return nil
+		case errors.Is(err, store.ErrRegistered):
+			cur, _ := un.st.GetStagingRow(ctx, r.BatchID, r.ID)
+			return &directory.Failed{Result: store.AuditFailure, Reason: string(api.CodeStagingRowRegistered), Err: errRowRegistered(cur)}
+		}
+		return err
+	}
+	m, err := s.register(ctx, c, operatorOwner(c, u.UPN), req.RegisterFIDO2Request, details, keep)
+	if err != nil {
+		return api.FIDO2Method{}, err
+	}
+	return fido2Out(m), nil
+}
+
+// StagingInput is one person of a new batch as given: its number (the
+// list position from 1, or the CSV line), the person, or why the CSV row
+// could not be read.
+type StagingInput struct {
+	Row    int
+	Person api.StagingPerson
+	Err    string
+}
+
+// CreateStagingBatch checks every person first (known to the directory,
+// manageable by the caller, not in another batch's pending or registered
+// rows, once only) and keeps the batch only when all pass.
+func (s *Service) CreateStagingBatch(ctx context.Context, c *Caller, name string, in []StagingInput) (api.StagingBatch, error) {
+	name = strings.TrimSpace(name)
+	if tap.ValidName(name) != nil {
+		return api.StagingBatch{}, api.Invalid("name", "name must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	}
+	if len(in) == 0 {
+		return api.StagingBatch{}, api.Invalid("users", "A batch needs at least one person.")
+	}
+	if len(in) > MaxStagingRows {
+		return api.StagingBatch{}, api.Invalid("users", "A batch holds at most %d people; split the list.", MaxStagingRows)
+	}
+	failed := []api.RowError{}
+	var rows []store.StagingRow
+	seen := map[string]int{}
+	fail := func(row int, upn, format string, args ...any) {
+		failed = append(failed, api.RowError{Row: row, UserPrincipalName: upn, Message: fmt.Sprintf(format, args...)})
+	}
+	for _, r := range in {
+		p := r.Person
+		if r.Err != "" {
+			fail(r.Row, "", "%s", r.Err)
+			continue
+		}
+		upn, err := tap.NormalizeUPN(p.UserPrincipalName)
+		if err != nil {
+			fail(r.Row, p.UserPrincipalName, "userPrincipalName %s", err.Error())
+			continue
+		}
+		if first, dup := seen[tap.UPNKey(upn)]; dup {
+			fail(r.Row, upn, "repeats row %d", first)
+			continue
+		}
+		seen[tap.UPNKey(upn)] = r.Row
+		display := strings.TrimSpace(p.DisplayName)
+		if display != "" {
+			if display, err = tap.NormalizeDisplayName(display); err != nil {
+				fail(r.Row, upn, "displayName %s", err.Error())
+				continue
+			}
+		}
+		key := strings.TrimSpace(p.KeyName)
+		if key != "" && tap.ValidName(key) != nil {
+			fail(r.Row, upn, "keyName must be 1 to %d characters without control or escape characters", tap.MaxNameLength)
+			continue
+		}
+		u, err := s.dir.User(ctx, upn)
+		if isCode(err, api.CodeUserNotFound) {
+			fail(r.Row, upn, "no such user in the directory")
+			continue
+		}
+		if err != nil {
+			return api.StagingBatch{}, err
+		}
+		if _, why := whyNotManage(c, u); why != nil {
+			fail(r.Row, upn, "%s", strings.TrimSuffix(why.Message, "."))
+			continue
+		}
+		active, err := s.st.ActiveStagingRows(ctx, u.UPN)
+		if err != nil {
+			return api.StagingBatch{}, err
+		}
+		if len(active) > 0 {
+			fail(r.Row, upn, "already %s in staging batch %s", active[0].State, active[0].BatchID)
+			continue
+		}
+		if display == "" {
+			display = u.DisplayName
+		}
+		rows = append(rows, store.StagingRow{ID: uuid.NewString(), UPN: u.UPN, DisplayName: display, KeyName: key, State: store.StagingPending})
+	}
+	details := map[string]string{"name": name, "rows": strconv.Itoa(len(in)), "rowsFailed": strconv.Itoa(len(failed))}
+	if len(failed) > 0 {
+		e := api.E(api.CodeImportFailed, "%d person(s) cannot be staged, so no batch was made. Fix them and try again.", len(failed))
+		e.Rows = failed
+		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "badRows", e, details)
+	}
+	_, by := c.Actor()
+	b := store.StagingBatch{ID: uuid.NewString(), Name: name, CreatedAt: ms(s.now()), CreatedBy: by}
+	details["batchId"] = b.ID
+	err := s.inStore(ctx, func(u unit) error {
+		if err := u.st.CreateStagingBatch(ctx, b, rows); err != nil {
+			if errors.Is(err, store.ErrAlreadyExists) {
+				return api.Conflict(api.CodeAlreadyExists, "A staging batch named %s exists already; choose another name.", name).Because(err)
+			}
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionCreateStagingBatch, "", details)
+	})
+	if err != nil {
+		return api.StagingBatch{}, err
+	}
+	return s.StagingBatch(ctx, b.ID)
+}
+
+func batchOut(b store.StagingBatch) api.StagingBatch {
+	return api.StagingBatch{ID: b.ID, Name: b.Name, CreatedDateTime: b.CreatedAt, CreatedBy: b.CreatedBy,
+		PendingCount: b.Pending, RegisteredCount: b.Registered, FailedCount: b.Failed}
+}
+
+func stagingRowOut(r store.StagingRow) api.StagingRow {
+	return api.StagingRow{ID: r.ID, UserPrincipalName: r.UPN, DisplayName: r.DisplayName, KeyName: r.KeyName, State: r.State,
+		FailureReason: r.Reason, MethodID: r.MethodID, AAGUID: r.AAGUID, Model: r.Model, SerialNumber: r.SerialNumber,
+		CredentialID: r.CredentialID, RegisteredDateTime: r.RegisteredAt, PINChangeForced: r.PINChangeForced, LastModifiedDateTime: r.UpdatedAt}
+}
+
+// ListStagingBatches lists the batches with their counts.
+func (s *Service) ListStagingBatches(ctx context.Context) ([]api.StagingBatch, error) {
+	bs, err := s.st.ListStagingBatches(ctx)
+	out := []api.StagingBatch{}
+	for _, b := range bs {
+		out = append(out, batchOut(b))
+	}
+	return out, err
+}
+
+func (s *Service) stagingBatch(ctx context.Context, ref string) (store.StagingBatch, []store.StagingRow, error) {
+	b, rows, err := s.st.GetStagingBatch(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return b, nil, api.NotFound("No staging batch %s.", ref)
+	}
+	return b, rows, err
+}
+
+// StagingBatch is one batch, by id or name, with its rows.
+func (s *Service) StagingBatch(ctx context.Context, ref string) (api.StagingBatch, error) {
+	b, rows, err := s.stagingBatch(ctx, ref)
+	if err != nil {
+		return api.StagingBatch{}, err
+	}
+	out := batchOut(b)
+	out.Rows = []api.StagingRow{}
+	for _, r := range rows {
+		out.Rows = append(out.Rows, stagingRowOut(r))
+	}
+	return out, nil
+}
+
+// UpdateStagingRow records what the kiosk reports of a row outside a
+// registration: a failure and its reason, a failed row back to pending,
+// or the serial and forced PIN change of a registered one.
+func (s *Service) UpdateStagingRow(ctx context.Context, c *Caller, ref, rowID string, p api.StagingRowPatch) (api.StagingRow, error) {
+	b, _, err := s.stagingBatch(ctx, ref)
+	if err != nil {
+		return api.StagingRow{}, err
+	}
+	r, err := s.st.GetStagingRow(ctx, b.ID, rowID)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.StagingRow{}, api.NotFound("Staging batch %s has no row %s.", b.Name, rowID)
+	}
+	if err != nil {
+		return api.StagingRow{}, err
+	}
+	if p.State == nil && p.FailureReason == nil && p.SerialNumber == nil && p.PINChangeForced == nil {
+		return api.StagingRow{}, api.E(api.CodeBadRequest, "Say what changed: state, failureReason, serialNumber or pinChangeForced.")
+	}
+	if p.State != nil {
+		switch *p.State {
+		case api.StagingPending, api.StagingFailed:
+		case api.StagingRegistered:
+			return api.StagingRow{}, api.Invalid("state", "A row becomes registered only by registering its key with it (POST /v1/users/{upn}/fido2Methods with stagingBatchId and stagingRowId).")
+		default:
+			return api.StagingRow{}, api.Invalid("state", `state must be "pending" or "failed".`)
+		}
+		if r.State == store.StagingRegistered {
+			return api.StagingRow{}, s.refuse(ctx, c, api.ActionUpdateStagingRow, tap.UPNKey(r.UPN), string(api.CodeStagingRowRegistered), errRowRegistered(r),
+				map[string]string{"stagingBatchId": b.ID, "stagingRowId": r.ID, "state": *p.State})
+		}
+		r.State = *p.State
+		if r.State == store.StagingPending {
+			r.Reason = ""
+		}
+	}
+	if p.FailureReason != nil {
+		reason := strings.TrimSpace(*p.FailureReason)
+		if reason != "" && tap.ValidName(reason) != nil {
+			return api.StagingRow{}, api.Invalid("failureReason", "failureReason must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+		}
+		if r.State != store.StagingFailed && reason != "" {
+			return api.StagingRow{}, api.Invalid("failureReason", "Only a failed row has a failureReason.")
+		}
+		r.Reason = reason
+	}
+	if p.SerialNumber != nil {
+		sn := strings.TrimSpace(*p.SerialNumber)
+		if sn != "" && tap.ValidName(sn) != nil {
+			return api.StagingRow{}, api.Invalid("serialNumber", "serialNumber must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+		}
+		r.SerialNumber = sn
+	}
+	if p.PINChangeForced != nil {
+		r.PINChangeForced = *p.PINChangeForced
+	}
+	r.UpdatedAt = ms(s.now())
+	details := map[string]string{"stagingBatchId": b.ID, "stagingRowId": r.ID, "state": r.State, "reason": r.Reason,
+		"serialNumber": r.SerialNumber, "pinChangeForced": strconv.FormatBool(r.PINChangeForced)}
+	err = s.inStore(ctx, func(u unit) error {
+		if err := u.st.MarkStagingRow(ctx, r); err != nil {
+			if errors.Is(err, store.ErrRegistered) {
+				return errRowRegistered(r)
+			}
+			return err
+		}
+		return s.done(ctx, c, u, api.ActionUpdateStagingRow, tap.UPNKey(r.UPN), details)
+	})
+	return stagingRowOut(r), err
+}
+
+// StagingManifest lists the batch's registered keys, in row order.
+func (s *Service) StagingManifest(ctx context.Context, ref string) ([]api.ManifestEntry, error) {
+	_, rows, err := s.stagingBatch(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	out := []api.ManifestEntry{}
+	for _, r := range rows {
+		if r.State != store.StagingRegistered || r.RegisteredAt == nil {
+			continue
+		}
+		out = append(out, api.ManifestEntry{UserPrincipalName: r.UPN, MethodID: r.MethodID, AAGUID: r.AAGUID, Model: r.Model,
+			SerialNumber: r.SerialNumber, CredentialID: r.CredentialID, RegisteredDateTime: *r.RegisteredAt, PINChangeForced: r.PINChangeForced})
+	}
+	return out, nil
+}

@@ -1,0 +1,138 @@
+package server
+
+import (
+	"encoding/csv"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/recovery"
+)
+
+// Staging: on-behalf registration (Graph's shape, under /v1/users/{upn})
+// and the batches the kiosk's staging mode works through.
+
+func (s *Server) userCreationOptions(c *call) error {
+	q := c.r.URL.Query()
+	o, err := s.svc.UserCreationOptions(c.r.Context(), c.who, c.r.PathValue("upn"), q.Get("stagingBatchId"), q.Get("stagingRowId"))
+	return reply(c, http.StatusCreated, o, err)
+}
+
+func (s *Server) registerUserFIDO2(c *call) error {
+	var req api.StagedFIDO2Request
+	if err := s.decode(c, &req); err != nil {
+		return err
+	}
+	m, err := s.svc.RegisterForUser(c.r.Context(), c.who, c.r.PathValue("upn"), req)
+	return reply(c, http.StatusCreated, m, err)
+}
+
+func (s *Server) createStagingBatch(c *call) error {
+	var req api.CreateStagingBatchRequest
+	if err := s.decode(c, &req); err != nil {
+		return err
+	}
+	in := make([]recovery.StagingInput, len(req.Users))
+	for i, p := range req.Users {
+		in[i] = recovery.StagingInput{Row: i + 1, Person: p}
+	}
+	b, err := s.svc.CreateStagingBatch(c.r.Context(), c.who, req.Name, in)
+	return reply(c, http.StatusCreated, b, err)
+}
+
+var stagingColumns = []string{"userPrincipalName", "displayName", "keyName"}
+
+// importStagingBatch reads a CSV of upn,displayName,keyName. A header row
+// (upn or userPrincipalName first) is optional; without one the columns
+// are in that order.
+func (s *Server) importStagingBatch(c *call) error {
+	if mt := c.r.Header.Get("Content-Type"); mt != "" && !strings.HasPrefix(mt, "text/csv") {
+		return api.E(api.CodeUnsupportedMediaType, "Send the file as text/csv, not %q.", mt)
+	}
+	name := c.r.URL.Query().Get("name")
+	if name == "" {
+		return api.Invalid("name", "Name the batch with ?name=.")
+	}
+	rd := csv.NewReader(http.MaxBytesReader(c.w, c.r.Body, s.cfg.MaxCSVBytes))
+	rd.FieldsPerRecord = -1
+	var in []recovery.StagingInput
+	var mbe *http.MaxBytesError
+	for line := 1; ; line++ {
+		rec, err := rd.Read()
+		if err == io.EOF {
+			break
+		}
+		if errors.As(err, &mbe) {
+			return api.E(api.CodePayloadTooLarge, "The CSV file is larger than the %d-byte limit.", s.cfg.MaxCSVBytes)
+		}
+		if err != nil {
+			in = append(in, recovery.StagingInput{Row: line, Err: "not valid CSV: " + csvErr(err)})
+			if _, ok := err.(*csv.ParseError); !ok {
+				break
+			}
+			continue
+		}
+		get := func(i int) string {
+			if i < len(rec) {
+				return strings.TrimSpace(strings.TrimPrefix(rec[i], "\ufeff"))
+			}
+			return ""
+		}
+		if line == 1 && (strings.EqualFold(get(0), "upn") || strings.EqualFold(get(0), "userPrincipalName")) {
+			continue
+		}
+		if len(rec) > len(stagingColumns) {
+			in = append(in, recovery.StagingInput{Row: line, Err: "has more than the 3 columns upn,displayName,keyName"})
+			continue
+		}
+		in = append(in, recovery.StagingInput{Row: line, Person: api.StagingPerson{UserPrincipalName: get(0), DisplayName: get(1), KeyName: get(2)}})
+	}
+	b, err := s.svc.CreateStagingBatch(c.r.Context(), c.who, name, in)
+	return reply(c, http.StatusCreated, b, err)
+}
+
+func (s *Server) listStagingBatches(c *call) error {
+	bs, err := s.svc.ListStagingBatches(c.r.Context())
+	return list(c, bs, err)
+}
+
+func (s *Server) getStagingBatch(c *call) error {
+	b, err := s.svc.StagingBatch(c.r.Context(), c.r.PathValue("id"))
+	return reply(c, http.StatusOK, b, err)
+}
+
+func (s *Server) updateStagingRow(c *call) error {
+	var p api.StagingRowPatch
+	if err := s.decode(c, &p); err != nil {
+		return err
+	}
+	r, err := s.svc.UpdateStagingRow(c.r.Context(), c.who, c.r.PathValue("id"), c.r.PathValue("rowId"), p)
+	return reply(c, http.StatusOK, r, err)
+}
+
+// stagingManifest sends the registered keys as JSON (the default) or CSV.
+func (s *Server) stagingManifest(c *call) error {
+	format := c.r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		return api.Invalid("format", `format must be "json" or "csv".`)
+	}
+	ms, err := s.svc.StagingManifest(c.r.Context(), c.r.PathValue("id"))
+	if err != nil || format != "csv" {
+		return list(c, ms, err)
+	}
+	c.status = http.StatusOK
+	c.w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	c.w.WriteHeader(http.StatusOK)
+	w := csv.NewWriter(c.w)
+	w.Write(api.ManifestColumns)
+	for _, m := range ms {
+		w.Write([]string{m.UserPrincipalName, m.MethodID, m.AAGUID, m.Model, m.SerialNumber, m.CredentialID,
+			m.RegisteredDateTime.UTC().Format(time.RFC3339Nano), strconv.FormatBool(m.PINChangeForced)})
+	}
+	w.Flush()
+	return w.Error()
+}

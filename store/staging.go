@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// ---- staging ----
+
+// scanAll reads every row of a query with scan; empty is an empty slice.
+func scanAll[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
+}
+
+func (s *SQL) CreateStagingBatch(ctx context.Context, b StagingBatch, rows []StagingRow) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO staging_batches(id, name, created_at, created_by) VALUES (?, ?, ?, ?)`),
+			b.ID, b.Name, ms(b.CreatedAt), b.CreatedBy); err != nil {
+			return err
+		}
+		for i, r := range rows {
+			if r.State == "" {
+				r.State = StagingPending
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO staging_rows(id, batch_id, position, upn_key, upn, display_name, key_name, state, reason,
+				method_id, aaguid, model, serial_number, credential_id, registered_at, pin_change_forced, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				r.ID, b.ID, i+1, upnKey(r.UPN), r.UPN, r.DisplayName, r.KeyName, r.State, r.Reason,
+				r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(b.CreatedAt)); err != nil {
+				return fmt.Errorf("%s: %w", r.UPN, mapErr(err))
+			}
+		}
+		return nil
+	})
+}
+
+const batchCols = `b.id, b.name, b.created_at, b.created_by,
+	(SELECT COUNT(*) FROM staging_rows r WHERE r.batch_id = b.id AND r.state = 'pending'),
+	(SELECT COUNT(*) FROM staging_rows r WHERE r.batch_id = b.id AND r.state = 'registered'),
+	(SELECT COUNT(*) FROM staging_rows r WHERE r.batch_id = b.id AND r.state = 'failed')`
+
+func scanBatch(sc interface{ Scan(...any) error }) (StagingBatch, error) {
+	var b StagingBatch
+	var created int64
+	if err := sc.Scan(&b.ID, &b.Name, &created, &b.CreatedBy, &b.Pending, &b.Registered, &b.Failed); err != nil {
+		return b, mapErr(err)
+	}
+	b.CreatedAt = fromMS(created)
+	return b, nil
+}
+
+func (s *SQL) ListStagingBatches(ctx context.Context) ([]StagingBatch, error) {
+	rows, err := s.r().QueryContext(ctx, `SELECT `+batchCols+` FROM staging_batches b ORDER BY b.created_at, b.name`)
+	return scanAll(rows, err, scanBatch)
+}
+
+const stagingRowCols = `id, batch_id, position, upn, display_name, key_name, state, reason, method_id, aaguid, model, serial_number,
+	credential_id, registered_at, pin_change_forced, updated_at`
+
+func scanStagingRow(sc interface{ Scan(...any) error }) (StagingRow, error) {
+	var r StagingRow
+	var reg sql.NullInt64
+	var forced int
+	var updated int64
+	if err := sc.Scan(&r.ID, &r.BatchID, &r.Position, &r.UPN, &r.DisplayName, &r.KeyName, &r.State, &r.Reason, &r.MethodID, &r.AAGUID,
+		&r.Model, &r.SerialNumber, &r.CredentialID, &reg, &forced, &updated); err != nil {
+		return r, mapErr(err)
+	}
+	r.RegisteredAt, r.PINChangeForced, r.UpdatedAt = fromNullMS(reg), forced == 1, fromMS(updated)
+	return r, nil
+}
+
+func (s *SQL) stagingRows(ctx context.Context, q runner, where string, args ...any) ([]StagingRow, error) {
+	rows, err := q.QueryContext(ctx, s.q(`SELECT `+stagingRowCols+` FROM staging_rows WHERE `+where), args...)
+	return scanAll(rows, err, scanStagingRow)
+}
+
+func (s *SQL) GetStagingBatch(ctx context.Context, ref string) (StagingBatch, []StagingRow, error) {
+	var b StagingBatch
+	var rows []StagingRow
+	// One snapshot: the counts and the rows agree.
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if b, err = scanBatch(tx.QueryRowContext(ctx, s.q(`SELECT `+batchCols+` FROM staging_batches b WHERE b.id = ? OR b.name = ?`), ref, ref)); err != nil {
+			return err
+		}
+		rows, err = s.stagingRows(ctx, tx, `batch_id = ? ORDER BY position`, b.ID)
+		return err
+	})
+	return b, rows, err
+}
+
+func (s *SQL) GetStagingRow(ctx context.Context, batchID, rowID string) (StagingRow, error) {
+	return scanStagingRow(s.r().QueryRowContext(ctx, s.q(`SELECT `+stagingRowCols+` FROM staging_rows WHERE batch_id = ? AND id = ?`), batchID, rowID))
+}
+
+func (s *SQL) MarkStagingRow(ctx context.Context, r StagingRow) error {
+	// The state changes only while the row is not registered: under
+	// concurrent registrations the second UPDATE waits for the first and
+	// then matches nothing.
+	err := affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET state = ?, reason = ?, method_id = ?, aaguid = ?, model = ?, serial_number = ?,
+		credential_id = ?, registered_at = ?, pin_change_forced = ?, updated_at = ? WHERE batch_id = ? AND id = ? AND state <> 'registered'`),
+		r.State, r.Reason, r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(r.UpdatedAt),
+		r.BatchID, r.ID))
+	if err != ErrNotFound {
+		return mapErr(err)
+	}
+	cur, err := scanStagingRow(s.w().QueryRowContext(ctx, s.q(`SELECT `+stagingRowCols+` FROM staging_rows WHERE batch_id = ? AND id = ?`), r.BatchID, r.ID))
+	if err != nil {
+		return err
+	}
+	if r.State != StagingRegistered || r.MethodID != cur.MethodID {
+		return ErrRegistered
+	}
+	// Registered already, the same key: only what the kiosk learns after
+	// the registration (the serial, a forced PIN change) may be added.
+	return mapErr(affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET serial_number = ?, pin_change_forced = ?, updated_at = ?
+		WHERE batch_id = ? AND id = ? AND state = 'registered' AND method_id = ?`),
+		r.SerialNumber, b2i(r.PINChangeForced), ms(r.UpdatedAt), r.BatchID, r.ID, cur.MethodID)))
+}
+
+func (s *SQL) ActiveStagingRows(ctx context.Context, upn string) ([]StagingRow, error) {
+	return s.stagingRows(ctx, s.r(), `upn_key = ? AND state <> 'failed' ORDER BY updated_at, id`, upnKey(upn))
+}
