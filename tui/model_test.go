@@ -275,7 +275,7 @@ func TestHappyJourneyScreens(t *testing.T) {
 		t.Fatalf("step %s", h.step())
 	}
 	h.golden("08-cleanup")
-	h.press("space", "d")
+	h.press("space", "enter")
 	h.golden("09-cleanup-confirm")
 	h.press("y")
 	if len(h.svc.deleted) != 1 || h.svc.deleted[0] != "old" {
