@@ -19,7 +19,10 @@ func (m *Model) explain(err error) string {
 	case err == nil:
 		return ""
 	case errors.As(err, &eu):
-		return m.t.S("upn.err."+eu.Reason, tap.MaxUPNLength)
+		if eu.Reason == flows.UPNLong {
+			return m.t.S("upn.err.long", tap.MaxUPNLength)
+		}
+		return m.t.S("upn.err." + eu.Reason)
 	case errors.Is(err, flows.ErrPINsDiffer):
 		return m.t.S("pin.differ")
 	case errors.Is(err, flows.ErrSwapKey):

@@ -200,6 +200,10 @@ func call[T tea.Msg](d time.Duration, f func(ctx context.Context) T) tea.Cmd {
 
 const callTimeout = 20 * time.Second
 
+// noticeFor is how long Welcome says why the last session ended: long
+// enough for the person leaving, gone before the next one arrives.
+const noticeFor = 15 * time.Second
+
 // Update routes one message. It changes state and returns Cmds; it never
 // does I/O itself.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
@@ -261,7 +265,7 @@ func (m *Model) endSession(notice string) tea.Cmd {
 	}
 	signedIn := m.j.SignedIn()
 	m.person = m.newPerson()
-	m.notice = notice
+	m.notice, m.noticeUntil = notice, m.cfg.Now().Add(noticeFor)
 	if !signedIn {
 		return tea.ClearScreen
 	}

@@ -32,13 +32,14 @@ type person struct {
 
 	// notice is a catalogue key shown on Welcome: why the last person's
 	// session ended. It is the previous person's outcome, never their data.
-	notice     string
-	lastInput  time.Time
-	idleAsk    bool
-	signOutAsk bool
-	adminOpen  bool
-	adminMsg   string // a catalogue key
-	lockedTill time.Time
+	notice      string
+	noticeUntil time.Time
+	lastInput   time.Time
+	idleAsk     bool
+	signOutAsk  bool
+	adminOpen   bool
+	adminMsg    string // a catalogue key
+	lockedTill  time.Time
 
 	cursor     int  // clean-up's row
 	confirming bool // clean-up's "remove these?"

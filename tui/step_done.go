@@ -90,5 +90,5 @@ func (doneStep) view(m *Model, w int) string {
 	}
 	left := int((m.cfg.DoneDelay - m.cfg.Now().Sub(m.doneAt)).Seconds())
 	return st.ok.Render("✓ "+t.S("done.title")) + "\n\n" + strings.Join(lines, "\n") + "\n\n" +
-		st.title.Render(t.S("done.removeKey")) + "\n" + st.hint.Render(t.S("done.restart", max(left, 0)))
+		para(st.title, t.S("done.removeKey"), w) + "\n" + para(st.hint, t.S("done.restart", max(left, 0)), w)
 }

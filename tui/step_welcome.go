@@ -27,7 +27,7 @@ func (s welcomeStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 func (welcomeStep) view(m *Model, w int) string {
 	st, t := m.st, m.t
 	out := para(st.body, t.S("welcome.body"), w) + "\n\n"
-	if m.notice != "" {
+	if m.notice != "" && m.cfg.Now().Before(m.noticeUntil) {
 		out += para(st.problem, "! "+t.S(m.notice), w) + "\n\n"
 	}
 	if m.reachable {
