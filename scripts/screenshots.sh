@@ -7,7 +7,7 @@ out=docs/screens
 mkdir -p "$out"
 s=tapkiosk-shots
 tmux kill-session -t $s 2>/dev/null || true
-tmux new-session -d -s $s -x 80 -y 24 "DEMO_LISTEN=127.0.0.1:18499 make demo; sleep 600"
+tmux new-session -d -s $s -x 80 -y 24 "make demo; sleep 600"
 trap 'tmux kill-session -t $s 2>/dev/null || true' EXIT
 wait_for() {
   for _ in $(seq 300); do
