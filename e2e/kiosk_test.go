@@ -254,9 +254,7 @@ func TestKioskWrongPassThenRightAndKeyPulled(t *testing.T) {
 	k.send("Enter", w.upn, "Enter", "WrongPass9", "Enter")
 	k.waitFor("don't match")
 	k.send(pass, "Enter")
-	k.waitFor("Create a PIN for your key")
-	k.send("135790", "Tab", "135790", "Enter")
-	k.waitFor("Name your key")
+	k.newPIN()
 	k.key("hold")
 	k.send("Enter")
 	k.waitFor("Touch your key now")
@@ -369,9 +367,7 @@ func TestKioskTapdDownAndBack(t *testing.T) {
 	pass := w.pass(false)
 	k := w.startKiosk()
 	k.signIn(w.upn, pass)
-	k.waitFor("Create a PIN for your key")
-	k.send("135790", "Tab", "135790", "Enter")
-	k.waitFor("Name your key")
+	k.newPIN()
 	w.d.stop(t)
 	k.send("Enter")
 	k.waitFor("can't be reached right now")
@@ -389,13 +385,26 @@ func TestKioskIdleTimeout(t *testing.T) {
 	k.waitFor("Create a PIN for your key")
 	k.waitFor("Still there?")
 	// Sign-out comes 20 s (the grace) after the question: wait well past it.
-	s := k.waitForWithin("You were signed out because nothing happened for a while.", 60*time.Second)
+	k.idleSignedOut(w, 60*time.Second)
+}
+
+// idleSignedOut waits for the idle sign-out and checks that it reached
+// tapd and left nothing of the person on screen.
+func (k *kioskRun) idleSignedOut(w *world, within time.Duration) {
+	k.t.Helper()
+	s := k.waitForWithin("You were signed out because nothing happened for a while.", within)
 	if strings.Contains(s, "Ada") {
-		t.Fatal("the person is still on screen")
+		k.t.Fatal("the person is still on screen")
 	}
+	w.wantSignOuts(1)
+}
+
+// wantSignOuts checks how many sign-outs tapd audited for the user.
+func (w *world) wantSignOuts(n int) {
+	w.t.Helper()
 	es, _ := w.admin.Audit(bg, api.AuditQuery{User: w.upn, Action: api.ActionSignOut})
-	if len(es) != 1 {
-		t.Fatalf("the kiosk did not sign out at tapd: %+v", es)
+	if len(es) != n {
+		w.t.Fatalf("tapd audited %d sign-outs, want %d: %+v", len(es), n, es)
 	}
 }
 
@@ -448,6 +457,14 @@ func (w *world) restart(t *testing.T) *tapd {
 	return d
 }
 
+// newPIN creates the PIN 135790 on a new key and waits for naming.
+func (k *kioskRun) newPIN() {
+	k.t.Helper()
+	k.waitFor("Create a PIN for your key")
+	k.send("135790", "Tab", "135790", "Enter")
+	k.waitFor("Name your key")
+}
+
 // signIn walks Welcome, the sign-in name and the pass.
 func (k *kioskRun) signIn(upn, pass string) {
 	k.t.Helper()
@@ -463,9 +480,7 @@ func TestKioskIdleAfterTouchTimeout(t *testing.T) {
 	pass := w.pass(false)
 	k := w.startKiosk("--idle", "10s", "--touch-timeout", "3s")
 	k.signIn(w.upn, pass)
-	k.waitFor("Create a PIN for your key")
-	k.send("135790", "Tab", "135790", "Enter")
-	k.waitFor("Name your key")
+	k.newPIN()
 	k.key("never")
 	time.Sleep(300 * time.Millisecond) // the demo kiosk reads its control file every 50 ms
 	k.send("Enter")
@@ -475,14 +490,7 @@ func TestKioskIdleAfterTouchTimeout(t *testing.T) {
 		t.Fatalf("the touch box is drawn over the error:\n%s", s)
 	}
 	k.waitForWithin("Still there?", 20*time.Second)
-	s = k.waitForWithin("You were signed out because nothing happened for a while.", 40*time.Second)
-	if strings.Contains(s, "Ada") {
-		t.Fatal("the person is still on screen")
-	}
-	es, _ := w.admin.Audit(bg, api.AuditQuery{User: w.upn, Action: api.ActionSignOut})
-	if len(es) != 1 {
-		t.Fatalf("the kiosk did not sign out at tapd: %+v", es)
-	}
+	k.idleSignedOut(w, 40*time.Second)
 }
 
 // TestKioskSignOutOnPurposeThenTheNextPerson: items 3 and 4. A person
@@ -508,10 +516,7 @@ func TestKioskSignOutOnPurposeThenTheNextPerson(t *testing.T) {
 	if strings.Contains(s, "Ada") || strings.Contains(s, "Svenska") {
 		t.Fatalf("the next person sees the last one:\n%s", s)
 	}
-	es, _ := w.admin.Audit(bg, api.AuditQuery{User: w.upn, Action: api.ActionSignOut})
-	if len(es) != 1 {
-		t.Fatalf("no sign-out at tapd: %+v", es)
-	}
+	w.wantSignOuts(1)
 	// The one-time pass is used up: the next try says so.
 	k.send("Enter", w.upn, "Enter", pass, "Enter")
 	k.waitFor("already been used")
@@ -525,9 +530,7 @@ func TestKioskKnownKey(t *testing.T) {
 	w := newWorld(t)
 	k := w.startKiosk()
 	k.signIn(w.upn, w.pass(false))
-	k.waitFor("Create a PIN for your key")
-	k.send("135790", "Tab", "135790", "Enter")
-	k.waitFor("Name your key")
+	k.newPIN()
 	k.send("Enter")
 	k.waitFor("Your key is registered")
 	k.send("s")

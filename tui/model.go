@@ -474,6 +474,18 @@ func (m *Model) startTouch(f func(ctx context.Context) tea.Msg) tea.Cmd {
 	}
 }
 
+// touchingKeys are a step's keys while the key waits: Esc cancels.
+func (m *Model) touchingKeys() []key.Binding { return []key.Binding{m.keyCancel()} }
+
+// cancelTouch handles a key while the key waits: Esc cancels the wait, and
+// the call returns fido.ErrCancelled.
+func (m *Model) cancelTouch(k tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(k, m.keyCancel()) && m.cancel != nil {
+		m.cancel()
+	}
+	return nil
+}
+
 var errPassShort = errors.New("pass too short")
 
 // isSessionEnded tells a session that tapd has ended (expired, pass

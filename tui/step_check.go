@@ -16,7 +16,7 @@ type checkStep struct{}
 
 func (checkStep) keys(m *Model) []key.Binding {
 	if m.touching {
-		return []key.Binding{m.keyCancel()}
+		return m.touchingKeys()
 	}
 	return []key.Binding{m.bind("help.check", "enter", "enter"), m.bind("help.skip", "s", "s"), m.keyLeave()}
 }
@@ -25,9 +25,7 @@ func (s checkStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	ks := s.keys(m)
 	switch {
 	case m.touching:
-		if key.Matches(k, m.keyCancel()) && m.cancel != nil {
-			m.cancel()
-		}
+		return m.cancelTouch(k)
 	case key.Matches(k, ks[0]):
 		m.j.Problem = nil
 		path, pin, id := m.j.Key.Path, m.j.PINForTouch(), m.j.Method.ID

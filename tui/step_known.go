@@ -15,7 +15,7 @@ type knownKeyStep struct{}
 
 func (knownKeyStep) keys(m *Model) []key.Binding {
 	if m.touching {
-		return []key.Binding{m.keyCancel()}
+		return m.touchingKeys()
 	}
 	return []key.Binding{m.keyChoose(), m.keyNext(), m.keyLeave()}
 }
@@ -23,9 +23,7 @@ func (knownKeyStep) keys(m *Model) []key.Binding {
 func (knownKeyStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case m.touching:
-		if key.Matches(k, m.keyCancel()) && m.cancel != nil {
-			m.cancel()
-		}
+		return m.cancelTouch(k)
 	case key.Matches(k, m.keyChoose()):
 		m.again = !m.again
 	case key.Matches(k, m.keyNext()):

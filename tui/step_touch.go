@@ -40,7 +40,7 @@ type touchStep struct{}
 
 func (touchStep) keys(m *Model) []key.Binding {
 	if m.touching {
-		return []key.Binding{m.keyCancel()}
+		return m.touchingKeys()
 	}
 	return m.signedInKeys(m.bind("help.retry", "enter", "enter"), m.keyBack())
 }
@@ -48,9 +48,7 @@ func (touchStep) keys(m *Model) []key.Binding {
 func (touchStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case m.touching:
-		if key.Matches(k, m.keyCancel()) && m.cancel != nil {
-			m.cancel() // the register Cmd returns ErrCancelled
-		}
+		return m.cancelTouch(k)
 	case key.Matches(k, m.keyNext()):
 		m.j.Problem = nil
 		return m.register()
