@@ -279,6 +279,14 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	return false
 }
 
+// UseSetAside takes back the key set aside: the person pressed Esc at a
+// PIN step by mistake and wants the key in the port after all.
+func (j *Journey) UseSetAside() {
+	if j.Step == StepInsertKey {
+		j.setAside, j.Problem = "", nil
+	}
+}
+
 // ErrSwapKey asks for the key the person set aside to be taken out.
 var ErrSwapKey = errors.New("take out this key to use another one")
 

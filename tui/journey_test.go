@@ -389,6 +389,11 @@ func walkAll(t *testing.T, lang string, w, hgt int, see func(name, screen string
 	h.svc.block = nil
 	h.press("enter")
 	look("check")
+	h.m.j.Step, h.m.again = flows.StepKnownKey, false // as after fido.ErrAlreadyRegistered
+	look("known-key")
+	h.m.again = true
+	look("known-key-again")
+	h.m.j.Step = flows.StepCheckKey
 	h.press("enter")
 	look("cleanup")
 	h.press("space", "enter")
@@ -528,5 +533,27 @@ func TestEveryScreenIsInTheChosenLanguage(t *testing.T) {
 	h.press("ctrl+l")
 	if !strings.Contains(h.screen(), "Du loggades ut") {
 		t.Fatalf("the signed-out notice stays English:\n%s", h.screen())
+	}
+}
+
+// Found walking the demo: Esc at a PIN step by mistake can be undone
+// without pulling the key out, and y/n choose at the pass question.
+func TestUndoTheSetAsideAndYesNo(t *testing.T) {
+	h := newHarness(t)
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter", "esc")
+	if !strings.Contains(h.screen(), "enter use this key after all") {
+		t.Fatalf("no way back to the key in the port:\n%s", h.screen())
+	}
+	h.press("enter")
+	if h.step() != flows.StepNewPIN {
+		t.Fatalf("Enter did not take the key back: %s", h.step())
+	}
+	h.press("2468", "tab", "2468", "enter", "enter", "s", "enter")
+	if h.step() != flows.StepDeletePass {
+		t.Fatal(h.step())
+	}
+	h.press("n", "enter")
+	if h.step() != flows.StepDone || !h.m.j.PassKept || h.svc.passDeleted {
+		t.Fatal("n did not choose to keep the pass")
 	}
 }

@@ -196,4 +196,5 @@ var english = Catalog{
 	"help.startOver":            "start over",
 	"help.exit":                 "exit",
 	"help.anyKey":               "continue",
+	"help.useThisKey":           "use this key after all",
 }

@@ -196,4 +196,5 @@ var swedish = Catalog{
 	"help.startOver":            "börja om",
 	"help.exit":                 "avsluta",
 	"help.anyKey":               "fortsätt",
+	"help.useThisKey":           "använd den här nyckeln ändå",
 }

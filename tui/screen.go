@@ -156,6 +156,26 @@ func (m *Model) problemView(w int) string {
 	return "\n" + para(m.st.problem, "! "+m.explain(m.j.Problem), w)
 }
 
+// choices draws a vertical choice, the selected one marked "›"; a long
+// option wraps under itself instead of being cut.
+func (m *Model) choices(w, selected int, options ...string) string {
+	var out []string
+	for i, o := range options {
+		lines := strings.Split(lipgloss.NewStyle().Width(w-2).Render(o), "\n")
+		mark, st := "  ", lipgloss.NewStyle()
+		if i == selected {
+			mark, st = "› ", m.st.selected
+		}
+		for k, l := range lines {
+			if k > 0 {
+				mark = "  "
+			}
+			out = append(out, st.Render(mark+strings.TrimRight(l, " ")))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 func (m *Model) busyView() string {
 	if m.busy == "" {
 		return ""

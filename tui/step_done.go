@@ -17,6 +17,10 @@ func (deletePassStep) keys(m *Model) []key.Binding {
 
 func (deletePassStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	switch {
+	case k.String() == "y": // the first letters of the choices, as a newcomer tries
+		m.keepPass = false
+	case k.String() == "n":
+		m.keepPass = true
 	case key.Matches(k, m.keyChoose()):
 		m.keepPass = !m.keepPass
 	case key.Matches(k, m.keyNext()):
@@ -36,13 +40,12 @@ func (deletePassStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 
 func (deletePassStep) view(m *Model, w int) string {
 	j, st, t := m.j, m.st, m.t
-	yes, no := "  "+t.S("delpass.yes"), "  "+t.S("delpass.no")
+	sel := 0
 	if m.keepPass {
-		no = st.selected.Render("› " + t.S("delpass.no"))
-	} else {
-		yes = st.selected.Render("› " + t.S("delpass.yes"))
+		sel = 1
 	}
-	out := st.title.Render(t.S("delpass.title")) + "\n" + para(st.body, t.S("delpass.body"), w) + "\n\n" + yes + "\n" + no
+	out := st.title.Render(t.S("delpass.title")) + "\n" + para(st.body, t.S("delpass.body"), w) + "\n\n" +
+		m.choices(w, sel, t.S("delpass.yes"), t.S("delpass.no"))
 	if m.keepPass && !j.PassEnds.IsZero() {
 		out += "\n\n" + para(st.hint, t.S("delpass.kept", m.minute(j.PassEnds)), w)
 	}

@@ -14,10 +14,19 @@ import (
 // insertKeyStep waits for one security key and reads what it can do.
 type insertKeyStep struct{}
 
-func (insertKeyStep) keys(m *Model) []key.Binding { return []key.Binding{m.keyLeave()} }
+func (insertKeyStep) keys(m *Model) []key.Binding {
+	useIt := m.bind("help.useThisKey", "enter", "enter")
+	useIt.SetEnabled(errors.Is(m.j.Problem, flows.ErrSwapKey))
+	return []key.Binding{useIt, m.keyLeave()}
+}
 
-func (insertKeyStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
-	if key.Matches(k, m.keyLeave()) {
+func (s insertKeyStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, s.keys(m)[0]):
+		// Esc at a PIN step by mistake: the key in the port after all.
+		m.j.UseSetAside()
+		return m.pollKeys(true)
+	case key.Matches(k, m.keyLeave()):
 		m.askSignOut()
 	}
 	return nil

@@ -45,13 +45,11 @@ func (knownKeyStep) view(m *Model, w int) string {
 	if m.touching {
 		return out + m.touchBox(w, t.S("touch.title"), t.S("known.touch"))
 	}
-	keep, again := "  "+t.S("known.keep"), "  "+t.S("known.again")
+	sel := 0
 	if m.again {
-		again = st.selected.Render("› " + t.S("known.again"))
-	} else {
-		keep = st.selected.Render("› " + t.S("known.keep"))
+		sel = 1
 	}
-	return out + keep + "\n" + again + m.busyView() + m.problemView(w)
+	return out + m.choices(w, sel, t.S("known.keep"), t.S("known.again")) + m.busyView() + m.problemView(w)
 }
 
 func (m *Model) candidates(msg candidatesMsg) tea.Cmd {
