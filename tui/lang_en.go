@@ -58,7 +58,7 @@ var english = Catalog{
 	"touch.timeout":             "Waiting up to %s.",
 	"touch.failed":              "Your key was not registered",
 	"known.title":               "This key is already registered to you",
-	"known.body":                "It was registered to your account before, so it can already sign you in. Choose how to go on:",
+	"known.body":                "It was registered to your account before, so it can already sign you in.",
 	"known.keep":                "Keep it as it is: touch it once to check it, then clean up (recommended)",
 	"known.again":               "Register it again: its old registration is removed and a new one made",
 	"known.touch":               "Touch your key to find its registration…",
@@ -197,4 +197,5 @@ var english = Catalog{
 	"help.exit":                 "exit",
 	"help.anyKey":               "continue",
 	"help.useThisKey":           "use this key after all",
+	"known.choose":              "Choose how to go on:",
 }

@@ -58,7 +58,7 @@ var swedish = Catalog{
 	"touch.timeout":             "Väntar upp till %s.",
 	"touch.failed":              "Nyckeln registrerades inte",
 	"known.title":               "Den här nyckeln är redan registrerad för dig",
-	"known.body":                "Den registrerades för ditt konto tidigare, så den kan redan logga in dig. Välj hur du vill fortsätta:",
+	"known.body":                "Den registrerades för ditt konto tidigare, så den kan redan logga in dig.",
 	"known.keep":                "Behåll den som den är: rör vid den en gång för kontroll, sedan städning (rekommenderas)",
 	"known.again":               "Registrera den igen: den gamla registreringen tas bort och en ny görs",
 	"known.touch":               "Rör vid nyckeln så att dess registrering hittas…",
@@ -197,4 +197,5 @@ var swedish = Catalog{
 	"help.exit":                 "avsluta",
 	"help.anyKey":               "fortsätt",
 	"help.useThisKey":           "använd den här nyckeln ändå",
+	"known.choose":              "Välj hur du vill fortsätta:",
 }

@@ -45,6 +45,7 @@ func (knownKeyStep) view(m *Model, w int) string {
 	if m.touching {
 		return out + m.touchBox(w, t.S("touch.title"), t.S("known.touch"))
 	}
+	out += para(st.body, t.S("known.choose"), w) + "\n"
 	sel := 0
 	if m.again {
 		sel = 1
