@@ -557,3 +557,13 @@ func TestUndoTheSetAsideAndYesNo(t *testing.T) {
 		t.Fatal("n did not choose to keep the pass")
 	}
 }
+
+// Idle before sign-in starts over, and says so without "signed out".
+func TestIdleBeforeSignInStartsOver(t *testing.T) {
+	h := newHarness(t)
+	h.press("enter", "ada@exa")
+	h.advance(81 * time.Second)
+	if s := h.screen(); h.step() != flows.StepWelcome || h.svc.signedOut || !strings.Contains(s, "started over") || strings.Contains(s, "ada@exa") {
+		t.Fatalf("idle at the UPN step:\n%s", s)
+	}
+}

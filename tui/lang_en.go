@@ -198,4 +198,5 @@ var english = Catalog{
 	"help.anyKey":               "continue",
 	"help.useThisKey":           "use this key after all",
 	"known.choose":              "Choose how to go on:",
+	"idleReset":                 "The kiosk started over because nothing happened for a while.",
 }

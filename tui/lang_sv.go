@@ -198,4 +198,5 @@ var swedish = Catalog{
 	"help.anyKey":               "fortsätt",
 	"help.useThisKey":           "använd den här nyckeln ändå",
 	"known.choose":              "Välj hur du vill fortsätta:",
+	"idleReset":                 "Kiosken började om eftersom inget hände på en stund.",
 }

@@ -250,6 +250,9 @@ func (m *Model) onTick(now time.Time) tea.Cmd {
 	if m.j.IdleCounts(m.touching) {
 		idle := now.Sub(m.lastInput)
 		if idle >= m.cfg.Idle+m.cfg.IdleGrace {
+			if !m.j.SignedIn() {
+				return m.endSession("idleReset") // nobody was signed in: say so
+			}
 			return m.endSession("idleSignedOut")
 		}
 		m.idleAsk = idle >= m.cfg.Idle
