@@ -215,10 +215,10 @@ func TestEntraKioskJourney(t *testing.T) {
 	run.send("Enter")
 	run.waitFor("Remove what you lost")
 	run.waitFor("+46 •• ••• •• 00") // Entra's phone number, masked
-	run.send("Space", "d")
-	run.waitFor("Press Y to confirm")
+	run.send("Space", "Enter")      // the kiosk's clean-up: mark, Enter, then Y
+	run.waitFor("Press Y to remove")
 	run.send("y")
-	run.waitFor("Removed: +46 •• ••• •• 00")
+	run.waitFor(`Removed: Phone "+46 •• ••• •• 00"`)
 	run.send("Enter")
 	run.waitFor("Delete your Temporary Access Pass?")
 	run.send("Enter")

@@ -9,8 +9,12 @@ package flows
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
@@ -31,6 +35,10 @@ const (
 	StepPINBlocked
 	StepNameKey
 	StepTouch
+	// StepKnownKey: the key is already registered to the person. They
+	// may keep it as it is (a key check finds its method) or register it
+	// again.
+	StepKnownKey
 	StepCheckKey
 	StepCleanup
 	StepDeletePass
@@ -38,7 +46,7 @@ const (
 )
 
 var stepNames = [...]string{"welcome", "upn", "pass", "insertKey", "newPIN", "enterPIN", "pinBlocked", "nameKey", "touch",
-	"checkKey", "cleanup", "deletePass", "done"}
+	"knownKey", "checkKey", "cleanup", "deletePass", "done"}
 
 func (s Step) String() string { return stepNames[s] }
 
@@ -59,16 +67,43 @@ type Journey struct {
 	KeyName string
 	Method  api.FIDO2Method
 	Checked bool
+	// KeptKnown: the key was registered before this visit and kept as it
+	// was (Method is that registration).
+	KeptKnown bool
 	// Methods are the person's other methods, shown at clean-up.
 	Methods []api.AuthenticationMethod
 	Removed []api.AuthenticationMethod
+	// Failed are the removals tapd refused, with its answer.
+	Failed []Removal
+	marked map[string]bool
 	// PassDeleted or PassKept says how the journey ended.
 	PassDeleted bool
 	PassKept    bool
-	// PassEnds is when the pass stops working, from the methods list.
+	// PassEnds is when the pass stops working, and PassOnce whether it
+	// is a one-time pass, from the methods list (tapd's session answer
+	// says neither).
 	PassEnds time.Time
+	PassOnce bool
+	// WrongPasses counts this person's wrong passes for UPN since their
+	// last lock; AfterLock is set once they have met a lock.
+	WrongPasses int
+	AfterLock   bool
+
+	// setAside is a key the person chose not to use (Esc at a PIN
+	// step): Insert key waits for it to leave.
+	setAside string
+	// again: at StepKnownKey, register the key anew rather than keep it.
+	again      bool
+	candidates []api.AuthenticationMethod
+	replacing  api.AuthenticationMethod
 
 	now func() time.Time
+}
+
+// Removal is one method clean-up could not remove, and why.
+type Removal struct {
+	Method api.AuthenticationMethod
+	Err    error
 }
 
 // New starts a journey at Welcome. now is the clock (the day goes into a
@@ -94,6 +129,14 @@ func (j *Journey) TimeLeft(now time.Time) time.Duration {
 	return j.Session.ExpiresDateTime.Sub(now)
 }
 
+// IdleCounts reports whether the idle clock runs: on every step but
+// Welcome (nobody to protect yet), error screens included. While the key
+// waits for a touch (touching) the key's own timeout applies instead.
+func (j *Journey) IdleCounts(touching bool) bool { return j.Step != StepWelcome && !touching }
+
+// CanSignOut reports whether a person can sign out on purpose now.
+func (j *Journey) CanSignOut() bool { return j.SignedIn() && j.Step != StepDone }
+
 // Start leaves Welcome.
 func (j *Journey) Start() {
 	if j.Step == StepWelcome {
@@ -101,17 +144,48 @@ func (j *Journey) Start() {
 	}
 }
 
-// ErrUPN wraps a UPN that cannot be sent, with a reason for the person.
-type ErrUPN struct{ Reason string }
+// ErrUPN is a UPN that cannot be sent. Reason is one of the UPN*
+// reasons, for the kiosk's catalogue; Detail is tap's English sentence,
+// for logs.
+type ErrUPN struct{ Reason, Detail string }
 
-func (e *ErrUPN) Error() string { return "your sign-in name " + e.Reason }
+func (e *ErrUPN) Error() string { return "your sign-in name " + e.Detail }
+
+// Why a UPN is refused. tap.NormalizeUPN is the judge; these name its
+// verdict so that each language can say it.
+const (
+	UPNEmpty   = "empty"
+	UPNLong    = "long"
+	UPNControl = "control"
+	UPNSpace   = "space"
+	UPNForm    = "form"
+	UPNDomain  = "domain"
+)
 
 // CheckUPN validates as the person types.
 func CheckUPN(s string) error {
 	if _, err := tap.NormalizeUPN(s); err != nil {
-		return &ErrUPN{Reason: err.Error()}
+		return &ErrUPN{Reason: upnReason(s), Detail: err.Error()}
 	}
 	return nil
+}
+
+// upnReason names why tap refused s, in the order tap checks.
+func upnReason(s string) string {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return UPNEmpty
+	case !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return UPNControl
+	case utf8.RuneCountInString(s) > tap.MaxUPNLength:
+		return UPNLong
+	case strings.IndexFunc(s, unicode.IsSpace) >= 0:
+		return UPNSpace
+	case strings.Count(s, "@") != 1 || strings.HasPrefix(s, "@") || strings.HasSuffix(s, "@"):
+		return UPNForm
+	}
+	return UPNDomain
 }
 
 // SubmitUPN moves to the pass step when the UPN is well formed.
@@ -119,10 +193,13 @@ func (j *Journey) SubmitUPN(s string) error {
 	if j.Step != StepUPN {
 		return errWrongStep
 	}
-	upn, err := tap.NormalizeUPN(s)
-	if err != nil {
-		j.Problem = &ErrUPN{Reason: err.Error()}
-		return j.Problem
+	if err := CheckUPN(s); err != nil {
+		j.Problem = err
+		return err
+	}
+	upn, _ := tap.NormalizeUPN(s)
+	if tap.UPNKey(upn) != tap.UPNKey(j.UPN) {
+		j.WrongPasses, j.AfterLock = 0, false // another account's count
 	}
 	j.UPN, j.Step, j.Problem = upn, StepPass, nil
 	return nil
@@ -137,9 +214,36 @@ func (j *Journey) SignInResult(s api.Session, err error) {
 	}
 	if err != nil {
 		j.Problem = err // the TUI explains tapd's code: wrong, expired, locked...
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			switch ae.Code {
+			case api.CodeInvalidCredentials:
+				j.WrongPasses++
+			case api.CodeTooManyAttempts:
+				j.WrongPasses, j.AfterLock = 0, true
+			}
+		}
 		return
 	}
 	j.Session, j.Step, j.Problem = s, StepInsertKey, nil
+	j.WrongPasses, j.AfterLock = 0, false // a right pass clears tapd's count
+}
+
+// LockThreshold is tapd's published number of wrong passes that lock an
+// account's pass sign-in (recovery.DefaultLockout): 10, then a minute.
+const LockThreshold = 10
+
+// TriesBeforeLock says how many more wrong passes may lock the account's
+// pass sign-in. tapd does not say how many it has counted (that would
+// tell whether the account exists), so the kiosk counts this person's own
+// wrong tries: others may have tried too, so before a lock the figure is
+// an upper bound (exact false). After a lock tapd allows one guess per
+// round, so the next wrong try locks again for certain (exact true).
+func (j *Journey) TriesBeforeLock() (n int, exact bool) {
+	if j.AfterLock {
+		return 1, true
+	}
+	return max(LockThreshold-j.WrongPasses, 0), false
 }
 
 // KeysSeen reports the keys plugged in now. At Insert key it picks the
@@ -147,6 +251,15 @@ func (j *Journey) SignInResult(s api.Session, err error) {
 func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	if j.Step != StepInsertKey {
 		return false
+	}
+	if j.setAside != "" {
+		for _, k := range keys {
+			if k.Path == j.setAside {
+				j.Problem = ErrSwapKey
+				return false
+			}
+		}
+		j.setAside = ""
 	}
 	switch len(keys) {
 	case 0:
@@ -165,6 +278,17 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	j.Key, j.Problem = fido.Key{}, fido.ErrSeveralKeys
 	return false
 }
+
+// UseSetAside takes back the key set aside: the person pressed Esc at a
+// PIN step by mistake and wants the key in the port after all.
+func (j *Journey) UseSetAside() {
+	if j.Step == StepInsertKey {
+		j.setAside, j.Problem = "", nil
+	}
+}
+
+// ErrSwapKey asks for the key the person set aside to be taken out.
+var ErrSwapKey = errors.New("take out this key to use another one")
 
 // KeyFacts reports what the key said about itself and its PIN.
 func (j *Journey) KeyFacts(info fido.Info, pin fido.PINState, err error) {
@@ -293,9 +417,112 @@ func (j *Journey) Registered(m api.FIDO2Method, err error) {
 		j.pin, j.Key, j.Problem, j.Step = "", fido.Key{}, err, StepInsertKey
 	case errors.Is(err, fido.ErrCancelled):
 		j.Problem, j.Step = nil, StepNameKey
+	case errors.Is(err, fido.ErrAlreadyRegistered):
+		// The key holds a passkey of the person's already: not an error
+		// to retry, a choice to make.
+		j.Problem, j.Step, j.again = nil, StepKnownKey, false
 	default:
 		j.Problem = err
 	}
+}
+
+// ChooseKnownKey records the choice at StepKnownKey: keep the key as it
+// is (again false) or register it anew. Either way the key check finds
+// which of the person's methods the key holds first.
+func (j *Journey) ChooseKnownKey(again bool) {
+	if j.Step == StepKnownKey {
+		j.again, j.Problem = again, nil
+	}
+}
+
+// KnownKeyAgain reports the choice made at StepKnownKey.
+func (j *Journey) KnownKeyAgain() bool { return j.again }
+
+// KnownKeyCandidates takes the person's methods and returns the ones the
+// key may hold, most likely first: their FIDO2 keys from before this
+// visit, those of the key's model (AAGUID) first, newest first. The key
+// check tries them in this order; a key that holds none of them answers
+// at once, without a touch.
+func (j *Journey) KnownKeyCandidates(ms []api.AuthenticationMethod) []api.AuthenticationMethod {
+	j.PassLoaded(ms)
+	aaguid := ""
+	if j.Info.AAGUID != ([16]byte{}) {
+		aaguid = fmt.Sprintf("%x-%x-%x-%x-%x", j.Info.AAGUID[0:4], j.Info.AAGUID[4:6], j.Info.AAGUID[6:8], j.Info.AAGUID[8:10], j.Info.AAGUID[10:])
+	}
+	var same, other []api.AuthenticationMethod
+	for _, m := range ms {
+		if m.Type != api.TypeFIDO2 || m.RegisteredThisSession {
+			continue
+		}
+		if aaguid != "" && strings.EqualFold(m.AAGUID, aaguid) {
+			same = append(same, m)
+		} else {
+			other = append(other, m)
+		}
+	}
+	newest := func(a []api.AuthenticationMethod) {
+		sort.SliceStable(a, func(i, k int) bool { return a[i].CreatedDateTime.After(a[k].CreatedDateTime) })
+	}
+	newest(same)
+	newest(other)
+	j.candidates = append(same, other...)
+	return j.candidates
+}
+
+// KnownKeyChecked reports the key check of candidate id. It returns the
+// next candidate to try when the key does not hold this one. When the key
+// holds it, the journey keeps that method (and goes to clean-up) or, if
+// the person chose to register again, waits for ReplacedKnownKey.
+func (j *Journey) KnownKeyChecked(id string, err error) (next string) {
+	if j.Step != StepKnownKey {
+		return ""
+	}
+	idx := -1
+	for i, m := range j.candidates {
+		if m.ID == id {
+			idx = i
+		}
+	}
+	if errors.Is(err, fido.ErrNotRegisteredOnKey) && idx >= 0 && idx+1 < len(j.candidates) {
+		return j.candidates[idx+1].ID
+	}
+	if err != nil || idx < 0 {
+		if err == nil {
+			err = fido.ErrNotRegisteredOnKey
+		}
+		j.Problem = err
+		return ""
+	}
+	m := j.candidates[idx]
+	if j.again {
+		j.replacing = m
+		return ""
+	}
+	j.Method = api.FIDO2Method{ID: m.ID, DisplayName: m.DisplayName, AAGUID: m.AAGUID, Model: m.Model, CreatedDateTime: m.CreatedDateTime}
+	j.Checked, j.KeptKnown, j.Problem = true, true, nil
+	j.toCleanup()
+	return ""
+}
+
+// Replacing is the old registration to remove before registering the
+// key again, once the key check has found it.
+func (j *Journey) Replacing() (api.AuthenticationMethod, bool) {
+	return j.replacing, j.replacing.ID != ""
+}
+
+// ReplacedKnownKey reports the removal of the key's old registration;
+// then the key is named and registered as a new one.
+func (j *Journey) ReplacedKnownKey(err error) {
+	if j.Step != StepKnownKey || j.replacing.ID == "" {
+		return
+	}
+	if err != nil {
+		j.Problem = err
+		return
+	}
+	j.Removed = append(j.Removed, j.replacing)
+	j.replacing, j.Problem = api.AuthenticationMethod{}, nil
+	j.toName()
 }
 
 // KeyChecked reports the key check; SkipCheck skips it.
@@ -334,11 +561,9 @@ func (j *Journey) MethodsLoaded(ms []api.AuthenticationMethod, err error) {
 		j.Problem = err
 		return
 	}
+	j.PassLoaded(ms)
 	j.Methods = nil
 	for _, m := range ms {
-		if m.Type == api.TypeTAP && m.StartDateTime != nil {
-			j.PassEnds = m.StartDateTime.Add(time.Duration(m.LifetimeInMinutes) * time.Minute)
-		}
 		if m.ID == j.Method.ID || m.RegisteredThisSession || m.Type == api.TypeTAP {
 			continue
 		}
@@ -346,27 +571,71 @@ func (j *Journey) MethodsLoaded(ms []api.AuthenticationMethod, err error) {
 	}
 }
 
-// MethodRemoved reports one removal.
+// PassLoaded notes what the methods list says of the pass: when it ends
+// and whether it is one-time.
+func (j *Journey) PassLoaded(ms []api.AuthenticationMethod) {
+	for _, m := range ms {
+		if m.Type != api.TypeTAP {
+			continue
+		}
+		if m.StartDateTime != nil {
+			j.PassEnds = m.StartDateTime.Add(time.Duration(m.LifetimeInMinutes) * time.Minute)
+		}
+		j.PassOnce = m.IsUsableOnce != nil && *m.IsUsableOnce
+	}
+}
+
+// Mark marks or unmarks a method for removal at clean-up.
+func (j *Journey) Mark(id string) {
+	if j.Step != StepCleanup {
+		return
+	}
+	if j.marked == nil {
+		j.marked = map[string]bool{}
+	}
+	j.marked[id] = !j.marked[id]
+}
+
+// IsMarked reports whether the method is marked for removal.
+func (j *Journey) IsMarked(id string) bool { return j.marked[id] }
+
+// Marked lists the marked methods, in list order.
+func (j *Journey) Marked() []api.AuthenticationMethod {
+	var out []api.AuthenticationMethod
+	for _, m := range j.Methods {
+		if j.marked[m.ID] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// MethodRemoved reports one removal. A refusal is kept with the method,
+// so each result can be shown; the method stays in the list to try again.
 func (j *Journey) MethodRemoved(id string, err error) {
 	if j.Step != StepCleanup {
 		return
 	}
-	if err != nil {
-		j.Problem = err
-		return
-	}
+	delete(j.marked, id)
 	for i, m := range j.Methods {
-		if m.ID == id {
-			j.Removed = append(j.Removed, m)
-			j.Methods = append(j.Methods[:i], j.Methods[i+1:]...)
+		if m.ID != id {
+			continue
+		}
+		j.Failed = slices.DeleteFunc(j.Failed, func(r Removal) bool { return r.Method.ID == id })
+		if err != nil {
+			j.Failed = append(j.Failed, Removal{m, err})
 			return
 		}
+		j.Removed = append(j.Removed, m)
+		j.Methods = append(j.Methods[:i], j.Methods[i+1:]...)
+		return
 	}
 }
 
-// CleanupDone moves to the pass question.
+// CleanupDone moves to the pass question. Marks not yet removed stay:
+// the person must remove or unmark them first.
 func (j *Journey) CleanupDone() {
-	if j.Step == StepCleanup {
+	if j.Step == StepCleanup && len(j.Marked()) == 0 {
 		j.Step, j.Problem = StepDeletePass, nil
 	}
 }
@@ -387,7 +656,9 @@ func (j *Journey) PassResult(keep bool, err error) {
 // Back goes one step back where that makes sense, and reports whether it
 // moved. Steps after the key is registered have no way back. From the
 // touch step it goes back to naming; the caller cancels a touch that is
-// still waiting first.
+// still waiting first. From a PIN step or naming it goes to Insert key to
+// use another key: the one in the port is set aside until it is taken
+// out, or Insert key would pick it again at once.
 func (j *Journey) Back() bool {
 	prev := map[Step]Step{StepUPN: StepWelcome, StepPass: StepUPN, StepNewPIN: StepInsertKey, StepEnterPIN: StepInsertKey,
 		StepPINBlocked: StepInsertKey, StepNameKey: StepInsertKey, StepTouch: StepNameKey}
@@ -396,7 +667,7 @@ func (j *Journey) Back() bool {
 		return false
 	}
 	if p == StepInsertKey {
-		j.Key, j.pin = fido.Key{}, ""
+		j.setAside, j.Key, j.pin, j.KeyName = j.Key.Path, fido.Key{}, "", ""
 	}
 	j.Step, j.Problem = p, nil
 	return true

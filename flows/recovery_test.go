@@ -246,9 +246,16 @@ func TestNameCheckAndPass(t *testing.T) {
 	if j.Problem == nil {
 		t.Fatal("load failure")
 	}
+	j.Problem = nil
+	j.Methods = []api.AuthenticationMethod{{ID: "x"}}
+	j.Mark("x")
+	j.CleanupDone()
+	if j.Step != StepCleanup {
+		t.Fatal("clean-up left with a method still marked")
+	}
 	j.MethodRemoved("x", errors.New("refused"))
-	if j.Problem == nil {
-		t.Fatal("remove failure")
+	if len(j.Failed) != 1 || j.Failed[0].Method.ID != "x" || len(j.Methods) != 1 || j.IsMarked("x") {
+		t.Fatalf("a refused removal is kept with its method: %+v", j.Failed)
 	}
 	j.CleanupDone()
 	j.PassResult(false, errors.New("tapd down"))
@@ -288,5 +295,148 @@ func TestKeyNameUsesTheJourneysClock(t *testing.T) {
 	j.Reset()
 	if j.now == nil || !j.now().Equal(day) {
 		t.Fatal("Reset lost the clock")
+	}
+}
+
+func TestIdleCountsEverywhereButWelcomeAndATouch(t *testing.T) {
+	j := New(nil)
+	if j.IdleCounts(false) {
+		t.Fatal("idle on Welcome")
+	}
+	for _, step := range []Step{StepUPN, StepPass, StepInsertKey, StepNewPIN, StepEnterPIN, StepPINBlocked, StepNameKey, StepTouch,
+		StepKnownKey, StepCheckKey, StepCleanup, StepDeletePass, StepDone} {
+		j.Step = step
+		if !j.IdleCounts(false) {
+			t.Errorf("idle does not count at %s", step)
+		}
+		if j.IdleCounts(true) {
+			t.Errorf("idle counts at %s while the key waits for a touch", step)
+		}
+	}
+}
+
+func TestUPNReasons(t *testing.T) {
+	for in, want := range map[string]string{"": UPNEmpty, "   ": UPNEmpty, "ada": UPNForm, "ada@": UPNForm, "@x.com": UPNForm,
+		"a@b@c.com": UPNForm, "ada lovelace@x.com": UPNSpace, "ada@\x1b[2J.com": UPNControl, "ada@example": UPNDomain,
+		"ada@.com": UPNDomain, strings.Repeat("a", 120) + "@example.com": UPNLong} {
+		var eu *ErrUPN
+		if err := CheckUPN(in); !errors.As(err, &eu) || eu.Reason != want {
+			t.Errorf("%q: %v, want reason %s", in, err, want)
+		}
+	}
+}
+
+func TestTriesBeforeLock(t *testing.T) {
+	j := New(nil)
+	j.Start()
+	j.SubmitUPN("ada@example.com")
+	if n, exact := j.TriesBeforeLock(); n != LockThreshold || exact {
+		t.Fatalf("fresh: %d %v", n, exact)
+	}
+	wrong := &api.Error{Code: api.CodeInvalidCredentials}
+	for i := 0; i < 7; i++ {
+		j.SignInResult(api.Session{}, wrong)
+	}
+	if n, exact := j.TriesBeforeLock(); n != 3 || exact {
+		t.Fatalf("after 7: %d %v (an upper bound: others may have tried)", n, exact)
+	}
+	j.SignInResult(api.Session{}, &api.Error{Code: api.CodeTooManyAttempts})
+	if n, exact := j.TriesBeforeLock(); n != 1 || !exact {
+		t.Fatalf("after a lock, one guess per round: %d %v", n, exact)
+	}
+	j.Back()
+	j.SubmitUPN("grace@example.com")
+	if n, _ := j.TriesBeforeLock(); n != LockThreshold {
+		t.Fatal("another account took over the count")
+	}
+}
+
+func TestEscAtAPINStepSetsTheKeyAside(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Retries: -1}, nil)
+	if j.Step != StepNewPIN || !j.Back() || j.Step != StepInsertKey {
+		t.Fatal(j.Step)
+	}
+	if j.KeysSeen([]fido.Key{key}) || !errors.Is(j.Problem, ErrSwapKey) {
+		t.Fatal("the key set aside was picked again at once")
+	}
+	other := fido.Key{Path: "virtual:b"}
+	if !j.KeysSeen([]fido.Key{other}) || j.Key.Path != other.Path {
+		t.Fatal("another key was not picked")
+	}
+	j = signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, nil)
+	j.Back()
+	j.KeysSeen(nil) // taken out
+	if !j.KeysSeen([]fido.Key{key}) {
+		t.Fatal("the same key, plugged back in, was not picked")
+	}
+}
+
+func knownKeyJourney(t *testing.T) *Journey {
+	t.Helper()
+	j := atName(t)
+	j.Info.AAGUID = [16]byte{0xee, 0x88, 0x28, 0x79, 0x72, 0x1c, 0x49, 0x13, 0x97, 0x75, 0x3d, 0xfc, 0xce, 0x97, 0x07, 0x2a}
+	j.NameKey("k")
+	j.Registered(api.FIDO2Method{}, fido.ErrAlreadyRegistered)
+	if j.Step != StepKnownKey || j.Problem != nil {
+		t.Fatalf("already registered: %s %v", j.Step, j.Problem)
+	}
+	return j
+}
+
+func TestKnownKeyKeptAsItIs(t *testing.T) {
+	j := knownKeyJourney(t)
+	j.ChooseKnownKey(false)
+	day := func(d int) time.Time { return time.Date(2026, 1, d, 0, 0, 0, 0, time.UTC) }
+	once := true
+	start := day(20)
+	cs := j.KnownKeyCandidates([]api.AuthenticationMethod{
+		{ID: "other-old", Type: api.TypeFIDO2, AAGUID: "00000000-0000-0000-0000-000000000000", CreatedDateTime: day(1)},
+		{ID: "same-old", Type: api.TypeFIDO2, AAGUID: "ee882879-721c-4913-9775-3dfcce97072a", CreatedDateTime: day(2)},
+		{ID: "same-new", Type: api.TypeFIDO2, AAGUID: "EE882879-721C-4913-9775-3DFCCE97072A", CreatedDateTime: day(3)},
+		{ID: "phone", Type: api.MethodType("phone")},
+		{ID: "tap", Type: api.TypeTAP, IsUsableOnce: &once, StartDateTime: &start, LifetimeInMinutes: 60},
+	})
+	var ids []string
+	for _, c := range cs {
+		ids = append(ids, c.ID)
+	}
+	if strings.Join(ids, ",") != "same-new,same-old,other-old" || !j.PassOnce || !j.PassEnds.Equal(start.Add(time.Hour)) {
+		t.Fatalf("candidates %v, pass once %v ends %v", ids, j.PassOnce, j.PassEnds)
+	}
+	if next := j.KnownKeyChecked("same-new", fido.ErrNotRegisteredOnKey); next != "same-old" {
+		t.Fatalf("next %q", next)
+	}
+	if next := j.KnownKeyChecked("same-old", nil); next != "" || j.Step != StepCleanup || !j.KeptKnown || !j.Checked || j.Method.ID != "same-old" {
+		t.Fatalf("kept: %s %+v", j.Step, j.Method)
+	}
+	j.MethodsLoaded([]api.AuthenticationMethod{{ID: "same-old", Type: api.TypeFIDO2}, {ID: "other-old", Type: api.TypeFIDO2}}, nil)
+	if len(j.Methods) != 1 || j.Methods[0].ID != "other-old" {
+		t.Fatal("clean-up offers the key being kept")
+	}
+}
+
+func TestKnownKeyRegisteredAgain(t *testing.T) {
+	j := knownKeyJourney(t)
+	j.ChooseKnownKey(true)
+	j.KnownKeyCandidates([]api.AuthenticationMethod{{ID: "a", Type: api.TypeFIDO2}})
+	if next := j.KnownKeyChecked("a", fido.ErrNotRegisteredOnKey); next != "" || !errors.Is(j.Problem, fido.ErrNotRegisteredOnKey) {
+		t.Fatal("no candidate left must say so")
+	}
+	j.KnownKeyChecked("a", nil)
+	old, ok := j.Replacing()
+	if !ok || old.ID != "a" || j.Step != StepKnownKey {
+		t.Fatal("the old registration is not waiting for removal")
+	}
+	j.ReplacedKnownKey(errors.New("tapd down"))
+	if j.Step != StepKnownKey || j.Problem == nil {
+		t.Fatal("a failed removal must stay")
+	}
+	j.ReplacedKnownKey(nil)
+	if j.Step != StepNameKey || len(j.Removed) != 1 || j.PINForTouch() == "" {
+		t.Fatalf("after removing the old registration: %s %+v", j.Step, j.Removed)
 	}
 }

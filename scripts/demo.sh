@@ -7,7 +7,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-listen="${DEMO_LISTEN:-127.0.0.1:8443}"
+# A port that answers already is another program, perhaps another demo's
+# tapd: talking to it would fail later with "The admin token is not known
+# to this tapd". DEMO_LISTEN names the address; without it the demo takes
+# the first free port from 8443.
+busy() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
+if [ -n "${DEMO_LISTEN:-}" ]; then
+  listen="$DEMO_LISTEN"
+  if busy "$listen"; then
+    echo "demo: $listen is already in use (another tapd, or another program)." >&2
+    echo "      Stop it, or choose another address: DEMO_LISTEN=127.0.0.1:8444 make demo" >&2
+    exit 1
+  fi
+else
+  listen=""
+  for port in $(seq 8443 8499); do
+    if ! busy "127.0.0.1:$port"; then listen="127.0.0.1:$port"; break; fi
+  done
+  if [ -z "$listen" ]; then
+    echo "demo: ports 8443-8499 are all in use; set DEMO_LISTEN=host:port" >&2
+    exit 1
+  fi
+  if [ "$listen" != "127.0.0.1:8443" ]; then
+    echo "(127.0.0.1:8443 is in use, so the demo's tapd listens on $listen)"
+  fi
+fi
 url="http://$listen"
 dir="$PWD/demo"
 rm -rf "$dir"
@@ -28,11 +52,14 @@ say "2. tapd serve on $url (log: $dir/tapd.log)"
 bin/tapd serve --db "$db" --listen "$listen" --rp-id tapkiosk.localhost 2> "$dir/tapd.log" &
 tapd_pid=$!
 trap 'kill $tapd_pid 2>/dev/null; wait $tapd_pid 2>/dev/null || true' EXIT
+# Ready means our tapd says it listens and answers; a port taken since the
+# check above makes it exit instead, and that is reported, not talked to.
 for _ in $(seq 100); do
-  if curl -fsS "$url/readyz" >/dev/null 2>&1; then break; fi
   if ! kill -0 $tapd_pid 2>/dev/null; then echo "tapd did not start:"; cat "$dir/tapd.log"; exit 1; fi
+  if grep -q 'tapd listening' "$dir/tapd.log" && curl -fsS "$url/readyz" >/dev/null 2>&1; then break; fi
   sleep 0.1
 done
+if ! grep -q 'tapd listening' "$dir/tapd.log"; then echo "tapd did not start in 10 s:"; cat "$dir/tapd.log"; exit 1; fi
 
 export TAPCTL_SERVER="$url" TAPCTL_TOKEN_FILE="$dir/admin.token"
 run() { printf '\n$ %s\n' "$*"; "$@"; }

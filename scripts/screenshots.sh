@@ -7,7 +7,7 @@ out=docs/screens
 mkdir -p "$out"
 s=tapkiosk-shots
 tmux kill-session -t $s 2>/dev/null || true
-tmux new-session -d -s $s -x 80 -y 24 "DEMO_LISTEN=127.0.0.1:18499 make demo; sleep 600"
+tmux new-session -d -s $s -x 80 -y 24 "make demo; sleep 600"
 trap 'tmux kill-session -t $s 2>/dev/null || true' EXIT
 wait_for() {
   for _ in $(seq 300); do
@@ -28,8 +28,8 @@ keys Enter; text ada@example.com;      wait_for "Looks right"; shot 02-upn "Sign
 keys Enter; text "$pass";              shot 03-pass "Temporary Access Pass (masked)"
 keys Enter; wait_for "Create a PIN";   text 123456; shot 04-pin "Create a PIN: the key's rules, a weak-PIN warning"
 keys Tab; text 123456; keys Enter;     wait_for "Name your key"; shot 05-name "Name the key"
-echo hold > demo/key.control;          keys Enter; wait_for "Touch your key now"; shot 06-touch "Touch your key"
-echo touch > demo/key.control;         wait_for "Your key is registered"; echo auto > demo/key.control; shot 07-registered "Registered; the key check"
+echo hold > demo/key.control; sleep 0.3; keys Enter; wait_for "Touch your key now"; shot 06-touch "Touch your key"
+echo touch > demo/key.control;         wait_for "Your key is registered"; echo auto > demo/key.control; sleep 0.3; shot 07-registered "Registered; the key check"
 keys Enter;                            wait_for "Remove what you lost"; shot 08-cleanup "Clean up"
 keys Enter;                            wait_for "Delete your Temporary"; shot 09-delete-pass "Delete the pass"
 keys Enter;                            wait_for "All done"; shot 10-done "Done"

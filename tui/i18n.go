@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Catalog maps message keys to text in one language. Adding a language is
@@ -33,8 +34,15 @@ func NewT(lang string) (T, error) {
 	return T{lang: lang}, nil
 }
 
-// S formats the message key with args.
+// S formats the message key with args. A message that depends on a
+// count has two entries, KEY.one and KEY.other; S picks by its first
+// argument (an int), so nothing reads "1 tries".
 func (t T) S(key string, args ...any) string {
+	if len(args) > 0 {
+		if n, ok := args[0].(int); ok && t.Has(key+".one") {
+			key += plural(n)
+		}
+	}
 	s, ok := catalogs[t.lang][key]
 	if !ok {
 		if s, ok = english[key]; !ok {
@@ -45,4 +53,30 @@ func (t T) S(key string, args ...any) string {
 		return s
 	}
 	return fmt.Sprintf(s, args...)
+}
+
+// plural is the form for n. English and Swedish both have one for 1 and
+// another for the rest; a language with more forms would add a rule here.
+func plural(n int) string {
+	if n == 1 || n == -1 {
+		return ".one"
+	}
+	return ".other"
+}
+
+// Has reports whether the catalogue (or English) has key.
+func (t T) Has(key string) bool {
+	if _, ok := catalogs[t.lang][key]; ok {
+		return true
+	}
+	_, ok := english[key]
+	return ok
+}
+
+// Dur says a duration as a person would: "1 minute", "90 seconds".
+func (t T) Dur(d time.Duration) string {
+	if d >= time.Minute && d%time.Minute == 0 {
+		return t.S("dur.minutes", int(d/time.Minute))
+	}
+	return t.S("dur.seconds", int(d.Round(time.Second)/time.Second))
 }

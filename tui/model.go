@@ -1,7 +1,9 @@
 // Package tui is the kiosk's full-screen terminal app: one root model that
 // routes keys and results to the current step of a flows.Journey, and
-// renders that step. All I/O (tapd, the key) runs in tea.Cmds through a
-// Service and comes back as messages; Update only changes state.
+// renders that step. Each step is one file (step_*.go) holding its keys,
+// its update and its view; the help bar is built from the step's key
+// bindings. All I/O (tapd, the key) runs in tea.Cmds through a Service and
+// comes back as messages; Update only changes state.
 package tui
 
 import (
@@ -9,15 +11,14 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/flows"
-	"github.com/tapkiosk/tapkiosk/tap"
 )
 
 // Config is the kiosk's behaviour.
@@ -72,64 +73,37 @@ func (c *Config) defaults() {
 	}
 }
 
-// Model is the root model.
+// Model is the root model. What belongs to the kiosk (its config, the
+// window, tapd's reachability, the admin exit's throttle) lives here; what
+// belongs to the person at it lives in the embedded person, replaced whole
+// between people.
 type Model struct {
 	cfg Config
 	svc Service
-	t   T
 	st  styles
 
 	width, height int
 	dark          bool
-	j             *flows.Journey
+	reachable     bool
+	quitting      bool
 
-	upn, pass, pin1, pin2, name, admin textinput.Model
-	pinField                           int
-	revealUntil                        time.Time
+	// The admin exit's wrong codes: each one doubles the wait before the
+	// next try. Kept across people, so leaving cannot reset it.
+	adminFails int
+	adminWait  time.Time
 
-	busy       string // what a running Cmd is doing, shown instead of input
-	cancel     context.CancelFunc
-	reachable  bool
-	notice     string
-	lastInput  time.Time
-	idleAsk    bool
-	cursor     int
-	marked     map[string]bool
-	confirming bool
-	keepPass   bool
-	doneAt     time.Time
-	adminOpen  bool
-	adminMsg   string
-	pinWarn    string
-	lockedTill time.Time // lockout end, for a live countdown
-	checking   bool
-	quitting   bool
+	*person
 }
 
 // New returns the kiosk model.
 func New(cfg Config, svc Service) (*Model, error) {
 	cfg.defaults()
-	t, err := NewT(cfg.Lang)
-	if err != nil {
+	if _, err := NewT(cfg.Lang); err != nil {
 		return nil, err
 	}
-	m := &Model{cfg: cfg, svc: svc, t: t, j: flows.New(cfg.Now), width: 80, height: 24, dark: true, marked: map[string]bool{}}
+	m := &Model{cfg: cfg, svc: svc, width: 80, height: 24, dark: true}
 	m.st = newStyles(m.theme(), true)
-	mk := func(limit int, secret bool) textinput.Model {
-		ti := textinput.New()
-		ti.CharLimit = limit
-		ti.SetWidth(40)
-		ti.Prompt = "› "
-		if secret {
-			ti.EchoMode = textinput.EchoPassword
-			ti.EchoCharacter = '•'
-		}
-		return ti
-	}
-	// The pass field takes what a pass can be under any policy (8 to 48
-	// characters, tap's range); a kiosk token cannot read the live policy.
-	m.upn, m.pass, m.pin1, m.pin2, m.name, m.admin = mk(tap.MaxUPNLength, false), mk(tap.MaxPassLength, true), mk(63, true), mk(63, true), mk(tap.MaxNameLength, false), mk(64, true)
-	m.lastInput = cfg.Now()
+	m.person = m.newPerson()
 	return m, nil
 }
 
@@ -146,6 +120,9 @@ func (m *Model) theme() string {
 // Journey exposes the journey for tests.
 func (m *Model) Journey() *flows.Journey { return m.j }
 
+// Quitting reports whether the model asked to exit (for the binary's exit code).
+func (m *Model) Quitting() bool { return m.quitting }
+
 type (
 	tickMsg    time.Time
 	readyMsg   struct{ err error }
@@ -153,7 +130,8 @@ type (
 		s   api.Session
 		err error
 	}
-	keysMsg struct {
+	passInfoMsg struct{ ms []api.AuthenticationMethod }
+	keysMsg     struct {
 		keys []fido.Key
 		err  error
 	}
@@ -167,8 +145,17 @@ type (
 		m   api.FIDO2Method
 		err error
 	}
-	checkedMsg struct{ err error }
-	methodsMsg struct {
+	checkedMsg    struct{ err error }
+	candidatesMsg struct {
+		ms  []api.AuthenticationMethod
+		err error
+	}
+	knownCheckedMsg struct {
+		id  string
+		err error
+	}
+	knownRemovedMsg struct{ err error }
+	methodsMsg      struct {
 		ms  []api.AuthenticationMethod
 		err error
 	}
@@ -188,6 +175,8 @@ func (m *Model) tick() tea.Cmd {
 }
 
 // Init checks tapd, asks the terminal's background, and starts the clock.
+// The first frame does not wait for the background's answer: a terminal
+// that never answers gets the dark theme.
 func (m *Model) Init() tea.Cmd {
 	return tea.Batch(m.checkReady(), m.tick(), tea.RequestBackgroundColor)
 }
@@ -200,17 +189,20 @@ func (m *Model) checkReady() tea.Cmd {
 	}
 }
 
-func (m *Model) pollKeys(now bool) tea.Cmd {
-	look := func() tea.Msg { ks, err := m.svc.Keys(); return keysMsg{ks, err} }
-	if now {
-		return look
+// call runs one call to tapd in a Cmd with a deadline.
+func call[T tea.Msg](d time.Duration, f func(ctx context.Context) T) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		return f(ctx)
 	}
-	return tea.Tick(m.cfg.KeyPoll, func(time.Time) tea.Msg { return look() })
 }
 
-func ctxFor(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
-}
+const callTimeout = 20 * time.Second
+
+// noticeFor is how long Welcome says why the last session ended: long
+// enough for the person leaving, gone before the next one arrives.
+const noticeFor = 15 * time.Second
 
 // Update routes one message. It changes state and returns Cmds; it never
 // does I/O itself.
@@ -233,77 +225,79 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.onKey(msg)
 	case tea.PasteMsg:
 		m.lastInput = m.cfg.Now()
-		return m, m.updateInput(msg)
+		if m.adminOpen {
+			var cmd tea.Cmd
+			m.admin, cmd = m.admin.Update(msg)
+			return m, cmd
+		}
+		return m, m.typeInto(msg)
 	}
 	return m, m.onResult(msg)
 }
 
 // onTick runs the clocks: reachability on Welcome, session expiry, idle,
-// the pass reveal, and Done's return to Welcome.
+// and Done's return to Welcome.
 func (m *Model) onTick(now time.Time) tea.Cmd {
 	if m.j.Step == flows.StepWelcome && now.Second()%5 == 0 {
 		return m.checkReady()
 	}
 	if m.j.SignedIn() && m.j.TimeLeft(now) <= 0 {
-		return m.endSession(m.t.S("expired"))
+		return m.endSession("expired")
 	}
 	if m.j.Step == flows.StepDone && !m.doneAt.IsZero() && now.Sub(m.doneAt) >= m.cfg.DoneDelay {
 		return m.endSession("")
 	}
-	if m.j.Step != flows.StepWelcome && m.j.Step != flows.StepDone && m.j.Step != flows.StepTouch && m.busy == "" {
+	if m.j.IdleCounts(m.touching) {
 		idle := now.Sub(m.lastInput)
 		if idle >= m.cfg.Idle+m.cfg.IdleGrace {
-			return m.endSession(m.t.S("idleSignedOut"))
+			if !m.j.SignedIn() {
+				return m.endSession("idleReset") // nobody was signed in: say so
+			}
+			return m.endSession("idleSignedOut")
 		}
 		m.idleAsk = idle >= m.cfg.Idle
 	}
 	return nil
 }
 
-// endSession signs out (if signed in) and wipes everything for the next
-// person; notice is shown on Welcome.
+// endSession signs out at tapd (if signed in; tapd audits it) and
+// replaces the person whole; notice (a catalogue key) is shown on Welcome.
 func (m *Model) endSession(notice string) tea.Cmd {
 	if m.cancel != nil {
 		m.cancel()
-		m.cancel = nil
 	}
 	signedIn := m.j.SignedIn()
-	m.wipe()
-	m.notice = notice
+	m.person = m.newPerson()
+	m.notice, m.noticeUntil = notice, m.cfg.Now().Add(noticeFor)
 	if !signedIn {
 		return tea.ClearScreen
 	}
-	return tea.Batch(tea.ClearScreen, func() tea.Msg {
-		ctx, cancel := ctxFor(10 * time.Second)
-		defer cancel()
-		m.svc.SignOut(ctx)
-		return signedOutMsg{}
-	})
+	return tea.Batch(tea.ClearScreen, m.signOut(signedOutMsg{}))
 }
 
-// wipe clears every trace of the person: journey, inputs, marks.
-func (m *Model) wipe() {
-	m.j.Reset()
-	for _, ti := range []*textinput.Model{&m.upn, &m.pass, &m.pin1, &m.pin2, &m.name, &m.admin} {
-		ti.Reset()
-		ti.Blur()
-	}
-	m.busy, m.notice, m.idleAsk, m.confirming, m.keepPass, m.checking = "", "", false, false, false, false
-	m.cursor, m.marked, m.doneAt, m.pinWarn, m.pinField = 0, map[string]bool{}, time.Time{}, "", 0
-	m.lastInput = m.cfg.Now()
+// signOut tells tapd, then reports done.
+func (m *Model) signOut(done tea.Msg) tea.Cmd {
+	return call(10*time.Second, func(ctx context.Context) tea.Msg {
+		m.svc.SignOut(ctx)
+		return done
+	})
 }
 
 func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	m.lastInput = m.cfg.Now()
-	key := k.String()
 	if m.idleAsk {
 		m.idleAsk = false
-		return nil
+		// Enter and Esc only answer the question: they would act on a
+		// screen the person has not looked at again. Any other key also
+		// does what it does, so the first letter typed is not lost.
+		if k.Code == tea.KeyEnter || k.Code == tea.KeyEscape {
+			return nil
+		}
 	}
 	if m.adminOpen {
 		return m.adminKey(k)
 	}
-	switch key {
+	switch k.String() {
 	case m.cfg.AdminChord:
 		if m.cfg.AdminCode != "" {
 			m.adminOpen, m.adminMsg = true, ""
@@ -326,10 +320,23 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
-	if m.busy != "" && m.j.Step != flows.StepTouch && !m.checking {
+	if m.signOutAsk {
+		return m.signOutKey(k)
+	}
+	if key.Matches(k, m.keySignOut()) && m.j.CanSignOut() {
+		m.signOutAsk = true
+		return nil
+	}
+	if m.busy != "" {
 		return nil // wait for the running call
 	}
-	return m.stepKey(k)
+	return screens[m.j.Step].update(m, k)
+}
+
+// adminDelay is the wait after n wrong admin codes: 1 s, doubling, at most
+// five minutes. Twenty guesses take hours, not a second.
+func adminDelay(n int) time.Duration {
+	return min(time.Second<<min(n-1, 12), 5*time.Minute)
 }
 
 func (m *Model) adminKey(k tea.KeyPressMsg) tea.Cmd {
@@ -339,22 +346,29 @@ func (m *Model) adminKey(k tea.KeyPressMsg) tea.Cmd {
 		m.admin.Reset()
 		return nil
 	case "enter":
-		ok := subtle.ConstantTimeCompare([]byte(m.admin.Value()), []byte(m.cfg.AdminCode)) == 1
+		now := m.cfg.Now()
+		code := m.admin.Value()
 		m.admin.Reset()
-		if ok {
+		if now.Before(m.adminWait) {
+			m.adminMsg = "admin.wait" // not compared: the wait is the throttle
+			return nil
+		}
+		if subtle.ConstantTimeCompare([]byte(code), []byte(m.cfg.AdminCode)) == 1 {
+			m.adminFails = 0
 			m.quitting = true
 			signedIn := m.j.SignedIn()
-			m.wipe()
-			return func() tea.Msg {
-				if signedIn {
-					ctx, cancel := ctxFor(10 * time.Second)
-					defer cancel()
-					m.svc.SignOut(ctx)
-				}
-				return tea.Quit()
+			if m.cancel != nil {
+				m.cancel()
 			}
+			m.person = m.newPerson()
+			if !signedIn {
+				return tea.Quit
+			}
+			return m.signOut(tea.QuitMsg{})
 		}
-		m.adminMsg = m.t.S("admin.wrong")
+		m.adminFails++
+		m.adminWait = now.Add(adminDelay(m.adminFails))
+		m.adminMsg = "admin.wrong"
 		return nil
 	}
 	var cmd tea.Cmd
@@ -362,398 +376,115 @@ func (m *Model) adminKey(k tea.KeyPressMsg) tea.Cmd {
 	return cmd
 }
 
-func (m *Model) updateInput(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
+// typeInto hands a key or a paste to the step's focused field.
+func (m *Model) typeInto(msg tea.Msg) tea.Cmd {
+	var f *textinput.Model
 	switch m.j.Step {
 	case flows.StepUPN:
-		m.upn, cmd = m.upn.Update(msg)
+		f = &m.upn
 	case flows.StepPass:
-		m.pass, cmd = m.pass.Update(msg)
+		f = &m.pass
 	case flows.StepNewPIN:
-		if m.pinField == 0 {
-			m.pin1, cmd = m.pin1.Update(msg)
-		} else {
-			m.pin2, cmd = m.pin2.Update(msg)
+		f = &m.pin1
+		if m.pinField == 1 {
+			f = &m.pin2
 		}
 	case flows.StepEnterPIN:
-		m.pin1, cmd = m.pin1.Update(msg)
+		f = &m.pin1
 	case flows.StepNameKey:
-		m.name, cmd = m.name.Update(msg)
+		f = &m.name
+	default:
+		return nil
+	}
+	before := f.Value()
+	var cmd tea.Cmd
+	*f, cmd = f.Update(msg)
+	if f.Value() != before && m.j.Step != flows.StepPass {
+		// What was said about the last value is stale now. (The pass
+		// step keeps tapd's answer: it says what to do next.)
+		m.j.Problem = nil
 	}
 	return cmd
-}
-
-// stepKey handles a key on the current step.
-func (m *Model) stepKey(k tea.KeyPressMsg) tea.Cmd {
-	key := k.String()
-	j := m.j
-	if key == "esc" {
-		return m.back()
-	}
-	switch j.Step {
-	case flows.StepWelcome:
-		if key == "enter" {
-			m.notice = ""
-			j.Start()
-			return m.upn.Focus()
-		}
-	case flows.StepUPN:
-		if key == "enter" {
-			if j.SubmitUPN(m.upn.Value()) == nil {
-				m.upn.Blur()
-				return m.pass.Focus()
-			}
-			return nil
-		}
-	case flows.StepPass:
-		switch key {
-		case "ctrl+r":
-			m.revealUntil = m.cfg.Now().Add(3 * time.Second)
-			return nil
-		case "enter":
-			pass := strings.TrimSpace(m.pass.Value())
-			if !tap.PassLooksRight(pass) {
-				j.Problem = errPassShort
-				return nil
-			}
-			m.busy = m.t.S("pass.checking")
-			upn := j.UPN // read the model here, not in the Cmd's goroutine
-			return func() tea.Msg {
-				ctx, cancel := ctxFor(20 * time.Second)
-				defer cancel()
-				s, err := m.svc.OpenSession(ctx, upn, pass)
-				return sessionMsg{s, err}
-			}
-		}
-	case flows.StepNewPIN:
-		if key == "tab" || key == "down" || key == "up" {
-			m.switchPINField()
-			return nil
-		}
-		if key == "enter" {
-			if m.pinField == 0 {
-				m.switchPINField()
-				return nil
-			}
-			p1, p2 := m.pin1.Value(), m.pin2.Value()
-			if err := j.CheckNewPIN(p1, p2); err != nil {
-				j.Problem = err
-				m.pin1.Reset()
-				m.pin2.Reset()
-				m.pinField = 1
-				m.switchPINField()
-				return nil
-			}
-			m.busy = m.t.S("pin.setting")
-			path := j.Key.Path
-			return func() tea.Msg { return pinSetMsg{m.svc.SetPIN(path, p1)} }
-		}
-	case flows.StepEnterPIN:
-		if key == "enter" && m.pin1.Value() != "" {
-			j.EnterPIN(m.pin1.Value())
-			m.pin1.Reset()
-			m.pin1.Blur()
-			m.name.SetValue(j.KeyName)
-			return m.name.Focus()
-		}
-	case flows.StepNameKey:
-		if key == "enter" {
-			if j.NameKey(m.name.Value()) == nil {
-				m.name.Blur()
-				return m.startTouch()
-			}
-			return nil
-		}
-	case flows.StepTouch:
-		// After a failure (tapd unreachable, no touch in time) Enter
-		// tries again; Esc goes back to naming.
-		if key == "enter" && m.busy == "" {
-			m.j.Problem = nil
-			return m.startTouch()
-		}
-		return nil
-	case flows.StepCheckKey:
-		switch key {
-		case "enter":
-			if m.busy == "" {
-				return m.startCheck()
-			}
-		case "s":
-			if m.busy == "" {
-				j.SkipCheck()
-				return m.loadMethods()
-			}
-		}
-		return nil
-	case flows.StepCleanup:
-		return m.cleanupKey(key)
-	case flows.StepDeletePass:
-		switch key {
-		case "left", "right", "up", "down", "tab":
-			m.keepPass = !m.keepPass
-		case "enter":
-			keep := m.keepPass
-			m.busy = "…"
-			return func() tea.Msg {
-				if keep {
-					return passMsg{keep: true}
-				}
-				ctx, cancel := ctxFor(20 * time.Second)
-				defer cancel()
-				return passMsg{false, m.svc.DeletePass(ctx)}
-			}
-		}
-		return nil
-	case flows.StepDone:
-		if key == "enter" {
-			return m.endSession("")
-		}
-		return nil
-	}
-	if m.j.Step == flows.StepNewPIN {
-		cmd := m.updateInput(k)
-		m.pinWarn = ""
-		if flows.WeakPIN(m.pin1.Value()) {
-			m.pinWarn = m.t.S("pin.weak")
-		}
-		return cmd
-	}
-	return m.updateInput(k)
-}
-
-func (m *Model) switchPINField() {
-	if m.pinField == 0 {
-		m.pinField = 1
-		m.pin1.Blur()
-		m.pin2.Focus()
-	} else {
-		m.pinField = 0
-		m.pin2.Blur()
-		m.pin1.Focus()
-	}
-}
-
-// back handles Esc: cancel the touch, or go one step back.
-func (m *Model) back() tea.Cmd {
-	j := m.j
-	if (j.Step == flows.StepTouch && m.busy != "") || m.checking {
-		if m.cancel != nil {
-			m.cancel() // the register Cmd returns ErrCancelled
-		}
-		return nil
-	}
-	if m.confirming {
-		m.confirming = false
-		return nil
-	}
-	if !j.Back() {
-		return nil
-	}
-	switch j.Step {
-	case flows.StepWelcome:
-		m.upn.Blur()
-	case flows.StepUPN:
-		m.pass.Reset()
-		m.pass.Blur()
-		return m.upn.Focus()
-	case flows.StepInsertKey:
-		m.pin1.Reset()
-		m.pin2.Reset()
-		return m.pollKeys(true)
-	case flows.StepNameKey:
-		return m.name.Focus()
-	}
-	return nil
-}
-
-func (m *Model) startTouch() tea.Cmd {
-	j := m.j
-	ctx, cancel := ctxFor(m.cfg.Touch)
-	m.cancel = cancel
-	path, pin, name, product := j.Key.Path, j.PINForTouch(), j.KeyName, j.Key.Product
-	m.busy = m.t.S("touch.title")
-	return func() tea.Msg {
-		defer cancel()
-		meth, err := m.svc.Register(ctx, path, pin, name, product)
-		return registeredMsg{meth, err}
-	}
-}
-
-func (m *Model) startCheck() tea.Cmd {
-	j := m.j
-	ctx, cancel := ctxFor(m.cfg.Touch)
-	m.cancel, m.checking = cancel, true
-	path, pin, id := j.Key.Path, j.PINForTouch(), j.Method.ID
-	m.busy = m.t.S("check.touch")
-	return func() tea.Msg {
-		defer cancel()
-		return checkedMsg{m.svc.CheckKey(ctx, path, pin, id)}
-	}
-}
-
-func (m *Model) loadMethods() tea.Cmd {
-	m.busy = "…"
-	return func() tea.Msg {
-		ctx, cancel := ctxFor(20 * time.Second)
-		defer cancel()
-		ms, err := m.svc.Methods(ctx)
-		return methodsMsg{ms, err}
-	}
-}
-
-func (m *Model) cleanupKey(key string) tea.Cmd {
-	j := m.j
-	if m.confirming {
-		switch key {
-		case "y":
-			m.confirming = false
-			var cmds []tea.Cmd
-			for _, meth := range j.Methods {
-				if m.marked[meth.ID] {
-					id := meth.ID
-					cmds = append(cmds, func() tea.Msg {
-						ctx, cancel := ctxFor(20 * time.Second)
-						defer cancel()
-						return removedMsg{id, m.svc.DeleteMethod(ctx, id)}
-					})
-				}
-			}
-			return tea.Batch(cmds...)
-		case "n":
-			m.confirming = false
-		}
-		return nil
-	}
-	switch key {
-	case "up":
-		if m.cursor > 0 {
-			m.cursor--
-		}
-	case "down":
-		if m.cursor < len(j.Methods)-1 {
-			m.cursor++
-		}
-	case "space":
-		if m.cursor < len(j.Methods) {
-			id := j.Methods[m.cursor].ID
-			m.marked[id] = !m.marked[id]
-		}
-	case "d":
-		if m.markedCount() > 0 {
-			m.confirming = true
-		}
-	case "enter":
-		j.CleanupDone()
-	}
-	return nil
-}
-
-func (m *Model) markedCount() int {
-	n := 0
-	for _, meth := range m.j.Methods {
-		if m.marked[meth.ID] {
-			n++
-		}
-	}
-	return n
 }
 
 // onResult applies the result of a Cmd to the journey.
 func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 	j := m.j
+	var err error
+	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case sessionMsg:
-		m.busy = ""
-		j.SignInResult(msg.s, msg.err)
-		if msg.err != nil {
-			var ae *api.Error
-			if errors.As(msg.err, &ae) && ae.Code == api.CodeTooManyAttempts {
-				m.lockedTill = m.cfg.Now().Add(time.Duration(ae.RetryAfterSeconds) * time.Second)
-			}
-			m.pass.Reset()
-			return nil
-		}
-		m.pass.Reset()
-		m.pass.Blur()
-		return m.pollKeys(true)
+		err, cmd = msg.err, m.signedIn(msg)
+	case passInfoMsg:
+		j.PassLoaded(msg.ms)
 	case keysMsg:
-		if j.Step != flows.StepInsertKey {
-			return nil
-		}
-		if msg.err != nil {
-			return m.pollKeys(false)
-		}
-		if j.KeysSeen(msg.keys) {
-			m.busy = m.t.S("key.reading")
-			path := j.Key.Path
-			return func() tea.Msg { info, pin, err := m.svc.KeyFacts(path); return factsMsg{info, pin, err} }
-		}
-		return m.pollKeys(false)
+		cmd = m.keysSeen(msg)
 	case factsMsg:
-		m.busy = ""
-		j.KeyFacts(msg.info, msg.pin, msg.err)
-		switch j.Step {
-		case flows.StepNewPIN:
-			m.pinField = 0
-			return m.pin1.Focus()
-		case flows.StepEnterPIN:
-			return m.pin1.Focus()
-		case flows.StepInsertKey:
-			return m.pollKeys(false)
-		}
+		cmd = m.keyFacts(msg)
 	case pinSetMsg:
-		m.busy = ""
-		pin := m.pin1.Value()
-		j.PINSet(pin, msg.err)
-		m.pin1.Reset()
-		m.pin2.Reset()
-		m.pin1.Blur()
-		m.pin2.Blur()
-		if j.Step == flows.StepNameKey {
-			m.name.SetValue(j.KeyName)
-			return m.name.Focus()
-		}
-		m.pinField = 1
-		m.switchPINField()
+		cmd = m.pinSet(msg)
 	case registeredMsg:
-		m.busy, m.cancel = "", nil
-		j.Registered(msg.m, msg.err)
-		switch j.Step {
-		case flows.StepEnterPIN:
-			return m.pin1.Focus()
-		case flows.StepNameKey:
-			return m.name.Focus()
-		case flows.StepInsertKey:
-			return m.pollKeys(false)
-		}
+		m.touchEnded()
+		err, cmd = msg.err, m.registered(msg)
 	case checkedMsg:
-		m.busy, m.cancel, m.checking = "", nil, false
-		if errors.Is(msg.err, fido.ErrCancelled) {
-			return nil
-		}
-		j.KeyChecked(msg.err)
-		if j.Step == flows.StepCleanup {
-			return m.loadMethods()
-		}
+		m.touchEnded()
+		err, cmd = msg.err, m.checked(msg)
+	case candidatesMsg:
+		m.busy = ""
+		err, cmd = msg.err, m.candidates(msg)
+	case knownCheckedMsg:
+		m.touchEnded()
+		err, cmd = msg.err, m.knownChecked(msg)
+	case knownRemovedMsg:
+		m.busy = ""
+		err, cmd = msg.err, m.knownRemoved(msg)
 	case methodsMsg:
 		m.busy = ""
+		err = msg.err
 		j.MethodsLoaded(msg.ms, msg.err)
 	case removedMsg:
-		j.MethodRemoved(msg.id, msg.err)
-		delete(m.marked, msg.id)
-		if m.cursor >= len(j.Methods) && m.cursor > 0 {
-			m.cursor = len(j.Methods) - 1
-		}
+		err = msg.err
+		m.removed(msg)
 	case passMsg:
 		m.busy = ""
+		err = msg.err
 		j.PassResult(msg.keep, msg.err)
 		if j.Step == flows.StepDone {
 			m.doneAt = m.cfg.Now()
 		}
 	case signedOutMsg:
 	}
-	if j.Problem != nil && isSessionEnded(j.Problem) {
-		return m.endSession(m.t.S("err.session"))
+	if isSessionEnded(err) || isSessionEnded(j.Problem) {
+		return m.endSession("err.session")
+	}
+	return cmd
+}
+
+// touchEnded: the key's wait is over, so idle counts again, from now.
+func (m *Model) touchEnded() {
+	m.touching, m.cancel = false, nil
+	m.lastInput = m.cfg.Now()
+}
+
+// startTouch runs a call that waits for the key's touch, with the touch
+// timeout; Esc cancels it.
+func (m *Model) startTouch(f func(ctx context.Context) tea.Msg) tea.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Touch)
+	m.cancel, m.touching = cancel, true
+	return func() tea.Msg {
+		defer cancel()
+		return f(ctx)
+	}
+}
+
+// touchingKeys are a step's keys while the key waits: Esc cancels.
+func (m *Model) touchingKeys() []key.Binding { return []key.Binding{m.keyCancel()} }
+
+// cancelTouch handles a key while the key waits: Esc cancels the wait, and
+// the call returns fido.ErrCancelled.
+func (m *Model) cancelTouch(k tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(k, m.keyCancel()) && m.cancel != nil {
+		m.cancel()
 	}
 	return nil
 }
@@ -766,51 +497,6 @@ func isSessionEnded(err error) bool {
 	var ae *api.Error
 	return errors.As(err, &ae) && (ae.Code == api.CodeInvalidSession || ae.Code == api.CodeSessionExpired)
 }
-
-// explain is what the person reads for a problem.
-func (m *Model) explain(err error) string {
-	var ae *api.Error
-	var eu *flows.ErrUPN
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &eu):
-		return Clean(eu.Error(), 200)
-	case errors.Is(err, flows.ErrPINsDiffer):
-		return m.t.S("pin.differ")
-	case errors.Is(err, errPassShort):
-		return m.t.S("pass.short", tap.MinPassLength, tap.MaxPassLength)
-	case errors.Is(err, flows.ErrKeyName):
-		return m.t.S("name.hint")
-	case errors.Is(err, api.ErrUnreachable):
-		return m.t.S("err.unreachable")
-	case errors.As(err, &ae):
-		switch ae.Code {
-		case api.CodeInvalidCredentials, api.CodePassExpired, api.CodePassAlreadyUsed, api.CodeNotInPolicy, api.CodePolicyDisabled:
-			return m.t.S("err." + string(ae.Code))
-		case api.CodePassNotYetValid:
-			when := "?"
-			if ae.StartDateTime != nil {
-				when = ae.StartDateTime.Local().Format("2006-01-02 15:04")
-			}
-			return m.t.S("err.passNotYetValid", when)
-		case api.CodeTooManyAttempts:
-			return m.t.S("err.tooManyAttempts", mmss(m.lockedTill.Sub(m.cfg.Now())))
-		}
-		return m.t.S("err.service", Clean(ae.Message, 200))
-	}
-	return m.keyMessage(err)
-}
-
-// keyMessage says what went wrong with the key, in the kiosk's language:
-// fido names the reason, the catalogue holds the words.
-func (m *Model) keyMessage(err error) string {
-	reason, args := fido.Explain(err)
-	return m.t.S("key.err."+reason, args...)
-}
-
-// quit reports whether the model asked to exit (for the binary's exit code).
-func (m *Model) Quitting() bool { return m.quitting }
 
 func mmss(d time.Duration) string {
 	if d < 0 {

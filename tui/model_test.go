@@ -36,7 +36,10 @@ type fakeSvc struct {
 	regErrs     []error
 	regPIN      string
 	checkErr    error
+	holds       string   // CheckKey: the key holds only this method ("" any)
+	checked     []string // CheckKey's method IDs, in order
 	methods     []api.AuthenticationMethod
+	deleteErr   map[string]error
 	deleted     []string
 	passDeleted bool
 	signedOut   bool
@@ -77,14 +80,25 @@ func (f *fakeSvc) Register(ctx context.Context, path, pin, name, product string)
 	}
 	return api.FIDO2Method{ID: "new", DisplayName: name}, nil
 }
-func (f *fakeSvc) CheckKey(context.Context, string, string, string) error { return f.checkErr }
+func (f *fakeSvc) CheckKey(_ context.Context, _, _, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.checked = append(f.checked, id)
+	if f.holds != "" && id != f.holds {
+		return fido.ErrNotRegisteredOnKey
+	}
+	return f.checkErr
+}
 func (f *fakeSvc) Methods(context.Context) ([]api.AuthenticationMethod, error) {
 	return f.methods, nil
 }
 func (f *fakeSvc) DeleteMethod(_ context.Context, id string) error {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.deleteErr[id]; err != nil {
+		return err
+	}
 	f.deleted = append(f.deleted, id)
-	f.mu.Unlock()
 	return nil
 }
 func (f *fakeSvc) DeletePass(context.Context) error { f.passDeleted = true; return nil }
@@ -171,6 +185,8 @@ func keyMsg(k string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyDown}
 	case "left":
 		return tea.KeyPressMsg{Code: tea.KeyLeft}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
 	}
 	if strings.HasPrefix(k, "ctrl+alt+") {
 		return tea.KeyPressMsg{Code: rune(k[len(k)-1]), Mod: tea.ModCtrl | tea.ModAlt}
@@ -200,7 +216,7 @@ func (h *harness) press(keys ...string) {
 
 func isNamed(k string) bool {
 	switch k {
-	case "enter", "esc", "tab", "space", "up", "down", "left":
+	case "enter", "esc", "tab", "space", "up", "down", "left", "backspace":
 		return true
 	}
 	return false
@@ -223,6 +239,9 @@ func (h *harness) golden(name string) {
 		if w := lipgloss.Width(line); w > 80 {
 			h.t.Errorf("%s: line %d is %d wide", name, i+1, w)
 		}
+	}
+	if strings.Contains(got, "%!") {
+		h.t.Errorf("%s: a format error on screen:\n%s", name, got)
 	}
 	if n := strings.Count(got, "\n") + 1; n > 24 {
 		h.t.Errorf("%s: %d lines, more than 24", name, n)
@@ -275,7 +294,7 @@ func TestHappyJourneyScreens(t *testing.T) {
 		t.Fatalf("step %s", h.step())
 	}
 	h.golden("08-cleanup")
-	h.press("space", "d")
+	h.press("space", "enter")
 	h.golden("09-cleanup-confirm")
 	h.press("y")
 	if len(h.svc.deleted) != 1 || h.svc.deleted[0] != "old" {

@@ -1,0 +1,54 @@
+package tui
+
+import (
+	"errors"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/flows"
+	"github.com/tapkiosk/tapkiosk/tap"
+)
+
+// explain is what the person reads for a problem, in their language.
+// tapd's codes each have a sentence ("err."+code); a code the catalogue
+// does not know shows tapd's own (English) message, cleaned.
+func (m *Model) explain(err error) string {
+	var ae *api.Error
+	var eu *flows.ErrUPN
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &eu):
+		if eu.Reason == flows.UPNLong {
+			return m.t.S("upn.err.long", tap.MaxUPNLength)
+		}
+		return m.t.S("upn.err." + eu.Reason)
+	case errors.Is(err, flows.ErrPINsDiffer):
+		return m.t.S("pin.differ")
+	case errors.Is(err, flows.ErrSwapKey):
+		return m.t.S("key.swap")
+	case errors.Is(err, errPassShort):
+		return m.t.S("pass.short", tap.MinPassLength, tap.MaxPassLength)
+	case errors.Is(err, flows.ErrKeyName):
+		return m.t.S("name.rule", tap.MaxNameLength)
+	case errors.Is(err, api.ErrUnreachable):
+		return m.t.S("err.unreachable")
+	case errors.As(err, &ae):
+		switch ae.Code {
+		case api.CodePassNotYetValid:
+			when := "?"
+			if ae.StartDateTime != nil {
+				when = m.minute(*ae.StartDateTime)
+			}
+			return m.t.S("err.passNotYetValid", when)
+		case api.CodeTooManyAttempts:
+			return m.t.S("err.tooManyAttempts", mmss(m.lockedTill.Sub(m.cfg.Now())))
+		}
+		if k := "err." + string(ae.Code); m.t.Has(k) {
+			return m.t.S(k)
+		}
+		return m.t.S("err.service", Clean(ae.Message, 200))
+	}
+	reason, args := fido.Explain(err)
+	return m.t.S("key.err."+reason, args...)
+}

@@ -1,0 +1,56 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+	"github.com/tapkiosk/tapkiosk/flows"
+)
+
+// bind makes a key binding whose help is the catalogue's desc in the
+// person's language, labelled as the help bar shows the keys.
+func (m *Model) bind(desc, label string, keys ...string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(label, m.t.S(desc)))
+}
+
+// The keys steps share. Each step's file lists the ones it uses, so that
+// its help bar and its update cannot disagree.
+func (m *Model) keyNext() key.Binding   { return m.bind("help.next", "enter", "enter") }
+func (m *Model) keyBack() key.Binding   { return m.bind("help.back", "esc", "esc") }
+func (m *Model) keyLang() key.Binding   { return m.bind("help.lang", "ctrl+l", "ctrl+l") }
+func (m *Model) keyCancel() key.Binding { return m.bind("help.cancel", "esc", "esc") }
+func (m *Model) keyChoose() key.Binding {
+	return m.bind("help.choose", "↑/↓", "up", "down", "tab", "left", "right", "k", "j")
+}
+
+// keyOtherKey is Esc at the PIN and naming steps: put this key aside.
+func (m *Model) keyOtherKey() key.Binding { return m.bind("help.otherKey", "esc", "esc") }
+
+// keySignOut is Ctrl+X, on every signed-in step.
+func (m *Model) keySignOut() key.Binding { return m.bind("help.signOut", "ctrl+x", "ctrl+x") }
+
+// keyLeave is Esc on a signed-in step that has no way back: it asks to
+// sign out too (Ctrl+X still works; the help shows one of them).
+func (m *Model) keyLeave() key.Binding { return m.bind("help.signOut", "esc", "esc", "ctrl+x") }
+
+// signedInKeys adds the sign-out key to a signed-in step's keys.
+func (m *Model) signedInKeys(bs ...key.Binding) []key.Binding {
+	if m.j.CanSignOut() {
+		bs = append(bs, m.keySignOut())
+	}
+	return bs
+}
+
+// askSignOut opens the sign-out question.
+func (m *Model) askSignOut() {
+	if m.j.CanSignOut() {
+		m.signOutAsk = true
+	}
+}
+
+// stepHasBack reports whether Esc goes back on this step.
+func stepHasBack(s flows.Step) bool {
+	switch s {
+	case flows.StepUPN, flows.StepPass, flows.StepNewPIN, flows.StepEnterPIN, flows.StepPINBlocked, flows.StepNameKey, flows.StepTouch:
+		return true
+	}
+	return false
+}

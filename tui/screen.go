@@ -1,0 +1,215 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/tapkiosk/tapkiosk/flows"
+)
+
+// screen is one step of the journey: its keys (which the help bar shows),
+// what a key press does, and what it draws in a column w cells wide.
+type screen interface {
+	keys(m *Model) []key.Binding
+	update(m *Model, k tea.KeyPressMsg) tea.Cmd
+	view(m *Model, w int) string
+}
+
+// screens maps each step to its file's screen. A new step (a PIN check
+// on entry, say) is one more file and one more line here.
+var screens = map[flows.Step]screen{
+	flows.StepWelcome:    welcomeStep{},
+	flows.StepUPN:        upnStep{},
+	flows.StepPass:       passStep{},
+	flows.StepInsertKey:  insertKeyStep{},
+	flows.StepNewPIN:     newPINStep{},
+	flows.StepEnterPIN:   enterPINStep{},
+	flows.StepPINBlocked: pinBlockedStep{},
+	flows.StepNameKey:    nameStep{},
+	flows.StepTouch:      touchStep{},
+	flows.StepKnownKey:   knownKeyStep{},
+	flows.StepCheckKey:   checkStep{},
+	flows.StepCleanup:    cleanupStep{},
+	flows.StepDeletePass: deletePassStep{},
+	flows.StepDone:       doneStep{},
+}
+
+// Column limits: on a big terminal the kiosk draws a column of at most
+// this size, centred, rather than a line of text in the top-left corner.
+const (
+	maxCols = 80
+	maxRows = 30
+)
+
+// View renders the whole screen.
+func (m *Model) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true // no scrollback: nothing of one person stays for the next
+	v.WindowTitle = m.t.S("app.title")
+	return v
+}
+
+// Render is the screen as text, for the View and for golden tests:
+// header, the step's body (or an overlay), the help bar, in a column
+// centred in the window.
+func (m *Model) Render() string {
+	cw := min(max(m.width, 40), maxCols)
+	ch := min(max(m.height, 12), maxRows)
+	header := m.header(cw)
+	help := m.st.help.Render(wrapHelp(m.bindings(), cw))
+	body := lipgloss.NewStyle().PaddingLeft(2).Render(m.body(cw - 4))
+	gap := max(ch-lipgloss.Height(header)-lipgloss.Height(body)-lipgloss.Height(help)-2, 0)
+	out := header + "\n\n" + body + strings.Repeat("\n", gap) + "\n" + help
+	if m.width > cw || m.height > ch {
+		out = lipgloss.Place(max(m.width, cw), max(m.height, ch), lipgloss.Center, lipgloss.Center, out)
+	}
+	return out
+}
+
+// rowsFor is how many lines the body may use, for lists that scroll.
+func (m *Model) rowsFor() int {
+	return min(max(m.height, 12), maxRows) - 5
+}
+
+func (m *Model) header(w int) string {
+	right := m.t.S("app.lang")
+	if m.j.SignedIn() && m.j.Step != flows.StepDone {
+		right = m.t.S("app.timeLeft", mmss(m.j.TimeLeft(m.cfg.Now()))) + " · " + right
+	}
+	left := m.t.S("app.title")
+	org := ""
+	if m.cfg.Org != "" {
+		org = " · " + Clean(m.cfg.Org, 40)
+	}
+	room := max(w-lipgloss.Width(right)-1, 1)
+	if lipgloss.Width(left+org) > room {
+		org = ansi.Truncate(org, max(room-lipgloss.Width(left), 0), "…")
+		left = ansi.Truncate(left, room, "…")
+	}
+	l := m.st.title.Render(left) + m.st.header.Render(org)
+	return l + strings.Repeat(" ", max(w-lipgloss.Width(l)-lipgloss.Width(right), 1)) + m.st.header.Render(right)
+}
+
+// body is the step's view, or an overlay: the admin exit, the sign-out
+// question, or "still there?".
+func (m *Model) body(w int) string {
+	switch {
+	case m.adminOpen:
+		return m.adminView(w)
+	case m.signOutAsk:
+		return m.signOutView(w)
+	case m.idleAsk:
+		left := int((m.cfg.Idle + m.cfg.IdleGrace - m.cfg.Now().Sub(m.lastInput)).Seconds())
+		return m.st.box.Width(min(w, 60)).Render(m.st.title.Render(m.t.S("idle.title")) + "\n" + m.t.S("idle.body", max(left, 0)))
+	}
+	return screens[m.j.Step].view(m, w)
+}
+
+// bindings are the keys the help bar shows now.
+func (m *Model) bindings() []key.Binding {
+	switch {
+	case m.adminOpen:
+		return []key.Binding{m.bind("help.exit", "enter", "enter"), m.bind("help.cancel", "esc", "esc")}
+	case m.signOutAsk:
+		return m.signOutKeys()
+	case m.idleAsk:
+		return []key.Binding{m.bind("help.anyKey", "any key")}
+	}
+	return screens[m.j.Step].keys(m)
+}
+
+// wrapHelp lays the bindings out as "key what · key what", wrapped at w
+// between entries rather than cut.
+func wrapHelp(bs []key.Binding, w int) string {
+	var lines []string
+	line := ""
+	for _, b := range bs {
+		if !b.Enabled() {
+			continue
+		}
+		h := b.Help()
+		item := h.Key + " " + h.Desc
+		switch {
+		case line == "":
+			line = item
+		case lipgloss.Width(line+" · "+item) <= w:
+			line += " · " + item
+		default:
+			lines, line = append(lines, line), item
+		}
+	}
+	return strings.Join(append(lines, line), "\n")
+}
+
+// para wraps text to w in style s.
+func para(s lipgloss.Style, text string, w int) string { return s.Width(w).Render(text) }
+
+// problemView is the current problem, wrapped, on lines of its own.
+func (m *Model) problemView(w int) string {
+	if m.j.Problem == nil {
+		return ""
+	}
+	return "\n" + para(m.st.problem, "! "+m.explain(m.j.Problem), w)
+}
+
+// choices draws a vertical choice, the selected one marked "›"; a long
+// option wraps under itself instead of being cut.
+func (m *Model) choices(w, selected int, options ...string) string {
+	var out []string
+	for i, o := range options {
+		lines := strings.Split(lipgloss.NewStyle().Width(w-2).Render(o), "\n")
+		mark, st := "  ", lipgloss.NewStyle()
+		if i == selected {
+			mark, st = "› ", m.st.selected
+		}
+		for k, l := range lines {
+			if k > 0 {
+				mark = "  "
+			}
+			out = append(out, st.Render(mark+strings.TrimRight(l, " ")))
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func (m *Model) busyView() string {
+	if m.busy == "" {
+		return ""
+	}
+	return "\n" + m.st.hint.Render("… "+m.busy)
+}
+
+// touchBox is the "touch your key now" box, drawn only while the key
+// really waits.
+func (m *Model) touchBox(w int, title, body string) string {
+	spin := []string{"◐", "◓", "◑", "◒"}[m.cfg.Now().Second()%4]
+	inner := min(w, 64) - 4
+	text := m.st.title.Render(spin+"  "+title) + "\n" + para(m.st.body, body, inner) + "\n" +
+		para(m.st.hint, m.t.S("touch.timeout", m.t.Dur(m.cfg.Touch)), inner)
+	return m.st.box.Render(text)
+}
+
+// greeting heads the signed-in steps before the key is registered: who
+// is signed in, and what they should know about their sign-in.
+func (m *Model) greeting(w int) string {
+	if !m.j.SignedIn() {
+		return ""
+	}
+	s := m.st.body.Render(m.t.S("signedin.greeting", Clean(m.j.Session.DisplayName, 60)))
+	if !m.j.Session.HasOtherMethods {
+		s += "\n" + para(m.st.problem, "! "+m.t.S("signedin.noOther"), w)
+	}
+	if m.j.PassOnce {
+		s += "\n" + para(m.st.hint, m.t.S("signedin.once"), w)
+	}
+	return s + "\n\n"
+}
+
+func (m *Model) day(t time.Time) string { return t.Local().Format("2006-01-02") }
+func (m *Model) minute(t time.Time) string {
+	return t.Local().Format("2006-01-02 15:04")
+}

@@ -1,0 +1,45 @@
+package tui
+
+import (
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// The sign-out question: a person can leave on purpose from every
+// signed-in step, and is told first what stays behind.
+
+func (m *Model) signOutKeys() []key.Binding {
+	return []key.Binding{m.bind("help.signOutYes", "y", "y", "enter"), m.bind("help.stay", "n/esc", "n", "esc")}
+}
+
+func (m *Model) signOutKey(k tea.KeyPressMsg) tea.Cmd {
+	ks := m.signOutKeys()
+	switch {
+	case key.Matches(k, ks[0]):
+		return m.endSession("signedOut")
+	case key.Matches(k, ks[1]):
+		m.signOutAsk = false
+	}
+	return nil
+}
+
+func (m *Model) signOutView(w int) string {
+	j, st, t := m.j, m.st, m.t
+	var lines []string
+	if j.Method.ID != "" {
+		lines = append(lines, "• "+t.S("signout.keyStays", Clean(j.Method.DisplayName, 64)))
+	} else {
+		lines = append(lines, "• "+t.S("signout.noKey"))
+	}
+	switch {
+	case j.PassOnce:
+		lines = append(lines, "• "+t.S("signout.passOnce"))
+	case !j.PassEnds.IsZero():
+		lines = append(lines, "• "+t.S("signout.passStays", m.minute(j.PassEnds)))
+	default:
+		lines = append(lines, "• "+t.S("signout.passMaybe"))
+	}
+	return st.title.Render(t.S("signout.title")) + "\n\n" + para(st.body, strings.Join(lines, "\n"), w)
+}

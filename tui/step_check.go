@@ -1,0 +1,70 @@
+package tui
+
+import (
+	"context"
+	"errors"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/flows"
+)
+
+// checkStep offers the key check: one more touch proves the new key signs
+// in. Skippable.
+type checkStep struct{}
+
+func (checkStep) keys(m *Model) []key.Binding {
+	if m.touching {
+		return m.touchingKeys()
+	}
+	return []key.Binding{m.bind("help.check", "enter", "enter"), m.bind("help.skip", "s", "s"), m.keyLeave()}
+}
+
+func (s checkStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	ks := s.keys(m)
+	switch {
+	case m.touching:
+		return m.cancelTouch(k)
+	case key.Matches(k, ks[0]):
+		m.j.Problem = nil
+		path, pin, id := m.j.Key.Path, m.j.PINForTouch(), m.j.Method.ID
+		return m.startTouch(func(ctx context.Context) tea.Msg {
+			return checkedMsg{m.svc.CheckKey(ctx, path, pin, id)}
+		})
+	case key.Matches(k, ks[1]):
+		m.j.SkipCheck()
+		return m.loadMethods()
+	case key.Matches(k, ks[2]):
+		m.askSignOut()
+	}
+	return nil
+}
+
+func (checkStep) view(m *Model, w int) string {
+	j, st, t := m.j, m.st, m.t
+	out := st.ok.Render("✓ "+t.S("check.title")) + "  " + st.hint.Render(Clean(j.Method.DisplayName, 64)) + "\n\n"
+	if m.touching {
+		return out + m.touchBox(w, t.S("touch.title"), t.S("check.touch"))
+	}
+	return out + para(st.body, t.S("check.body"), w) + m.problemView(w)
+}
+
+func (m *Model) checked(msg checkedMsg) tea.Cmd {
+	if errors.Is(msg.err, fido.ErrCancelled) {
+		return nil
+	}
+	m.j.KeyChecked(msg.err)
+	if m.j.Step == flows.StepCleanup {
+		return m.loadMethods()
+	}
+	return nil
+}
+
+func (m *Model) loadMethods() tea.Cmd {
+	m.busy = "…"
+	return call(callTimeout, func(ctx context.Context) tea.Msg {
+		ms, err := m.svc.Methods(ctx)
+		return methodsMsg{ms, err}
+	})
+}

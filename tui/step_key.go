@@ -1,0 +1,100 @@
+package tui
+
+import (
+	"errors"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/flows"
+)
+
+// insertKeyStep waits for one security key and reads what it can do.
+type insertKeyStep struct{}
+
+func (insertKeyStep) keys(m *Model) []key.Binding {
+	useIt := m.bind("help.useThisKey", "enter", "enter")
+	useIt.SetEnabled(errors.Is(m.j.Problem, flows.ErrSwapKey))
+	return []key.Binding{useIt, m.keyLeave()}
+}
+
+func (s insertKeyStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, s.keys(m)[0]):
+		// Esc at a PIN step by mistake: the key in the port after all.
+		m.j.UseSetAside()
+		return m.pollKeys(true)
+	case key.Matches(k, m.keyLeave()):
+		m.askSignOut()
+	}
+	return nil
+}
+
+func (insertKeyStep) view(m *Model, w int) string {
+	st, t := m.st, m.t
+	out := m.greeting(w) + para(st.title, t.S("key.insert"), w) + "\n"
+	if m.busy != "" {
+		out += m.busyView()
+	} else {
+		out += st.hint.Render(t.S("key.waiting"))
+	}
+	if !errors.Is(m.j.Problem, fido.ErrNoKey) { // the title already says it
+		out += m.problemView(w)
+	}
+	return out
+}
+
+func (m *Model) pollKeys(now bool) tea.Cmd {
+	look := func() tea.Msg { ks, err := m.svc.Keys(); return keysMsg{ks, err} }
+	if now {
+		return look
+	}
+	return tea.Tick(m.cfg.KeyPoll, func(time.Time) tea.Msg { return look() })
+}
+
+func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
+	j := m.j
+	if j.Step != flows.StepInsertKey {
+		return nil
+	}
+	if msg.err != nil {
+		return m.pollKeys(false)
+	}
+	if j.KeysSeen(msg.keys) {
+		m.busy = m.t.S("key.reading")
+		path := j.Key.Path
+		return func() tea.Msg { info, pin, err := m.svc.KeyFacts(path); return factsMsg{info, pin, err} }
+	}
+	return m.pollKeys(false)
+}
+
+func (m *Model) keyFacts(msg factsMsg) tea.Cmd {
+	m.busy = ""
+	m.j.KeyFacts(msg.info, msg.pin, msg.err)
+	switch m.j.Step {
+	case flows.StepNewPIN:
+		m.pinField = 0
+		return m.pin1.Focus()
+	case flows.StepEnterPIN:
+		return m.pin1.Focus()
+	case flows.StepInsertKey:
+		return m.pollKeys(false)
+	}
+	return nil
+}
+
+// backToKey is Esc at a PIN or naming step: put this key aside and wait
+// for another (flows sets it aside until it is taken out).
+func (m *Model) backToKey() tea.Cmd {
+	if !m.j.Back() {
+		return nil
+	}
+	for _, f := range []*textinput.Model{&m.pin1, &m.pin2, &m.name} {
+		f.Reset()
+		f.Blur()
+	}
+	m.pinField = 0
+	return m.pollKeys(true)
+}

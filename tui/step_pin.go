@@ -1,0 +1,137 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/tapkiosk/tapkiosk/flows"
+)
+
+// newPINStep creates the key's PIN, typed twice, with the key's rules.
+// (A later PIN check on entry, once fido can verify a PIN without a
+// touch, is one more step of this kind: see README "Not yet".)
+type newPINStep struct{}
+
+func (newPINStep) keys(m *Model) []key.Binding {
+	return m.signedInKeys(m.keyNext(), m.bind("help.field", "tab", "tab", "up", "down"), m.keyOtherKey())
+}
+
+func (s newPINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	j := m.j
+	switch {
+	case key.Matches(k, s.keys(m)[1]):
+		m.switchPINField()
+		return nil
+	case key.Matches(k, m.keyOtherKey()):
+		return m.backToKey()
+	case key.Matches(k, m.keyNext()):
+		if m.pinField == 0 {
+			m.switchPINField()
+			return nil
+		}
+		p1, p2 := m.pin1.Value(), m.pin2.Value()
+		if err := j.CheckNewPIN(p1, p2); err != nil {
+			j.Problem = err
+			m.pin1.Reset()
+			m.pin2.Reset()
+			m.pinField = 1
+			m.switchPINField()
+			return nil
+		}
+		m.busy = m.t.S("pin.setting")
+		path := j.Key.Path
+		return func() tea.Msg { return pinSetMsg{m.svc.SetPIN(path, p1)} }
+	}
+	return m.typeInto(k)
+}
+
+func (m *Model) switchPINField() {
+	if m.pinField == 0 {
+		m.pinField = 1
+		m.pin1.Blur()
+		m.pin2.Focus()
+	} else {
+		m.pinField = 0
+		m.pin2.Blur()
+		m.pin1.Focus()
+	}
+}
+
+func (m *Model) pinSet(msg pinSetMsg) tea.Cmd {
+	m.busy = ""
+	m.j.PINSet(m.pin1.Value(), msg.err)
+	m.pin1.Reset()
+	m.pin2.Reset()
+	m.pin1.Blur()
+	m.pin2.Blur()
+	if m.j.Step == flows.StepNameKey {
+		m.name.SetValue(m.j.KeyName)
+		return m.name.Focus()
+	}
+	m.pinField = 1
+	m.switchPINField()
+	return nil
+}
+
+func (newPINStep) view(m *Model, w int) string {
+	j, st, t := m.j, m.st, m.t
+	out := m.greeting(w) + st.title.Render(t.S("pin.new.title")) + "\n" + para(st.hint, t.S("pin.new.rules", max(j.Info.MinPINLength, 4)), w) + "\n\n"
+	out += t.S("pin.new.first") + "\n" + m.pin1.View() + "\n" + t.S("pin.new.again") + "\n" + m.pin2.View()
+	// Judged on what is in the field now, so it cannot outlive the PIN.
+	if flows.WeakPIN(m.pin1.Value()) {
+		out += "\n" + para(st.hint, "! "+t.S("pin.weak"), w)
+	}
+	return out + m.busyView() + m.problemView(w)
+}
+
+// enterPINStep takes the PIN of a key that has one; the key judges it at
+// the touch.
+type enterPINStep struct{}
+
+func (enterPINStep) keys(m *Model) []key.Binding {
+	return m.signedInKeys(m.keyNext(), m.keyOtherKey())
+}
+
+func (enterPINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(k, m.keyOtherKey()):
+		return m.backToKey()
+	case key.Matches(k, m.keyNext()):
+		if m.pin1.Value() == "" {
+			return nil
+		}
+		m.j.EnterPIN(m.pin1.Value())
+		m.pin1.Reset()
+		m.pin1.Blur()
+		m.name.SetValue(m.j.KeyName)
+		return m.name.Focus()
+	}
+	return m.typeInto(k)
+}
+
+func (enterPINStep) view(m *Model, w int) string {
+	j, st, t := m.j, m.st, m.t
+	out := m.greeting(w) + st.title.Render(t.S("pin.enter.title")) + "\n"
+	if r := j.PIN.Retries; r > 0 && r <= 3 && j.Problem == nil {
+		out += para(st.problem, "! "+t.S("pin.retriesLow", r), w)
+	} else if r > 0 && j.Problem == nil {
+		out += st.hint.Render(t.S("pin.retries", r))
+	}
+	return out + "\n\n" + m.pin1.View() + m.problemView(w)
+}
+
+// pinBlockedStep explains a blocked PIN: only another key helps here.
+type pinBlockedStep struct{}
+
+func (pinBlockedStep) keys(m *Model) []key.Binding { return m.signedInKeys(m.keyOtherKey()) }
+
+func (pinBlockedStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	if key.Matches(k, m.keyOtherKey()) {
+		return m.backToKey()
+	}
+	return nil
+}
+
+func (pinBlockedStep) view(m *Model, w int) string {
+	st, t := m.st, m.t
+	return m.greeting(w) + st.problem.Render("! "+t.S("pin.blocked.title")) + "\n\n" + para(st.body, t.S("pin.blocked.body"), w)
+}
