@@ -100,6 +100,11 @@ func startTapd(t *testing.T, db string, extra ...string) *tapd {
 func startTapdEnv(t *testing.T, env []string, db string, extra ...string) *tapd {
 	t.Helper()
 	addr := freeAddr(t)
+	for i, a := range extra {
+		if a == "--listen" && i+1 < len(extra) {
+			addr = extra[i+1] // the caller's wins, and is where to wait
+		}
+	}
 	args := append([]string{"serve", "--db", db, "--listen", addr, "--log-format", "json", "--log-level", "debug"}, extra...)
 	cmd := exec.Command(filepath.Join(bin, "tapd"), args...)
 	cmd.Env = append(os.Environ(), env...)

@@ -178,6 +178,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 		return usageError{err}
 	}
 	logger := set.logger(stderr)
+	for _, w := range set.warnings() {
+		logger.Warn(w)
+	}
 	setMemoryLimit(set, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
