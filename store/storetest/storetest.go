@@ -48,6 +48,10 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"FIDO2Methods", testFIDO2Methods},
 		{"UserHandle", testUserHandle},
 		{"Ceremonies", testCeremonies},
+		{"Outbox", testOutbox},
+		{"OutboxAtomic", testOutboxAtomic},
+		{"OutboxClaimRace", testOutboxClaimRace},
+		{"OpenSessions", testOpenSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
