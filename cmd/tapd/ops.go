@@ -113,9 +113,14 @@ func fromCredentials(fs *flag.FlagSet, dir string) {
 		if c.name == "webhook-secret" && fs.Lookup("webhook-url").Value.String() == "" {
 			continue // a secret for a webhook that is off
 		}
-		p := filepath.Join(dir, c.name)
-		if _, err := os.Stat(p); err == nil {
-			fs.Set(c.flag, p)
+		// The unit loads /etc/tapkiosk/credentials as a folder, which
+		// systemd names tapd_<file>; a drop-in may name one plainly.
+		for _, name := range []string{c.name, "tapd_" + c.name} {
+			p := filepath.Join(dir, name)
+			if _, err := os.Stat(p); err == nil {
+				fs.Set(c.flag, p)
+				break
+			}
 		}
 	}
 }

@@ -42,7 +42,7 @@ func TestOpsValidate(t *testing.T) {
 // left unset, and never override a flag given.
 func TestFromCredentials(t *testing.T) {
 	dir := t.TempDir()
-	for _, n := range []string{"tls-cert", "tls-key", "client-secret", "webhook-secret"} {
+	for _, n := range []string{"tls-cert", "tapd_tls-key", "client-secret", "tapd_webhook-secret"} {
 		os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o400)
 	}
 	s := defaultServeSettings()
@@ -53,8 +53,8 @@ func TestFromCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromCredentials(fs, dir)
-	if s.TLSCert != "/etc/tapkiosk/tls.pem" || s.TLSKey != filepath.Join(dir, "tls-key") || s.Entra.SecretFile != filepath.Join(dir, "client-secret") ||
-		s.Ops.WebhookSecretFile != filepath.Join(dir, "webhook-secret") || s.Entra.CertificateFile != "" {
+	if s.TLSCert != "/etc/tapkiosk/tls.pem" || s.TLSKey != filepath.Join(dir, "tapd_tls-key") || s.Entra.SecretFile != filepath.Join(dir, "client-secret") ||
+		s.Ops.WebhookSecretFile != filepath.Join(dir, "tapd_webhook-secret") || s.Entra.CertificateFile != "" {
 		t.Fatalf("after credentials: %+v", s)
 	}
 	// Without a webhook, its secret is left alone (else validate refuses).
