@@ -20,9 +20,7 @@ import (
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
-	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
-	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
 )
 
 const hookSecret = "e2e-webhook-secret-0123456789abcdef"
@@ -135,14 +133,7 @@ func TestOpsJourney(t *testing.T) {
 	metricsAddr := freeAddr(t)
 	d := startTapd(t, db, "--rp-id", "tapkiosk.test", "--attestation-roots", rootsPath, "--metrics-listen", metricsAddr,
 		"--audit-log", auditPath, "--webhook-url", rc.srv.URL+"/hook", "--webhook-secret-file", secretFile)
-	run := func(args ...string) string {
-		t.Helper()
-		out, errOut, code := tapctl(t, d.url, tokFile, args...)
-		if code != 0 {
-			t.Fatalf("tapctl %v: %d %s %s", args, code, out, errOut)
-		}
-		return out
-	}
+	run := mustTapctl(t, d.url, tokFile)
 	run("policy", "set", "--state", "enabled")
 	run("user", "add", "kim@example.com", "--name", "Kim")
 	run("user", "add", "lou@example.com", "--name", "Lou")
@@ -152,41 +143,7 @@ func TestOpsJourney(t *testing.T) {
 	var kiosk api.Kiosk
 	json.Unmarshal([]byte(run("kiosk", "add", "lobby", "--json")), &kiosk)
 
-	k, err := virtualkey.New(virtualkey.Options{TouchDelay: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := hidroute.Plug("e2e-ops", k)
-	defer hidroute.Remove("e2e-ops")
-	if err := fido.SetPIN(path, "2468"); err != nil {
-		t.Fatal(err)
-	}
-	c := api.NewClient(d.url, kiosk.Token)
-	if _, err := c.OpenSession(bg, "kim@example.com", *pass.TemporaryAccessPass); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := c.CreationOptions(bg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := fido.Register(bg, path, fido.RegisterRequest{Options: opts.PublicKey, Origin: "https://tapkiosk.test", PIN: "2468"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := json.Marshal(reg)
-	m, err := c.RegisterFIDO2(bg, api.RegisterFIDO2Request{PublicKeyCredential: raw})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ao, _ := c.AssertionOptions(bg, m.ID)
-	as, err := fido.Assert(bg, path, fido.AssertRequest{Options: ao.PublicKey, Origin: "https://tapkiosk.test", PIN: "2468"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	araw, _ := json.Marshal(as)
-	if _, err := c.CheckKey(bg, m.ID, araw); err != nil {
-		t.Fatal(err)
-	}
+	_, m := keyJourney(t, d.url, kiosk.Token, "kim@example.com", *pass.TemporaryAccessPass)
 	run("methods", "delete", "kim@example.com", m.ID)
 	for range 10 {
 		api.NewClient(d.url, kiosk.Token).OpenSession(bg, "lou@example.com", "WrongPass99")

@@ -76,6 +76,19 @@ func contents(t *testing.T, deb string) map[string]string {
 	return out
 }
 
+// checkFiles checks the .deb's files have the modes and owners wanted, and
+// returns its whole listing.
+func checkFiles(t *testing.T, deb string, want map[string]string) map[string]string {
+	t.Helper()
+	files := contents(t, deb)
+	for path, mode := range want {
+		if files[path] != mode {
+			t.Errorf("%s: %q, want %q", path, files[path], mode)
+		}
+	}
+	return files
+}
+
 // extract unpacks a .deb into a fresh folder.
 func extract(t *testing.T, deb string) string {
 	dir := t.TempDir()
@@ -86,19 +99,14 @@ func extract(t *testing.T, deb string) string {
 func TestTapdPackage(t *testing.T) {
 	build(t)
 	deb := built.debs["tapkiosk-tapd"]
-	files := contents(t, deb)
-	for path, mode := range map[string]string{
+	files := checkFiles(t, deb, map[string]string{
 		"/usr/bin/tapd":                          "-rwxr-xr-x root/root",
 		"/usr/bin/tapctl":                        "-rwxr-xr-x root/root",
 		"/usr/lib/systemd/system/tapd.service":   "-rw-r--r-- root/root",
 		"/etc/tapkiosk/tapd.conf":                "-rw-r----- root/root",
 		"/etc/tapkiosk/credentials":              "drwx------ root/root",
 		"/usr/share/doc/tapkiosk-tapd/deploy.md": "-rw-r--r-- root/root",
-	} {
-		if files[path] != mode {
-			t.Errorf("%s: %q, want %q", path, files[path], mode)
-		}
-	}
+	})
 	for p := range files {
 		if strings.Contains(p, "kiosk@") || strings.HasSuffix(p, "/kiosk") {
 			t.Errorf("the tapd package holds %s", p)
@@ -176,17 +184,12 @@ func TestTapdPackage(t *testing.T) {
 func TestKioskPackage(t *testing.T) {
 	build(t)
 	deb := built.debs["tapkiosk-kiosk"]
-	files := contents(t, deb)
-	for path, mode := range map[string]string{
+	checkFiles(t, deb, map[string]string{
 		"/usr/bin/kiosk": "-rwxr-xr-x root/root",
 		"/usr/lib/systemd/system/tapkiosk-kiosk@.service": "-rw-r--r-- root/root",
 		"/usr/lib/udev/rules.d/70-tapkiosk-fido.rules":    "-rw-r--r-- root/root",
 		"/etc/tapkiosk/kiosk.conf":                        "-rw-r----- root/root",
-	} {
-		if files[path] != mode {
-			t.Errorf("%s: %q, want %q", path, files[path], mode)
-		}
-	}
+	})
 	if v := dpkgDeb(t, "-f", deb, "Depends"); !strings.Contains(v, "libfido2-1 (>= 1.12.0)") {
 		t.Errorf("Depends: %s", v)
 	}
