@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 
 .DEFAULT_GOAL := help
-.PHONY: help build test demo bench load hwtest fuzz deps vet clean
+.PHONY: help build test demo bench load hwtest fuzz deps vet clean package
 
 help: ## show this help
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -14,6 +14,9 @@ build: ## build bin/tapd, bin/tapctl, bin/kiosk and the demo kiosk bin/kiosk-dem
 	$(GO) build -o $(BIN)/tapctl ./cmd/tapctl
 	$(GO) build -o $(BIN)/kiosk ./cmd/kiosk
 	$(GO) build -tags demo -o $(BIN)/kiosk-demo ./cmd/kiosk
+
+package: deps ## build the .deb and .rpm packages (tapkiosk-tapd, tapkiosk-kiosk) into dist/ with nfpm
+	@GO=$(GO) packaging/build.sh
 
 deps: ## install the Debian packages the tests and demo need (PostgreSQL, curl), if missing
 	@scripts/ensure-deps.sh
@@ -59,4 +62,4 @@ fuzz: deps ## fuzz the virtual key, every body tapd decodes and the WebAuthn ans
 	@for t in $(CEREMONY_FUZZ); do $(FUZZ) server $$t -fuzzminimizetime 20x || exit 1; done
 
 clean: ## remove build output and demo state
-	rm -rf $(BIN) demo
+	rm -rf $(BIN) demo dist

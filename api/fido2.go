@@ -158,6 +158,14 @@ const (
 	ActionUpdateFIDO2Policy = "updateFido2Policy"
 )
 
+// AuditActions are every action the audit trail records, for clients
+// that check a filter before asking.
+var AuditActions = []string{ActionSignIn, ActionSignOut, ActionSessionDenied, ActionCreatePass, ActionDeletePass,
+	ActionUpdatePolicy, ActionCreateUser, ActionDeleteUser, ActionImportUsers, ActionCreateKiosk, ActionRevokeKiosk,
+	ActionCreateToken, ActionRevokeToken, ActionDenied, ActionUnlockUser,
+	ActionRegisterFIDO2, ActionCheckKey, ActionDeleteMethod, ActionUpdateFIDO2Policy,
+	ActionCreateStagingBatch, ActionUpdateStagingRow}
+
 // CreationOptions asks for registration options for the signed-in person.
 func (c *Client) CreationOptions(ctx context.Context) (CreationOptions, error) {
 	var out CreationOptions

@@ -107,6 +107,10 @@ type TemporaryAccessPassMethod struct {
 	IsUsableOnce          bool      `json:"isUsableOnce"`
 	IsUsable              bool      `json:"isUsable"`
 	MethodUsabilityReason string    `json:"methodUsabilityReason"`
+	// ReplacedPassID, in the create response only, is the pass this one
+	// replaced: it stopped working, and its kiosk sessions ended (tapd's
+	// addition to Graph's shape).
+	ReplacedPassID string `json:"replacedPassId,omitempty"`
 }
 
 // Kiosk is a registered kiosk. Token is set only in the create response.

@@ -100,6 +100,11 @@ func startTapd(t *testing.T, db string, extra ...string) *tapd {
 func startTapdEnv(t *testing.T, env []string, db string, extra ...string) *tapd {
 	t.Helper()
 	addr := freeAddr(t)
+	for i, a := range extra {
+		if a == "--listen" && i+1 < len(extra) {
+			addr = extra[i+1] // the caller's wins, and is where to wait
+		}
+	}
 	args := append([]string{"serve", "--db", db, "--listen", addr, "--log-format", "json", "--log-level", "debug"}, extra...)
 	cmd := exec.Command(filepath.Join(bin, "tapd"), args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -168,18 +173,20 @@ func tapctlWant(t *testing.T, server, tokenFile string) func(want int, args ...s
 // tapctl runs the CLI and returns stdout, stderr and the exit code.
 func tapctl(t *testing.T, server, tokenFile string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(bin, "tapctl"), append([]string{"--server", server, "--token-file", tokenFile}, args...)...)
-	cmd.Env = append(os.Environ(), "TAPCTL_TOKEN=", "TAPCTL_SERVER=")
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+	return tapctlEnv(t, nil, append([]string{"--server", server, "--token-file", tokenFile}, args...)...)
+}
+
+// mustTapctl runs tapctl against server and fails the test unless it
+// exits 0; it returns stdout.
+func mustTapctl(t *testing.T, server, tokenFile string) func(args ...string) string {
+	return func(args ...string) string {
+		t.Helper()
+		out, errOut, code := tapctl(t, server, tokenFile, args...)
+		if code != 0 {
+			t.Fatalf("tapctl %v: %d %s %s", args, code, out, errOut)
+		}
+		return out
 	}
-	return out.String(), errb.String(), code
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -518,14 +525,7 @@ func TestKeyJourneyWithTapctl(t *testing.T) {
 	if !strings.Contains(d.logs.String(), "tapkiosk test attestation root") {
 		t.Fatalf("tapd did not say which root it trusts:\n%s", d.logs)
 	}
-	run := func(args ...string) string {
-		t.Helper()
-		out, errOut, code := tapctl(t, d.url, tokFile, args...)
-		if code != 0 {
-			t.Fatalf("tapctl %v: %d %s %s", args, code, out, errOut)
-		}
-		return out
-	}
+	run := mustTapctl(t, d.url, tokFile)
 	run("policy", "set", "--state", "enabled")
 	run("user", "add", "kim@example.com", "--name", "Kim")
 	if out := run("fido2-policy", "set", "--attestation-enforced=true"); !strings.Contains(out, "isAttestationEnforced  true") {
@@ -536,17 +536,44 @@ func TestKeyJourneyWithTapctl(t *testing.T) {
 	var kiosk api.Kiosk
 	json.Unmarshal([]byte(run("kiosk", "add", "lobby", "--json")), &kiosk)
 
+	c, m := keyJourney(t, d.url, kiosk.Token, "kim@example.com", *pass.TemporaryAccessPass)
+	if err := c.DeleteSessionPass(bg); err != nil {
+		t.Fatal(err)
+	}
+	out := run("methods", "list", "kim@example.com")
+	if !strings.Contains(out, m.ID) || !strings.Contains(out, "fido2") || !strings.Contains(out, "attested") || strings.Contains(out, "temporaryAccessPass") {
+		t.Fatalf("methods list: %s", out)
+	}
+	run("methods", "delete", "kim@example.com", m.ID)
+	if out := run("methods", "list", "kim@example.com"); !strings.Contains(out, "has no authentication methods") {
+		t.Fatalf("after delete: %s", out)
+	}
+	audit := run("audit", "--user", "kim@example.com", "--json")
+	for _, a := range []string{api.ActionRegisterFIDO2, api.ActionCheckKey, api.ActionDeleteMethod, api.ActionDeletePass} {
+		if !strings.Contains(audit, `"`+a+`"`) {
+			t.Errorf("audit lacks %s", a)
+		}
+	}
+}
+
+// keyJourney is the kiosk's half of a registration against a tapd whose
+// rp id is tapkiosk.test: a virtual key with a PIN, driven by real
+// libfido2, signs in with the pass, registers, and passes the key check.
+// It returns the signed-in kiosk client and the new key.
+func keyJourney(t *testing.T, url, kioskToken, upn, pass string) (*api.Client, api.FIDO2Method) {
+	t.Helper()
 	k, err := virtualkey.New(virtualkey.Options{TouchDelay: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := hidroute.Plug("e2e", k)
-	defer hidroute.Remove("e2e")
+	name := fmt.Sprintf("e2e-%d", time.Now().UnixNano())
+	path := hidroute.Plug(name, k)
+	t.Cleanup(func() { hidroute.Remove(name) })
 	if err := fido.SetPIN(path, "2468"); err != nil {
 		t.Fatal(err)
 	}
-	c := api.NewClient(d.url, kiosk.Token)
-	if _, err := c.OpenSession(bg, "kim@example.com", *pass.TemporaryAccessPass); err != nil {
+	c := api.NewClient(url, kioskToken)
+	if _, err := c.OpenSession(bg, upn, pass); err != nil {
 		t.Fatal(err)
 	}
 	opts, err := c.CreationOptions(bg)
@@ -571,21 +598,5 @@ func TestKeyJourneyWithTapctl(t *testing.T) {
 	if kc, err := c.CheckKey(bg, m.ID, araw); err != nil || !kc.Verified {
 		t.Fatalf("key check %+v %v", kc, err)
 	}
-	if err := c.DeleteSessionPass(bg); err != nil {
-		t.Fatal(err)
-	}
-	out := run("methods", "list", "kim@example.com")
-	if !strings.Contains(out, m.ID) || !strings.Contains(out, "fido2") || !strings.Contains(out, "attested") || strings.Contains(out, "temporaryAccessPass") {
-		t.Fatalf("methods list: %s", out)
-	}
-	run("methods", "delete", "kim@example.com", m.ID)
-	if out := run("methods", "list", "kim@example.com"); !strings.Contains(out, "has no authentication methods") {
-		t.Fatalf("after delete: %s", out)
-	}
-	audit := run("audit", "--user", "kim@example.com", "--json")
-	for _, a := range []string{api.ActionRegisterFIDO2, api.ActionCheckKey, api.ActionDeleteMethod, api.ActionDeletePass} {
-		if !strings.Contains(audit, `"`+a+`"`) {
-			t.Errorf("audit lacks %s", a)
-		}
-	}
+	return c, m
 }

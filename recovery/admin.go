@@ -158,11 +158,17 @@ func (s *Service) Audit(ctx context.Context, f store.AuditFilter) ([]api.AuditEn
 	es, err := s.st.ListAudit(ctx, f)
 	out := []api.AuditEntry{}
 	for _, e := range es {
-		out = append(out, api.AuditEntry{ID: e.ID, ActivityDateTime: e.At, RequestID: e.RequestID,
-			Actor: api.Actor{Type: e.ActorType, Name: e.Actor}, Action: e.Action, Target: e.Target, Result: string(e.Result),
-			ResultReason: e.Reason, Details: e.Details, Repeats: e.Repeats})
+		out = append(out, AuditOut(e))
 	}
 	return out, err
+}
+
+// AuditOut is an audit entry in the API's shape, as tapctl audit --json
+// and the audit export show it.
+func AuditOut(e store.AuditEntry) api.AuditEntry {
+	return api.AuditEntry{ID: e.ID, ActivityDateTime: e.At, RequestID: e.RequestID,
+		Actor: api.Actor{Type: e.ActorType, Name: e.Actor}, Action: e.Action, Target: e.Target, Result: string(e.Result),
+		ResultReason: e.Reason, Details: e.Details, Repeats: e.Repeats}
 }
 
 // ---- who is calling ----

@@ -28,9 +28,24 @@ func (s *Service) record(ctx context.Context, c *Caller, e Event) {
 	typ, name := c.Actor()
 	en := store.AuditEntry{At: s.now(), RequestID: c.RequestID, ActorType: typ, Actor: name, Action: e.Action,
 		Target: e.Target, Result: e.Result, Reason: e.Reason, Details: e.Details, Group: e.Group}
-	if err := s.st.AppendAudit(ctx, en); err != nil {
-		c.Log.Error("audit write failed", "action", e.Action, "target", e.Target, "result", e.Result, "reason", e.Reason, "err", err)
+	var err error
+	if s.notifies(en) {
+		// A refusal that starts a lock is told of: entry and notification
+		// together, or neither.
+		err = s.st.Atomically(ctx, func(tx store.Store) error {
+			if err := tx.AppendAudit(ctx, en); err != nil {
+				return err
+			}
+			return s.enqueue(ctx, tx, en)
+		})
+	} else {
+		err = s.st.AppendAudit(ctx, en)
 	}
+	if err != nil {
+		c.Log.Error("audit write failed", "action", e.Action, "target", e.Target, "result", e.Result, "reason", e.Reason, "err", err)
+		return
+	}
+	s.obs.Audited(en)
 }
 
 // refuse audits a refusal and returns its error.

@@ -74,6 +74,7 @@ func (s *Service) CreatePass(ctx context.Context, c *Caller, rawUPN string, req 
 	}
 	out := PassOut(np.Pass)
 	out.TemporaryAccessPass = &np.Value
+	out.ReplacedPassID = np.Replaced
 	return out, nil
 }
 

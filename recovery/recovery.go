@@ -47,6 +47,12 @@ type Config struct {
 	// together (at least one), and a sign-in past them is refused at once
 	// with 503 rather than queued.
 	HashMemory int64
+	// Observer hears outcomes (metrics, the audit export); nil hears none.
+	Observer Observer
+	// Notify queues a notification (store.OutboxEvent) with each action
+	// someone should hear of: a key registered, a method removed, a pass
+	// used, a lock started. Leave it off when nothing delivers them.
+	Notify bool
 }
 
 // Defaults are tapd's limits when nothing else is said; tapd serve's
@@ -75,6 +81,7 @@ type Service struct {
 	now       func() time.Time
 	dummyHash string
 	hashSlots chan struct{}
+	obs       Observer
 }
 
 // New checks the config, fills defaults and returns a Service.
@@ -103,6 +110,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.HashMemory <= 0 {
 		cfg.HashMemory = Defaults.HashMemory
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
+	}
 	// A hash of a random value: sign-ins for unknown users verify against it
 	// so that they take as long as a wrong pass for a known user.
 	dummy, err := tap.HashPass(randomHex(16), cfg.Argon2)
@@ -110,7 +120,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, st: cfg.Store, dir: cfg.Directory, rp: cfg.RP, log: cfg.Logger, now: cfg.Now, dummyHash: dummy,
-		hashSlots: make(chan struct{}, HashSlots(cfg.HashMemory, cfg.Argon2))}, nil
+		hashSlots: make(chan struct{}, HashSlots(cfg.HashMemory, cfg.Argon2)), obs: cfg.Observer}, nil
 }
 
 // HashSlots is how many pass checks fit in the memory budget at once.

@@ -155,19 +155,30 @@ func (s *Service) release(ctx context.Context, c *Caller, gs []guard) {
 
 // wrongPass records the wrong guess against every guard and answers 401,
 // or 429 when it started a lock (the account's first, as the person
-// cares most about that one).
-func (s *Service) wrongPass(ctx context.Context, gs []guard, now time.Time) error {
+// cares most about that one). The locks it started are in details, for
+// the audit entry and the notification.
+func (s *Service) wrongPass(ctx context.Context, gs []guard, now time.Time) (map[string]string, error) {
 	var out error = api.ErrInvalidCredentials
+	var locked []string
+	var details map[string]string
 	for i := len(gs) - 1; i >= 0; i-- {
 		d, err := s.fail(ctx, gs[i], now)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if d > 0 && out == api.ErrInvalidCredentials {
-			out = tooMany(d, gs[i].who)
+		if d > 0 {
+			s.obs.Locked(gs[i].kind, d)
+			locked = append(locked, gs[i].kind)
+			if out == api.ErrInvalidCredentials {
+				out = tooMany(d, gs[i].who)
+				details = map[string]string{"lockedUntil": now.Add(d).UTC().Format(time.RFC3339)}
+			}
 		}
 	}
-	return out
+	if len(locked) > 0 {
+		details[lockStarted] = strings.Join(locked, ",")
+	}
+	return details, out
 }
 
 // lockedOut audits and words a refusal by guard g: locked, or (no lock
@@ -181,6 +192,10 @@ func (s *Service) lockedOut(ctx context.Context, c *Caller, target string, g gua
 	}
 	return s.refuseCounted(ctx, c, api.ActionSessionDenied, target, reason, group+"|"+reason, err, map[string]string{"lock": g.kind})
 }
+
+// lockStarted is the audit detail naming the locks a wrong guess started
+// (user, kiosk, address; comma-separated).
+const lockStarted = "lockStarted"
 
 func tooMany(d time.Duration, who string) *api.Error {
 	return api.E(api.CodeTooManyAttempts, "Too many wrong attempts %s. Try again in %s.", who, humanDuration(d)).
@@ -207,8 +222,10 @@ var errBusy = api.E(api.CodeUnavailable, "tapd is checking many passes at once. 
 func (s *Service) tryHash() (done func(), ok bool) {
 	select {
 	case s.hashSlots <- struct{}{}:
-		return func() { <-s.hashSlots }, true
+		s.obs.HashSlots(len(s.hashSlots), cap(s.hashSlots), false)
+		return func() { <-s.hashSlots; s.obs.HashSlots(len(s.hashSlots), cap(s.hashSlots), false) }, true
 	default:
+		s.obs.HashSlots(len(s.hashSlots), cap(s.hashSlots), true)
 		return nil, false
 	}
 }
@@ -331,12 +348,12 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		return SignedIn{}, err
 	}
 	if !v.right {
-		err := s.wrongPass(ctx, gs, now)
+		locks, err := s.wrongPass(ctx, gs, now)
 		if fp, ok := s.dir.(directory.ForeignPasses); ok && v.noPass && err == api.ErrInvalidCredentials && fp.HasPassElsewhere(ctx, upn) {
 			// Counted as a failure all the same; see README on what this tells.
 			return deny("passNotFromTapkiosk", errPassNotCheckable, nil)
 		}
-		return deny(v.reason, err, nil)
+		return deny(v.reason, err, locks)
 	}
 	// The pass is right, so no guess was wrong whatever follows: the
 	// kiosk's and the address's reservations go back, and the account's

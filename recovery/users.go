@@ -219,7 +219,7 @@ func (s *Service) ImportUsers(ctx context.Context, c *Caller, rows []ImportRow, 
 	}
 	details := map[string]string{"rowsOk": strconv.Itoa(len(good)), "rowsFailed": strconv.Itoa(len(failed)), "mode": mode}
 	if len(failed) > 0 && !partial {
-		e := api.E(api.CodeImportFailed, "%d row(s) failed, so nothing was imported. Fix them, or import the good rows with mode=partial.", len(failed))
+		e := api.E(api.CodeImportFailed, "%d row(s) failed, so nothing was imported. Fix them, or import the good rows with `tapctl user import FILE --partial`.", len(failed))
 		e.Rows = failed
 		return api.ImportResult{}, s.refuse(ctx, c, api.ActionImportUsers, "", "badRows", e, details)
 	}

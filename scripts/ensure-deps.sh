@@ -12,6 +12,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)   # make demo
 [ -f /usr/include/fido.h ] || need+=(libfido2-dev)   # cgo: go-libfido2 and fido/virtualkey/hidroute
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)   # the kiosk's end-to-end journeys
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # packaging/: verify and score the units (no running systemd needed)
+command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)   # packaging/: inspect the .debs
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

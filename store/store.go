@@ -181,6 +181,21 @@ type AuditFilter struct {
 	Before int64
 }
 
+// OutboxEvent is a notification waiting to be delivered. Payload is the
+// body to send, as it will be sent, so a delivery after a restart is the
+// same bytes; ID is its idempotency key.
+type OutboxEvent struct {
+	ID            string
+	Kind          string
+	Payload       []byte
+	CreatedAt     time.Time
+	Attempts      int // attempts begun, this one included once claimed
+	NextAttemptAt time.Time
+	LastError     string
+	// Dead means out of attempts: kept for an operator, never claimed.
+	Dead bool
+}
+
 // PolicyTarget names a user or group a policy includes or excludes.
 type PolicyTarget struct {
 	Type string // "user" or "group"
@@ -228,6 +243,7 @@ type Store interface {
 	Audit
 	Policies
 	Staging
+	Outbox
 
 	// Atomically runs fn with a Store whose every call is part of one
 	// transaction, committed when fn returns nil and rolled back
@@ -285,6 +301,8 @@ type Sessions interface {
 	// DeleteExpiredSessions removes sessions that expired at least
 	// ExpiredSessionKept before now.
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
+	// CountOpenSessions counts the sessions that have not expired at now.
+	CountOpenSessions(ctx context.Context, now time.Time) (int, error)
 }
 
 // Kiosks are the registered kiosk machines. Revoking one ends its sessions.
@@ -428,4 +446,26 @@ type Staging interface {
 	// ActiveStagingRows lists the rows for the person, in any batch, that
 	// are pending or registered.
 	ActiveStagingRows(ctx context.Context, upn string) ([]StagingRow, error)
+}
+
+// Outbox is the notifications waiting for delivery. An event is enqueued
+// in the transaction of the action it tells of (Atomically), so a crash
+// keeps both or neither; delivery is at least once, the ID telling
+// repeats apart.
+type Outbox interface {
+	EnqueueEvent(ctx context.Context, e OutboxEvent) error
+	// ClaimEvents takes up to limit events due at now, oldest first, and
+	// leases them: their next attempt moves to now+lease and Attempts goes
+	// up by one, so no other caller takes them meanwhile, and a caller
+	// that dies mid-delivery has them tried again when the lease ends.
+	ClaimEvents(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxEvent, error)
+	// EventDelivered removes a delivered event.
+	EventDelivered(ctx context.Context, id string) error
+	// EventFailed records a failed attempt: its error, and when to try
+	// next, or dead when no attempt is left.
+	EventFailed(ctx context.Context, id string, next time.Time, lastError string, dead bool) error
+	// ListEvents lists every event kept, oldest first.
+	ListEvents(ctx context.Context) ([]OutboxEvent, error)
+	// CountEvents counts the events waiting and the dead ones.
+	CountEvents(ctx context.Context) (pending, dead int, err error)
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -121,7 +122,7 @@ func (a *app) showPolicy(p api.Policy) error {
 }
 
 func (a *app) policyShow(ctx context.Context, args []string) error {
-	if _, err := parse(a.flags("policy show"), args, 0, ""); err != nil {
+	if _, err := a.parse(a.flags("policy show"), args, 0, ""); err != nil {
 		return err
 	}
 	p, err := a.client.GetPolicy(ctx)
@@ -157,7 +158,7 @@ func (a *app) policySet(ctx context.Context, args []string) error {
 	once := fs.String("usable-once", "", "true forces every new pass to be one-time")
 	include := fs.String("include", "", "include targets")
 	exclude := fs.String("exclude", "", "exclude targets")
-	if _, err := parse(fs, args, 0, ""); err != nil {
+	if _, err := a.parse(fs, args, 0, ""); err != nil {
 		return err
 	}
 	var patch api.PolicyPatch
@@ -236,7 +237,7 @@ func (a *app) userAdd(ctx context.Context, args []string) error {
 	guest := fs.String("guest", "", "internal or external, for a guest")
 	groups := fs.String("groups", "", "comma-separated group names")
 	role := fs.String("admin-role", "", "admin role the user holds, if any")
-	pos, err := parse(fs, args, 1, "UPN --name NAME")
+	pos, err := a.parse(fs, args, 1, "UPN --name NAME")
 	if err != nil {
 		return err
 	}
@@ -255,7 +256,7 @@ func (a *app) userAdd(ctx context.Context, args []string) error {
 }
 
 func (a *app) userGet(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("user get"), args, 1, "UPN")
+	pos, err := a.parse(a.flags("user get"), args, 1, "UPN")
 	if err != nil {
 		return err
 	}
@@ -267,7 +268,7 @@ func (a *app) userGet(ctx context.Context, args []string) error {
 }
 
 func (a *app) userList(ctx context.Context, args []string) error {
-	if _, err := parse(a.flags("user list"), args, 0, ""); err != nil {
+	if _, err := a.parse(a.flags("user list"), args, 0, ""); err != nil {
 		return err
 	}
 	us, err := a.client.ListUsers(ctx)
@@ -278,7 +279,7 @@ func (a *app) userList(ctx context.Context, args []string) error {
 }
 
 func (a *app) userDelete(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("user delete"), args, 1, "UPN")
+	pos, err := a.parse(a.flags("user delete"), args, 1, "UPN")
 	if err != nil {
 		return err
 	}
@@ -289,7 +290,7 @@ func (a *app) userDelete(ctx context.Context, args []string) error {
 }
 
 func (a *app) userUnlock(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("user unlock"), args, 1, "UPN")
+	pos, err := a.parse(a.flags("user unlock"), args, 1, "UPN")
 	if err != nil {
 		return err
 	}
@@ -320,7 +321,7 @@ func (a *app) done(msg string) error {
 func (a *app) userImport(ctx context.Context, args []string) error {
 	fs := a.flags("user import")
 	partial := fs.Bool("partial", false, "import the good rows even if some fail")
-	pos, err := parse(fs, args, 1, "FILE.csv [--partial]")
+	pos, err := a.parse(fs, args, 1, "FILE.csv [--partial]")
 	if err != nil {
 		return err
 	}
@@ -370,7 +371,7 @@ func (a *app) tapCreate(ctx context.Context, args []string) error {
 	start := fs.String("start", "", "when the pass starts: RFC 3339 or a delay like 2h")
 	lifetime := fs.String("lifetime", "", "how long it lasts: 60, 90m, 8h, 2d")
 	once := fs.Bool("once", false, "the pass works for one sign-in only")
-	pos, err := parse(fs, args, 1, "UPN [--start T] [--lifetime D] [--once]")
+	pos, err := a.parse(fs, args, 1, "UPN [--start T] [--lifetime D] [--once]\n\nMakes a pass and prints it once. It replaces the person's pass, if they have one:\nthe old one stops working and any kiosk session open with it ends.")
 	if err != nil {
 		return err
 	}
@@ -396,8 +397,18 @@ func (a *app) tapCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	warning := ""
+	if p.ReplacedPassID != "" {
+		warning = fmt.Sprintf("This replaced %s's previous pass (%s): it no longer works, and any kiosk session open with it has ended.", pos[0], p.ReplacedPassID)
+	}
 	if a.json {
-		return a.printJSON(p)
+		return a.printJSON(struct {
+			api.TemporaryAccessPassMethod
+			Warning string `json:"warning,omitempty"`
+		}{p, warning})
+	}
+	if warning != "" {
+		fmt.Fprintf(a.out, "Warning: %s\n\n", clean(warning))
 	}
 	end := p.StartDateTime.Add(time.Duration(p.LifetimeInMinutes) * time.Minute)
 	value := *p.TemporaryAccessPass
@@ -416,7 +427,7 @@ func (a *app) tapCreate(ctx context.Context, args []string) error {
 }
 
 func (a *app) tapShow(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("tap show"), args, 1, "UPN")
+	pos, err := a.parse(a.flags("tap show"), args, 1, "UPN")
 	if err != nil {
 		return err
 	}
@@ -428,7 +439,7 @@ func (a *app) tapShow(ctx context.Context, args []string) error {
 }
 
 func (a *app) tapDelete(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("tap delete"), args, 1, "UPN")
+	pos, err := a.parse(a.flags("tap delete"), args, 1, "UPN")
 	if err != nil {
 		return err
 	}
@@ -450,7 +461,7 @@ func (a *app) tapDelete(ctx context.Context, args []string) error {
 // ---- kiosks and tokens ----
 
 func (a *app) kioskAdd(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("kiosk add"), args, 1, "NAME")
+	pos, err := a.parse(a.flags("kiosk add"), args, 1, "NAME")
 	if err != nil {
 		return err
 	}
@@ -466,7 +477,7 @@ func (a *app) kioskAdd(ctx context.Context, args []string) error {
 }
 
 func (a *app) kioskList(ctx context.Context, args []string) error {
-	if _, err := parse(a.flags("kiosk list"), args, 0, ""); err != nil {
+	if _, err := a.parse(a.flags("kiosk list"), args, 0, ""); err != nil {
 		return err
 	}
 	ks, err := a.client.ListKiosks(ctx)
@@ -485,7 +496,7 @@ func (a *app) kioskList(ctx context.Context, args []string) error {
 }
 
 func (a *app) kioskRevoke(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("kiosk revoke"), args, 1, "NAME")
+	pos, err := a.parse(a.flags("kiosk revoke"), args, 1, "NAME")
 	if err != nil {
 		return err
 	}
@@ -499,7 +510,7 @@ func (a *app) tokenAdd(ctx context.Context, args []string) error {
 	fs := a.flags("token add")
 	role := fs.String("role", "", "the token's role")
 	expires := fs.String("expires", "", "lifetime, e.g. 30d (default: never)")
-	pos, err := parse(fs, args, 1, "NAME --role ROLE [--expires D]")
+	pos, err := a.parse(fs, args, 1, "NAME --role ROLE [--expires D]")
 	if err != nil {
 		return err
 	}
@@ -526,7 +537,7 @@ func (a *app) tokenAdd(ctx context.Context, args []string) error {
 }
 
 func (a *app) tokenList(ctx context.Context, args []string) error {
-	if _, err := parse(a.flags("token list"), args, 0, ""); err != nil {
+	if _, err := a.parse(a.flags("token list"), args, 0, ""); err != nil {
 		return err
 	}
 	ts, err := a.client.ListAdminTokens(ctx)
@@ -545,7 +556,7 @@ func (a *app) tokenList(ctx context.Context, args []string) error {
 }
 
 func (a *app) tokenRevoke(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("token revoke"), args, 1, "NAME")
+	pos, err := a.parse(a.flags("token revoke"), args, 1, "NAME")
 	if err != nil {
 		return err
 	}
@@ -567,8 +578,11 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	since := fs.String("since", "", "RFC 3339 time, or a span like 24h for the last 24 hours")
 	until := fs.String("until", "", "RFC 3339 time")
 	fs.IntVar(&q.Top, "top", 50, "how many entries at most (up to 1000)")
-	if _, err := parse(fs, args, 0, ""); err != nil {
+	if _, err := a.parse(fs, args, 0, ""); err != nil {
 		return err
+	}
+	if q.Action != "" && !slices.Contains(api.AuditActions, q.Action) {
+		return usagef("--action %q is not an audit action; use one of %s", q.Action, strings.Join(api.AuditActions, ", "))
 	}
 	var err error
 	if *since != "" {

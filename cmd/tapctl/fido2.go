@@ -11,7 +11,7 @@ import (
 )
 
 func (a *app) methodsList(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("methods list"), args, 1, "UPN")
+	pos, err := a.parse(a.flags("methods list"), args, 1, "UPN")
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (a *app) methodsList(ctx context.Context, args []string) error {
 }
 
 func (a *app) methodsDelete(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("methods delete"), args, 2, "UPN ID")
+	pos, err := a.parse(a.flags("methods delete"), args, 2, "UPN ID")
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (a *app) showFIDO2Policy(p api.FIDO2Policy) error {
 }
 
 func (a *app) fido2PolicyShow(ctx context.Context, args []string) error {
-	if _, err := parse(a.flags("fido2-policy show"), args, 0, ""); err != nil {
+	if _, err := a.parse(a.flags("fido2-policy show"), args, 0, ""); err != nil {
 		return err
 	}
 	p, err := a.client.GetFIDO2Policy(ctx)
@@ -125,7 +125,7 @@ func (a *app) fido2PolicySet(ctx context.Context, args []string) error {
 	enforced := fs.String("attestation-enforced", "", "true accepts only keys whose attestation chains to a trusted root")
 	mode := fs.String("restrictions", "", "off, allow (only the listed AAGUIDs) or block (all but the listed)")
 	aaguids := fs.String("aaguids", "", "comma-separated AAGUIDs for --restrictions")
-	if _, err := parse(fs, args, 0, ""); err != nil {
+	if _, err := a.parse(fs, args, 0, ""); err != nil {
 		return err
 	}
 	changed := false

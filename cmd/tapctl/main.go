@@ -2,8 +2,8 @@
 //
 //	tapctl [--server URL] [--token-file F] [--json] <noun> <verb> [args]
 //
-// The server and token also come from TAPCTL_SERVER and TAPCTL_TOKEN (or
-// TAPCTL_TOKEN_FILE). Output is a table by default and JSON with --json.
+// The server and token also come from TAPCTL_SERVER and TAPCTL_TOKEN or
+// TAPCTL_TOKEN_FILE (two token sources at once are refused). Output is a table by default and JSON with --json.
 // Exit status: 0 done, 1 tapd refused or failed, 2 usage error, 3 tapd not
 // reachable.
 package main
@@ -18,8 +18,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -29,6 +31,7 @@ import (
 const usage = `tapctl: administer tapd, the tapkiosk recovery service
 
 Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <verb> [args] [flags]
+       tapctl <noun> <verb> --help         one command's usage and flags
 
   policy show                                    show the Temporary Access Pass policy
   policy set [--state S] [--min-lifetime D] [--max-lifetime D] [--default-lifetime D]
@@ -39,7 +42,8 @@ Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <ver
   user unlock UPN                                clear the account's pass sign-in lock (a new pass clears it too)
   user import FILE.csv [--partial]               columns: userPrincipalName,displayName,userType,guestKind,groups,adminRole
   tap create UPN [--start T] [--lifetime D] [--once]
-                                                 the pass is printed once; T is RFC 3339 or a delay like 2h
+                                                 the pass is printed once; T is RFC 3339 or a delay like 2h;
+                                                 it replaces the person's pass and ends a session open with it
   tap show UPN | tap delete UPN
   methods list UPN | methods delete UPN ID       a user's methods (keys, the pass); remove one
   fido2-policy show
@@ -56,7 +60,8 @@ Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <ver
   audit [--user U] [--action A] [--actor N] [--result success|failure] [--since T] [--until T] [--top N]
 
 Durations: 90m, 8h, 2d or plain minutes (60).
-Environment: TAPCTL_SERVER, TAPCTL_TOKEN or TAPCTL_TOKEN_FILE, TAPCTL_CA_FILE.
+Server: a URL with its scheme; the default, http://127.0.0.1:8443, is tapd's default listen address.
+Environment: TAPCTL_SERVER, TAPCTL_TOKEN or TAPCTL_TOKEN_FILE (not both), TAPCTL_CA_FILE.
 `
 
 // Exit codes.
@@ -83,10 +88,14 @@ type app struct {
 	now    func() time.Time
 }
 
+// defaultServer is tapd's default listen address with its scheme: tapd
+// serves plain HTTP on loopback unless given a certificate.
+const defaultServer = "http://127.0.0.1:8443"
+
 func run(args []string, stdout, stderr io.Writer) int {
 	global := flag.NewFlagSet("tapctl", flag.ContinueOnError)
 	global.SetOutput(io.Discard)
-	server := global.String("server", "https://127.0.0.1:8443", "tapd URL")
+	server := global.String("server", defaultServer, "tapd URL")
 	tokenFile := global.String("token-file", "", "file holding an admin token")
 	caFile := global.String("ca-file", "", "PEM file of CA certificates to trust for tapd's TLS")
 	asJSON := global.Bool("json", false, "print JSON")
@@ -99,15 +108,28 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	rest := global.Args()
+	if len(rest) > 0 && rest[0] == "help" && len(rest) > 1 {
+		// "tapctl help tap create" is "tapctl tap create --help".
+		rest = append(rest[1:], "--help")
+	}
 	if *help || len(rest) == 0 || rest[0] == "help" {
-		fmt.Fprint(stderr, usage)
+		// Asked for, help goes to stdout (so it pipes to a pager); as
+		// the answer to no command at all, it is an error on stderr.
 		if len(rest) == 0 && !*help {
+			fmt.Fprint(stderr, usage)
 			return exitUsage
 		}
+		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
 	set := map[string]bool{}
 	global.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	source := func(name string) string {
+		if set[name] {
+			return "--" + name
+		}
+		return cli.EnvName("TAPCTL", name)
+	}
 	envOr := func(name string, v *string) {
 		if !set[name] {
 			if e, ok := os.LookupEnv(cli.EnvName("TAPCTL", name)); ok {
@@ -118,14 +140,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	envOr("server", server)
 	envOr("token-file", tokenFile)
 	envOr("ca-file", caFile)
+	if err := checkServer(source("server"), *server); err != nil {
+		return report(err, *server, stderr)
+	}
 
 	token := os.Getenv("TAPCTL_TOKEN")
 	if *tokenFile != "" {
-		name := "--token-file"
-		if !set["token-file"] {
-			name = cli.EnvName("TAPCTL", "token-file")
+		if token != "" {
+			// Two tokens may be two identities; picking one silently could
+			// act as the wrong administrator.
+			return report(usagef("both TAPCTL_TOKEN and %s give an admin token; set only one", source("token-file")), *server, stderr)
 		}
-		b, err := cli.ReadPrivate(name, *tokenFile)
+		b, err := cli.ReadPrivate(source("token-file"), *tokenFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "tapctl: %v\n", err)
 			return exitUsage
@@ -152,6 +178,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return report(err, *server, stderr)
 }
 
+// checkServer refuses a server without a scheme: "host:port" would
+// otherwise parse as a URL whose scheme is the host.
+func checkServer(name, server string) error {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("%s %q has no http:// or https:// scheme: give a URL, like https://tapd.example.com:8443 or %s (tapd's default: plain HTTP on loopback)", name, server, defaultServer)
+	}
+	return nil
+}
+
+// plainHTTPAnswer is Go's error when an https:// request reaches a server
+// that speaks plain HTTP.
+const plainHTTPAnswer = "server gave HTTP response to HTTPS client"
+
 // report prints err as a sentence that says what to do, and picks the
 // exit code.
 func report(err error, server string, stderr io.Writer) int {
@@ -166,6 +206,10 @@ func report(err error, server string, stderr io.Writer) int {
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "tapctl: %v\nRun `tapctl help` for usage.\n", err)
 		return exitUsage
+	case errors.Is(err, api.ErrUnreachable) && strings.Contains(err.Error(), plainHTTPAnswer):
+		fmt.Fprintf(stderr, "tapctl: tapd at %s speaks plain HTTP, not HTTPS. Use --server %s, or give tapd --tls-cert and --tls-key.\n  (%v)\n",
+			server, "http://"+strings.TrimPrefix(server, "https://"), err)
+		return exitUnreachable
 	case errors.Is(err, api.ErrUnreachable):
 		fmt.Fprintf(stderr, "tapctl: cannot reach tapd at %s. Is it running? Point tapctl at it with --server or TAPCTL_SERVER.\n  (%v)\n", server, err)
 		return exitUnreachable
@@ -266,8 +310,13 @@ func (a *app) flags(name string) *flag.FlagSet {
 }
 
 // parse parses a command's flags and checks the count of positional args.
-func parse(fs *flag.FlagSet, args []string, want int, what string) ([]string, error) {
+// --help prints the command's usage and flags to stdout.
+func (a *app) parse(fs *flag.FlagSet, args []string, want int, what string) ([]string, error) {
 	pos, err := cli.Parse(fs, args, "")
+	if errors.Is(err, flag.ErrHelp) {
+		a.commandHelp(fs, what)
+		return nil, err
+	}
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%s: %v", fs.Name(), err)}
 	}
@@ -275,9 +324,30 @@ func parse(fs *flag.FlagSet, args []string, want int, what string) ([]string, er
 		if want == 0 {
 			return nil, usagef("%s takes no arguments", fs.Name())
 		}
-		return nil, usagef("usage: tapctl %s %s", fs.Name(), what)
+		synopsis, _, _ := strings.Cut(what, "\n")
+		return nil, usagef("usage: tapctl %s %s", fs.Name(), synopsis)
 	}
 	return pos, nil
+}
+
+// commandHelp prints one command's usage line and its flags.
+func (a *app) commandHelp(fs *flag.FlagSet, what string) {
+	line := strings.TrimSpace("tapctl " + fs.Name() + " " + what)
+	fmt.Fprintf(a.out, "Usage: %s\n\nFlags:\n", line)
+	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
+	fs.VisitAll(func(f *flag.Flag) {
+		arg := " VALUE"
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			arg = ""
+		}
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			def = " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(w, "  --%s%s\t%s%s\n", f.Name, arg, f.Usage, def)
+	})
+	w.Flush()
+	fmt.Fprintln(a.out, "\nGlobal flags (before the command): --server URL, --token-file F, --ca-file F, --json. See `tapctl help`.")
 }
 
 func (a *app) printJSON(v any) error {

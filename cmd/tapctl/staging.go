@@ -52,7 +52,7 @@ func (a *app) stagingCreate(ctx context.Context, args []string) error {
 	fs := a.flags("staging create")
 	users := fs.String("users", "", "comma-separated UPNs")
 	file := fs.String("csv", "", "CSV file: upn,displayName,keyName (header optional)")
-	pos, err := parse(fs, args, 1, "NAME (--users U1,U2 | --csv FILE)")
+	pos, err := a.parse(fs, args, 1, "NAME (--users U1,U2 | --csv FILE)")
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (a *app) stagingCreate(ctx context.Context, args []string) error {
 }
 
 func (a *app) stagingList(ctx context.Context, args []string) error {
-	if _, err := parse(a.flags("staging list"), args, 0, ""); err != nil {
+	if _, err := a.parse(a.flags("staging list"), args, 0, ""); err != nil {
 		return err
 	}
 	bs, err := a.client.ListStagingBatches(ctx)
@@ -96,7 +96,7 @@ func (a *app) stagingList(ctx context.Context, args []string) error {
 }
 
 func (a *app) stagingShow(ctx context.Context, args []string) error {
-	pos, err := parse(a.flags("staging show"), args, 1, "NAME")
+	pos, err := a.parse(a.flags("staging show"), args, 1, "NAME")
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ func (a *app) stagingExport(ctx context.Context, args []string) error {
 	fs := a.flags("staging export")
 	format := fs.String("format", "", "csv or json")
 	out := fs.String("out", "", "file to write (default: standard output)")
-	pos, err := parse(fs, args, 1, "NAME --format csv|json [--out FILE]")
+	pos, err := a.parse(fs, args, 1, "NAME --format csv|json [--out FILE]")
 	if err != nil {
 		return err
 	}

@@ -179,10 +179,14 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	fromCredentials(fs, os.Getenv("CREDENTIALS_DIRECTORY"))
 	if err := set.Validate(); err != nil {
 		return usageError{err}
 	}
 	logger := set.logger(stderr)
+	for _, w := range set.warnings() {
+		logger.Warn(w)
+	}
 	setMemoryLimit(set, logger)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -214,6 +218,12 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ops, err := openServices(set.Ops, st, logger)
+	if err != nil {
+		return err
+	}
+	defer ops.close()
+	set.Entra.HTTP = ops.graphHTTP()
 	// The one place that chooses the directory; nothing below asks.
 	var dir directory.Directory = local.New(local.Config{Store: st, RP: rp, Argon2: recovery.Defaults.Argon2, Now: time.Now})
 	if set.Directory == "entra" {
@@ -224,7 +234,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger, Cloud: cloud})
 	}
 	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust,
-		HashMemory: int64(set.HashMemoryMiB) << 20})
+		HashMemory: int64(set.HashMemoryMiB) << 20, Observer: ops.observer(), Notify: ops.notify()})
 	if err != nil {
 		return err
 	}
@@ -252,6 +262,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 	}
 	logger.Info("tapd listening", "url", scheme+"://"+ln.Addr().String(), "session_limit", set.SessionLimit.String(), "rp_id", set.RPID)
 
+	if err := ops.run(ctx, set, recovery.HashSlots(int64(set.HashMemoryMiB)<<20, recovery.Defaults.Argon2), logger); err != nil {
+		return err
+	}
 	go sweep(ctx, st, logger)
 	errc := make(chan error, 1)
 	go func() {

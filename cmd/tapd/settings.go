@@ -42,6 +42,8 @@ type serveSettings struct {
 	// TrustedProxies are comma-separated addresses or CIDR prefixes whose
 	// X-Forwarded-For tapd believes, for the per-address lockout.
 	TrustedProxies string
+	// Ops: metrics, the audit export, webhooks (ops.go).
+	Ops opsSettings
 }
 
 // The bounds of --session-limit.
@@ -66,6 +68,7 @@ func defaultServeSettings() serveSettings {
 		Directory:       "local",
 		Entra:           entra.Settings{GraphURL: entra.DefaultGraphURL, MaxRetryAfter: graph.DefaultMaxRetryAfter},
 		HashMemoryMiB:   int(recovery.Defaults.HashMemory >> 20),
+		Ops:             opsSettings{WebhookTimeout: 10 * time.Second},
 	}
 }
 
@@ -89,6 +92,7 @@ func (s *serveSettings) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.Directory, "directory", s.Directory, "where users, passes and methods live: local (this database) or entra (Microsoft Entra ID via Graph)")
 	fs.IntVar(&s.HashMemoryMiB, "hash-memory-mib", s.HashMemoryMiB, "memory budget (MiB) for pass checks running at once; each takes 19 MiB, and a sign-in past the budget gets 503 at once")
 	fs.StringVar(&s.TrustedProxies, "trusted-proxies", s.TrustedProxies, "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client, for the per-address lockout")
+	s.Ops.register(fs)
 	registerEntra(fs, &s.Entra)
 }
 
@@ -145,6 +149,7 @@ func (s serveSettings) Validate() error {
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		problems = append(problems, fmt.Errorf("--log-format %q: use text or json", s.LogFormat))
 	}
+	problems = append(problems, s.Ops.validate(s.useTLS(), s.InsecureHTTP)...)
 	return errors.Join(problems...)
 }
 

@@ -207,6 +207,8 @@ func TestServeSettingsFlags(t *testing.T) {
 		"--directory", "entra", "--tenant-id", "t", "--client-id", "c", "--client-certificate", "app.pem",
 		"--client-secret-file", "secret", "--managed-identity", "--graph-url", "https://graph.test",
 		"--authority-host", "https://login.test/", "--graph-max-retry-after", "5m", "--hash-memory-mib", "512", "--trusted-proxies", "10.0.0.1, 192.0.2.0/24",
+		"--metrics-listen", "127.0.0.1:9443", "--audit-log", "-", "--webhook-url", "https://hooks.test/tapd",
+		"--webhook-secret-file", "hook.secret", "--webhook-timeout", "5s",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -219,14 +221,16 @@ func TestServeSettingsFlags(t *testing.T) {
 		Entra: entra.Settings{TenantID: "t", ClientID: "c", CertificateFile: "app.pem", SecretFile: "secret",
 			ManagedIdentity: true, GraphURL: "https://graph.test", AuthorityHost: "https://login.test/", MaxRetryAfter: 5 * time.Minute},
 		HashMemoryMiB: 512, TrustedProxies: "10.0.0.1, 192.0.2.0/24",
+		Ops: opsSettings{MetricsListen: "127.0.0.1:9443", AuditLog: "-", WebhookURL: "https://hooks.test/tapd",
+			WebhookSecretFile: "hook.secret", WebhookTimeout: 5 * time.Second},
 	}
 	if s != want {
 		t.Errorf("parsed settings\n%+v\nwant\n%+v", s, want)
 	}
 	var n int
 	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n != 25 {
-		t.Errorf("%d flags registered, the test sets 25: a new flag needs a line here", n)
+	if n != 30 {
+		t.Errorf("%d flags registered, the test sets 30: a new flag needs a line here", n)
 	}
 	if ps, err := s.proxies(); err != nil || len(ps) != 2 || ps[0].String() != "10.0.0.1/32" || ps[1].String() != "192.0.2.0/24" {
 		t.Errorf("trusted proxies %v %v", ps, err)

@@ -50,6 +50,10 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"Ceremonies", testCeremonies},
 		{"Staging", testStaging},
 		{"StagingRace", testStagingRace},
+		{"Outbox", testOutbox},
+		{"OutboxAtomic", testOutboxAtomic},
+		{"OutboxClaimRace", testOutboxClaimRace},
+		{"OpenSessions", testOpenSessions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
