@@ -301,8 +301,12 @@ func (a *app) userUnlock(ctx context.Context, args []string) error {
 	if a.json {
 		return a.printJSON(l)
 	}
-	if !l.WasLocked {
-		fmt.Fprintf(a.out, "%s was not locked (%d wrong pass(es) in the current round, now forgotten).\n", l.UserPrincipalName, l.FailedAttempts)
+	switch {
+	case !l.WasLocked && l.FailedAttempts == 0:
+		fmt.Fprintf(a.out, "%s was not locked.\n", l.UserPrincipalName)
+		return nil
+	case !l.WasLocked:
+		fmt.Fprintf(a.out, "%s was not locked; the %d wrong pass(es) counted toward a lock are forgotten.\n", l.UserPrincipalName, l.FailedAttempts)
 		return nil
 	}
 	fmt.Fprintf(a.out, "Unlocked %s: the lock would have lasted until %s. They can sign in with their pass again.\n",
