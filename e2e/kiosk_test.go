@@ -114,6 +114,13 @@ func (w *world) startKiosk(extra ...string) *kioskRun {
 // (a PIN already set, or blocked).
 func (w *world) startKioskWithKey(prep func(statePath string), extra ...string) *kioskRun {
 	w.t.Helper()
+	return w.launchKiosk(prep, "", extra...)
+}
+
+// launchKiosk starts the kiosk in tmux at 80x24; env, when set, is put
+// before the command (tmux sets the pane's own TERM otherwise).
+func (w *world) launchKiosk(prep func(statePath string), env string, extra ...string) *kioskRun {
+	w.t.Helper()
 	dir := w.t.TempDir()
 	if prep != nil {
 		prep(filepath.Join(dir, "key.json"))
@@ -124,7 +131,7 @@ func (w *world) startKioskWithKey(prep func(statePath string), extra ...string) 
 		control: filepath.Join(dir, "key.control"), log: filepath.Join(dir, "kiosk.log")}
 	args := append([]string{filepath.Join(bin, "kiosk"), "--server", w.d.url, "--token-file", tokFile, "--org", "Contoso",
 		"--theme", "plain", "--virtual-key", filepath.Join(dir, "key.json"), "--virtual-key-control", k.control, "--log-file", k.log}, extra...)
-	cmd := exec.Command("tmux", "new-session", "-d", "-s", k.session, "-x", "80", "-y", "24", strings.Join(args, " "))
+	cmd := exec.Command("tmux", "new-session", "-d", "-s", k.session, "-x", "80", "-y", "24", env+strings.Join(args, " "))
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		w.t.Fatalf("tmux: %v %s", err, out)

@@ -41,7 +41,13 @@ type Config struct {
 	// TickEvery paces the clocks (countdowns, idle); one second, shorter
 	// in tests.
 	TickEvery time.Duration
+	// ASCII draws only ASCII symbols, for the Linux text console, whose
+	// fonts lack ◐ ✓ › • and the arrows (see ConsoleTerm).
+	ASCII bool
 }
+
+// ConsoleTerm reports whether TERM names the Linux text console.
+func ConsoleTerm(term string) bool { return term == "linux" }
 
 func (c *Config) defaults() {
 	if c.Lang == "" {

@@ -67,8 +67,18 @@ func (m *Model) Render() string {
 	if m.width > cw || m.height > ch {
 		out = lipgloss.Place(max(m.width, cw), max(m.height, ch), lipgloss.Center, lipgloss.Center, out)
 	}
+	if m.cfg.ASCII {
+		out = asciiSymbols.Replace(out)
+	}
 	return out
 }
+
+// asciiSymbols replaces each symbol the kiosk draws by one ASCII
+// character of the same width, so the layout lipgloss measured holds.
+// "·" stays: it is Latin-1, which every console font has.
+var asciiSymbols = strings.NewReplacer(asciiPairs...)
+
+var asciiPairs = []string{"◐", "|", "◓", "/", "◑", "-", "◒", "\\", "✓", "+", "›", ">", "•", "*", "…", ".", "→", ">", "←", "<", "↑", "^", "↓", "v", "⏎", "<"}
 
 // rowsFor is how many lines the body may use, for lists that scroll.
 func (m *Model) rowsFor() int {

@@ -140,7 +140,7 @@ func run(args []string, stderr io.Writer) int {
 	client := api.NewClient(*server, token)
 	client.HTTP = hc
 	m, err := tui.New(tui.Config{Org: *org, Lang: *lang, Theme: *theme, Idle: *idle, Touch: *touch,
-		KioskMode: *kioskMode, AdminChord: *chord, AdminCode: adminCode}, &tui.Live{Client: client, Log: logger})
+		KioskMode: *kioskMode, AdminChord: *chord, AdminCode: adminCode, ASCII: tui.ConsoleTerm(os.Getenv("TERM"))}, &tui.Live{Client: client, Log: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "kiosk:", err)
 		return 2
