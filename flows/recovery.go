@@ -43,10 +43,14 @@ const (
 	StepCleanup
 	StepDeletePass
 	StepDone
+	// StepReplugKey: the key refuses PINs until it is unplugged and
+	// plugged in again (fido.ErrPINAuthBlocked); the key watch waits for
+	// it to leave, then Insert key takes it back.
+	StepReplugKey
 )
 
 var stepNames = [...]string{"welcome", "upn", "pass", "insertKey", "newPIN", "enterPIN", "pinBlocked", "nameKey", "touch",
-	"knownKey", "checkKey", "cleanup", "deletePass", "done"}
+	"knownKey", "checkKey", "cleanup", "deletePass", "done", "replugKey"}
 
 func (s Step) String() string { return stepNames[s] }
 
@@ -64,6 +68,9 @@ type Journey struct {
 	Info    fido.Info
 	PIN     fido.PINState
 	pin     string
+	// pending is a PIN typed at StepEnterPIN that the key has not yet
+	// judged (PINChecked); a refused one is dropped, never resent.
+	pending string
 	KeyName string
 	Method  api.FIDO2Method
 	Checked bool
@@ -249,6 +256,14 @@ func (j *Journey) TriesBeforeLock() (n int, exact bool) {
 // KeysSeen reports the keys plugged in now. At Insert key it picks the
 // one key, or says why it cannot.
 func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
+	if j.Step == StepReplugKey {
+		// Wait for the key to leave; then Insert key takes it (or another
+		// key) when it comes back, and asks its PIN afresh.
+		if !slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == j.Key.Path }) {
+			j.Key, j.pin, j.pending, j.Problem, j.Step = fido.Key{}, "", "", nil, StepInsertKey
+		}
+		return false
+	}
 	if j.Step != StepInsertKey {
 		return false
 	}
@@ -361,14 +376,56 @@ func (j *Journey) PINSet(pin string, err error) {
 	j.toName()
 }
 
-// EnterPIN keeps the PIN of a key that has one; the key judges it at the
-// touch step, which is the first operation that needs it.
-func (j *Journey) EnterPIN(pin string) {
+// EnterPIN takes the PIN typed at StepEnterPIN and reports whether the
+// key should judge it now (fido.VerifyPIN on PINToCheck); PINChecked
+// reports its answer. The journey stays at StepEnterPIN until then.
+func (j *Journey) EnterPIN(pin string) (check bool) {
 	if j.Step != StepEnterPIN || pin == "" {
+		return false
+	}
+	j.pending, j.Problem = pin, nil
+	return true
+}
+
+// PINToCheck is the PIN EnterPIN took, until the key has judged it.
+func (j *Journey) PINToCheck() string { return j.pending }
+
+// PINChecked reports the key's verdict on the PIN EnterPIN took. A right
+// PIN is kept for the touch and the journey goes on to naming; a refused
+// PIN is dropped, so it is never sent again: a wrong one goes back to the
+// PIN with the tries left, a blocked one to StepPINBlocked, too many
+// wrong in a row to StepReplugKey.
+func (j *Journey) PINChecked(err error) {
+	if j.Step != StepEnterPIN || j.pending == "" {
+		return
+	}
+	pin := j.pending
+	j.pending = ""
+	if err != nil {
+		j.pinRefused(err)
 		return
 	}
 	j.pin, j.Problem = pin, nil
 	j.toName()
+}
+
+// pinRefused moves on from a PIN operation the key refused; the PIN is
+// dropped in every case.
+func (j *Journey) pinRefused(err error) {
+	j.pin, j.pending = "", ""
+	var pw *fido.PINWrongError
+	switch {
+	case errors.As(err, &pw):
+		j.PIN.Retries, j.Problem = pw.RetriesLeft, err
+	case errors.Is(err, fido.ErrPINBlocked):
+		j.PIN.Blocked, j.Problem, j.Step = true, err, StepPINBlocked
+	case errors.Is(err, fido.ErrPINAuthBlocked):
+		j.Problem, j.Step = err, StepReplugKey
+	case errors.Is(err, fido.ErrKeyRemoved):
+		j.Key, j.Problem, j.Step = fido.Key{}, err, StepInsertKey
+	default:
+		j.Problem = err
+	}
 }
 
 func (j *Journey) toName() {
@@ -413,6 +470,8 @@ func (j *Journey) Registered(m api.FIDO2Method, err error) {
 		j.pin, j.PIN.Retries, j.Problem, j.Step = "", pw.RetriesLeft, err, StepEnterPIN
 	case errors.Is(err, fido.ErrPINBlocked):
 		j.pin, j.Problem, j.Step = "", err, StepPINBlocked
+	case errors.Is(err, fido.ErrPINAuthBlocked):
+		j.pin, j.Problem, j.Step = "", err, StepReplugKey
 	case errors.Is(err, fido.ErrKeyRemoved):
 		j.pin, j.Key, j.Problem, j.Step = "", fido.Key{}, err, StepInsertKey
 	case errors.Is(err, fido.ErrCancelled):
@@ -667,7 +726,7 @@ func (j *Journey) Back() bool {
 		return false
 	}
 	if p == StepInsertKey {
-		j.setAside, j.Key, j.pin, j.KeyName = j.Key.Path, fido.Key{}, "", ""
+		j.setAside, j.Key, j.pin, j.pending, j.KeyName = j.Key.Path, fido.Key{}, "", "", ""
 	}
 	j.Step, j.Problem = p, nil
 	return true

@@ -31,7 +31,10 @@ func atName(t *testing.T) *Journey {
 	j := signedIn(t)
 	j.KeysSeen([]fido.Key{key})
 	j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, nil)
-	j.EnterPIN("2468")
+	if !j.EnterPIN("2468") {
+		t.Fatal("EnterPIN asked no check")
+	}
+	j.PINChecked(nil)
 	if j.Step != StepNameKey {
 		t.Fatalf("step %s", j.Step)
 	}
@@ -304,7 +307,7 @@ func TestIdleCountsEverywhereButWelcomeAndATouch(t *testing.T) {
 		t.Fatal("idle on Welcome")
 	}
 	for _, step := range []Step{StepUPN, StepPass, StepInsertKey, StepNewPIN, StepEnterPIN, StepPINBlocked, StepNameKey, StepTouch,
-		StepKnownKey, StepCheckKey, StepCleanup, StepDeletePass, StepDone} {
+		StepKnownKey, StepCheckKey, StepCleanup, StepDeletePass, StepDone, StepReplugKey} {
 		j.Step = step
 		if !j.IdleCounts(false) {
 			t.Errorf("idle does not count at %s", step)
@@ -438,5 +441,90 @@ func TestKnownKeyRegisteredAgain(t *testing.T) {
 	j.ReplacedKnownKey(nil)
 	if j.Step != StepNameKey || len(j.Removed) != 1 || j.PINForTouch() == "" {
 		t.Fatalf("after removing the old registration: %s %+v", j.Step, j.Removed)
+	}
+}
+
+// Issue 12 item 6: the PIN is judged by the key when it is typed; a
+// refused PIN is dropped and never reaches the touch.
+func TestPINCheckedWhenEntered(t *testing.T) {
+	atPIN := func(t *testing.T) *Journey {
+		j := signedIn(t)
+		j.KeysSeen([]fido.Key{key})
+		j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, nil)
+		if !j.EnterPIN("2468") || j.Step != StepEnterPIN || j.PINToCheck() != "2468" {
+			t.Fatalf("EnterPIN went on before the key judged the PIN: %s", j.Step)
+		}
+		return j
+	}
+	cases := []struct {
+		err  error
+		step Step
+	}{
+		{&fido.PINWrongError{RetriesLeft: 5}, StepEnterPIN},
+		{fido.ErrPINBlocked, StepPINBlocked},
+		{fido.ErrPINAuthBlocked, StepReplugKey},
+		{fido.ErrKeyRemoved, StepInsertKey},
+		{errors.New("odd"), StepEnterPIN},
+	}
+	for _, c := range cases {
+		j := atPIN(t)
+		j.PINChecked(c.err)
+		if j.Step != c.step {
+			t.Errorf("%v: step %s, want %s", c.err, j.Step, c.step)
+		}
+		if j.PINForTouch() != "" || j.PINToCheck() != "" {
+			t.Errorf("%v: a refused PIN was kept", c.err)
+		}
+		if c.step == StepEnterPIN && c.err.Error() != "odd" && j.PIN.Retries != 5 {
+			t.Errorf("tries left %d", j.PIN.Retries)
+		}
+		j.PINChecked(nil) // a late answer with nothing pending moves nothing
+		if j.Step != c.step {
+			t.Errorf("%v: a stray verdict moved to %s", c.err, j.Step)
+		}
+	}
+	j := atPIN(t)
+	j.PINChecked(nil)
+	if j.Step != StepNameKey || j.PINForTouch() != "2468" {
+		t.Fatalf("a right PIN: %s", j.Step)
+	}
+}
+
+// After too many wrong PINs the key must leave and come back before a
+// PIN is asked again.
+func TestReplugAfterPINAuthBlocked(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 5}, nil)
+	j.EnterPIN("1111")
+	j.PINChecked(fido.ErrPINAuthBlocked)
+	if j.Step != StepReplugKey || !errors.Is(j.Problem, fido.ErrPINAuthBlocked) {
+		t.Fatal(j.Step)
+	}
+	if j.EnterPIN("2468") {
+		t.Fatal("a PIN was taken before the replug")
+	}
+	j.KeysSeen([]fido.Key{key})
+	if j.Step != StepReplugKey {
+		t.Fatal("the key still in the port ended the wait")
+	}
+	j.KeysSeen(nil)
+	if j.Step != StepInsertKey || j.Key.Path != "" {
+		t.Fatalf("the key left: %s", j.Step)
+	}
+	if !j.KeysSeen([]fido.Key{key}) {
+		t.Fatal("the key back was not picked")
+	}
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 5}, nil)
+	if j.Step != StepEnterPIN {
+		t.Fatal(j.Step)
+	}
+	// The touch may meet it too.
+	j.EnterPIN("2468")
+	j.PINChecked(nil)
+	j.NameKey("k")
+	j.Registered(api.FIDO2Method{}, fido.ErrPINAuthBlocked)
+	if j.Step != StepReplugKey || j.PINForTouch() != "" {
+		t.Fatal(j.Step)
 	}
 }

@@ -199,4 +199,9 @@ var english = Catalog{
 	"help.useThisKey":           "use this key after all",
 	"known.choose":              "Choose how to go on:",
 	"idleReset":                 "The kiosk started over because nothing happened for a while.",
+
+	// The PIN checked when it is typed (issue 12 item 6).
+	"pin.checking": "Checking the PIN with the key…",
+	"replug.title": "Unplug the key and plug it in again",
+	"replug.body":  "The key took too many wrong PINs in a row and will not take another until it has been unplugged. No try was lost.",
 }

@@ -199,4 +199,9 @@ var swedish = Catalog{
 	"help.useThisKey":           "använd den här nyckeln ändå",
 	"known.choose":              "Välj hur du vill fortsätta:",
 	"idleReset":                 "Kiosken började om eftersom inget hände på en stund.",
+
+	// The PIN checked when it is typed (issue 12 item 6).
+	"pin.checking": "Kontrollerar PIN-koden med nyckeln…",
+	"replug.title": "Ta ut nyckeln och sätt in den igen",
+	"replug.body":  "Nyckeln fick för många felaktiga PIN-koder i rad och tar inte emot fler förrän den har tagits ut. Inget försök gick förlorat.",
 }

@@ -141,6 +141,7 @@ type (
 		err  error
 	}
 	pinSetMsg     struct{ err error }
+	pinCheckedMsg struct{ err error }
 	registeredMsg struct {
 		m   api.FIDO2Method
 		err error
@@ -423,6 +424,10 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 		cmd = m.keyFacts(msg)
 	case pinSetMsg:
 		cmd = m.pinSet(msg)
+	case pinCheckedMsg:
+		m.busy = ""
+		j.PINChecked(msg.err)
+		cmd = m.afterPIN()
 	case registeredMsg:
 		m.touchEnded()
 		err, cmd = msg.err, m.registered(msg)

@@ -44,6 +44,20 @@ type fakeSvc struct {
 	passDeleted bool
 	signedOut   bool
 	block       chan struct{} // Register waits on it (or ctx) when set
+	verifyErrs  []error       // VerifyPIN's answers, in turn (then nil)
+	verified    []string      // the PINs VerifyPIN was asked
+}
+
+func (f *fakeSvc) VerifyPIN(_ context.Context, _, pin string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verified = append(f.verified, pin)
+	if len(f.verifyErrs) == 0 {
+		return nil
+	}
+	err := f.verifyErrs[0]
+	f.verifyErrs = f.verifyErrs[1:]
+	return err
 }
 
 func (f *fakeSvc) Ready(context.Context) error { return f.ready }

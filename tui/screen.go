@@ -36,6 +36,7 @@ var screens = map[flows.Step]screen{
 	flows.StepCleanup:    cleanupStep{},
 	flows.StepDeletePass: deletePassStep{},
 	flows.StepDone:       doneStep{},
+	flows.StepReplugKey:  replugStep{},
 }
 
 // Column limits: on a big terminal the kiosk draws a column of at most

@@ -22,6 +22,8 @@ type Service interface {
 	Keys() ([]fido.Key, error)
 	KeyFacts(path string) (fido.Info, fido.PINState, error)
 	SetPIN(path, pin string) error
+	// VerifyPIN asks the key to judge a PIN as it is typed (no touch).
+	VerifyPIN(ctx context.Context, path, pin string) error
 	// Register runs creation options, the key and tapd's verification.
 	Register(ctx context.Context, path, pin, name, product string) (api.FIDO2Method, error)
 	// CheckKey runs the key check for the method.
@@ -91,6 +93,11 @@ func (l *Live) KeyFacts(path string) (info fido.Info, st fido.PINState, err erro
 func (l *Live) SetPIN(path, pin string) (err error) {
 	defer func(t time.Time) { l.done("setPIN", t, err) }(time.Now())
 	return fido.SetPIN(path, pin)
+}
+
+func (l *Live) VerifyPIN(ctx context.Context, path, pin string) (err error) {
+	defer func(t time.Time) { l.done("verifyPIN", t, err) }(time.Now())
+	return fido.VerifyPIN(ctx, path, pin)
 }
 
 func (l *Live) Register(ctx context.Context, path, pin, name, product string) (m api.FIDO2Method, err error) {

@@ -56,6 +56,12 @@ func (m *Model) pollKeys(now bool) tea.Cmd {
 
 func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
 	j := m.j
+	if j.Step == flows.StepReplugKey {
+		if msg.err == nil {
+			j.KeysSeen(msg.keys) // waits for the key to leave
+		}
+		return m.pollKeys(j.Step == flows.StepInsertKey)
+	}
 	if j.Step != flows.StepInsertKey {
 		return nil
 	}

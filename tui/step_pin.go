@@ -1,7 +1,10 @@
 package tui
 
 import (
+	"context"
+
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/flows"
 )
@@ -84,7 +87,7 @@ func (newPINStep) view(m *Model, w int) string {
 }
 
 // enterPINStep takes the PIN of a key that has one; the key judges it at
-// the touch.
+// once (VerifyPIN), before the key is named.
 type enterPINStep struct{}
 
 func (enterPINStep) keys(m *Model) []key.Binding {
@@ -99,11 +102,14 @@ func (enterPINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 		if m.pin1.Value() == "" {
 			return nil
 		}
-		m.j.EnterPIN(m.pin1.Value())
+		if !m.j.EnterPIN(m.pin1.Value()) {
+			return nil
+		}
 		m.pin1.Reset()
 		m.pin1.Blur()
-		m.name.SetValue(m.j.KeyName)
-		return m.name.Focus()
+		m.busy = m.t.S("pin.checking")
+		path, pin := m.j.Key.Path, m.j.PINToCheck()
+		return call(callTimeout, func(ctx context.Context) tea.Msg { return pinCheckedMsg{m.svc.VerifyPIN(ctx, path, pin)} })
 	}
 	return m.typeInto(k)
 }
@@ -116,7 +122,27 @@ func (enterPINStep) view(m *Model, w int) string {
 	} else if r > 0 && j.Problem == nil {
 		out += st.hint.Render(t.S("pin.retries", r))
 	}
-	return out + "\n\n" + m.pin1.View() + m.problemView(w)
+	return out + "\n\n" + m.pin1.View() + m.busyView() + m.problemView(w)
+}
+
+// afterPIN focuses what the step the journey reached after a PIN
+// operation needs, or starts its call.
+func (m *Model) afterPIN() tea.Cmd {
+	j := m.j
+	for _, f := range []*textinput.Model{&m.pin1, &m.pin2} {
+		f.Reset()
+		f.Blur()
+	}
+	switch j.Step {
+	case flows.StepNameKey:
+		m.name.SetValue(j.KeyName)
+		return m.name.Focus()
+	case flows.StepEnterPIN:
+		return m.pin1.Focus()
+	case flows.StepReplugKey, flows.StepInsertKey:
+		return m.pollKeys(false)
+	}
+	return nil
 }
 
 // pinBlockedStep explains a blocked PIN: only another key helps here.
