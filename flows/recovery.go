@@ -47,10 +47,13 @@ const (
 	// plugged in again (fido.ErrPINAuthBlocked); the key watch waits for
 	// it to leave, then Insert key takes it back.
 	StepReplugKey
+	// StepChangePIN: the key wants its PIN changed (forcePINChange)
+	// before it does anything else.
+	StepChangePIN
 )
 
 var stepNames = [...]string{"welcome", "upn", "pass", "insertKey", "newPIN", "enterPIN", "pinBlocked", "nameKey", "touch",
-	"knownKey", "checkKey", "cleanup", "deletePass", "done", "replugKey"}
+	"knownKey", "checkKey", "cleanup", "deletePass", "done", "replugKey", "changePIN"}
 
 func (s Step) String() string { return stepNames[s] }
 
@@ -326,6 +329,8 @@ func (j *Journey) KeyFacts(info fido.Info, pin fido.PINState, err error) {
 	switch {
 	case pin.Blocked:
 		j.Step = StepPINBlocked
+	case pin.Set && info.ForcePINChange:
+		j.Step = StepChangePIN
 	case pin.Set:
 		j.Step = StepEnterPIN
 	default:
@@ -394,7 +399,8 @@ func (j *Journey) PINToCheck() string { return j.pending }
 // PIN is kept for the touch and the journey goes on to naming; a refused
 // PIN is dropped, so it is never sent again: a wrong one goes back to the
 // PIN with the tries left, a blocked one to StepPINBlocked, too many
-// wrong in a row to StepReplugKey.
+// wrong in a row to StepReplugKey, a PIN the key wants changed to
+// StepChangePIN.
 func (j *Journey) PINChecked(err error) {
 	if j.Step != StepEnterPIN || j.pending == "" {
 		return
@@ -421,11 +427,56 @@ func (j *Journey) pinRefused(err error) {
 		j.PIN.Blocked, j.Problem, j.Step = true, err, StepPINBlocked
 	case errors.Is(err, fido.ErrPINAuthBlocked):
 		j.Problem, j.Step = err, StepReplugKey
+	case errors.Is(err, fido.ErrPINChangeRequired):
+		j.Info.ForcePINChange, j.Problem, j.Step = true, nil, StepChangePIN
 	case errors.Is(err, fido.ErrKeyRemoved):
 		j.Key, j.Problem, j.Step = fido.Key{}, err, StepInsertKey
 	default:
 		j.Problem = err
 	}
+}
+
+// ErrPINSame is a new PIN equal to the old one, which a key that wants
+// its PIN changed refuses.
+var ErrPINSame = errors.New("the new PIN must differ from the old one")
+
+// CheckChangePIN checks a PIN change before the key is asked: the old PIN
+// given, the new one typed twice by the key's rules and not the old one.
+func (j *Journey) CheckChangePIN(old, pin, again string) error {
+	if old == "" {
+		return fido.ErrPINRequired
+	}
+	if err := j.CheckNewPIN(pin, again); err != nil {
+		return err
+	}
+	if pin == old {
+		return ErrPINSame
+	}
+	return nil
+}
+
+// PINChanged reports fido.ChangePIN at StepChangePIN. The new PIN is kept
+// for the touch and the journey goes on; a wrong old PIN stays here with
+// the tries left, other refusals lead where EnterPIN's would.
+func (j *Journey) PINChanged(pin string, err error) {
+	if j.Step != StepChangePIN {
+		return
+	}
+	if err != nil {
+		var pp *fido.PINPolicyError
+		if errors.As(err, &pp) || errors.Is(err, fido.ErrPINChangeRequired) {
+			j.Problem = err // the new PIN broke a rule of the key's: another one
+			return
+		}
+		j.pinRefused(err)
+		if j.Step == StepEnterPIN { // wrong old PIN: try the change again
+			j.Step = StepChangePIN
+		}
+		return
+	}
+	j.Info.ForcePINChange = false
+	j.pin, j.PIN, j.Problem = pin, fido.PINState{Set: true, Retries: 8}, nil
+	j.toName()
 }
 
 func (j *Journey) toName() {
@@ -472,6 +523,8 @@ func (j *Journey) Registered(m api.FIDO2Method, err error) {
 		j.pin, j.Problem, j.Step = "", err, StepPINBlocked
 	case errors.Is(err, fido.ErrPINAuthBlocked):
 		j.pin, j.Problem, j.Step = "", err, StepReplugKey
+	case errors.Is(err, fido.ErrPINChangeRequired):
+		j.pin, j.Info.ForcePINChange, j.Problem, j.Step = "", true, nil, StepChangePIN
 	case errors.Is(err, fido.ErrKeyRemoved):
 		j.pin, j.Key, j.Problem, j.Step = "", fido.Key{}, err, StepInsertKey
 	case errors.Is(err, fido.ErrCancelled):
@@ -720,7 +773,7 @@ func (j *Journey) PassResult(keep bool, err error) {
 // out, or Insert key would pick it again at once.
 func (j *Journey) Back() bool {
 	prev := map[Step]Step{StepUPN: StepWelcome, StepPass: StepUPN, StepNewPIN: StepInsertKey, StepEnterPIN: StepInsertKey,
-		StepPINBlocked: StepInsertKey, StepNameKey: StepInsertKey, StepTouch: StepNameKey}
+		StepPINBlocked: StepInsertKey, StepNameKey: StepInsertKey, StepTouch: StepNameKey, StepChangePIN: StepInsertKey}
 	p, ok := prev[j.Step]
 	if !ok || (j.SignedIn() && p < StepInsertKey) {
 		return false

@@ -307,7 +307,7 @@ func TestIdleCountsEverywhereButWelcomeAndATouch(t *testing.T) {
 		t.Fatal("idle on Welcome")
 	}
 	for _, step := range []Step{StepUPN, StepPass, StepInsertKey, StepNewPIN, StepEnterPIN, StepPINBlocked, StepNameKey, StepTouch,
-		StepKnownKey, StepCheckKey, StepCleanup, StepDeletePass, StepDone, StepReplugKey} {
+		StepKnownKey, StepCheckKey, StepCleanup, StepDeletePass, StepDone, StepReplugKey, StepChangePIN} {
 		j.Step = step
 		if !j.IdleCounts(false) {
 			t.Errorf("idle does not count at %s", step)
@@ -463,6 +463,7 @@ func TestPINCheckedWhenEntered(t *testing.T) {
 		{&fido.PINWrongError{RetriesLeft: 5}, StepEnterPIN},
 		{fido.ErrPINBlocked, StepPINBlocked},
 		{fido.ErrPINAuthBlocked, StepReplugKey},
+		{fido.ErrPINChangeRequired, StepChangePIN},
 		{fido.ErrKeyRemoved, StepInsertKey},
 		{errors.New("odd"), StepEnterPIN},
 	}
@@ -526,5 +527,50 @@ func TestReplugAfterPINAuthBlocked(t *testing.T) {
 	j.Registered(api.FIDO2Method{}, fido.ErrPINAuthBlocked)
 	if j.Step != StepReplugKey || j.PINForTouch() != "" {
 		t.Fatal(j.Step)
+	}
+}
+
+// Issue 12 item 8: a key that wants its PIN changed is led through the
+// change first.
+func TestForcePINChange(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 6, RemainingResidentKeys: -1, ForcePINChange: true}, fido.PINState{Set: true, Retries: 8}, nil)
+	if j.Step != StepChangePIN {
+		t.Fatal(j.Step)
+	}
+	if err := j.CheckChangePIN("", "135790", "135790"); !errors.Is(err, fido.ErrPINRequired) {
+		t.Fatal(err)
+	}
+	var pe *fido.PINPolicyError
+	if err := j.CheckChangePIN("1234", "1357", "1357"); !errors.As(err, &pe) {
+		t.Fatal(err)
+	}
+	if err := j.CheckChangePIN("135790", "135790", "135790"); !errors.Is(err, ErrPINSame) {
+		t.Fatal(err)
+	}
+	if err := j.CheckChangePIN("1234", "135790", "135791"); !errors.Is(err, ErrPINsDiffer) {
+		t.Fatal(err)
+	}
+	j.PINChanged("135790", &fido.PINWrongError{RetriesLeft: 6})
+	if j.Step != StepChangePIN || j.PIN.Retries != 6 || j.PINForTouch() != "" {
+		t.Fatalf("wrong old PIN: %s %d", j.Step, j.PIN.Retries)
+	}
+	j.PINChanged("135790", &fido.PINPolicyError{Rule: fido.RuleKeyPolicy})
+	if j.Step != StepChangePIN || j.Problem == nil {
+		t.Fatal("a new PIN the key refused")
+	}
+	j.PINChanged("135790", nil)
+	if j.Step != StepNameKey || j.PINForTouch() != "135790" || j.Info.ForcePINChange {
+		t.Fatalf("after the change: %s", j.Step)
+	}
+	// Register's ErrPINChangeRequired leads there too.
+	j.NameKey("k")
+	j.Registered(api.FIDO2Method{}, fido.ErrPINChangeRequired)
+	if j.Step != StepChangePIN || j.PINForTouch() != "" {
+		t.Fatal(j.Step)
+	}
+	if !j.Back() || j.Step != StepInsertKey {
+		t.Fatal("no way to another key from the change")
 	}
 }

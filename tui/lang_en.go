@@ -204,4 +204,11 @@ var english = Catalog{
 	"pin.checking": "Checking the PIN with the key…",
 	"replug.title": "Unplug the key and plug it in again",
 	"replug.body":  "The key took too many wrong PINs in a row and will not take another until it has been unplugged. No try was lost.",
+
+	// A key that wants its PIN changed (issue 12 item 8).
+	"pin.changing":     "Changing the key's PIN…",
+	"pin.change.title": "Change the key's PIN",
+	"pin.change.body":  "This key asks for a new PIN before it can be used. Enter its current PIN, then a new one twice.",
+	"pin.change.old":   "Current PIN",
+	"pin.same":         "The new PIN must differ from the current one.",
 }

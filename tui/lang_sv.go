@@ -204,4 +204,11 @@ var swedish = Catalog{
 	"pin.checking": "Kontrollerar PIN-koden med nyckeln…",
 	"replug.title": "Ta ut nyckeln och sätt in den igen",
 	"replug.body":  "Nyckeln fick för många felaktiga PIN-koder i rad och tar inte emot fler förrän den har tagits ut. Inget försök gick förlorat.",
+
+	// A key that wants its PIN changed (issue 12 item 8).
+	"pin.changing":     "Byter nyckelns PIN-kod…",
+	"pin.change.title": "Byt nyckelns PIN-kod",
+	"pin.change.body":  "Nyckeln kräver en ny PIN-kod innan den kan användas. Ange den nuvarande PIN-koden och sedan en ny två gånger.",
+	"pin.change.old":   "Nuvarande PIN-kod",
+	"pin.same":         "Den nya PIN-koden måste skilja sig från den nuvarande.",
 }

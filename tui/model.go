@@ -142,6 +142,10 @@ type (
 	}
 	pinSetMsg     struct{ err error }
 	pinCheckedMsg struct{ err error }
+	pinChangedMsg struct {
+		pin string
+		err error
+	}
 	registeredMsg struct {
 		m   api.FIDO2Method
 		err error
@@ -392,6 +396,8 @@ func (m *Model) typeInto(msg tea.Msg) tea.Cmd {
 		}
 	case flows.StepEnterPIN:
 		f = &m.pin1
+	case flows.StepChangePIN:
+		f = []*textinput.Model{&m.pin0, &m.pin1, &m.pin2}[m.pinField%3]
 	case flows.StepNameKey:
 		f = &m.name
 	default:
@@ -427,6 +433,10 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 	case pinCheckedMsg:
 		m.busy = ""
 		j.PINChecked(msg.err)
+		cmd = m.afterPIN()
+	case pinChangedMsg:
+		m.busy = ""
+		j.PINChanged(msg.pin, msg.err)
 		cmd = m.afterPIN()
 	case registeredMsg:
 		m.touchEnded()

@@ -46,6 +46,13 @@ type fakeSvc struct {
 	block       chan struct{} // Register waits on it (or ctx) when set
 	verifyErrs  []error       // VerifyPIN's answers, in turn (then nil)
 	verified    []string      // the PINs VerifyPIN was asked
+	changed     [2]string     // ChangePIN's old and new
+	changeErr   error
+}
+
+func (f *fakeSvc) ChangePIN(_, old, pin string) error {
+	f.changed = [2]string{old, pin}
+	return f.changeErr
 }
 
 func (f *fakeSvc) VerifyPIN(_ context.Context, _, pin string) error {

@@ -37,6 +37,7 @@ var screens = map[flows.Step]screen{
 	flows.StepDeletePass: deletePassStep{},
 	flows.StepDone:       doneStep{},
 	flows.StepReplugKey:  replugStep{},
+	flows.StepChangePIN:  changePINStep{},
 }
 
 // Column limits: on a big terminal the kiosk draws a column of at most

@@ -24,6 +24,8 @@ type Service interface {
 	SetPIN(path, pin string) error
 	// VerifyPIN asks the key to judge a PIN as it is typed (no touch).
 	VerifyPIN(ctx context.Context, path, pin string) error
+	// ChangePIN replaces the key's PIN (a key that wants it changed).
+	ChangePIN(path, oldPIN, newPIN string) error
 	// Register runs creation options, the key and tapd's verification.
 	Register(ctx context.Context, path, pin, name, product string) (api.FIDO2Method, error)
 	// CheckKey runs the key check for the method.
@@ -98,6 +100,11 @@ func (l *Live) SetPIN(path, pin string) (err error) {
 func (l *Live) VerifyPIN(ctx context.Context, path, pin string) (err error) {
 	defer func(t time.Time) { l.done("verifyPIN", t, err) }(time.Now())
 	return fido.VerifyPIN(ctx, path, pin)
+}
+
+func (l *Live) ChangePIN(path, oldPIN, newPIN string) (err error) {
+	defer func(t time.Time) { l.done("changePIN", t, err) }(time.Now())
+	return fido.ChangePIN(path, oldPIN, newPIN)
 }
 
 func (l *Live) Register(ctx context.Context, path, pin, name, product string) (m api.FIDO2Method, err error) {

@@ -83,8 +83,8 @@ func (m *Model) keyFacts(msg factsMsg) tea.Cmd {
 	case flows.StepNewPIN:
 		m.pinField = 0
 		return m.pin1.Focus()
-	case flows.StepEnterPIN:
-		return m.pin1.Focus()
+	case flows.StepEnterPIN, flows.StepChangePIN:
+		return m.afterPIN()
 	case flows.StepInsertKey:
 		return m.pollKeys(false)
 	}
@@ -97,7 +97,7 @@ func (m *Model) backToKey() tea.Cmd {
 	if !m.j.Back() {
 		return nil
 	}
-	for _, f := range []*textinput.Model{&m.pin1, &m.pin2, &m.name} {
+	for _, f := range []*textinput.Model{&m.pin0, &m.pin1, &m.pin2, &m.name} {
 		f.Reset()
 		f.Blur()
 	}

@@ -129,7 +129,7 @@ func (enterPINStep) view(m *Model, w int) string {
 // operation needs, or starts its call.
 func (m *Model) afterPIN() tea.Cmd {
 	j := m.j
-	for _, f := range []*textinput.Model{&m.pin1, &m.pin2} {
+	for _, f := range []*textinput.Model{&m.pin0, &m.pin1, &m.pin2} {
 		f.Reset()
 		f.Blur()
 	}
@@ -139,6 +139,9 @@ func (m *Model) afterPIN() tea.Cmd {
 		return m.name.Focus()
 	case flows.StepEnterPIN:
 		return m.pin1.Focus()
+	case flows.StepChangePIN:
+		m.pinField = 0
+		return m.pin0.Focus()
 	case flows.StepReplugKey, flows.StepInsertKey:
 		return m.pollKeys(false)
 	}

@@ -62,3 +62,35 @@ func TestPINAuthBlockedWaitsForTheReplug(t *testing.T) {
 		t.Fatal(h.step())
 	}
 }
+
+// Issue 12 item 8: a key that wants its PIN changed.
+func TestForcePINChange(t *testing.T) {
+	h := newHarness(t)
+	h.svc.pin = fido.PINState{Set: true, Retries: 8}
+	h.svc.info.ForcePINChange = true
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter")
+	if s := h.screen(); h.step() != flows.StepChangePIN || !strings.Contains(s, "Change the key's PIN") {
+		t.Fatalf("forcePINChange:\n%s", s)
+	}
+	h.press("1234", "tab", "1357", "tab", "1358", "enter")
+	if s := h.screen(); h.step() != flows.StepChangePIN || !strings.Contains(s, "differ") {
+		t.Fatalf("PINs that differ:\n%s", s)
+	}
+	h.press("1357", "tab", "1357", "enter")
+	if h.step() != flows.StepNameKey || h.svc.changed != [2]string{"1234", "1357"} {
+		t.Fatalf("after the change: %s %v", h.step(), h.svc.changed)
+	}
+	h.press("enter")
+	if h.svc.regPIN != "1357" {
+		t.Fatalf("the touch got %q", h.svc.regPIN)
+	}
+
+	// VerifyPIN's ErrPINChangeRequired leads there too.
+	h2 := newHarness(t)
+	h2.svc.pin = fido.PINState{Set: true, Retries: 8}
+	h2.svc.verifyErrs = []error{fido.ErrPINChangeRequired}
+	h2.press("enter", "ada@example.com", "enter", "passpass", "enter", "1234", "enter")
+	if h2.step() != flows.StepChangePIN {
+		t.Fatal(h2.step())
+	}
+}
