@@ -307,7 +307,7 @@ func TestIdleCountsEverywhereButWelcomeAndATouch(t *testing.T) {
 		t.Fatal("idle on Welcome")
 	}
 	for _, step := range []Step{StepUPN, StepPass, StepInsertKey, StepNewPIN, StepEnterPIN, StepPINBlocked, StepNameKey, StepTouch,
-		StepKnownKey, StepCheckKey, StepCleanup, StepDeletePass, StepDone, StepReplugKey, StepChangePIN} {
+		StepKnownKey, StepCheckKey, StepCleanup, StepDeletePass, StepDone, StepReplugKey, StepChangePIN, StepKeyFull} {
 		j.Step = step
 		if !j.IdleCounts(false) {
 			t.Errorf("idle does not count at %s", step)
@@ -572,5 +572,71 @@ func TestForcePINChange(t *testing.T) {
 	}
 	if !j.Back() || j.Step != StepInsertKey {
 		t.Fatal("no way to another key from the change")
+	}
+}
+
+// Issue 12 item 10: a full key.
+func TestFullKey(t *testing.T) {
+	full := fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: 0, CredMgmt: true}
+	atFull := func(t *testing.T) *Journey {
+		j := signedIn(t)
+		j.KeysSeen([]fido.Key{key})
+		j.KeyFacts(full, fido.PINState{Set: true, Retries: 8}, nil)
+		if j.Step != StepEnterPIN {
+			t.Fatal(j.Step)
+		}
+		j.EnterPIN("2468")
+		j.PINChecked(nil)
+		if j.Step != StepKeyFull {
+			t.Fatalf("a full key went to %s", j.Step)
+		}
+		return j
+	}
+	creds := []fido.Credential{
+		{ID: []byte{1}, RPID: "login.microsoft.com", UserName: "bob@example.com", UserHandle: []byte("h-bob")},
+		{ID: []byte{2}, RPID: "github.com", UserName: "ada@example.com"},
+		{ID: []byte{3}, RPID: "login.microsoft.com", UserName: "ADA@example.com"},
+		{ID: []byte{4}, RPID: "login.microsoft.com", UserName: "x", UserHandle: []byte("h-ada")},
+	}
+	own := OwnCredentials(creds, "login.microsoft.com", "ada@example.com", []byte("h-ada"))
+	if len(own) != 2 || own[0].ID[0] != 3 || own[1].ID[0] != 4 {
+		t.Fatalf("own %v", own)
+	}
+	j := atFull(t)
+	j.CredentialsFound(own, nil)
+	c, ok := j.CredentialToRemove()
+	if !ok || c.ID[0] != 3 || j.Problem != nil {
+		t.Fatal("no offer to remove")
+	}
+	j.CredentialRemoved(errors.New("key said no"))
+	if j.Step != StepKeyFull || j.Problem == nil {
+		t.Fatal("a failed removal went on")
+	}
+	j.CredentialRemoved(nil)
+	if j.Step != StepNameKey || j.PINForTouch() != "2468" {
+		t.Fatal(j.Step)
+	}
+	// None of this account: the key is full, another key.
+	j = atFull(t)
+	j.CredentialsFound(OwnCredentials(creds[:2], "login.microsoft.com", "ada@example.com", []byte("h-ada")), nil)
+	if _, ok := j.CredentialToRemove(); ok || !errors.Is(j.Problem, fido.ErrKeyFull) {
+		t.Fatal("offered to remove another account's passkey")
+	}
+	if !j.Back() || j.Step != StepInsertKey {
+		t.Fatal("no way to another key")
+	}
+	// A full key without credential management: another key at once.
+	j = signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: 0}, fido.PINState{Set: true}, nil)
+	if j.Step != StepInsertKey || !errors.Is(j.Problem, fido.ErrKeyFull) {
+		t.Fatal(j.Step)
+	}
+	// Register's ErrKeyFull: the PIN was right, so keep it to look.
+	j = atName(t)
+	j.NameKey("k")
+	j.Registered(api.FIDO2Method{}, fido.ErrKeyFull)
+	if j.Step != StepKeyFull || j.PINForTouch() == "" {
+		t.Fatal(j.Step)
 	}
 }

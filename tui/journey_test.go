@@ -406,6 +406,14 @@ func walkAll(t *testing.T, lang string, w, hgt int, see func(name, screen string
 	look("delete-pass-keep")
 	h.press("up", "enter")
 	look("done")
+	// The steps of issue 12 items 6, 8 and 10, drawn as the journey
+	// leaves them.
+	h.m.j.Step, h.m.j.Problem = flows.StepReplugKey, fido.ErrPINAuthBlocked
+	look("replug")
+	h.m.j.Step, h.m.j.Problem = flows.StepChangePIN, &fido.PINWrongError{RetriesLeft: 5}
+	look("change-pin")
+	h.m.j.Step, h.m.j.Problem = flows.StepKeyFull, fido.ErrKeyFull
+	look("key-full")
 }
 
 // Item 13: lines wrap instead of being cut, in both languages, at 80x24

@@ -50,7 +50,7 @@ func (m *Model) askSignOut() {
 func stepHasBack(s flows.Step) bool {
 	switch s {
 	case flows.StepUPN, flows.StepPass, flows.StepNewPIN, flows.StepEnterPIN, flows.StepPINBlocked, flows.StepNameKey, flows.StepTouch,
-		flows.StepChangePIN:
+		flows.StepChangePIN, flows.StepKeyFull:
 		return true
 	}
 	return false

@@ -211,4 +211,11 @@ var english = Catalog{
 	"pin.change.body":  "This key asks for a new PIN before it can be used. Enter its current PIN, then a new one twice.",
 	"pin.change.old":   "Current PIN",
 	"pin.same":         "The new PIN must differ from the current one.",
+
+	// A full key (issue 12 item 10).
+	"full.title":      "This key is full",
+	"full.looking":    "Looking at the passkeys on the key…",
+	"full.removing":   "Removing the old passkey from the key…",
+	"full.own":        "It holds an older passkey of yours (%s). Remove it from the key to make room for the new one?",
+	"help.removeCred": "remove it",
 }

@@ -211,4 +211,11 @@ var swedish = Catalog{
 	"pin.change.body":  "Nyckeln kräver en ny PIN-kod innan den kan användas. Ange den nuvarande PIN-koden och sedan en ny två gånger.",
 	"pin.change.old":   "Nuvarande PIN-kod",
 	"pin.same":         "Den nya PIN-koden måste skilja sig från den nuvarande.",
+
+	// A full key (issue 12 item 10).
+	"full.title":      "Nyckeln är full",
+	"full.looking":    "Tittar på nycklarna som finns lagrade…",
+	"full.removing":   "Tar bort den gamla nyckeln från säkerhetsnyckeln…",
+	"full.own":        "Den har en äldre nyckel som är din (%s). Ta bort den från säkerhetsnyckeln för att få plats med den nya?",
+	"help.removeCred": "ta bort den",
 }

@@ -146,7 +146,12 @@ type (
 		pin string
 		err error
 	}
-	registeredMsg struct {
+	ownCredsMsg struct {
+		cs  []fido.Credential
+		err error
+	}
+	credRemovedMsg struct{ err error }
+	registeredMsg  struct {
 		m   api.FIDO2Method
 		err error
 	}
@@ -437,6 +442,14 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 	case pinChangedMsg:
 		m.busy = ""
 		j.PINChanged(msg.pin, msg.err)
+		cmd = m.afterPIN()
+	case ownCredsMsg:
+		m.busy = ""
+		j.CredentialsFound(msg.cs, msg.err)
+		cmd = m.afterPIN()
+	case credRemovedMsg:
+		m.busy = ""
+		j.CredentialRemoved(msg.err)
 		cmd = m.afterPIN()
 	case registeredMsg:
 		m.touchEnded()

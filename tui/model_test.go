@@ -48,11 +48,8 @@ type fakeSvc struct {
 	verified    []string      // the PINs VerifyPIN was asked
 	changed     [2]string     // ChangePIN's old and new
 	changeErr   error
-}
-
-func (f *fakeSvc) ChangePIN(_, old, pin string) error {
-	f.changed = [2]string{old, pin}
-	return f.changeErr
+	own         []fido.Credential
+	credDeleted []byte
 }
 
 func (f *fakeSvc) VerifyPIN(_ context.Context, _, pin string) error {
@@ -65,6 +62,17 @@ func (f *fakeSvc) VerifyPIN(_ context.Context, _, pin string) error {
 	err := f.verifyErrs[0]
 	f.verifyErrs = f.verifyErrs[1:]
 	return err
+}
+func (f *fakeSvc) ChangePIN(_, old, pin string) error {
+	f.changed = [2]string{old, pin}
+	return f.changeErr
+}
+func (f *fakeSvc) OwnCredentials(context.Context, string, string, string) ([]fido.Credential, error) {
+	return f.own, nil
+}
+func (f *fakeSvc) DeleteCredential(_ context.Context, _, _ string, id []byte) error {
+	f.credDeleted = id
+	return nil
 }
 
 func (f *fakeSvc) Ready(context.Context) error { return f.ready }

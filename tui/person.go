@@ -45,6 +45,7 @@ type person struct {
 	confirming bool // clean-up's "remove these?"
 	keepPass   bool // delete-pass's choice
 	again      bool // known key's choice: register it again
+	lookedFull bool // key full: its passkeys were looked at
 	doneAt     time.Time
 }
 

@@ -38,6 +38,7 @@ var screens = map[flows.Step]screen{
 	flows.StepDone:       doneStep{},
 	flows.StepReplugKey:  replugStep{},
 	flows.StepChangePIN:  changePINStep{},
+	flows.StepKeyFull:    keyFullStep{},
 }
 
 // Column limits: on a big terminal the kiosk draws a column of at most

@@ -97,6 +97,7 @@ func (m *Model) backToKey() tea.Cmd {
 	if !m.j.Back() {
 		return nil
 	}
+	m.lookedFull = false
 	for _, f := range []*textinput.Model{&m.pin0, &m.pin1, &m.pin2, &m.name} {
 		f.Reset()
 		f.Blur()

@@ -62,14 +62,13 @@ func (m *Model) switchPINField() {
 func (m *Model) pinSet(msg pinSetMsg) tea.Cmd {
 	m.busy = ""
 	m.j.PINSet(m.pin1.Value(), msg.err)
+	if m.j.Step != flows.StepNewPIN {
+		return m.afterPIN()
+	}
 	m.pin1.Reset()
 	m.pin2.Reset()
 	m.pin1.Blur()
 	m.pin2.Blur()
-	if m.j.Step == flows.StepNameKey {
-		m.name.SetValue(m.j.KeyName)
-		return m.name.Focus()
-	}
 	m.pinField = 1
 	m.switchPINField()
 	return nil
@@ -142,7 +141,19 @@ func (m *Model) afterPIN() tea.Cmd {
 	case flows.StepChangePIN:
 		m.pinField = 0
 		return m.pin0.Focus()
+	case flows.StepKeyFull:
+		if m.lookedFull {
+			return nil
+		}
+		m.lookedFull = true
+		m.busy = m.t.S("full.looking")
+		path, pin, upn := j.Key.Path, j.PINForTouch(), j.UPN
+		return call(callTimeout, func(ctx context.Context) tea.Msg {
+			cs, err := m.svc.OwnCredentials(ctx, path, pin, upn)
+			return ownCredsMsg{cs, err}
+		})
 	case flows.StepReplugKey, flows.StepInsertKey:
+		m.lookedFull = false
 		return m.pollKeys(false)
 	}
 	return nil

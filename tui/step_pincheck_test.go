@@ -94,3 +94,31 @@ func TestForcePINChange(t *testing.T) {
 		t.Fatal(h2.step())
 	}
 }
+
+// Issue 12 item 10: a full key.
+func TestFullKey(t *testing.T) {
+	h := newHarness(t)
+	h.svc.pin = fido.PINState{Set: true, Retries: 8}
+	h.svc.info.RemainingResidentKeys, h.svc.info.CredMgmt = 0, true
+	h.svc.own = []fido.Credential{{ID: []byte{7}, RPID: "login.microsoft.com", UserName: "ada@example.com"}}
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter", "2468", "enter")
+	if s := h.screen(); h.step() != flows.StepKeyFull || !strings.Contains(s, "older passkey of yours") {
+		t.Fatalf("a full key with one of hers:\n%s", s)
+	}
+	h.press("enter")
+	if h.step() != flows.StepNameKey || string(h.svc.credDeleted) != "\x07" {
+		t.Fatalf("after the removal: %s %v", h.step(), h.svc.credDeleted)
+	}
+
+	h2 := newHarness(t)
+	h2.svc.pin = fido.PINState{Set: true, Retries: 8}
+	h2.svc.info.RemainingResidentKeys, h2.svc.info.CredMgmt = 0, true
+	h2.press("enter", "ada@example.com", "enter", "passpass", "enter", "2468", "enter")
+	if s := h2.screen(); h2.step() != flows.StepKeyFull || !strings.Contains(s, "This key is full") || strings.Contains(s, "remove it") {
+		t.Fatalf("a full key with none of hers:\n%s", s)
+	}
+	h2.press("esc")
+	if h2.step() != flows.StepInsertKey {
+		t.Fatal(h2.step())
+	}
+}
