@@ -10,8 +10,6 @@ import (
 )
 
 // newPINStep creates the key's PIN, typed twice, with the key's rules.
-// (A later PIN check on entry, once fido can verify a PIN without a
-// touch, is one more step of this kind: see README "Not yet".)
 type newPINStep struct{}
 
 func (newPINStep) keys(m *Model) []key.Binding {
