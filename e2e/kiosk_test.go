@@ -574,3 +574,52 @@ func TestKioskKnownKey(t *testing.T) {
 		t.Fatalf("tapd holds %d keys: %+v", n, ms)
 	}
 }
+
+// Issue 12 item 6, through the real binary and libfido2: a wrong PIN is
+// caught at the PIN step, before naming; three wrong in a row make the key
+// refuse PINs until it is unplugged and plugged in again, and the kiosk
+// waits for that before it takes a PIN.
+func TestKioskPINCheckedWhenTypedAndReplug(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKioskWithKey(keyWithPIN("2468", 8))
+	k.signIn(w.upn, pass)
+	k.waitFor("8 tries left")
+	k.send("1111", "Enter")
+	if s := k.waitFor("That PIN is wrong. 7 tries left."); strings.Contains(s, "Name your key") {
+		t.Fatalf("the wrong PIN reached naming:\n%s", s)
+	}
+	k.send("1112", "Enter")
+	k.waitFor("That PIN is wrong. 6 tries left.")
+	k.send("1113", "Enter")
+	k.waitFor("Unplug the key and plug it in again")
+	k.key("unplug")
+	k.waitFor("Insert your security key")
+	k.key("plug")
+	k.waitFor("Enter your key's PIN")
+	k.send("2468", "Enter")
+	k.waitFor("Name your key")
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+}
+
+// Issue 12 item 8: a key with forcePINChange is led through the change,
+// then registers with the new PIN.
+func TestKioskForcedPINChange(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKioskWithKey(func(path string) {
+		h := sha256.Sum256([]byte("2468"))
+		st := map[string]any{"pinHash": h[:16], "pinLength": 4, "pinRetries": 8, "counter": 0, "creds": []any{}, "forcePINChange": true}
+		b, _ := json.Marshal(st)
+		os.WriteFile(path, b, 0o600)
+	})
+	k.signIn(w.upn, pass)
+	k.waitFor("Change the key's PIN")
+	k.send("2468", "Enter", "135790", "Enter", "135790", "Enter")
+	k.waitFor("Name your key")
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+}

@@ -43,10 +43,20 @@ const (
 	StepCleanup
 	StepDeletePass
 	StepDone
+	// StepReplugKey: the key refuses PINs until it is unplugged and
+	// plugged in again (fido.ErrPINAuthBlocked); the key watch waits for
+	// it to leave, then Insert key takes it back.
+	StepReplugKey
+	// StepChangePIN: the key wants its PIN changed (forcePINChange)
+	// before it does anything else.
+	StepChangePIN
+	// StepKeyFull: the key has no room for another passkey. If it holds
+	// one of this account, the person may remove it; else another key.
+	StepKeyFull
 )
 
 var stepNames = [...]string{"welcome", "upn", "pass", "insertKey", "newPIN", "enterPIN", "pinBlocked", "nameKey", "touch",
-	"knownKey", "checkKey", "cleanup", "deletePass", "done"}
+	"knownKey", "checkKey", "cleanup", "deletePass", "done", "replugKey", "changePIN", "keyFull"}
 
 func (s Step) String() string { return stepNames[s] }
 
@@ -64,6 +74,14 @@ type Journey struct {
 	Info    fido.Info
 	PIN     fido.PINState
 	pin     string
+	// pending is a PIN typed at StepEnterPIN that the key has not yet
+	// judged (PINChecked); a refused one is dropped, never resent.
+	pending string
+	// full: the key has no room for another passkey (Info, or Register's
+	// ErrKeyFull); once the PIN is known the journey goes to StepKeyFull.
+	full bool
+	// Own are the passkeys of this account on a full key (StepKeyFull).
+	Own     []fido.Credential
 	KeyName string
 	Method  api.FIDO2Method
 	Checked bool
@@ -249,6 +267,14 @@ func (j *Journey) TriesBeforeLock() (n int, exact bool) {
 // KeysSeen reports the keys plugged in now. At Insert key it picks the
 // one key, or says why it cannot.
 func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
+	if j.Step == StepReplugKey {
+		// Wait for the key to leave; then Insert key takes it (or another
+		// key) when it comes back, and asks its PIN afresh.
+		if !slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == j.Key.Path }) {
+			j.Key, j.pin, j.pending, j.Problem, j.Step = fido.Key{}, "", "", nil, StepInsertKey
+		}
+		return false
+	}
 	if j.Step != StepInsertKey {
 		return false
 	}
@@ -303,14 +329,20 @@ func (j *Journey) KeyFacts(info fido.Info, pin fido.PINState, err error) {
 		j.Key, j.Problem = fido.Key{}, &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys}
 		return
 	}
-	if info.RemainingResidentKeys == 0 {
+	if info.RemainingResidentKeys == 0 && !info.CredMgmt {
+		// Nothing here can make room: another key.
 		j.Key, j.Problem = fido.Key{}, fido.ErrKeyFull
 		return
 	}
 	j.Info, j.PIN, j.Problem = info, pin, nil
+	// A full key that can list its passkeys: once the PIN is known, see
+	// whether one of them is this account's.
+	j.full = info.RemainingResidentKeys == 0
 	switch {
 	case pin.Blocked:
 		j.Step = StepPINBlocked
+	case pin.Set && info.ForcePINChange:
+		j.Step = StepChangePIN
 	case pin.Set:
 		j.Step = StepEnterPIN
 	default:
@@ -358,17 +390,115 @@ func (j *Journey) PINSet(pin string, err error) {
 		return
 	}
 	j.pin, j.PIN, j.Problem = pin, fido.PINState{Set: true, Retries: 8}, nil
-	j.toName()
+	j.pinKnown()
 }
 
-// EnterPIN keeps the PIN of a key that has one; the key judges it at the
-// touch step, which is the first operation that needs it.
-func (j *Journey) EnterPIN(pin string) {
+// EnterPIN takes the PIN typed at StepEnterPIN and reports whether the
+// key should judge it now (fido.VerifyPIN on PINToCheck); PINChecked
+// reports its answer. The journey stays at StepEnterPIN until then.
+func (j *Journey) EnterPIN(pin string) (check bool) {
 	if j.Step != StepEnterPIN || pin == "" {
+		return false
+	}
+	j.pending, j.Problem = pin, nil
+	return true
+}
+
+// PINToCheck is the PIN EnterPIN took, until the key has judged it.
+func (j *Journey) PINToCheck() string { return j.pending }
+
+// PINChecked reports the key's verdict on the PIN EnterPIN took. A right
+// PIN is kept for the touch and the journey goes on to naming (or to a
+// full key's passkeys); a refused PIN is dropped, so it is never sent
+// again: a wrong one goes back to the PIN with the tries left, a blocked
+// one to StepPINBlocked, too many wrong in a row to StepReplugKey, a PIN
+// the key wants changed to StepChangePIN.
+func (j *Journey) PINChecked(err error) {
+	if j.Step != StepEnterPIN || j.pending == "" {
+		return
+	}
+	pin := j.pending
+	j.pending = ""
+	if err != nil {
+		j.pinRefused(err)
 		return
 	}
 	j.pin, j.Problem = pin, nil
+	j.pinKnown()
+}
+
+// pinRefused moves on from a PIN operation the key refused; the PIN is
+// dropped in every case.
+func (j *Journey) pinRefused(err error) {
+	j.pin, j.pending = "", ""
+	var pw *fido.PINWrongError
+	switch {
+	case errors.As(err, &pw):
+		j.PIN.Retries, j.Problem = pw.RetriesLeft, err
+	case errors.Is(err, fido.ErrPINBlocked):
+		j.PIN.Blocked, j.Problem, j.Step = true, err, StepPINBlocked
+	case errors.Is(err, fido.ErrPINAuthBlocked):
+		j.Problem, j.Step = err, StepReplugKey
+	case errors.Is(err, fido.ErrPINChangeRequired):
+		j.Info.ForcePINChange, j.Problem, j.Step = true, nil, StepChangePIN
+	case errors.Is(err, fido.ErrKeyRemoved):
+		j.Key, j.Problem, j.Step = fido.Key{}, err, StepInsertKey
+	default:
+		j.Problem = err
+	}
+}
+
+// pinKnown goes on once the key's PIN is known: to a full key's
+// passkeys, or to naming.
+func (j *Journey) pinKnown() {
+	if j.full {
+		j.Step, j.Own = StepKeyFull, nil
+		return
+	}
 	j.toName()
+}
+
+// ErrPINSame is a new PIN equal to the old one, which a key that wants
+// its PIN changed refuses.
+var ErrPINSame = errors.New("the new PIN must differ from the old one")
+
+// CheckChangePIN checks a PIN change before the key is asked: the old PIN
+// given, the new one typed twice by the key's rules and not the old one.
+func (j *Journey) CheckChangePIN(old, pin, again string) error {
+	if old == "" {
+		return fido.ErrPINRequired
+	}
+	if err := j.CheckNewPIN(pin, again); err != nil {
+		return err
+	}
+	if pin == old {
+		return ErrPINSame
+	}
+	return nil
+}
+
+// PINChanged reports fido.ChangePIN at StepChangePIN. The new PIN is kept
+// for the touch and the journey goes on; a wrong old PIN stays here with
+// the tries left, other refusals lead where EnterPIN's would.
+func (j *Journey) PINChanged(pin string, err error) {
+	if j.Step != StepChangePIN {
+		return
+	}
+	if err != nil {
+		var pp *fido.PINPolicyError
+		if errors.As(err, &pp) || errors.Is(err, fido.ErrPINChangeRequired) {
+			j.Problem = err // the new PIN broke a rule of the key's: another one
+			return
+		}
+		j.pinRefused(err)
+		if j.Step == StepEnterPIN { // wrong old PIN: try the change again
+			j.Step = StepChangePIN
+		}
+		return
+	}
+	j.Info.ForcePINChange = false
+	j.pin, j.PIN, j.Problem = pin, fido.PINState{Set: true, Retries: 8}, nil
+	j.pinKnown()
 }
 
 func (j *Journey) toName() {
@@ -413,6 +543,13 @@ func (j *Journey) Registered(m api.FIDO2Method, err error) {
 		j.pin, j.PIN.Retries, j.Problem, j.Step = "", pw.RetriesLeft, err, StepEnterPIN
 	case errors.Is(err, fido.ErrPINBlocked):
 		j.pin, j.Problem, j.Step = "", err, StepPINBlocked
+	case errors.Is(err, fido.ErrPINAuthBlocked):
+		j.pin, j.Problem, j.Step = "", err, StepReplugKey
+	case errors.Is(err, fido.ErrPINChangeRequired):
+		j.pin, j.Info.ForcePINChange, j.Problem, j.Step = "", true, nil, StepChangePIN
+	case errors.Is(err, fido.ErrKeyFull):
+		// The key judged the PIN right: keep it to look for room.
+		j.full, j.Own, j.Problem, j.Step = true, nil, nil, StepKeyFull
 	case errors.Is(err, fido.ErrKeyRemoved):
 		j.pin, j.Key, j.Problem, j.Step = "", fido.Key{}, err, StepInsertKey
 	case errors.Is(err, fido.ErrCancelled):
@@ -661,14 +798,82 @@ func (j *Journey) PassResult(keep bool, err error) {
 // out, or Insert key would pick it again at once.
 func (j *Journey) Back() bool {
 	prev := map[Step]Step{StepUPN: StepWelcome, StepPass: StepUPN, StepNewPIN: StepInsertKey, StepEnterPIN: StepInsertKey,
-		StepPINBlocked: StepInsertKey, StepNameKey: StepInsertKey, StepTouch: StepNameKey}
+		StepPINBlocked: StepInsertKey, StepNameKey: StepInsertKey, StepTouch: StepNameKey, StepChangePIN: StepInsertKey,
+		StepKeyFull: StepInsertKey}
 	p, ok := prev[j.Step]
 	if !ok || (j.SignedIn() && p < StepInsertKey) {
 		return false
 	}
 	if p == StepInsertKey {
-		j.setAside, j.Key, j.pin, j.KeyName = j.Key.Path, fido.Key{}, "", ""
+		j.setAside, j.Key, j.pin, j.pending, j.KeyName = j.Key.Path, fido.Key{}, "", "", ""
+		j.full, j.Own = false, nil
 	}
 	j.Step, j.Problem = p, nil
 	return true
+}
+
+// OwnCredentials picks, from a key's passkeys, those of this account at
+// the relying party rpID: the same rp id, and a user handle equal to
+// handle (the account's user.id at registration) or a user name or handle
+// equal to the UPN.
+func OwnCredentials(cs []fido.Credential, rpID, upn string, handle []byte) []fido.Credential {
+	var out []fido.Credential
+	for _, c := range cs {
+		if !strings.EqualFold(c.RPID, rpID) {
+			continue
+		}
+		if (len(handle) > 0 && string(c.UserHandle) == string(handle)) || strings.EqualFold(c.UserName, upn) ||
+			strings.EqualFold(string(c.UserHandle), upn) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// CredentialsFound reports the passkeys of this account found on a full
+// key (already picked by OwnCredentials). None means the key is full of
+// other accounts' passkeys: the person needs another key.
+func (j *Journey) CredentialsFound(own []fido.Credential, err error) {
+	if j.Step != StepKeyFull {
+		return
+	}
+	if err != nil {
+		var pw *fido.PINWrongError
+		if errors.As(err, &pw) || errors.Is(err, fido.ErrPINBlocked) || errors.Is(err, fido.ErrPINAuthBlocked) ||
+			errors.Is(err, fido.ErrKeyRemoved) {
+			j.Step = StepEnterPIN
+			j.pinRefused(err)
+			return
+		}
+		j.Problem = err
+		return
+	}
+	j.Own = own
+	if len(own) == 0 {
+		j.Problem = fido.ErrKeyFull
+		return
+	}
+	j.Problem = nil
+}
+
+// CredentialToRemove is the passkey StepKeyFull offers to remove.
+func (j *Journey) CredentialToRemove() (fido.Credential, bool) {
+	if j.Step != StepKeyFull || len(j.Own) == 0 {
+		return fido.Credential{}, false
+	}
+	return j.Own[0], true
+}
+
+// CredentialRemoved reports the removal of CredentialToRemove: with a
+// slot free the key is named and registered.
+func (j *Journey) CredentialRemoved(err error) {
+	if j.Step != StepKeyFull || len(j.Own) == 0 {
+		return
+	}
+	if err != nil && !errors.Is(err, fido.ErrNotRegisteredOnKey) {
+		j.Problem = err
+		return
+	}
+	j.full, j.Own, j.Problem = false, nil, nil
+	j.toName()
 }

@@ -31,7 +31,10 @@ func atName(t *testing.T) *Journey {
 	j := signedIn(t)
 	j.KeysSeen([]fido.Key{key})
 	j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, nil)
-	j.EnterPIN("2468")
+	if !j.EnterPIN("2468") {
+		t.Fatal("EnterPIN asked no check")
+	}
+	j.PINChecked(nil)
 	if j.Step != StepNameKey {
 		t.Fatalf("step %s", j.Step)
 	}
@@ -304,7 +307,7 @@ func TestIdleCountsEverywhereButWelcomeAndATouch(t *testing.T) {
 		t.Fatal("idle on Welcome")
 	}
 	for _, step := range []Step{StepUPN, StepPass, StepInsertKey, StepNewPIN, StepEnterPIN, StepPINBlocked, StepNameKey, StepTouch,
-		StepKnownKey, StepCheckKey, StepCleanup, StepDeletePass, StepDone} {
+		StepKnownKey, StepCheckKey, StepCleanup, StepDeletePass, StepDone, StepReplugKey, StepChangePIN, StepKeyFull} {
 		j.Step = step
 		if !j.IdleCounts(false) {
 			t.Errorf("idle does not count at %s", step)
@@ -438,5 +441,202 @@ func TestKnownKeyRegisteredAgain(t *testing.T) {
 	j.ReplacedKnownKey(nil)
 	if j.Step != StepNameKey || len(j.Removed) != 1 || j.PINForTouch() == "" {
 		t.Fatalf("after removing the old registration: %s %+v", j.Step, j.Removed)
+	}
+}
+
+// Issue 12 item 6: the PIN is judged by the key when it is typed; a
+// refused PIN is dropped and never reaches the touch.
+func TestPINCheckedWhenEntered(t *testing.T) {
+	atPIN := func(t *testing.T) *Journey {
+		j := signedIn(t)
+		j.KeysSeen([]fido.Key{key})
+		j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, nil)
+		if !j.EnterPIN("2468") || j.Step != StepEnterPIN || j.PINToCheck() != "2468" {
+			t.Fatalf("EnterPIN went on before the key judged the PIN: %s", j.Step)
+		}
+		return j
+	}
+	cases := []struct {
+		err  error
+		step Step
+	}{
+		{&fido.PINWrongError{RetriesLeft: 5}, StepEnterPIN},
+		{fido.ErrPINBlocked, StepPINBlocked},
+		{fido.ErrPINAuthBlocked, StepReplugKey},
+		{fido.ErrPINChangeRequired, StepChangePIN},
+		{fido.ErrKeyRemoved, StepInsertKey},
+		{errors.New("odd"), StepEnterPIN},
+	}
+	for _, c := range cases {
+		j := atPIN(t)
+		j.PINChecked(c.err)
+		if j.Step != c.step {
+			t.Errorf("%v: step %s, want %s", c.err, j.Step, c.step)
+		}
+		if j.PINForTouch() != "" || j.PINToCheck() != "" {
+			t.Errorf("%v: a refused PIN was kept", c.err)
+		}
+		if c.step == StepEnterPIN && c.err.Error() != "odd" && j.PIN.Retries != 5 {
+			t.Errorf("tries left %d", j.PIN.Retries)
+		}
+		j.PINChecked(nil) // a late answer with nothing pending moves nothing
+		if j.Step != c.step {
+			t.Errorf("%v: a stray verdict moved to %s", c.err, j.Step)
+		}
+	}
+	j := atPIN(t)
+	j.PINChecked(nil)
+	if j.Step != StepNameKey || j.PINForTouch() != "2468" {
+		t.Fatalf("a right PIN: %s", j.Step)
+	}
+}
+
+// After too many wrong PINs the key must leave and come back before a
+// PIN is asked again.
+func TestReplugAfterPINAuthBlocked(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 5}, nil)
+	j.EnterPIN("1111")
+	j.PINChecked(fido.ErrPINAuthBlocked)
+	if j.Step != StepReplugKey || !errors.Is(j.Problem, fido.ErrPINAuthBlocked) {
+		t.Fatal(j.Step)
+	}
+	if j.EnterPIN("2468") {
+		t.Fatal("a PIN was taken before the replug")
+	}
+	j.KeysSeen([]fido.Key{key})
+	if j.Step != StepReplugKey {
+		t.Fatal("the key still in the port ended the wait")
+	}
+	j.KeysSeen(nil)
+	if j.Step != StepInsertKey || j.Key.Path != "" {
+		t.Fatalf("the key left: %s", j.Step)
+	}
+	if !j.KeysSeen([]fido.Key{key}) {
+		t.Fatal("the key back was not picked")
+	}
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 5}, nil)
+	if j.Step != StepEnterPIN {
+		t.Fatal(j.Step)
+	}
+	// The touch may meet it too.
+	j.EnterPIN("2468")
+	j.PINChecked(nil)
+	j.NameKey("k")
+	j.Registered(api.FIDO2Method{}, fido.ErrPINAuthBlocked)
+	if j.Step != StepReplugKey || j.PINForTouch() != "" {
+		t.Fatal(j.Step)
+	}
+}
+
+// Issue 12 item 8: a key that wants its PIN changed is led through the
+// change first.
+func TestForcePINChange(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 6, RemainingResidentKeys: -1, ForcePINChange: true}, fido.PINState{Set: true, Retries: 8}, nil)
+	if j.Step != StepChangePIN {
+		t.Fatal(j.Step)
+	}
+	if err := j.CheckChangePIN("", "135790", "135790"); !errors.Is(err, fido.ErrPINRequired) {
+		t.Fatal(err)
+	}
+	var pe *fido.PINPolicyError
+	if err := j.CheckChangePIN("1234", "1357", "1357"); !errors.As(err, &pe) {
+		t.Fatal(err)
+	}
+	if err := j.CheckChangePIN("135790", "135790", "135790"); !errors.Is(err, ErrPINSame) {
+		t.Fatal(err)
+	}
+	if err := j.CheckChangePIN("1234", "135790", "135791"); !errors.Is(err, ErrPINsDiffer) {
+		t.Fatal(err)
+	}
+	j.PINChanged("135790", &fido.PINWrongError{RetriesLeft: 6})
+	if j.Step != StepChangePIN || j.PIN.Retries != 6 || j.PINForTouch() != "" {
+		t.Fatalf("wrong old PIN: %s %d", j.Step, j.PIN.Retries)
+	}
+	j.PINChanged("135790", &fido.PINPolicyError{Rule: fido.RuleKeyPolicy})
+	if j.Step != StepChangePIN || j.Problem == nil {
+		t.Fatal("a new PIN the key refused")
+	}
+	j.PINChanged("135790", nil)
+	if j.Step != StepNameKey || j.PINForTouch() != "135790" || j.Info.ForcePINChange {
+		t.Fatalf("after the change: %s", j.Step)
+	}
+	// Register's ErrPINChangeRequired leads there too.
+	j.NameKey("k")
+	j.Registered(api.FIDO2Method{}, fido.ErrPINChangeRequired)
+	if j.Step != StepChangePIN || j.PINForTouch() != "" {
+		t.Fatal(j.Step)
+	}
+	if !j.Back() || j.Step != StepInsertKey {
+		t.Fatal("no way to another key from the change")
+	}
+}
+
+// Issue 12 item 10: a full key.
+func TestFullKey(t *testing.T) {
+	full := fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: 0, CredMgmt: true}
+	atFull := func(t *testing.T) *Journey {
+		j := signedIn(t)
+		j.KeysSeen([]fido.Key{key})
+		j.KeyFacts(full, fido.PINState{Set: true, Retries: 8}, nil)
+		if j.Step != StepEnterPIN {
+			t.Fatal(j.Step)
+		}
+		j.EnterPIN("2468")
+		j.PINChecked(nil)
+		if j.Step != StepKeyFull {
+			t.Fatalf("a full key went to %s", j.Step)
+		}
+		return j
+	}
+	creds := []fido.Credential{
+		{ID: []byte{1}, RPID: "login.microsoft.com", UserName: "bob@example.com", UserHandle: []byte("h-bob")},
+		{ID: []byte{2}, RPID: "github.com", UserName: "ada@example.com"},
+		{ID: []byte{3}, RPID: "login.microsoft.com", UserName: "ADA@example.com"},
+		{ID: []byte{4}, RPID: "login.microsoft.com", UserName: "x", UserHandle: []byte("h-ada")},
+	}
+	own := OwnCredentials(creds, "login.microsoft.com", "ada@example.com", []byte("h-ada"))
+	if len(own) != 2 || own[0].ID[0] != 3 || own[1].ID[0] != 4 {
+		t.Fatalf("own %v", own)
+	}
+	j := atFull(t)
+	j.CredentialsFound(own, nil)
+	c, ok := j.CredentialToRemove()
+	if !ok || c.ID[0] != 3 || j.Problem != nil {
+		t.Fatal("no offer to remove")
+	}
+	j.CredentialRemoved(errors.New("key said no"))
+	if j.Step != StepKeyFull || j.Problem == nil {
+		t.Fatal("a failed removal went on")
+	}
+	j.CredentialRemoved(nil)
+	if j.Step != StepNameKey || j.PINForTouch() != "2468" {
+		t.Fatal(j.Step)
+	}
+	// None of this account: the key is full, another key.
+	j = atFull(t)
+	j.CredentialsFound(OwnCredentials(creds[:2], "login.microsoft.com", "ada@example.com", []byte("h-ada")), nil)
+	if _, ok := j.CredentialToRemove(); ok || !errors.Is(j.Problem, fido.ErrKeyFull) {
+		t.Fatal("offered to remove another account's passkey")
+	}
+	if !j.Back() || j.Step != StepInsertKey {
+		t.Fatal("no way to another key")
+	}
+	// A full key without credential management: another key at once.
+	j = signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: 0}, fido.PINState{Set: true}, nil)
+	if j.Step != StepInsertKey || !errors.Is(j.Problem, fido.ErrKeyFull) {
+		t.Fatal(j.Step)
+	}
+	// Register's ErrKeyFull: the PIN was right, so keep it to look.
+	j = atName(t)
+	j.NameKey("k")
+	j.Registered(api.FIDO2Method{}, fido.ErrKeyFull)
+	if j.Step != StepKeyFull || j.PINForTouch() == "" {
+		t.Fatal(j.Step)
 	}
 }

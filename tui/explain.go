@@ -25,6 +25,8 @@ func (m *Model) explain(err error) string {
 		return m.t.S("upn.err." + eu.Reason)
 	case errors.Is(err, flows.ErrPINsDiffer):
 		return m.t.S("pin.differ")
+	case errors.Is(err, flows.ErrPINSame):
+		return m.t.S("pin.same")
 	case errors.Is(err, flows.ErrSwapKey):
 		return m.t.S("key.swap")
 	case errors.Is(err, errPassShort):

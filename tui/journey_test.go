@@ -406,6 +406,14 @@ func walkAll(t *testing.T, lang string, w, hgt int, see func(name, screen string
 	look("delete-pass-keep")
 	h.press("up", "enter")
 	look("done")
+	// The steps of issue 12 items 6, 8 and 10, drawn as the journey
+	// leaves them.
+	h.m.j.Step, h.m.j.Problem = flows.StepReplugKey, fido.ErrPINAuthBlocked
+	look("replug")
+	h.m.j.Step, h.m.j.Problem = flows.StepChangePIN, &fido.PINWrongError{RetriesLeft: 5}
+	look("change-pin")
+	h.m.j.Step, h.m.j.Problem = flows.StepKeyFull, fido.ErrKeyFull
+	look("key-full")
 }
 
 // Item 13: lines wrap instead of being cut, in both languages, at 80x24
@@ -508,7 +516,8 @@ func TestEveryScreenIsInTheChosenLanguage(t *testing.T) {
 		api.CodeDirectoryError, api.CodeManagedInEntra, api.CodePassNotCheckable, api.CodePassDeleted, api.CodeSelfServiceSetupOff,
 		api.CodeAlreadyRegistered, api.CodeChallengeExpired, api.CodeChallengeInvalid, api.CodeRegistrationRejected,
 		api.CodeAttestationNotTrusted, api.CodeKeyRestricted, api.CodeMethodInUse, api.CodeAssertionRejected, api.CodeStorageFull,
-		api.CodeInternal, api.CodeNotFound}
+		api.CodeInternal, api.CodeNotFound, api.CodePhoneIsDefaultMethod, api.CodeMobileHasAlternate, api.CodeRegistrationUnavailable,
+		api.CodeStagingRowRegistered}
 	for _, lang := range Languages() {
 		h := newHarness(t)
 		h.m.t, _ = NewT(lang)
@@ -518,6 +527,22 @@ func TestEveryScreenIsInTheChosenLanguage(t *testing.T) {
 			}
 			if msg := h.m.explain(&api.Error{Code: c, Message: "ENGLISH FROM TAPD"}); strings.Contains(msg, "ENGLISH FROM TAPD") {
 				t.Errorf("%s %s shows tapd's message", lang, c)
+			}
+		}
+		// Every reason fido.Explain can give has a sentence.
+		reasons := []error{fido.ErrNoKey, fido.ErrSeveralKeys, fido.ErrPINRequired, fido.ErrPINNotSet, fido.ErrPINBlocked,
+			fido.ErrPINAuthBlocked, fido.ErrPINChangeRequired, fido.ErrTouchTimeout, fido.ErrKeyRemoved, fido.ErrCancelled,
+			fido.ErrKeyFull, fido.ErrOperationDenied, fido.ErrAlreadyRegistered, fido.ErrNotRegisteredOnKey, fido.ErrResetNotAllowed,
+			&fido.MinPINLengthError{Asked: 4, Current: 8}, &fido.PINWrongError{RetriesLeft: 5}, &fido.PINWrongError{RetriesLeft: 1},
+			&fido.PINPolicyError{Rule: fido.RuleTooShort, MinLen: 6}, &fido.PINPolicyError{Rule: fido.RuleTooLong},
+			&fido.PINPolicyError{Rule: fido.RuleNUL}, &fido.PINPolicyError{Rule: fido.RuleKeyPolicy}, errors.New("odd")}
+		for _, r := range []string{fido.ReasonU2FOnly, fido.ReasonNoResidentKeys, fido.ReasonNoCredProtect, fido.ReasonNoAuthnrCfg,
+			fido.ReasonNoSetMinPINLength, fido.ReasonNoAlwaysUV, fido.ReasonNoCredMgmt} {
+			reasons = append(reasons, &fido.UnsupportedKeyError{Reason: r})
+		}
+		for _, e := range reasons {
+			if msg := h.m.explain(e); msg == "" || strings.Contains(msg, "key.err.") || strings.Contains(msg, "%!") {
+				t.Errorf("%s has no sentence for %v: %q", lang, e, msg)
 			}
 		}
 		for _, r := range []string{flows.UPNEmpty, flows.UPNLong, flows.UPNControl, flows.UPNSpace, flows.UPNForm, flows.UPNDomain} {

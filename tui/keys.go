@@ -49,7 +49,8 @@ func (m *Model) askSignOut() {
 // stepHasBack reports whether Esc goes back on this step.
 func stepHasBack(s flows.Step) bool {
 	switch s {
-	case flows.StepUPN, flows.StepPass, flows.StepNewPIN, flows.StepEnterPIN, flows.StepPINBlocked, flows.StepNameKey, flows.StepTouch:
+	case flows.StepUPN, flows.StepPass, flows.StepNewPIN, flows.StepEnterPIN, flows.StepPINBlocked, flows.StepNameKey, flows.StepTouch,
+		flows.StepChangePIN, flows.StepKeyFull:
 		return true
 	}
 	return false

@@ -199,4 +199,37 @@ var english = Catalog{
 	"help.useThisKey":           "use this key after all",
 	"known.choose":              "Choose how to go on:",
 	"idleReset":                 "The kiosk started over because nothing happened for a while.",
+
+	// The PIN checked when it is typed (issue 12 item 6).
+	"pin.checking": "Checking the PIN with the key…",
+	"replug.title": "Unplug the key and plug it in again",
+	"replug.body":  "The key took too many wrong PINs in a row and will not take another until it has been unplugged. No try was lost.",
+
+	// A key that wants its PIN changed (issue 12 item 8).
+	"pin.changing":     "Changing the key's PIN…",
+	"pin.change.title": "Change the key's PIN",
+	"pin.change.body":  "This key asks for a new PIN before it can be used. Enter its current PIN, then a new one twice.",
+	"pin.change.old":   "Current PIN",
+	"pin.same":         "The new PIN must differ from the current one.",
+
+	// A full key (issue 12 item 10).
+	"full.title":      "This key is full",
+	"full.looking":    "Looking at the passkeys on the key…",
+	"full.removing":   "Removing the old passkey from the key…",
+	"full.own":        "It holds an older passkey of yours (%s). Remove it from the key to make room for the new one?",
+	"help.removeCred": "remove it",
+
+	// fido.Explain's newer reasons and tapd's newer codes.
+	"key.err.pinChangeRequired":   "This key asks for a new PIN before it can be used.",
+	"key.err.noCredProtect":       "Your organisation requires a key that protects its passkeys (credProtect), and this key cannot. Please use another key.",
+	"key.err.noCredMgmt":          "This key cannot list or remove its passkeys. Please use another key.",
+	"key.err.noAuthnrCfg":         "This key cannot change its settings. Please use another key.",
+	"key.err.noSetMinPINLength":   "This key cannot change its minimum PIN length. Please use another key.",
+	"key.err.noAlwaysUv":          "This key cannot be set to always ask for its PIN. Please use another key.",
+	"key.err.minPINLength":        "The key's minimum PIN length cannot go below %d.",
+	"key.err.resetNotAllowed":     "The key allows a reset only just after it is plugged in. Unplug it, plug it back in, and reset within 10 seconds.",
+	"err.phoneIsDefaultMethod":    "That phone is your default sign-in method, so it can't be removed here. Change your default first, or ask IT.",
+	"err.mobileHasAlternate":      "That mobile phone can't be removed while you have an alternate mobile phone. Remove the alternate first, or ask IT.",
+	"err.registrationUnavailable": "Security keys can't be registered here for your organisation's cloud. Ask IT for help.",
+	"err.stagingRowRegistered":    "A key has already been registered for this entry. Ask IT for help.",
 }

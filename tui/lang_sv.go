@@ -199,4 +199,37 @@ var swedish = Catalog{
 	"help.useThisKey":           "använd den här nyckeln ändå",
 	"known.choose":              "Välj hur du vill fortsätta:",
 	"idleReset":                 "Kiosken började om eftersom inget hände på en stund.",
+
+	// The PIN checked when it is typed (issue 12 item 6).
+	"pin.checking": "Kontrollerar PIN-koden med nyckeln…",
+	"replug.title": "Ta ut nyckeln och sätt in den igen",
+	"replug.body":  "Nyckeln fick för många felaktiga PIN-koder i rad och tar inte emot fler förrän den har tagits ut. Inget försök gick förlorat.",
+
+	// A key that wants its PIN changed (issue 12 item 8).
+	"pin.changing":     "Byter nyckelns PIN-kod…",
+	"pin.change.title": "Byt nyckelns PIN-kod",
+	"pin.change.body":  "Nyckeln kräver en ny PIN-kod innan den kan användas. Ange den nuvarande PIN-koden och sedan en ny två gånger.",
+	"pin.change.old":   "Nuvarande PIN-kod",
+	"pin.same":         "Den nya PIN-koden måste skilja sig från den nuvarande.",
+
+	// A full key (issue 12 item 10).
+	"full.title":      "Nyckeln är full",
+	"full.looking":    "Tittar på nycklarna som finns lagrade…",
+	"full.removing":   "Tar bort den gamla nyckeln från säkerhetsnyckeln…",
+	"full.own":        "Den har en äldre nyckel som är din (%s). Ta bort den från säkerhetsnyckeln för att få plats med den nya?",
+	"help.removeCred": "ta bort den",
+
+	// fido.Explain's newer reasons and tapd's newer codes.
+	"key.err.pinChangeRequired":   "Nyckeln kräver en ny PIN-kod innan den kan användas.",
+	"key.err.noCredProtect":       "Organisationen kräver en nyckel som skyddar sina lagrade nycklar (credProtect), och den här kan inte det. Använd en annan nyckel.",
+	"key.err.noCredMgmt":          "Den här nyckeln kan inte visa eller ta bort sina lagrade nycklar. Använd en annan nyckel.",
+	"key.err.noAuthnrCfg":         "Den här nyckeln kan inte ändra sina inställningar. Använd en annan nyckel.",
+	"key.err.noSetMinPINLength":   "Den här nyckeln kan inte ändra minsta längd på PIN-koden. Använd en annan nyckel.",
+	"key.err.noAlwaysUv":          "Den här nyckeln kan inte ställas in att alltid fråga efter PIN-koden. Använd en annan nyckel.",
+	"key.err.minPINLength":        "Nyckelns minsta PIN-längd kan inte bli lägre än %d.",
+	"key.err.resetNotAllowed":     "Nyckeln kan bara återställas strax efter att den satts in. Ta ut den, sätt in den igen och återställ inom 10 sekunder.",
+	"err.phoneIsDefaultMethod":    "Telefonen är din förvalda inloggningsmetod och kan inte tas bort här. Byt förval först eller be IT.",
+	"err.mobileHasAlternate":      "Mobiltelefonen kan inte tas bort så länge du har en alternativ mobiltelefon. Ta bort den alternativa först eller be IT.",
+	"err.registrationUnavailable": "Säkerhetsnycklar kan inte registreras här för organisationens moln. Be IT om hjälp.",
+	"err.stagingRowRegistered":    "En nyckel är redan registrerad för den här posten. Be IT om hjälp.",
 }

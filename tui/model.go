@@ -147,7 +147,17 @@ type (
 		err  error
 	}
 	pinSetMsg     struct{ err error }
-	registeredMsg struct {
+	pinCheckedMsg struct{ err error }
+	pinChangedMsg struct {
+		pin string
+		err error
+	}
+	ownCredsMsg struct {
+		cs  []fido.Credential
+		err error
+	}
+	credRemovedMsg struct{ err error }
+	registeredMsg  struct {
 		m   api.FIDO2Method
 		err error
 	}
@@ -397,6 +407,8 @@ func (m *Model) typeInto(msg tea.Msg) tea.Cmd {
 		}
 	case flows.StepEnterPIN:
 		f = &m.pin1
+	case flows.StepChangePIN:
+		f = []*textinput.Model{&m.pin0, &m.pin1, &m.pin2}[m.pinField%3]
 	case flows.StepNameKey:
 		f = &m.name
 	default:
@@ -429,6 +441,22 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 		cmd = m.keyFacts(msg)
 	case pinSetMsg:
 		cmd = m.pinSet(msg)
+	case pinCheckedMsg:
+		m.busy = ""
+		j.PINChecked(msg.err)
+		cmd = m.afterPIN()
+	case pinChangedMsg:
+		m.busy = ""
+		j.PINChanged(msg.pin, msg.err)
+		cmd = m.afterPIN()
+	case ownCredsMsg:
+		m.busy = ""
+		j.CredentialsFound(msg.cs, msg.err)
+		cmd = m.afterPIN()
+	case credRemovedMsg:
+		m.busy = ""
+		j.CredentialRemoved(msg.err)
+		cmd = m.afterPIN()
 	case registeredMsg:
 		m.touchEnded()
 		err, cmd = msg.err, m.registered(msg)

@@ -44,6 +44,35 @@ type fakeSvc struct {
 	passDeleted bool
 	signedOut   bool
 	block       chan struct{} // Register waits on it (or ctx) when set
+	verifyErrs  []error       // VerifyPIN's answers, in turn (then nil)
+	verified    []string      // the PINs VerifyPIN was asked
+	changed     [2]string     // ChangePIN's old and new
+	changeErr   error
+	own         []fido.Credential
+	credDeleted []byte
+}
+
+func (f *fakeSvc) VerifyPIN(_ context.Context, _, pin string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.verified = append(f.verified, pin)
+	if len(f.verifyErrs) == 0 {
+		return nil
+	}
+	err := f.verifyErrs[0]
+	f.verifyErrs = f.verifyErrs[1:]
+	return err
+}
+func (f *fakeSvc) ChangePIN(_, old, pin string) error {
+	f.changed = [2]string{old, pin}
+	return f.changeErr
+}
+func (f *fakeSvc) OwnCredentials(context.Context, string, string, string) ([]fido.Credential, error) {
+	return f.own, nil
+}
+func (f *fakeSvc) DeleteCredential(_ context.Context, _, _ string, id []byte) error {
+	f.credDeleted = id
+	return nil
 }
 
 func (f *fakeSvc) Ready(context.Context) error { return f.ready }

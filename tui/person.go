@@ -18,9 +18,9 @@ type person struct {
 	j *flows.Journey
 	t T
 
-	upn, pass, pin1, pin2, name, admin textinput.Model
-	pinField                           int
-	revealUntil                        time.Time
+	upn, pass, pin0, pin1, pin2, name, admin textinput.Model
+	pinField                                 int
+	revealUntil                              time.Time
 
 	// busy says what a running call to tapd is doing; touching is set
 	// while the key waits for a touch (register or check), and cancel
@@ -45,6 +45,7 @@ type person struct {
 	confirming bool // clean-up's "remove these?"
 	keepPass   bool // delete-pass's choice
 	again      bool // known key's choice: register it again
+	lookedFull bool // key full: its passkeys were looked at
 	doneAt     time.Time
 }
 
@@ -66,5 +67,6 @@ func (m *Model) newPerson() *person {
 	// characters, tap's range); a kiosk token cannot read the live policy.
 	p.upn, p.pass, p.pin1, p.pin2, p.name, p.admin = mk(tap.MaxUPNLength, false), mk(tap.MaxPassLength, true), mk(63, true),
 		mk(63, true), mk(tap.MaxNameLength, false), mk(64, true)
+	p.pin0 = mk(63, true) // the old PIN, when the key wants it changed
 	return p
 }

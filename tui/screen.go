@@ -19,8 +19,8 @@ type screen interface {
 	view(m *Model, w int) string
 }
 
-// screens maps each step to its file's screen. A new step (a PIN check
-// on entry, say) is one more file and one more line here.
+// screens maps each step to its file's screen. A new step is one more
+// file and one more line here.
 var screens = map[flows.Step]screen{
 	flows.StepWelcome:    welcomeStep{},
 	flows.StepUPN:        upnStep{},
@@ -36,6 +36,9 @@ var screens = map[flows.Step]screen{
 	flows.StepCleanup:    cleanupStep{},
 	flows.StepDeletePass: deletePassStep{},
 	flows.StepDone:       doneStep{},
+	flows.StepReplugKey:  replugStep{},
+	flows.StepChangePIN:  changePINStep{},
+	flows.StepKeyFull:    keyFullStep{},
 }
 
 // Column limits: on a big terminal the kiosk draws a column of at most

@@ -2,14 +2,17 @@ package tui
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/flows"
 )
 
 // Service is all the I/O the kiosk does: tapd and the security key. The
@@ -22,6 +25,15 @@ type Service interface {
 	Keys() ([]fido.Key, error)
 	KeyFacts(path string) (fido.Info, fido.PINState, error)
 	SetPIN(path, pin string) error
+	// VerifyPIN asks the key to judge a PIN as it is typed (no touch).
+	VerifyPIN(ctx context.Context, path, pin string) error
+	// ChangePIN replaces the key's PIN (a key that wants it changed).
+	ChangePIN(path, oldPIN, newPIN string) error
+	// OwnCredentials lists the passkeys on the key of the signed-in
+	// account (upn) at tapd's relying party, for a full key.
+	OwnCredentials(ctx context.Context, path, pin, upn string) ([]fido.Credential, error)
+	// DeleteCredential removes one passkey from the key.
+	DeleteCredential(ctx context.Context, path, pin string, id []byte) error
 	// Register runs creation options, the key and tapd's verification.
 	Register(ctx context.Context, path, pin, name, product string) (api.FIDO2Method, error)
 	// CheckKey runs the key check for the method.
@@ -91,6 +103,55 @@ func (l *Live) KeyFacts(path string) (info fido.Info, st fido.PINState, err erro
 func (l *Live) SetPIN(path, pin string) (err error) {
 	defer func(t time.Time) { l.done("setPIN", t, err) }(time.Now())
 	return fido.SetPIN(path, pin)
+}
+
+func (l *Live) VerifyPIN(ctx context.Context, path, pin string) (err error) {
+	defer func(t time.Time) { l.done("verifyPIN", t, err) }(time.Now())
+	return fido.VerifyPIN(ctx, path, pin)
+}
+
+func (l *Live) ChangePIN(path, oldPIN, newPIN string) (err error) {
+	defer func(t time.Time) { l.done("changePIN", t, err) }(time.Now())
+	return fido.ChangePIN(path, oldPIN, newPIN)
+}
+
+// OwnCredentials learns the relying party and the account's user handle
+// from tapd's creation options (the challenge goes unused), then lists
+// the key's passkeys there and keeps the account's.
+func (l *Live) OwnCredentials(ctx context.Context, path, pin, upn string) (cs []fido.Credential, err error) {
+	defer func(t time.Time) { l.done("ownCredentials", t, err) }(time.Now())
+	opts, err := l.Client.CreationOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rp := opts.PublicKey.RelyingParty.ID
+	all, err := fido.CredentialsFor(ctx, path, pin, rp)
+	if err != nil {
+		return nil, err
+	}
+	return flows.OwnCredentials(all, rp, upn, handleOf(opts.PublicKey.User.ID)), nil
+}
+
+// handleOf reads a user.id as go-webauthn or JSON gives it.
+func handleOf(id any) []byte {
+	switch v := id.(type) {
+	case []byte:
+		return v
+	case string:
+		if b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "=")); err == nil {
+			return b
+		}
+		return []byte(v)
+	}
+	if b, ok := id.(interface{ String() string }); ok {
+		return handleOf(b.String())
+	}
+	return nil
+}
+
+func (l *Live) DeleteCredential(ctx context.Context, path, pin string, id []byte) (err error) {
+	defer func(t time.Time) { l.done("deleteCredential", t, err) }(time.Now())
+	return fido.DeleteCredential(ctx, path, pin, id)
 }
 
 func (l *Live) Register(ctx context.Context, path, pin, name, product string) (m api.FIDO2Method, err error) {

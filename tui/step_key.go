@@ -56,6 +56,12 @@ func (m *Model) pollKeys(now bool) tea.Cmd {
 
 func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
 	j := m.j
+	if j.Step == flows.StepReplugKey {
+		if msg.err == nil {
+			j.KeysSeen(msg.keys) // waits for the key to leave
+		}
+		return m.pollKeys(j.Step == flows.StepInsertKey)
+	}
 	if j.Step != flows.StepInsertKey {
 		return nil
 	}
@@ -77,8 +83,8 @@ func (m *Model) keyFacts(msg factsMsg) tea.Cmd {
 	case flows.StepNewPIN:
 		m.pinField = 0
 		return m.pin1.Focus()
-	case flows.StepEnterPIN:
-		return m.pin1.Focus()
+	case flows.StepEnterPIN, flows.StepChangePIN:
+		return m.afterPIN()
 	case flows.StepInsertKey:
 		return m.pollKeys(false)
 	}
@@ -91,7 +97,8 @@ func (m *Model) backToKey() tea.Cmd {
 	if !m.j.Back() {
 		return nil
 	}
-	for _, f := range []*textinput.Model{&m.pin1, &m.pin2, &m.name} {
+	m.lookedFull = false
+	for _, f := range []*textinput.Model{&m.pin0, &m.pin1, &m.pin2, &m.name} {
 		f.Reset()
 		f.Blur()
 	}

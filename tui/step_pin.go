@@ -1,14 +1,15 @@
 package tui
 
 import (
+	"context"
+
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/flows"
 )
 
 // newPINStep creates the key's PIN, typed twice, with the key's rules.
-// (A later PIN check on entry, once fido can verify a PIN without a
-// touch, is one more step of this kind: see README "Not yet".)
 type newPINStep struct{}
 
 func (newPINStep) keys(m *Model) []key.Binding {
@@ -59,14 +60,13 @@ func (m *Model) switchPINField() {
 func (m *Model) pinSet(msg pinSetMsg) tea.Cmd {
 	m.busy = ""
 	m.j.PINSet(m.pin1.Value(), msg.err)
+	if m.j.Step != flows.StepNewPIN {
+		return m.afterPIN()
+	}
 	m.pin1.Reset()
 	m.pin2.Reset()
 	m.pin1.Blur()
 	m.pin2.Blur()
-	if m.j.Step == flows.StepNameKey {
-		m.name.SetValue(m.j.KeyName)
-		return m.name.Focus()
-	}
 	m.pinField = 1
 	m.switchPINField()
 	return nil
@@ -84,7 +84,7 @@ func (newPINStep) view(m *Model, w int) string {
 }
 
 // enterPINStep takes the PIN of a key that has one; the key judges it at
-// the touch.
+// once (VerifyPIN), before the key is named.
 type enterPINStep struct{}
 
 func (enterPINStep) keys(m *Model) []key.Binding {
@@ -99,11 +99,14 @@ func (enterPINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 		if m.pin1.Value() == "" {
 			return nil
 		}
-		m.j.EnterPIN(m.pin1.Value())
+		if !m.j.EnterPIN(m.pin1.Value()) {
+			return nil
+		}
 		m.pin1.Reset()
 		m.pin1.Blur()
-		m.name.SetValue(m.j.KeyName)
-		return m.name.Focus()
+		m.busy = m.t.S("pin.checking")
+		path, pin := m.j.Key.Path, m.j.PINToCheck()
+		return call(callTimeout, func(ctx context.Context) tea.Msg { return pinCheckedMsg{m.svc.VerifyPIN(ctx, path, pin)} })
 	}
 	return m.typeInto(k)
 }
@@ -116,7 +119,42 @@ func (enterPINStep) view(m *Model, w int) string {
 	} else if r > 0 && j.Problem == nil {
 		out += st.hint.Render(t.S("pin.retries", r))
 	}
-	return out + "\n\n" + m.pin1.View() + m.problemView(w)
+	return out + "\n\n" + m.pin1.View() + m.busyView() + m.problemView(w)
+}
+
+// afterPIN focuses what the step the journey reached after a PIN
+// operation needs, or starts its call.
+func (m *Model) afterPIN() tea.Cmd {
+	j := m.j
+	for _, f := range []*textinput.Model{&m.pin0, &m.pin1, &m.pin2} {
+		f.Reset()
+		f.Blur()
+	}
+	switch j.Step {
+	case flows.StepNameKey:
+		m.name.SetValue(j.KeyName)
+		return m.name.Focus()
+	case flows.StepEnterPIN:
+		return m.pin1.Focus()
+	case flows.StepChangePIN:
+		m.pinField = 0
+		return m.pin0.Focus()
+	case flows.StepKeyFull:
+		if m.lookedFull {
+			return nil
+		}
+		m.lookedFull = true
+		m.busy = m.t.S("full.looking")
+		path, pin, upn := j.Key.Path, j.PINForTouch(), j.UPN
+		return call(callTimeout, func(ctx context.Context) tea.Msg {
+			cs, err := m.svc.OwnCredentials(ctx, path, pin, upn)
+			return ownCredsMsg{cs, err}
+		})
+	case flows.StepReplugKey, flows.StepInsertKey:
+		m.lookedFull = false
+		return m.pollKeys(false)
+	}
+	return nil
 }
 
 // pinBlockedStep explains a blocked PIN: only another key helps here.

@@ -80,8 +80,9 @@ func (m *Model) register() tea.Cmd {
 func (m *Model) registered(msg registeredMsg) tea.Cmd {
 	m.j.Registered(msg.m, msg.err)
 	switch m.j.Step {
-	case flows.StepEnterPIN:
-		return m.pin1.Focus()
+	case flows.StepEnterPIN, flows.StepChangePIN, flows.StepKeyFull, flows.StepReplugKey:
+		m.lookedFull = false
+		return m.afterPIN()
 	case flows.StepNameKey:
 		return m.name.Focus()
 	case flows.StepInsertKey:

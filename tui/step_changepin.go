@@ -1,0 +1,76 @@
+package tui
+
+import (
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+)
+
+// changePINStep: the key wants its PIN changed (forcePINChange) before
+// it does anything else. The old PIN, then the new one twice by the new
+// PIN step's rules; then ChangePIN, and the journey goes on.
+type changePINStep struct{}
+
+func (changePINStep) keys(m *Model) []key.Binding {
+	return m.signedInKeys(m.keyNext(), m.bind("help.field", "tab", "tab", "up", "down"), m.keyOtherKey())
+}
+
+func (m *Model) changeFields() []*textinput.Model {
+	return []*textinput.Model{&m.pin0, &m.pin1, &m.pin2}
+}
+
+// focusChangeField moves to field i of the change step.
+func (m *Model) focusChangeField(i int) tea.Cmd {
+	fs := m.changeFields()
+	for _, f := range fs {
+		f.Blur()
+	}
+	m.pinField = i % len(fs)
+	return fs[m.pinField].Focus()
+}
+
+func (s changePINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	j := m.j
+	switch {
+	case key.Matches(k, s.keys(m)[1]):
+		return m.focusChangeField(m.pinField + 1)
+	case key.Matches(k, m.keyOtherKey()):
+		return m.backToKey()
+	case key.Matches(k, m.keyNext()):
+		if m.busy != "" {
+			return nil
+		}
+		if m.pinField < 2 {
+			return m.focusChangeField(m.pinField + 1)
+		}
+		old, p1, p2 := m.pin0.Value(), m.pin1.Value(), m.pin2.Value()
+		if err := j.CheckChangePIN(old, p1, p2); err != nil {
+			j.Problem = err
+			m.pin1.Reset()
+			m.pin2.Reset()
+			if old == "" {
+				return m.focusChangeField(0)
+			}
+			return m.focusChangeField(1)
+		}
+		m.busy = m.t.S("pin.changing")
+		path := j.Key.Path
+		for _, f := range m.changeFields() {
+			f.Reset()
+			f.Blur()
+		}
+		return func() tea.Msg { return pinChangedMsg{p1, m.svc.ChangePIN(path, old, p1)} }
+	}
+	return m.typeInto(k)
+}
+
+func (changePINStep) view(m *Model, w int) string {
+	j, st, t := m.j, m.st, m.t
+	// One paragraph for why and the rules: the screen has three fields
+	// and must fit 20 rows.
+	out := m.greeting(w) + st.title.Render(t.S("pin.change.title")) + "\n" +
+		para(st.hint, t.S("pin.change.body")+" "+t.S("pin.new.rules", max(j.Info.MinPINLength, 4)), w) + "\n"
+	out += t.S("pin.change.old") + "\n" + m.pin0.View() + "\n" + t.S("pin.new.first") + "\n" + m.pin1.View() + "\n" +
+		t.S("pin.new.again") + "\n" + m.pin2.View()
+	return out + m.busyView() + m.problemView(w)
+}
