@@ -385,6 +385,12 @@ func (j *Journey) PINSet(pin string, err error) {
 	if j.Step != StepNewPIN {
 		return
 	}
+	if errors.Is(err, fido.ErrKeyRemoved) {
+		// Pulled while the PIN was being set: whether it took is unknown,
+		// so start again from the key, which will say.
+		j.pin, j.Key, j.Problem, j.Step = "", fido.Key{}, err, StepInsertKey
+		return
+	}
 	if err != nil {
 		j.Problem = err
 		return

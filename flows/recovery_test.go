@@ -640,3 +640,28 @@ func TestFullKey(t *testing.T) {
 		t.Fatal(j.Step)
 	}
 }
+
+// TestKeyPulledWhileSettingThePIN: a key pulled while its new PIN is set
+// goes back to Insert key (whether the PIN took is unknown) and keeps no
+// PIN; another error stays at the step to try again.
+func TestKeyPulledWhileSettingThePIN(t *testing.T) {
+	atNewPIN := func() *Journey {
+		j := signedIn(t)
+		j.KeysSeen([]fido.Key{key})
+		j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: -1}, fido.PINState{Set: false}, nil)
+		if j.Step != StepNewPIN {
+			t.Fatalf("a key without a PIN goes to %s", j.Step)
+		}
+		return j
+	}
+	j := atNewPIN()
+	j.PINSet("2468", fido.ErrKeyRemoved)
+	if j.Step != StepInsertKey || j.PINForTouch() != "" || j.Key.Path != "" || !errors.Is(j.Problem, fido.ErrKeyRemoved) {
+		t.Fatalf("pulled while setting the PIN: step %s, key %q, problem %v", j.Step, j.Key.Path, j.Problem)
+	}
+	j = atNewPIN()
+	j.PINSet("2468", errors.New("odd"))
+	if j.Step != StepNewPIN {
+		t.Fatalf("another error left the step: %s", j.Step)
+	}
+}
