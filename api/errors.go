@@ -193,9 +193,6 @@ func NotFound(format string, args ...any) *Error { return E(CodeNotFound, format
 // Conflict is a 409 with the given code (alreadyExists, methodInUse, ...).
 func Conflict(code Code, format string, args ...any) *Error { return E(code, format, args...) }
 
-// Forbidden is a 403 with the given code (forbidden, notInPolicy, ...).
-func Forbidden(code Code, format string, args ...any) *Error { return E(code, format, args...) }
-
 // Unauthorized is a 401 with the given code (invalidToken, invalidSession, ...).
 func Unauthorized(code Code, format string, args ...any) *Error { return E(code, format, args...) }
 

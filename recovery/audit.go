@@ -5,7 +5,6 @@ import (
 	"errors"
 	"maps"
 
-	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/store"
 )
@@ -21,13 +20,18 @@ type Event struct {
 	Group string
 }
 
+// entry is the audit entry of the caller's event, now.
+func (s *Service) entry(c *Caller, e Event) store.AuditEntry {
+	typ, name := c.Actor()
+	return store.AuditEntry{At: s.now(), RequestID: c.RequestID, ActorType: typ, Actor: name, Action: e.Action,
+		Target: e.Target, Result: e.Result, Reason: e.Reason, Details: e.Details, Group: e.Group}
+}
+
 // record appends the audit entry of a refusal or failure, which changed
 // nothing else. A failed audit write is logged loudly. (Successes are
 // audited by done, inside their unit.)
 func (s *Service) record(ctx context.Context, c *Caller, e Event) {
-	typ, name := c.Actor()
-	en := store.AuditEntry{At: s.now(), RequestID: c.RequestID, ActorType: typ, Actor: name, Action: e.Action,
-		Target: e.Target, Result: e.Result, Reason: e.Reason, Details: e.Details, Group: e.Group}
+	en := s.entry(c, e)
 	var err error
 	if s.notifies(en) {
 		// A refusal that starts a lock is told of: entry and notification
@@ -85,14 +89,4 @@ func merge(details map[string]string, t directory.Trace) map[string]string {
 	}
 	maps.Copy(details, t)
 	return details
-}
-
-// reasonOf is the audit reason for a refusal already phrased as an API
-// error: its code.
-func reasonOf(err error) string {
-	var ae *api.Error
-	if errors.As(err, &ae) {
-		return string(ae.Code)
-	}
-	return "error"
 }

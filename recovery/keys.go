@@ -182,7 +182,7 @@ func (s *Service) register(ctx context.Context, c *Caller, o keyOwner, req api.R
 		return refuse("malformedResponse", webauthnError(c, api.CodeRegistrationRejected, "The key's answer could not be read", err))
 	}
 	// The ceremony names the user handle: tapd's own, or the directory's.
-	cred, err := s.rp.CreateCredential(&keyHolder{handle: sd.UserID, u: store.User{UPN: o.upn}}, sd, parsed)
+	cred, err := s.rp.CreateCredential(&local.KeyHolder{Handle: sd.UserID, User: store.User{UPN: o.upn}}, sd, parsed)
 	if err != nil {
 		return refuse("verificationFailed", webauthnError(c, api.CodeRegistrationRejected, "The registration was refused", err))
 	}
@@ -352,18 +352,6 @@ func fido2Out(m store.Method) api.FIDO2Method {
 		AttestationLevel: m.AttestationLevel, CreatedDateTime: m.CreatedAt, LastUsedDateTime: m.LastUsedAt}
 }
 
-// keyHolder adapts a person and their keys to go-webauthn.
-type keyHolder struct {
-	handle []byte
-	u      store.User
-	creds  []webauthn.Credential
-}
-
-func (w *keyHolder) WebAuthnID() []byte                         { return w.handle }
-func (w *keyHolder) WebAuthnName() string                       { return w.u.UPN }
-func (w *keyHolder) WebAuthnDisplayName() string                { return w.u.DisplayName }
-func (w *keyHolder) WebAuthnCredentials() []webauthn.Credential { return w.creds }
-
 func credentialOf(m store.Method) webauthn.Credential {
 	aaguid, _ := uuid.Parse(m.AAGUID)
 	return webauthn.Credential{ID: m.CredentialID, PublicKey: m.PublicKey, AttestationType: m.AttestationFormat,
@@ -374,7 +362,7 @@ func credentialOf(m store.Method) webauthn.Credential {
 // sessionKey loads the signed-in person's key record named id, with the
 // relying party and user handle it was made for. Keys recorded before
 // tapd kept those were made for tapd's own relying party.
-func (s *Service) sessionKey(ctx context.Context, c *Caller, id string) (store.Method, *keyHolder, error) {
+func (s *Service) sessionKey(ctx context.Context, c *Caller, id string) (store.Method, *local.KeyHolder, error) {
 	m, err := s.st.GetMethod(ctx, c.Session.UPN, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && m.Kind != directory.KindFIDO2) {
 		return m, nil, api.NotFound("You have no security key with that id.")
@@ -392,7 +380,7 @@ func (s *Service) sessionKey(ctx context.Context, c *Caller, id string) (store.M
 			return m, nil, err
 		}
 	}
-	return m, &keyHolder{handle: h, u: u, creds: []webauthn.Credential{credentialOf(m)}}, nil
+	return m, &local.KeyHolder{Handle: h, User: u, Creds: []webauthn.Credential{credentialOf(m)}}, nil
 }
 
 // AssertionOptions begins the key check of one of the person's keys.

@@ -17,7 +17,7 @@ func policyAdmin(d directory.Directory) (directory.PolicyAdmin, error) {
 	if pa, ok := d.(directory.PolicyAdmin); ok {
 		return pa, nil
 	}
-	return nil, errManagedElsewhere
+	return nil, ErrManagedElsewhere
 }
 
 // TAPPolicy is the Temporary Access Pass policy in force, labelled with

@@ -149,9 +149,6 @@ func NewRelyingParty(rpID, rpName string) (*webauthn.WebAuthn, error) {
 	})
 }
 
-// ManagedBy is the directory's label for admin answers ("" or "entra").
-func (s *Service) ManagedBy() string { return s.dir.ManagedBy() }
-
 // Directory is the directory the service runs over, for routes that
 // depend on its capabilities.
 func (s *Service) Directory() directory.Directory { return s.dir }

@@ -66,9 +66,7 @@ func (s *Service) committed(err error, kept []store.AuditEntry) {
 // error); outside one the action has happened already, so the failure is
 // only logged, loudly.
 func (s *Service) done(ctx context.Context, c *Caller, u unit, action, target string, details map[string]string) error {
-	typ, name := c.Actor()
-	en := store.AuditEntry{At: s.now(), RequestID: c.RequestID, ActorType: typ, Actor: name, Action: action,
-		Target: target, Result: store.AuditSuccess, Details: details}
+	en := s.entry(c, Event{Action: action, Target: target, Result: store.AuditSuccess, Details: details})
 	err := u.st.AppendAudit(ctx, en)
 	if err == nil {
 		err = s.enqueue(ctx, u.st, en)

@@ -13,16 +13,16 @@ import (
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
-// errManagedElsewhere answers an admin change that only the local
+// ErrManagedElsewhere answers an admin change that only the local
 // directory takes.
-var errManagedElsewhere = api.E(api.CodeManagedInEntra,
+var ErrManagedElsewhere = api.E(api.CodeManagedInEntra,
 	"tapd runs with the Microsoft Entra ID directory: users and policies are managed in Entra (the admin centre or Graph), not here.")
 
 func userAdmin(d directory.Directory) (directory.UserAdmin, error) {
 	if ua, ok := d.(directory.UserAdmin); ok {
 		return ua, nil
 	}
-	return nil, errManagedElsewhere
+	return nil, ErrManagedElsewhere
 }
 
 // asUserAdmin runs a change to people, with its audit entry, as one unit.

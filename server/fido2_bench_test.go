@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
-	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory/local"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
 	"github.com/tapkiosk/tapkiosk/recovery"
+	"github.com/tapkiosk/tapkiosk/store"
 )
 
 // BenchmarkRegistrationCeremony runs whole registrations (options, the key
@@ -79,7 +80,7 @@ func BenchmarkWebAuthnVerifyFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	path, _ := plugKey(b, virtualkey.Options{})
-	u := benchUser{}
+	u := &local.KeyHolder{Handle: []byte("bench-user-handle"), User: store.User{UPN: "floor@example.com", DisplayName: "Floor"}}
 	creation, sd, err := rp.BeginRegistration(u)
 	if err != nil {
 		b.Fatal(err)
@@ -100,11 +101,3 @@ func BenchmarkWebAuthnVerifyFloor(b *testing.B) {
 		}
 	}
 }
-
-// benchUser is a person for go-webauthn alone.
-type benchUser struct{}
-
-func (benchUser) WebAuthnID() []byte                         { return []byte("bench-user-handle") }
-func (benchUser) WebAuthnName() string                       { return "floor@example.com" }
-func (benchUser) WebAuthnDisplayName() string                { return "Floor" }
-func (benchUser) WebAuthnCredentials() []webauthn.Credential { return nil }

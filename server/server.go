@@ -163,10 +163,7 @@ func (s *Server) Handler() http.Handler {
 }
 
 // managedElsewhere answers a route whose capability the directory lacks.
-func (s *Server) managedElsewhere(c *call) error {
-	return api.E(api.CodeManagedInEntra,
-		"tapd runs with the Microsoft Entra ID directory: users and policies are managed in Entra (the admin centre or Graph), not here.")
-}
+func (s *Server) managedElsewhere(c *call) error { return recovery.ErrManagedElsewhere }
 
 var clientRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 

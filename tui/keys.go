@@ -2,7 +2,6 @@ package tui
 
 import (
 	"charm.land/bubbles/v2/key"
-	"github.com/tapkiosk/tapkiosk/flows"
 )
 
 // bind makes a key binding whose help is the catalogue's desc in the
@@ -44,14 +43,4 @@ func (m *Model) askSignOut() {
 	if m.j.CanSignOut() {
 		m.signOutAsk = true
 	}
-}
-
-// stepHasBack reports whether Esc goes back on this step.
-func stepHasBack(s flows.Step) bool {
-	switch s {
-	case flows.StepUPN, flows.StepPass, flows.StepNewPIN, flows.StepEnterPIN, flows.StepPINBlocked, flows.StepNameKey, flows.StepTouch,
-		flows.StepChangePIN, flows.StepKeyFull:
-		return true
-	}
-	return false
 }

@@ -217,17 +217,18 @@ func Handle(ctx context.Context, st store.Store, upn string) ([]byte, error) {
 	return st.UserHandle(ctx, upn, cand)
 }
 
-// webauthnUser adapts a person and their keys to go-webauthn.
-type webauthnUser struct {
-	handle []byte
-	u      store.User
-	creds  []webauthn.Credential
+// KeyHolder adapts a person, by the user handle a relying party gave
+// them, and their keys to go-webauthn; recovery uses it to verify answers.
+type KeyHolder struct {
+	Handle []byte
+	User   store.User
+	Creds  []webauthn.Credential
 }
 
-func (w *webauthnUser) WebAuthnID() []byte                         { return w.handle }
-func (w *webauthnUser) WebAuthnName() string                       { return w.u.UPN }
-func (w *webauthnUser) WebAuthnDisplayName() string                { return w.u.DisplayName }
-func (w *webauthnUser) WebAuthnCredentials() []webauthn.Credential { return w.creds }
+func (w *KeyHolder) WebAuthnID() []byte                         { return w.Handle }
+func (w *KeyHolder) WebAuthnName() string                       { return w.User.UPN }
+func (w *KeyHolder) WebAuthnDisplayName() string                { return w.User.DisplayName }
+func (w *KeyHolder) WebAuthnCredentials() []webauthn.Credential { return w.Creds }
 
 // BeginRegistration asks go-webauthn for options: a resident, verified
 // key, direct attestation, and the person's own keys excluded so that one
@@ -251,7 +252,7 @@ func (d *Directory) BeginRegistration(ctx context.Context, upn string) (director
 			exclude = append(exclude, protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: m.CredentialID})
 		}
 	}
-	creation, sd, err := d.rp.BeginRegistration(&webauthnUser{handle: h, u: u},
+	creation, sd, err := d.rp.BeginRegistration(&KeyHolder{Handle: h, User: u},
 		webauthn.WithExclusions(exclude),
 		webauthn.WithConveyancePreference(protocol.PreferDirectAttestation),
 		webauthn.WithCredentialParameters([]protocol.CredentialParameter{
