@@ -33,24 +33,35 @@ func (m *Model) explain(err error) string {
 		return m.t.S("pass.short", tap.MinPassLength, tap.MaxPassLength)
 	case errors.Is(err, flows.ErrKeyName):
 		return m.t.S("name.rule", tap.MaxNameLength)
+	case errors.As(err, &ae) && ae.Code == api.CodePassNotYetValid:
+		when := "?"
+		if ae.StartDateTime != nil {
+			when = m.minute(*ae.StartDateTime)
+		}
+		return m.t.S("err.passNotYetValid", when)
+	case errors.As(err, &ae) && ae.Code == api.CodeTooManyAttempts:
+		return m.t.S("err.tooManyAttempts", mmss(m.lockedTill.Sub(m.cfg.Now())))
+	}
+	return explainFor(m.t, err)
+}
+
+// explainFor is the sentence for what every mode of the kiosk can meet:
+// tapd out of reach, tapd's codes ("err."+code; a code the catalogue does
+// not know shows tapd's own English message, cleaned) and the key's
+// problems.
+func explainFor(t T, err error) string {
+	var ae *api.Error
+	switch {
+	case err == nil:
+		return ""
 	case errors.Is(err, api.ErrUnreachable):
-		return m.t.S("err.unreachable")
+		return t.S("err.unreachable")
 	case errors.As(err, &ae):
-		switch ae.Code {
-		case api.CodePassNotYetValid:
-			when := "?"
-			if ae.StartDateTime != nil {
-				when = m.minute(*ae.StartDateTime)
-			}
-			return m.t.S("err.passNotYetValid", when)
-		case api.CodeTooManyAttempts:
-			return m.t.S("err.tooManyAttempts", mmss(m.lockedTill.Sub(m.cfg.Now())))
+		if k := "err." + string(ae.Code); t.Has(k) {
+			return t.S(k)
 		}
-		if k := "err." + string(ae.Code); m.t.Has(k) {
-			return m.t.S(k)
-		}
-		return m.t.S("err.service", Clean(ae.Message, 200))
+		return t.S("err.service", Clean(ae.Message, 200))
 	}
 	reason, args := fido.Explain(err)
-	return m.t.S("key.err."+reason, args...)
+	return t.S("key.err."+reason, args...)
 }

@@ -60,17 +60,24 @@ func (m *Model) View() tea.View {
 // header, the step's body (or an overlay), the help bar, in a column
 // centred in the window.
 func (m *Model) Render() string {
-	cw := min(max(m.width, 40), maxCols)
-	ch := min(max(m.height, 12), maxRows)
-	header := m.header(cw)
-	help := m.st.help.Render(wrapHelp(m.bindings(), cw))
-	body := lipgloss.NewStyle().PaddingLeft(2).Render(m.body(cw - 4))
-	gap := max(ch-lipgloss.Height(header)-lipgloss.Height(body)-lipgloss.Height(help)-2, 0)
-	out := header + "\n\n" + body + strings.Repeat("\n", gap) + "\n" + help
-	if m.width > cw || m.height > ch {
-		out = lipgloss.Place(max(m.width, cw), max(m.height, ch), lipgloss.Center, lipgloss.Center, out)
+	return frame(m.st, m.cfg.ASCII, m.width, m.height, m.header, m.body, m.bindings())
+}
+
+// frame lays a screen out: the header, the body (drawn for the column's
+// width less its margins), the help bar at the foot, the column centred
+// in a big window. Both the walk-up kiosk and staging mode use it.
+func frame(st styles, ascii bool, width, height int, header, body func(w int) string, keys []key.Binding) string {
+	cw := min(max(width, 40), maxCols)
+	ch := min(max(height, 12), maxRows)
+	head := header(cw)
+	help := st.help.Render(wrapHelp(keys, cw))
+	b := lipgloss.NewStyle().PaddingLeft(2).Render(body(cw - 4))
+	gap := max(ch-lipgloss.Height(head)-lipgloss.Height(b)-lipgloss.Height(help)-2, 0)
+	out := head + "\n\n" + b + strings.Repeat("\n", gap) + "\n" + help
+	if width > cw || height > ch {
+		out = lipgloss.Place(max(width, cw), max(height, ch), lipgloss.Center, lipgloss.Center, out)
 	}
-	if m.cfg.ASCII {
+	if ascii {
 		out = asciiSymbols.Replace(out)
 	}
 	return out

@@ -3,13 +3,17 @@
 package main
 
 import (
+	"crypto/sha256"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
 )
@@ -20,13 +24,21 @@ import (
 type demoKey struct {
 	state, control *string
 	done           chan struct{}
+	// current is the plugged-in key's state file, and fresh counts the
+	// keys "fresh" made. A key's serial number (as a real key's USB
+	// descriptor may give one) comes from its state file's name, so it
+	// stays the same when the kiosk restarts with that file.
+	current *atomic.Value
+	fresh   *atomic.Int64
 }
 
 func addDemoFlags(fs *flag.FlagSet) demoKey {
 	return demoKey{
 		state:   fs.String("virtual-key", "", "demo: plug in a virtual security key that keeps its PIN and passkeys in this file"),
-		control: fs.String("virtual-key-control", "", "demo: a file to write plug, unplug, touch, hold, deny, never or auto to, to drive the virtual key"),
+		control: fs.String("virtual-key-control", "", "demo: a file to write plug, unplug, fresh (another, empty key), touch, hold, deny, never or auto to, to drive the virtual key"),
 		done:    make(chan struct{}),
+		current: new(atomic.Value),
+		fresh:   new(atomic.Int64),
 	}
 }
 
@@ -34,12 +46,12 @@ func (d demoKey) start(log *slog.Logger) error {
 	if *d.state == "" {
 		return nil
 	}
-	ca, err := virtualkey.LoadOrCreateCA(filepath.Join(filepath.Dir(*d.state), "virtual-key-ca.pem"))
-	if err != nil {
-		return err
-	}
-	k, err := virtualkey.New(virtualkey.Options{StatePath: *d.state, CA: ca, TouchDelay: 1500 * time.Millisecond, UPTimeout: 60 * time.Second,
-		Product: "tapkiosk virtual key"})
+	d.current.Store(*d.state)
+	fido.RegisterSerialSource(hidroute.Prefix, func(string) string {
+		sum := sha256.Sum256([]byte(filepath.Base(d.current.Load().(string))))
+		return fmt.Sprintf("VK%X", sum[:4])
+	})
+	k, err := d.newKey(*d.state)
 	if err != nil {
 		return err
 	}
@@ -49,6 +61,15 @@ func (d demoKey) start(log *slog.Logger) error {
 		go d.watch(k, log)
 	}
 	return nil
+}
+
+func (d demoKey) newKey(state string) (*virtualkey.Key, error) {
+	ca, err := virtualkey.LoadOrCreateCA(filepath.Join(filepath.Dir(*d.state), "virtual-key-ca.pem"))
+	if err != nil {
+		return nil, err
+	}
+	return virtualkey.New(virtualkey.Options{StatePath: state, CA: ca, TouchDelay: 1500 * time.Millisecond, UPTimeout: 60 * time.Second,
+		Product: "tapkiosk virtual key"})
 }
 
 // watch polls the control file so a test (or a curious newcomer in another
@@ -73,6 +94,19 @@ func (d demoKey) watch(k *virtualkey.Key, log *slog.Logger) {
 			case "unplug":
 				hidroute.Unplug("demo")
 			case "plug":
+				hidroute.Plug("demo", k)
+			case "fresh":
+				// Another, empty key (staging a batch takes one per
+				// person); its state sits beside the first one's.
+				state := fmt.Sprintf("%s.%d", *d.state, d.fresh.Add(1)+1)
+				nk, err := d.newKey(state)
+				if err != nil {
+					log.Error("virtual key control", "command", cmd, "err", err)
+					continue
+				}
+				hidroute.Unplug("demo")
+				d.current.Store(state)
+				k = nk
 				hidroute.Plug("demo", k)
 			case "touch":
 				k.Touch()

@@ -60,6 +60,7 @@ func run(args []string, stderr io.Writer) int {
 	codeFile := fs.String("admin-code-file", "", "file holding the admin exit code")
 	fs.String("config", "", "config file of name = value lines")
 	demo := addDemoFlags(fs)
+	stage := addStagingFlags(fs)
 	if _, err := cli.Parse(fs, args, "KIOSK"); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -82,9 +83,12 @@ func run(args []string, stderr io.Writer) int {
 		problems = append(problems, "--token-file is required (the kiosk token from `tapctl kiosk add`)")
 	} else if b, err := cli.ReadPrivate("--token-file", *tokenFile); err != nil {
 		problems = append(problems, err.Error())
-	} else if token = strings.TrimSpace(string(b)); !strings.HasPrefix(token, api.KioskTokenPrefix) {
+	} else if token = strings.TrimSpace(string(b)); *stage.on && !strings.HasPrefix(token, api.AdminTokenPrefix) {
+		problems = append(problems, fmt.Sprintf("--token-file %s does not hold an admin token (it should start with %s): staging mode signs in as an operator, with `tapctl token add`'s token", *tokenFile, api.AdminTokenPrefix))
+	} else if !*stage.on && !strings.HasPrefix(token, api.KioskTokenPrefix) {
 		problems = append(problems, fmt.Sprintf("--token-file %s does not hold a kiosk token (it should start with %s)", *tokenFile, api.KioskTokenPrefix))
 	}
+	problems = append(problems, stage.problems(*org)...)
 	if _, err := tui.NewT(*lang); err != nil {
 		problems = append(problems, "--lang: "+err.Error())
 	}
@@ -139,6 +143,10 @@ func run(args []string, stderr io.Writer) int {
 
 	client := api.NewClient(*server, token)
 	client.HTTP = hc
+	if *stage.on {
+		return runStaging(stage, client, tui.StagingConfig{Org: *org, Lang: *lang, Theme: *theme, Touch: *touch,
+			ASCII: tui.ConsoleTerm(os.Getenv("TERM"))}, logger, stderr)
+	}
 	m, err := tui.New(tui.Config{Org: *org, Lang: *lang, Theme: *theme, Idle: *idle, Touch: *touch,
 		KioskMode: *kioskMode, AdminChord: *chord, AdminCode: adminCode, ASCII: tui.ConsoleTerm(os.Getenv("TERM"))}, &tui.Live{Client: client, Log: logger})
 	if err != nil {

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/staging"
+	"github.com/tapkiosk/tapkiosk/tui"
+)
+
+// Staging mode: kiosk --staging, signed in with an operator's admin token,
+// registers a batch of keys for people (see tui/staging.go). The batch is
+// named with --batch, made from --csv the first time, and continued on
+// every later start with the same flags: a restart goes on where the last
+// run stopped.
+type stagingFlags struct {
+	on           *bool
+	batch, csv   *string
+	pins         *string
+	pinLength    *int
+	alphabet     *string
+	minPINLength *int
+	force        *bool
+	letters      *string
+	format       *string
+	manifest     *string
+	retryFailed  *bool
+}
+
+func addStagingFlags(fs *flag.FlagSet) stagingFlags {
+	return stagingFlags{
+		on:           fs.Bool("staging", false, "staging mode: register a batch of keys for people, signed in with an operator's admin token (see --batch)"),
+		batch:        fs.String("batch", "", "staging: the batch (name or id) to work through; with --csv, the name of the batch to make (default: the file's name)"),
+		csv:          fs.String("csv", "", "staging: make the batch from this CSV (upn,displayName,keyName) if it does not exist yet"),
+		pins:         fs.String("pins", staging.RandomPINs, "staging: random (drawn per key, written into a PIN letter) or typed (by the operator, for each key)"),
+		pinLength:    fs.Int("pin-length", 6, "staging: length of random PINs"),
+		alphabet:     fs.String("pin-alphabet", staging.Digits, "staging: random PINs of digits or alphanumeric"),
+		minPINLength: fs.Int("min-pin-length", 6, "staging: set each key's minimum PIN length (CTAP 2.1 keys; 0 leaves the key's own)"),
+		force:        fs.Bool("force-pin-change", true, "staging: make each key ask for a new PIN on first use (CTAP 2.1 keys)"),
+		letters:      fs.String("letters", "", "staging: directory for the PIN letters (random PINs; made 0700, each letter 0600)"),
+		format:       fs.String("letter-format", staging.Text, "staging: PIN letters as text or pdf"),
+		manifest:     fs.String("manifest", "", "staging: directory to write the batch's manifest (CSV and JSON) to when done or stopped (default: --letters)"),
+		retryFailed:  fs.Bool("retry-failed", false, "staging: put the batch's failed people back in the queue first"),
+	}
+}
+
+func (f stagingFlags) options(org string) staging.Options {
+	return staging.Options{PINs: *f.pins, PINLength: *f.pinLength, Alphabet: *f.alphabet, MinPINLength: *f.minPINLength,
+		ForcePINChange: *f.force, Letters: *f.letters, LetterFormat: *f.format, Org: org}
+}
+
+// problems lists what is wrong with the staging flags, all at once.
+func (f stagingFlags) problems(org string) []string {
+	if !*f.on {
+		return nil
+	}
+	var out []string
+	if *f.batch == "" && *f.csv == "" {
+		out = append(out, "--staging needs --batch (a batch tapd has) or --csv (a file to make one from)")
+	}
+	if *f.csv != "" {
+		if _, err := os.Stat(*f.csv); err != nil {
+			out = append(out, fmt.Sprintf("--csv: %v", err))
+		}
+	}
+	if err := f.options(org).Validate(); err != nil {
+		for _, e := range strings.Split(err.Error(), "\n") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// batchName is the batch --csv makes: --batch, or the file's name.
+func (f stagingFlags) batchName() string {
+	if *f.batch != "" {
+		return *f.batch
+	}
+	base := filepath.Base(*f.csv)
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+// openBatch finds the batch, making it from the CSV if tapd has none of
+// that name. A restart with the same flags finds the batch it made.
+func (f stagingFlags) openBatch(ctx context.Context, c *api.Client, stderr io.Writer) (api.StagingBatch, error) {
+	ref := *f.batch
+	if *f.csv != "" {
+		ref = f.batchName()
+	}
+	b, err := c.GetStagingBatch(ctx, ref)
+	var ae *api.Error
+	switch {
+	case err == nil:
+		return b, nil
+	case !errors.As(err, &ae) || ae.Code != api.CodeNotFound:
+		return b, err
+	case *f.csv == "":
+		return b, fmt.Errorf("tapd has no staging batch %q; make one with `tapctl staging create` or start with --csv", ref)
+	}
+	file, err := os.Open(*f.csv)
+	if err != nil {
+		return b, fmt.Errorf("--csv: %w", err)
+	}
+	defer file.Close()
+	b, err = c.ImportStagingBatch(ctx, ref, file)
+	if errors.As(err, &ae) && len(ae.Rows) > 0 {
+		for _, r := range ae.Rows {
+			fmt.Fprintf(stderr, "kiosk: %s line %d %s: %s\n", *f.csv, r.Row, r.UserPrincipalName, r.Message)
+		}
+	}
+	return b, err
+}
+
+// runStaging opens the batch and runs the staging screens.
+func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, logger *slog.Logger, stderr io.Writer) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := f.openBatch(ctx, c, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "kiosk:", err)
+		return 2
+	}
+	opts := f.options(cfg.Org)
+	s := &staging.Stager{Client: c, Batch: b, Opts: opts, Log: logger}
+	if *f.retryFailed {
+		if err := s.Retry(ctx, b.Rows); err != nil {
+			fmt.Fprintln(stderr, "kiosk: --retry-failed:", err)
+			return 1
+		}
+	}
+	cfg.Manifest = *f.manifest
+	if cfg.Manifest == "" {
+		cfg.Manifest = opts.Letters
+	}
+	m, err := tui.NewStaging(cfg, s, b)
+	if err != nil {
+		fmt.Fprintln(stderr, "kiosk:", err)
+		return 2
+	}
+	logger.Info("staging starting", "batch", b.ID, "pending", b.PendingCount, "pins", opts.PINs)
+	if _, err := tea.NewProgram(m, tea.WithFPS(60)).Run(); err != nil {
+		logger.Error("staging stopped", "err", err)
+		fmt.Fprintln(stderr, "kiosk:", err)
+		return 1
+	}
+	logger.Info("staging stopped", "batch", b.ID)
+	return 0
+}

@@ -1,0 +1,711 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/staging"
+)
+
+// The kiosk's staging mode (kiosk --staging): an IT operator, signed in
+// with their admin token, works through a batch of people, one key each.
+// For every person: plug in a key, wipe it if it is not empty (only after
+// the operator says so), set its PIN, minimum PIN length and forced PIN
+// change, register it for the person, and write their PIN letter. The
+// batch lives in tapd, so a pulled key, a closed kiosk or a crash goes on
+// where it stopped, and nobody is registered twice.
+//
+// staging.Stager does the key and tapd work; this model holds the
+// operator's place and draws it. As in the walk-up kiosk, Update does no
+// I/O: every call runs in a tea.Cmd.
+
+// StagingConfig is the staging mode's behaviour.
+type StagingConfig struct {
+	Org   string
+	Lang  string
+	Theme string
+	ASCII bool
+	// Touch is how long the key waits for a touch.
+	Touch time.Duration
+	// KeyPoll is how often the kiosk looks for keys.
+	KeyPoll time.Duration
+	// Manifest is the directory the batch's manifest is written to when
+	// the batch is done or the operator stops.
+	Manifest string
+	Now      func() time.Time
+}
+
+type sStep int
+
+const (
+	sOverview   sStep = iota // the batch and its settings
+	sPlug                    // plug in the key for the next person
+	sNotEmpty                // the key has a PIN: wipe it?
+	sResetPlug               // unplug and plug back in, for the reset
+	sResetTouch              // touch to confirm the reset
+	sTypePIN                 // the operator types the PIN (typed PINs)
+	sWork                    // setting the key up and registering it
+	sStaged                  // done: unplug it
+	sFailed                  // this person's key could not be staged
+	sDone                    // no pending person left
+)
+
+// StagingModel is the staging mode's root model.
+type StagingModel struct {
+	cfg    StagingConfig
+	stager *staging.Stager
+	st     styles
+	t      T
+
+	width, height int
+	dark          bool
+	quitAsk       bool
+
+	step    sStep
+	batch   api.StagingBatch
+	row     api.StagingRow
+	pos     int
+	skipped map[string]bool // rows another station holds, this run
+
+	key  fido.Key
+	info fido.Info
+	// pin is this person's PIN, drawn or typed once for them and held only
+	// until their key is done (a retry after a pulled key needs it); it
+	// is never drawn on the screen.
+	pin        string
+	pin1, pin2 textinput.Model
+	pinField   int
+	weakOK     bool // the operator pressed Enter again on a weak PIN
+
+	// keyGone: the key left since the last look (for the reset replug).
+	keyGone  bool
+	phase    staging.Phase
+	touching bool
+	cancel   context.CancelFunc
+	busy     string
+	problem  error
+	result   staging.Result
+	stagedN  int // keys staged this run
+	manifest []string
+	quitting bool
+}
+
+// NewStaging returns the staging model for a batch that tapd has.
+func NewStaging(cfg StagingConfig, s *staging.Stager, b api.StagingBatch) (*StagingModel, error) {
+	t, err := NewT(cfg.Lang)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Touch <= 0 {
+		cfg.Touch = 60 * time.Second
+	}
+	if cfg.KeyPoll <= 0 {
+		cfg.KeyPoll = fido.DefaultPollInterval
+	}
+	m := &StagingModel{cfg: cfg, stager: s, t: t, width: 80, height: 24, dark: true, batch: b, skipped: map[string]bool{}}
+	m.st = newStyles(m.theme(), true)
+	mk := func() textinput.Model {
+		ti := textinput.New()
+		ti.CharLimit = 63
+		ti.SetWidth(40)
+		ti.Prompt = "› "
+		ti.EchoMode = textinput.EchoPassword
+		ti.EchoCharacter = '•'
+		return ti
+	}
+	m.pin1, m.pin2 = mk(), mk()
+	return m, nil
+}
+
+func (m *StagingModel) theme() string {
+	if m.cfg.Theme == "" || m.cfg.Theme == "auto" {
+		if m.dark {
+			return "dark"
+		}
+		return "light"
+	}
+	return m.cfg.Theme
+}
+
+// Quitting reports whether the operator stopped (for the exit code).
+func (m *StagingModel) Quitting() bool { return m.quitting }
+
+type (
+	sBatchMsg struct {
+		b   api.StagingBatch
+		err error
+	}
+	sKeysMsg struct {
+		keys []fido.Key
+		err  error
+	}
+	sFactsMsg struct {
+		info fido.Info
+		err  error
+	}
+	sVerifiedMsg struct{ err error }
+	sResetMsg    struct{ err error }
+	// sEventMsg is one event of a running Stage: a phase, or its end.
+	sEventMsg struct {
+		msg tea.Msg
+		ch  <-chan tea.Msg
+	}
+	sPhaseMsg  staging.Phase
+	sResultMsg struct {
+		res staging.Result
+		err error
+	}
+	sFailedMsg   struct{ err error }
+	sManifestMsg struct {
+		paths []string
+		err   error
+	}
+	sTickMsg time.Time
+)
+
+// Init reads the batch afresh and asks the terminal's background.
+func (m *StagingModel) Init() tea.Cmd {
+	return tea.Batch(m.reload(), tea.RequestBackgroundColor, m.tick())
+}
+
+// tick redraws once a second, for the touch box's spinner.
+func (m *StagingModel) tick() tea.Cmd {
+	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return sTickMsg(t) })
+}
+
+func (m *StagingModel) reload() tea.Cmd {
+	id := m.batch.ID
+	return call(callTimeout, func(ctx context.Context) tea.Msg {
+		b, err := m.stager.Client.GetStagingBatch(ctx, id)
+		return sBatchMsg{b, err}
+	})
+}
+
+func (m *StagingModel) pollKeys(now bool) tea.Cmd {
+	look := func() tea.Msg { ks, err := fido.Keys(); return sKeysMsg{ks, err} }
+	if now {
+		return look
+	}
+	return tea.Tick(m.cfg.KeyPoll, func(time.Time) tea.Msg { return look() })
+}
+
+// Update routes one message; it changes state and returns Cmds.
+func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		return m, nil
+	case tea.BackgroundColorMsg:
+		m.dark = msg.IsDark()
+		m.st = newStyles(m.theme(), m.dark)
+		return m, nil
+	case sTickMsg:
+		return m, m.tick()
+	case tea.KeyPressMsg:
+		return m, m.onKey(msg)
+	case tea.PasteMsg:
+		if m.step == sTypePIN {
+			return m, m.typePIN(msg)
+		}
+		return m, nil
+	case sBatchMsg:
+		return m, m.batchRead(msg)
+	case sKeysMsg:
+		return m, m.keysSeen(msg)
+	case sFactsMsg:
+		return m, m.factsRead(msg)
+	case sVerifiedMsg:
+		m.busy = ""
+		if msg.err != nil {
+			// Not this person's PIN after all (another key, or the
+			// kiosk restarted): the key must be wiped to be staged.
+			m.step, m.problem = sNotEmpty, nil
+			return m, nil
+		}
+		return m, m.startStage(true)
+	case sResetMsg:
+		m.touching, m.cancel = false, nil
+		return m, m.resetDone(msg.err)
+	case sEventMsg:
+		return m, m.stageEvent(msg)
+	case sFailedMsg:
+		m.busy = ""
+		if msg.err != nil {
+			m.problem = msg.err
+			return m, nil
+		}
+		m.endRow()
+		return m, m.reload()
+	case sManifestMsg:
+		m.busy = ""
+		m.manifest, m.problem = msg.paths, msg.err
+		if m.quitting {
+			return m, tea.Quit
+		}
+		return m, nil
+	}
+	return m, nil
+}
+
+func (m *StagingModel) batchRead(msg sBatchMsg) tea.Cmd {
+	m.busy = ""
+	if msg.err != nil {
+		m.problem = msg.err
+		return nil
+	}
+	m.batch = msg.b
+	if m.step == sOverview {
+		return nil
+	}
+	return m.nextRow()
+}
+
+// nextRow goes to the batch's next pending person, or to the end.
+func (m *StagingModel) nextRow() tea.Cmd {
+	row, pos, ok := staging.Next(m.batch, m.skipped)
+	if !ok {
+		m.step = sDone
+		return m.writeManifest()
+	}
+	m.row, m.pos, m.step, m.problem = row, pos, sPlug, nil
+	return m.pollKeys(true)
+}
+
+// endRow forgets everything of the person whose key is done: their PIN
+// above all.
+func (m *StagingModel) endRow() {
+	m.pin, m.weakOK, m.pinField = "", false, 0
+	m.pin1.Reset()
+	m.pin2.Reset()
+	m.result, m.problem, m.row = staging.Result{}, nil, api.StagingRow{}
+}
+
+func (m *StagingModel) writeManifest() tea.Cmd {
+	if m.cfg.Manifest == "" {
+		if m.quitting {
+			return tea.Quit
+		}
+		return nil
+	}
+	m.busy = m.t.S("stage.writingManifest")
+	return call(callTimeout, func(ctx context.Context) tea.Msg {
+		paths, err := m.stager.WriteManifest(ctx, m.cfg.Manifest)
+		return sManifestMsg{paths, err}
+	})
+}
+
+func (m *StagingModel) keysSeen(msg sKeysMsg) tea.Cmd {
+	if msg.err != nil {
+		return m.pollKeys(false)
+	}
+	switch m.step {
+	case sPlug:
+		if len(msg.keys) != 1 || m.busy != "" {
+			if len(msg.keys) > 1 {
+				m.problem = fido.ErrSeveralKeys
+			} else if errors.Is(m.problem, fido.ErrSeveralKeys) {
+				m.problem = nil
+			}
+			return m.pollKeys(false)
+		}
+		m.key = msg.keys[0]
+		m.busy = m.t.S("key.reading")
+		path := m.key.Path
+		return func() tea.Msg { info, err := fido.GetInfo(path); return sFactsMsg{info, err} }
+	case sStaged, sNotEmpty:
+		// The staged key (or one the operator will not wipe) must leave
+		// before the next person's is taken.
+		if !present(msg.keys, m.key.Path) {
+			if m.step == sStaged {
+				m.endRow()
+				return m.reload()
+			}
+			m.step, m.problem = sPlug, nil
+			return m.pollKeys(false)
+		}
+		return m.pollKeys(false)
+	case sResetPlug:
+		if !present(msg.keys, m.key.Path) {
+			m.keyGone = true
+			return m.pollKeys(false)
+		}
+		if !m.keyGone || len(msg.keys) != 1 {
+			return m.pollKeys(false)
+		}
+		// Back in: reset at once, inside the key's first seconds.
+		m.key, m.keyGone = msg.keys[0], false
+		m.step, m.problem = sResetTouch, nil
+		path := m.key.Path
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Touch)
+		m.cancel, m.touching = cancel, true
+		return func() tea.Msg { defer cancel(); return sResetMsg{fido.Reset(ctx, path)} }
+	}
+	return nil
+}
+
+func present(keys []fido.Key, path string) bool {
+	for _, k := range keys {
+		if k.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *StagingModel) factsRead(msg sFactsMsg) tea.Cmd {
+	m.busy = ""
+	if msg.err != nil {
+		m.problem = msg.err
+		m.step = sFailed
+		return nil
+	}
+	m.info = msg.info
+	switch {
+	case msg.info.PINSet && m.pin != "":
+		// Most likely this person's key, back after it was pulled: their
+		// PIN is on it already. VerifyPIN tells (and costs one try if not).
+		m.busy = m.t.S("stage.checkingPIN")
+		path, pin := m.key.Path, m.pin
+		return call(callTimeout, func(ctx context.Context) tea.Msg { return sVerifiedMsg{fido.VerifyPIN(ctx, path, pin)} })
+	case msg.info.PINSet:
+		m.step = sNotEmpty
+		return m.pollKeys(false)
+	}
+	return m.choosePIN()
+}
+
+// choosePIN draws the person's PIN, or asks the operator for it.
+func (m *StagingModel) choosePIN() tea.Cmd {
+	o := m.stager.Opts
+	if o.PINs == staging.TypedPINs {
+		if m.pin != "" {
+			return m.startStage(false)
+		}
+		m.step, m.pinField = sTypePIN, 0
+		return m.pin1.Focus()
+	}
+	if m.pin == "" {
+		pin, err := staging.RandomPIN(o.PINLength, o.Alphabet)
+		if err != nil {
+			m.step, m.problem = sFailed, err
+			return nil
+		}
+		m.pin = pin
+	}
+	return m.startStage(false)
+}
+
+// startStage runs the Stager in a Cmd; its phases come back one by one
+// through a channel (sEventMsg), so the screen follows the key.
+func (m *StagingModel) startStage(pinSet bool) tea.Cmd {
+	m.step, m.problem, m.phase, m.touching = sWork, nil, staging.PhaseLetter, false
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Touch+2*callTimeout)
+	m.cancel = cancel
+	row, k, pin := m.row, m.key, m.pin
+	ch := make(chan tea.Msg, 8)
+	return func() tea.Msg {
+		go func() {
+			defer cancel()
+			res, err := m.stager.Stage(ctx, row, k, pin, pinSet, func(p staging.Phase) { ch <- sPhaseMsg(p) })
+			ch <- sResultMsg{res, err}
+			close(ch)
+		}()
+		return waitOn(ch)()
+	}
+}
+
+func waitOn(ch <-chan tea.Msg) tea.Cmd {
+	return func() tea.Msg {
+		msg, ok := <-ch
+		if !ok {
+			return nil
+		}
+		return sEventMsg{msg, ch}
+	}
+}
+
+func (m *StagingModel) stageEvent(ev sEventMsg) tea.Cmd {
+	switch msg := ev.msg.(type) {
+	case sPhaseMsg:
+		m.phase = staging.Phase(msg)
+		m.touching = m.phase == staging.PhaseTouch
+		return waitOn(ev.ch)
+	case sResultMsg:
+		m.touching, m.cancel = false, nil
+		return m.staged(msg)
+	}
+	return nil
+}
+
+func (m *StagingModel) staged(msg sResultMsg) tea.Cmd {
+	var ae *api.Error
+	switch {
+	case msg.err == nil:
+		m.result, m.stagedN, m.step = msg.res, m.stagedN+1, sStaged
+		m.pin = "" // on the key and in the letter; not needed any more
+		return m.pollKeys(false)
+	case errors.Is(msg.err, staging.ErrNotEmpty):
+		m.step = sNotEmpty
+		return m.pollKeys(false)
+	case errors.Is(msg.err, fido.ErrKeyRemoved):
+		// Pulled out: plugged back in, it goes on (its PIN is checked).
+		m.step, m.problem = sPlug, msg.err
+		return m.pollKeys(false)
+	case errors.As(msg.err, &ae) && ae.Code == api.CodeStagingRowRegistered:
+		// Another station (or an earlier run) did this person: go on.
+		m.endRow()
+		m.problem = msg.err
+		return m.reload()
+	case errors.As(msg.err, &ae) && ae.Code == stagingRowBusy:
+		m.skipped[m.row.ID] = true
+		m.endRow()
+		return m.reload()
+	}
+	m.step, m.problem = sFailed, msg.err
+	return nil
+}
+
+// stagingRowBusy is tapd's answer for a row another station is working on.
+const stagingRowBusy api.Code = "stagingRowBusy"
+
+func (m *StagingModel) resetDone(err error) tea.Cmd {
+	switch {
+	case err == nil:
+		m.busy = m.t.S("key.reading")
+		path := m.key.Path
+		m.step = sPlug
+		return func() tea.Msg { info, err := fido.GetInfo(path); return sFactsMsg{info, err} }
+	case errors.Is(err, fido.ErrResetNotAllowed), errors.Is(err, fido.ErrKeyRemoved):
+		m.step, m.problem, m.keyGone = sResetPlug, err, false
+		return m.pollKeys(false)
+	}
+	// Refused on the key, no touch, cancelled: ask again.
+	m.step, m.problem = sNotEmpty, err
+	return m.pollKeys(false)
+}
+
+// Keys.
+func (m *StagingModel) bind(desc, label string, keys ...string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(label, m.t.S(desc)))
+}
+func (m *StagingModel) keyQuit() key.Binding {
+	return m.bind("stage.help.stop", "ctrl+c", "ctrl+c", "ctrl+q")
+}
+func (m *StagingModel) keyStart() key.Binding { return m.bind("stage.help.start", "enter", "enter") }
+func (m *StagingModel) keySkip() key.Binding  { return m.bind("stage.help.skip", "ctrl+s", "ctrl+s") }
+func (m *StagingModel) keyRetry() key.Binding { return m.bind("stage.help.retry", "enter", "enter") }
+func (m *StagingModel) keyWipe() key.Binding  { return m.bind("stage.help.wipe", "ctrl+w", "ctrl+w") }
+func (m *StagingModel) keyOther() key.Binding { return m.bind("stage.help.otherKey", "esc", "esc") }
+func (m *StagingModel) keyCancel() key.Binding {
+	return m.bind("help.cancel", "esc", "esc")
+}
+
+// bindings are the keys the help bar shows now; onKey acts on the same.
+func (m *StagingModel) bindings() []key.Binding {
+	if m.quitAsk {
+		return []key.Binding{m.bind("stage.help.stopYes", "y", "y"), m.bind("stage.help.stopNo", "n", "n", "esc")}
+	}
+	var bs []key.Binding
+	switch m.step {
+	case sOverview:
+		bs = []key.Binding{m.keyStart()}
+	case sPlug, sStaged:
+		bs = []key.Binding{m.keySkip()}
+	case sNotEmpty:
+		bs = []key.Binding{m.keyWipe(), m.keyOther(), m.keySkip()}
+	case sResetPlug:
+		bs = []key.Binding{m.keyCancel()}
+	case sResetTouch:
+		bs = []key.Binding{m.keyCancel()}
+	case sTypePIN:
+		bs = []key.Binding{m.bind("help.next", "enter", "enter"), m.keySkip()}
+	case sWork:
+		if m.touching {
+			bs = []key.Binding{m.keyCancel()}
+		}
+	case sFailed:
+		bs = []key.Binding{m.keyRetry(), m.keySkip()}
+	case sDone:
+		bs = []key.Binding{m.bind("stage.help.finish", "enter", "enter")}
+	}
+	if m.step == sStaged {
+		bs = nil
+	}
+	return append(bs, m.keyQuit())
+}
+
+func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.quitAsk {
+		switch k.String() {
+		case "y":
+			return m.stop()
+		case "n", "esc":
+			m.quitAsk = false
+		}
+		return nil
+	}
+	if key.Matches(k, m.keyQuit()) {
+		if m.step == sDone || m.step == sOverview {
+			return m.stop()
+		}
+		m.quitAsk = true
+		return nil
+	}
+	if m.busy != "" {
+		return nil
+	}
+	switch m.step {
+	case sOverview:
+		if key.Matches(k, m.keyStart()) {
+			m.step = sPlug
+			return m.nextRow()
+		}
+	case sPlug:
+		if key.Matches(k, m.keySkip()) {
+			return m.skip()
+		}
+	case sNotEmpty:
+		switch {
+		case key.Matches(k, m.keyWipe()):
+			m.step, m.problem, m.keyGone = sResetPlug, nil, false
+			return m.pollKeys(false)
+		case key.Matches(k, m.keyOther()):
+			m.problem = errOtherKey
+			return nil // the key watch waits for it to leave
+		case key.Matches(k, m.keySkip()):
+			return m.skip()
+		}
+	case sResetPlug, sResetTouch:
+		if key.Matches(k, m.keyCancel()) {
+			if m.cancel != nil {
+				m.cancel() // Reset answers ErrCancelled: back to the question
+				return nil
+			}
+			m.step = sNotEmpty
+			return m.pollKeys(false)
+		}
+	case sTypePIN:
+		if key.Matches(k, m.keySkip()) {
+			return m.skip()
+		}
+		return m.typePIN(k)
+	case sWork:
+		if m.touching && key.Matches(k, m.keyCancel()) && m.cancel != nil {
+			m.cancel()
+		}
+	case sFailed:
+		switch {
+		case key.Matches(k, m.keyRetry()):
+			m.problem, m.step = nil, sPlug
+			return m.pollKeys(true)
+		case key.Matches(k, m.keySkip()):
+			return m.skip()
+		}
+	case sDone:
+		if k.String() == "enter" {
+			return m.stop()
+		}
+	}
+	return nil
+}
+
+var errOtherKey = errors.New("unplug this key and plug in another")
+
+// skip marks the person failed (with the last problem as the reason, or
+// "skipped") and goes on to the next.
+func (m *StagingModel) skip() tea.Cmd {
+	reason := m.t.S("stage.skipped")
+	if m.problem != nil {
+		reason = explainFor(m.t, m.problem)
+	}
+	row := m.row
+	m.busy = m.t.S("stage.skipping")
+	return call(callTimeout, func(ctx context.Context) tea.Msg { return sFailedMsg{m.stager.Fail(ctx, row, reason)} })
+}
+
+// stop ends the run: cancels what runs, forgets the PIN, writes the
+// manifest of what is done so far, and quits.
+func (m *StagingModel) stop() tea.Cmd {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.endRow()
+	m.quitAsk, m.quitting = false, true
+	return m.writeManifest()
+}
+
+// typePIN handles the operator's typing of a PIN: two fields, then
+// Enter. A PIN staging.Weak finds easy to guess is refused once with the
+// reason; Enter again takes it (the operator may know better).
+func (m *StagingModel) typePIN(msg tea.Msg) tea.Cmd {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		switch k.String() {
+		case "tab", "down", "up":
+			return m.focusPIN(1 - m.pinField)
+		case "enter":
+			if m.pinField == 0 {
+				return m.focusPIN(1)
+			}
+			return m.pinTyped()
+		}
+	}
+	f := &m.pin1
+	if m.pinField == 1 {
+		f = &m.pin2
+	}
+	before := f.Value()
+	var cmd tea.Cmd
+	*f, cmd = f.Update(msg)
+	if f.Value() != before {
+		m.problem, m.weakOK = nil, false
+	}
+	return cmd
+}
+
+func (m *StagingModel) focusPIN(i int) tea.Cmd {
+	m.pinField = i
+	if i == 0 {
+		m.pin2.Blur()
+		return m.pin1.Focus()
+	}
+	m.pin1.Blur()
+	return m.pin2.Focus()
+}
+
+var errPINsDiffer = errors.New("the two PINs differ")
+
+// errWeak is a typed PIN staging.Weak finds easy to guess.
+type errWeak struct{ why string }
+
+func (e errWeak) Error() string { return "weak PIN: " + e.why }
+
+func (m *StagingModel) pinTyped() tea.Cmd {
+	p1, p2 := m.pin1.Value(), m.pin2.Value()
+	min := max(m.info.MinPINLength, m.stager.Opts.MinPINLength)
+	switch err := fido.CheckPIN(p1, min); {
+	case err != nil:
+		m.problem = err
+	case p1 != p2:
+		m.problem = errPINsDiffer
+		m.pin2.Reset()
+	case staging.Weak(p1) != "" && !m.weakOK:
+		m.problem, m.weakOK = errWeak{staging.Weak(p1)}, true
+	default:
+		m.pin = p1
+		m.pin1.Reset()
+		m.pin2.Reset()
+		m.pin1.Blur()
+		m.pin2.Blur()
+		return m.startStage(false)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/staging"
+)
+
+// View renders the staging screen.
+func (m *StagingModel) View() tea.View {
+	v := tea.NewView(m.Render())
+	v.AltScreen = true
+	v.WindowTitle = m.t.S("stage.title")
+	return v
+}
+
+// Render is the screen as text.
+func (m *StagingModel) Render() string {
+	return frame(m.st, m.cfg.ASCII, m.width, m.height, m.header, m.body, m.bindings())
+}
+
+func (m *StagingModel) header(w int) string {
+	b := m.batch
+	right := m.t.S("stage.counts", b.RegisteredCount, b.RegisteredCount+b.FailedCount+b.PendingCount, b.FailedCount)
+	left := m.t.S("stage.title")
+	if m.cfg.Org != "" {
+		left += " · " + Clean(m.cfg.Org, 40)
+	}
+	room := max(w-lipgloss.Width(right)-1, 1)
+	left = ansi.Truncate(left, room, "…")
+	l := m.st.title.Render(left)
+	return l + strings.Repeat(" ", max(w-lipgloss.Width(l)-lipgloss.Width(right), 1)) + m.st.header.Render(right)
+}
+
+// explain is what the operator reads for a problem. tapd's own message
+// is shown for its refusals: it names the person and the rule, which an
+// operator can act on (the walk-up kiosk shows a person's sentence).
+func (m *StagingModel) explain(err error) string {
+	var ae *api.Error
+	var weak errWeak
+	switch {
+	case errors.Is(err, errPINsDiffer):
+		return m.t.S("pin.differ")
+	case errors.As(err, &weak):
+		return m.t.S("stage.pinWeak", weak.why)
+	case errors.Is(err, errOtherKey):
+		return m.t.S("stage.otherKey")
+	case errors.Is(err, staging.ErrNoAuthnrCfg):
+		return m.t.S("stage.noAuthnrCfg")
+	case errors.Is(err, fido.ErrKeyRemoved):
+		return m.t.S("stage.removed")
+	case errors.As(err, &ae) && !errors.Is(err, api.ErrUnreachable):
+		return m.t.S("err.service", Clean(ae.Message, 200))
+	}
+	return explainFor(m.t, err)
+}
+
+func (m *StagingModel) problemView(w int) string {
+	if m.problem == nil {
+		return ""
+	}
+	return "\n" + para(m.st.problem, "! "+m.explain(m.problem), w)
+}
+
+func (m *StagingModel) busyView() string {
+	if m.busy == "" {
+		return ""
+	}
+	return "\n" + m.st.hint.Render("… "+m.busy)
+}
+
+// who is the person a screen is about: "Ada Lovelace (3 of 40)" and
+// their UPN.
+func (m *StagingModel) who(w int) string {
+	total := len(m.batch.Rows)
+	name := Clean(m.row.DisplayName, 50)
+	if name == "" {
+		name = Clean(m.row.UserPrincipalName, 60)
+	}
+	title := m.t.S("stage.person", name, m.pos, total)
+	if m.step == sPlug {
+		title = m.t.S("stage.plugFor", name, m.pos, total)
+	}
+	return para(m.st.title, title, w) + "\n" +
+		m.st.hint.Render(Clean(m.row.UserPrincipalName, 70)) + "\n"
+}
+
+func (m *StagingModel) body(w int) string {
+	st, t := m.st, m.t
+	if m.quitAsk {
+		return st.box.Width(min(w, 64)).Render(st.title.Render(t.S("stage.stopTitle")) + "\n" + para(st.body, t.S("stage.stopBody"), min(w, 64)-4))
+	}
+	var out string
+	switch m.step {
+	case sOverview:
+		out = m.overview(w)
+	case sPlug:
+		out = m.who(w) + "\n"
+		if m.busy == "" {
+			if !errors.Is(m.problem, fido.ErrKeyRemoved) { // the problem says to plug it back
+				out += para(st.body, t.S("stage.plug"), w) + "\n"
+			}
+			out += st.hint.Render(t.S("key.waiting"))
+		}
+	case sNotEmpty:
+		out = m.who(w) + "\n" + para(st.title, t.S("stage.notEmptyTitle"), w) + "\n" + para(st.body, t.S("stage.notEmptyBody"), w)
+	case sResetPlug:
+		out = m.who(w) + "\n" + para(st.title, t.S("stage.replugTitle"), w) + "\n" + para(st.body, t.S("stage.replugBody"), w)
+	case sResetTouch:
+		out = m.who(w) + "\n" + m.touchBox(w, t.S("stage.resetTouch"), t.S("stage.resetTouchBody"))
+	case sTypePIN:
+		out = m.who(w) + "\n" + para(st.body, t.S("stage.typePIN", max(m.info.MinPINLength, m.stager.Opts.MinPINLength)), w) + "\n\n" +
+			t.S("pin.new") + "\n" + m.pin1.View() + "\n" + t.S("pin.again") + "\n" + m.pin2.View()
+	case sWork:
+		out = m.who(w) + "\n" + m.progress(w)
+	case sStaged:
+		out = m.who(w) + "\n" + m.stagedView(w)
+	case sFailed:
+		out = m.who(w) + "\n" + para(st.title, t.S("stage.failedTitle"), w)
+	case sDone:
+		out = m.doneView(w)
+	}
+	return out + m.busyView() + m.problemView(w)
+}
+
+func (m *StagingModel) overview(w int) string {
+	st, t, o, b := m.st, m.t, m.stager.Opts, m.batch
+	lines := []string{
+		para(st.title, t.S("stage.batch", Clean(b.Name, 60)), w),
+		t.S("stage.batchCounts", b.PendingCount, b.RegisteredCount, b.FailedCount),
+		"",
+	}
+	if o.PINs == staging.RandomPINs {
+		lines = append(lines, t.S("stage.optRandom", o.PINLength, t.S("stage.alphabet."+o.Alphabet)),
+			t.S("stage.optLetters", Clean(o.Letters, 60), o.LetterFormat))
+	} else {
+		lines = append(lines, t.S("stage.optTyped"))
+	}
+	if o.MinPINLength > 0 {
+		lines = append(lines, t.S("stage.optMinLength", o.MinPINLength))
+	}
+	if o.ForcePINChange {
+		lines = append(lines, t.S("stage.optForce"))
+	}
+	lines = append(lines, "", para(st.body, t.S("stage.overviewGo"), w))
+	if b.PendingCount == 0 {
+		lines[len(lines)-1] = para(st.body, t.S("stage.nothingPending"), w)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// progress lists the phases of the running key: done ones ticked, the
+// current one marked, the touch in a box while the key waits for it.
+func (m *StagingModel) progress(w int) string {
+	st, t := m.st, m.t
+	phases := []staging.Phase{staging.PhaseLetter, staging.PhasePIN, staging.PhaseMinLength, staging.PhaseOptions, staging.PhaseTouch, staging.PhaseVerify, staging.PhaseForceChange}
+	var lines []string
+	for _, p := range phases {
+		if p == staging.PhaseLetter && m.stager.Opts.PINs != staging.RandomPINs {
+			continue
+		}
+		label := t.S(fmt.Sprintf("stage.phase.%d", p))
+		switch {
+		case p < m.phase:
+			lines = append(lines, st.ok.Render("✓ "+label))
+		case p == m.phase:
+			lines = append(lines, st.selected.Render("› "+label))
+		default:
+			lines = append(lines, st.hint.Render("  "+label))
+		}
+	}
+	out := strings.Join(lines, "\n")
+	if m.touching {
+		out += "\n\n" + m.touchBox(w, t.S("stage.touch"), t.S("stage.touchBody"))
+	}
+	return out
+}
+
+func (m *StagingModel) touchBox(w int, title, body string) string {
+	spin := []string{"◐", "◓", "◑", "◒"}[m.cfg.Now().Second()%4]
+	inner := min(w, 64) - 4
+	text := m.st.title.Render(spin+"  "+title) + "\n" + para(m.st.body, body, inner) + "\n" +
+		para(m.st.hint, m.t.S("touch.timeout", m.t.Dur(m.cfg.Touch)), inner)
+	return m.st.box.Render(text)
+}
+
+func (m *StagingModel) stagedView(w int) string {
+	st, t, r := m.st, m.t, m.result
+	model := Clean(r.Method.Model, 40)
+	lines := []string{st.ok.Render("✓ " + t.S("stage.staged")), t.S("stage.stagedKey", Clean(r.Method.DisplayName, 64), model)}
+	if r.Serial != "" {
+		lines = append(lines, t.S("stage.serial", r.Serial))
+	}
+	if r.Letter != "" {
+		lines = append(lines, t.S("stage.letter", Clean(r.Letter, 70)))
+	}
+	if r.ChangeForced {
+		lines = append(lines, t.S("stage.forced"))
+	}
+	for _, wn := range r.Warnings {
+		lines = append(lines, para(st.problem, "! "+m.warning(wn), w))
+	}
+	lines = append(lines, "", para(st.body, t.S("stage.unplug"), w))
+	return strings.Join(lines, "\n")
+}
+
+// warning words one of Stage's warnings.
+func (m *StagingModel) warning(err error) string {
+	if errors.Is(err, staging.ErrNoAuthnrCfg) {
+		return m.t.S("stage.noAuthnrCfg")
+	}
+	return m.t.S("stage.warning", m.explain(errors.Unwrap(err)))
+}
+
+func (m *StagingModel) doneView(w int) string {
+	st, t, b := m.st, m.t, m.batch
+	lines := []string{para(st.title, t.S("stage.doneTitle", Clean(b.Name, 60)), w), t.S("stage.batchCounts", b.PendingCount, b.RegisteredCount, b.FailedCount)}
+	if b.PendingCount > 0 {
+		lines = append(lines, para(st.hint, t.S("stage.busyElsewhere"), w))
+	}
+	for _, p := range m.manifest {
+		lines = append(lines, t.S("stage.manifest", Clean(p, 70)))
+	}
+	if b.FailedCount > 0 {
+		lines = append(lines, "", para(st.body, t.S("stage.failedHint"), w))
+	}
+	return strings.Join(lines, "\n")
+}
