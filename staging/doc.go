@@ -1,0 +1,11 @@
+// Package staging holds what the kiosk's staging mode needs beyond the
+// recovery journey: IT staff enrol a batch of security keys for other
+// people, so the kiosk chooses (or is given) each person's PIN, registers
+// the key, and prints a PIN letter to hand over with it.
+//
+// pin.go draws random PINs and judges typed ones: a staged PIN travels on
+// paper, so it must not be one a finder of the key would try first.
+// letter.go writes the letters: one file a person, private to the
+// operator's account, replaced atomically, with hostile display names made
+// harmless. No PIN ever reaches an error message or a log from here.
+package staging
