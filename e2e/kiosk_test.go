@@ -125,20 +125,40 @@ func (w *world) launchKiosk(prep func(statePath string), env string, extra ...st
 	if prep != nil {
 		prep(filepath.Join(dir, "key.json"))
 	}
+	return runKiosk(w.t, w.d.url, w.kiosk.Token, dir, "key.json", env, extra...)
+}
+
+// runKiosk starts the real kiosk (demo build) in tmux at 80x24 with token,
+// its files in dir: the token, its log, and the virtual key's state file
+// (named state) and control file.
+func runKiosk(t *testing.T, url, token, dir, state, env string, extra ...string) *kioskRun {
+	t.Helper()
 	tokFile := filepath.Join(dir, "kiosk.token")
-	os.WriteFile(tokFile, []byte(w.kiosk.Token), 0o600)
-	k := &kioskRun{t: w.t, session: fmt.Sprintf("tapkiosk-e2e-%d-%d", os.Getpid(), tmuxSeq.Add(1)),
+	os.WriteFile(tokFile, []byte(token), 0o600)
+	k := &kioskRun{t: t, session: fmt.Sprintf("tapkiosk-e2e-%d-%d", os.Getpid(), tmuxSeq.Add(1)),
 		control: filepath.Join(dir, "key.control"), log: filepath.Join(dir, "kiosk.log")}
-	args := append([]string{filepath.Join(bin, "kiosk"), "--server", w.d.url, "--token-file", tokFile, "--org", "Contoso",
-		"--theme", "plain", "--virtual-key", filepath.Join(dir, "key.json"), "--virtual-key-control", k.control, "--log-file", k.log}, extra...)
-	cmd := exec.Command("tmux", "new-session", "-d", "-s", k.session, "-x", "80", "-y", "24", env+strings.Join(args, " "))
-	cmd.Env = append(os.Environ(), "TERM=xterm-256color")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		w.t.Fatalf("tmux: %v %s", err, out)
+	args := append([]string{filepath.Join(bin, "kiosk"), "--server", url, "--token-file", tokFile, "--org", "Contoso",
+		"--theme", "plain", "--virtual-key", filepath.Join(dir, state), "--virtual-key-control", k.control, "--log-file", k.log}, extra...)
+	// A tmux server whose last session just ended may still be exiting;
+	// a session started then fails with "server exited unexpectedly".
+	for try := 0; ; try++ {
+		cmd := exec.Command("tmux", "new-session", "-d", "-s", k.session, "-x", "80", "-y", "24", env+strings.Join(args, " "))
+		cmd.Env = append(os.Environ(), "TERM=xterm-256color")
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			break
+		}
+		if try == 3 || !strings.Contains(string(out), "server exited unexpectedly") {
+			t.Fatalf("tmux: %v %s", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
-	w.t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", k.session).Run() })
+	t.Cleanup(func() { exec.Command("tmux", "kill-session", "-t", k.session).Run() })
 	return k
 }
+
+// stop kills the kiosk's tmux session, as a crash or a pulled plug would.
+func (k *kioskRun) stop() { exec.Command("tmux", "kill-session", "-t", k.session).Run() }
 
 func (k *kioskRun) screen() string {
 	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", k.session).Output()

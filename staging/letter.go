@@ -86,7 +86,7 @@ func WriteLetter(dir, format string, l Letter) (string, error) {
 	} else {
 		data = []byte(renderText(l))
 	}
-	path := filepath.Join(dir, letterName(l.UPN)+ext)
+	path := filepath.Join(dir, safeName(l.UPN)+ext)
 	if err := writeAtomic(path, data); err != nil {
 		return "", err
 	}
@@ -98,7 +98,7 @@ func WriteLetter(dir, format string, l Letter) (string, error) {
 func RemoveLetter(dir, upn string) error {
 	var errs []error
 	for _, ext := range []string{extensions[Text], extensions[PDF]} {
-		path := filepath.Join(dir, letterName(upn)+ext)
+		path := filepath.Join(dir, safeName(upn)+ext)
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("removing PIN letter %s: %w", path, err))
 		}
@@ -128,7 +128,7 @@ func privateDir(dir string) error {
 	return nil
 }
 
-// writeAtomic puts data at path through a temporary file in the same
+// writeAtomic puts data (a letter, a manifest) at path, mode 0600, through a temporary file in the same
 // folder, synced before the rename and the folder synced after, so a
 // crash or a full disk leaves either the old letter or the new one, never
 // half of one. Errors name the path; data (which holds the PIN) is never
@@ -137,14 +137,14 @@ func writeAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, ".letter-*.tmp")
 	if err != nil {
-		return fmt.Errorf("writing PIN letter %s: %w", path, err)
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			f.Close()
 			os.Remove(tmp)
-			err = fmt.Errorf("writing PIN letter %s: %w", path, err)
+			err = fmt.Errorf("writing %s: %w", path, err)
 		}
 	}()
 	if err = f.Chmod(0o600); err != nil {
@@ -174,13 +174,13 @@ func writeAtomic(path string, data []byte) (err error) {
 // the usual 255-byte limit.
 const maxNameBytes = 200
 
-// letterName turns a UPN into a file name: case-folded as UPNs compare,
+// safeName turns a UPN (or a batch name) into a file name: case-folded as UPNs compare,
 // "@" as "_at_", "_" doubled so the two cannot be confused, letters,
 // digits, "." and "-" kept, anything else as %XX of its UTF-8 bytes (and a
 // leading "." too, so no letter is a hidden file). One UPN gives one name
 // and two UPNs never share one; a name too long for the file system is cut
 // and ends in a hash of the whole UPN.
-func letterName(upn string) string {
+func safeName(upn string) string {
 	key := tap.UPNKey(upn)
 	var b strings.Builder
 	for i := 0; i < len(key); i++ {

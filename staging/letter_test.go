@@ -78,8 +78,8 @@ func TestLetterName(t *testing.T) {
 		{".hidden@x.com", "%2Ehidden_at_x.com"},
 		{"åsa@x.com", "%C3%A5sa_at_x.com"},
 	} {
-		if got := letterName(c.upn); got != c.want {
-			t.Errorf("letterName(%q) = %q, want %q", c.upn, got, c.want)
+		if got := safeName(c.upn); got != c.want {
+			t.Errorf("safeName(%q) = %q, want %q", c.upn, got, c.want)
 		}
 	}
 	// Distinct people, distinct files.
@@ -90,7 +90,7 @@ func TestLetterName(t *testing.T) {
 		{strings.Repeat("é", 60) + "1@x.com", strings.Repeat("é", 60) + "2@x.com"},
 	}
 	for _, p := range pairs {
-		a, b := letterName(p[0]), letterName(p[1])
+		a, b := safeName(p[0]), safeName(p[1])
 		if a == b {
 			t.Errorf("%q and %q share the file name %q", p[0], p[1], a)
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -278,10 +277,10 @@ func (s *Stager) WriteManifest(ctx context.Context, dir string) ([]string, error
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := privateDir(dir); err != nil {
 		return nil, err
 	}
-	base := filepath.Join(dir, safeFileName(s.Batch.Name)+"-manifest")
+	base := filepath.Join(dir, safeName(s.Batch.Name)+"-manifest")
 	var out []string
 	for _, f := range []struct {
 		path string
@@ -293,39 +292,4 @@ func (s *Stager) WriteManifest(ctx context.Context, dir string) ([]string, error
 		out = append(out, f.path)
 	}
 	return out, nil
-}
-
-// writeAtomic writes data to path through a temporary file in the same
-// directory, synced and renamed, mode 0600: a crash or a full disk leaves
-// the old file or none, never half of one.
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	ok = true
-	return nil
 }

@@ -139,7 +139,7 @@ func (m *StagingModel) overview(w int) string {
 	}
 	if o.PINs == staging.RandomPINs {
 		lines = append(lines, t.S("stage.optRandom", o.PINLength, t.S("stage.alphabet."+o.Alphabet)),
-			t.S("stage.optLetters", Clean(o.Letters, 60), o.LetterFormat))
+			para(st.body, t.S("stage.optLetters", Clean(o.Letters, 400), o.LetterFormat), w))
 	} else {
 		lines = append(lines, t.S("stage.optTyped"))
 	}
@@ -199,7 +199,7 @@ func (m *StagingModel) stagedView(w int) string {
 		lines = append(lines, t.S("stage.serial", r.Serial))
 	}
 	if r.Letter != "" {
-		lines = append(lines, t.S("stage.letter", Clean(r.Letter, 70)))
+		lines = append(lines, para(st.body, t.S("stage.letter", Clean(r.Letter, 400)), w))
 	}
 	if r.ChangeForced {
 		lines = append(lines, t.S("stage.forced"))
@@ -226,7 +226,7 @@ func (m *StagingModel) doneView(w int) string {
 		lines = append(lines, para(st.hint, t.S("stage.busyElsewhere"), w))
 	}
 	for _, p := range m.manifest {
-		lines = append(lines, t.S("stage.manifest", Clean(p, 70)))
+		lines = append(lines, para(st.body, t.S("stage.manifest", Clean(p, 400)), w)) // wrapped, never cut: it is where to look
 	}
 	if b.FailedCount > 0 {
 		lines = append(lines, "", para(st.body, t.S("stage.failedHint"), w))
