@@ -33,7 +33,7 @@ demo: deps build ## the whole journey: tapd on a fresh SQLite file, a demo user 
 	@scripts/demo.sh
 
 bench: deps ## run the benchmarks recorded in README.md
-	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./tap ./server ./fido
+	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./tap ./server ./fido ./staging
 	TAPKIOSK_MEASURE=1 $(GO) test -count=1 -run KioskMeasure -v ./e2e/ | grep -E 'first frame|waiting for a key|machine time'
 
 LOAD ?= -sessions 5000 -duration 2m -registrations 20

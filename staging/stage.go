@@ -78,14 +78,21 @@ type Phase int
 
 // The phases of one key, in order.
 const (
-	PhaseLetter Phase = iota
+	PhaseOptions Phase = iota
+	PhaseLetter
 	PhasePIN
 	PhaseMinLength
-	PhaseOptions
 	PhaseTouch
 	PhaseVerify
 	PhaseForceChange
 )
+
+// Phases lists them in order, for a screen that shows what is done.
+var Phases = []Phase{PhaseOptions, PhaseLetter, PhasePIN, PhaseMinLength, PhaseTouch, PhaseVerify, PhaseForceChange}
+
+var phaseNames = [...]string{"options", "letter", "pin", "minLength", "touch", "verify", "forceChange"}
+
+func (p Phase) String() string { return phaseNames[p] }
 
 // Result is how one key went.
 type Result struct {
@@ -159,6 +166,16 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 	}
 	res.Serial = fido.Serial(key.Path)
 	keyName := s.KeyName(row, key.Product)
+	// tapd first: it refuses a row that has its key already (or that
+	// another station holds) before anything is written, so a stale view
+	// of the batch can never overwrite a person's letter with a PIN that
+	// is not on their key. The challenge lives five minutes (Graph's);
+	// what follows takes seconds and one touch.
+	progress(PhaseOptions)
+	opts, err := s.Client.UserCreationOptions(ctx, row.UserPrincipalName, s.Batch.ID, row.ID)
+	if err != nil {
+		return res, err
+	}
 	if s.Opts.PINs == RandomPINs {
 		// The letter is written before the PIN is set, so a PIN is never
 		// on a key without its letter, even if the kiosk dies next.
@@ -192,12 +209,6 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 		res.MinLengthSet = true // the key's own is that long already
 	}
 
-	// Options right before the touch: Graph's challenge lives five minutes.
-	progress(PhaseOptions)
-	opts, err := s.Client.UserCreationOptions(ctx, row.UserPrincipalName, s.Batch.ID, row.ID)
-	if err != nil {
-		return res, err
-	}
 	progress(PhaseTouch)
 	reg, err := fido.Register(ctx, key.Path, fido.RegisterRequest{Options: opts.PublicKey, Origin: "https://" + opts.PublicKey.RelyingParty.ID, PIN: pin})
 	if err != nil {

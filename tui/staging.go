@@ -407,7 +407,7 @@ func (m *StagingModel) choosePIN() tea.Cmd {
 // startStage runs the Stager in a Cmd; its phases come back one by one
 // through a channel (sEventMsg), so the screen follows the key.
 func (m *StagingModel) startStage(pinSet bool) tea.Cmd {
-	m.step, m.problem, m.phase, m.touching = sWork, nil, staging.PhaseLetter, false
+	m.step, m.problem, m.phase, m.touching = sWork, nil, staging.PhaseOptions, false
 	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Touch+2*callTimeout)
 	m.cancel = cancel
 	row, k, pin := m.row, m.key, m.pin

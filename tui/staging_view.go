@@ -2,7 +2,6 @@ package tui
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
@@ -160,13 +159,12 @@ func (m *StagingModel) overview(w int) string {
 // current one marked, the touch in a box while the key waits for it.
 func (m *StagingModel) progress(w int) string {
 	st, t := m.st, m.t
-	phases := []staging.Phase{staging.PhaseLetter, staging.PhasePIN, staging.PhaseMinLength, staging.PhaseOptions, staging.PhaseTouch, staging.PhaseVerify, staging.PhaseForceChange}
 	var lines []string
-	for _, p := range phases {
+	for _, p := range staging.Phases {
 		if p == staging.PhaseLetter && m.stager.Opts.PINs != staging.RandomPINs {
 			continue
 		}
-		label := t.S(fmt.Sprintf("stage.phase.%d", p))
+		label := t.S("stage.phase." + p.String())
 		switch {
 		case p < m.phase:
 			lines = append(lines, st.ok.Render("✓ "+label))

@@ -1,0 +1,269 @@
+package staging_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/directory/local"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
+	"github.com/tapkiosk/tapkiosk/recovery"
+	"github.com/tapkiosk/tapkiosk/server"
+	"github.com/tapkiosk/tapkiosk/staging"
+	"github.com/tapkiosk/tapkiosk/store/storetest"
+	"github.com/tapkiosk/tapkiosk/tap"
+)
+
+var bg = context.Background()
+
+// tapd is a real tapd (recovery service and HTTP server) on SQLite in
+// this process, with an operator's client, as the staging kiosk talks to.
+type tapd struct {
+	url string
+	op  *api.Client
+	srv *httptest.Server
+}
+
+func newTapd(t testing.TB) *tapd {
+	t.Helper()
+	st := storetest.Open(t, nil, "sqlite")
+	rp, err := recovery.NewRelyingParty("tapkiosk.test", "tapkiosk test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := recovery.Config{Store: st, RP: rp, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Argon2: tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}}
+	cfg.Directory = local.New(local.Config{Store: st, RP: rp, Argon2: cfg.Argon2, Now: time.Now})
+	svc, err := recovery.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Service: svc, Logger: cfg.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	tok, _, err := recovery.CreateAdminToken(bg, st, "root", api.RoleGlobalAdministrator, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := api.NewClient(hs.URL, tok)
+	op, err := root.CreateAdminToken(bg, api.CreateAdminTokenRequest{Name: "it-operator", Role: api.RoleAuthenticationAdministrator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tapd{url: hs.URL, op: api.NewClient(hs.URL, op.Token), srv: hs}
+}
+
+// batch makes n people and a batch of them.
+func (d *tapd) batch(t testing.TB, name string, n int) api.StagingBatch {
+	t.Helper()
+	var users []api.StagingPerson
+	for i := range n {
+		upn := fmt.Sprintf("%s-%d@example.com", name, i)
+		if _, err := d.op.CreateUser(bg, api.User{UserPrincipalName: upn, DisplayName: fmt.Sprintf("Person %d", i)}); err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, api.StagingPerson{UserPrincipalName: upn})
+	}
+	b, err := d.op.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: name, Users: users})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func options(t testing.TB) staging.Options {
+	return staging.Options{PINs: staging.RandomPINs, PINLength: 8, Alphabet: staging.Digits, MinPINLength: 8, ForcePINChange: true,
+		Letters: filepath.Join(t.TempDir(), "letters"), LetterFormat: staging.Text}
+}
+
+func nothing(staging.Phase) {}
+
+// TestStage: one key through every phase; what the key, tapd and the
+// letter hold after; and the refusals around it.
+func TestStage(t *testing.T) {
+	d := newTapd(t)
+	b := d.batch(t, "north", 3)
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t)}
+	path, vk := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, Product: "Test key"})
+	key := fido.Key{Path: path, Product: "Test key"}
+	pin, err := staging.RandomPIN(8, staging.Digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var phases []staging.Phase
+	res, err := s.Stage(bg, b.Rows[0], key, pin, false, func(p staging.Phase) { phases = append(phases, p) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(phases) != 7 || !res.ChangeForced || !res.MinLengthSet || len(res.Warnings) != 0 {
+		t.Fatalf("phases %v, result %+v", phases, res)
+	}
+	info, _ := fido.GetInfo(path)
+	if info.MinPINLength != 8 || !info.ForcePINChange {
+		t.Fatalf("the key's min PIN length %d, force change %v", info.MinPINLength, info.ForcePINChange)
+	}
+	if err := fido.VerifyPIN(bg, path, pin); !errors.Is(err, fido.ErrPINChangeRequired) {
+		t.Fatalf("the PIN set: %v", err)
+	}
+	letter, err := os.ReadFile(res.Letter)
+	if err != nil || !strings.Contains(strings.Join(strings.Fields(string(letter)), ""), pin) {
+		t.Fatalf("the letter %s does not hold the PIN: %v", res.Letter, err)
+	}
+	got, _ := d.op.GetStagingBatch(bg, b.ID)
+	if r := got.Rows[0]; r.State != api.StagingRegistered || !r.PINChangeForced || r.MethodID != res.Method.ID {
+		t.Fatalf("row after staging: %+v", r)
+	}
+
+	// The same person again: tapd refuses before the touch, so nobody is
+	// registered twice, even from a kiosk that lost its place.
+	path2, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond})
+	_, err = s.Stage(bg, b.Rows[0], fido.Key{Path: path2}, "61803398", false, nothing)
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Code != api.CodeStagingRowRegistered {
+		t.Fatalf("staging a registered row again: %v", err)
+	}
+	// ... and their letter still holds the PIN on their key.
+	if again, _ := os.ReadFile(res.Letter); string(again) != string(letter) {
+		t.Fatal("a refused second try rewrote the person's letter")
+	}
+	// A key with a PIN the kiosk does not know must be wiped first.
+	if _, err := s.Stage(bg, b.Rows[1], key, "", false, nothing); !errors.Is(err, staging.ErrNotEmpty) {
+		t.Fatalf("a key with a PIN: %v", err)
+	}
+	// Pulled out at the touch: the row stays pending, and the same key
+	// goes on with the PIN already on it.
+	vk2path, vk2 := hidroute.PlugNew(t, virtualkey.Options{})
+	vk2.SetPresence(virtualkey.TouchHold)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Stage(bg, b.Rows[1], fido.Key{Path: vk2path}, pin, false, func(p staging.Phase) {
+			if p == staging.PhaseTouch {
+				go func() {
+					time.Sleep(200 * time.Millisecond)
+					hidroute.Unplug(filepath.Base(strings.TrimPrefix(vk2path, hidroute.Prefix)))
+				}()
+			}
+		})
+		done <- err
+	}()
+	if err := <-done; !errors.Is(err, fido.ErrKeyRemoved) {
+		t.Fatalf("pulled at the touch: %v", err)
+	}
+	if got, _ := d.op.GetStagingBatch(bg, b.ID); got.Rows[1].State != api.StagingPending {
+		t.Fatalf("a pulled key left the row %s", got.Rows[1].State)
+	}
+	hidroute.Plug(strings.TrimPrefix(vk2path, hidroute.Prefix), vk2)
+	vk2.SetPresence(virtualkey.TouchAuto)
+	if _, err := s.Stage(bg, b.Rows[1], fido.Key{Path: vk2path}, pin, true, nothing); err != nil {
+		t.Fatalf("going on after the replug: %v", err)
+	}
+	_ = vk
+
+	// tapd gone: a clear error, the row untouched, the letter kept (its
+	// PIN is on the key).
+	path3, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond})
+	d.srv.Close()
+	_, err = s.Stage(bg, b.Rows[2], fido.Key{Path: path3}, pin, false, nothing)
+	if !errors.Is(err, api.ErrUnreachable) {
+		t.Fatalf("tapd gone: %v", err)
+	}
+	if strings.Contains(err.Error(), pin) {
+		t.Fatal("the error holds the PIN")
+	}
+}
+
+// TestStageCTAP20Key: a key without authenticatorConfig is registered
+// all the same, and the result says what it could not take.
+func TestStageCTAP20Key(t *testing.T) {
+	d := newTapd(t)
+	b := d.batch(t, "old", 1)
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t)}
+	path, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, NoAuthnrCfg: true})
+	res, err := s.Stage(bg, b.Rows[0], fido.Key{Path: path}, "73914682", false, nothing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ChangeForced || res.MinLengthSet || len(res.Warnings) != 1 || !errors.Is(res.Warnings[0], staging.ErrNoAuthnrCfg) {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+// TestFailAndRetry: a skipped person is failed with the reason, their
+// letter gone; Retry puts them back.
+func TestFailAndRetry(t *testing.T) {
+	d := newTapd(t)
+	b := d.batch(t, "skip", 1)
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t)}
+	p, err := staging.WriteLetter(s.Opts.Letters, staging.Text, staging.Letter{UPN: b.Rows[0].UserPrincipalName, PIN: "73914682"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Fail(bg, b.Rows[0], "the key was lost"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); !os.IsNotExist(err) {
+		t.Fatalf("the letter is still there: %v", err)
+	}
+	got, _ := d.op.GetStagingBatch(bg, b.ID)
+	if r := got.Rows[0]; r.State != api.StagingFailed || r.FailureReason != "the key was lost" {
+		t.Fatalf("row %+v", r)
+	}
+	if err := s.Retry(bg, got.Rows); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = d.op.GetStagingBatch(bg, b.ID)
+	if r := got.Rows[0]; r.State != api.StagingPending {
+		t.Fatalf("row after Retry %+v", r)
+	}
+	paths, err := s.WriteManifest(bg, filepath.Join(t.TempDir(), "out"))
+	if err != nil || len(paths) != 2 {
+		t.Fatalf("manifest %v %v", paths, err)
+	}
+}
+
+// BenchmarkStageKey is the machine time of one key of a batch: a wipe
+// (authenticatorReset) of a key just plugged in, then Stage's every
+// phase (the PIN letter, PIN, minimum length, options from tapd, the
+// registration with packed attestation, tapd's verification and record,
+// the forced PIN change and its record) through real libfido2 to the
+// virtual key and a real tapd on SQLite. Touches are immediate: the
+// person's time is not the machine's.
+func BenchmarkStageKey(b *testing.B) {
+	for _, format := range []string{staging.Text, staging.PDF} {
+		b.Run(format, func(b *testing.B) { benchStage(b, format) })
+	}
+}
+
+func benchStage(b *testing.B, format string) {
+	d := newTapd(b)
+	batch := d.batch(b, "bench", b.N)
+	opts := options(b)
+	opts.LetterFormat = format
+	s := &staging.Stager{Client: d.op, Batch: batch, Opts: opts}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		path, _ := hidroute.PlugNew(b, virtualkey.Options{TouchDelay: time.Nanosecond})
+		pin, _ := staging.RandomPIN(8, staging.Digits)
+		b.StartTimer()
+		if err := fido.Reset(bg, path); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Stage(bg, batch.Rows[i], fido.Key{Path: path, Product: "Bench key"}, pin, false, nothing); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
