@@ -74,17 +74,19 @@ func RandomPIN(length int, alphabet string) (string, error) {
 	return "", errors.New("drawing a random PIN: every draw was weak; the random source looks broken")
 }
 
-// Reasons Weak gives. They describe the PIN's shape and hold no example
+// Reasons Weak gives (the kiosk words each in the operator's language).
+// They describe the PIN's shape and hold no example
 // PIN (an example could be the very PIN), so they can be logged or shown
 // next to a masked field.
 const (
-	reasonSame     = "every character is the same"
-	reasonSequence = "it is a run of consecutive characters"
-	reasonRepeat   = "it repeats a short pattern"
-	reasonCommon   = "it is one of the most common PINs"
-	reasonYear     = "it looks like a year"
-	reasonDate     = "it looks like a date"
-	reasonWalk     = "it is a walk along a keyboard or keypad"
+	WeakSame     = "every character is the same"
+	WeakSequence = "it is a run of consecutive characters"
+	WeakRepeat   = "it repeats a short pattern"
+	WeakCommon   = "it is one of the most common PINs"
+	WeakYear     = "it looks like a year"
+	WeakDate     = "it looks like a date"
+	WeakWalk     = "it is a walk along a keyboard or keypad"
+	WeakEmpty    = "it is empty"
 )
 
 // Weak says why a PIN is too easy to guess, or "" when it is not. The
@@ -111,26 +113,26 @@ func Weak(pin string) string {
 	r := []rune(strings.ToLower(pin))
 	switch {
 	case len(r) == 0:
-		return "it is empty"
+		return WeakEmpty
 	case allSame(r):
-		return reasonSame
+		return WeakSame
 	case isSequence(r):
-		return reasonSequence
+		return WeakSequence
 	case repeatsPattern(r):
-		return reasonRepeat
+		return WeakRepeat
 	case commonPINs[string(r)]:
-		return reasonCommon
+		return WeakCommon
 	}
 	if allDigits(r) {
 		if year(r) {
-			return reasonYear
+			return WeakYear
 		}
 		if looksLikeDate(r) {
-			return reasonDate
+			return WeakDate
 		}
 	}
 	if isWalk(r) {
-		return reasonWalk
+		return WeakWalk
 	}
 	return ""
 }

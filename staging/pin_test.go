@@ -151,73 +151,73 @@ func TestWeak(t *testing.T) {
 	}{
 		{"", "it is empty"},
 		// every character the same, and near misses
-		{"1111", reasonSame},
-		{"000000", reasonSame},
-		{"AaAa", reasonSame},
-		{"ääää", reasonSame},
+		{"1111", WeakSame},
+		{"000000", WeakSame},
+		{"AaAa", WeakSame},
+		{"ääää", WeakSame},
 		{"aaab", ""},
 		{"777778", ""},
 		// sequences
-		{"123456", reasonSequence},
-		{"654321", reasonSequence},
-		{"890123", reasonSequence},
-		{"321098", reasonSequence},
-		{"abcdef", reasonSequence},
-		{"ZYXW", reasonSequence},
-		{"97531", reasonSequence},
-		{"02468", reasonSequence},
+		{"123456", WeakSequence},
+		{"654321", WeakSequence},
+		{"890123", WeakSequence},
+		{"321098", WeakSequence},
+		{"abcdef", WeakSequence},
+		{"ZYXW", WeakSequence},
+		{"97531", WeakSequence},
+		{"02468", WeakSequence},
 		{"234578", ""},
 		{"abcdeg", ""},
 		{"yzab", ""},
-		{"258147", reasonWalk}, // not a sequence, but two keypad columns
+		{"258147", WeakWalk}, // not a sequence, but two keypad columns
 		// repeated patterns
-		{"121212", reasonRepeat},
-		{"123123", reasonSequence + "|" + reasonRepeat},
-		{"12121", reasonRepeat},
-		{"abab", reasonRepeat},
-		{"k7Pk7P", reasonRepeat},
+		{"121212", WeakRepeat},
+		{"123123", WeakSequence + "|" + WeakRepeat},
+		{"12121", WeakRepeat},
+		{"abab", WeakRepeat},
+		{"k7Pk7P", WeakRepeat},
 		{"382938", ""},
 		{"k7Pk7Q", ""},
 		// common PINs
-		{"1004", reasonCommon},
-		{"5150", reasonCommon},
-		{"7942", reasonCommon},
-		{"315475", reasonCommon},
-		{"112233", reasonCommon},
-		{"789456", reasonCommon},
+		{"1004", WeakCommon},
+		{"5150", WeakCommon},
+		{"7942", WeakCommon},
+		{"315475", WeakCommon},
+		{"112233", WeakCommon},
+		{"789456", WeakCommon},
 		{"7943", ""},
 		{"315476", ""},
 		// years and dates
-		{"1953", reasonYear},
-		{"2047", reasonYear},
+		{"1953", WeakYear},
+		{"2047", WeakYear},
 		{"1853", ""},
 		{"2153", ""},
-		{"0314", reasonDate}, // MMDD
-		{"3112", reasonDate}, // DDMM
-		{"0229", reasonDate},
+		{"0314", WeakDate}, // MMDD
+		{"3112", WeakDate}, // DDMM
+		{"0229", WeakDate},
 		{"0230", ""},
 		{"3231", ""},
-		{"250387", reasonDate}, // DDMMYY
-		{"122587", reasonDate}, // MMDDYY
-		{"870325", reasonDate}, // YYMMDD
+		{"250387", WeakDate}, // DDMMYY
+		{"122587", WeakDate}, // MMDDYY
+		{"870325", WeakDate}, // YYMMDD
 		{"873225", ""},
-		{"25031987", reasonDate}, // DDMMYYYY
-		{"12251987", reasonDate}, // MMDDYYYY
-		{"19870325", reasonDate}, // YYYYMMDD
+		{"25031987", WeakDate}, // DDMMYYYY
+		{"12251987", WeakDate}, // MMDDYYYY
+		{"19870325", WeakDate}, // YYYYMMDD
 		{"25031887", ""},
 		// keyboard and keypad walks
-		{"qwerty", reasonWalk},
-		{"QWERTZ", reasonWalk},
-		{"asdf", reasonWalk},
-		{"zxcvbn", reasonWalk},
-		{"azerty", reasonWalk},
-		{"1qaz2wsx", reasonWalk},
-		{"qazwsx", reasonWalk},
-		{"147258", reasonCommon}, // also a walk; the list speaks first
-		{"963741", reasonWalk},
-		{"741852963", reasonWalk},
-		{"0852", reasonWalk},
-		{"0147", reasonWalk},
+		{"qwerty", WeakWalk},
+		{"QWERTZ", WeakWalk},
+		{"asdf", WeakWalk},
+		{"zxcvbn", WeakWalk},
+		{"azerty", WeakWalk},
+		{"1qaz2wsx", WeakWalk},
+		{"qazwsx", WeakWalk},
+		{"147258", WeakCommon}, // also a walk; the list speaks first
+		{"963741", WeakWalk},
+		{"741852963", WeakWalk},
+		{"0852", WeakWalk},
+		{"0147", WeakWalk},
 		{"qwerasdfz", ""},
 		{"qwrty", ""},
 		{"147259", ""},

@@ -48,7 +48,7 @@ func (m *StagingModel) explain(err error) string {
 	case errors.Is(err, errPINsDiffer):
 		return m.t.S("pin.differ")
 	case errors.As(err, &weak):
-		return m.t.S("stage.pinWeak", weak.why)
+		return m.t.S("stage.pinWeak", m.t.S(weakReasons[weak.why]))
 	case errors.Is(err, errOtherKey):
 		return m.t.S("stage.otherKey")
 	case errors.Is(err, staging.ErrNoAuthnrCfg):
@@ -59,6 +59,13 @@ func (m *StagingModel) explain(err error) string {
 		return m.t.S("err.service", Clean(ae.Message, 200))
 	}
 	return explainFor(m.t, err)
+}
+
+// weakReasons are the catalogue's words for staging.Weak's reasons.
+var weakReasons = map[string]string{
+	staging.WeakSame: "stage.weak.same", staging.WeakSequence: "stage.weak.sequence", staging.WeakRepeat: "stage.weak.repeat",
+	staging.WeakCommon: "stage.weak.common", staging.WeakYear: "stage.weak.year", staging.WeakDate: "stage.weak.date",
+	staging.WeakWalk: "stage.weak.walk", staging.WeakEmpty: "stage.weak.empty",
 }
 
 func (m *StagingModel) problemView(w int) string {
@@ -116,7 +123,7 @@ func (m *StagingModel) body(w int) string {
 		out = m.who(w) + "\n" + m.touchBox(w, t.S("stage.resetTouch"), t.S("stage.resetTouchBody"))
 	case sTypePIN:
 		out = m.who(w) + "\n" + para(st.body, t.S("stage.typePIN", max(m.info.MinPINLength, m.stager.Opts.MinPINLength)), w) + "\n\n" +
-			t.S("pin.new") + "\n" + m.pin1.View() + "\n" + t.S("pin.again") + "\n" + m.pin2.View()
+			t.S("pin.new.first") + "\n" + m.pin1.View() + "\n" + t.S("pin.new.again") + "\n" + m.pin2.View()
 	case sWork:
 		out = m.who(w) + "\n" + m.progress(w)
 	case sStaged:

@@ -1,0 +1,59 @@
+package tui
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/staging"
+)
+
+// TestStagingScreens draws every staging step, in each language and at
+// 80x24 and 60x20, with a hostile display name: no catalogue key shows
+// through untranslated, no escape sequence reaches the screen, and no
+// line is wider than the window.
+func TestStagingScreens(t *testing.T) {
+	b := api.StagingBatch{ID: "b1", Name: "north", PendingCount: 2, RegisteredCount: 1, FailedCount: 1, Rows: []api.StagingRow{
+		{ID: "r1", UserPrincipalName: "ada@example.com", DisplayName: "Ada \x1b[31mLovelace\x1b]0;owned\x07", State: api.StagingPending},
+		{ID: "r2", UserPrincipalName: "bob@example.com", DisplayName: "Bob", State: api.StagingRegistered},
+	}}
+	keyLike := regexp.MustCompile(`\b(stage|pin|key|err|help|touch)\.[a-zA-Z.]+\b`)
+	for _, lang := range Languages() {
+		for _, pins := range []string{staging.RandomPINs, staging.TypedPINs} {
+			opts := staging.Options{PINs: pins, PINLength: 6, Alphabet: staging.Digits, MinPINLength: 6, ForcePINChange: true, Letters: "/var/lib/tapkiosk/letters", LetterFormat: staging.PDF}
+			m, err := NewStaging(StagingConfig{Lang: lang, Theme: "plain", Manifest: "/tmp/out"}, &staging.Stager{Opts: opts}, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.row, m.pos = b.Rows[0], 1
+			m.result = staging.Result{Method: api.FIDO2Method{DisplayName: "YubiKey 5 2026-12-01", Model: "YubiKey 5"}, Serial: "123", Letter: "/var/lib/tapkiosk/letters/ada_at_example.com.pdf",
+				ChangeForced: true, Warnings: []error{staging.ErrNoAuthnrCfg, errors.New("x")}}
+			m.manifest = []string{"/tmp/out/north-manifest.csv"}
+			for step := sOverview; step <= sDone; step++ {
+				for _, problem := range []error{nil, fido.ErrKeyRemoved, errOtherKey, errWeak{staging.WeakDate}, &api.Error{Code: api.CodeStagingRowRegistered, Message: "ada has a key"}} {
+					for _, size := range [][2]int{{80, 24}, {60, 20}} {
+						m.step, m.problem, m.width, m.height = step, problem, size[0], size[1]
+						m.touching = step == sWork
+						m.quitAsk = problem == errOtherKey && step == sWork
+						out := m.Render()
+						if k := keyLike.FindString(out); k != "" {
+							t.Errorf("%s %s step %d: %q shows untranslated:\n%s", lang, pins, step, k, out)
+						}
+						if strings.Contains(out, "\x07") || strings.Contains(out, "owned") || strings.Contains(out, "[31m") {
+							t.Errorf("%s step %d: an escape reached the screen", lang, step)
+						}
+						for _, l := range strings.Split(out, "\n") {
+							if w := ansi.StringWidth(l); w > size[0] {
+								t.Errorf("%s step %d at %dx%d: a line of %d: %q", lang, step, size[0], size[1], w, l)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
