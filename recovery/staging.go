@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -146,16 +147,72 @@ type StagingInput struct {
 	Err    string
 }
 
+func batchName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if tap.ValidName(name) != nil {
+		return "", api.Invalid("name", "name must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	}
+	return name, nil
+}
+
 // CreateStagingBatch checks every person first (known to the directory,
 // manageable by the caller, not in another batch's pending or registered
 // rows, once only) and keeps the batch only when all pass.
 func (s *Service) CreateStagingBatch(ctx context.Context, c *Caller, name string, in []StagingInput) (api.StagingBatch, error) {
-	name = strings.TrimSpace(name)
-	if tap.ValidName(name) != nil {
-		return api.StagingBatch{}, api.Invalid("name", "name must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	return s.createStagingBatch(ctx, c, name, in, map[string]string{})
+}
+
+// CreateStagingBatchFromGroup stages everyone the directory has in the
+// group: each member becomes a row, in UPN order, and goes through the
+// same checks as a person listed by name, so a group holding someone the
+// caller may not manage is refused whole, like a list would be. A group
+// the directory does not know, or one with nobody in it, is refused and
+// audited.
+func (s *Service) CreateStagingBatchFromGroup(ctx context.Context, c *Caller, name, group string) (api.StagingBatch, error) {
+	name, err := batchName(name)
+	if err != nil {
+		return api.StagingBatch{}, err
+	}
+	group = strings.TrimSpace(group)
+	if tap.ValidName(group) != nil {
+		return api.StagingBatch{}, api.Invalid("group", "group must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	}
+	details := map[string]string{"name": name, "group": group}
+	g, upns, err := s.dir.GroupMembers(ctx, group)
+	switch {
+	case isCode(err, api.CodeNotFound):
+		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "groupNotFound", err, details)
+	case isCode(err, api.CodeInvalidValue):
+		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "groupAmbiguous", err, details)
+	case err != nil:
+		return api.StagingBatch{}, err
+	}
+	details["group"], details["groupId"] = g.DisplayName, g.ID
+	if len(upns) == 0 {
+		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "groupEmpty",
+			api.Invalid("group", "Group %s has no users, so there is nobody to stage.", g.DisplayName), details)
+	}
+	if len(upns) > MaxStagingRows {
+		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "groupTooLarge",
+			api.Invalid("group", "Group %s has %d users and a batch holds at most %d; stage a smaller group.", g.DisplayName, len(upns), MaxStagingRows), details)
+	}
+	slices.SortFunc(upns, func(a, b string) int { return strings.Compare(tap.UPNKey(a), tap.UPNKey(b)) })
+	in := make([]StagingInput, len(upns))
+	for i, upn := range upns {
+		in[i] = StagingInput{Row: i + 1, Person: api.StagingPerson{UserPrincipalName: upn}}
+	}
+	return s.createStagingBatch(ctx, c, name, in, details)
+}
+
+// createStagingBatch is CreateStagingBatch with what the audit should
+// say of where the people came from.
+func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string, in []StagingInput, details map[string]string) (api.StagingBatch, error) {
+	name, err := batchName(name)
+	if err != nil {
+		return api.StagingBatch{}, err
 	}
 	if len(in) == 0 {
-		return api.StagingBatch{}, api.Invalid("users", "A batch needs at least one person.")
+		return api.StagingBatch{}, api.Invalid("users", "A batch needs at least one person: list them in users, or name a group.")
 	}
 	if len(in) > MaxStagingRows {
 		return api.StagingBatch{}, api.Invalid("users", "A batch holds at most %d people; split the list.", MaxStagingRows)
@@ -219,7 +276,7 @@ func (s *Service) CreateStagingBatch(ctx context.Context, c *Caller, name string
 		}
 		rows = append(rows, store.StagingRow{ID: uuid.NewString(), UPN: u.UPN, DisplayName: display, KeyName: key, State: store.StagingPending})
 	}
-	details := map[string]string{"name": name, "rows": strconv.Itoa(len(in)), "rowsFailed": strconv.Itoa(len(failed))}
+	details["name"], details["rows"], details["rowsFailed"] = name, strconv.Itoa(len(in)), strconv.Itoa(len(failed))
 	if len(failed) > 0 {
 		e := api.E(api.CodeImportFailed, "%d person(s) cannot be staged, so no batch was made. Fix them and try again.", len(failed))
 		e.Rows = failed
@@ -228,7 +285,7 @@ func (s *Service) CreateStagingBatch(ctx context.Context, c *Caller, name string
 	_, by := c.Actor()
 	b := store.StagingBatch{ID: uuid.NewString(), Name: name, CreatedAt: ms(s.now()), CreatedBy: by}
 	details["batchId"] = b.ID
-	err := s.inStore(ctx, func(u unit) error {
+	err = s.inStore(ctx, func(u unit) error {
 		if err := u.st.CreateStagingBatch(ctx, b, rows); err != nil {
 			if errors.Is(err, store.ErrAlreadyExists) {
 				return api.Conflict(api.CodeAlreadyExists, "A staging batch named %s exists already; choose another name.", name).Because(err)
