@@ -68,9 +68,11 @@ func (s *Service) stagedRow(ctx context.Context, u directory.User, batchID, rowI
 // StagingWriteWindow is how long a registration with a staging row may
 // take to write its key to the directory once it has claimed the row: the
 // write is cut off at its end, so the claim always outlives the write.
-// Graph's client gives up on a write well before (a minute an attempt,
-// two minutes of Retry-After waits by default). A write whose outcome
-// never came back keeps its row this long, since the key may be in Entra.
+// Graph's client gives up on a write before: a key write is retried only
+// when throttled, at most four attempts of a minute each with two minutes
+// of Retry-After waits by default (--graph-max-retry-after can raise that;
+// the cut-off then wins). A write whose outcome never came back keeps its
+// row this long, since the key may be in Entra.
 const StagingWriteWindow = 10 * time.Minute
 
 func errRowBusy(r store.StagingRow, now time.Time) *api.Error {
