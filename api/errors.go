@@ -54,6 +54,11 @@ const (
 	// CodeStagingRowRegistered is a staging row that has its key already:
 	// nobody is registered twice.
 	CodeStagingRowRegistered Code = "stagingRowRegistered"
+	// CodeStagingRowBusy is a staging row another registration holds:
+	// its creation options were asked for by another admin token and have
+	// not expired, or its key is being written to the directory now. The
+	// message and retryAfterSeconds say when the hold ends.
+	CodeStagingRowBusy Code = "stagingRowBusy"
 
 	// Entra mode.
 	CodeDirectoryUnavailable Code = "directoryUnavailable"
@@ -122,6 +127,7 @@ var codeStatus = map[Code]int{
 	CodeMobileHasAlternate:      http.StatusConflict,
 	CodeRegistrationUnavailable: http.StatusForbidden,
 	CodeStagingRowRegistered:    http.StatusConflict,
+	CodeStagingRowBusy:          http.StatusConflict,
 }
 
 // StatusOf is the HTTP status that goes with a code; an unknown code is

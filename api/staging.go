@@ -30,10 +30,16 @@ type StagingPerson struct {
 	KeyName           string `json:"keyName,omitempty"`
 }
 
-// CreateStagingBatchRequest makes a batch (POST /v1/stagingBatches).
+// CreateStagingBatchRequest makes a batch (POST /v1/stagingBatches) from
+// either a list of people (Users) or a directory group (Group), never
+// both. Group is the group's display name, or in Entra mode its object id
+// as well (display names are not unique there); tapd stages every user
+// in it, nested groups' members included in Entra, each checked as a
+// listed person would be.
 type CreateStagingBatchRequest struct {
 	Name  string          `json:"name"`
-	Users []StagingPerson `json:"users"`
+	Users []StagingPerson `json:"users,omitempty"`
+	Group string          `json:"group,omitempty"`
 }
 
 // StagingBatch is a batch with its counts; Rows is set when one batch is
@@ -129,7 +135,7 @@ func (c *Client) RegisterUserFIDO2(ctx context.Context, upn string, r StagedFIDO
 	return out, c.json(ctx, http.MethodPost, "/v1/users/"+esc(upn)+"/fido2Methods", r, &out)
 }
 
-// CreateStagingBatch makes a batch from a list of people.
+// CreateStagingBatch makes a batch from a list of people or a group.
 func (c *Client) CreateStagingBatch(ctx context.Context, r CreateStagingBatchRequest) (StagingBatch, error) {
 	var out StagingBatch
 	return out, c.json(ctx, http.MethodPost, "/v1/stagingBatches", r, &out)

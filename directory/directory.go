@@ -35,6 +35,14 @@ type Directory interface {
 	// (names locally, object ids in Entra). An unknown person is a 404
 	// userNotFound.
 	User(ctx context.Context, upn string) (User, error)
+	// GroupMembers finds a group and lists the people in it, by UPN, for
+	// staging a batch from the group; whoever stages them looks each one
+	// up as they would anyone named. group is a display name (compared
+	// without case), or in Entra an object id as well; Entra counts the
+	// members of nested groups too (its transitive members). An unknown
+	// group is a 404 notFound, and a display name several groups share
+	// a 400 invalidValue on "group".
+	GroupMembers(ctx context.Context, group string) (Group, []string, error)
 	// TAPPolicy is the Temporary Access Pass policy in force.
 	TAPPolicy(ctx context.Context) (tap.Policy, error)
 	// FIDO2Policy is the FIDO2 (security key) policy in force, with what the
@@ -120,6 +128,12 @@ type User struct {
 	// as possibly privileged.
 	AdminRole  string
 	RolesKnown bool
+}
+
+// Group is a group as the directory names it: locally the name is the
+// id, in Entra the id is the group's object id.
+type Group struct {
+	ID, DisplayName string
 }
 
 // ExternalGuest reports whether the person is a guest from outside the

@@ -31,6 +31,24 @@ func TestStagingWithTapctl(t *testing.T) {
 		!strings.Contains(out, "row 2 nobody@example.com: no such user") {
 		t.Fatalf("refusal: %s", out)
 	}
+	// From a group: each member checked as a listed person is.
+	for _, u := range []string{"dan@example.com", "eve@example.com"} {
+		run(0, "user", "add", u, "--name", "Person "+u, "--groups", "Lab")
+	}
+	var lab api.StagingBatch
+	if err := json.Unmarshal([]byte(run(0, "staging", "create", "--name", "lab", "--group", "lab", "--json")), &lab); err != nil ||
+		len(lab.Rows) != 2 || lab.Rows[0].UserPrincipalName != "dan@example.com" || lab.Rows[1].UserPrincipalName != "eve@example.com" {
+		t.Fatalf("group batch %+v %v", lab, err)
+	}
+	if out := run(1, "staging", "create", "lab2", "--group", "Lab"); !strings.Contains(out, "row 1 dan@example.com: already pending") {
+		t.Fatalf("group refusal: %s", out)
+	}
+	if out := run(1, "staging", "create", "none", "--group", "Nobody"); !strings.Contains(out, "Nobody is in a group Nobody") {
+		t.Fatalf("unknown group: %s", out)
+	}
+	run(2, "staging", "create", "x", "--group", "Lab", "--users", "a@example.com")
+	run(2, "staging", "create", "x", "--name", "y", "--group", "Lab")
+	run(2, "staging", "create", "--group", "Lab")
 	run(2, "staging", "create", "x")
 	run(2, "staging", "create", "x", "--users", "a@example.com", "--csv", csvPath)
 	if out := run(0, "staging", "list"); !strings.Contains(out, "north") || !strings.Contains(out, "south") {

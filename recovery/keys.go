@@ -46,7 +46,7 @@ func operatorOwner(c *Caller, upn string) keyOwner {
 
 // saveCeremony keeps go-webauthn's session data until the response comes
 // back, keyed by the challenge.
-func (s *Service) saveCeremony(ctx context.Context, o keyOwner, kind, methodID string, sd *webauthn.SessionData) (time.Time, error) {
+func (s *Service) saveCeremony(ctx context.Context, st store.Store, o keyOwner, kind, methodID string, sd *webauthn.SessionData) (time.Time, error) {
 	data, err := json.Marshal(sd)
 	if err != nil {
 		return time.Time{}, err
@@ -56,7 +56,7 @@ func (s *Service) saveCeremony(ctx context.Context, o keyOwner, kind, methodID s
 	if o.operatorID != "" {
 		c.OperatorID, c.UPN = o.operatorID, tap.UPNKey(o.upn)
 	}
-	return exp, s.st.CreateCeremony(ctx, c)
+	return exp, st.CreateCeremony(ctx, c)
 }
 
 // takeCeremony consumes the ceremony a response names. The challenge is
@@ -124,24 +124,43 @@ func webauthnError(c *Caller, code api.Code, prefix string, err error) error {
 // CreationOptions begins a key registration for the signed-in person,
 // in the directory, right when the kiosk is ready for the touch.
 func (s *Service) CreationOptions(ctx context.Context, c *Caller) (api.CreationOptions, error) {
-	return s.creationOptions(ctx, c, sessionOwner(c))
+	return s.creationOptions(ctx, c, sessionOwner(c), nil)
 }
 
-func (s *Service) creationOptions(ctx context.Context, c *Caller, o keyOwner) (api.CreationOptions, error) {
+// creationOptions begins a registration for o. hold, when set, runs in
+// the transaction that saves the ceremony, with the ceremony's id and the
+// end of the options' challenge, and may refuse it (a staging row's
+// lease): a refused ceremony is not kept.
+func (s *Service) creationOptions(ctx context.Context, c *Caller, o keyOwner, hold func(st store.Store, ceremonyID string, until time.Time) error) (api.CreationOptions, error) {
 	reg, err := s.dir.BeginRegistration(ctx, o.upn)
 	if err != nil {
 		return api.CreationOptions{}, s.failed(ctx, c, api.ActionRegisterFIDO2, tap.UPNKey(o.upn), err, nil)
 	}
-	exp, err := s.saveCeremony(ctx, o, ceremonyRegistration, "", &reg.Session)
+	var exp time.Time
+	save := func(st store.Store) error {
+		var err error
+		if exp, err = s.saveCeremony(ctx, st, o, ceremonyRegistration, "", &reg.Session); err != nil {
+			return err
+		}
+		switch {
+		case reg.Expires.IsZero():
+			reg.Options.Timeout = int(s.cfg.CeremonyTimeout / time.Millisecond)
+		case reg.Expires.Before(exp):
+			// The directory's own deadline is the earlier one.
+			exp = reg.Expires
+		}
+		if hold == nil {
+			return nil
+		}
+		return hold(st, reg.Session.Challenge, exp)
+	}
+	if hold == nil {
+		err = save(s.st)
+	} else {
+		err = s.st.Atomically(ctx, save)
+	}
 	if err != nil {
 		return api.CreationOptions{}, err
-	}
-	switch {
-	case reg.Expires.IsZero():
-		reg.Options.Timeout = int(s.cfg.CeremonyTimeout / time.Millisecond)
-	case reg.Expires.Before(exp):
-		// The directory's own deadline is the earlier one.
-		exp = reg.Expires
 	}
 	return api.CreationOptions{ChallengeTimeoutDateTime: exp, PublicKey: reg.Options}, nil
 }
@@ -154,11 +173,28 @@ func (s *Service) Register(ctx context.Context, c *Caller, req api.RegisterFIDO2
 	return fido2Out(m), err
 }
 
+// staged is what a registration with a staging row adds to register.
+type staged struct {
+	// claim takes the row for this ceremony's write, just before the
+	// directory write, or refuses; it says how long the write may run.
+	claim func(ctx context.Context, challenge string) (time.Duration, error)
+	// keep runs in the unit that keeps the key (one transaction when the
+	// directory is the store) and may refuse it.
+	keep func(u unit, m store.Method, audit map[string]string) error
+	// release gives the row back when the write did not happen.
+	release func(ctx context.Context, challenge string)
+}
+
+// outcomeUnknown tells a directory write that may have happened (the
+// line went quiet) from one that surely did not.
+func outcomeUnknown(err error) bool {
+	var f *directory.Failed
+	return errors.As(err, &f) && f.Result == store.AuditUnknown
+}
+
 // register is Register for any owner. details are audited with the
-// outcome; keep, when set, runs in the unit that keeps the key (one
-// transaction when the directory is the store) and may refuse it.
-func (s *Service) register(ctx context.Context, c *Caller, o keyOwner, req api.RegisterFIDO2Request, details map[string]string,
-	keep func(u unit, m store.Method, audit map[string]string) error) (store.Method, error) {
+// outcome; row, when set, is the staging row the key is for.
+func (s *Service) register(ctx context.Context, c *Caller, o keyOwner, req api.RegisterFIDO2Request, details map[string]string, row *staged) (store.Method, error) {
 	if len(req.PublicKeyCredential) == 0 {
 		return store.Method{}, api.Invalid("publicKeyCredential", "publicKeyCredential is required.")
 	}
@@ -169,7 +205,8 @@ func (s *Service) register(ctx context.Context, c *Caller, o keyOwner, req api.R
 	refuse := func(reason string, err error) (store.Method, error) {
 		return store.Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, reason, err, details)
 	}
-	sd, err := s.takeCeremony(ctx, o, challengeOf(req.PublicKeyCredential), ceremonyRegistration, "")
+	challenge := challengeOf(req.PublicKeyCredential)
+	sd, err := s.takeCeremony(ctx, o, challenge, ceremonyRegistration, "")
 	var ae *api.Error
 	if errors.As(err, &ae) {
 		return refuse(string(ae.Code), err)
@@ -219,22 +256,43 @@ func (s *Service) register(ctx context.Context, c *Caller, o keyOwner, req api.R
 		AttestationLevel: level, SignCount: cred.Authenticator.SignCount, UserVerified: cred.Flags.UserVerified,
 		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, SessionID: o.sessionID, StagedBy: o.stagedBy,
 		RPID: sd.RelyingPartyID, UserHandle: sd.UserID}
+	// A staging row is claimed last, so that nothing but the write itself
+	// runs while the row is held, and the write is cut off when the claim
+	// ends: the claim outlives it.
+	wctx := ctx
+	if row != nil {
+		window, err := row.claim(ctx, challenge)
+		if errors.As(err, &ae) {
+			return refuse(string(ae.Code), err)
+		}
+		if err != nil {
+			return store.Method{}, err
+		}
+		var cancel context.CancelFunc
+		wctx, cancel = context.WithTimeout(ctx, window)
+		defer cancel()
+	}
 	err = s.inDirectory(ctx, func(u unit) error {
-		kept, t, err := u.dir.AddKey(ctx, directory.NewKey{Method: m, Credential: req.PublicKeyCredential})
+		kept, t, err := u.dir.AddKey(wctx, directory.NewKey{Method: m, Credential: req.PublicKeyCredential})
 		if err != nil {
 			return err
 		}
 		m = kept
 		ok := merge(maps.Clone(details), t)
 		ok["methodId"] = m.ID
-		if keep != nil {
-			if err := keep(u, m, ok); err != nil {
+		if row != nil {
+			if err := row.keep(u, m, ok); err != nil {
 				return err
 			}
 		}
 		return s.done(ctx, c, u, api.ActionRegisterFIDO2, target, ok)
 	})
 	if err != nil {
+		// A write that may have reached the directory keeps its row until
+		// the claim ends, so nobody adds a second key meanwhile.
+		if row != nil && !outcomeUnknown(err) {
+			row.release(context.WithoutCancel(ctx), challenge)
+		}
 		return store.Method{}, s.failed(ctx, c, api.ActionRegisterFIDO2, target, err, details)
 	}
 	return m, nil
@@ -399,7 +457,7 @@ func (s *Service) AssertionOptions(ctx context.Context, c *Caller, id string) (a
 		// The relying party the key was made for, and its origin.
 		assertion.Response.RelyingPartyID, sd.RelyingPartyID, sd.Origin = m.RPID, m.RPID, "https://"+m.RPID
 	}
-	exp, err := s.saveCeremony(ctx, sessionOwner(c), ceremonyAssertion, m.ID, sd)
+	exp, err := s.saveCeremony(ctx, s.st, sessionOwner(c), ceremonyAssertion, m.ID, sd)
 	if err != nil {
 		return api.AssertionOptions{}, err
 	}

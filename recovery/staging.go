@@ -5,8 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
@@ -62,18 +65,67 @@ func (s *Service) stagedRow(ctx context.Context, u directory.User, batchID, rowI
 	return &r, nil
 }
 
+// StagingWriteWindow is how long a registration with a staging row may
+// take to write its key to the directory once it has claimed the row: the
+// write is cut off at its end, so the claim always outlives the write.
+// Graph's client gives up on a write before: a key write is retried only
+// when throttled, at most four attempts of a minute each with two minutes
+// of Retry-After waits by default (--graph-max-retry-after can raise that;
+// the cut-off then wins). A write whose outcome never came back keeps its
+// row this long, since the key may be in Entra.
+const StagingWriteWindow = 10 * time.Minute
+
+func errRowBusy(r store.StagingRow, now time.Time) *api.Error {
+	secs := max(1, int(math.Ceil(r.Lease.Until.Sub(now).Seconds())))
+	return api.Conflict(api.CodeStagingRowBusy, "A key for %s is being registered with this row elsewhere until %s UTC; take another row, or try this one then.",
+		r.UPN, r.Lease.Until.UTC().Format("15:04:05")).RetryAfter(secs)
+}
+
+// leaseError turns a lease the store refused into the client's error.
+func leaseError(r store.StagingRow, err error, now time.Time) error {
+	switch {
+	case errors.Is(err, store.ErrLeased):
+		return errRowBusy(r, now)
+	case errors.Is(err, store.ErrRegistered):
+		return errRowRegistered(r)
+	case errors.Is(err, store.ErrNotFound):
+		return api.NotFound("That staging row no longer exists.")
+	}
+	return err
+}
+
 // UserCreationOptions begins a registration the operator makes for
 // someone. With a batch row, a row that has its key already is refused
-// before anyone touches a key.
+// before anyone touches a key, and the row is leased to this ceremony
+// until its challenge ends: another admin token asking meanwhile gets 409
+// stagingRowBusy, and the same token asking again (a kiosk restarted
+// mid-row) takes the lease over, so a restart never waits.
 func (s *Service) UserCreationOptions(ctx context.Context, c *Caller, rawUPN, batchID, rowID string) (api.CreationOptions, error) {
 	u, err := s.stagingTarget(ctx, c, rawUPN)
 	if err != nil {
 		return api.CreationOptions{}, err
 	}
-	if _, err := s.stagedRow(ctx, u, batchID, rowID); err != nil {
+	row, err := s.stagedRow(ctx, u, batchID, rowID)
+	if err != nil {
 		return api.CreationOptions{}, err
 	}
-	return s.creationOptions(ctx, c, operatorOwner(c, u.UPN))
+	o := operatorOwner(c, u.UPN)
+	if row == nil {
+		return s.creationOptions(ctx, c, o, nil)
+	}
+	// A row someone else holds is refused before the directory is asked
+	// for a challenge; the lease itself decides, in the store.
+	if now, l := s.now(), row.Lease; l.Held(now) && (l.OperatorID != o.operatorID || l.Writing) {
+		return api.CreationOptions{}, errRowBusy(*row, now)
+	}
+	return s.creationOptions(ctx, c, o, func(st store.Store, ceremonyID string, until time.Time) error {
+		now := s.now()
+		r, err := st.LeaseStagingRow(ctx, row.BatchID, row.ID, store.StagingLease{CeremonyID: ceremonyID, OperatorID: o.operatorID, Until: until}, now)
+		if err == nil && row.Lease.Held(now) {
+			c.Log.Info("staging row taken over by its operator", "batch", row.BatchID, "row", row.ID)
+		}
+		return leaseError(r, err, now)
+	})
 }
 
 // RegisterForUser finishes a registration the operator made for someone:
@@ -81,7 +133,9 @@ func (s *Service) UserCreationOptions(ctx context.Context, c *Caller, rawUPN, ba
 // operator named on the key's record, and, with a batch row, the row
 // marked registered in the same transaction (local directory). With
 // Entra the key is written to Graph first and the row after, since no
-// transaction spans both.
+// transaction spans both; what keeps two stations from writing two keys
+// for one row there is the row's lease, which the registration claims
+// before the directory write, and only the ceremony holding it may.
 func (s *Service) RegisterForUser(ctx context.Context, c *Caller, rawUPN string, req api.StagedFIDO2Request) (api.FIDO2Method, error) {
 	u, err := s.stagingTarget(ctx, c, rawUPN)
 	if err != nil {
@@ -102,13 +156,30 @@ func (s *Service) RegisterForUser(ctx context.Context, c *Caller, rawUPN string,
 	if err != nil {
 		return api.FIDO2Method{}, err
 	}
-	if row != nil && strings.TrimSpace(req.DisplayName) == "" {
+	if row == nil {
+		m, err := s.register(ctx, c, operatorOwner(c, u.UPN), req.RegisterFIDO2Request, details, nil)
+		return fido2Out(m), err
+	}
+	if strings.TrimSpace(req.DisplayName) == "" {
 		req.DisplayName = row.KeyName
 	}
-	keep := func(un unit, m store.Method, audit map[string]string) error {
-		if row == nil {
-			return nil
+	claim := func(ctx context.Context, challenge string) (time.Duration, error) {
+		now := s.now()
+		until := now.Add(StagingWriteWindow)
+		r, err := s.st.ClaimStagingRow(ctx, row.BatchID, row.ID, challenge, until, now)
+		if !errors.Is(err, store.ErrLeased) {
+			return StagingWriteWindow, leaseError(r, err, now)
 		}
+		switch l := r.Lease; {
+		case l.CeremonyID == challenge && !l.Held(now):
+			return StagingWriteWindow, api.E(api.CodeChallengeExpired, "This row's hold ended with its challenge before the key answered. Start the row again.")
+		case l.Held(now):
+			return StagingWriteWindow, errRowBusy(r, now)
+		}
+		return StagingWriteWindow, api.E(api.CodeChallengeInvalid,
+			"This answer's challenge was not issued for this row: ask for creation options with stagingBatchId and stagingRowId, then register with the same row.")
+	}
+	keep := func(un unit, m store.Method, audit map[string]string) error {
 		now := ms(s.now())
 		r := *row
 		r.State, r.Reason, r.MethodID, r.AAGUID, r.Model = store.StagingRegistered, "", m.ID, m.AAGUID, m.Model
@@ -130,7 +201,12 @@ func (s *Service) RegisterForUser(ctx context.Context, c *Caller, rawUPN string,
 		}
 		return err
 	}
-	m, err := s.register(ctx, c, operatorOwner(c, u.UPN), req.RegisterFIDO2Request, details, keep)
+	release := func(ctx context.Context, challenge string) {
+		if err := s.st.ReleaseStagingRow(ctx, row.BatchID, row.ID, challenge); err != nil {
+			c.Log.Warn("staging row not released after a failed registration; it frees itself when the hold ends", "batch", row.BatchID, "row", row.ID, "err", err)
+		}
+	}
+	m, err := s.register(ctx, c, operatorOwner(c, u.UPN), req.RegisterFIDO2Request, details, &staged{claim: claim, keep: keep, release: release})
 	if err != nil {
 		return api.FIDO2Method{}, err
 	}
@@ -146,16 +222,72 @@ type StagingInput struct {
 	Err    string
 }
 
+func batchName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if tap.ValidName(name) != nil {
+		return "", api.Invalid("name", "name must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	}
+	return name, nil
+}
+
 // CreateStagingBatch checks every person first (known to the directory,
 // manageable by the caller, not in another batch's pending or registered
 // rows, once only) and keeps the batch only when all pass.
 func (s *Service) CreateStagingBatch(ctx context.Context, c *Caller, name string, in []StagingInput) (api.StagingBatch, error) {
-	name = strings.TrimSpace(name)
-	if tap.ValidName(name) != nil {
-		return api.StagingBatch{}, api.Invalid("name", "name must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	return s.createStagingBatch(ctx, c, name, in, map[string]string{})
+}
+
+// CreateStagingBatchFromGroup stages everyone the directory has in the
+// group: each member becomes a row, in UPN order, and goes through the
+// same checks as a person listed by name, so a group holding someone the
+// caller may not manage is refused whole, like a list would be. A group
+// the directory does not know, or one with nobody in it, is refused and
+// audited.
+func (s *Service) CreateStagingBatchFromGroup(ctx context.Context, c *Caller, name, group string) (api.StagingBatch, error) {
+	name, err := batchName(name)
+	if err != nil {
+		return api.StagingBatch{}, err
+	}
+	group = strings.TrimSpace(group)
+	if tap.ValidName(group) != nil {
+		return api.StagingBatch{}, api.Invalid("group", "group must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	}
+	details := map[string]string{"name": name, "group": group}
+	g, upns, err := s.dir.GroupMembers(ctx, group)
+	switch {
+	case isCode(err, api.CodeNotFound):
+		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "groupNotFound", err, details)
+	case isCode(err, api.CodeInvalidValue):
+		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "groupAmbiguous", err, details)
+	case err != nil:
+		return api.StagingBatch{}, err
+	}
+	details["group"], details["groupId"] = g.DisplayName, g.ID
+	if len(upns) == 0 {
+		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "groupEmpty",
+			api.Invalid("group", "Group %s has no users, so there is nobody to stage.", g.DisplayName), details)
+	}
+	if len(upns) > MaxStagingRows {
+		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "groupTooLarge",
+			api.Invalid("group", "Group %s has %d users and a batch holds at most %d; stage a smaller group.", g.DisplayName, len(upns), MaxStagingRows), details)
+	}
+	slices.SortFunc(upns, func(a, b string) int { return strings.Compare(tap.UPNKey(a), tap.UPNKey(b)) })
+	in := make([]StagingInput, len(upns))
+	for i, upn := range upns {
+		in[i] = StagingInput{Row: i + 1, Person: api.StagingPerson{UserPrincipalName: upn}}
+	}
+	return s.createStagingBatch(ctx, c, name, in, details)
+}
+
+// createStagingBatch is CreateStagingBatch with what the audit should
+// say of where the people came from.
+func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string, in []StagingInput, details map[string]string) (api.StagingBatch, error) {
+	name, err := batchName(name)
+	if err != nil {
+		return api.StagingBatch{}, err
 	}
 	if len(in) == 0 {
-		return api.StagingBatch{}, api.Invalid("users", "A batch needs at least one person.")
+		return api.StagingBatch{}, api.Invalid("users", "A batch needs at least one person: list them in users, or name a group.")
 	}
 	if len(in) > MaxStagingRows {
 		return api.StagingBatch{}, api.Invalid("users", "A batch holds at most %d people; split the list.", MaxStagingRows)
@@ -219,7 +351,7 @@ func (s *Service) CreateStagingBatch(ctx context.Context, c *Caller, name string
 		}
 		rows = append(rows, store.StagingRow{ID: uuid.NewString(), UPN: u.UPN, DisplayName: display, KeyName: key, State: store.StagingPending})
 	}
-	details := map[string]string{"name": name, "rows": strconv.Itoa(len(in)), "rowsFailed": strconv.Itoa(len(failed))}
+	details["name"], details["rows"], details["rowsFailed"] = name, strconv.Itoa(len(in)), strconv.Itoa(len(failed))
 	if len(failed) > 0 {
 		e := api.E(api.CodeImportFailed, "%d person(s) cannot be staged, so no batch was made. Fix them and try again.", len(failed))
 		e.Rows = failed
@@ -228,7 +360,7 @@ func (s *Service) CreateStagingBatch(ctx context.Context, c *Caller, name string
 	_, by := c.Actor()
 	b := store.StagingBatch{ID: uuid.NewString(), Name: name, CreatedAt: ms(s.now()), CreatedBy: by}
 	details["batchId"] = b.ID
-	err := s.inStore(ctx, func(u unit) error {
+	err = s.inStore(ctx, func(u unit) error {
 		if err := u.st.CreateStagingBatch(ctx, b, rows); err != nil {
 			if errors.Is(err, store.ErrAlreadyExists) {
 				return api.Conflict(api.CodeAlreadyExists, "A staging batch named %s exists already; choose another name.", name).Because(err)

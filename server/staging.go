@@ -36,6 +36,13 @@ func (s *Server) createStagingBatch(c *call) error {
 	if err := s.decode(c, &req); err != nil {
 		return err
 	}
+	if req.Group != "" && len(req.Users) > 0 {
+		return api.Invalid("group", "Give either users or group, not both.")
+	}
+	if req.Group != "" {
+		b, err := s.svc.CreateStagingBatchFromGroup(c.r.Context(), c.who, req.Name, req.Group)
+		return reply(c, http.StatusCreated, b, err)
+	}
 	in := make([]recovery.StagingInput, len(req.Users))
 	for i, p := range req.Users {
 		in[i] = recovery.StagingInput{Row: i + 1, Person: p}

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -333,44 +332,6 @@ func TestStagingBadInput(t *testing.T) {
 
 // TestStagingAtomic: the row and the key are kept together or not at all.
 func TestStagingAtomic(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, e *env) {
-		e.addUser(api.User{UserPrincipalName: "ada@example.com"})
-		b, err := e.admin.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: "race", Users: []api.StagingPerson{{UserPrincipalName: "ada@example.com"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		row := b.Rows[0].ID
-		// Two kiosks race with two keys for one row: one wins, nobody twice.
-		var answers []json.RawMessage
-		for range 2 {
-			path, _ := plugKey(t, virtualkey.Options{})
-			answers = append(answers, stagedAnswer(t, e.admin, "ada@example.com", path, b.ID, row))
-		}
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		for i, raw := range answers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, errs[i] = e.admin.RegisterUserFIDO2(bg, "ada@example.com", api.StagedFIDO2Request{RegisterFIDO2Request: api.RegisterFIDO2Request{PublicKeyCredential: raw},
-					StagingBatchID: b.ID, StagingRowID: row})
-			}()
-		}
-		wg.Wait()
-		if (errs[0] == nil) == (errs[1] == nil) {
-			t.Fatalf("want one success: %v", errs)
-		}
-		for _, err := range errs {
-			if err != nil {
-				code(t, err, 409, api.CodeStagingRowRegistered)
-			}
-		}
-		ms, _ := e.admin.UserMethods(bg, "ada@example.com")
-		got, _ := e.admin.GetStagingBatch(bg, b.ID)
-		if len(ms) != 1 || got.Rows[0].MethodID != ms[0].ID {
-			t.Fatalf("methods %+v, row %+v", ms, got.Rows[0])
-		}
-	})
 	t.Run("failed audit undoes both", func(t *testing.T) {
 		e := newEnv(t, "sqlite")
 		e.addUser(api.User{UserPrincipalName: "ada@example.com"})

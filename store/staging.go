@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // ---- staging ----
@@ -68,18 +69,22 @@ func (s *SQL) ListStagingBatches(ctx context.Context) ([]StagingBatch, error) {
 }
 
 const stagingRowCols = `id, batch_id, position, upn, display_name, key_name, state, reason, method_id, aaguid, model, serial_number,
-	credential_id, registered_at, pin_change_forced, updated_at`
+	credential_id, registered_at, pin_change_forced, updated_at, lease_ceremony, lease_operator, lease_until, lease_writing`
 
 func scanStagingRow(sc interface{ Scan(...any) error }) (StagingRow, error) {
 	var r StagingRow
 	var reg sql.NullInt64
 	var forced int
-	var updated int64
+	var updated, leaseUntil int64
+	var writing int
 	if err := sc.Scan(&r.ID, &r.BatchID, &r.Position, &r.UPN, &r.DisplayName, &r.KeyName, &r.State, &r.Reason, &r.MethodID, &r.AAGUID,
-		&r.Model, &r.SerialNumber, &r.CredentialID, &reg, &forced, &updated); err != nil {
+		&r.Model, &r.SerialNumber, &r.CredentialID, &reg, &forced, &updated, &r.Lease.CeremonyID, &r.Lease.OperatorID, &leaseUntil, &writing); err != nil {
 		return r, mapErr(err)
 	}
 	r.RegisteredAt, r.PINChangeForced, r.UpdatedAt = fromNullMS(reg), forced == 1, fromMS(updated)
+	if r.Lease.CeremonyID != "" {
+		r.Lease.Until, r.Lease.Writing = fromMS(leaseUntil), writing == 1
+	}
 	return r, nil
 }
 
@@ -111,14 +116,19 @@ func (s *SQL) MarkStagingRow(ctx context.Context, r StagingRow) error {
 	// The state changes only while the row is not registered: under
 	// concurrent registrations the second UPDATE waits for the first and
 	// then matches nothing.
+	// A lease survives only a state change that is not a registration
+	// while it is writing.
+	keep := `CASE WHEN lease_writing = 1 AND ? <> 'registered' THEN %s ELSE %s END`
+	leaseSet := fmt.Sprintf(`lease_ceremony = `+keep+`, lease_operator = `+keep+`, lease_until = `+keep+`, lease_writing = `+keep,
+		"lease_ceremony", "''", "lease_operator", "''", "lease_until", "0", "lease_writing", "0")
 	err := affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET state = ?, reason = ?, method_id = ?, aaguid = ?, model = ?, serial_number = ?,
-		credential_id = ?, registered_at = ?, pin_change_forced = ?, updated_at = ? WHERE batch_id = ? AND id = ? AND state <> 'registered'`),
+		credential_id = ?, registered_at = ?, pin_change_forced = ?, updated_at = ?, `+leaseSet+` WHERE batch_id = ? AND id = ? AND state <> 'registered'`),
 		r.State, r.Reason, r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(r.UpdatedAt),
-		r.BatchID, r.ID))
+		r.State, r.State, r.State, r.State, r.BatchID, r.ID))
 	if err != ErrNotFound {
 		return mapErr(err)
 	}
-	cur, err := scanStagingRow(s.w().QueryRowContext(ctx, s.q(`SELECT `+stagingRowCols+` FROM staging_rows WHERE batch_id = ? AND id = ?`), r.BatchID, r.ID))
+	cur, err := s.stagingRowForWrite(ctx, r.BatchID, r.ID)
 	if err != nil {
 		return err
 	}
@@ -134,4 +144,49 @@ func (s *SQL) MarkStagingRow(ctx context.Context, r StagingRow) error {
 
 func (s *SQL) ActiveStagingRows(ctx context.Context, upn string) ([]StagingRow, error) {
 	return s.stagingRows(ctx, s.r(), `upn_key = ? AND state <> 'failed' ORDER BY updated_at, id`, upnKey(upn))
+}
+
+// stagingRowForWrite reads a row where writes run, to tell why a
+// conditional UPDATE matched nothing.
+func (s *SQL) stagingRowForWrite(ctx context.Context, batchID, rowID string) (StagingRow, error) {
+	return scanStagingRow(s.w().QueryRowContext(ctx, s.q(`SELECT `+stagingRowCols+` FROM staging_rows WHERE batch_id = ? AND id = ?`), batchID, rowID))
+}
+
+// leaseUpdate runs a conditional UPDATE of a row's lease. Matching
+// nothing, it reads the row to say why: no row, a registered one, or a
+// lease it may not take (ErrLeased, with the row). The UPDATE's own WHERE
+// decides, so two racing callers cannot both pass.
+func (s *SQL) leaseUpdate(ctx context.Context, batchID, rowID, set, cond string, args ...any) (StagingRow, error) {
+	args = append(args, batchID, rowID)
+	err := affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET `+set+` WHERE `+cond+` AND batch_id = ? AND id = ? AND state <> 'registered'`), args...))
+	if err != nil && err != ErrNotFound {
+		return StagingRow{}, mapErr(err)
+	}
+	cur, rerr := s.stagingRowForWrite(ctx, batchID, rowID)
+	switch {
+	case rerr != nil:
+		return cur, rerr
+	case err == nil:
+		return cur, nil
+	case cur.State == StagingRegistered:
+		return cur, ErrRegistered
+	}
+	return cur, ErrLeased
+}
+
+func (s *SQL) LeaseStagingRow(ctx context.Context, batchID, rowID string, l StagingLease, now time.Time) (StagingRow, error) {
+	return s.leaseUpdate(ctx, batchID, rowID, `lease_ceremony = ?, lease_operator = ?, lease_until = ?, lease_writing = 0`,
+		`(lease_ceremony = '' OR lease_until <= ? OR (lease_operator = ? AND lease_writing = 0))`,
+		l.CeremonyID, l.OperatorID, ms(l.Until), ms(now), l.OperatorID)
+}
+
+func (s *SQL) ClaimStagingRow(ctx context.Context, batchID, rowID, ceremonyID string, until, now time.Time) (StagingRow, error) {
+	return s.leaseUpdate(ctx, batchID, rowID, `lease_writing = 1, lease_until = ?`,
+		`lease_ceremony = ? AND lease_ceremony <> '' AND lease_writing = 0 AND lease_until > ?`, ms(until), ceremonyID, ms(now))
+}
+
+func (s *SQL) ReleaseStagingRow(ctx context.Context, batchID, rowID, ceremonyID string) error {
+	_, err := s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET lease_ceremony = '', lease_operator = '', lease_until = 0, lease_writing = 0
+		WHERE batch_id = ? AND id = ? AND lease_ceremony = ? AND lease_ceremony <> ''`), batchID, rowID, ceremonyID)
+	return mapErr(err)
 }

@@ -29,6 +29,8 @@ var (
 	// ErrRegistered means a staging row is registered already and cannot
 	// change state again.
 	ErrRegistered = errors.New("staging row already registered")
+	// ErrLeased means another ceremony holds a staging row's lease.
+	ErrLeased = errors.New("staging row leased to another ceremony")
 )
 
 // User is a person the local directory knows.
@@ -421,7 +423,25 @@ type StagingRow struct {
 	RegisteredAt    *time.Time
 	PINChangeForced bool
 	UpdatedAt       time.Time
+
+	Lease StagingLease
 }
+
+// StagingLease is which registration may write a row's key: the ceremony
+// (CeremonyID, its challenge) an operator (OperatorID, an admin token's
+// id) began for the row, until Until. Writing means that ceremony's key
+// is being written to the directory now, so nobody, its own operator
+// included, may take the row until the write ends or Until passes. The
+// zero value is no lease.
+type StagingLease struct {
+	CeremonyID string
+	OperatorID string
+	Until      time.Time
+	Writing    bool
+}
+
+// Held reports whether the lease binds at now.
+func (l StagingLease) Held(now time.Time) bool { return l.CeremonyID != "" && now.Before(l.Until) }
 
 // Staging keeps the batches. A row's registration is recorded with
 // MarkStagingRow, inside the transaction that keeps the key when the
@@ -441,11 +461,34 @@ type Staging interface {
 	// already registered gives ErrRegistered, unless r repeats its state
 	// and MethodID: then only SerialNumber and PINChangeForced are taken
 	// (what the kiosk learns after the registration). Of two racing
-	// registrations of one row exactly one succeeds.
+	// registrations of one row exactly one succeeds. Registering ends the
+	// row's lease; another state ends it unless it is writing (a write in
+	// flight keeps its row). r.Lease is not read.
 	MarkStagingRow(ctx context.Context, r StagingRow) error
 	// ActiveStagingRows lists the rows for the person, in any batch, that
 	// are pending or registered.
 	ActiveStagingRows(ctx context.Context, upn string) ([]StagingRow, error)
+
+	// A row's registration is exclusive: asking for creation options with
+	// a row leases it (LeaseStagingRow), and the registration claims the
+	// lease before it writes to the directory (ClaimStagingRow). Of two
+	// stations racing for one row at most one claims it; the row they
+	// return with ErrLeased is the row as it stands, so the caller can say
+	// whose lease it is and until when.
+
+	// LeaseStagingRow leases the row to l when it is not registered and
+	// its lease is free at now (none, or ended) or held, not writing, by
+	// l.OperatorID (the same operator starting again takes it over). A
+	// registered row gives ErrRegistered, a lease held by someone else or
+	// writing ErrLeased, no such row ErrNotFound.
+	LeaseStagingRow(ctx context.Context, batchID, rowID string, l StagingLease, now time.Time) (StagingRow, error)
+	// ClaimStagingRow turns the lease ceremonyID holds at now, not
+	// writing yet, into a write that lasts until until. Otherwise
+	// ErrRegistered, ErrLeased or ErrNotFound, as LeaseStagingRow.
+	ClaimStagingRow(ctx context.Context, batchID, rowID, ceremonyID string, until, now time.Time) (StagingRow, error)
+	// ReleaseStagingRow ends the row's lease if ceremonyID holds it, for a
+	// write that did not happen; otherwise it does nothing.
+	ReleaseStagingRow(ctx context.Context, batchID, rowID, ceremonyID string) error
 }
 
 // Outbox is the notifications waiting for delivery. An event is enqueued

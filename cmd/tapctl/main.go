@@ -48,8 +48,9 @@ Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <ver
   methods list UPN | methods delete UPN ID       a user's methods (keys, the pass); remove one
   fido2-policy show
   fido2-policy set [--attestation-enforced=BOOL] [--restrictions off|allow|block] [--aaguids A,B]
-  staging create NAME (--users U1,U2 | --csv FILE)
-                                                 a batch of people to register keys for; CSV columns upn,displayName,keyName
+  staging create NAME (--users U1,U2 | --csv FILE | --group G)
+                                                 a batch of people to register keys for; CSV columns upn,displayName,keyName;
+                                                 G is a group's name (or its object id in Entra); --name NAME may replace NAME
   staging list | staging show NAME               batches with their counts; one batch's rows
   staging export NAME --format csv|json [--out FILE]
                                                  the registered keys: upn, method id, AAGUID, model, serial, credential id
@@ -312,6 +313,11 @@ func (a *app) flags(name string) *flag.FlagSet {
 // parse parses a command's flags and checks the count of positional args.
 // --help prints the command's usage and flags to stdout.
 func (a *app) parse(fs *flag.FlagSet, args []string, want int, what string) ([]string, error) {
+	return a.parseRange(fs, args, want, want, what)
+}
+
+// parseRange is parse for a command taking lo to hi positional args.
+func (a *app) parseRange(fs *flag.FlagSet, args []string, lo, hi int, what string) ([]string, error) {
 	pos, err := cli.Parse(fs, args, "")
 	if errors.Is(err, flag.ErrHelp) {
 		a.commandHelp(fs, what)
@@ -320,8 +326,8 @@ func (a *app) parse(fs *flag.FlagSet, args []string, want int, what string) ([]s
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%s: %v", fs.Name(), err)}
 	}
-	if len(pos) != want {
-		if want == 0 {
+	if len(pos) < lo || len(pos) > hi {
+		if hi == 0 {
 			return nil, usagef("%s takes no arguments", fs.Name())
 		}
 		synopsis, _, _ := strings.Cut(what, "\n")

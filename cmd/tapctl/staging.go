@@ -52,26 +52,45 @@ func (a *app) stagingCreate(ctx context.Context, args []string) error {
 	fs := a.flags("staging create")
 	users := fs.String("users", "", "comma-separated UPNs")
 	file := fs.String("csv", "", "CSV file: upn,displayName,keyName (header optional)")
-	pos, err := a.parse(fs, args, 1, "NAME (--users U1,U2 | --csv FILE)")
+	group := fs.String("group", "", "a directory group whose members to stage: its name, or in Entra its object id")
+	name := fs.String("name", "", "the batch's name, instead of NAME")
+	pos, err := a.parseRange(fs, args, 0, 1, "NAME (--users U1,U2 | --csv FILE | --group G)")
 	if err != nil {
 		return err
 	}
-	if (*users == "") == (*file == "") {
-		return usagef("staging create takes one of --users U1,U2 or --csv FILE")
+	if (len(pos) == 1) == (*name != "") {
+		return usagef("staging create takes the batch's name once: NAME or --name NAME")
+	}
+	if len(pos) == 1 {
+		*name = pos[0]
+	}
+	given := 0
+	for _, v := range []string{*users, *file, *group} {
+		if v != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return usagef("staging create takes one of --users U1,U2, --csv FILE or --group G")
 	}
 	var b api.StagingBatch
-	if *file != "" {
+	switch {
+	case *file != "":
 		f, err := os.Open(*file)
 		if err != nil {
 			return usageError{err}
 		}
 		defer f.Close()
-		b, err = a.client.ImportStagingBatch(ctx, pos[0], f)
+		b, err = a.client.ImportStagingBatch(ctx, *name, f)
 		if err != nil {
 			return err
 		}
-	} else {
-		req := api.CreateStagingBatchRequest{Name: pos[0]}
+	case *group != "":
+		if b, err = a.client.CreateStagingBatch(ctx, api.CreateStagingBatchRequest{Name: *name, Group: *group}); err != nil {
+			return err
+		}
+	default:
+		req := api.CreateStagingBatchRequest{Name: *name}
 		for _, u := range strings.Split(*users, ",") {
 			if u = strings.TrimSpace(u); u != "" {
 				req.Users = append(req.Users, api.StagingPerson{UserPrincipalName: u})

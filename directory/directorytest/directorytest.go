@@ -61,6 +61,7 @@ func RunTests(t *testing.T, newDir func(t *testing.T) directory.Directory) {
 		fn   func(*testing.T, directory.Directory)
 	}{
 		{"People", testPeople},
+		{"GroupMembers", testGroupMembers},
 		{"Policies", testPolicies},
 		{"Passes", testPasses},
 		{"Methods", testMethods},
@@ -109,6 +110,30 @@ func testPeople(t *testing.T, d directory.Directory) {
 	}
 	if _, err := d.User(bg, Unknown); !isCode(err, api.CodeUserNotFound) {
 		t.Fatalf("unknown user: want userNotFound, got %v", err)
+	}
+}
+
+func testGroupMembers(t *testing.T, d directory.Directory) {
+	g, upns, err := d.GroupMembers(bg, Member.Group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.ID == "" || g.DisplayName != Member.Group || len(upns) != 1 || !strings.EqualFold(upns[0], Member.UPN) {
+		t.Fatalf("group %+v with %q: want %s with %s alone", g, upns, Member.Group, Member.UPN)
+	}
+	// The member's own groups name the same group as the lookup does.
+	u, err := d.User(bg, Member.UPN)
+	if err != nil || !slices.Contains(u.Groups, g.ID) {
+		t.Fatalf("the member's groups %q do not name the group's id %q: %v", u.Groups, g.ID, err)
+	}
+	for _, ref := range []string{strings.ToUpper(Member.Group), g.ID} {
+		again, upns, err := d.GroupMembers(bg, ref)
+		if err != nil || again != g || len(upns) != 1 || !strings.EqualFold(upns[0], Member.UPN) {
+			t.Fatalf("group by %q: %+v %q %v", ref, again, upns, err)
+		}
+	}
+	if _, _, err := d.GroupMembers(bg, "Nobody's group"); !isCode(err, api.CodeNotFound) {
+		t.Fatalf("unknown group: want notFound, got %v", err)
 	}
 }
 

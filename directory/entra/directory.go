@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
@@ -158,6 +159,48 @@ func (d *Directory) User(ctx context.Context, upn string) (directory.User, error
 	}
 	u.Groups, err = d.groups(ctx, u.UPN)
 	return u, err
+}
+
+// GroupMembers finds the group by object id or, failing that reading, by
+// display name, and lists its users, nested groups' included. Display
+// names are not unique in Entra: a name several groups share is refused
+// rather than guessed.
+func (d *Directory) GroupMembers(ctx context.Context, ref string) (directory.Group, []string, error) {
+	notFound := api.NotFound("No group %s in Microsoft Entra ID.", ref)
+	var g graph.Group
+	if _, perr := uuid.Parse(ref); perr == nil {
+		var res graph.Result
+		var err error
+		g, res, err = d.g.GetGroup(ctx, ref)
+		if status(err) == http.StatusNotFound {
+			return directory.Group{}, nil, notFound
+		}
+		if err != nil {
+			return directory.Group{}, nil, failure("read the group", res, err)
+		}
+	} else {
+		gs, res, err := d.g.GroupsNamed(ctx, ref)
+		if err != nil {
+			return directory.Group{}, nil, failure("find the group", res, err)
+		}
+		switch len(gs) {
+		case 0:
+			return directory.Group{}, nil, notFound
+		case 1:
+			g = gs[0]
+		default:
+			return directory.Group{}, nil, api.Invalid("group", "%d groups in Microsoft Entra ID are named %s; give the group's object id instead.", len(gs), ref)
+		}
+	}
+	us, res, err := d.g.GroupUsers(ctx, g.ID)
+	if err != nil {
+		return directory.Group{}, nil, failure("list the group's members", res, err)
+	}
+	upns := []string{}
+	for _, u := range us {
+		upns = append(upns, u.UserPrincipalName)
+	}
+	return directory.Group{ID: g.ID, DisplayName: g.DisplayName}, upns, nil
 }
 
 // groups returns the object ids of the person's groups, direct or not:

@@ -8,6 +8,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -71,6 +73,30 @@ func (d *Directory) User(ctx context.Context, upn string) (directory.User, error
 		return directory.User{}, api.E(api.CodeUserNotFound, "No user %s; add them with `tapctl user add`.", upn)
 	}
 	return userOf(u), err
+}
+
+// GroupMembers lists the people whose groups name group. Locally a group
+// is only a name people hold (tapctl user add --groups), so a group
+// nobody is in does not exist: unknown and empty are the same 404.
+func (d *Directory) GroupMembers(ctx context.Context, group string) (directory.Group, []string, error) {
+	us, err := d.st.ListUsers(ctx)
+	if err != nil {
+		return directory.Group{}, nil, err
+	}
+	var g directory.Group
+	upns := []string{}
+	for _, u := range us {
+		if i := slices.IndexFunc(u.Groups, func(x string) bool { return strings.EqualFold(x, group) }); i >= 0 {
+			if g.ID == "" {
+				g = directory.Group{ID: u.Groups[i], DisplayName: u.Groups[i]}
+			}
+			upns = append(upns, u.UPN)
+		}
+	}
+	if len(upns) == 0 {
+		return g, nil, api.NotFound("Nobody is in a group %s here: a group is the name people are given with `tapctl user add --groups`.", group)
+	}
+	return g, upns, nil
 }
 
 // CreateUser adds a person.

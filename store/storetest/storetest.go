@@ -50,6 +50,8 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"Ceremonies", testCeremonies},
 		{"Staging", testStaging},
 		{"StagingRace", testStagingRace},
+		{"StagingLease", testStagingLease},
+		{"StagingLeaseRace", testStagingLeaseRace},
 		{"Outbox", testOutbox},
 		{"OutboxAtomic", testOutboxAtomic},
 		{"OutboxClaimRace", testOutboxClaimRace},
@@ -878,5 +880,179 @@ func testStagingRace(t *testing.T, s store.Store) {
 	wg.Wait()
 	if wins != 1 {
 		t.Fatalf("one row was registered %d times", wins)
+	}
+}
+
+func testStagingLease(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b, rows := mkBatch(t, s, "lease", "ada@example.com", "bob@example.com")
+	row := rows[0].ID
+	end := t0.Add(5 * time.Minute)
+	a1 := store.StagingLease{CeremonyID: "chal-a1", OperatorID: "op-a", Until: end}
+	got, err := s.LeaseStagingRow(ctx, b.ID, row, a1, t0)
+	if err != nil || got.Lease != a1 {
+		t.Fatalf("lease %+v %v", got.Lease, err)
+	}
+	if r, _ := s.GetStagingRow(ctx, b.ID, row); r.Lease != a1 {
+		t.Fatalf("lease as read %+v", r.Lease)
+	}
+	// Another operator waits for the lease to end; the row says until when.
+	other := store.StagingLease{CeremonyID: "chal-b", OperatorID: "op-b", Until: t0.Add(6 * time.Minute)}
+	got, err = s.LeaseStagingRow(ctx, b.ID, row, other, t0.Add(time.Minute))
+	if !errors.Is(err, store.ErrLeased) || got.Lease != a1 {
+		t.Fatalf("another operator's lease: %+v %v", got.Lease, err)
+	}
+	// The same operator starting again takes it over at once.
+	a2 := store.StagingLease{CeremonyID: "chal-a2", OperatorID: "op-a", Until: t0.Add(6 * time.Minute)}
+	if got, err = s.LeaseStagingRow(ctx, b.ID, row, a2, t0.Add(time.Minute)); err != nil || got.Lease != a2 {
+		t.Fatalf("takeover %+v %v", got.Lease, err)
+	}
+	// Only the ceremony holding the lease claims it, and only while it lasts.
+	if got, err = s.ClaimStagingRow(ctx, b.ID, row, "chal-a1", t0.Add(20*time.Minute), t0.Add(time.Minute)); !errors.Is(err, store.ErrLeased) || got.Lease != a2 {
+		t.Fatalf("a taken-over ceremony claims: %+v %v", got.Lease, err)
+	}
+	if _, err = s.ClaimStagingRow(ctx, b.ID, row, "chal-a2", t0.Add(20*time.Minute), t0.Add(6*time.Minute)); !errors.Is(err, store.ErrLeased) {
+		t.Fatalf("an ended lease claimed: %v", err)
+	}
+	if _, err = s.ClaimStagingRow(ctx, b.ID, row, "", t0.Add(20*time.Minute), t0); !errors.Is(err, store.ErrLeased) {
+		t.Fatalf("no ceremony claims a row: %v", err)
+	}
+	if _, err = s.ClaimStagingRow(ctx, b.ID, rows[1].ID, "chal-a2", t0.Add(20*time.Minute), t0); !errors.Is(err, store.ErrLeased) {
+		t.Fatalf("a lease of one row claims another: %v", err)
+	}
+	writeEnd := t0.Add(12 * time.Minute)
+	got, err = s.ClaimStagingRow(ctx, b.ID, row, "chal-a2", writeEnd, t0.Add(2*time.Minute))
+	if err != nil || !got.Lease.Writing || !got.Lease.Until.Equal(writeEnd) || got.Lease.CeremonyID != "chal-a2" {
+		t.Fatalf("claim %+v %v", got.Lease, err)
+	}
+	// While writing nobody takes the row, its operator neither, and it is
+	// not claimed twice; a state change other than registering keeps it.
+	for _, l := range []store.StagingLease{other, {CeremonyID: "chal-a3", OperatorID: "op-a", Until: writeEnd}} {
+		if _, err := s.LeaseStagingRow(ctx, b.ID, row, l, t0.Add(3*time.Minute)); !errors.Is(err, store.ErrLeased) {
+			t.Fatalf("a writing row leased to %+v: %v", l, err)
+		}
+	}
+	if _, err := s.ClaimStagingRow(ctx, b.ID, row, "chal-a2", writeEnd, t0.Add(3*time.Minute)); !errors.Is(err, store.ErrLeased) {
+		t.Fatalf("claimed twice: %v", err)
+	}
+	failed := rows[0]
+	failed.BatchID, failed.State, failed.Reason, failed.UpdatedAt = b.ID, store.StagingFailed, "pulled", t0
+	if err := s.MarkStagingRow(ctx, failed); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.GetStagingRow(ctx, b.ID, row); r.State != store.StagingFailed || !r.Lease.Writing || r.Lease.CeremonyID != "chal-a2" {
+		t.Fatalf("a write in flight lost its lease: %+v", r)
+	}
+	// The write ended: after its end anyone may lease the row again.
+	if got, err = s.LeaseStagingRow(ctx, b.ID, row, other, writeEnd); err != nil || got.Lease != other {
+		t.Fatalf("lease after the write's end %+v %v", got.Lease, err)
+	}
+	// Release: only by the holder.
+	if err := s.ReleaseStagingRow(ctx, b.ID, row, "chal-a2"); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.GetStagingRow(ctx, b.ID, row); r.Lease != other {
+		t.Fatalf("released by a ceremony not holding it: %+v", r.Lease)
+	}
+	if err := s.ReleaseStagingRow(ctx, b.ID, row, "chal-b"); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.GetStagingRow(ctx, b.ID, row); r.Lease != (store.StagingLease{}) || r.Lease.Held(t0) {
+		t.Fatalf("not released: %+v", r.Lease)
+	}
+	// A state change that is not a write in flight ends the lease.
+	if _, err := s.LeaseStagingRow(ctx, b.ID, row, a1, t0); err != nil {
+		t.Fatal(err)
+	}
+	pending := failed
+	pending.State, pending.Reason = store.StagingPending, ""
+	if err := s.MarkStagingRow(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.GetStagingRow(ctx, b.ID, row); r.Lease != (store.StagingLease{}) {
+		t.Fatalf("a row back to pending kept its lease: %+v", r.Lease)
+	}
+	// Registering ends a writing lease; a registered row is leased to nobody.
+	if _, err := s.LeaseStagingRow(ctx, b.ID, row, a1, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimStagingRow(ctx, b.ID, row, a1.CeremonyID, writeEnd, t0); err != nil {
+		t.Fatal(err)
+	}
+	reg := pending
+	at := t0
+	reg.State, reg.MethodID, reg.RegisteredAt = store.StagingRegistered, "m-1", &at
+	if err := s.MarkStagingRow(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.GetStagingRow(ctx, b.ID, row); r.State != store.StagingRegistered || r.Lease != (store.StagingLease{}) {
+		t.Fatalf("registered row %+v", r)
+	}
+	if _, err := s.LeaseStagingRow(ctx, b.ID, row, other, writeEnd); !errors.Is(err, store.ErrRegistered) {
+		t.Fatalf("a registered row leased: %v", err)
+	}
+	if _, err := s.ClaimStagingRow(ctx, b.ID, row, a1.CeremonyID, writeEnd, t0); !errors.Is(err, store.ErrRegistered) {
+		t.Fatalf("a registered row claimed: %v", err)
+	}
+	for _, err := range []error{
+		func() error { _, err := s.LeaseStagingRow(ctx, b.ID, "none", a1, t0); return err }(),
+		func() error { _, err := s.ClaimStagingRow(ctx, "other", row, a1.CeremonyID, writeEnd, t0); return err }(),
+	} {
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("no such row: %v", err)
+		}
+	}
+	// Inside a transaction that fails, the lease is not kept.
+	_ = s.Atomically(ctx, func(tx store.Store) error {
+		if _, err := tx.LeaseStagingRow(ctx, b.ID, rows[1].ID, a1, t0); err != nil {
+			t.Fatal(err)
+		}
+		return errors.New("rolled back")
+	})
+	if r, _ := s.GetStagingRow(ctx, b.ID, rows[1].ID); r.Lease != (store.StagingLease{}) {
+		t.Fatalf("a rolled-back lease was kept: %+v", r.Lease)
+	}
+}
+
+// testStagingLeaseRace: operators racing for one free row get one lease,
+// and ceremonies racing to claim a lease (after takeovers) get one claim.
+func testStagingLeaseRace(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	b, rows := mkBatch(t, s, "lease-race", "ada@example.com")
+	row := rows[0].ID
+	count := func(fn func(i int) error, want error) int {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				switch err := fn(i); {
+				case err == nil:
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				case !errors.Is(err, want):
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		return wins
+	}
+	end := t0.Add(5 * time.Minute)
+	if n := count(func(i int) error {
+		_, err := s.LeaseStagingRow(ctx, b.ID, row, store.StagingLease{CeremonyID: fmt.Sprint("c-", i), OperatorID: fmt.Sprint("op-", i), Until: end}, t0)
+		return err
+	}, store.ErrLeased); n != 1 {
+		t.Fatalf("%d operators leased one row", n)
+	}
+	r, _ := s.GetStagingRow(ctx, b.ID, row)
+	if n := count(func(i int) error {
+		_, err := s.ClaimStagingRow(ctx, b.ID, row, r.Lease.CeremonyID, end, t0)
+		return err
+	}, store.ErrLeased); n != 1 {
+		t.Fatalf("one lease claimed %d times", n)
 	}
 }

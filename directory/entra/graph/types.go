@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -187,11 +188,18 @@ var eventual = http.Header{"Consistencylevel": {"eventual"}}
 // that may lag recent changes by a little: a person added to the policy's
 // group a moment ago may not be in it yet (the README says so).
 func (c *Client) Groups(ctx context.Context, userID string) ([]Group, Result, error) {
-	var out []Group
-	path := "/users/" + esc(userID) + "/transitiveMemberOf/microsoft.graph.group?$count=true&$select=id,displayName&$top=999"
+	return pages[Group](ctx, c, "/users/"+esc(userID)+"/transitiveMemberOf/microsoft.graph.group?$count=true&$select=id,displayName&$top=999",
+		eventual, maxGroupPages, "group list")
+}
+
+// pages reads a list and every page behind its @odata.nextLink, at most
+// maxPages of them. A next link that leaves BaseURL is not followed: the
+// bearer token goes only to Graph.
+func pages[T any](ctx context.Context, c *Client, path string, header http.Header, maxPages int, what string) ([]T, Result, error) {
+	var out []T
 	for page := 1; ; page++ {
-		var l list[Group]
-		r, err := c.doWith(ctx, http.MethodGet, path, eventual, nil, &l)
+		var l list[T]
+		r, err := c.doWith(ctx, http.MethodGet, path, header, nil, &l)
 		if err != nil {
 			return nil, r, err
 		}
@@ -200,11 +208,41 @@ func (c *Client) Groups(ctx context.Context, userID string) ([]Group, Result, er
 			return out, r, nil
 		}
 		base := strings.TrimRight(c.BaseURL, "/")
-		if !strings.HasPrefix(l.NextLink, base+"/") || page >= maxGroupPages {
-			return nil, r, fmt.Errorf("graph: cannot follow the group list's next page (%d pages read)", page)
+		if !strings.HasPrefix(l.NextLink, base+"/") || page >= maxPages {
+			return nil, r, fmt.Errorf("graph: cannot follow the %s's next page (%d pages read)", what, page)
 		}
 		path = strings.TrimPrefix(l.NextLink, base)
 	}
+}
+
+// GetGroup reads a group by object id (group-get.md).
+func (c *Client) GetGroup(ctx context.Context, id string) (Group, Result, error) {
+	var g Group
+	r, err := c.do(ctx, http.MethodGet, "/groups/"+esc(id)+"?$select=id,displayName", nil, &g)
+	return g, r, err
+}
+
+// GroupsNamed lists the groups whose display name is name (group-list.md:
+// displayName supports $filter eq without advanced query parameters).
+// Display names are not unique in Entra, so there may be several.
+func (c *Client) GroupsNamed(ctx context.Context, name string) ([]Group, Result, error) {
+	filter := "displayName eq '" + strings.ReplaceAll(name, "'", "''") + "'"
+	return pages[Group](ctx, c, "/groups?$filter="+strings.ReplaceAll(url.QueryEscape(filter), "+", "%20")+"&$select=id,displayName&$top=999", nil, 1, "group search")
+}
+
+// maxMemberPages bounds how many pages of a group's members tapd reads
+// (999 each): more than a staging batch holds.
+const maxMemberPages = 10
+
+// GroupUsers lists the users in the group, directly or through nested
+// groups, following @odata.nextLink (group-list-transitivemembers.md).
+// The OData cast to microsoft.graph.user keeps devices, contacts and
+// service principals out and, like every cast there, needs
+// "ConsistencyLevel: eventual" and $count=true; the index it reads may lag
+// a membership change by a little.
+func (c *Client) GroupUsers(ctx context.Context, groupID string) ([]User, Result, error) {
+	return pages[User](ctx, c, "/groups/"+esc(groupID)+"/transitiveMembers/microsoft.graph.user?$count=true"+
+		"&$select=id,userPrincipalName,displayName,userType,externalUserState&$top=999", eventual, maxMemberPages, "group member list")
 }
 
 // AnyUser returns the id of one user of the tenant (GET /users?$top=1), or

@@ -69,15 +69,18 @@ type Sim struct {
 	// makes it optional in the request and does not promise it back.
 	OmitCreateStart bool
 
-	mu         sync.Mutex
-	revoked    map[string]bool
-	rp         *webauthn.WebAuthn
-	users      map[string]*user
-	ceremonies map[string]ceremony
-	faults     []fault
-	pageSize   int
-	delay      time.Duration
-	apps       apps
+	mu      sync.Mutex
+	revoked map[string]bool
+	// extraGroups are groups added with AddGroup, by id: a group nobody
+	// is in, or a second group with a name already used.
+	extraGroups map[string]string
+	rp          *webauthn.WebAuthn
+	users       map[string]*user
+	ceremonies  map[string]ceremony
+	faults      []fault
+	pageSize    int
+	delay       time.Duration
+	apps        apps
 	// Requests records "METHOD path" of every call, for tests, and
 	// ClientRequestIDs the client-request-id each carried ("" for none).
 	Requests         []string
@@ -255,6 +258,9 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods", s.withUser(s.listFIDO2))
 	mux.HandleFunc("GET /v1.0/users/{id}", s.withUser(s.getUser))
 	mux.HandleFunc("GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group", s.withUser(s.groups))
+	mux.HandleFunc("GET /v1.0/groups", s.listGroups)
+	mux.HandleFunc("GET /v1.0/groups/{gid}", s.getGroup)
+	mux.HandleFunc("GET /v1.0/groups/{gid}/transitiveMembers/microsoft.graph.user", s.groupUsers)
 	mux.HandleFunc("POST /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.withUser(s.createTAP))
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.withUser(s.listTAP))
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/methods", s.withUser(s.listMethods))
@@ -324,6 +330,8 @@ func needs(method, path string) []string {
 		return []string{"Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod"}
 	case strings.Contains(p, "/transitiveMemberOf"): // user-list-transitivememberof.md
 		return []string{users, "GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}
+	case strings.HasPrefix(p, "/groups"): // group-list.md, group-get.md, group-list-transitivemembers.md
+		return []string{"GroupMember.Read.All", "Group.Read.All", "Directory.Read.All"}
 	case strings.Contains(p, "/temporaryAccessPassMethods"):
 		if method == http.MethodGet {
 			return []string{"UserAuthMethod-TAP.Read.All", tapRW, "UserAuthenticationMethod.Read.All", methods}
@@ -440,22 +448,144 @@ func (s *Sim) groups(w http.ResponseWriter, r *http.Request, u *user) {
 			"The OData cast microsoft.graph.group is an advanced query: send the header 'ConsistencyLevel: eventual' and $count=true.")
 		return
 	}
+	s.page(w, r, len(u.Groups), "groups(id,displayName)", func(i int) map[string]any {
+		g := u.Groups[i]
+		return map[string]any{"@odata.type": "#microsoft.graph.group", "id": GroupID(g), "displayName": g}
+	})
+}
+
+// page writes entries [skip, skip+top) of a list of n, as Graph pages:
+// $top per page (100 by default, at most the simulator's page size), the
+// rest behind @odata.nextLink with a $skiptoken. Called with s.mu held.
+func (s *Sim) page(w http.ResponseWriter, r *http.Request, n int, context string, entry func(i int) map[string]any) {
 	top, skip := 100, 0
 	fmt.Sscan(r.URL.Query().Get("$top"), &top)
 	fmt.Sscan(r.URL.Query().Get("$skiptoken"), &skip)
 	top = min(top, s.pageLimit())
-	out := []map[string]string{}
-	for i := skip; i < len(u.Groups) && i < skip+top; i++ {
-		g := u.Groups[i]
-		out = append(out, map[string]string{"@odata.type": "#microsoft.graph.group", "id": GroupID(g), "displayName": g})
+	out := []map[string]any{}
+	for i := skip; i < n && i < skip+top; i++ {
+		out = append(out, entry(i))
 	}
-	body := map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#groups(id,displayName)", "@odata.count": len(u.Groups), "value": out}
-	if skip+top < len(u.Groups) {
+	body := map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#" + context, "value": out}
+	if r.URL.Query().Get("$count") == "true" {
+		body["@odata.count"] = n
+	}
+	if skip+top < n {
 		q := r.URL.Query()
 		q.Set("$skiptoken", fmt.Sprint(skip+top))
 		body["@odata.nextLink"] = s.URL() + strings.TrimPrefix(r.URL.Path, "/v1.0") + "?" + q.Encode()
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// AddGroup adds a group named name and returns its object id. The
+// simulator's members are the users whose groups name it, so this is for
+// a group nobody is in; a name already used gets a second group of that
+// name with a new id and no members (Entra's display names are not
+// unique).
+func (s *Sim) AddGroup(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := GroupID(name)
+	if _, ok := s.allGroups()[id]; ok {
+		id = uuid.NewString()
+	}
+	if s.extraGroups == nil {
+		s.extraGroups = map[string]string{}
+	}
+	s.extraGroups[id] = name
+	return id
+}
+
+// allGroups is every group by id: those users name and those added.
+// Called with s.mu held.
+func (s *Sim) allGroups() map[string]string {
+	out := map[string]string{}
+	for _, u := range s.users {
+		for _, g := range u.Groups {
+			out[GroupID(g)] = g
+		}
+	}
+	for id, name := range s.extraGroups {
+		out[id] = name
+	}
+	return out
+}
+
+func groupOut(id, name string) map[string]any {
+	return map[string]any{"@odata.type": "#microsoft.graph.group", "id": id, "displayName": name}
+}
+
+// listGroups answers GET /groups with the one $filter tapd sends,
+// displayName eq 'NAME' (group-list.md; ” inside the quotes is a quote).
+func (s *Sim) listGroups(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := r.URL.Query().Get("$filter")
+	name, ok := strings.CutPrefix(f, "displayName eq '")
+	if !ok || !strings.HasSuffix(name, "'") {
+		graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported query.")
+		return
+	}
+	name = strings.ReplaceAll(strings.TrimSuffix(name, "'"), "''", "'")
+	var ids []string
+	all := s.allGroups()
+	for id, n := range all {
+		if strings.EqualFold(n, name) { // Graph compares display names without case
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	s.page(w, r, len(ids), "groups(id,displayName)", func(i int) map[string]any { return groupOut(ids[i], all[ids[i]]) })
+}
+
+func (s *Sim) getGroup(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := r.PathValue("gid")
+	name, ok := s.allGroups()[id]
+	if !ok {
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+		return
+	}
+	writeJSON(w, http.StatusOK, groupOut(id, name))
+}
+
+// groupUsers answers the users of a group, paged, ordered by UPN. The
+// simulator has no nested groups, so the transitive members are the
+// direct ones. The cast needs the advanced query parameters, as on
+// transitiveMemberOf.
+func (s *Sim) groupUsers(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !advancedQuery(r) {
+		graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery",
+			"The OData cast microsoft.graph.user is an advanced query: send the header 'ConsistencyLevel: eventual' and $count=true.")
+		return
+	}
+	id := r.PathValue("gid")
+	name, ok := s.allGroups()[id]
+	if !ok {
+		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+		return
+	}
+	var in []*user
+	if id == GroupID(name) { // a second group of a used name has nobody in it
+		for _, u := range s.users {
+			if slices.Contains(u.Groups, name) {
+				in = append(in, u)
+			}
+		}
+	}
+	slices.SortFunc(in, func(a, b *user) int { return strings.Compare(strings.ToLower(a.UPN), strings.ToLower(b.UPN)) })
+	s.page(w, r, len(in), "users(id,userPrincipalName,displayName,userType,externalUserState)", func(i int) map[string]any {
+		u := in[i]
+		out := map[string]any{"@odata.type": "#microsoft.graph.user", "id": u.ID, "userPrincipalName": u.UPN, "displayName": u.DisplayName, "userType": u.UserType}
+		if u.ExternalUserState != "" {
+			out["externalUserState"] = u.ExternalUserState
+		}
+		return out
+	})
 }
 
 // advancedQuery reports whether r is one Graph's advanced query
