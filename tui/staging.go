@@ -465,7 +465,7 @@ func (m *StagingModel) staged(msg sResultMsg) tea.Cmd {
 		m.endRow()
 		m.problem = msg.err
 		return m.reload()
-	case errors.As(msg.err, &ae) && ae.Code == stagingRowBusy:
+	case errors.As(msg.err, &ae) && ae.Code == api.CodeStagingRowBusy:
 		m.skipped[m.row.ID] = true
 		m.endRow()
 		return m.reload()
@@ -473,9 +473,6 @@ func (m *StagingModel) staged(msg sResultMsg) tea.Cmd {
 	m.step, m.problem = sFailed, msg.err
 	return nil
 }
-
-// stagingRowBusy is tapd's answer for a row another station is working on.
-const stagingRowBusy api.Code = "stagingRowBusy"
 
 func (m *StagingModel) resetDone(err error) tea.Cmd {
 	switch {

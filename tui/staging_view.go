@@ -212,7 +212,11 @@ func (m *StagingModel) stagedView(w int) string {
 	for _, wn := range r.Warnings {
 		lines = append(lines, para(st.problem, "! "+m.warning(wn), w))
 	}
-	lines = append(lines, "", para(st.body, t.S("stage.unplug"), w))
+	unplug := "stage.unplug"
+	if m.stager.Opts.PINs == staging.TypedPINs {
+		unplug = "stage.unplugTyped"
+	}
+	lines = append(lines, "", para(st.body, t.S(unplug), w))
 	return strings.Join(lines, "\n")
 }
 
@@ -232,6 +236,9 @@ func (m *StagingModel) doneView(w int) string {
 	}
 	for _, p := range m.manifest {
 		lines = append(lines, para(st.body, t.S("stage.manifest", Clean(p, 400)), w)) // wrapped, never cut: it is where to look
+	}
+	if len(m.manifest) == 0 && m.cfg.Manifest == "" {
+		lines = append(lines, para(st.hint, t.S("stage.exportHint", Clean(b.Name, 60)), w))
 	}
 	if b.FailedCount > 0 {
 		lines = append(lines, "", para(st.body, t.S("stage.failedHint"), w))

@@ -26,6 +26,7 @@ import (
 type stagingFlags struct {
 	on           *bool
 	batch, csv   *string
+	group        *string
 	pins         *string
 	pinLength    *int
 	alphabet     *string
@@ -42,6 +43,7 @@ func addStagingFlags(fs *flag.FlagSet) stagingFlags {
 		on:           fs.Bool("staging", false, "staging mode: register a batch of keys for people, signed in with an operator's admin token (see --batch)"),
 		batch:        fs.String("batch", "", "staging: the batch (name or id) to work through; with --csv, the name of the batch to make (default: the file's name)"),
 		csv:          fs.String("csv", "", "staging: make the batch from this CSV (upn,displayName,keyName) if it does not exist yet"),
+		group:        fs.String("group", "", "staging: make the batch from this directory group's members (its name, or in Entra mode its id) if it does not exist yet"),
 		pins:         fs.String("pins", staging.RandomPINs, "staging: random (drawn per key, written into a PIN letter) or typed (by the operator, for each key)"),
 		pinLength:    fs.Int("pin-length", 6, "staging: length of random PINs"),
 		alphabet:     fs.String("pin-alphabet", staging.Digits, "staging: random PINs of digits or alphanumeric"),
@@ -65,8 +67,11 @@ func (f stagingFlags) problems(org string) []string {
 		return nil
 	}
 	var out []string
-	if *f.batch == "" && *f.csv == "" {
-		out = append(out, "--staging needs --batch (a batch tapd has) or --csv (a file to make one from)")
+	if *f.batch == "" && *f.csv == "" && *f.group == "" {
+		out = append(out, "--staging needs --batch (a batch tapd has), or --csv or --group to make one from")
+	}
+	if *f.csv != "" && *f.group != "" {
+		out = append(out, "--csv and --group both make a batch: give one of them")
 	}
 	if *f.csv != "" {
 		if _, err := os.Stat(*f.csv); err != nil {
@@ -81,10 +86,14 @@ func (f stagingFlags) problems(org string) []string {
 	return out
 }
 
-// batchName is the batch --csv makes: --batch, or the file's name.
+// batchName is the batch --csv or --group makes: --batch, or the file's
+// or the group's name.
 func (f stagingFlags) batchName() string {
 	if *f.batch != "" {
 		return *f.batch
+	}
+	if *f.group != "" {
+		return *f.group
 	}
 	base := filepath.Base(*f.csv)
 	return strings.TrimSuffix(base, filepath.Ext(base))
@@ -94,7 +103,7 @@ func (f stagingFlags) batchName() string {
 // that name. A restart with the same flags finds the batch it made.
 func (f stagingFlags) openBatch(ctx context.Context, c *api.Client, stderr io.Writer) (api.StagingBatch, error) {
 	ref := *f.batch
-	if *f.csv != "" {
+	if *f.csv != "" || *f.group != "" {
 		ref = f.batchName()
 	}
 	b, err := c.GetStagingBatch(ctx, ref)
@@ -104,8 +113,12 @@ func (f stagingFlags) openBatch(ctx context.Context, c *api.Client, stderr io.Wr
 		return b, nil
 	case !errors.As(err, &ae) || ae.Code != api.CodeNotFound:
 		return b, err
+	case *f.group != "":
+		b, err = c.CreateStagingBatch(ctx, api.CreateStagingBatchRequest{Name: ref, Group: *f.group})
+		f.printRows(stderr, err, "group "+*f.group+" member")
+		return b, err
 	case *f.csv == "":
-		return b, fmt.Errorf("tapd has no staging batch %q; make one with `tapctl staging create` or start with --csv", ref)
+		return b, fmt.Errorf("tapd has no staging batch %q; make one with `tapctl staging create`, or start with --csv or --group", ref)
 	}
 	file, err := os.Open(*f.csv)
 	if err != nil {
@@ -113,12 +126,18 @@ func (f stagingFlags) openBatch(ctx context.Context, c *api.Client, stderr io.Wr
 	}
 	defer file.Close()
 	b, err = c.ImportStagingBatch(ctx, ref, file)
-	if errors.As(err, &ae) && len(ae.Rows) > 0 {
+	f.printRows(stderr, err, *f.csv+" line")
+	return b, err
+}
+
+// printRows says which people tapd would not stage, one line each.
+func (f stagingFlags) printRows(stderr io.Writer, err error, where string) {
+	var ae *api.Error
+	if errors.As(err, &ae) {
 		for _, r := range ae.Rows {
-			fmt.Fprintf(stderr, "kiosk: %s line %d %s: %s\n", *f.csv, r.Row, r.UserPrincipalName, r.Message)
+			fmt.Fprintf(stderr, "kiosk: %s %d %s: %s\n", where, r.Row, r.UserPrincipalName, r.Message)
 		}
 	}
-	return b, err
 }
 
 // runStaging opens the batch and runs the staging screens.
