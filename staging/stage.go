@@ -107,9 +107,17 @@ type Result struct {
 	Warnings     []error
 }
 
-// ErrNotEmpty is a key that has a PIN the kiosk does not know: it must be
-// reset (after the operator confirms) before it can be staged.
-var ErrNotEmpty = errors.New("the key has a PIN already")
+// ErrNotEmpty is a key that has a PIN the kiosk does not know, or holds
+// passkeys: it must be reset (after the operator confirms) before it can
+// be staged. A *NotEmptyError says how many passkeys, when they were
+// counted.
+var ErrNotEmpty = errors.New("the key is not empty")
+
+// NotEmptyError is a key found to hold passkeys already.
+type NotEmptyError struct{ Passkeys int }
+
+func (e *NotEmptyError) Error() string        { return fmt.Sprintf("the key holds %d passkeys", e.Passkeys) }
+func (e *NotEmptyError) Is(target error) bool { return target == ErrNotEmpty }
 
 // ErrNoAuthnrCfg is a warning: the key cannot take a minimum PIN length
 // or a forced PIN change (a CTAP 2.0 key).
@@ -152,8 +160,12 @@ func (s *Stager) KeyName(row api.StagingRow, product string) string {
 // retries or the operator skips. After tapd has it, forcing the PIN
 // change is best effort: the key is registered either way, and a failure
 // is a warning.
-func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pin string, pinSet bool, progress func(Phase)) (Result, error) {
-	var res Result
+func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pin string, pinSet bool, progress func(Phase)) (res Result, err error) {
+	phase := Phase(-1)
+	start := time.Now()
+	defer func() { s.logged(row, phase, start, res, err) }()
+	report := progress
+	progress = func(p Phase) { phase = p; report(p) }
 	info, err := fido.GetInfo(key.Path)
 	if err != nil {
 		return res, err
@@ -193,6 +205,18 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 		progress(PhasePIN)
 		if err := fido.SetPIN(key.Path, pin); err != nil {
 			return res, err
+		}
+		// A key without a PIN may still hold passkeys (CTAP 2.0 keys
+		// make them without one). Nothing of anyone else's goes out on a
+		// staged key: with the PIN set they can be counted.
+		if info.CredMgmt {
+			creds, err := fido.CredentialsFor(ctx, key.Path, pin, "")
+			if err != nil {
+				return res, err
+			}
+			if len(creds) > 0 {
+				return res, &NotEmptyError{Passkeys: len(creds)}
+			}
 		}
 	}
 	cfg := info.AuthnrCfg
@@ -241,6 +265,33 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 		}
 	}
 	return res, nil
+}
+
+// logged writes one line per key: the row, how far it got, how long it
+// took, and the outcome's type or code. Never the PIN, and no UPN (the
+// row id finds the person in tapd).
+func (s *Stager) logged(row api.StagingRow, phase Phase, start time.Time, res Result, err error) {
+	if s.Log == nil {
+		return
+	}
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	name := "start"
+	if phase >= 0 {
+		name = phase.String()
+	}
+	if err != nil {
+		outcome := fmt.Sprintf("%T", err)
+		var ae *api.Error
+		if errors.As(err, &ae) {
+			outcome = string(ae.Code)
+		} else if reason, _ := fido.Explain(err); reason != fido.ReasonOther {
+			outcome = reason
+		}
+		s.Log.Info("stage", "batch", s.Batch.ID, "row", row.ID, "phase", name, "ms", ms, "outcome", outcome)
+		return
+	}
+	s.Log.Info("stage", "batch", s.Batch.ID, "row", row.ID, "ms", ms, "outcome", "registered", "method_id", res.Method.ID,
+		"serial", res.Serial, "pin_change_forced", res.ChangeForced, "warnings", len(res.Warnings))
 }
 
 // Fail records that the row's key could not be staged, with a reason

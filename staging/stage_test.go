@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	libfido2 "github.com/keys-pub/go-libfido2"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory/local"
 	"github.com/tapkiosk/tapkiosk/fido"
@@ -96,7 +97,13 @@ func nothing(staging.Phase) {}
 func TestStage(t *testing.T) {
 	d := newTapd(t)
 	b := d.batch(t, "north", 3)
-	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t)}
+	var logs strings.Builder
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t), Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	defer func() {
+		if !strings.Contains(logs.String(), `"outcome":"registered"`) || !strings.Contains(logs.String(), `"outcome":"removed"`) {
+			t.Errorf("the log does not say how each key went:\n%s", logs.String())
+		}
+	}()
 	path, vk := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, Product: "Test key"})
 	key := fido.Key{Path: path, Product: "Test key"}
 	pin, err := staging.RandomPIN(8, staging.Digits)
@@ -180,8 +187,35 @@ func TestStage(t *testing.T) {
 	if !errors.Is(err, api.ErrUnreachable) {
 		t.Fatalf("tapd gone: %v", err)
 	}
-	if strings.Contains(err.Error(), pin) {
-		t.Fatal("the error holds the PIN")
+	if strings.Contains(err.Error(), pin) || strings.Contains(logs.String(), pin) {
+		t.Fatal("the error or the log holds the PIN")
+	}
+}
+
+// TestStageKeyWithPasskeys: a key without a PIN that holds a passkey
+// (made without one) is not staged over: Stage counts its passkeys once
+// the PIN is set and stops.
+func TestStageKeyWithPasskeys(t *testing.T) {
+	d := newTapd(t)
+	b := d.batch(t, "used", 2)
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t)}
+	path, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond})
+	dev, err := libfido2.NewDevice(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := make([]byte, 32)
+	if _, err := dev.MakeCredential(hash, libfido2.RelyingParty{ID: "other.example"}, libfido2.User{ID: []byte("someone"), Name: "someone"},
+		libfido2.ES256, "", &libfido2.MakeCredentialOpts{RK: libfido2.True}); err != nil {
+		t.Fatalf("a passkey without a PIN: %v", err)
+	}
+	_, err = s.Stage(bg, b.Rows[0], fido.Key{Path: path}, "73914682", false, nothing)
+	var ne *staging.NotEmptyError
+	if !errors.As(err, &ne) || ne.Passkeys != 1 || !errors.Is(err, staging.ErrNotEmpty) {
+		t.Fatalf("a key holding a passkey: %v", err)
+	}
+	if got, _ := d.op.GetStagingBatch(bg, b.ID); got.Rows[0].State != api.StagingPending {
+		t.Fatalf("row %s", got.Rows[0].State)
 	}
 }
 

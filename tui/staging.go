@@ -454,7 +454,7 @@ func (m *StagingModel) staged(msg sResultMsg) tea.Cmd {
 		m.pin = "" // on the key and in the letter; not needed any more
 		return m.pollKeys(false)
 	case errors.Is(msg.err, staging.ErrNotEmpty):
-		m.step = sNotEmpty
+		m.step, m.problem = sNotEmpty, msg.err
 		return m.pollKeys(false)
 	case errors.Is(msg.err, fido.ErrKeyRemoved):
 		// Pulled out: plugged back in, it goes on (its PIN is checked).

@@ -45,6 +45,8 @@ func (m *StagingModel) explain(err error) string {
 	var ae *api.Error
 	var weak errWeak
 	switch {
+	case errors.Is(err, staging.ErrNotEmpty):
+		return "" // the screen's title says it
 	case errors.Is(err, errPINsDiffer):
 		return m.t.S("pin.differ")
 	case errors.As(err, &weak):
@@ -69,7 +71,7 @@ var weakReasons = map[string]string{
 }
 
 func (m *StagingModel) problemView(w int) string {
-	if m.problem == nil {
+	if m.problem == nil || errors.Is(m.problem, staging.ErrNotEmpty) {
 		return ""
 	}
 	return "\n" + para(m.st.problem, "! "+m.explain(m.problem), w)
@@ -116,7 +118,12 @@ func (m *StagingModel) body(w int) string {
 			out += st.hint.Render(t.S("key.waiting"))
 		}
 	case sNotEmpty:
-		out = m.who(w) + "\n" + para(st.title, t.S("stage.notEmptyTitle"), w) + "\n" + para(st.body, t.S("stage.notEmptyBody"), w)
+		title := t.S("stage.notEmptyTitle")
+		var ne *staging.NotEmptyError
+		if errors.As(m.problem, &ne) {
+			title = t.S("stage.notEmptyPasskeys", ne.Passkeys)
+		}
+		out = m.who(w) + "\n" + para(st.title, title, w) + "\n" + para(st.body, t.S("stage.notEmptyBody"), w)
 	case sResetPlug:
 		out = m.who(w) + "\n" + para(st.title, t.S("stage.replugTitle"), w) + "\n" + para(st.body, t.S("stage.replugBody"), w)
 	case sResetTouch:
