@@ -4,9 +4,11 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,15 +20,17 @@ import (
 // machine with no hardware, through the real libfido2. It only exists with
 // -tags demo and only acts when --virtual-key is given.
 type demoKey struct {
-	state, control *string
-	done           chan struct{}
+	state, control, model *string
+	done                  chan struct{}
 }
 
 func addDemoFlags(fs *flag.FlagSet) demoKey {
 	return demoKey{
 		state:   fs.String("virtual-key", "", "demo: plug in a virtual security key that keeps its PIN and passkeys in this file"),
-		control: fs.String("virtual-key-control", "", "demo: a file to write plug, unplug, touch, hold, deny, never or auto to, to drive the virtual key"),
-		done:    make(chan struct{}),
+		control: fs.String("virtual-key-control", "", "demo: a file to write plug, unplug, touch, hold, deny, never, auto or forcepin (the key then wants its PIN changed) to, to drive the virtual key"),
+		model: fs.String("virtual-key-model", "", "demo: what the virtual key can do, comma-separated: slots=N (discoverable passkey slots, default 25; "+
+			"a key whose state file holds N passkeys is full), no-credmgmt (it cannot list or remove its passkeys)"),
+		done: make(chan struct{}),
 	}
 }
 
@@ -38,8 +42,12 @@ func (d demoKey) start(log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	k, err := virtualkey.New(virtualkey.Options{StatePath: *d.state, CA: ca, TouchDelay: 1500 * time.Millisecond, UPTimeout: 60 * time.Second,
-		Product: "tapkiosk virtual key"})
+	opts := virtualkey.Options{StatePath: *d.state, CA: ca, TouchDelay: 1500 * time.Millisecond, UPTimeout: 60 * time.Second,
+		Product: "tapkiosk virtual key"}
+	if err := demoModel(*d.model, &opts); err != nil {
+		return err
+	}
+	k, err := virtualkey.New(opts)
 	if err != nil {
 		return err
 	}
@@ -84,9 +92,33 @@ func (d demoKey) watch(k *virtualkey.Key, log *slog.Logger) {
 				k.SetPresence(virtualkey.TouchNever)
 			case "auto":
 				k.SetPresence(virtualkey.TouchAuto)
+			case "forcepin":
+				k.ForcePINChange()
 			}
 		}
 	}
 }
 
 func (d demoKey) stop() { close(d.done) }
+
+// demoModel applies --virtual-key-model, so a journey that needs an
+// unusual key (a full one, one without credential management) can be
+// shown and tested through the real binary.
+func demoModel(spec string, o *virtualkey.Options) error {
+	for _, f := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' }) {
+		name, val, _ := strings.Cut(strings.TrimSpace(f), "=")
+		switch name {
+		case "slots":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 {
+				return fmt.Errorf("--virtual-key-model: slots=%q must be a number of at least 1", val)
+			}
+			o.MaxResident = n
+		case "no-credmgmt":
+			o.NoCredMgmt = true
+		default:
+			return fmt.Errorf("--virtual-key-model: %q is not slots=N or no-credmgmt", f)
+		}
+	}
+	return nil
+}
