@@ -156,8 +156,11 @@ type (
 		cs  []fido.Credential
 		err error
 	}
-	credRemovedMsg struct{ err error }
-	registeredMsg  struct {
+	credRemovedMsg struct {
+		id  []byte
+		err error
+	}
+	registeredMsg struct {
 		m   api.FIDO2Method
 		err error
 	}
@@ -454,9 +457,7 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 		j.CredentialsFound(msg.cs, msg.err)
 		cmd = m.afterPIN()
 	case credRemovedMsg:
-		m.busy = ""
-		j.CredentialRemoved(msg.err)
-		cmd = m.afterPIN()
+		cmd = m.credRemoved(msg)
 	case registeredMsg:
 		m.touchEnded()
 		err, cmd = msg.err, m.registered(msg)
