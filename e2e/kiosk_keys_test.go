@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
 )
 
 // vkPasskey is one passkey to put on a virtual key before the kiosk
@@ -204,4 +206,63 @@ func TestKioskPINChangeAfterTheCheck(t *testing.T) {
 	k.waitFor("Name your key")
 	k.send("Enter")
 	k.waitFor("Your key is registered")
+}
+
+// TestKioskKnownKeyRegisteredAgain: issue 12, a key already registered to
+// the person, registered again: its old registration is removed at tapd
+// first, the key's passkey is replaced in place, and the person ends with
+// exactly one method for the key, whose new registration works.
+func TestKioskKnownKeyRegisteredAgain(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	var state string
+	k := w.startKioskWithKey(func(p string) { state = p })
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	k.send("s")
+	k.waitFor("Remove what you lost")
+	k.send("Enter", "Enter")
+	k.waitFor("All done")
+	k.send("Enter")
+	before, _ := w.admin.UserMethods(bg, w.upn)
+
+	k.signIn(w.upn, w.pass(false))
+	k.waitFor("Enter your key's PIN")
+	k.send("135790", "Enter")
+	k.waitFor("Name your key")
+	k.send("Enter")
+	k.waitFor("This key is already registered to you")
+	k.send("Down", "Enter")
+	k.waitFor("Name your key")
+	k.send("BSpace", "BSpace", "Again", "Enter")
+	k.waitFor("Your key is registered")
+	k.send("Enter")
+	s := k.waitFor("Remove what you lost")
+	if !strings.Contains(s, "It works") {
+		t.Fatalf("the new registration was not checked:\n%s", s)
+	}
+	ms, _ := w.admin.UserMethods(bg, w.upn)
+	var keys []string
+	for _, m := range ms {
+		if m.Type == api.TypeFIDO2 {
+			keys = append(keys, m.ID+" "+m.DisplayName)
+		}
+	}
+	if len(keys) != 1 || strings.Contains(keys[0], idOfFIDO2(before)) || !strings.HasSuffix(keys[0], "Again") {
+		t.Fatalf("tapd holds %v (before: %v)", keys, before)
+	}
+	if got := keyCreds(t, state); len(got) != 1 {
+		t.Fatalf("the key holds %v", got)
+	}
+}
+
+func idOfFIDO2(ms []api.AuthenticationMethod) string {
+	for _, m := range ms {
+		if m.Type == api.TypeFIDO2 {
+			return m.ID
+		}
+	}
+	return "?"
 }
