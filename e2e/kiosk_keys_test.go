@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -265,4 +266,32 @@ func idOfFIDO2(ms []api.AuthenticationMethod) string {
 		}
 	}
 	return "?"
+}
+
+// TestKioskUnlockedDuringTheCountdown: issue 12, IT unlocks an account
+// (tapctl user unlock) while the kiosk counts the lock down: tapd's next
+// answer replaces the countdown, a typo is counted afresh, and the right
+// pass signs in at once.
+func TestKioskUnlockedDuringTheCountdown(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKiosk()
+	k.waitFor("Press Enter to start")
+	k.send("Enter", w.upn, "Enter")
+	for i := 0; i < 10; i++ {
+		k.typePass(fmt.Sprintf("Wrong%03d", i), i+1)
+	}
+	k.waitFor("Too many wrong tries. Try again in 0:5")
+	tokFile := writeFile(t, "admin.token", w.admin.Token+"\n")
+	if out, errOut, code := tapctl(t, w.d.url, tokFile, "user", "unlock", w.upn); code != 0 {
+		t.Fatalf("tapctl user unlock: %d %s%s", code, out, errOut)
+	}
+	k.typePass("Wrong100", 11)
+	s := k.waitFor("don't match")
+	if strings.Contains(s, "Too many wrong tries") || strings.Contains(s, "Careful") {
+		t.Fatalf("after the unlock:\n%s", s)
+	}
+	k.send(pass, "Enter")
+	k.waitFor("Create a PIN for your key")
 }

@@ -185,6 +185,27 @@ func (k *kioskRun) send(keys ...string) {
 
 func (k *kioskRun) key(cmd string) { os.WriteFile(k.control, []byte(cmd), 0o600) }
 
+// typePass types a pass and Enter at the pass step and waits for tapd's
+// n-th answer to be on screen: the kiosk's log has n sign-in calls, and
+// the screen is no longer checking and its field is empty again. Waiting
+// for the answer's text alone would see the last try's answer still on
+// screen (a stale message) and type the next pass while the kiosk is
+// busy, which drops those keys.
+func (k *kioskRun) typePass(pass string, n int) {
+	k.t.Helper()
+	k.send(pass, "Enter")
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		logs, _ := os.ReadFile(k.log)
+		s := k.screen()
+		if strings.Count(string(logs), `"op":"openSession"`) >= n && !strings.Contains(s, "Checking…") && !strings.Contains(s, "•") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	k.t.Fatalf("tapd's answer to sign-in %d never showed; the screen:\n%s", n, k.screen())
+}
+
 func TestKioskHappyPath(t *testing.T) {
 	w := newWorld(t)
 	old := w.oldKey()

@@ -248,10 +248,16 @@ func (j *Journey) SignInResult(s api.Session, err error) {
 		j.Problem = err // the TUI explains tapd's code: wrong, expired, locked...
 		var ae *api.Error
 		if errors.As(err, &ae) {
-			switch ae.Code {
-			case api.CodeInvalidCredentials:
+			switch {
+			case ae.Code == api.CodeInvalidCredentials && j.AfterLock:
+				// After a lock tapd allows one guess per round, and a wrong
+				// one locks again (429). A plain "wrong" means tapd no
+				// longer holds the lock (an admin's unlock, a new pass):
+				// tapd is the truth, so count afresh.
+				j.WrongPasses, j.AfterLock = 1, false
+			case ae.Code == api.CodeInvalidCredentials:
 				j.WrongPasses++
-			case api.CodeTooManyAttempts:
+			case ae.Code == api.CodeTooManyAttempts:
 				j.WrongPasses, j.AfterLock = 0, true
 			}
 		}

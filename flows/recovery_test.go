@@ -812,3 +812,21 @@ func TestPINChangeAfterTheCheck(t *testing.T) {
 		t.Fatal("an unchecked PIN was taken as known")
 	}
 }
+
+// TestWrongPassAfterALockMeansTheLockWasLifted: after a lock tapd allows
+// one guess per round and answers a wrong one with a new lock, so a plain
+// "wrong" after a lock means the lock is gone (an unlock, a new pass):
+// the count starts afresh rather than "the next wrong pass locks again".
+func TestWrongPassAfterALockMeansTheLockWasLifted(t *testing.T) {
+	j := New(nil)
+	j.Start()
+	j.SubmitUPN("ada@example.com")
+	j.SignInResult(api.Session{}, &api.Error{Code: api.CodeTooManyAttempts})
+	if n, exact := j.TriesBeforeLock(); n != 1 || !exact {
+		t.Fatalf("after a lock: %d %v", n, exact)
+	}
+	j.SignInResult(api.Session{}, &api.Error{Code: api.CodeInvalidCredentials})
+	if n, exact := j.TriesBeforeLock(); n != LockThreshold-1 || exact || j.AfterLock {
+		t.Fatalf("after a plain wrong answer: %d %v", n, exact)
+	}
+}

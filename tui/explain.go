@@ -48,7 +48,10 @@ func (m *Model) explain(err error) string {
 			}
 			return m.t.S("err.passNotYetValid", when)
 		case api.CodeTooManyAttempts:
-			return m.t.S("err.tooManyAttempts", mmss(m.lockedTill.Sub(m.cfg.Now())))
+			if left := m.lockedTill.Sub(m.cfg.Now()); left > 0 {
+				return m.t.S("err.tooManyAttempts", mmss(left))
+			}
+			return m.t.S("err.tooManyAttempts.over") // not "try again in 0:00"
 		}
 		if k := "err." + string(ae.Code); m.t.Has(k) {
 			return m.t.S(k)
