@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +295,52 @@ func TestKioskUnlockedDuringTheCountdown(t *testing.T) {
 	}
 	k.send(pass, "Enter")
 	k.waitFor("Create a PIN for your key")
+}
+
+// TestKioskAdminExitThrottle: issue 12, the administrator's exit through
+// the real binary. Each wrong code doubles the wait before the next is
+// even compared (1 s, then 2 s); a code typed during the wait is not
+// checked, not even the right one; after the wait the right code exits 0.
+func TestKioskAdminExitThrottle(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	dir := t.TempDir()
+	codeFile := writeFile(t, "admin.code", "9876\n")
+	exit := filepath.Join(dir, "exit")
+	k := w.startKiosk("--admin-code-file", codeFile, "; echo $? >"+exit+"; sleep 30")
+	k.waitFor("Press Enter to start")
+	admin := func(code string) {
+		k.send("C-M-x")
+		k.waitFor("Administrator exit")
+		k.send(code, "Enter")
+	}
+	admin("1111")
+	s := k.waitFor("Wrong code. Wait 0:01 before the next try.")
+	if strings.Contains(s, "1111") {
+		t.Fatalf("the code is on screen:\n%s", s)
+	}
+	k.send("9876", "Enter") // the right code, during the wait
+	k.waitFor("That code was not checked")
+	time.Sleep(1100 * time.Millisecond)
+	k.send("2222", "Enter")
+	k.waitFor("Wrong code. Wait 0:02 before the next try.") // doubled
+	time.Sleep(1100 * time.Millisecond)
+	k.send("9876", "Enter")
+	k.waitFor("That code was not checked: wait 0:0")
+	if _, err := os.Stat(exit); err == nil {
+		t.Fatal("the kiosk exited during the wait")
+	}
+	time.Sleep(1100 * time.Millisecond)
+	k.send("9876", "Enter")
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(exit); err == nil && len(b) > 0 {
+			if strings.TrimSpace(string(b)) != "0" {
+				t.Fatalf("the admin exit's code: %s", b)
+			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the right code after the wait did not exit:\n%s", k.screen())
 }

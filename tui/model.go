@@ -533,9 +533,12 @@ func isSessionEnded(err error) bool {
 	return errors.As(err, &ae) && (ae.Code == api.CodeInvalidSession || ae.Code == api.CodeSessionExpired)
 }
 
+// mmss says a wait or a time left as m:ss, a part second rounded up: a
+// wait of 0.9 s is "0:01", never "0:00" while it still holds.
 func mmss(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
+	d = (d + time.Second - 1).Truncate(time.Second)
 	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
 }
