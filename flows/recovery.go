@@ -81,7 +81,21 @@ type Journey struct {
 	// ErrKeyFull); once the PIN is known the journey goes to StepKeyFull.
 	full bool
 	// Own are the passkeys of this account on a full key (StepKeyFull).
-	Own     []fido.Credential
+	Own []fido.Credential
+	// FullUnlisted: the key is full and cannot show its passkeys (no
+	// credential management). It is not refused: a key overwrites the
+	// passkey of the same account in place, so registering may still
+	// work; if the key holds none of this account, Register says
+	// ErrKeyFull and StepKeyFull explains ErrFullNoCleanup.
+	FullUnlisted bool
+	// old is the PIN the key judged right just before it asked for a
+	// change (ErrPINChangeRequired), held for StepChangePIN only, so the
+	// person is not asked for it again.
+	old string
+	// checkGone: the key was pulled during the key check; KeysSeen at
+	// StepCheckKey waits for it to come back, then the check runs again.
+	checkGone bool
+
 	KeyName string
 	Method  api.FIDO2Method
 	Checked bool
@@ -234,10 +248,16 @@ func (j *Journey) SignInResult(s api.Session, err error) {
 		j.Problem = err // the TUI explains tapd's code: wrong, expired, locked...
 		var ae *api.Error
 		if errors.As(err, &ae) {
-			switch ae.Code {
-			case api.CodeInvalidCredentials:
+			switch {
+			case ae.Code == api.CodeInvalidCredentials && j.AfterLock:
+				// After a lock tapd allows one guess per round, and a wrong
+				// one locks again (429). A plain "wrong" means tapd no
+				// longer holds the lock (an admin's unlock, a new pass):
+				// tapd is the truth, so count afresh.
+				j.WrongPasses, j.AfterLock = 1, false
+			case ae.Code == api.CodeInvalidCredentials:
 				j.WrongPasses++
-			case api.CodeTooManyAttempts:
+			case ae.Code == api.CodeTooManyAttempts:
 				j.WrongPasses, j.AfterLock = 0, true
 			}
 		}
@@ -267,6 +287,9 @@ func (j *Journey) TriesBeforeLock() (n int, exact bool) {
 // KeysSeen reports the keys plugged in now. At Insert key it picks the
 // one key, or says why it cannot.
 func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
+	if j.CheckKeyGone() {
+		return j.keyBackForCheck(keys)
+	}
 	if j.Step == StepReplugKey {
 		// Wait for the key to leave; then Insert key takes it (or another
 		// key) when it comes back, and asks its PIN afresh.
@@ -329,15 +352,13 @@ func (j *Journey) KeyFacts(info fido.Info, pin fido.PINState, err error) {
 		j.Key, j.Problem = fido.Key{}, &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys}
 		return
 	}
-	if info.RemainingResidentKeys == 0 && !info.CredMgmt {
-		// Nothing here can make room: another key.
-		j.Key, j.Problem = fido.Key{}, fido.ErrKeyFull
-		return
-	}
 	j.Info, j.PIN, j.Problem = info, pin, nil
 	// A full key that can list its passkeys: once the PIN is known, see
-	// whether one of them is this account's.
-	j.full = info.RemainingResidentKeys == 0
+	// whether one of them is this account's. One that cannot goes on
+	// anyway: re-registering this account overwrites its passkey in place
+	// and needs no free slot, and only the key knows whether it holds one.
+	j.full = info.RemainingResidentKeys == 0 && info.CredMgmt
+	j.FullUnlisted = info.RemainingResidentKeys == 0 && !info.CredMgmt
 	switch {
 	case pin.Blocked:
 		j.Step = StepPINBlocked
@@ -427,6 +448,9 @@ func (j *Journey) PINChecked(err error) {
 	j.pending = ""
 	if err != nil {
 		j.pinRefused(err)
+		if errors.Is(err, fido.ErrPINChangeRequired) {
+			j.old = pin // right, as the key said: not asked again
+		}
 		return
 	}
 	j.pin, j.Problem = pin, nil
@@ -436,7 +460,7 @@ func (j *Journey) PINChecked(err error) {
 // pinRefused moves on from a PIN operation the key refused; the PIN is
 // dropped in every case.
 func (j *Journey) pinRefused(err error) {
-	j.pin, j.pending = "", ""
+	j.pin, j.pending, j.old = "", "", ""
 	var pw *fido.PINWrongError
 	switch {
 	case errors.As(err, &pw):
@@ -468,9 +492,25 @@ func (j *Journey) pinKnown() {
 // its PIN changed refuses.
 var ErrPINSame = errors.New("the new PIN must differ from the old one")
 
+// KnowsOldPIN reports whether StepChangePIN already holds the current
+// PIN (the key judged it right, then asked for a change), so only the new
+// one is asked, twice.
+func (j *Journey) KnowsOldPIN() bool { return j.Step == StepChangePIN && j.old != "" }
+
+// OldPIN is the current PIN for the change: the one the key just judged
+// right if the journey holds it, else what the person typed.
+func (j *Journey) OldPIN(typed string) string {
+	if j.KnowsOldPIN() {
+		return j.old
+	}
+	return typed
+}
+
 // CheckChangePIN checks a PIN change before the key is asked: the old PIN
-// given, the new one typed twice by the key's rules and not the old one.
+// given (or held, OldPIN), the new one typed twice by the key's rules and
+// not the old one.
 func (j *Journey) CheckChangePIN(old, pin, again string) error {
+	old = j.OldPIN(old)
 	if old == "" {
 		return fido.ErrPINRequired
 	}
@@ -496,12 +536,13 @@ func (j *Journey) PINChanged(pin string, err error) {
 			j.Problem = err // the new PIN broke a rule of the key's: another one
 			return
 		}
-		j.pinRefused(err)
+		j.pinRefused(err)           // drops a held old PIN too: a wrong one is asked
 		if j.Step == StepEnterPIN { // wrong old PIN: try the change again
 			j.Step = StepChangePIN
 		}
 		return
 	}
+	j.old = ""
 	j.Info.ForcePINChange = false
 	j.pin, j.PIN, j.Problem = pin, fido.PINState{Set: true, Retries: 8}, nil
 	j.pinKnown()
@@ -552,7 +593,12 @@ func (j *Journey) Registered(m api.FIDO2Method, err error) {
 	case errors.Is(err, fido.ErrPINAuthBlocked):
 		j.pin, j.Problem, j.Step = "", err, StepReplugKey
 	case errors.Is(err, fido.ErrPINChangeRequired):
-		j.pin, j.Info.ForcePINChange, j.Problem, j.Step = "", true, nil, StepChangePIN
+		// The key judged the PIN right before it asked for the change.
+		j.old, j.pin, j.Info.ForcePINChange, j.Problem, j.Step = j.pin, "", true, nil, StepChangePIN
+	case errors.Is(err, fido.ErrKeyFull) && !j.Info.CredMgmt:
+		// The key holds no passkey of this account to overwrite, and
+		// cannot show or remove the others: only another key helps.
+		j.pin, j.full, j.Own, j.Problem, j.Step = "", false, nil, ErrFullNoCleanup, StepKeyFull
 	case errors.Is(err, fido.ErrKeyFull):
 		// The key judged the PIN right: keep it to look for room.
 		j.full, j.Own, j.Problem, j.Step = true, nil, nil, StepKeyFull
@@ -668,9 +714,16 @@ func (j *Journey) ReplacedKnownKey(err error) {
 	j.toName()
 }
 
-// KeyChecked reports the key check; SkipCheck skips it.
+// KeyChecked reports the key check; SkipCheck skips it. A key pulled
+// during the check is waited for (CheckKeyGone): KeysSeen takes it back
+// when it is plugged in again, and the check runs again with the PIN the
+// journey still holds; the person may skip instead.
 func (j *Journey) KeyChecked(err error) {
 	if j.Step != StepCheckKey {
+		return
+	}
+	if errors.Is(err, fido.ErrKeyRemoved) {
+		j.checkGone, j.Key.Path, j.Problem = true, "", err
 		return
 	}
 	if err != nil {
@@ -681,10 +734,40 @@ func (j *Journey) KeyChecked(err error) {
 	j.toCleanup()
 }
 
+// CheckKeyGone reports that the key check waits for the key to be
+// plugged in again.
+func (j *Journey) CheckKeyGone() bool { return j.Step == StepCheckKey && j.checkGone }
+
+// ErrNotTheRegisteredKey is a key plugged in during the key check that is
+// not the model just registered: its PIN is not the one the journey holds.
+var ErrNotTheRegisteredKey = errors.New("this is not the key that was just registered")
+
+// keyBackForCheck takes back the key pulled during the key check: one
+// key, of the model just registered (the check would send it the PIN
+// the journey holds, which another key would count as a wrong try).
+func (j *Journey) keyBackForCheck(keys []fido.Key) (pick bool) {
+	switch len(keys) {
+	case 0:
+		if !errors.Is(j.Problem, fido.ErrKeyRemoved) {
+			j.Problem = fido.ErrKeyRemoved
+		}
+		return false
+	case 1:
+		if keys[0].Product != j.Key.Product {
+			j.Problem = ErrNotTheRegisteredKey
+			return false
+		}
+		j.Key, j.checkGone, j.Problem = keys[0], false, nil
+		return true
+	}
+	j.Problem = fido.ErrSeveralKeys
+	return false
+}
+
 // SkipCheck moves on without the key check.
 func (j *Journey) SkipCheck() {
 	if j.Step == StepCheckKey {
-		j.Problem = nil
+		j.Problem, j.checkGone = nil, false
 		j.toCleanup()
 	}
 }
@@ -811,8 +894,8 @@ func (j *Journey) Back() bool {
 		return false
 	}
 	if p == StepInsertKey {
-		j.setAside, j.Key, j.pin, j.pending, j.KeyName = j.Key.Path, fido.Key{}, "", "", ""
-		j.full, j.Own = false, nil
+		j.setAside, j.Key, j.pin, j.pending, j.old, j.KeyName = j.Key.Path, fido.Key{}, "", "", "", ""
+		j.full, j.Own, j.FullUnlisted = false, nil, false
 	}
 	j.Step, j.Problem = p, nil
 	return true
@@ -835,6 +918,11 @@ func OwnCredentials(cs []fido.Credential, rpID, upn string, handle []byte) []fid
 	}
 	return out
 }
+
+// ErrFullNoCleanup is a full key that holds no passkey of this account
+// to overwrite and cannot show or remove its passkeys (no credential
+// management): nothing at this kiosk can make room on it.
+var ErrFullNoCleanup = errors.New("this key is full and cannot be cleaned up here")
 
 // CredentialsFound reports the passkeys of this account found on a full
 // key (already picked by OwnCredentials). None means the key is full of
@@ -862,24 +950,38 @@ func (j *Journey) CredentialsFound(own []fido.Credential, err error) {
 	j.Problem = nil
 }
 
-// CredentialToRemove is the passkey StepKeyFull offers to remove.
-func (j *Journey) CredentialToRemove() (fido.Credential, bool) {
-	if j.Step != StepKeyFull || len(j.Own) == 0 {
-		return fido.Credential{}, false
+// ListsCredentials reports whether StepKeyFull can look at the key's
+// passkeys (credential management); one that cannot only explains.
+func (j *Journey) ListsCredentials() bool { return j.Step == StepKeyFull && j.Info.CredMgmt }
+
+// CredentialsToRemove are the passkeys of this account StepKeyFull offers
+// to remove, all of them, after one confirmation that names each: they
+// are this account's old registrations, and the new one replaces them.
+func (j *Journey) CredentialsToRemove() []fido.Credential {
+	if j.Step != StepKeyFull {
+		return nil
 	}
-	return j.Own[0], true
+	return j.Own
 }
 
-// CredentialRemoved reports the removal of CredentialToRemove: with a
-// slot free the key is named and registered.
-func (j *Journey) CredentialRemoved(err error) {
-	if j.Step != StepKeyFull || len(j.Own) == 0 {
+// CredentialRemoved reports the removal of one of CredentialsToRemove (by
+// its id). A refusal stays at StepKeyFull with the rest, to try again;
+// once all are gone the key has room, and is named and registered.
+func (j *Journey) CredentialRemoved(id []byte, err error) {
+	if j.Step != StepKeyFull {
+		return
+	}
+	i := slices.IndexFunc(j.Own, func(c fido.Credential) bool { return string(c.ID) == string(id) })
+	if i < 0 {
 		return
 	}
 	if err != nil && !errors.Is(err, fido.ErrNotRegisteredOnKey) {
 		j.Problem = err
 		return
 	}
-	j.full, j.Own, j.Problem = false, nil, nil
-	j.toName()
+	j.Own, j.Problem = slices.Delete(slices.Clone(j.Own), i, i+1), nil
+	if len(j.Own) == 0 {
+		j.full, j.Own = false, nil
+		j.toName()
+	}
 }

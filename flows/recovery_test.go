@@ -133,7 +133,9 @@ func TestInsertKey(t *testing.T) {
 	}{
 		{"u2f", fido.Info{}, fido.PINState{}, &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly}, StepInsertKey, func(e error) bool { var u *fido.UnsupportedKeyError; return errors.As(e, &u) }},
 		{"no rk", fido.Info{}, fido.PINState{}, nil, StepInsertKey, func(e error) bool { var u *fido.UnsupportedKeyError; return errors.As(e, &u) }},
-		{"full", fido.Info{ResidentKeys: true, RemainingResidentKeys: 0}, fido.PINState{}, nil, StepInsertKey, func(e error) bool { return errors.Is(e, fido.ErrKeyFull) }},
+		// Full and unable to show its passkeys: it goes on, as this
+		// account's passkey, if it holds one, is overwritten in place.
+		{"full", fido.Info{ResidentKeys: true, RemainingResidentKeys: 0}, fido.PINState{}, nil, StepNewPIN, func(e error) bool { return e == nil }},
 		{"new PIN", fido.Info{ResidentKeys: true, RemainingResidentKeys: 5}, fido.PINState{Retries: -1}, nil, StepNewPIN, func(e error) bool { return e == nil }},
 		{"has PIN", fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, nil, StepEnterPIN, func(e error) bool { return e == nil }},
 		{"blocked", fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Blocked: true}, nil, StepPINBlocked, func(e error) bool { return e == nil }},
@@ -604,36 +606,37 @@ func TestFullKey(t *testing.T) {
 	}
 	j := atFull(t)
 	j.CredentialsFound(own, nil)
-	c, ok := j.CredentialToRemove()
-	if !ok || c.ID[0] != 3 || j.Problem != nil {
-		t.Fatal("no offer to remove")
+	if cs := j.CredentialsToRemove(); len(cs) != 2 || cs[0].ID[0] != 3 || cs[1].ID[0] != 4 || j.Problem != nil {
+		t.Fatalf("not every passkey of hers is offered: %v", cs)
 	}
-	j.CredentialRemoved(errors.New("key said no"))
-	if j.Step != StepKeyFull || j.Problem == nil {
+	j.CredentialRemoved([]byte{3}, nil)
+	if j.Step != StepKeyFull || len(j.CredentialsToRemove()) != 1 {
+		t.Fatal("went on with one of hers still on the full key")
+	}
+	j.CredentialRemoved([]byte{4}, errors.New("key said no"))
+	if j.Step != StepKeyFull || j.Problem == nil || len(j.CredentialsToRemove()) != 1 {
 		t.Fatal("a failed removal went on")
 	}
-	j.CredentialRemoved(nil)
+	j.CredentialRemoved([]byte{9}, nil) // not offered: changes nothing
+	if len(j.CredentialsToRemove()) != 1 {
+		t.Fatal("a stray removal counted")
+	}
+	j.CredentialRemoved([]byte{4}, nil)
 	if j.Step != StepNameKey || j.PINForTouch() != "2468" {
 		t.Fatal(j.Step)
 	}
 	// None of this account: the key is full, another key.
 	j = atFull(t)
 	j.CredentialsFound(OwnCredentials(creds[:2], "login.microsoft.com", "ada@example.com", []byte("h-ada")), nil)
-	if _, ok := j.CredentialToRemove(); ok || !errors.Is(j.Problem, fido.ErrKeyFull) {
+	if len(j.CredentialsToRemove()) != 0 || !errors.Is(j.Problem, fido.ErrKeyFull) {
 		t.Fatal("offered to remove another account's passkey")
 	}
 	if !j.Back() || j.Step != StepInsertKey {
 		t.Fatal("no way to another key")
 	}
-	// A full key without credential management: another key at once.
-	j = signedIn(t)
-	j.KeysSeen([]fido.Key{key})
-	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: 0}, fido.PINState{Set: true}, nil)
-	if j.Step != StepInsertKey || !errors.Is(j.Problem, fido.ErrKeyFull) {
-		t.Fatal(j.Step)
-	}
 	// Register's ErrKeyFull: the PIN was right, so keep it to look.
 	j = atName(t)
+	j.Info.CredMgmt = true
 	j.NameKey("k")
 	j.Registered(api.FIDO2Method{}, fido.ErrKeyFull)
 	if j.Step != StepKeyFull || j.PINForTouch() == "" {
@@ -663,5 +666,167 @@ func TestKeyPulledWhileSettingThePIN(t *testing.T) {
 	j.PINSet("2468", errors.New("odd"))
 	if j.Step != StepNewPIN {
 		t.Fatalf("another error left the step: %s", j.Step)
+	}
+}
+
+// TestFullKeyWithoutCredentialManagement: a full key that cannot show
+// its passkeys is not refused at Insert key, since registering this
+// account again overwrites its passkey in place. If the key then says it
+// has no room, the full-key step explains that nothing here can clean it.
+func TestFullKeyWithoutCredentialManagement(t *testing.T) {
+	atName := func(t *testing.T) *Journey {
+		j := signedIn(t)
+		j.KeysSeen([]fido.Key{key})
+		j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: 0}, fido.PINState{Set: true, Retries: 8}, nil)
+		if j.Step != StepEnterPIN || j.Problem != nil || !j.FullUnlisted {
+			t.Fatalf("a full key without credential management: %s %v", j.Step, j.Problem)
+		}
+		j.EnterPIN("2468")
+		j.PINChecked(nil)
+		if j.Step != StepNameKey {
+			t.Fatalf("it cannot be looked at, so it goes on to naming: %s", j.Step)
+		}
+		j.NameKey("k")
+		return j
+	}
+	j := atName(t)
+	j.Registered(api.FIDO2Method{ID: "m"}, nil) // it held hers and overwrote it
+	if j.Step != StepCheckKey {
+		t.Fatal(j.Step)
+	}
+	j = atName(t)
+	j.Registered(api.FIDO2Method{}, fido.ErrKeyFull)
+	if j.Step != StepKeyFull || !errors.Is(j.Problem, ErrFullNoCleanup) || j.ListsCredentials() || j.PINForTouch() != "" {
+		t.Fatalf("none of hers: %s %v, lists %v", j.Step, j.Problem, j.ListsCredentials())
+	}
+	if len(j.CredentialsToRemove()) != 0 {
+		t.Fatal("offered to remove what it cannot see")
+	}
+	if !j.Back() || j.Step != StepInsertKey || j.FullUnlisted {
+		t.Fatal("no way to another key")
+	}
+	// A key with credential management is looked at instead.
+	j = signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: 0, CredMgmt: true}, fido.PINState{Set: true, Retries: 8}, nil)
+	j.EnterPIN("2468")
+	j.PINChecked(nil)
+	if j.Step != StepKeyFull || !j.ListsCredentials() || j.FullUnlisted {
+		t.Fatal(j.Step)
+	}
+}
+
+// TestKeyPulledDuringTheCheck: a key pulled during the key check is
+// waited for; when it is back the check runs again with the PIN still
+// held, and another model is not sent that PIN. Skipping still works.
+func TestKeyPulledDuringTheCheck(t *testing.T) {
+	atCheck := func() *Journey {
+		j := atName(t)
+		j.NameKey("k")
+		j.Registered(api.FIDO2Method{ID: "m"}, nil)
+		return j
+	}
+	j := atCheck()
+	j.KeyChecked(fido.ErrKeyRemoved)
+	if j.Step != StepCheckKey || !j.CheckKeyGone() || !errors.Is(j.Problem, fido.ErrKeyRemoved) || j.Key.Path != "" {
+		t.Fatalf("pulled during the check: %s gone %v %v", j.Step, j.CheckKeyGone(), j.Problem)
+	}
+	if j.KeysSeen(nil) || !errors.Is(j.Problem, fido.ErrKeyRemoved) {
+		t.Fatal("no key: still waiting, still saying why")
+	}
+	if j.KeysSeen([]fido.Key{{Path: "virtual:other", Product: "Other key"}}) || !errors.Is(j.Problem, ErrNotTheRegisteredKey) {
+		t.Fatal("another model was taken for the check")
+	}
+	if j.KeysSeen([]fido.Key{key, {Path: "virtual:b", Product: key.Product}}) || !errors.Is(j.Problem, fido.ErrSeveralKeys) {
+		t.Fatal("two keys")
+	}
+	back := fido.Key{Path: "virtual:a2", Product: key.Product} // a replug may get a new path
+	if !j.KeysSeen([]fido.Key{back}) || j.CheckKeyGone() || j.Problem != nil || j.Key.Path != back.Path || j.PINForTouch() != "2468" {
+		t.Fatalf("the key back: gone %v %v %q", j.CheckKeyGone(), j.Problem, j.Key.Path)
+	}
+	j.KeyChecked(nil)
+	if j.Step != StepCleanup || !j.Checked {
+		t.Fatal(j.Step)
+	}
+	j = atCheck()
+	j.KeyChecked(fido.ErrKeyRemoved)
+	j.SkipCheck()
+	if j.Step != StepCleanup || j.CheckKeyGone() || j.Checked {
+		t.Fatal("skip while waiting for the key")
+	}
+}
+
+// TestPINChangeAfterTheCheck: the key judged the PIN right, then asked
+// for a change; the change uses that PIN and asks only the new one.
+func TestPINChangeAfterTheCheck(t *testing.T) {
+	atChange := func() *Journey {
+		j := signedIn(t)
+		j.KeysSeen([]fido.Key{key})
+		j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 4, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, nil)
+		j.EnterPIN("2468")
+		j.PINChecked(fido.ErrPINChangeRequired)
+		if j.Step != StepChangePIN || !j.KnowsOldPIN() || j.PINForTouch() != "" {
+			t.Fatalf("after VerifyPIN's change demand: %s known %v", j.Step, j.KnowsOldPIN())
+		}
+		return j
+	}
+	j := atChange()
+	if err := j.CheckChangePIN("", "135790", "135790"); err != nil || j.OldPIN("") != "2468" {
+		t.Fatalf("the held PIN was not used: %v", err)
+	}
+	if err := j.CheckChangePIN("", "2468", "2468"); !errors.Is(err, ErrPINSame) {
+		t.Fatalf("the same PIN again: %v", err)
+	}
+	j.PINChanged("135790", &fido.PINPolicyError{Rule: fido.RuleKeyPolicy})
+	if !j.KnowsOldPIN() {
+		t.Fatal("a refused new PIN dropped the old one")
+	}
+	j.PINChanged("135790", nil)
+	if j.Step != StepNameKey || j.KnowsOldPIN() || j.OldPIN("x") != "x" || j.old != "" || j.PINForTouch() != "135790" {
+		t.Fatal("the old PIN outlived its step")
+	}
+	// A wrong old PIN (the key changed its mind) asks for it.
+	j = atChange()
+	j.PINChanged("135790", &fido.PINWrongError{RetriesLeft: 7})
+	if j.Step != StepChangePIN || j.KnowsOldPIN() {
+		t.Fatal("a refused old PIN was kept")
+	}
+	// Esc drops it.
+	j = atChange()
+	j.Back()
+	if j.old != "" {
+		t.Fatal("kept after leaving the step")
+	}
+	// The touch's change demand keeps the PIN the key took too.
+	j = atName(t)
+	j.NameKey("k")
+	j.Registered(api.FIDO2Method{}, fido.ErrPINChangeRequired)
+	if j.Step != StepChangePIN || !j.KnowsOldPIN() || j.OldPIN("") != "2468" {
+		t.Fatal("the touch's change demand")
+	}
+	// Straight from getInfo's forcePINChange, nothing is known yet.
+	j = signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, RemainingResidentKeys: -1, ForcePINChange: true}, fido.PINState{Set: true, Retries: 8}, nil)
+	if j.Step != StepChangePIN || j.KnowsOldPIN() {
+		t.Fatal("an unchecked PIN was taken as known")
+	}
+}
+
+// TestWrongPassAfterALockMeansTheLockWasLifted: after a lock tapd allows
+// one guess per round and answers a wrong one with a new lock, so a plain
+// "wrong" after a lock means the lock is gone (an unlock, a new pass):
+// the count starts afresh rather than "the next wrong pass locks again".
+func TestWrongPassAfterALockMeansTheLockWasLifted(t *testing.T) {
+	j := New(nil)
+	j.Start()
+	j.SubmitUPN("ada@example.com")
+	j.SignInResult(api.Session{}, &api.Error{Code: api.CodeTooManyAttempts})
+	if n, exact := j.TriesBeforeLock(); n != 1 || !exact {
+		t.Fatalf("after a lock: %d %v", n, exact)
+	}
+	j.SignInResult(api.Session{}, &api.Error{Code: api.CodeInvalidCredentials})
+	if n, exact := j.TriesBeforeLock(); n != LockThreshold-1 || exact || j.AfterLock {
+		t.Fatalf("after a plain wrong answer: %d %v", n, exact)
 	}
 }

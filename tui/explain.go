@@ -29,6 +29,10 @@ func (m *Model) explain(err error) string {
 		return m.t.S("pin.same")
 	case errors.Is(err, flows.ErrSwapKey):
 		return m.t.S("key.swap")
+	case errors.Is(err, flows.ErrFullNoCleanup):
+		return m.t.S("full.noCleanup")
+	case errors.Is(err, flows.ErrNotTheRegisteredKey):
+		return m.t.S("check.notThisKey")
 	case errors.Is(err, errPassShort):
 		return m.t.S("pass.short", tap.MinPassLength, tap.MaxPassLength)
 	case errors.Is(err, flows.ErrKeyName):
@@ -40,7 +44,10 @@ func (m *Model) explain(err error) string {
 		}
 		return m.t.S("err.passNotYetValid", when)
 	case errors.As(err, &ae) && ae.Code == api.CodeTooManyAttempts:
-		return m.t.S("err.tooManyAttempts", mmss(m.lockedTill.Sub(m.cfg.Now())))
+		if left := m.lockedTill.Sub(m.cfg.Now()); left > 0 {
+			return m.t.S("err.tooManyAttempts", mmss(left))
+		}
+		return m.t.S("err.tooManyAttempts.over") // not "try again in 0:00"
 	}
 	return explainFor(m.t, err)
 }

@@ -480,10 +480,41 @@ func TestLockoutWarning(t *testing.T) {
 	}
 	h.advance(61 * time.Second)
 	h.press("x") // dismiss "still there?" (and type)
+	if s := h.screen(); !strings.Contains(s, "the next wrong pass locks signing in again") || strings.Contains(s, "0:00") {
+		t.Fatalf("after the lock:\n%s", s)
+	}
+	// tapd answers a wrong guess after a lock with a new lock (429); a
+	// plain "wrong" means the lock was lifted, so the count starts afresh.
 	h.svc.sessErr = &api.Error{Status: 401, Code: api.CodeInvalidCredentials}
 	h.press("wrongpass", "enter")
-	if s := h.screen(); !strings.Contains(s, "the next wrong pass locks signing in again") {
-		t.Fatalf("after the lock:\n%s", s)
+	if s := h.screen(); strings.Contains(s, "Careful") {
+		t.Fatalf("after an unlock:\n%s", s)
+	}
+}
+
+// Issue 12: an admin unlocks the account during the kiosk's countdown.
+// The kiosk never holds a try back: tapd's answer replaces the countdown,
+// whatever it has left, and a right pass signs in.
+func TestUnlockDuringTheCountdown(t *testing.T) {
+	h := newHarness(t)
+	h.svc.sessErr = &api.Error{Status: 429, Code: api.CodeTooManyAttempts, RetryAfterSeconds: 600}
+	h.press("enter", "ada@example.com", "enter", "wrongpass", "enter")
+	if s := h.screen(); !strings.Contains(s, "Try again in 10:00") {
+		t.Fatalf("locked:\n%s", s)
+	}
+	h.advance(5 * time.Second)
+	h.svc.sessErr = &api.Error{Status: 401, Code: api.CodeInvalidCredentials} // unlocked by IT, then a typo
+	h.press("wrongpas2", "enter")
+	if s := h.screen(); strings.Contains(s, "Try again in") || strings.Contains(s, "Careful") || !strings.Contains(s, "don't match") {
+		t.Fatalf("after the unlock, a wrong pass:\n%s", s)
+	}
+	if n, exact := h.m.j.TriesBeforeLock(); n != flows.LockThreshold-1 || exact {
+		t.Fatalf("the count did not start afresh: %d %v", n, exact)
+	}
+	h.svc.sessErr = nil
+	h.press("passpass", "enter")
+	if !h.m.j.SignedIn() {
+		t.Fatalf("the right pass after the unlock: %s\n%s", h.step(), h.screen())
 	}
 }
 

@@ -232,4 +232,17 @@ var english = Catalog{
 	"err.mobileHasAlternate":      "That mobile phone can't be removed while you have an alternate mobile phone. Remove the alternate first, or ask IT.",
 	"err.registrationUnavailable": "Security keys can't be registered here for your organisation's cloud. Ask IT for help.",
 	"err.stagingRowRegistered":    "A key has already been registered for this entry. Ask IT for help.",
+	// Issue 12, the remaining gaps: a full key that cannot show its
+	// passkeys, several old passkeys on a full key, a key pulled during
+	// the check, and a PIN change after the PIN was checked.
+	"full.ownMany":             "It holds %d older passkeys of yours:",
+	"full.ownMany.ask":         "Remove them all from the key to make room for the new one?",
+	"full.cred":                "%s · passkey %s…",
+	"help.removeCreds":         "remove them all",
+	"full.noCleanup":           "This key is full, and it holds no passkey of yours that registering could replace. It can't show or remove its passkeys, so it can't be cleaned up here. Please use another key.",
+	"name.fullUnlisted":        "This key is full. If it already holds a passkey of yours, registering replaces it; if not, the key will say it has no room.",
+	"check.notThisKey":         "That is not the key you just registered. Plug that one back in, or skip the check.",
+	"check.waiting":            "Waiting for the key… It is registered either way: you may skip the check.",
+	"pin.change.bodyKnown":     "This key asks for a new PIN before it can be used. Its current PIN was just checked, so only enter a new one, twice.",
+	"err.tooManyAttempts.over": "Too many wrong tries before. You can try again now.",
 }

@@ -232,4 +232,17 @@ var swedish = Catalog{
 	"err.mobileHasAlternate":      "Mobiltelefonen kan inte tas bort så länge du har en alternativ mobiltelefon. Ta bort den alternativa först eller be IT.",
 	"err.registrationUnavailable": "Säkerhetsnycklar kan inte registreras här för organisationens moln. Be IT om hjälp.",
 	"err.stagingRowRegistered":    "En nyckel är redan registrerad för den här posten. Be IT om hjälp.",
+	// Issue 12, the remaining gaps: a full key that cannot show its
+	// passkeys, several old passkeys on a full key, a key pulled during
+	// the check, and a PIN change after the PIN was checked.
+	"full.ownMany":             "Den har %d äldre nycklar som är dina:",
+	"full.ownMany.ask":         "Ta bort alla från säkerhetsnyckeln för att få plats med den nya?",
+	"full.cred":                "%s · nyckel %s…",
+	"help.removeCreds":         "ta bort alla",
+	"full.noCleanup":           "Nyckeln är full och har ingen nyckel som är din som en registrering kan ersätta. Den kan inte visa eller ta bort sina lagrade nycklar, så den kan inte rensas här. Använd en annan nyckel.",
+	"name.fullUnlisted":        "Nyckeln är full. Om den redan har en nyckel som är din ersätts den av registreringen; annars säger nyckeln att den saknar plats.",
+	"check.notThisKey":         "Det är inte nyckeln du just registrerade. Sätt in den igen eller hoppa över kontrollen.",
+	"check.waiting":            "Väntar på nyckeln… Den är registrerad i vilket fall: du kan hoppa över kontrollen.",
+	"pin.change.bodyKnown":     "Nyckeln kräver en ny PIN-kod innan den kan användas. Den nuvarande PIN-koden kontrollerades nyss, så ange bara en ny, två gånger.",
+	"err.tooManyAttempts.over": "För många felaktiga försök tidigare. Du kan försöka igen nu.",
 }

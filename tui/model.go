@@ -156,8 +156,11 @@ type (
 		cs  []fido.Credential
 		err error
 	}
-	credRemovedMsg struct{ err error }
-	registeredMsg  struct {
+	credRemovedMsg struct {
+		id  []byte
+		err error
+	}
+	registeredMsg struct {
 		m   api.FIDO2Method
 		err error
 	}
@@ -454,9 +457,7 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 		j.CredentialsFound(msg.cs, msg.err)
 		cmd = m.afterPIN()
 	case credRemovedMsg:
-		m.busy = ""
-		j.CredentialRemoved(msg.err)
-		cmd = m.afterPIN()
+		cmd = m.credRemoved(msg)
 	case registeredMsg:
 		m.touchEnded()
 		err, cmd = msg.err, m.registered(msg)
@@ -532,9 +533,12 @@ func isSessionEnded(err error) bool {
 	return errors.As(err, &ae) && (ae.Code == api.CodeInvalidSession || ae.Code == api.CodeSessionExpired)
 }
 
+// mmss says a wait or a time left as m:ss, a part second rounded up: a
+// wait of 0.9 s is "0:01", never "0:00" while it still holds.
 func mmss(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
+	d = (d + time.Second - 1).Truncate(time.Second)
 	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
 }

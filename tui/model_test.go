@@ -50,6 +50,10 @@ type fakeSvc struct {
 	changeErr   error
 	own         []fido.Credential
 	credDeleted []byte
+	// credsDeleted are all DeleteCredential's ids, in order; credErrs its
+	// answers, in turn (then nil).
+	credsDeleted [][]byte
+	credErrs     []error
 }
 
 func (f *fakeSvc) VerifyPIN(_ context.Context, _, pin string) error {
@@ -71,7 +75,17 @@ func (f *fakeSvc) OwnCredentials(context.Context, string, string, string) ([]fid
 	return f.own, nil
 }
 func (f *fakeSvc) DeleteCredential(_ context.Context, _, _ string, id []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.credErrs) > 0 {
+		err := f.credErrs[0]
+		f.credErrs = f.credErrs[1:]
+		if err != nil {
+			return err
+		}
+	}
 	f.credDeleted = id
+	f.credsDeleted = append(f.credsDeleted, id)
 	return nil
 }
 

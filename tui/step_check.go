@@ -11,14 +11,17 @@ import (
 )
 
 // checkStep offers the key check: one more touch proves the new key signs
-// in. Skippable.
+// in. Skippable. A key pulled during the check is waited for, and the
+// check runs again once it is back (flows.CheckKeyGone).
 type checkStep struct{}
 
 func (checkStep) keys(m *Model) []key.Binding {
 	if m.touching {
 		return m.touchingKeys()
 	}
-	return []key.Binding{m.bind("help.check", "enter", "enter"), m.bind("help.skip", "s", "s"), m.keyLeave()}
+	check := m.bind("help.check", "enter", "enter")
+	check.SetEnabled(!m.j.CheckKeyGone())
+	return []key.Binding{check, m.bind("help.skip", "s", "s"), m.keyLeave()}
 }
 
 func (s checkStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
@@ -26,12 +29,9 @@ func (s checkStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case m.touching:
 		return m.cancelTouch(k)
-	case key.Matches(k, ks[0]):
+	case key.Matches(k, ks[0]) && ks[0].Enabled():
 		m.j.Problem = nil
-		path, pin, id := m.j.Key.Path, m.j.PINForTouch(), m.j.Method.ID
-		return m.startTouch(func(ctx context.Context) tea.Msg {
-			return checkedMsg{m.svc.CheckKey(ctx, path, pin, id)}
-		})
+		return m.checkKey()
 	case key.Matches(k, ks[1]):
 		m.j.SkipCheck()
 		return m.loadMethods()
@@ -47,7 +47,18 @@ func (checkStep) view(m *Model, w int) string {
 	if m.touching {
 		return out + m.touchBox(w, t.S("touch.title"), t.S("check.touch"))
 	}
+	if m.j.CheckKeyGone() {
+		return out + m.problemView(w) + "\n" + para(st.hint, t.S("check.waiting"), w)
+	}
 	return out + para(st.body, t.S("check.body"), w) + m.problemView(w)
+}
+
+// checkKey runs the key check against the method just registered.
+func (m *Model) checkKey() tea.Cmd {
+	path, pin, id := m.j.Key.Path, m.j.PINForTouch(), m.j.Method.ID
+	return m.startTouch(func(ctx context.Context) tea.Msg {
+		return checkedMsg{m.svc.CheckKey(ctx, path, pin, id)}
+	})
 }
 
 func (m *Model) checked(msg checkedMsg) tea.Cmd {
@@ -55,8 +66,11 @@ func (m *Model) checked(msg checkedMsg) tea.Cmd {
 		return nil
 	}
 	m.j.KeyChecked(msg.err)
-	if m.j.Step == flows.StepCleanup {
+	switch {
+	case m.j.Step == flows.StepCleanup:
 		return m.loadMethods()
+	case m.j.CheckKeyGone():
+		return m.pollKeys(false) // until it is back (keysSeen)
 	}
 	return nil
 }

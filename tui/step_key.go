@@ -56,6 +56,12 @@ func (m *Model) pollKeys(now bool) tea.Cmd {
 
 func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
 	j := m.j
+	if j.CheckKeyGone() {
+		if msg.err == nil && j.KeysSeen(msg.keys) {
+			return m.checkKey() // it is back: check it again
+		}
+		return m.pollKeys(false)
+	}
 	if j.Step == flows.StepReplugKey {
 		if msg.err == nil {
 			j.KeysSeen(msg.keys) // waits for the key to leave

@@ -52,6 +52,11 @@ func (m *Model) signedIn(msg sessionMsg) tea.Cmd {
 	m.busy = ""
 	m.j.SignInResult(msg.s, msg.err)
 	m.pass.Reset()
+	// The countdown is only what tapd said last: any other answer (an
+	// admin's unlock, a new pass, the lock's end) replaces it. The kiosk
+	// never holds a try back during it; tapd answers a locked account at
+	// once, without a hash, and such a try does not lengthen the lock.
+	m.lockedTill = time.Time{}
 	if msg.err != nil {
 		var ae *api.Error
 		if errors.As(msg.err, &ae) && ae.Code == api.CodeTooManyAttempts {

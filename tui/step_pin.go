@@ -137,10 +137,10 @@ func (m *Model) afterPIN() tea.Cmd {
 	case flows.StepEnterPIN:
 		return m.pin1.Focus()
 	case flows.StepChangePIN:
-		m.pinField = 0
-		return m.pin0.Focus()
+		m.pinField = m.firstChangeField()
+		return m.changeFields()[m.pinField].Focus()
 	case flows.StepKeyFull:
-		if m.lookedFull {
+		if m.lookedFull || !j.ListsCredentials() {
 			return nil
 		}
 		m.lookedFull = true

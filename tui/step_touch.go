@@ -31,7 +31,12 @@ func (nameStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 
 func (nameStep) view(m *Model, w int) string {
 	st, t := m.st, m.t
-	return st.title.Render(t.S("name.title")) + "\n" + para(st.hint, t.S("name.hint"), w) + "\n\n" + m.name.View() + m.problemView(w)
+	out := st.title.Render(t.S("name.title")) + "\n" + para(st.hint, t.S("name.hint"), w) + "\n\n" + m.name.View()
+	if m.j.FullUnlisted {
+		// Said before the touch: the key may yet refuse for want of room.
+		out += "\n\n" + para(st.hint, t.S("name.fullUnlisted"), w)
+	}
+	return out + m.problemView(w)
 }
 
 // touchStep registers the key: the box while the key waits for a touch;

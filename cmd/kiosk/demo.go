@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,8 +23,8 @@ import (
 // machine with no hardware, through the real libfido2. It only exists with
 // -tags demo and only acts when --virtual-key is given.
 type demoKey struct {
-	state, control *string
-	done           chan struct{}
+	state, control, model *string
+	done                  chan struct{}
 	// current is the plugged-in key's state file, and fresh counts the
 	// keys "fresh" made. A key's serial number (as a real key's USB
 	// descriptor may give one) comes from its state file's name, so it
@@ -35,7 +36,9 @@ type demoKey struct {
 func addDemoFlags(fs *flag.FlagSet) demoKey {
 	return demoKey{
 		state:   fs.String("virtual-key", "", "demo: plug in a virtual security key that keeps its PIN and passkeys in this file"),
-		control: fs.String("virtual-key-control", "", "demo: a file to write plug, unplug, fresh (another, empty key), touch, hold, deny, never or auto to, to drive the virtual key"),
+		control: fs.String("virtual-key-control", "", "demo: a file to write plug, unplug, fresh (another, empty key), touch, hold, deny, never, auto or forcepin (the key then wants its PIN changed) to, to drive the virtual key"),
+		model: fs.String("virtual-key-model", "", "demo: what the virtual key can do, comma-separated: slots=N (discoverable passkey slots, default 25; "+
+			"a key whose state file holds N passkeys is full), no-credmgmt (it cannot list or remove its passkeys)"),
 		done:    make(chan struct{}),
 		current: new(atomic.Value),
 		fresh:   new(atomic.Int64),
@@ -51,6 +54,9 @@ func (d demoKey) start(log *slog.Logger) error {
 		sum := sha256.Sum256([]byte(filepath.Base(d.current.Load().(string))))
 		return fmt.Sprintf("VK%X", sum[:4])
 	})
+	if err := demoModel(*d.model, &virtualkey.Options{}); err != nil {
+		return err
+	}
 	k, err := d.newKey(*d.state)
 	if err != nil {
 		return err
@@ -68,8 +74,12 @@ func (d demoKey) newKey(state string) (*virtualkey.Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return virtualkey.New(virtualkey.Options{StatePath: state, CA: ca, TouchDelay: 1500 * time.Millisecond, UPTimeout: 60 * time.Second,
-		Product: "tapkiosk virtual key"})
+	opts := virtualkey.Options{StatePath: state, CA: ca, TouchDelay: 1500 * time.Millisecond, UPTimeout: 60 * time.Second,
+		Product: "tapkiosk virtual key"}
+	if err := demoModel(*d.model, &opts); err != nil {
+		return nil, err
+	}
+	return virtualkey.New(opts)
 }
 
 // watch polls the control file so a test (or a curious newcomer in another
@@ -118,9 +128,33 @@ func (d demoKey) watch(k *virtualkey.Key, log *slog.Logger) {
 				k.SetPresence(virtualkey.TouchNever)
 			case "auto":
 				k.SetPresence(virtualkey.TouchAuto)
+			case "forcepin":
+				k.ForcePINChange()
 			}
 		}
 	}
 }
 
 func (d demoKey) stop() { close(d.done) }
+
+// demoModel applies --virtual-key-model, so a journey that needs an
+// unusual key (a full one, one without credential management) can be
+// shown and tested through the real binary.
+func demoModel(spec string, o *virtualkey.Options) error {
+	for _, f := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' }) {
+		name, val, _ := strings.Cut(strings.TrimSpace(f), "=")
+		switch name {
+		case "slots":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 1 {
+				return fmt.Errorf("--virtual-key-model: slots=%q must be a number of at least 1", val)
+			}
+			o.MaxResident = n
+		case "no-credmgmt":
+			o.NoCredMgmt = true
+		default:
+			return fmt.Errorf("--virtual-key-model: %q is not slots=N or no-credmgmt", f)
+		}
+	}
+	return nil
+}
