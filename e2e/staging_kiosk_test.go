@@ -107,7 +107,8 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 	k.waitFor("Touch the key to wipe it")
 	k.waitFor("Registered.")
 	k.key("unplug")
-	s = k.waitFor("nobody left to do here")
+	k.waitFor("nobody left to do here")
+	s = k.waitFor("Manifest:")
 	if !strings.Contains(s, "0 to do · 3 staged · 0 failed") || !strings.Contains(s, "Manifest:") {
 		t.Fatalf("the end:\n%s", s)
 	}
@@ -158,6 +159,9 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 		t.Errorf("serials not one per key: %v", serials)
 	}
 
+	if left, _ := filepath.Glob(filepath.Join(letters, ".pending", "*", "*")); len(left) != 0 {
+		t.Errorf("letters left pending: %v", left)
+	}
 	// The letters: one each, 0600, and each PIN is the one on that
 	// person's key (the key wants it changed: a wrong PIN would say so).
 	pinRE := regexp.MustCompile(`(?m)^\s+((?:\d\s+){5}\d)\s*$`) // spaced out, under "Your PIN"

@@ -2,12 +2,19 @@ package staging
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
@@ -132,6 +139,11 @@ type Stager struct {
 	Opts   Options
 	Log    *slog.Logger
 	Now    func() time.Time
+	// Touch is how long the key waits for the touch (default 60 s).
+	Touch time.Duration
+
+	once    sync.Once
+	station string // names this kiosk's pending letters
 }
 
 func (s *Stager) now() time.Time {
@@ -159,7 +171,8 @@ func (s *Stager) KeyName(row api.StagingRow, product string) string {
 // A failure before tapd has the key leaves the row pending: the kiosk
 // retries or the operator skips. After tapd has it, forcing the PIN
 // change is best effort: the key is registered either way, and a failure
-// is a warning.
+// is a warning. A retry after tapd recorded the key but its answer was
+// lost finds the row registered with this very key, and finishes it.
 func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pin string, pinSet bool, progress func(Phase)) (res Result, err error) {
 	phase := Phase(-1)
 	start := time.Now()
@@ -176,28 +189,38 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 	if !info.ResidentKeys {
 		return res, &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys}
 	}
+	if n := utf8.RuneCountInString(pin); n < info.MinPINLength {
+		return res, fmt.Errorf("this key wants PINs of at least %d characters, longer than the batch's %d: stage it with a longer --pin-length, or use another key", info.MinPINLength, n)
+	}
 	res.Serial = fido.Serial(key.Path)
 	keyName := s.KeyName(row, key.Product)
+	l := Letter{Org: s.Opts.Org, Batch: s.Batch.Name, UPN: row.UserPrincipalName, DisplayName: row.DisplayName, KeyName: keyName,
+		Model: key.Product, Serial: res.Serial, PIN: pin, MinPINLength: max(s.Opts.MinPINLength, info.MinPINLength),
+		ChangeForced: s.Opts.ForcePINChange && info.AuthnrCfg, Time: s.now()}
+
 	// tapd first: it refuses a row that has its key already (or that
 	// another station holds) before anything is written, so a stale view
-	// of the batch can never overwrite a person's letter with a PIN that
-	// is not on their key. The challenge lives five minutes (Graph's);
-	// what follows takes seconds and one touch.
+	// of the batch can never overwrite a person's letter. The challenge
+	// lives five minutes (Graph's); what follows takes seconds and a touch.
 	progress(PhaseOptions)
-	opts, err := s.Client.UserCreationOptions(ctx, row.UserPrincipalName, s.Batch.ID, row.ID)
+	tctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	opts, err := s.Client.UserCreationOptions(tctx, row.UserPrincipalName, s.Batch.ID, row.ID)
+	cancel()
+	if isCode(err, api.CodeStagingRowRegistered) && pinSet {
+		if m, ours := s.registeredWith(ctx, row, key.Path, pin, nil); ours {
+			res.Method = m
+			return s.finish(ctx, row, key, pin, info, l, res, progress)
+		}
+	}
 	if err != nil {
 		return res, err
 	}
 	if s.Opts.PINs == RandomPINs {
-		// The letter is written before the PIN is set, so a PIN is never
-		// on a key without its letter, even if the kiosk dies next.
+		// The letter is written (to the pending folder) before the PIN is
+		// set, so a PIN is never on a key without its letter, even if the
+		// kiosk dies next; it moves beside the others once tapd has the key.
 		progress(PhaseLetter)
-		res.Letter, err = WriteLetter(s.Opts.Letters, s.Opts.LetterFormat, Letter{
-			Org: s.Opts.Org, Batch: s.Batch.Name, UPN: row.UserPrincipalName, DisplayName: row.DisplayName, KeyName: keyName,
-			Model: key.Product, Serial: res.Serial, PIN: pin, MinPINLength: max(s.Opts.MinPINLength, info.MinPINLength),
-			ChangeForced: s.Opts.ForcePINChange && info.AuthnrCfg, Time: s.now(),
-		})
-		if err != nil {
+		if _, err := WriteLetter(s.pendingDir(), s.Opts.LetterFormat, l); err != nil {
 			return res, err
 		}
 	}
@@ -206,35 +229,40 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 		if err := fido.SetPIN(key.Path, pin); err != nil {
 			return res, err
 		}
-		// A key without a PIN may still hold passkeys (CTAP 2.0 keys
-		// make them without one). Nothing of anyone else's goes out on a
-		// staged key: with the PIN set they can be counted.
-		if info.CredMgmt {
-			creds, err := fido.CredentialsFor(ctx, key.Path, pin, "")
-			if err != nil {
-				return res, err
-			}
-			if len(creds) > 0 {
-				return res, &NotEmptyError{Passkeys: len(creds)}
-			}
+	}
+	// A key without a PIN may still hold passkeys (CTAP 2.0 keys make
+	// them without one), and one pulled and plugged back may be another:
+	// nothing of anyone else's goes out on a staged key.
+	if info.CredMgmt {
+		creds, err := fido.CredentialsFor(ctx, key.Path, pin, "")
+		if err != nil {
+			return res, err
+		}
+		if len(creds) > 0 {
+			return res, &NotEmptyError{Passkeys: len(creds)}
 		}
 	}
-	cfg := info.AuthnrCfg
-	if (s.Opts.MinPINLength > 0 || s.Opts.ForcePINChange) && !cfg {
+	if (s.Opts.MinPINLength > 0 || s.Opts.ForcePINChange) && !info.AuthnrCfg {
 		res.Warnings = append(res.Warnings, ErrNoAuthnrCfg)
 	}
-	if cfg && s.Opts.MinPINLength > info.MinPINLength {
+	if info.AuthnrCfg && s.Opts.MinPINLength > info.MinPINLength {
 		progress(PhaseMinLength)
 		if err := fido.SetMinPINLength(ctx, key.Path, pin, s.Opts.MinPINLength); err != nil {
 			return res, err
 		}
 		res.MinLengthSet = true
-	} else if cfg && s.Opts.MinPINLength > 0 {
+	} else if info.AuthnrCfg && s.Opts.MinPINLength > 0 {
 		res.MinLengthSet = true // the key's own is that long already
 	}
 
 	progress(PhaseTouch)
-	reg, err := fido.Register(ctx, key.Path, fido.RegisterRequest{Options: opts.PublicKey, Origin: "https://" + opts.PublicKey.RelyingParty.ID, PIN: pin})
+	touch := s.Touch
+	if touch <= 0 {
+		touch = 60 * time.Second
+	}
+	kctx, cancel := context.WithTimeout(ctx, touch)
+	reg, err := fido.Register(kctx, key.Path, fido.RegisterRequest{Options: opts.PublicKey, Origin: "https://" + opts.PublicKey.RelyingParty.ID, PIN: pin})
+	cancel()
 	if err != nil {
 		return res, err
 	}
@@ -243,28 +271,197 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 		return res, err
 	}
 	progress(PhaseVerify)
-	res.Method, err = s.Client.RegisterUserFIDO2(ctx, row.UserPrincipalName, api.StagedFIDO2Request{
+	tctx, cancel = context.WithTimeout(ctx, CallTimeout)
+	res.Method, err = s.Client.RegisterUserFIDO2(tctx, row.UserPrincipalName, api.StagedFIDO2Request{
 		RegisterFIDO2Request: api.RegisterFIDO2Request{DisplayName: keyName, PublicKeyCredential: raw, KeyModel: key.Product},
 		StagingBatchID:       s.Batch.ID, StagingRowID: row.ID, SerialNumber: res.Serial,
 	})
+	cancel()
+	if isCode(err, api.CodeStagingRowRegistered) {
+		// Our own write, whose answer was lost and retried?
+		if m, ours := s.registeredWith(ctx, row, "", "", []string{reg.ID}); ours {
+			res.Method, err = m, nil
+		}
+	}
 	if err != nil {
 		return res, err
 	}
-	if cfg && s.Opts.ForcePINChange {
+	return s.finish(ctx, row, key, pin, info, l, res, progress)
+}
+
+// CallTimeout bounds each call to tapd within Stage.
+const CallTimeout = 20 * time.Second
+
+// finish does what follows tapd's record of the key: the forced PIN
+// change (and its record), and the letter moved beside the others, said
+// again if the change could not be forced after all.
+func (s *Stager) finish(ctx context.Context, row api.StagingRow, key fido.Key, pin string, info fido.Info, l Letter, res Result, progress func(Phase)) (Result, error) {
+	if info.AuthnrCfg && s.Opts.ForcePINChange {
 		progress(PhaseForceChange)
 		if err := fido.ForcePINChange(ctx, key.Path, pin); err != nil {
 			res.Warnings = append(res.Warnings, fmt.Errorf("the PIN change could not be forced: %w", err))
-			return res, nil
-		}
-		res.ChangeForced = true
-		forced := true
-		if _, err := s.Client.UpdateStagingRow(ctx, s.Batch.ID, row.ID, api.StagingRowPatch{PINChangeForced: &forced}); err != nil {
-			// The key asks for the change either way; only the manifest
-			// would say otherwise. Say so rather than fail a good key.
-			res.Warnings = append(res.Warnings, fmt.Errorf("tapd did not record the forced PIN change: %w", err))
+		} else {
+			res.ChangeForced = true
+			forced := true
+			tctx, cancel := context.WithTimeout(ctx, CallTimeout)
+			_, err := s.Client.UpdateStagingRow(tctx, s.Batch.ID, row.ID, api.StagingRowPatch{PINChangeForced: &forced})
+			cancel()
+			if err != nil {
+				// The key asks for the change either way; only the manifest
+				// would say otherwise. Say so rather than fail a good key.
+				res.Warnings = append(res.Warnings, fmt.Errorf("tapd did not record the forced PIN change: %w", err))
+			}
 		}
 	}
+	if s.Opts.PINs != RandomPINs {
+		return res, nil
+	}
+	var err error
+	if l.ChangeForced && !res.ChangeForced {
+		// The letter must not promise a change the key will not ask for.
+		l.ChangeForced = false
+		if res.Letter, err = WriteLetter(s.Opts.Letters, s.Opts.LetterFormat, l); err == nil {
+			err = RemoveLetter(s.pendingDir(), row.UserPrincipalName)
+		}
+	} else {
+		res.Letter, err = s.settle(s.pendingDir(), row.UserPrincipalName)
+	}
+	if err == nil {
+		// Any other pending letter for them (a stopped kiosk's, a losing
+		// station's) holds a PIN that is on no key of theirs.
+		err = s.dropPending(row.UserPrincipalName)
+	}
+	if err != nil {
+		res.Warnings = append(res.Warnings, fmt.Errorf("the PIN letter is still in %s: %w", s.pendingDir(), err))
+	}
 	return res, nil
+}
+
+// registeredWith reports whether the row is registered with this key: its
+// credential is on the key (looked up with the PIN), or is one of ids.
+func (s *Stager) registeredWith(ctx context.Context, row api.StagingRow, path, pin string, ids []string) (api.FIDO2Method, bool) {
+	tctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	b, err := s.Client.GetStagingBatch(tctx, s.Batch.ID)
+	cancel()
+	if err != nil {
+		return api.FIDO2Method{}, false
+	}
+	for _, r := range b.Rows {
+		if r.ID != row.ID || r.State != api.StagingRegistered || r.CredentialID == "" {
+			continue
+		}
+		if path != "" {
+			creds, err := fido.CredentialsFor(ctx, path, pin, "")
+			if err != nil {
+				return api.FIDO2Method{}, false
+			}
+			for _, c := range creds {
+				ids = append(ids, base64.RawURLEncoding.EncodeToString(c.ID))
+			}
+		}
+		if slices.Contains(ids, r.CredentialID) {
+			return api.FIDO2Method{ID: r.MethodID, DisplayName: r.KeyName, AAGUID: r.AAGUID, Model: r.Model}, true
+		}
+	}
+	return api.FIDO2Method{}, false
+}
+
+func isCode(err error, code api.Code) bool {
+	var ae *api.Error
+	return errors.As(err, &ae) && ae.Code == code
+}
+
+// pendingDir holds this kiosk's letters of keys being staged, in a folder
+// of its own under the letters' ".pending" (two stations may work on one
+// batch): a letter moves out, beside the others, only once tapd has the
+// person's key.
+func (s *Stager) pendingDir() string {
+	s.once.Do(func() {
+		b := make([]byte, 6)
+		rand.Read(b)
+		s.station = hex.EncodeToString(b)
+	})
+	return filepath.Join(s.Opts.Letters, ".pending", s.station)
+}
+
+// settle moves a person's pending letter from dir beside the others.
+func (s *Stager) settle(dir, upn string) (string, error) {
+	for _, ext := range extensions {
+		from := filepath.Join(dir, safeName(upn)+ext)
+		to := filepath.Join(s.Opts.Letters, safeName(upn)+ext)
+		if err := os.Rename(from, to); err == nil {
+			return to, nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+	}
+	return "", errNoPending
+}
+
+var errNoPending = errors.New("no pending letter")
+
+// dropPending removes a person's letters from every pending folder.
+func (s *Stager) dropPending(upn string) error {
+	dirs, _ := filepath.Glob(filepath.Join(s.Opts.Letters, ".pending", "*"))
+	var errs []error
+	for _, d := range dirs {
+		errs = append(errs, RemoveLetter(d, upn))
+	}
+	return errors.Join(errs...)
+}
+
+// StaleAfter is when a pending letter of an unregistered person is
+// surely not a running kiosk's: longer than tapd holds a row for one
+// registration (its lease: the challenge's five minutes, or ten while a
+// write is in flight).
+const StaleAfter = 15 * time.Minute
+
+// Reconcile settles the pending letters stopped kiosks left behind. A
+// person whose row is registered has that key (a kiosk stopped between
+// tapd's record and the move), so their letter joins the others, if it is
+// the only one pending for them (two would mean two stations raced, and
+// an operator must look: it is left, and named in the error). Other
+// pending letters belong to keys that must be wiped before they are
+// staged, and go once they are stale (a younger one may be a running
+// station's).
+func (s *Stager) Reconcile(b api.StagingBatch) error {
+	if s.Opts.PINs != RandomPINs {
+		return nil
+	}
+	if err := privateDir(s.Opts.Letters); err != nil {
+		return err
+	}
+	dirs, _ := filepath.Glob(filepath.Join(s.Opts.Letters, ".pending", "*"))
+	var errs []error
+	for _, r := range b.Rows {
+		var holding []string
+		for _, d := range dirs {
+			for _, ext := range extensions {
+				if fi, err := os.Stat(filepath.Join(d, safeName(r.UserPrincipalName)+ext)); err == nil {
+					if r.State == api.StagingRegistered || time.Since(fi.ModTime()) > StaleAfter {
+						holding = append(holding, d)
+					}
+				}
+			}
+		}
+		switch {
+		case len(holding) == 0:
+		case r.State != api.StagingRegistered:
+			for _, d := range holding {
+				if err := RemoveLetter(d, r.UserPrincipalName); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		case len(holding) == 1:
+			if _, err := s.settle(holding[0], r.UserPrincipalName); err != nil {
+				errs = append(errs, err)
+			}
+		default:
+			errs = append(errs, fmt.Errorf("%s has %d pending PIN letters in %v: two stations staged them at once. Keep the one whose PIN the key takes (move it into the letters folder), delete the other, and start again",
+				r.UserPrincipalName, len(holding), holding))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // logged writes one line per key: the row, how far it got, how long it
@@ -298,14 +495,16 @@ func (s *Stager) logged(row api.StagingRow, phase Phase, start time.Time, res Re
 // the manifest and `tapctl staging show` give, and removes the person's
 // letter: its PIN will never be on a key of theirs.
 func (s *Stager) Fail(ctx context.Context, row api.StagingRow, reason string) error {
-	if s.Opts.PINs == RandomPINs {
-		if err := RemoveLetter(s.Opts.Letters, row.UserPrincipalName); err != nil {
-			return err
-		}
-	}
+	// tapd first: a row it will not fail (registered after all) keeps its
+	// letter, which holds the PIN on that person's key.
 	failed := api.StagingFailed
-	_, err := s.Client.UpdateStagingRow(ctx, s.Batch.ID, row.ID, api.StagingRowPatch{State: &failed, FailureReason: &reason})
-	return err
+	if _, err := s.Client.UpdateStagingRow(ctx, s.Batch.ID, row.ID, api.StagingRowPatch{State: &failed, FailureReason: &reason}); err != nil {
+		return err
+	}
+	if s.Opts.PINs == RandomPINs {
+		return RemoveLetter(s.pendingDir(), row.UserPrincipalName)
+	}
+	return nil
 }
 
 // Retry puts the batch's failed rows back to pending, for another round.

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,6 +221,59 @@ func TestStageKeyWithPasskeys(t *testing.T) {
 	}
 }
 
+// TestStageAnswerLost: tapd records the key but its answer never comes
+// back. The retry with the same key finds the row registered with the
+// key's own credential and finishes it (the forced PIN change, the
+// letter), instead of calling it someone else's. A kiosk that stopped
+// there instead settles the letter on its next start (Reconcile).
+func TestStageAnswerLost(t *testing.T) {
+	d := newTapd(t)
+	b := d.batch(t, "lost", 2)
+	var drop atomic.Bool
+	inner := d.srv.Config.Handler
+	d.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if drop.Load() && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/fido2Methods") {
+			inner.ServeHTTP(httptest.NewRecorder(), r) // done, but the answer is lost
+			http.Error(w, "gateway timeout", http.StatusGatewayTimeout)
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t)}
+	pin := "73914682"
+	path, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond})
+	drop.Store(true)
+	if _, err := s.Stage(bg, b.Rows[0], fido.Key{Path: path}, pin, false, nothing); err == nil {
+		t.Fatal("a lost answer was taken for a success")
+	}
+	drop.Store(false)
+	if got, _ := d.op.GetStagingBatch(bg, b.ID); got.Rows[0].State != api.StagingRegistered {
+		t.Fatalf("tapd did not record the key: %s", got.Rows[0].State)
+	}
+	letters, _ := filepath.Glob(filepath.Join(s.Opts.Letters, "*.txt"))
+	if len(letters) != 0 {
+		t.Fatalf("a letter left the pending folder before the key was known registered: %v", letters)
+	}
+	res, err := s.Stage(bg, b.Rows[0], fido.Key{Path: path}, pin, true, nothing)
+	if err != nil || !res.ChangeForced || res.Method.ID == "" || res.Letter == "" {
+		t.Fatalf("the retry: %+v %v", res, err)
+	}
+
+	// The second person: the kiosk stops right after tapd's record.
+	path2, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond})
+	drop.Store(true)
+	s.Stage(bg, b.Rows[1], fido.Key{Path: path2}, "58203917", false, nothing)
+	drop.Store(false)
+	got, _ := d.op.GetStagingBatch(bg, b.ID)
+	if err := s.Reconcile(got); err != nil {
+		t.Fatal(err)
+	}
+	letters, _ = filepath.Glob(filepath.Join(s.Opts.Letters, "*.txt"))
+	if len(letters) != 2 {
+		t.Fatalf("after Reconcile the letters are %v", letters)
+	}
+}
+
 // TestStageCTAP20Key: a key without authenticatorConfig is registered
 // all the same, and the result says what it could not take.
 func TestStageCTAP20Key(t *testing.T) {
@@ -241,7 +296,7 @@ func TestFailAndRetry(t *testing.T) {
 	d := newTapd(t)
 	b := d.batch(t, "skip", 1)
 	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t)}
-	p, err := staging.WriteLetter(s.Opts.Letters, staging.Text, staging.Letter{UPN: b.Rows[0].UserPrincipalName, PIN: "73914682"})
+	p, err := staging.WriteLetter(s.PendingDir(), staging.Text, staging.Letter{UPN: b.Rows[0].UserPrincipalName, PIN: "73914682"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,5 +354,49 @@ func benchStage(b *testing.B, format string) {
 		if _, err := s.Stage(bg, batch.Rows[i], fido.Key{Path: path, Product: "Bench key"}, pin, false, nothing); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestReconcile: what a start does with pending letters. A registered
+// person's single pending letter is settled; two (stations raced) are
+// left and named; a pending person's stale letter goes, a young one (a
+// running station's) stays.
+func TestReconcile(t *testing.T) {
+	opts := options(t)
+	a := &staging.Stager{Opts: opts}
+	other := &staging.Stager{Opts: opts} // another station, same folder
+	rows := []api.StagingRow{
+		{ID: "1", UserPrincipalName: "reg@example.com", State: api.StagingRegistered},
+		{ID: "2", UserPrincipalName: "both@example.com", State: api.StagingRegistered},
+		{ID: "3", UserPrincipalName: "stale@example.com", State: api.StagingPending},
+		{ID: "4", UserPrincipalName: "young@example.com", State: api.StagingPending},
+	}
+	write := func(s *staging.Stager, upn string) string {
+		p, err := staging.WriteLetter(s.PendingDir(), staging.Text, staging.Letter{UPN: upn, PIN: "73914682"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write(a, "reg@example.com")
+	write(a, "both@example.com")
+	write(other, "both@example.com")
+	stale := write(a, "stale@example.com")
+	old := time.Now().Add(-staging.StaleAfter - time.Minute)
+	os.Chtimes(stale, old, old)
+	young := write(other, "young@example.com")
+
+	err := (&staging.Stager{Opts: opts}).Reconcile(api.StagingBatch{Rows: rows})
+	if err == nil || !strings.Contains(err.Error(), "both@example.com has 2 pending PIN letters") {
+		t.Fatalf("two pending letters for one registered person: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(opts.Letters, "reg_at_example.com.txt")); err != nil {
+		t.Errorf("the registered person's letter was not settled: %v", err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("a stale pending letter stayed: %v", err)
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Errorf("a running station's pending letter went: %v", err)
 	}
 }

@@ -7,7 +7,12 @@ import (
 // bind makes a key binding whose help is the catalogue's desc in the
 // person's language, labelled as the help bar shows the keys.
 func (m *Model) bind(desc, label string, keys ...string) key.Binding {
-	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(label, m.t.S(desc)))
+	return binding(m.t, desc, label, keys...)
+}
+
+// binding is a key binding whose help is desc from t's catalogue.
+func binding(t T, desc, label string, keys ...string) key.Binding {
+	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(label, t.S(desc)))
 }
 
 // The keys steps share. Each step's file lists the ones it uses, so that

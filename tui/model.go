@@ -113,15 +113,7 @@ func New(cfg Config, svc Service) (*Model, error) {
 	return m, nil
 }
 
-func (m *Model) theme() string {
-	if m.cfg.Theme == "" || m.cfg.Theme == "auto" {
-		if m.dark {
-			return "dark"
-		}
-		return "light"
-	}
-	return m.cfg.Theme
-}
+func (m *Model) theme() string { return themeName(m.cfg.Theme, m.dark) }
 
 // Journey exposes the journey for tests.
 func (m *Model) Journey() *flows.Journey { return m.j }

@@ -49,19 +49,23 @@ type person struct {
 	doneAt     time.Time
 }
 
+// newField is a text field as every step draws one; a secret one shows
+// a dot for each character.
+func newField(limit int, secret bool) textinput.Model {
+	ti := textinput.New()
+	ti.CharLimit = limit
+	ti.SetWidth(40)
+	ti.Prompt = "› "
+	if secret {
+		ti.EchoMode = textinput.EchoPassword
+		ti.EchoCharacter = '•'
+	}
+	return ti
+}
+
 func (m *Model) newPerson() *person {
 	t, _ := NewT(m.cfg.Lang) // checked in New
-	mk := func(limit int, secret bool) textinput.Model {
-		ti := textinput.New()
-		ti.CharLimit = limit
-		ti.SetWidth(40)
-		ti.Prompt = "› "
-		if secret {
-			ti.EchoMode = textinput.EchoPassword
-			ti.EchoCharacter = '•'
-		}
-		return ti
-	}
+	mk := newField
 	p := &person{j: flows.New(m.cfg.Now), t: t, lastInput: m.cfg.Now()}
 	// The pass field takes what a pass can be under any policy (8 to 48
 	// characters, tap's range); a kiosk token cannot read the live policy.

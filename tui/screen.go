@@ -173,7 +173,15 @@ func (m *Model) problemView(w int) string {
 	if m.j.Problem == nil {
 		return ""
 	}
-	return "\n" + para(m.st.problem, "! "+m.explain(m.j.Problem), w)
+	return problemLine(m.st, m.explain(m.j.Problem), w)
+}
+
+// problemLine is a problem, wrapped, on lines of its own.
+func problemLine(st styles, text string, w int) string {
+	if text == "" {
+		return ""
+	}
+	return "\n" + para(st.problem, "! "+text, w)
 }
 
 // choices draws a vertical choice, the selected one marked "›"; a long
@@ -196,21 +204,30 @@ func (m *Model) choices(w, selected int, options ...string) string {
 	return strings.Join(out, "\n")
 }
 
-func (m *Model) busyView() string {
-	if m.busy == "" {
+func (m *Model) busyView() string { return busyLine(m.st, m.busy) }
+
+// busyLine says what a running call is doing, if one runs.
+func busyLine(st styles, busy string) string {
+	if busy == "" {
 		return ""
 	}
-	return "\n" + m.st.hint.Render("… "+m.busy)
+	return "\n" + st.hint.Render("… "+busy)
 }
 
 // touchBox is the "touch your key now" box, drawn only while the key
 // really waits.
 func (m *Model) touchBox(w int, title, body string) string {
-	spin := []string{"◐", "◓", "◑", "◒"}[m.cfg.Now().Second()%4]
+	return drawTouchBox(m.st, m.t, m.cfg.Now(), m.cfg.Touch, w, title, body)
+}
+
+// drawTouchBox is the touch box of both kiosk modes: a spinner that moves
+// with the clock, what to do, and how long the key waits.
+func drawTouchBox(st styles, t T, now time.Time, wait time.Duration, w int, title, body string) string {
+	spin := []string{"◐", "◓", "◑", "◒"}[now.Second()%4]
 	inner := min(w, 64) - 4
-	text := m.st.title.Render(spin+"  "+title) + "\n" + para(m.st.body, body, inner) + "\n" +
-		para(m.st.hint, m.t.S("touch.timeout", m.t.Dur(m.cfg.Touch)), inner)
-	return m.st.box.Render(text)
+	text := st.title.Render(spin+"  "+title) + "\n" + para(st.body, body, inner) + "\n" +
+		para(st.hint, t.S("touch.timeout", t.Dur(wait)), inner)
+	return st.box.Render(text)
 }
 
 // greeting heads the signed-in steps before the key is registered: who

@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/flows"
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
@@ -53,6 +54,7 @@ const (
 	sWork                    // setting the key up and registering it
 	sStaged                  // done: unplug it
 	sFailed                  // this person's key could not be staged
+	sElsewhere               // this person is done, or being done, elsewhere: unplug
 	sDone                    // no pending person left
 )
 
@@ -84,20 +86,35 @@ type StagingModel struct {
 	weakOK     bool // the operator pressed Enter again on a weak PIN
 
 	// keyGone: the key left since the last look (for the reset replug).
-	keyGone  bool
-	phase    staging.Phase
-	touching bool
-	cancel   context.CancelFunc
-	busy     string
-	problem  error
-	result   staging.Result
-	stagedN  int // keys staged this run
+	keyGone bool
+	// pollGen numbers the key watch: each look is scheduled with the
+	// current number and a newer one outdates it, so a step that starts
+	// its own watch never has two running.
+	pollGen int
+	// reloading: a batch read was asked for to go on to the next person;
+	// one that answers otherwise (Init's) only updates the counts.
+	reloading bool
+	phase     staging.Phase
+	touching  bool
+	cancel    context.CancelFunc
+	busy      string
+	problem   error
+	result    staging.Result
+	stagedN   int // keys staged this run
+	// notice is shown on the next person's screen: why the last one was
+	// passed over (done elsewhere, held by another station).
+	notice   error
 	manifest []string
-	quitting bool
+	// manifestErr is a manifest that could not be written, for the exit.
+	manifestErr error
+	quitting    bool
 }
 
 // NewStaging returns the staging model for a batch that tapd has.
 func NewStaging(cfg StagingConfig, s *staging.Stager, b api.StagingBatch) (*StagingModel, error) {
+	if cfg.Lang == "" {
+		cfg.Lang = "en"
+	}
 	t, err := NewT(cfg.Lang)
 	if err != nil {
 		return nil, err
@@ -113,31 +130,18 @@ func NewStaging(cfg StagingConfig, s *staging.Stager, b api.StagingBatch) (*Stag
 	}
 	m := &StagingModel{cfg: cfg, stager: s, t: t, width: 80, height: 24, dark: true, batch: b, skipped: map[string]bool{}}
 	m.st = newStyles(m.theme(), true)
-	mk := func() textinput.Model {
-		ti := textinput.New()
-		ti.CharLimit = 63
-		ti.SetWidth(40)
-		ti.Prompt = "› "
-		ti.EchoMode = textinput.EchoPassword
-		ti.EchoCharacter = '•'
-		return ti
-	}
-	m.pin1, m.pin2 = mk(), mk()
+	m.pin1, m.pin2 = newField(63, true), newField(63, true)
 	return m, nil
 }
 
-func (m *StagingModel) theme() string {
-	if m.cfg.Theme == "" || m.cfg.Theme == "auto" {
-		if m.dark {
-			return "dark"
-		}
-		return "light"
-	}
-	return m.cfg.Theme
-}
+func (m *StagingModel) theme() string { return themeName(m.cfg.Theme, m.dark) }
 
 // Quitting reports whether the operator stopped (for the exit code).
 func (m *StagingModel) Quitting() bool { return m.quitting }
+
+// ManifestErr is why the manifest could not be written at the end, if
+// it could not: the kiosk says so after the screen is gone.
+func (m *StagingModel) ManifestErr() error { return m.manifestErr }
 
 type (
 	sBatchMsg struct {
@@ -145,8 +149,13 @@ type (
 		err error
 	}
 	sKeysMsg struct {
+		gen  int
 		keys []fido.Key
 		err  error
+	}
+	sPINMsg struct {
+		pin string
+		err error
 	}
 	sFactsMsg struct {
 		info fido.Info
@@ -174,7 +183,7 @@ type (
 
 // Init reads the batch afresh and asks the terminal's background.
 func (m *StagingModel) Init() tea.Cmd {
-	return tea.Batch(m.reload(), tea.RequestBackgroundColor, m.tick())
+	return tea.Batch(m.readBatch(), tea.RequestBackgroundColor, m.tick())
 }
 
 // tick redraws once a second, for the touch box's spinner.
@@ -182,7 +191,13 @@ func (m *StagingModel) tick() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return sTickMsg(t) })
 }
 
+// reload reads the batch, then goes on to the next pending person.
 func (m *StagingModel) reload() tea.Cmd {
+	m.reloading = true
+	return m.readBatch()
+}
+
+func (m *StagingModel) readBatch() tea.Cmd {
 	id := m.batch.ID
 	return call(callTimeout, func(ctx context.Context) tea.Msg {
 		b, err := m.stager.Client.GetStagingBatch(ctx, id)
@@ -191,7 +206,9 @@ func (m *StagingModel) reload() tea.Cmd {
 }
 
 func (m *StagingModel) pollKeys(now bool) tea.Cmd {
-	look := func() tea.Msg { ks, err := fido.Keys(); return sKeysMsg{ks, err} }
+	m.pollGen++
+	gen := m.pollGen
+	look := func() tea.Msg { ks, err := fido.Keys(); return sKeysMsg{gen, ks, err} }
 	if now {
 		return look
 	}
@@ -220,18 +237,36 @@ func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case sBatchMsg:
 		return m, m.batchRead(msg)
 	case sKeysMsg:
+		if msg.gen != m.pollGen {
+			return m, nil // outdated by a newer watch
+		}
 		return m, m.keysSeen(msg)
+	case sPINMsg:
+		if msg.err != nil {
+			m.step, m.problem = sFailed, msg.err
+			return m, nil
+		}
+		m.pin = msg.pin
+		return m, m.startStage(false)
 	case sFactsMsg:
 		return m, m.factsRead(msg)
 	case sVerifiedMsg:
 		m.busy = ""
-		if msg.err != nil {
-			// Not this person's PIN after all (another key, or the
-			// kiosk restarted): the key must be wiped to be staged.
+		var wrong *fido.PINWrongError
+		switch {
+		case msg.err == nil:
+			return m, m.startStage(true)
+		case errors.As(msg.err, &wrong), errors.Is(msg.err, fido.ErrPINBlocked), errors.Is(msg.err, fido.ErrPINAuthBlocked):
+			// Not this person's PIN after all (another key): the key
+			// must be wiped to be staged.
 			m.step, m.problem = sNotEmpty, nil
+		case errors.Is(msg.err, fido.ErrKeyRemoved):
+			m.step, m.problem = sPlug, msg.err
+		default:
+			m.step, m.problem = sFailed, msg.err
 			return m, nil
 		}
-		return m, m.startStage(true)
+		return m, m.pollKeys(false)
 	case sResetMsg:
 		m.touching, m.cancel = false, nil
 		return m, m.resetDone(msg.err)
@@ -247,7 +282,7 @@ func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.reload()
 	case sManifestMsg:
 		m.busy = ""
-		m.manifest, m.problem = msg.paths, msg.err
+		m.manifest, m.problem, m.manifestErr = msg.paths, msg.err, msg.err
 		if m.quitting {
 			return m, tea.Quit
 		}
@@ -258,12 +293,18 @@ func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 func (m *StagingModel) batchRead(msg sBatchMsg) tea.Cmd {
 	m.busy = ""
+	next := m.reloading
+	m.reloading = false
 	if msg.err != nil {
-		m.problem = msg.err
+		if next {
+			// tapd out of reach between two people: say so, and Enter
+			// asks again (sFailed with no row).
+			m.step, m.problem, m.row = sFailed, msg.err, api.StagingRow{}
+		}
 		return nil
 	}
 	m.batch = msg.b
-	if m.step == sOverview {
+	if !next {
 		return nil
 	}
 	return m.nextRow()
@@ -276,7 +317,8 @@ func (m *StagingModel) nextRow() tea.Cmd {
 		m.step = sDone
 		return m.writeManifest()
 	}
-	m.row, m.pos, m.step, m.problem = row, pos, sPlug, nil
+	m.row, m.pos, m.step, m.problem = row, pos, sPlug, m.notice
+	m.notice = nil
 	return m.pollKeys(true)
 }
 
@@ -321,11 +363,14 @@ func (m *StagingModel) keysSeen(msg sKeysMsg) tea.Cmd {
 		m.busy = m.t.S("key.reading")
 		path := m.key.Path
 		return func() tea.Msg { info, err := fido.GetInfo(path); return sFactsMsg{info, err} }
-	case sStaged, sNotEmpty:
+	case sStaged, sNotEmpty, sElsewhere:
 		// The staged key (or one the operator will not wipe) must leave
 		// before the next person's is taken.
 		if !present(msg.keys, m.key.Path) {
-			if m.step == sStaged {
+			if m.step != sNotEmpty {
+				if m.step == sElsewhere {
+					m.notice = m.problem
+				}
 				m.endRow()
 				return m.reload()
 			}
@@ -334,7 +379,9 @@ func (m *StagingModel) keysSeen(msg sKeysMsg) tea.Cmd {
 		}
 		return m.pollKeys(false)
 	case sResetPlug:
-		if !present(msg.keys, m.key.Path) {
+		// Gone is no key at all, back is one key, whatever its path: a
+		// key plugged in again may come back as another hidraw node.
+		if len(msg.keys) == 0 {
 			m.keyGone = true
 			return m.pollKeys(false)
 		}
@@ -394,12 +441,7 @@ func (m *StagingModel) choosePIN() tea.Cmd {
 		return m.pin1.Focus()
 	}
 	if m.pin == "" {
-		pin, err := staging.RandomPIN(o.PINLength, o.Alphabet)
-		if err != nil {
-			m.step, m.problem = sFailed, err
-			return nil
-		}
-		m.pin = pin
+		return func() tea.Msg { pin, err := staging.RandomPIN(o.PINLength, o.Alphabet); return sPINMsg{pin, err} }
 	}
 	return m.startStage(false)
 }
@@ -460,15 +502,15 @@ func (m *StagingModel) staged(msg sResultMsg) tea.Cmd {
 		// Pulled out: plugged back in, it goes on (its PIN is checked).
 		m.step, m.problem = sPlug, msg.err
 		return m.pollKeys(false)
-	case errors.As(msg.err, &ae) && ae.Code == api.CodeStagingRowRegistered:
-		// Another station (or an earlier run) did this person: go on.
-		m.endRow()
-		m.problem = msg.err
-		return m.reload()
-	case errors.As(msg.err, &ae) && ae.Code == api.CodeStagingRowBusy:
-		m.skipped[m.row.ID] = true
-		m.endRow()
-		return m.reload()
+	case errors.As(msg.err, &ae) && (ae.Code == api.CodeStagingRowRegistered || ae.Code == api.CodeStagingRowBusy):
+		// Done or being done elsewhere (another station, an earlier
+		// run): say so, and go on once this key is out, so that it is
+		// not taken for the next person's.
+		if ae.Code == api.CodeStagingRowBusy {
+			m.skipped[m.row.ID] = true
+		}
+		m.step, m.problem = sElsewhere, msg.err
+		return m.pollKeys(false)
 	}
 	m.step, m.problem = sFailed, msg.err
 	return nil
@@ -492,7 +534,7 @@ func (m *StagingModel) resetDone(err error) tea.Cmd {
 
 // Keys.
 func (m *StagingModel) bind(desc, label string, keys ...string) key.Binding {
-	return key.NewBinding(key.WithKeys(keys...), key.WithHelp(label, m.t.S(desc)))
+	return binding(m.t, desc, label, keys...)
 }
 func (m *StagingModel) keyQuit() key.Binding {
 	return m.bind("stage.help.stop", "ctrl+c", "ctrl+c", "ctrl+q")
@@ -515,7 +557,7 @@ func (m *StagingModel) bindings() []key.Binding {
 	switch m.step {
 	case sOverview:
 		bs = []key.Binding{m.keyStart()}
-	case sPlug, sStaged:
+	case sPlug:
 		bs = []key.Binding{m.keySkip()}
 	case sNotEmpty:
 		bs = []key.Binding{m.keyWipe(), m.keyOther(), m.keySkip()}
@@ -533,9 +575,6 @@ func (m *StagingModel) bindings() []key.Binding {
 		bs = []key.Binding{m.keyRetry(), m.keySkip()}
 	case sDone:
 		bs = []key.Binding{m.bind("stage.help.finish", "enter", "enter")}
-	}
-	if m.step == sStaged {
-		bs = nil
 	}
 	return append(bs, m.keyQuit())
 }
@@ -602,6 +641,10 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 	case sFailed:
 		switch {
 		case key.Matches(k, m.keyRetry()):
+			if m.row.ID == "" {
+				m.problem = nil
+				return m.reload()
+			}
 			m.problem, m.step = nil, sPlug
 			return m.pollKeys(true)
 		case key.Matches(k, m.keySkip()):
@@ -620,9 +663,12 @@ var errOtherKey = errors.New("unplug this key and plug in another")
 // skip marks the person failed (with the last problem as the reason, or
 // "skipped") and goes on to the next.
 func (m *StagingModel) skip() tea.Cmd {
+	if m.row.ID == "" {
+		return nil
+	}
 	reason := m.t.S("stage.skipped")
 	if m.problem != nil {
-		reason = explainFor(m.t, m.problem)
+		reason = m.explain(m.problem)
 	}
 	row := m.row
 	m.busy = m.t.S("stage.skipping")
@@ -678,8 +724,6 @@ func (m *StagingModel) focusPIN(i int) tea.Cmd {
 	return m.pin2.Focus()
 }
 
-var errPINsDiffer = errors.New("the two PINs differ")
-
 // errWeak is a typed PIN staging.Weak finds easy to guess.
 type errWeak struct{ why string }
 
@@ -692,7 +736,7 @@ func (m *StagingModel) pinTyped() tea.Cmd {
 	case err != nil:
 		m.problem = err
 	case p1 != p2:
-		m.problem = errPINsDiffer
+		m.problem = flows.ErrPINsDiffer
 		m.pin2.Reset()
 	case staging.Weak(p1) != "" && !m.weakOK:
 		m.problem, m.weakOK = errWeak{staging.Weak(p1)}, true

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/flows"
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
@@ -45,9 +46,11 @@ func (m *StagingModel) explain(err error) string {
 	var ae *api.Error
 	var weak errWeak
 	switch {
+	case err == nil:
+		return ""
 	case errors.Is(err, staging.ErrNotEmpty):
 		return "" // the screen's title says it
-	case errors.Is(err, errPINsDiffer):
+	case errors.Is(err, flows.ErrPINsDiffer):
 		return m.t.S("pin.differ")
 	case errors.As(err, &weak):
 		return m.t.S("stage.pinWeak", m.t.S(weakReasons[weak.why]))
@@ -59,6 +62,14 @@ func (m *StagingModel) explain(err error) string {
 		return m.t.S("stage.removed")
 	case errors.As(err, &ae) && !errors.Is(err, api.ErrUnreachable):
 		return m.t.S("err.service", Clean(ae.Message, 200))
+	case errors.Is(err, api.ErrUnreachable):
+		return explainFor(m.t, err)
+	}
+	if reason, _ := fido.Explain(err); reason == fido.ReasonOther {
+		// Not the key's: a letter folder, a full disk, the PIN draw. Its
+		// own words name the file and the cause (never the PIN), which is
+		// what an operator needs.
+		return m.t.S("stage.error", Clean(err.Error(), 300))
 	}
 	return explainFor(m.t, err)
 }
@@ -71,17 +82,10 @@ var weakReasons = map[string]string{
 }
 
 func (m *StagingModel) problemView(w int) string {
-	if m.problem == nil || errors.Is(m.problem, staging.ErrNotEmpty) {
+	if m.problem == nil {
 		return ""
 	}
-	return "\n" + para(m.st.problem, "! "+m.explain(m.problem), w)
-}
-
-func (m *StagingModel) busyView() string {
-	if m.busy == "" {
-		return ""
-	}
-	return "\n" + m.st.hint.Render("… "+m.busy)
+	return problemLine(m.st, m.explain(m.problem), w) // "" for ErrNotEmpty: the title says it
 }
 
 // who is the person a screen is about: "Ada Lovelace (3 of 40)" and
@@ -136,11 +140,17 @@ func (m *StagingModel) body(w int) string {
 	case sStaged:
 		out = m.who(w) + "\n" + m.stagedView(w)
 	case sFailed:
+		if m.row.ID == "" { // between two people: tapd did not answer
+			out = para(st.title, t.S("stage.batch", Clean(m.batch.Name, 60)), w)
+			break
+		}
 		out = m.who(w) + "\n" + para(st.title, t.S("stage.failedTitle"), w)
+	case sElsewhere:
+		out = m.who(w) + "\n" + para(st.title, t.S("stage.elsewhere"), w)
 	case sDone:
 		out = m.doneView(w)
 	}
-	return out + m.busyView() + m.problemView(w)
+	return out + busyLine(m.st, m.busy) + m.problemView(w)
 }
 
 func (m *StagingModel) overview(w int) string {
@@ -196,11 +206,7 @@ func (m *StagingModel) progress(w int) string {
 }
 
 func (m *StagingModel) touchBox(w int, title, body string) string {
-	spin := []string{"◐", "◓", "◑", "◒"}[m.cfg.Now().Second()%4]
-	inner := min(w, 64) - 4
-	text := m.st.title.Render(spin+"  "+title) + "\n" + para(m.st.body, body, inner) + "\n" +
-		para(m.st.hint, m.t.S("touch.timeout", m.t.Dur(m.cfg.Touch)), inner)
-	return m.st.box.Render(text)
+	return drawTouchBox(m.st, m.t, m.cfg.Now(), m.cfg.Touch, w, title, body)
 }
 
 func (m *StagingModel) stagedView(w int) string {
@@ -232,7 +238,10 @@ func (m *StagingModel) warning(err error) string {
 	if errors.Is(err, staging.ErrNoAuthnrCfg) {
 		return m.t.S("stage.noAuthnrCfg")
 	}
-	return m.t.S("stage.warning", m.explain(errors.Unwrap(err)))
+	if inner := errors.Unwrap(err); inner != nil {
+		err = inner // the cause, in the catalogue's words where it has them
+	}
+	return m.t.S("stage.warning", m.explain(err))
 }
 
 func (m *StagingModel) doneView(w int) string {

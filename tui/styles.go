@@ -12,6 +12,18 @@ type styles struct {
 	title, header, body, hint, problem, ok, selected, help, box lipgloss.Style
 }
 
+// themeName is the theme to draw: the configured one, or for "auto" (or
+// none) the one that suits the terminal's background.
+func themeName(theme string, dark bool) string {
+	if theme == "" || theme == "auto" {
+		if dark {
+			return "dark"
+		}
+		return "light"
+	}
+	return theme
+}
+
 // Themes: "dark" and "light" follow the terminal's background; "contrast"
 // is high contrast; "plain" (or NO_COLOR) draws no colour at all.
 func newStyles(theme string, dark bool) styles {

@@ -150,7 +150,13 @@ func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, logger *sl
 		return 2
 	}
 	opts := f.options(cfg.Org)
-	s := &staging.Stager{Client: c, Batch: b, Opts: opts, Log: logger}
+	s := &staging.Stager{Client: c, Batch: b, Opts: opts, Log: logger, Touch: cfg.Touch}
+	// Letters a stopped kiosk left pending: settled or removed, by what
+	// tapd says of their rows.
+	if err := s.Reconcile(b); err != nil {
+		fmt.Fprintln(stderr, "kiosk:", err)
+		return 1
+	}
 	if *f.retryFailed {
 		if err := s.Retry(ctx, b.Rows); err != nil {
 			fmt.Fprintln(stderr, "kiosk: --retry-failed:", err)
@@ -173,5 +179,9 @@ func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, logger *sl
 		return 1
 	}
 	logger.Info("staging stopped", "batch", b.ID)
+	if err := m.ManifestErr(); err != nil {
+		fmt.Fprintf(stderr, "kiosk: the manifest was not written: %v\n(get it with: tapctl staging export %s --format csv)\n", err, b.Name)
+		return 1
+	}
 	return 0
 }
