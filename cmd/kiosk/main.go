@@ -5,6 +5,11 @@
 //
 //	kiosk --server https://tapd.example.com --token-file /etc/tapkiosk/kiosk.token
 //
+// With --staging it is instead IT's station for enrolling a batch of keys
+// for people (see staging.go):
+//
+//	kiosk --staging --server https://tapd.example.com --token-file ~/operator.token --csv new-hires.csv --letters ~/letters
+//
 // Every flag may also be set as KIOSK_<FLAG> or in a --config file. The
 // demo build (go build -tags demo) adds --virtual-key.
 package main
@@ -47,7 +52,7 @@ func run(args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("kiosk", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	server := fs.String("server", "", "tapd URL, e.g. https://tapd.example.com")
-	tokenFile := fs.String("token-file", "", "file holding this kiosk's token (tapctl kiosk add)")
+	tokenFile := fs.String("token-file", "", "file holding this kiosk's token (tapctl kiosk add); with --staging, the operator's admin token (tapctl token add)")
 	caFile := fs.String("ca-file", "", "PEM CA certificates to trust for tapd's TLS")
 	org := fs.String("org", "", "organisation name shown on every screen")
 	lang := fs.String("lang", "en", "language: "+strings.Join(tui.Languages(), ", "))
