@@ -39,7 +39,11 @@ type StagingConfig struct {
 	// Manifest is the directory the batch's manifest is written to when
 	// the batch is done or the operator stops.
 	Manifest string
-	Now      func() time.Time
+	// Idle stops staging after this long with no key pressed, plugged or
+	// pulled (default 10 minutes): a station left alone must not stay
+	// signed in with an operator's token. Nothing is lost by stopping.
+	Idle time.Duration
+	Now  func() time.Time
 }
 
 type sStep int
@@ -91,6 +95,11 @@ type StagingModel struct {
 	// current number and a newer one outdates it, so a step that starts
 	// its own watch never has two running.
 	pollGen int
+	// lastActivity is the last key pressed, plugged or pulled, for Idle.
+	lastActivity time.Time
+	idleStopped  bool
+	// keysNow is how many keys the last look saw, to notice a change.
+	keysNow int
 	// reloading: a batch read was asked for to go on to the next person;
 	// one that answers otherwise (Init's) only updates the counts.
 	reloading bool
@@ -128,7 +137,10 @@ func NewStaging(cfg StagingConfig, s *staging.Stager, b api.StagingBatch) (*Stag
 	if cfg.KeyPoll <= 0 {
 		cfg.KeyPoll = fido.DefaultPollInterval
 	}
-	m := &StagingModel{cfg: cfg, stager: s, t: t, width: 80, height: 24, dark: true, batch: b, skipped: map[string]bool{}}
+	if cfg.Idle <= 0 {
+		cfg.Idle = 10 * time.Minute
+	}
+	m := &StagingModel{cfg: cfg, stager: s, t: t, width: 80, height: 24, dark: true, batch: b, skipped: map[string]bool{}, lastActivity: cfg.Now()}
 	m.st = newStyles(m.theme(), true)
 	m.pin1, m.pin2 = newField(63, true), newField(63, true)
 	return m, nil
@@ -138,6 +150,9 @@ func (m *StagingModel) theme() string { return themeName(m.cfg.Theme, m.dark) }
 
 // Quitting reports whether the operator stopped (for the exit code).
 func (m *StagingModel) Quitting() bool { return m.quitting }
+
+// IdleStopped reports whether staging stopped because nobody was there.
+func (m *StagingModel) IdleStopped() bool { return m.idleStopped }
 
 // ManifestErr is why the manifest could not be written at the end, if
 // it could not: the kiosk says so after the screen is gone.
@@ -226,8 +241,13 @@ func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.st = newStyles(m.theme(), m.dark)
 		return m, nil
 	case sTickMsg:
+		if m.step != sWork && m.step != sResetTouch && !m.quitting && m.cfg.Now().Sub(m.lastActivity) >= m.cfg.Idle {
+			m.idleStopped = true
+			return m, m.stop()
+		}
 		return m, m.tick()
 	case tea.KeyPressMsg:
+		m.lastActivity = m.cfg.Now()
 		return m, m.onKey(msg)
 	case tea.PasteMsg:
 		if m.step == sTypePIN {
@@ -239,6 +259,9 @@ func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case sKeysMsg:
 		if msg.gen != m.pollGen {
 			return m, nil // outdated by a newer watch
+		}
+		if len(msg.keys) != m.keysNow {
+			m.keysNow, m.lastActivity = len(msg.keys), m.cfg.Now()
 		}
 		return m, m.keysSeen(msg)
 	case sPINMsg:

@@ -3,6 +3,7 @@ package tui
 import (
 	"errors"
 	"testing"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/api"
@@ -179,4 +180,32 @@ func TestStagingTypedPIN(t *testing.T) {
 		t.Fatalf("the second Enter: step %d", m.step)
 	}
 	m.cancel()
+}
+
+// TestStagingIdleStops: a station left alone stops (the batch goes on next
+// time), but not while a key is being set up, and a key plugged or
+// pulled counts as someone there.
+func TestStagingIdleStops(t *testing.T) {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	m := stagingAt(t, staging.RandomPINs)
+	m.cfg.Now = func() time.Time { return now }
+	m.cfg.Idle, m.cfg.Manifest = time.Minute, ""
+	m.lastActivity = now
+	tick := func(d time.Duration) { now = now.Add(d); send(m, sTickMsg(now)) }
+	tick(50 * time.Second)
+	send(m, sKeysMsg{gen: m.pollGen, keys: []fido.Key{vkey}}) // someone plugged a key in
+	tick(50 * time.Second)
+	if m.IdleStopped() {
+		t.Fatal("stopped although a key was plugged in 50 s ago")
+	}
+	m.step = sWork
+	tick(2 * time.Minute)
+	if m.IdleStopped() {
+		t.Fatal("stopped in the middle of a key")
+	}
+	m.step = sPlug
+	tick(time.Second)
+	if !m.IdleStopped() || !m.Quitting() {
+		t.Fatal("a station left alone for over a minute did not stop")
+	}
 }

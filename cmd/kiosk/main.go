@@ -57,7 +57,7 @@ func run(args []string, stderr io.Writer) int {
 	org := fs.String("org", "", "organisation name shown on every screen")
 	lang := fs.String("lang", "en", "language: "+strings.Join(tui.Languages(), ", "))
 	theme := fs.String("theme", "auto", "auto, dark, light, contrast or plain (NO_COLOR also means plain)")
-	idle := fs.Duration("idle", 60*time.Second, "ask \"still there?\" after this long without input")
+	idle := fs.Duration("idle", 60*time.Second, "ask \"still there?\" after this long without input (with --staging: stop after this long, default 10m)")
 	touch := fs.Duration("touch-timeout", 60*time.Second, "how long to wait for a touch")
 	logFile := fs.String("log-file", defaultLog(), "where the kiosk logs (never the screen)")
 	kioskMode := fs.Bool("kiosk-mode", true, "ignore Ctrl+C, Ctrl+Z and Ctrl+\\; exit only with the admin chord and code")
@@ -149,8 +149,15 @@ func run(args []string, stderr io.Writer) int {
 	client := api.NewClient(*server, token)
 	client.HTTP = hc
 	if *stage.on {
-		return runStaging(stage, client, tui.StagingConfig{Org: *org, Lang: *lang, Theme: *theme, Touch: *touch,
-			ASCII: tui.ConsoleTerm(os.Getenv("TERM"))}, logger, stderr)
+		// --idle keeps its walk-up default (a minute) only where it was
+		// not given: an operator at work pauses longer than a passer-by.
+		sc := tui.StagingConfig{Org: *org, Lang: *lang, Theme: *theme, Touch: *touch, ASCII: tui.ConsoleTerm(os.Getenv("TERM"))}
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "idle" {
+				sc.Idle = *idle
+			}
+		})
+		return runStaging(stage, client, sc, logger, stderr)
 	}
 	m, err := tui.New(tui.Config{Org: *org, Lang: *lang, Theme: *theme, Idle: *idle, Touch: *touch,
 		KioskMode: *kioskMode, AdminChord: *chord, AdminCode: adminCode, ASCII: tui.ConsoleTerm(os.Getenv("TERM"))}, &tui.Live{Client: client, Log: logger})

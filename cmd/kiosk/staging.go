@@ -178,7 +178,10 @@ func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, logger *sl
 		fmt.Fprintln(stderr, "kiosk:", err)
 		return 1
 	}
-	logger.Info("staging stopped", "batch", b.ID)
+	logger.Info("staging stopped", "batch", b.ID, "idle", m.IdleStopped())
+	if m.IdleStopped() {
+		fmt.Fprintf(stderr, "kiosk: staging stopped after %s without anyone at it; start it again with the same flags to go on\n", cfg.Idle)
+	}
 	if err := m.ManifestErr(); err != nil {
 		fmt.Fprintf(stderr, "kiosk: the manifest was not written: %v\n(get it with: tapctl staging export %s --format csv)\n", err, b.Name)
 		return 1
