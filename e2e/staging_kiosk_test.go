@@ -67,9 +67,23 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 		t.Fatalf("Enter went on with the staged key still in:\n%s", k.screen())
 	}
 
-	// 2. Bob: his key is pulled out at the touch, and plugged back in.
+	// 2. Bob: first Ada's staged key comes back by mistake: the kiosk
+	// knows it by its serial and does not offer to wipe it.
 	k.key("unplug")
 	k.waitFor("Plug in the key for Bob Byte (2 of 3)")
+	k.key("plug")
+	s = k.waitFor("This is Ada Lovelace's key, staged in batch staff")
+	if strings.Contains(s, "ctrl+w") {
+		t.Fatalf("the wipe is offered for Ada's staged key:\n%s", s)
+	}
+	k.sendKey("C-w")
+	time.Sleep(500 * time.Millisecond)
+	if s := k.screen(); !strings.Contains(s, "This is Ada Lovelace's key") {
+		t.Fatalf("Ctrl+W on Ada's key:\n%s", s)
+	}
+	k.key("unplug")
+	k.waitFor("Plug in the key for Bob Byte (2 of 3)")
+	// Then his own, pulled out at the touch, and plugged back in.
 	k.key("fresh hold")
 	k.waitFor("Touch the key now")
 	k.key("unplug")

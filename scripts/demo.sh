@@ -89,11 +89,11 @@ Now the kiosk. Sign in as:
 The virtual key touches itself 1.5 s after it starts blinking. In another
 terminal you can pull it out or make it wait:
     echo unplug > $dir/key.control     (then: echo plug > $dir/key.control)
-    echo hold   > $dir/key.control     (then: echo touch > $dir/key.control)
+    echo hold   > $dir/key.control     (then: echo touch, or auto to touch by itself again)
 Ctrl+C leaves the kiosk (kiosk mode is off in the demo). tapd keeps running
 at $url for tapctl until you press Ctrl+C again.
 MSG
-printf 'user ada@example.com\npass %s\n' "$pass" > "$dir/credentials.txt"
+(umask 077; printf 'user ada@example.com\npass %s\n' "$pass" > "$dir/credentials.txt") # a pass is a secret, like the tokens
 if [ -n "${DEMO_EXIT:-}" ] || [ ! -t 0 ]; then
   exit 0
 fi

@@ -554,3 +554,14 @@ func (s *Stager) WriteManifest(ctx context.Context, dir string) ([]string, error
 	}
 	return out, nil
 }
+
+// Close removes this kiosk's pending folder if nothing is left in it (and
+// the pending folder above it, likewise): what is left is a letter whose
+// key is not settled, which Reconcile handles on the next start.
+func (s *Stager) Close() {
+	if s.Opts.PINs != RandomPINs || s.station == "" {
+		return
+	}
+	os.Remove(s.pendingDir())
+	os.Remove(filepath.Dir(s.pendingDir()))
+}

@@ -97,6 +97,7 @@ func nothing(staging.Phase) {}
 // TestStage: one key through every phase; what the key, tapd and the
 // letter hold after; and the refusals around it.
 func TestStage(t *testing.T) {
+	fido.RegisterSerialSource(hidroute.Prefix, func(p string) string { return "TS-" + p })
 	d := newTapd(t)
 	b := d.batch(t, "north", 3)
 	var logs strings.Builder
@@ -117,8 +118,15 @@ func TestStage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(phases) != 7 || !res.ChangeForced || !res.MinLengthSet || len(res.Warnings) != 0 {
+	if len(phases) != 7 || !res.ChangeForced || !res.MinLengthSet || len(res.Warnings) != 0 || res.Serial != "TS-"+path {
 		t.Fatalf("phases %v, result %+v", phases, res)
+	}
+	// Plugged in again later, it is known by its serial as Ada's.
+	if o, err := s.FindBySerial(bg, res.Serial); err != nil || o == nil || o.Row.ID != b.Rows[0].ID || o.Batch != "north" {
+		t.Fatalf("FindBySerial: %+v %v", o, err)
+	}
+	if o, err := s.FindBySerial(bg, "no-such-serial"); o != nil || err != nil {
+		t.Fatalf("FindBySerial of another: %+v %v", o, err)
 	}
 	info, _ := fido.GetInfo(path)
 	if info.MinPINLength != 8 || !info.ForcePINChange {

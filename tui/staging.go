@@ -72,6 +72,7 @@ type StagingModel struct {
 	width, height int
 	dark          bool
 	quitAsk       bool
+	skipAsk       bool // "skip this person?", asked before it is done
 
 	step    sStep
 	batch   api.StagingBatch
@@ -98,6 +99,8 @@ type StagingModel struct {
 	// lastActivity is the last key pressed, plugged or pulled, for Idle.
 	lastActivity time.Time
 	idleStopped  bool
+	// owner is whom the key in sNotEmpty was staged for, if it was.
+	owner *staging.Owner
 	// keysNow is how many keys the last look saw, to notice a change.
 	keysNow int
 	// reloading: a batch read was asked for to go on to the next person;
@@ -148,6 +151,12 @@ func NewStaging(cfg StagingConfig, s *staging.Stager, b api.StagingBatch) (*Stag
 
 func (m *StagingModel) theme() string { return themeName(m.cfg.Theme, m.dark) }
 
+// Summary is what the run did, for the kiosk to say after the screen
+// closes: keys staged this run, the batch's counts, the manifest's paths.
+func (m *StagingModel) Summary() (staged int, b api.StagingBatch, manifest []string) {
+	return m.stagedN, m.batch, m.manifest
+}
+
 // Quitting reports whether the operator stopped (for the exit code).
 func (m *StagingModel) Quitting() bool { return m.quitting }
 
@@ -188,7 +197,12 @@ type (
 		res staging.Result
 		err error
 	}
-	sFailedMsg   struct{ err error }
+	sFailedMsg struct{ err error }
+	sOwnerMsg  struct {
+		path  string
+		owner *staging.Owner
+		err   error
+	}
 	sManifestMsg struct {
 		paths []string
 		err   error
@@ -282,7 +296,7 @@ func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		case errors.As(msg.err, &wrong), errors.Is(msg.err, fido.ErrPINBlocked), errors.Is(msg.err, fido.ErrPINAuthBlocked):
 			// Not this person's PIN after all (another key): the key
 			// must be wiped to be staged.
-			m.step, m.problem = sNotEmpty, nil
+			return m, m.notEmpty(nil)
 		case errors.Is(msg.err, fido.ErrKeyRemoved):
 			m.step, m.problem = sPlug, msg.err
 		default:
@@ -295,6 +309,11 @@ func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.resetDone(msg.err)
 	case sEventMsg:
 		return m, m.stageEvent(msg)
+	case sOwnerMsg:
+		if m.step == sNotEmpty && msg.path == m.key.Path && msg.err == nil {
+			m.owner = msg.owner
+		}
+		return m, nil
 	case sFailedMsg:
 		m.busy = ""
 		if msg.err != nil {
@@ -447,8 +466,7 @@ func (m *StagingModel) factsRead(msg sFactsMsg) tea.Cmd {
 		path, pin := m.key.Path, m.pin
 		return call(callTimeout, func(ctx context.Context) tea.Msg { return sVerifiedMsg{fido.VerifyPIN(ctx, path, pin)} })
 	case msg.info.PINSet:
-		m.step = sNotEmpty
-		return m.pollKeys(false)
+		return m.notEmpty(nil)
 	}
 	return m.choosePIN()
 }
@@ -516,11 +534,12 @@ func (m *StagingModel) staged(msg sResultMsg) tea.Cmd {
 	switch {
 	case msg.err == nil:
 		m.result, m.stagedN, m.step = msg.res, m.stagedN+1, sStaged
+		m.batch.RegisteredCount++ // tapd's count says so too; the header need not wait for it
+		m.batch.PendingCount = max(m.batch.PendingCount-1, 0)
 		m.pin = "" // on the key and in the letter; not needed any more
 		return m.pollKeys(false)
 	case errors.Is(msg.err, staging.ErrNotEmpty):
-		m.step, m.problem = sNotEmpty, msg.err
-		return m.pollKeys(false)
+		return m.notEmpty(msg.err)
 	case errors.Is(msg.err, fido.ErrKeyRemoved):
 		// Pulled out: plugged back in, it goes on (its PIN is checked).
 		m.step, m.problem = sPlug, msg.err
@@ -551,8 +570,24 @@ func (m *StagingModel) resetDone(err error) tea.Cmd {
 		return m.pollKeys(false)
 	}
 	// Refused on the key, no touch, cancelled: ask again.
-	m.step, m.problem = sNotEmpty, err
-	return m.pollKeys(false)
+	return m.notEmpty(err)
+}
+
+// notEmpty asks whether to wipe the key, and looks for it among the keys
+// already staged (by its serial number, when it shows one): a key staged
+// for someone is theirs, and the wipe is not offered.
+func (m *StagingModel) notEmpty(problem error) tea.Cmd {
+	m.step, m.problem, m.owner = sNotEmpty, problem, nil
+	path := m.key.Path
+	find := call(callTimeout, func(ctx context.Context) tea.Msg {
+		serial := fido.Serial(path)
+		if serial == "" {
+			return nil
+		}
+		o, err := m.stager.FindBySerial(ctx, serial)
+		return sOwnerMsg{path, o, err}
+	})
+	return tea.Batch(m.pollKeys(false), find)
 }
 
 // Keys.
@@ -576,6 +611,9 @@ func (m *StagingModel) bindings() []key.Binding {
 	if m.quitAsk {
 		return []key.Binding{m.bind("stage.help.stopYes", "y", "y"), m.bind("stage.help.stopNo", "n", "n", "esc")}
 	}
+	if m.skipAsk {
+		return []key.Binding{m.bind("stage.help.skipYes", "y", "y"), m.bind("stage.help.stopNo", "n", "n", "esc")}
+	}
 	var bs []key.Binding
 	switch m.step {
 	case sOverview:
@@ -584,6 +622,9 @@ func (m *StagingModel) bindings() []key.Binding {
 		bs = []key.Binding{m.keySkip()}
 	case sNotEmpty:
 		bs = []key.Binding{m.keyWipe(), m.keyOther(), m.keySkip()}
+		if m.owner != nil {
+			bs = []key.Binding{m.keyOther(), m.keySkip()} // not theirs to wipe here
+		}
 	case sResetPlug:
 		bs = []key.Binding{m.keyCancel()}
 	case sResetTouch:
@@ -612,6 +653,16 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return nil
 	}
+	if m.skipAsk {
+		switch k.String() {
+		case "y":
+			m.skipAsk = false
+			return m.skip()
+		case "n", "esc":
+			m.skipAsk = false
+		}
+		return nil
+	}
 	if key.Matches(k, m.keyQuit()) {
 		if m.step == sDone || m.step == sOverview {
 			return m.stop()
@@ -630,18 +681,18 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 	case sPlug:
 		if key.Matches(k, m.keySkip()) {
-			return m.skip()
+			return m.askSkip()
 		}
 	case sNotEmpty:
 		switch {
-		case key.Matches(k, m.keyWipe()):
+		case key.Matches(k, m.keyWipe()) && m.owner == nil:
 			m.step, m.problem, m.keyGone = sResetPlug, nil, false
 			return m.pollKeys(false)
 		case key.Matches(k, m.keyOther()):
 			m.problem = errOtherKey
 			return nil // the key watch waits for it to leave
 		case key.Matches(k, m.keySkip()):
-			return m.skip()
+			return m.askSkip()
 		}
 	case sResetPlug, sResetTouch:
 		if key.Matches(k, m.keyCancel()) {
@@ -649,12 +700,11 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 				m.cancel() // Reset answers ErrCancelled: back to the question
 				return nil
 			}
-			m.step = sNotEmpty
-			return m.pollKeys(false)
+			return m.notEmpty(nil)
 		}
 	case sTypePIN:
 		if key.Matches(k, m.keySkip()) {
-			return m.skip()
+			return m.askSkip()
 		}
 		return m.typePIN(k)
 	case sWork:
@@ -671,7 +721,7 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 			m.problem, m.step = nil, sPlug
 			return m.pollKeys(true)
 		case key.Matches(k, m.keySkip()):
-			return m.skip()
+			return m.askSkip()
 		}
 	case sDone:
 		if k.String() == "enter" {
@@ -682,6 +732,15 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 }
 
 var errOtherKey = errors.New("unplug this key and plug in another")
+
+// askSkip asks before a person is marked not staged: one key would
+// otherwise take them out of the batch.
+func (m *StagingModel) askSkip() tea.Cmd {
+	if m.row.ID != "" {
+		m.skipAsk = true
+	}
+	return nil
+}
 
 // skip marks the person failed (with the last problem as the reason, or
 // "skipped") and goes on to the next.

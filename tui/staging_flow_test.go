@@ -209,3 +209,45 @@ func TestStagingIdleStops(t *testing.T) {
 		t.Fatal("a station left alone for over a minute did not stop")
 	}
 }
+
+// TestStagingOwnedKeyIsNotWiped: a key found staged for someone (by its
+// serial) is named, and Ctrl+W does not wipe it.
+func TestStagingOwnedKeyIsNotWiped(t *testing.T) {
+	m := stagingAt(t, staging.RandomPINs)
+	m.key = vkey
+	m.notEmpty(nil)
+	send(m, sOwnerMsg{path: vkey.Path, owner: &staging.Owner{Row: api.StagingRow{UserPrincipalName: "grace@example.com", DisplayName: "Grace"}, Batch: "new-hires"}})
+	for _, b := range m.bindings() {
+		if b.Help().Key == "ctrl+w" {
+			t.Fatal("the wipe is offered for a key staged for Grace")
+		}
+	}
+	send(m, tea.KeyPressMsg{Code: 'w', Mod: tea.ModCtrl})
+	if m.step != sNotEmpty {
+		t.Fatalf("Ctrl+W on Grace's key: step %d", m.step)
+	}
+	// An answer about a key that has gone since is ignored.
+	m.owner = nil
+	send(m, sOwnerMsg{path: "virtual:other", owner: &staging.Owner{}})
+	if m.owner != nil {
+		t.Fatal("an answer about another key was taken")
+	}
+}
+
+// TestStagingSkipAsks: Ctrl+S asks before a person is marked not staged.
+func TestStagingSkipAsks(t *testing.T) {
+	m := stagingAt(t, staging.RandomPINs)
+	ctrlS := tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}
+	send(m, ctrlS)
+	if !m.skipAsk || m.busy != "" {
+		t.Fatal("Ctrl+S did not ask")
+	}
+	send(m, tea.KeyPressMsg{Code: 'n', Text: "n"})
+	if m.skipAsk || m.busy != "" {
+		t.Fatal("n did not take the question back")
+	}
+	send(m, ctrlS)
+	if cmd := send(m, tea.KeyPressMsg{Code: 'y', Text: "y"}); cmd == nil || m.busy == "" {
+		t.Fatal("y did not skip")
+	}
+}

@@ -109,6 +109,17 @@ func (m *StagingModel) body(w int) string {
 	if m.quitAsk {
 		return st.box.Width(min(w, 64)).Render(st.title.Render(t.S("stage.stopTitle")) + "\n" + para(st.body, t.S("stage.stopBody"), min(w, 64)-4))
 	}
+	if m.skipAsk {
+		reason := t.S("stage.skipped")
+		if m.problem != nil {
+			reason = m.explain(m.problem)
+		}
+		name := Clean(m.row.DisplayName, 50)
+		if name == "" {
+			name = Clean(m.row.UserPrincipalName, 60)
+		}
+		return st.box.Width(min(w, 64)).Render(st.title.Render(t.S("stage.skipTitle", name)) + "\n" + para(st.body, t.S("stage.skipBody", reason), min(w, 64)-4))
+	}
 	var out string
 	switch m.step {
 	case sOverview:
@@ -127,7 +138,16 @@ func (m *StagingModel) body(w int) string {
 		if errors.As(m.problem, &ne) {
 			title = t.S("stage.notEmptyPasskeys", ne.Passkeys)
 		}
-		out = m.who(w) + "\n" + para(st.title, title, w) + "\n" + para(st.body, t.S("stage.notEmptyBody"), w)
+		body := t.S("stage.notEmptyBody")
+		if o := m.owner; o != nil {
+			name := Clean(o.Row.DisplayName, 50)
+			if name == "" {
+				name = Clean(o.Row.UserPrincipalName, 60)
+			}
+			title = t.S("stage.ownedTitle", name, Clean(o.Batch, 40))
+			body = t.S("stage.ownedBody", Clean(o.Row.UserPrincipalName, 60))
+		}
+		out = m.who(w) + "\n" + para(st.title, title, w) + "\n" + para(st.body, body, w)
 	case sResetPlug:
 		out = m.who(w) + "\n" + para(st.title, t.S("stage.replugTitle"), w) + "\n" + para(st.body, t.S("stage.replugBody"), w)
 	case sResetTouch:

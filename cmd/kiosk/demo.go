@@ -114,7 +114,11 @@ func (d demoKey) watch(k *virtualkey.Key, log *slog.Logger) {
 					log.Error("virtual key control", "command", cmd, "err", err)
 					continue
 				}
+				// The old key out, and the new one in a moment later, as
+				// hands swap them: a kiosk that waits for a key to leave
+				// sees it leave.
 				hidroute.Unplug("demo")
+				time.Sleep(time.Second)
 				d.current.Store(state)
 				k = nk
 				hidroute.Plug("demo", k)

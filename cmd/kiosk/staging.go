@@ -179,6 +179,12 @@ func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, logger *sl
 		return 1
 	}
 	logger.Info("staging stopped", "batch", b.ID, "idle", m.IdleStopped())
+	s.Close()
+	staged, end, manifest := m.Summary()
+	fmt.Fprintf(stderr, "kiosk: batch %s: %d key(s) staged this run; %d to do, %d staged, %d failed\n", end.Name, staged, end.PendingCount, end.RegisteredCount, end.FailedCount)
+	for _, p := range manifest {
+		fmt.Fprintln(stderr, "kiosk: manifest:", p)
+	}
 	if m.IdleStopped() {
 		fmt.Fprintf(stderr, "kiosk: staging stopped after %s without anyone at it; start it again with the same flags to go on\n", cfg.Idle)
 	}
