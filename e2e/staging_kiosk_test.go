@@ -320,3 +320,46 @@ func TestKioskStagingBatchEntra(t *testing.T) {
 		t.Errorf("%d key writes reached Graph, want 3:\n%s", n, strings.Join(tn.sim.Requests, "\n"))
 	}
 }
+
+// TestKioskStagingFromGroupTypedPINs: a batch made from a directory group,
+// with PINs the operator types (so no letters), in Swedish: a weak PIN is
+// refused once with the reason, then taken; the key holds that PIN.
+func TestKioskStagingFromGroupTypedPINs(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.admin.CreateUser(bg, api.User{UserPrincipalName: "ida@example.com", DisplayName: "Ida Intern", Groups: []string{"Interns"}}); err != nil {
+		t.Fatal(err)
+	}
+	op, err := w.admin.CreateAdminToken(bg, api.CreateAdminTokenRequest{Name: "it-operator", Role: "authenticationAdministrator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	k := runKiosk(t, w.d.url, op.Token, dir, "key.json", "", "--staging", "--group", "Interns", "--pins", "typed", "--lang", "sv")
+	s := k.waitFor("Omgång Interns")
+	if !strings.Contains(s, "1 kvar") || !strings.Contains(s, "du skriver en för varje nyckel") {
+		t.Fatalf("the overview:\n%s", s)
+	}
+	k.send("Enter")
+	k.waitFor("Skriv PIN-koden för den här nyckeln")
+	k.send("123456", "Tab", "123456", "Enter")
+	k.waitFor("Den PIN-koden är lätt att gissa (den är en följd av tecken i rad)")
+	k.send("Enter") // the operator insists
+	s = k.waitFor("Registrerad.")
+	if strings.Contains(s, "PIN-brev") {
+		t.Fatalf("a letter with typed PINs:\n%s", s)
+	}
+	k.key("unplug")
+	s = k.waitFor("ingen kvar att göra här")
+	if !strings.Contains(s, "tapctl staging export Interns") {
+		t.Fatalf("no word on the manifest without --manifest:\n%s", s)
+	}
+	k.send("Enter")
+	waitGone(t, k)
+	if err := fido.VerifyPIN(bg, plugState(t, filepath.Join(dir, "key.json")), "123456"); !errors.Is(err, fido.ErrPINChangeRequired) {
+		t.Fatalf("the key with the typed PIN: %v", err)
+	}
+	b, err := w.admin.GetStagingBatch(bg, "Interns")
+	if err != nil || b.RegisteredCount != 1 || b.Rows[0].UserPrincipalName != "ida@example.com" {
+		t.Fatalf("the group's batch: %+v %v", b, err)
+	}
+}
