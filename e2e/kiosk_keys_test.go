@@ -213,17 +213,8 @@ func TestKioskKnownKeyRegisteredAgain(t *testing.T) {
 	w := newWorld(t)
 	var state string
 	k := w.startKioskWithKey(func(p string) { state = p })
-	k.signIn(w.upn, w.pass(false))
-	k.newPIN()
-	k.registerAndLeave()
+	k.atKnownKeyAgain(w)
 	before, _ := w.admin.UserMethods(bg, w.upn)
-
-	k.signIn(w.upn, w.pass(false))
-	k.waitFor("Enter your key's PIN")
-	k.send("135790", "Enter")
-	k.waitFor("Name your key")
-	k.send("Enter")
-	k.waitFor("This key is already registered to you")
 	k.send("Down", "Enter")
 	k.waitFor("Name your key")
 	k.send("BSpace", "BSpace", "Again", "Enter")
@@ -331,4 +322,77 @@ func TestKioskAdminExitThrottle(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("the right code after the wait did not exit:\n%s", k.screen())
+}
+
+// atKnownKeyAgain registers the kiosk's key on a first visit, then signs
+// in again with it and walks to "This key is already registered to you".
+func (k *kioskRun) atKnownKeyAgain(w *world) {
+	k.t.Helper()
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.registerAndLeave()
+	k.signIn(w.upn, w.pass(false))
+	k.knownAgain()
+}
+
+// knownAgain goes from the PIN of the key already registered to the
+// known-key step.
+func (k *kioskRun) knownAgain() {
+	k.t.Helper()
+	k.waitFor("Enter your key's PIN")
+	k.send("135790", "Enter")
+	k.waitFor("Name your key")
+	k.send("Enter")
+	k.waitFor("This key is already registered to you")
+}
+
+// TestKioskKnownKeyPulledAndSwapped: the key watch runs on the known-key
+// step. Pulled, the key goes back to Insert key at once; plugged back in,
+// it is read afresh with no stale "removed". Pulled again and another,
+// empty key plugged in, that one is a new key: its PIN, its registration.
+func TestKioskKnownKeyPulledAndSwapped(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	k := w.startKiosk()
+	k.atKnownKeyAgain(w)
+	k.key("unplug")
+	k.waitFor("Insert your security key")
+	k.waitFor("The key was removed")
+	k.key("plug")
+	if s := k.waitFor("Enter your key's PIN"); strings.Contains(s, "removed") {
+		t.Fatalf("a stale problem after the replug:\n%s", s)
+	}
+	k.knownAgain()
+	k.key("unplug")
+	k.waitFor("Insert your security key")
+	k.key("fresh")
+	k.newPIN()
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	ms, _ := w.admin.UserMethods(bg, w.upn)
+	n := 0
+	for _, m := range ms {
+		if m.Type == api.TypeFIDO2 {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Fatalf("tapd holds %d keys, want the first and the fresh one: %+v", n, ms)
+	}
+}
+
+// TestKioskKnownKeySwappedUnseen: another key swapped in faster than the
+// key watch looks (the demo's "fresh" at the same port): Enter finds a
+// key with no PIN, and the kiosk takes it as a new key, not a dead end.
+func TestKioskKnownKeySwappedUnseen(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	k := w.startKiosk()
+	k.atKnownKeyAgain(w)
+	k.key("fresh")
+	time.Sleep(300 * time.Millisecond) // the demo kiosk reads its control file every 50 ms
+	k.send("Down", "Enter")
+	if s := k.waitFor("Create a PIN for your key"); strings.Contains(s, "no PIN yet") {
+		t.Fatalf("the swapped key's problem stays:\n%s", s)
+	}
 }

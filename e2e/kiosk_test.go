@@ -596,16 +596,7 @@ func TestKioskKnownKey(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	k := w.startKiosk()
-	k.signIn(w.upn, w.pass(false))
-	k.newPIN()
-	k.registerAndLeave()
-
-	k.signIn(w.upn, w.pass(false))
-	k.waitFor("Enter your key's PIN")
-	k.send("135790", "Enter")
-	k.waitFor("Name your key")
-	k.send("Enter")
-	k.waitFor("This key is already registered to you")
+	k.atKnownKeyAgain(w)
 	k.send("Enter")
 	s := k.waitFor("Your key is kept as it was")
 	if strings.Contains(s, "[ ] Security key") {

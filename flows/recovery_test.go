@@ -830,3 +830,48 @@ func TestWrongPassAfterALockMeansTheLockWasLifted(t *testing.T) {
 		t.Fatalf("after a plain wrong answer: %d %v", n, exact)
 	}
 }
+
+// A key that leaves "This key is already registered to you" goes back to
+// Insert key, holding nothing of it (the PIN, the choice, the candidates):
+// the key that comes next, the same one or another, is read afresh, and
+// "the key was removed" goes once a key is back.
+func TestKnownKeyLeaves(t *testing.T) {
+	j := knownKeyJourney(t)
+	j.ChooseKnownKey(true)
+	if j.KeysSeen([]fido.Key{key}) || j.Step != StepKnownKey {
+		t.Fatalf("the key still in the port moved the journey: %s", j.Step)
+	}
+	j.KeysSeen(nil)
+	if j.Step != StepInsertKey || !errors.Is(j.Problem, fido.ErrKeyRemoved) || j.PINForTouch() != "" || j.KnownKeyAgain() || j.Key.Path != "" {
+		t.Fatalf("pulled at the known key: %s %v pin %q again %v key %+v", j.Step, j.Problem, j.PINForTouch(), j.KnownKeyAgain(), j.Key)
+	}
+	if j.KeysSeen(nil); !errors.Is(j.Problem, fido.ErrKeyRemoved) {
+		t.Fatal("the removal is not said until a key is back")
+	}
+	if !j.KeysSeen([]fido.Key{key}) || j.Problem != nil {
+		t.Fatalf("the key, plugged back in, was not taken afresh: %v", j.Problem)
+	}
+}
+
+// A key swapped faster than the key watch looks (same port, same path)
+// shows itself at the key check: it has no PIN, or refuses the one the
+// journey holds. That is a new key, so Insert key reads it afresh rather
+// than the known-key step saying the new key's problem for ever.
+func TestKnownKeySwappedUnseen(t *testing.T) {
+	for _, err := range []error{fido.ErrPINNotSet, &fido.PINWrongError{RetriesLeft: 7}, fido.ErrKeyRemoved} {
+		for _, again := range []bool{false, true} {
+			j := knownKeyJourney(t)
+			j.ChooseKnownKey(again)
+			j.KnownKeyCandidates([]api.AuthenticationMethod{{ID: "a", Type: api.TypeFIDO2}})
+			if next := j.KnownKeyChecked("a", err); next != "" || j.Step != StepInsertKey || j.Key.Path != "" || j.PINForTouch() != "" {
+				t.Fatalf("%v (again %v): %s %v", err, again, j.Step, j.Problem)
+			}
+			if _, ok := j.Replacing(); ok {
+				t.Fatal("an old registration is still to be removed")
+			}
+			if !j.KeysSeen([]fido.Key{key}) || j.Problem != nil {
+				t.Fatalf("%v: the key in the port is not read afresh", err)
+			}
+		}
+	}
+}
