@@ -396,3 +396,33 @@ func TestKioskKnownKeySwappedUnseen(t *testing.T) {
 		t.Fatalf("the swapped key's problem stays:\n%s", s)
 	}
 }
+
+// TestKioskSwedishCleanup: clean-up in Swedish removes the first visit's
+// key (named as the demo names it, the longest line clean-up draws) with
+// J for ja, asks in the singular, and wraps the result rather than cut it.
+func TestKioskSwedishCleanup(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	k := w.startKiosk()
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.registerAndLeave()
+	k.key("fresh")
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	k.send("s")
+	k.waitFor("Remove what you lost")
+	k.send("C-l")
+	k.waitFor("Ta bort det du har tappat")
+	k.send("Space", "Enter")
+	k.waitFor("Ta bort den här metoden?")
+	k.waitFor("Tryck J för att ta bort")
+	k.send("j")
+	s := k.waitFor("Borttagen:")
+	day := time.Now().Format("2006-01-02")
+	if want := `✓ Borttagen: Säkerhetsnyckel "tapkiosk virtual key ` + day + `" · tillagd ` + day; !strings.Contains(strings.Join(strings.Fields(s), " "), want) {
+		t.Fatalf("the result is cut, want %q:\n%s", want, s)
+	}
+}

@@ -575,7 +575,7 @@ func TestKioskSignOutOnPurposeThenTheNextPerson(t *testing.T) {
 	k.waitFor("Skapa en PIN-kod")
 	k.send("C-x")
 	k.waitFor("Logga ut nu?")
-	k.waitFor("engångskort är förbrukat")
+	k.waitFor("engångspass är förbrukat")
 	k.send("n")
 	k.waitFor("Skapa en PIN-kod")
 	k.send("C-x", "y")
