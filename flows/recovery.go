@@ -380,9 +380,19 @@ func (j *Journey) KeyFacts(info fido.Info, pin fido.PINState, err error) {
 	}
 }
 
+// CheckFirstPIN applies the key's PIN rules to a new PIN typed once, so
+// a PIN the key would refuse (too short) is said at the first field,
+// before it is typed again.
+func (j *Journey) CheckFirstPIN(pin string) error { return fido.CheckPIN(pin, j.Info.MinPINLength) }
+
+// WeakNewPIN reports a new PIN that keeps the key's rules but is easy to
+// guess (WeakPIN). One that breaks a rule is not called weak: the rule
+// is what to say first.
+func (j *Journey) WeakNewPIN(pin string) bool { return j.CheckFirstPIN(pin) == nil && WeakPIN(pin) }
+
 // CheckNewPIN applies the key's PIN rules to a new PIN typed twice.
 func (j *Journey) CheckNewPIN(pin, again string) error {
-	if err := fido.CheckPIN(pin, j.Info.MinPINLength); err != nil {
+	if err := j.CheckFirstPIN(pin); err != nil {
 		return err
 	}
 	if pin != again {

@@ -875,3 +875,21 @@ func TestKnownKeySwappedUnseen(t *testing.T) {
 		}
 	}
 }
+
+// The key's PIN rules come before the weak-PIN warning: a PIN too short
+// to be set is refused at the first field, and is not called weak.
+func TestNewPINRulesBeforeTheWarning(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 6, RemainingResidentKeys: -1}, fido.PINState{Retries: -1}, nil)
+	var pp *fido.PINPolicyError
+	if err := j.CheckFirstPIN("12"); !errors.As(err, &pp) || pp.Rule != fido.RuleTooShort || pp.MinLen != 6 {
+		t.Fatalf("a 2-digit PIN at the first field: %v", err)
+	}
+	if j.WeakNewPIN("12") || j.WeakNewPIN("1234") {
+		t.Fatal("a PIN too short to be set is called weak")
+	}
+	if !j.WeakNewPIN("123456") || j.WeakNewPIN("583920") || j.CheckFirstPIN("583920") != nil {
+		t.Fatal("the warning or the rules at the minimum length")
+	}
+}
