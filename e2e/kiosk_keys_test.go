@@ -311,17 +311,24 @@ func TestKioskAdminExitThrottle(t *testing.T) {
 	}
 	time.Sleep(1100 * time.Millisecond)
 	k.send("9876", "Enter")
+	if code := k.exitCode(exit); code != "0" {
+		t.Fatalf("the admin exit's code: %s", code)
+	}
+}
+
+// exitCode waits for the kiosk to exit and returns its exit code, which
+// the shell after it wrote to the file exit.
+func (k *kioskRun) exitCode(exit string) string {
+	k.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(exit); err == nil && len(b) > 0 {
-			if strings.TrimSpace(string(b)) != "0" {
-				t.Fatalf("the admin exit's code: %s", b)
-			}
-			return
+			return strings.TrimSpace(string(b))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("the right code after the wait did not exit:\n%s", k.screen())
+	k.t.Fatalf("the kiosk did not exit:\n%s", k.screen())
+	return ""
 }
 
 // atKnownKeyAgain registers the kiosk's key on a first visit, then signs
@@ -425,4 +432,20 @@ func TestKioskSwedishCleanup(t *testing.T) {
 	if want := `✓ Borttagen: Säkerhetsnyckel "tapkiosk virtual key ` + day + `" · tillagd ` + day; !strings.Contains(strings.Join(strings.Fields(s), " "), want) {
 		t.Fatalf("the result is cut, want %q:\n%s", want, s)
 	}
+}
+
+// TestKioskQuitSignsOut: out of kiosk mode (the demo), Ctrl+C while
+// signed in signs out at tapd before the kiosk exits; tapd audits it.
+func TestKioskQuitSignsOut(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	exit := filepath.Join(t.TempDir(), "exit")
+	k := w.startKiosk("--kiosk-mode=false", "; echo $? >"+exit+"; sleep 30")
+	k.signIn(w.upn, w.pass(false))
+	k.waitFor("Create a PIN for your key")
+	k.send("C-c", "C-c")
+	if code := k.exitCode(exit); code != "0" {
+		t.Fatalf("the kiosk's exit code: %s", code)
+	}
+	w.wantSignOuts(1)
 }
