@@ -252,7 +252,7 @@ func TestKioskHappyPath(t *testing.T) {
 	k.waitFor("Remove what you lost")
 	k.waitFor("Lost key")
 	k.send("Space", "Enter") // Enter with a mark asks, naming it
-	k.waitFor(`Remove this 1 method?`)
+	k.waitFor(`Remove this method?`)
 	k.waitFor(`• Security key "Lost key"`)
 	k.send("y")
 	k.waitFor(`Removed: Security key "Lost key"`)
