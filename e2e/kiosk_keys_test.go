@@ -376,16 +376,25 @@ func TestKioskKnownKeyPulledAndSwapped(t *testing.T) {
 	k.newPIN()
 	k.send("Enter")
 	k.waitFor("Your key is registered")
-	ms, _ := w.admin.UserMethods(bg, w.upn)
-	n := 0
+	if ks := w.keysAtTapd(); len(ks) != 2 {
+		t.Fatalf("tapd holds %d keys, want the first and the fresh one: %+v", len(ks), ks)
+	}
+}
+
+// keysAtTapd are the person's FIDO2 methods as tapd holds them.
+func (w *world) keysAtTapd() []api.AuthenticationMethod {
+	w.t.Helper()
+	ms, err := w.admin.UserMethods(bg, w.upn)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []api.AuthenticationMethod
 	for _, m := range ms {
 		if m.Type == api.TypeFIDO2 {
-			n++
+			out = append(out, m)
 		}
 	}
-	if n != 2 {
-		t.Fatalf("tapd holds %d keys, want the first and the fresh one: %+v", n, ms)
-	}
+	return out
 }
 
 // TestKioskKnownKeySwappedUnseen: another key swapped in faster than the

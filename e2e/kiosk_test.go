@@ -606,15 +606,8 @@ func TestKioskKnownKey(t *testing.T) {
 	k.waitFor("Delete your Temporary")
 	k.send("Enter")
 	k.waitFor("Kept your key")
-	ms, _ := w.admin.UserMethods(bg, w.upn)
-	n := 0
-	for _, m := range ms {
-		if m.Type == api.TypeFIDO2 {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Fatalf("tapd holds %d keys: %+v", n, ms)
+	if ks := w.keysAtTapd(); len(ks) != 1 {
+		t.Fatalf("tapd holds %d keys: %+v", len(ks), ks)
 	}
 }
 
