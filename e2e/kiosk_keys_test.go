@@ -213,17 +213,8 @@ func TestKioskKnownKeyRegisteredAgain(t *testing.T) {
 	w := newWorld(t)
 	var state string
 	k := w.startKioskWithKey(func(p string) { state = p })
-	k.signIn(w.upn, w.pass(false))
-	k.newPIN()
-	k.registerAndLeave()
+	k.atKnownKeyAgain(w)
 	before, _ := w.admin.UserMethods(bg, w.upn)
-
-	k.signIn(w.upn, w.pass(false))
-	k.waitFor("Enter your key's PIN")
-	k.send("135790", "Enter")
-	k.waitFor("Name your key")
-	k.send("Enter")
-	k.waitFor("This key is already registered to you")
 	k.send("Down", "Enter")
 	k.waitFor("Name your key")
 	k.send("BSpace", "BSpace", "Again", "Enter")
@@ -320,15 +311,150 @@ func TestKioskAdminExitThrottle(t *testing.T) {
 	}
 	time.Sleep(1100 * time.Millisecond)
 	k.send("9876", "Enter")
+	if code := k.exitCode(exit); code != "0" {
+		t.Fatalf("the admin exit's code: %s", code)
+	}
+}
+
+// exitCode waits for the kiosk to exit and returns its exit code, which
+// the shell after it wrote to the file exit.
+func (k *kioskRun) exitCode(exit string) string {
+	k.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(exit); err == nil && len(b) > 0 {
-			if strings.TrimSpace(string(b)) != "0" {
-				t.Fatalf("the admin exit's code: %s", b)
-			}
-			return
+			return strings.TrimSpace(string(b))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("the right code after the wait did not exit:\n%s", k.screen())
+	k.t.Fatalf("the kiosk did not exit:\n%s", k.screen())
+	return ""
+}
+
+// atKnownKeyAgain registers the kiosk's key on a first visit, then signs
+// in again with it and walks to "This key is already registered to you".
+func (k *kioskRun) atKnownKeyAgain(w *world) {
+	k.t.Helper()
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.registerAndLeave()
+	k.signIn(w.upn, w.pass(false))
+	k.knownAgain()
+}
+
+// knownAgain goes from the PIN of the key already registered to the
+// known-key step.
+func (k *kioskRun) knownAgain() {
+	k.t.Helper()
+	k.waitFor("Enter your key's PIN")
+	k.send("135790", "Enter")
+	k.waitFor("Name your key")
+	k.send("Enter")
+	k.waitFor("This key is already registered to you")
+}
+
+// TestKioskKnownKeyPulledAndSwapped: the key watch runs on the known-key
+// step. Pulled, the key goes back to Insert key at once; plugged back in,
+// it is read afresh with no stale "removed". Pulled again and another,
+// empty key plugged in, that one is a new key: its PIN, its registration.
+func TestKioskKnownKeyPulledAndSwapped(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	k := w.startKiosk()
+	k.atKnownKeyAgain(w)
+	k.key("unplug")
+	k.waitFor("Insert your security key")
+	k.waitFor("The key was removed")
+	k.key("plug")
+	if s := k.waitFor("Enter your key's PIN"); strings.Contains(s, "removed") {
+		t.Fatalf("a stale problem after the replug:\n%s", s)
+	}
+	k.knownAgain()
+	k.key("unplug")
+	k.waitFor("Insert your security key")
+	k.key("fresh")
+	k.newPIN()
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	if ks := w.keysAtTapd(); len(ks) != 2 {
+		t.Fatalf("tapd holds %d keys, want the first and the fresh one: %+v", len(ks), ks)
+	}
+}
+
+// keysAtTapd are the person's FIDO2 methods as tapd holds them.
+func (w *world) keysAtTapd() []api.AuthenticationMethod {
+	w.t.Helper()
+	ms, err := w.admin.UserMethods(bg, w.upn)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []api.AuthenticationMethod
+	for _, m := range ms {
+		if m.Type == api.TypeFIDO2 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestKioskKnownKeySwappedUnseen: another key swapped in faster than the
+// key watch looks (the demo's "fresh" at the same port): Enter finds a
+// key with no PIN, and the kiosk takes it as a new key, not a dead end.
+func TestKioskKnownKeySwappedUnseen(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	k := w.startKiosk()
+	k.atKnownKeyAgain(w)
+	k.key("fresh")
+	time.Sleep(300 * time.Millisecond) // the demo kiosk reads its control file every 50 ms
+	k.send("Down", "Enter")
+	if s := k.waitFor("Create a PIN for your key"); strings.Contains(s, "no PIN yet") {
+		t.Fatalf("the swapped key's problem stays:\n%s", s)
+	}
+}
+
+// TestKioskSwedishCleanup: clean-up in Swedish removes the first visit's
+// key (named as the demo names it, the longest line clean-up draws) with
+// J for ja, asks in the singular, and wraps the result rather than cut it.
+func TestKioskSwedishCleanup(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	k := w.startKiosk()
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.registerAndLeave()
+	k.key("fresh")
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	k.send("s")
+	k.waitFor("Remove what you lost")
+	k.send("C-l")
+	k.waitFor("Ta bort det du har tappat")
+	k.send("Space", "Enter")
+	k.waitFor("Ta bort den här metoden?")
+	k.waitFor("Tryck J för att ta bort")
+	k.send("j")
+	s := k.waitFor("Borttagen:")
+	day := time.Now().Format("2006-01-02")
+	if want := `✓ Borttagen: Säkerhetsnyckel "tapkiosk virtual key ` + day + `" · tillagd ` + day; !strings.Contains(strings.Join(strings.Fields(s), " "), want) {
+		t.Fatalf("the result is cut, want %q:\n%s", want, s)
+	}
+}
+
+// TestKioskQuitSignsOut: out of kiosk mode (the demo), Ctrl+C while
+// signed in signs out at tapd before the kiosk exits; tapd audits it.
+func TestKioskQuitSignsOut(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	exit := filepath.Join(t.TempDir(), "exit")
+	k := w.startKiosk("--kiosk-mode=false", "; echo $? >"+exit+"; sleep 30")
+	k.signIn(w.upn, w.pass(false))
+	k.waitFor("Create a PIN for your key")
+	k.send("C-c", "C-c")
+	if code := k.exitCode(exit); code != "0" {
+		t.Fatalf("the kiosk's exit code: %s", code)
+	}
+	w.wantSignOuts(1)
 }

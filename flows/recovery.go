@@ -290,6 +290,15 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	if j.CheckKeyGone() {
 		return j.keyBackForCheck(keys)
 	}
+	if j.Step == StepKnownKey {
+		// The key watch: a key that leaves is done with here. The one
+		// plugged in next may be another key, whose PIN the journey does
+		// not hold, so Insert key reads it afresh.
+		if !slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == j.Key.Path }) {
+			j.leaveKnownKey(fido.ErrKeyRemoved)
+		}
+		return false
+	}
 	if j.Step == StepReplugKey {
 		// Wait for the key to leave; then Insert key takes it (or another
 		// key) when it comes back, and asks its PIN afresh.
@@ -371,9 +380,19 @@ func (j *Journey) KeyFacts(info fido.Info, pin fido.PINState, err error) {
 	}
 }
 
+// CheckFirstPIN applies the key's PIN rules to a new PIN typed once, so
+// a PIN the key would refuse (too short) is said at the first field,
+// before it is typed again.
+func (j *Journey) CheckFirstPIN(pin string) error { return fido.CheckPIN(pin, j.Info.MinPINLength) }
+
+// WeakNewPIN reports a new PIN that keeps the key's rules but is easy to
+// guess (WeakPIN). One that breaks a rule is not called weak: the rule
+// is what to say first.
+func (j *Journey) WeakNewPIN(pin string) bool { return j.CheckFirstPIN(pin) == nil && WeakPIN(pin) }
+
 // CheckNewPIN applies the key's PIN rules to a new PIN typed twice.
 func (j *Journey) CheckNewPIN(pin, again string) error {
-	if err := fido.CheckPIN(pin, j.Info.MinPINLength); err != nil {
+	if err := j.CheckFirstPIN(pin); err != nil {
 		return err
 	}
 	if pin != again {
@@ -675,6 +694,10 @@ func (j *Journey) KnownKeyChecked(id string, err error) (next string) {
 	if errors.Is(err, fido.ErrNotRegisteredOnKey) && idx >= 0 && idx+1 < len(j.candidates) {
 		return j.candidates[idx+1].ID
 	}
+	if otherKey(err) {
+		j.leaveKnownKey(err)
+		return ""
+	}
 	if err != nil || idx < 0 {
 		if err == nil {
 			err = fido.ErrNotRegisteredOnKey
@@ -691,6 +714,29 @@ func (j *Journey) KnownKeyChecked(id string, err error) (next string) {
 	j.Checked, j.KeptKnown, j.Problem = true, true, nil
 	j.toCleanup()
 	return ""
+}
+
+// otherKey reports a key check's answer that says the key in the port is
+// not the one whose PIN the journey holds: it left, or another key took
+// its place faster than the key watch looks (it has no PIN, or refuses
+// the one the key in the port judged right a moment ago).
+func otherKey(err error) bool {
+	var pw *fido.PINWrongError
+	return errors.Is(err, fido.ErrKeyRemoved) || errors.Is(err, fido.ErrPINNotSet) || errors.As(err, &pw) ||
+		errors.Is(err, fido.ErrPINBlocked) || errors.Is(err, fido.ErrPINAuthBlocked)
+}
+
+// leaveKnownKey goes back to Insert key from StepKnownKey, holding
+// nothing of the key: its PIN, its name, the choice, the candidates.
+// "The key was removed" stays until a key is back; a key swapped
+// unseen is simply read afresh.
+func (j *Journey) leaveKnownKey(err error) {
+	j.forgetKey()
+	j.Problem = nil
+	if errors.Is(err, fido.ErrKeyRemoved) {
+		j.Problem = err
+	}
+	j.Step = StepInsertKey
 }
 
 // Replacing is the old registration to remove before registering the
@@ -894,11 +940,19 @@ func (j *Journey) Back() bool {
 		return false
 	}
 	if p == StepInsertKey {
-		j.setAside, j.Key, j.pin, j.pending, j.old, j.KeyName = j.Key.Path, fido.Key{}, "", "", "", ""
-		j.full, j.Own, j.FullUnlisted = false, nil, false
+		j.setAside = j.Key.Path
+		j.forgetKey()
 	}
 	j.Step, j.Problem = p, nil
 	return true
+}
+
+// forgetKey drops everything the journey holds of the key in use, before
+// Insert key takes the next one: its PIN, its name, what it holds.
+func (j *Journey) forgetKey() {
+	j.Key, j.pin, j.pending, j.old, j.KeyName = fido.Key{}, "", "", "", ""
+	j.full, j.Own, j.FullUnlisted = false, nil, false
+	j.again, j.candidates, j.replacing = false, nil, api.AuthenticationMethod{}
 }
 
 // OwnCredentials picks, from a key's passkeys, those of this account at

@@ -830,3 +830,66 @@ func TestWrongPassAfterALockMeansTheLockWasLifted(t *testing.T) {
 		t.Fatalf("after a plain wrong answer: %d %v", n, exact)
 	}
 }
+
+// A key that leaves "This key is already registered to you" goes back to
+// Insert key, holding nothing of it (the PIN, the choice, the candidates):
+// the key that comes next, the same one or another, is read afresh, and
+// "the key was removed" goes once a key is back.
+func TestKnownKeyLeaves(t *testing.T) {
+	j := knownKeyJourney(t)
+	j.ChooseKnownKey(true)
+	if j.KeysSeen([]fido.Key{key}) || j.Step != StepKnownKey {
+		t.Fatalf("the key still in the port moved the journey: %s", j.Step)
+	}
+	j.KeysSeen(nil)
+	if j.Step != StepInsertKey || !errors.Is(j.Problem, fido.ErrKeyRemoved) || j.PINForTouch() != "" || j.KnownKeyAgain() || j.Key.Path != "" {
+		t.Fatalf("pulled at the known key: %s %v pin %q again %v key %+v", j.Step, j.Problem, j.PINForTouch(), j.KnownKeyAgain(), j.Key)
+	}
+	if j.KeysSeen(nil); !errors.Is(j.Problem, fido.ErrKeyRemoved) {
+		t.Fatal("the removal is not said until a key is back")
+	}
+	if !j.KeysSeen([]fido.Key{key}) || j.Problem != nil {
+		t.Fatalf("the key, plugged back in, was not taken afresh: %v", j.Problem)
+	}
+}
+
+// A key swapped faster than the key watch looks (same port, same path)
+// shows itself at the key check: it has no PIN, or refuses the one the
+// journey holds. That is a new key, so Insert key reads it afresh rather
+// than the known-key step saying the new key's problem for ever.
+func TestKnownKeySwappedUnseen(t *testing.T) {
+	for _, err := range []error{fido.ErrPINNotSet, &fido.PINWrongError{RetriesLeft: 7}, fido.ErrKeyRemoved} {
+		for _, again := range []bool{false, true} {
+			j := knownKeyJourney(t)
+			j.ChooseKnownKey(again)
+			j.KnownKeyCandidates([]api.AuthenticationMethod{{ID: "a", Type: api.TypeFIDO2}})
+			if next := j.KnownKeyChecked("a", err); next != "" || j.Step != StepInsertKey || j.Key.Path != "" || j.PINForTouch() != "" {
+				t.Fatalf("%v (again %v): %s %v", err, again, j.Step, j.Problem)
+			}
+			if _, ok := j.Replacing(); ok {
+				t.Fatal("an old registration is still to be removed")
+			}
+			if !j.KeysSeen([]fido.Key{key}) || j.Problem != nil {
+				t.Fatalf("%v: the key in the port is not read afresh", err)
+			}
+		}
+	}
+}
+
+// The key's PIN rules come before the weak-PIN warning: a PIN too short
+// to be set is refused at the first field, and is not called weak.
+func TestNewPINRulesBeforeTheWarning(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{ResidentKeys: true, MinPINLength: 6, RemainingResidentKeys: -1}, fido.PINState{Retries: -1}, nil)
+	var pp *fido.PINPolicyError
+	if err := j.CheckFirstPIN("12"); !errors.As(err, &pp) || pp.Rule != fido.RuleTooShort || pp.MinLen != 6 {
+		t.Fatalf("a 2-digit PIN at the first field: %v", err)
+	}
+	if j.WeakNewPIN("12") || j.WeakNewPIN("1234") {
+		t.Fatal("a PIN too short to be set is called weak")
+	}
+	if !j.WeakNewPIN("123456") || j.WeakNewPIN("583920") || j.CheckFirstPIN("583920") != nil {
+		t.Fatal("the warning or the rules at the minimum length")
+	}
+}

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -36,7 +37,9 @@ func NewT(lang string) (T, error) {
 
 // S formats the message key with args. A message that depends on a
 // count has two entries, KEY.one and KEY.other; S picks by its first
-// argument (an int), so nothing reads "1 tries".
+// argument (an int), so nothing reads "1 tries". A message with no
+// formatting verb is said as it is: the .one form may leave the count
+// out ("Remove this method?", not "Remove this 1 method?").
 func (t T) S(key string, args ...any) string {
 	if len(args) > 0 {
 		if n, ok := args[0].(int); ok && t.Has(key+".one") {
@@ -49,7 +52,7 @@ func (t T) S(key string, args ...any) string {
 			return key
 		}
 	}
-	if len(args) == 0 {
+	if len(args) == 0 || !strings.Contains(s, "%") {
 		return s
 	}
 	return fmt.Sprintf(s, args...)

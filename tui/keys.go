@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 )
 
@@ -49,3 +51,18 @@ func (m *Model) askSignOut() {
 		m.signOutAsk = true
 	}
 }
+
+// keyYes is the answer yes to a question, labelled in the person's
+// language: Y, and in Swedish J (ja) too. Either case works, and extra
+// keys (Enter) may say yes as well.
+func (m *Model) keyYes(desc string, extra ...string) key.Binding {
+	yes := m.t.S("key.yes")
+	keys := []string{yes, strings.ToUpper(yes)}
+	if yes != "y" {
+		keys = append(keys, "y", "Y")
+	}
+	return m.bind(desc, yes, append(keys, extra...)...)
+}
+
+// keyNo is the answer no (N, or Esc): back to where the question was asked.
+func (m *Model) keyNo(desc string) key.Binding { return m.bind(desc, "n/esc", "n", "N", "esc") }

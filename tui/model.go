@@ -287,14 +287,39 @@ func (m *Model) endSession(notice string) tea.Cmd {
 }
 
 // signOut tells tapd, then reports done.
-func (m *Model) signOut(done tea.Msg) tea.Cmd {
-	return call(10*time.Second, func(ctx context.Context) tea.Msg {
+func (m *Model) signOut(done tea.Msg) tea.Cmd { return m.signOutWithin(10*time.Second, done) }
+
+func (m *Model) signOutWithin(d time.Duration, done tea.Msg) tea.Cmd {
+	return call(d, func(ctx context.Context) tea.Msg {
 		m.svc.SignOut(ctx)
 		return done
 	})
 }
 
+// quitSignOutWait bounds the sign-out on the way out: a tapd out of reach
+// must not hold the exit for long (the session then ends at tapd's limit).
+const quitSignOutWait = 3 * time.Second
+
+// quit leaves the kiosk (the admin exit; Ctrl+C out of kiosk mode). A
+// person signed in is signed out at tapd first, which audits it, and
+// nothing of them is held while that runs.
+func (m *Model) quit() tea.Cmd {
+	m.quitting = true
+	signedIn := m.j.SignedIn()
+	if m.cancel != nil {
+		m.cancel()
+	}
+	m.person = m.newPerson()
+	if !signedIn {
+		return tea.Quit
+	}
+	return m.signOutWithin(quitSignOutWait, tea.QuitMsg{})
+}
+
 func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
+	if m.quitting {
+		return nil // a second Ctrl+C must not cut the sign-out short
+	}
 	m.lastInput = m.cfg.Now()
 	if m.idleAsk {
 		m.idleAsk = false
@@ -319,8 +344,7 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		if m.cfg.KioskMode {
 			return nil
 		}
-		m.quitting = true
-		return tea.Quit
+		return m.quit()
 	case "ctrl+l":
 		langs := Languages()
 		for i, l := range langs {
@@ -366,16 +390,7 @@ func (m *Model) adminKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		if subtle.ConstantTimeCompare([]byte(code), []byte(m.cfg.AdminCode)) == 1 {
 			m.adminFails = 0
-			m.quitting = true
-			signedIn := m.j.SignedIn()
-			if m.cancel != nil {
-				m.cancel()
-			}
-			m.person = m.newPerson()
-			if !signedIn {
-				return tea.Quit
-			}
-			return m.signOut(tea.QuitMsg{})
+			return m.quit()
 		}
 		m.adminFails++
 		m.adminWait = now.Add(adminDelay(m.adminFails))

@@ -43,6 +43,7 @@ type fakeSvc struct {
 	deleted     []string
 	passDeleted bool
 	signedOut   bool
+	signOutWait time.Duration // how long SignOut's context gave it
 	block       chan struct{} // Register waits on it (or ctx) when set
 	verifyErrs  []error       // VerifyPIN's answers, in turn (then nil)
 	verified    []string      // the PINs VerifyPIN was asked
@@ -96,9 +97,12 @@ func (f *fakeSvc) OpenSession(_ context.Context, upn, pass string) (api.Session,
 	}
 	return f.session, nil
 }
-func (f *fakeSvc) SignOut(context.Context) error {
+func (f *fakeSvc) SignOut(ctx context.Context) error {
 	f.mu.Lock()
 	f.signedOut = true
+	if d, ok := ctx.Deadline(); ok {
+		f.signOutWait = time.Until(d)
+	}
 	f.mu.Unlock()
 	return nil
 }
@@ -558,5 +562,38 @@ func TestShortPassAndResize(t *testing.T) {
 		if w := lipgloss.Width(lines[0]); w != size[0] {
 			t.Errorf("%dx%d: the header is %d wide, not the window's width", size[0], size[1], w)
 		}
+	}
+}
+
+// Out of kiosk mode (the demo), Ctrl+C, Ctrl+Z and Ctrl+\ quit; a person
+// signed in is signed out at tapd first, as the admin exit does, within
+// a short wait so that a tapd out of reach cannot hold the exit.
+func TestQuitSignsOutFirst(t *testing.T) {
+	for _, k := range []string{"ctrl+c", "ctrl+z", "ctrl+\\"} {
+		h := newHarness(t)
+		h.m.cfg.KioskMode = false
+		h.press("enter", "ada@example.com", "enter", "passpass", "enter")
+		if !h.m.j.SignedIn() {
+			t.Fatal("not signed in")
+		}
+		_, cmd := h.m.Update(keyMsg(k))
+		if !h.m.Quitting() || cmd == nil {
+			t.Fatalf("%s did not quit", k)
+		}
+		if _, ok := cmd().(tea.QuitMsg); !ok || !h.svc.signedOut {
+			t.Fatalf("%s quit without signing out (signed out %v)", k, h.svc.signedOut)
+		}
+		if h.svc.signOutWait <= 0 || h.svc.signOutWait > quitSignOutWait {
+			t.Fatalf("the sign-out on quitting may take %v", h.svc.signOutWait)
+		}
+		if h.m.j.SignedIn() || h.step() != flows.StepWelcome {
+			t.Fatal("the person is still held while the kiosk quits")
+		}
+	}
+	h := newHarness(t)
+	h.m.cfg.KioskMode = false
+	_, cmd := h.m.Update(keyMsg("ctrl+c"))
+	if _, ok := cmd().(tea.QuitMsg); !ok || h.svc.signedOut {
+		t.Fatal("nobody signed in: quit at once, with no sign-out")
 	}
 }

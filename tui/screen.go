@@ -189,19 +189,30 @@ func problemLine(st styles, text string, w int) string {
 func (m *Model) choices(w, selected int, options ...string) string {
 	var out []string
 	for i, o := range options {
-		lines := strings.Split(lipgloss.NewStyle().Width(w-2).Render(o), "\n")
 		mark, st := "  ", lipgloss.NewStyle()
 		if i == selected {
 			mark, st = "› ", m.st.selected
 		}
-		for k, l := range lines {
-			if k > 0 {
-				mark = "  "
-			}
-			out = append(out, st.Render(mark+strings.TrimRight(l, " ")))
+		for _, l := range hanging(mark, o, w) {
+			out = append(out, st.Render(l))
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// hanging wraps text to w after prefix: the prefix before the first line,
+// spaces as wide under it before the others, so a long item wraps under
+// itself instead of being cut.
+func hanging(prefix, text string, w int) []string {
+	pw := lipgloss.Width(prefix)
+	lines := strings.Split(lipgloss.NewStyle().Width(max(w-pw, 1)).Render(text), "\n")
+	for i, l := range lines {
+		if i > 0 {
+			prefix = strings.Repeat(" ", pw)
+		}
+		lines[i] = prefix + strings.TrimRight(l, " ")
+	}
+	return lines
 }
 
 func (m *Model) busyView() string { return busyLine(m.st, m.busy) }

@@ -11,7 +11,7 @@ import (
 // signed-in step, and is told first what stays behind.
 
 func (m *Model) signOutKeys() []key.Binding {
-	return []key.Binding{m.bind("help.signOutYes", "y", "y", "enter"), m.bind("help.stay", "n/esc", "n", "esc")}
+	return []key.Binding{m.keyYes("help.signOutYes", "enter"), m.keyNo("help.stay")}
 }
 
 func (m *Model) signOutKey(k tea.KeyPressMsg) tea.Cmd {

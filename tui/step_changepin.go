@@ -55,6 +55,9 @@ func (s changePINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 		if m.busy != "" {
 			return nil
 		}
+		if m.pinField == 1 && m.newPINRefused() {
+			return nil
+		}
 		if m.pinField < 2 {
 			return m.focusChangeField(m.pinField + 1)
 		}

@@ -17,7 +17,7 @@ type cleanupStep struct{}
 
 func (cleanupStep) keys(m *Model) []key.Binding {
 	if m.confirming {
-		return []key.Binding{m.bind("help.removeYes", "y", "y"), m.bind("help.removeNo", "n/esc", "n", "esc")}
+		return []key.Binding{m.keyYes("help.removeYes"), m.keyNo("help.removeNo")}
 	}
 	n := len(m.j.Marked())
 	remove := m.bind("help.removeMarked", "enter", "enter")
@@ -104,15 +104,23 @@ func (cleanupStep) view(m *Model, w int) string {
 	if m.confirming {
 		b.WriteString(st.title.Render(t.S("cleanup.confirm", len(j.Marked()))) + "\n")
 		for _, meth := range j.Marked() {
-			b.WriteString(ansi.Truncate("  • "+m.methodLabel(meth), w, "…") + "\n")
+			b.WriteString(strings.Join(hanging("  • ", m.methodLabel(meth), w), "\n") + "\n")
 		}
 		return b.String() + "\n" + para(st.body, t.S("cleanup.confirmKeys"), w)
 	}
 	if len(j.Methods) == 0 {
 		b.WriteString(st.hint.Render(t.S("cleanup.none")) + "\n")
 	}
+	// What was removed and what was not, wrapped; under the list.
+	var results strings.Builder
+	for _, r := range j.Removed {
+		results.WriteString(st.ok.Render(strings.Join(hanging("✓ ", t.S("cleanup.removed", m.methodLabel(r)), w), "\n")) + "\n")
+	}
+	for _, f := range j.Failed {
+		results.WriteString(st.problem.Render(strings.Join(hanging("! ", t.S("cleanup.failed", m.methodLabel(f.Method), m.explain(f.Err)), w), "\n")) + "\n")
+	}
 	// Two lines a method; a long list scrolls with the cursor.
-	room := max((m.rowsFor()-lineCount(b.String())-len(j.Removed)-len(j.Failed)-1)/2, 1)
+	room := max((m.rowsFor()-lineCount(b.String())-strings.Count(results.String(), "\n")-1)/2, 1)
 	first := min(max(m.cursor-room+1, 0), max(len(j.Methods)-room, 0))
 	for i := first; i < len(j.Methods) && i < first+room; i++ {
 		meth := j.Methods[i]
@@ -128,12 +136,7 @@ func (cleanupStep) view(m *Model, w int) string {
 		}
 		b.WriteString(line + "\n" + st.hint.Render(ansi.Truncate("      "+m.methodFacts(meth), w, "…")) + "\n")
 	}
-	for _, r := range j.Removed {
-		b.WriteString(st.ok.Render(ansi.Truncate("✓ "+t.S("cleanup.removed", m.methodLabel(r)), w, "…")) + "\n")
-	}
-	for _, f := range j.Failed {
-		b.WriteString(para(st.problem, "! "+t.S("cleanup.failed", m.methodLabel(f.Method), m.explain(f.Err)), w) + "\n")
-	}
+	b.WriteString(results.String())
 	if m.removing > 0 {
 		b.WriteString(st.hint.Render("… "+t.S("cleanup.removing")) + "\n")
 	}

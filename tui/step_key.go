@@ -62,9 +62,18 @@ func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
 		}
 		return m.pollKeys(false)
 	}
-	if j.Step == flows.StepReplugKey {
+	switch {
+	case j.Step == flows.StepReplugKey:
 		if msg.err == nil {
 			j.KeysSeen(msg.keys) // waits for the key to leave
+		}
+		return m.pollKeys(j.Step == flows.StepInsertKey)
+	case j.Step == flows.StepKnownKey:
+		// A key that leaves goes back to Insert key. While a call runs
+		// (the methods, the check's touch, the old registration's
+		// removal) its own answer says what became of the key.
+		if msg.err == nil && !m.touching && m.busy == "" {
+			j.KeysSeen(msg.keys)
 		}
 		return m.pollKeys(j.Step == flows.StepInsertKey)
 	}

@@ -26,7 +26,9 @@ func (s newPINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 		return m.backToKey()
 	case key.Matches(k, m.keyNext()):
 		if m.pinField == 0 {
-			m.switchPINField()
+			if !m.newPINRefused() {
+				m.switchPINField()
+			}
 			return nil
 		}
 		p1, p2 := m.pin1.Value(), m.pin2.Value()
@@ -43,6 +45,18 @@ func (s newPINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 		return func() tea.Msg { return pinSetMsg{m.svc.SetPIN(path, p1)} }
 	}
 	return m.typeInto(k)
+}
+
+// newPINRefused says the key's rules for the new PIN at its first
+// field's Enter, rather than after it is typed again (a PIN too short is
+// said first, not "easy to guess"); a refused PIN is cleared.
+func (m *Model) newPINRefused() bool {
+	if err := m.j.CheckFirstPIN(m.pin1.Value()); err != nil {
+		m.j.Problem = err
+		m.pin1.Reset()
+		return true
+	}
+	return false
 }
 
 func (m *Model) switchPINField() {
@@ -77,7 +91,7 @@ func (newPINStep) view(m *Model, w int) string {
 	out := m.greeting(w) + st.title.Render(t.S("pin.new.title")) + "\n" + para(st.hint, t.S("pin.new.rules", max(j.Info.MinPINLength, 4)), w) + "\n\n"
 	out += t.S("pin.new.first") + "\n" + m.pin1.View() + "\n" + t.S("pin.new.again") + "\n" + m.pin2.View()
 	// Judged on what is in the field now, so it cannot outlive the PIN.
-	if flows.WeakPIN(m.pin1.Value()) {
+	if j.WeakNewPIN(m.pin1.Value()) {
 		out += "\n" + para(st.hint, "! "+t.S("pin.weak"), w)
 	}
 	return out + m.busyView() + m.problemView(w)

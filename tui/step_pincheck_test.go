@@ -122,3 +122,35 @@ func TestFullKey(t *testing.T) {
 		t.Fatal(h2.step())
 	}
 }
+
+// At PIN creation, the first Enter on a PIN too short says so at the
+// first field, not "easy to guess" and only then "too short" after the
+// second field. The change step's new PIN does the same.
+func TestNewPINTooShortSaidFirst(t *testing.T) {
+	h := newHarness(t)
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter", "12")
+	if s := h.screen(); strings.Contains(s, "easy to guess") {
+		t.Fatalf("a 2-digit PIN is called weak before its length:\n%s", s)
+	}
+	h.press("enter")
+	if s := h.screen(); h.step() != flows.StepNewPIN || h.m.pinField != 0 || !strings.Contains(s, "too short") ||
+		strings.Contains(s, "easy to guess") {
+		t.Fatalf("the first Enter on a 2-digit PIN (field %d):\n%s", h.m.pinField, s)
+	}
+	h.press("1234")
+	if s := h.screen(); !strings.Contains(s, "easy to guess") || strings.Contains(s, "too short") {
+		t.Fatalf("a weak PIN of the right length:\n%s", s)
+	}
+	h.press("enter")
+	if h.m.pinField != 1 {
+		t.Fatal("a PIN of the right length did not go on to the second field")
+	}
+
+	h2 := newHarness(t)
+	h2.svc.pin = fido.PINState{Set: true, Retries: 8}
+	h2.svc.info.ForcePINChange = true
+	h2.press("enter", "ada@example.com", "enter", "passpass", "enter", "2468", "enter", "12", "enter")
+	if s := h2.screen(); h2.step() != flows.StepChangePIN || h2.m.pinField != 1 || !strings.Contains(s, "too short") {
+		t.Fatalf("the change step's new PIN (field %d):\n%s", h2.m.pinField, s)
+	}
+}

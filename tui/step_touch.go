@@ -94,6 +94,7 @@ func (m *Model) registered(msg registeredMsg) tea.Cmd {
 		return m.pollKeys(false)
 	case flows.StepKnownKey:
 		m.again = false
+		return m.pollKeys(false) // the key watch (keysSeen)
 	}
 	return nil
 }
