@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/tapkiosk/tapkiosk/internal/termtext"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
@@ -219,65 +220,19 @@ func printable(s string) bool {
 }
 
 // clean makes a name from the directory safe to print or to show when an
-// operator cats a text letter in a terminal: escape sequences (ESC, CSI,
-// OSC, DCS and the other string controls, 7- and 8-bit) go whole, other
-// control characters become spaces, invisible format characters (zero
-// width, text-direction overrides) go, runs of space shrink to one, and
-// the result is cut to max characters with "…".
+// operator cats a text letter in a terminal: termtext.Strip (escape
+// sequences gone whole, controls as spaces), then the invisible format
+// characters (zero width, byte order marks) go too, since a letter is
+// read by eye; runs of space shrink to one, and the result is cut to max
+// characters with "…".
 func clean(s string, max int) string {
-	const (
-		text      = iota
-		escape    // after ESC
-		csi       // parameters until a final byte 0x40-0x7e
-		str       // OSC, DCS, SOS, PM, APC: until BEL or ST
-		strEscape // ESC inside a string: ST if "\", the end either way
-	)
-	state := text
-	var b strings.Builder
-	for _, r := range strings.ToValidUTF8(s, "?") {
-		switch state {
-		case escape:
-			switch r {
-			case '[':
-				state = csi
-			case ']', 'P', 'X', '^', '_':
-				state = str
-			default:
-				state = text // a two-character escape
-			}
-			continue
-		case csi:
-			if r >= 0x40 && r <= 0x7e {
-				state = text
-			}
-			continue
-		case str:
-			switch r {
-			case 0x07, 0x9c:
-				state = text
-			case 0x1b:
-				state = strEscape
-			}
-			continue
-		case strEscape:
-			state = text
-			continue
+	stripped := termtext.Strip(strings.ToValidUTF8(s, "?"))
+	out := strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if unicode.In(r, unicode.Cf) {
+			return -1
 		}
-		switch {
-		case r == 0x1b:
-			state = escape
-		case r == 0x9b:
-			state = csi
-		case r == 0x90, r == 0x98, r == 0x9d, r == 0x9e, r == 0x9f:
-			state = str
-		case unicode.IsControl(r), unicode.In(r, unicode.Zl, unicode.Zp):
-			b.WriteRune(' ')
-		case unicode.In(r, unicode.Cf):
-		default:
-			b.WriteRune(r)
-		}
-	}
-	out := strings.Join(strings.Fields(b.String()), " ")
+		return r
+	}, stripped)), " ")
 	if r := []rune(out); len(r) > max {
 		out = string(r[:max-1]) + "…"
 	}

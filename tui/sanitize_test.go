@@ -18,6 +18,8 @@ func TestClean(t *testing.T) {
 		"trailing escape \x1b":          "trailing escape ",
 		"unterminated \x1b[31":          "unterminated ",
 		"Åsa Ödegård 😀":                 "Åsa Ödegård 😀",
+		"\x1b_apc payload\x1b\\Ada":     "Ada", // SOS, PM, APC go whole too (they used to print their payload)
+		"\x1bXsos payload\x1b\\Ada":     "Ada",
 	}
 	for in, want := range cases {
 		if got := Clean(in, 100); got != want {
