@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"charm.land/bubbles/v2/key"
@@ -107,7 +108,6 @@ type StagingModel struct {
 	// one that answers otherwise (Init's) only updates the counts.
 	reloading bool
 	phase     staging.Phase
-	touching  bool
 	cancel    context.CancelFunc
 	busy      string
 	problem   error
@@ -150,6 +150,12 @@ func NewStaging(cfg StagingConfig, s *staging.Stager, b api.StagingBatch) (*Stag
 }
 
 func (m *StagingModel) theme() string { return themeName(m.cfg.Theme, m.dark) }
+
+// touching reports whether the key waits for a touch now: the wipe's, or
+// the registration's.
+func (m *StagingModel) touching() bool {
+	return m.step == sResetTouch || (m.step == sWork && m.phase == staging.PhaseTouch)
+}
 
 // Summary is what the run did, for the kiosk to say after the screen
 // closes: keys staged this run, the batch's counts, the manifest's paths.
@@ -305,7 +311,7 @@ func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.pollKeys(false)
 	case sResetMsg:
-		m.touching, m.cancel = false, nil
+		m.cancel = nil
 		return m, m.resetDone(msg.err)
 	case sEventMsg:
 		return m, m.stageEvent(msg)
@@ -408,7 +414,7 @@ func (m *StagingModel) keysSeen(msg sKeysMsg) tea.Cmd {
 	case sStaged, sNotEmpty, sElsewhere:
 		// The staged key (or one the operator will not wipe) must leave
 		// before the next person's is taken.
-		if !present(msg.keys, m.key.Path) {
+		if !slices.ContainsFunc(msg.keys, func(k fido.Key) bool { return k.Path == m.key.Path }) {
 			if m.step != sNotEmpty {
 				if m.step == sElsewhere {
 					m.notice = m.problem
@@ -435,19 +441,10 @@ func (m *StagingModel) keysSeen(msg sKeysMsg) tea.Cmd {
 		m.step, m.problem = sResetTouch, nil
 		path := m.key.Path
 		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Touch)
-		m.cancel, m.touching = cancel, true
+		m.cancel = cancel
 		return func() tea.Msg { defer cancel(); return sResetMsg{fido.Reset(ctx, path)} }
 	}
 	return nil
-}
-
-func present(keys []fido.Key, path string) bool {
-	for _, k := range keys {
-		if k.Path == path {
-			return true
-		}
-	}
-	return false
 }
 
 func (m *StagingModel) factsRead(msg sFactsMsg) tea.Cmd {
@@ -488,13 +485,16 @@ func (m *StagingModel) choosePIN() tea.Cmd {
 }
 
 // startStage runs the Stager in a Cmd; its phases come back one by one
-// through a channel (sEventMsg), so the screen follows the key.
+// through a channel (sEventMsg), so the screen follows the key. Stage
+// bounds its own steps (the touch, each call to tapd); the context here
+// is for Esc and stopping. The channel holds every phase and the result,
+// so Stage never waits on a screen that has stopped reading.
 func (m *StagingModel) startStage(pinSet bool) tea.Cmd {
-	m.step, m.problem, m.phase, m.touching = sWork, nil, staging.PhaseOptions, false
-	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Touch+2*callTimeout)
+	m.step, m.problem, m.phase = sWork, nil, staging.PhaseOptions
+	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	row, k, pin := m.row, m.key, m.pin
-	ch := make(chan tea.Msg, 8)
+	ch := make(chan tea.Msg, len(staging.Phases)+1)
 	return func() tea.Msg {
 		go func() {
 			defer cancel()
@@ -520,10 +520,9 @@ func (m *StagingModel) stageEvent(ev sEventMsg) tea.Cmd {
 	switch msg := ev.msg.(type) {
 	case sPhaseMsg:
 		m.phase = staging.Phase(msg)
-		m.touching = m.phase == staging.PhaseTouch
 		return waitOn(ev.ch)
 	case sResultMsg:
-		m.touching, m.cancel = false, nil
+		m.cancel = nil
 		return m.staged(msg)
 	}
 	return nil
@@ -625,14 +624,12 @@ func (m *StagingModel) bindings() []key.Binding {
 		if m.owner != nil {
 			bs = []key.Binding{m.keyOther(), m.keySkip()} // not theirs to wipe here
 		}
-	case sResetPlug:
-		bs = []key.Binding{m.keyCancel()}
-	case sResetTouch:
+	case sResetPlug, sResetTouch:
 		bs = []key.Binding{m.keyCancel()}
 	case sTypePIN:
 		bs = []key.Binding{m.bind("help.next", "enter", "enter"), m.keySkip()}
 	case sWork:
-		if m.touching {
+		if m.touching() {
 			bs = []key.Binding{m.keyCancel()}
 		}
 	case sFailed:
@@ -708,7 +705,7 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 		return m.typePIN(k)
 	case sWork:
-		if m.touching && key.Matches(k, m.keyCancel()) && m.cancel != nil {
+		if m.touching() && key.Matches(k, m.keyCancel()) && m.cancel != nil {
 			m.cancel()
 		}
 	case sFailed:
@@ -814,14 +811,15 @@ func (e errWeak) Error() string { return "weak PIN: " + e.why }
 func (m *StagingModel) pinTyped() tea.Cmd {
 	p1, p2 := m.pin1.Value(), m.pin2.Value()
 	min := max(m.info.MinPINLength, m.stager.Opts.MinPINLength)
+	weak := staging.Weak(p1)
 	switch err := fido.CheckPIN(p1, min); {
 	case err != nil:
 		m.problem = err
 	case p1 != p2:
 		m.problem = flows.ErrPINsDiffer
 		m.pin2.Reset()
-	case staging.Weak(p1) != "" && !m.weakOK:
-		m.problem, m.weakOK = errWeak{staging.Weak(p1)}, true
+	case weak != "" && !m.weakOK:
+		m.problem, m.weakOK = errWeak{weak}, true
 	default:
 		m.pin = p1
 		m.pin1.Reset()

@@ -43,7 +43,7 @@ func TestStagingScreens(t *testing.T) {
 				for _, problem := range []error{nil, fido.ErrKeyRemoved, errOtherKey, errWeak{staging.WeakDate}, &api.Error{Code: api.CodeStagingRowRegistered, Message: "ada has a key"}} {
 					for _, size := range [][2]int{{80, 24}, {60, 20}} {
 						m.step, m.problem, m.width, m.height = step, problem, size[0], size[1]
-						m.touching = step == sWork
+						m.phase = staging.PhaseTouch // the touch box shows in sWork
 						m.quitAsk = problem == errOtherKey && step == sWork
 						m.skipAsk = problem == fido.ErrKeyRemoved && step == sPlug
 						out := m.Render()

@@ -219,7 +219,7 @@ func (m *StagingModel) progress(w int) string {
 		}
 	}
 	out := strings.Join(lines, "\n")
-	if m.touching {
+	if m.touching() {
 		out += "\n\n" + m.touchBox(w, t.S("stage.touch"), t.S("stage.touchBody"))
 	}
 	return out
