@@ -14,7 +14,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
@@ -55,8 +54,8 @@ func (o Options) Validate() error {
 	var errs []error
 	switch o.PINs {
 	case RandomPINs:
-		if o.PINLength < 4 || o.PINLength > 63 {
-			errs = append(errs, fmt.Errorf("--pin-length %d: use 4 to 63", o.PINLength))
+		if o.PINLength < PINLengthMin || o.PINLength > PINLengthMax {
+			errs = append(errs, fmt.Errorf("--pin-length %d: use %d to %d", o.PINLength, PINLengthMin, PINLengthMax))
 		}
 		if o.Alphabet != Digits && o.Alphabet != Alphanumeric {
 			errs = append(errs, fmt.Errorf("--pin-alphabet %q: use %s or %s", o.Alphabet, Digits, Alphanumeric))
@@ -74,8 +73,8 @@ func (o Options) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--pins %q: use %s or %s", o.PINs, RandomPINs, TypedPINs))
 	}
-	if o.MinPINLength != 0 && (o.MinPINLength < 4 || o.MinPINLength > 63) {
-		errs = append(errs, fmt.Errorf("--min-pin-length %d: use 4 to 63, or 0 to leave each key's own", o.MinPINLength))
+	if o.MinPINLength != 0 && (o.MinPINLength < PINLengthMin || o.MinPINLength > PINLengthMax) {
+		errs = append(errs, fmt.Errorf("--min-pin-length %d: use %d to %d, or 0 to leave each key's own", o.MinPINLength, PINLengthMin, PINLengthMax))
 	}
 	return errors.Join(errs...)
 }
@@ -189,8 +188,10 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 	if !info.ResidentKeys {
 		return res, &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys}
 	}
-	if n := utf8.RuneCountInString(pin); n < info.MinPINLength {
-		return res, fmt.Errorf("this key wants PINs of at least %d characters, longer than the batch's %d: stage it with a longer --pin-length, or use another key", info.MinPINLength, n)
+	if err := fido.CheckPIN(pin, info.MinPINLength); err != nil {
+		// The key's own rule (its minimum may be above the batch's), said
+		// before anything is written.
+		return res, fmt.Errorf("this key refuses the batch's PIN (its minimum length is %d): stage it with a longer --pin-length, or use another key: %w", info.MinPINLength, err)
 	}
 	res.Serial = fido.Serial(key.Path)
 	keyName := s.KeyName(row, key.Product)

@@ -408,3 +408,27 @@ func TestReconcile(t *testing.T) {
 		t.Errorf("a running station's pending letter went: %v", err)
 	}
 }
+
+// TestStageKeyWantsLongerPIN: a key whose own minimum PIN length is above
+// the batch's PIN is refused before anything is written: no letter, no
+// PIN on the key, the row still pending.
+func TestStageKeyWantsLongerPIN(t *testing.T) {
+	d := newTapd(t)
+	b := d.batch(t, "long", 1)
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t)}
+	path, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, MinPINLength: 10})
+	_, err := s.Stage(bg, b.Rows[0], fido.Key{Path: path}, "73914682", false, nothing)
+	var pe *fido.PINPolicyError
+	if !errors.As(err, &pe) || pe.MinLen != 10 || !strings.Contains(err.Error(), "--pin-length") {
+		t.Fatalf("an 8-digit PIN for a key that wants 10: %v", err)
+	}
+	if info, _ := fido.GetInfo(path); info.PINSet {
+		t.Fatal("the PIN was set anyway")
+	}
+	if left, _ := filepath.Glob(filepath.Join(s.PendingDir(), "*")); len(left) != 0 {
+		t.Fatalf("a letter was written: %v", left)
+	}
+	if got, _ := d.op.GetStagingBatch(bg, b.ID); got.Rows[0].State != api.StagingPending {
+		t.Fatalf("row %s", got.Rows[0].State)
+	}
+}
