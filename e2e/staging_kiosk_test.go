@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/csv"
 	"errors"
 	"os"
@@ -97,7 +96,8 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 	k.key("fresh hold")
 	k.waitFor("Touch the key now")
 	k.crash()
-	k = runKiosk(t, url, operator, dir, "key.json.3", "", flags...)
+	exit := filepath.Join(dir, "exit")
+	k = runKiosk(t, url, operator, dir, "key.json.3", "", append(flags, "; echo $? >"+exit+"; sleep 30")...)
 	s = k.waitFor("Batch staff")
 	if !strings.Contains(s, "1 to do · 2 staged · 0 failed") {
 		t.Fatalf("the restarted kiosk does not go on with the batch:\n%s", s)
@@ -127,7 +127,9 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 		t.Fatalf("the end:\n%s", s)
 	}
 	k.send("Enter")
-	waitGone(t, k)
+	if code := k.exitCode(exit); code != "0" {
+		t.Fatalf("the staging kiosk's exit code: %s", code)
+	}
 
 	// tapd: one key each, from this batch, the PIN change forced.
 	b, err := admin.GetStagingBatch(bg, "staff")
@@ -266,20 +268,6 @@ func (k *kioskRun) sendKey(name string) {
 	}
 }
 
-// waitGone waits for the kiosk to exit (its tmux session ends with it).
-func waitGone(t *testing.T, k *kioskRun) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(bg, 10*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		if exec.Command("tmux", "has-session", "-t", k.session).Run() != nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("the kiosk did not exit:\n%s", k.screen())
-}
-
 func TestKioskStagingBatch(t *testing.T) {
 	w := newWorld(t)
 	for i, p := range staff[1:] {
@@ -334,7 +322,8 @@ func TestKioskStagingFromGroupTypedPINs(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	k := runKiosk(t, w.d.url, op.Token, dir, "key.json", "", "--staging", "--group", "Interns", "--pins", "typed", "--lang", "sv")
+	exit := filepath.Join(dir, "exit")
+	k := runKiosk(t, w.d.url, op.Token, dir, "key.json", "", "--staging", "--group", "Interns", "--pins", "typed", "--lang", "sv", "; echo $? >"+exit+"; sleep 30")
 	s := k.waitFor("Omgång Interns")
 	if !strings.Contains(s, "1 kvar") || !strings.Contains(s, "du skriver en för varje nyckel") {
 		t.Fatalf("the overview:\n%s", s)
@@ -354,7 +343,9 @@ func TestKioskStagingFromGroupTypedPINs(t *testing.T) {
 		t.Fatalf("no word on the manifest without --manifest:\n%s", s)
 	}
 	k.send("Enter")
-	waitGone(t, k)
+	if code := k.exitCode(exit); code != "0" {
+		t.Fatalf("the staging kiosk's exit code: %s", code)
+	}
 	if err := fido.VerifyPIN(bg, plugState(t, filepath.Join(dir, "key.json")), "123456"); !errors.Is(err, fido.ErrPINChangeRequired) {
 		t.Fatalf("the key with the typed PIN: %v", err)
 	}
