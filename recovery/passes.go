@@ -128,6 +128,15 @@ func (s *Service) deletePass(ctx context.Context, c *Caller, upn, id string, det
 	return err
 }
 
+// badName is the 400 for a field that must be a name (tap.ValidName) and
+// is not, or nil when v is one.
+func badName(field, v string) *api.Error {
+	if tap.ValidName(v) == nil {
+		return nil
+	}
+	return api.Invalid(field, "%s must be 1 to %d characters without control or escape characters.", field, tap.MaxNameLength)
+}
+
 // fieldError turns a rules error into a 400 naming the field.
 func fieldError(err error) error {
 	var fe *tap.FieldError
