@@ -57,13 +57,11 @@ func (s *Service) PatchTAPPolicy(ctx context.Context, c *Caller, patch tap.Polic
 // fido2Out is the FIDO2 policy in the API's shape: where tapd judges
 // attestation it says which roots it loaded.
 func (s *Service) fido2Out(p directory.FIDO2Policy) api.FIDO2Policy {
-	kr := p.KeyRestrictions
-	out := api.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced,
-		KeyRestrictions:                  api.KeyRestrictions{IsEnforced: kr.IsEnforced, EnforcementType: kr.EnforcementType, AAGUIDs: kr.AAGUIDs},
-		IsSelfServiceRegistrationAllowed: p.SelfServiceSetup, ManagedBy: s.dir.ManagedBy()}
 	apiKR := func(k directory.KeyRestrictions) api.KeyRestrictions {
 		return api.KeyRestrictions{IsEnforced: k.IsEnforced, EnforcementType: k.EnforcementType, AAGUIDs: k.AAGUIDs}
 	}
+	out := api.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced, KeyRestrictions: apiKR(p.KeyRestrictions),
+		IsSelfServiceRegistrationAllowed: p.SelfServiceSetup, ManagedBy: s.dir.ManagedBy()}
 	for _, pp := range p.Profiles {
 		out.PasskeyProfiles = append(out.PasskeyProfiles, api.PasskeyProfile{ID: pp.ID, Name: pp.Name, AttestationEnforcement: pp.AttestationEnforcement,
 			KeyRestrictions: apiKR(pp.KeyRestrictions), PasskeyTypes: pp.PasskeyTypes})
