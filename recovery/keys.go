@@ -245,8 +245,8 @@ func (s *Service) register(ctx context.Context, c *Caller, o keyOwner, req api.R
 	if name == "" {
 		name = tap.DefaultKeyName(model, s.now())
 	}
-	if err := tap.ValidName(name); err != nil {
-		return refuse("invalidDisplayName", api.Invalid("displayName", "displayName must be 1 to %d characters without control or escape characters.", tap.MaxNameLength))
+	if err := badName("displayName", name); err != nil {
+		return refuse("invalidDisplayName", err)
 	}
 	if model == "" {
 		model = tap.GenericKeyModel

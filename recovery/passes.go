@@ -57,15 +57,12 @@ func (s *Service) CreatePass(ctx context.Context, c *Caller, rawUPN string, req 
 		// A new pass from IT ends any lock on the account: IT has just
 		// decided who may sign in, and a lock someone else caused must not
 		// keep the right person out.
-		th, err := un.st.GetThrottle(ctx, userKey(u.UPN))
+		th, err := clearLock(ctx, un.st, u.UPN)
 		if err != nil {
 			return err
 		}
 		if s.now().Before(th.LockedUntil) {
 			details["clearedLockUntil"] = th.LockedUntil.Format(time.RFC3339)
-		}
-		if err := un.st.ClearThrottle(ctx, userKey(u.UPN)); err != nil {
-			return err
 		}
 		return s.done(ctx, c, un, api.ActionCreatePass, target, details)
 	})
@@ -126,6 +123,15 @@ func (s *Service) deletePass(ctx context.Context, c *Caller, upn, id string, det
 		return s.failed(ctx, c, api.ActionDeletePass, target, err, details)
 	}
 	return err
+}
+
+// badName is the 400 for a field that must be a name (tap.ValidName) and
+// is not, or nil when v is one.
+func badName(field, v string) *api.Error {
+	if tap.ValidName(v) == nil {
+		return nil
+	}
+	return api.Invalid(field, "%s must be 1 to %d characters without control or escape characters.", field, tap.MaxNameLength)
 }
 
 // fieldError turns a rules error into a 400 naming the field.

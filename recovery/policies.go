@@ -20,6 +20,21 @@ func policyAdmin(d directory.Directory) (directory.PolicyAdmin, error) {
 	return nil, ErrManagedElsewhere
 }
 
+// asPolicyAdmin runs a policy change, with its audit entry naming the new
+// policy, as one unit (as asUserAdmin does for people).
+func (s *Service) asPolicyAdmin(ctx context.Context, c *Caller, action string, policy []byte, change func(directory.PolicyAdmin) error) error {
+	return s.inDirectory(ctx, func(u unit) error {
+		pa, err := policyAdmin(u.dir)
+		if err == nil {
+			err = change(pa)
+		}
+		if err != nil {
+			return err
+		}
+		return s.done(ctx, c, u, action, "", map[string]string{"policy": string(policy)})
+	})
+}
+
 // TAPPolicy is the Temporary Access Pass policy in force, labelled with
 // who manages it.
 func (s *Service) TAPPolicy(ctx context.Context) (api.Policy, error) {
@@ -42,28 +57,17 @@ func (s *Service) PatchTAPPolicy(ctx context.Context, c *Caller, patch tap.Polic
 		return p, s.refuse(ctx, c, api.ActionUpdatePolicy, "", "invalidValue", fieldError(err), nil)
 	}
 	raw, _ := json.Marshal(p)
-	return p, s.inDirectory(ctx, func(u unit) error {
-		pa, err := policyAdmin(u.dir)
-		if err == nil {
-			err = pa.PutTAPPolicy(ctx, p)
-		}
-		if err != nil {
-			return err
-		}
-		return s.done(ctx, c, u, api.ActionUpdatePolicy, "", map[string]string{"policy": string(raw)})
-	})
+	return p, s.asPolicyAdmin(ctx, c, api.ActionUpdatePolicy, raw, func(pa directory.PolicyAdmin) error { return pa.PutTAPPolicy(ctx, p) })
 }
 
 // fido2Out is the FIDO2 policy in the API's shape: where tapd judges
 // attestation it says which roots it loaded.
 func (s *Service) fido2Out(p directory.FIDO2Policy) api.FIDO2Policy {
-	kr := p.KeyRestrictions
-	out := api.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced,
-		KeyRestrictions:                  api.KeyRestrictions{IsEnforced: kr.IsEnforced, EnforcementType: kr.EnforcementType, AAGUIDs: kr.AAGUIDs},
-		IsSelfServiceRegistrationAllowed: p.SelfServiceSetup, ManagedBy: s.dir.ManagedBy()}
 	apiKR := func(k directory.KeyRestrictions) api.KeyRestrictions {
 		return api.KeyRestrictions{IsEnforced: k.IsEnforced, EnforcementType: k.EnforcementType, AAGUIDs: k.AAGUIDs}
 	}
+	out := api.FIDO2Policy{IsAttestationEnforced: p.IsAttestationEnforced, KeyRestrictions: apiKR(p.KeyRestrictions),
+		IsSelfServiceRegistrationAllowed: p.SelfServiceSetup, ManagedBy: s.dir.ManagedBy()}
 	for _, pp := range p.Profiles {
 		out.PasskeyProfiles = append(out.PasskeyProfiles, api.PasskeyProfile{ID: pp.ID, Name: pp.Name, AttestationEnforcement: pp.AttestationEnforcement,
 			KeyRestrictions: apiKR(pp.KeyRestrictions), PasskeyTypes: pp.PasskeyTypes})
@@ -129,14 +133,5 @@ func (s *Service) PatchFIDO2Policy(ctx context.Context, c *Caller, patch api.FID
 	}
 	out := s.fido2Out(p)
 	raw, _ := json.Marshal(api.FIDO2Policy{IsAttestationEnforced: out.IsAttestationEnforced, KeyRestrictions: out.KeyRestrictions})
-	return out, s.inDirectory(ctx, func(u unit) error {
-		pa, err := policyAdmin(u.dir)
-		if err == nil {
-			err = pa.PutFIDO2Policy(ctx, p)
-		}
-		if err != nil {
-			return err
-		}
-		return s.done(ctx, c, u, api.ActionUpdateFIDO2Policy, "", map[string]string{"policy": string(raw)})
-	})
+	return out, s.asPolicyAdmin(ctx, c, api.ActionUpdateFIDO2Policy, raw, func(pa directory.PolicyAdmin) error { return pa.PutFIDO2Policy(ctx, p) })
 }

@@ -193,6 +193,17 @@ func (s *Service) lockedOut(ctx context.Context, c *Caller, target string, g gua
 	return s.refuseCounted(ctx, c, api.ActionSessionDenied, target, reason, group+"|"+reason, err, map[string]string{"lock": g.kind})
 }
 
+// clearLock forgets the account's sign-in guesses and lock, with st, and
+// returns what they were, for the audit: an admin's unlock and a new pass
+// from IT both end a lock.
+func clearLock(ctx context.Context, st store.Store, upn string) (store.Throttle, error) {
+	th, err := st.GetThrottle(ctx, userKey(upn))
+	if err != nil {
+		return th, err
+	}
+	return th, st.ClearThrottle(ctx, userKey(upn))
+}
+
 // lockStarted is the audit detail naming the locks a wrong guess started
 // (user, kiosk, address; comma-separated).
 const lockStarted = "lockStarted"

@@ -146,8 +146,10 @@ func (s *Service) RegisterForUser(ctx context.Context, c *Caller, rawUPN string,
 	if req.StagingBatchID != "" || req.StagingRowID != "" {
 		details["stagingBatchId"], details["stagingRowId"] = req.StagingBatchID, req.StagingRowID
 	}
-	if req.SerialNumber = strings.TrimSpace(req.SerialNumber); req.SerialNumber != "" && tap.ValidName(req.SerialNumber) != nil {
-		return api.FIDO2Method{}, api.Invalid("serialNumber", "serialNumber must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	if req.SerialNumber = strings.TrimSpace(req.SerialNumber); req.SerialNumber != "" {
+		if err := badName("serialNumber", req.SerialNumber); err != nil {
+			return api.FIDO2Method{}, err
+		}
 	}
 	row, err := s.stagedRow(ctx, u, req.StagingBatchID, req.StagingRowID)
 	if isCode(err, api.CodeStagingRowRegistered) {
@@ -224,8 +226,8 @@ type StagingInput struct {
 
 func batchName(name string) (string, error) {
 	name = strings.TrimSpace(name)
-	if tap.ValidName(name) != nil {
-		return "", api.Invalid("name", "name must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	if err := badName("name", name); err != nil {
+		return "", err
 	}
 	return name, nil
 }
@@ -249,8 +251,8 @@ func (s *Service) CreateStagingBatchFromGroup(ctx context.Context, c *Caller, na
 		return api.StagingBatch{}, err
 	}
 	group = strings.TrimSpace(group)
-	if tap.ValidName(group) != nil {
-		return api.StagingBatch{}, api.Invalid("group", "group must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+	if err := badName("group", group); err != nil {
+		return api.StagingBatch{}, err
 	}
 	details := map[string]string{"name": name, "group": group}
 	g, upns, err := s.dir.GroupMembers(ctx, group)
@@ -322,8 +324,8 @@ func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string
 			}
 		}
 		key := strings.TrimSpace(p.KeyName)
-		if key != "" && tap.ValidName(key) != nil {
-			fail(r.Row, upn, "keyName must be 1 to %d characters without control or escape characters", tap.MaxNameLength)
+		if err := badName("keyName", key); key != "" && err != nil {
+			fail(r.Row, upn, "%s", strings.TrimSuffix(err.Message, "."))
 			continue
 		}
 		u, err := s.dir.User(ctx, upn)
@@ -455,8 +457,8 @@ func (s *Service) UpdateStagingRow(ctx context.Context, c *Caller, ref, rowID st
 	}
 	if p.FailureReason != nil {
 		reason := strings.TrimSpace(*p.FailureReason)
-		if reason != "" && tap.ValidName(reason) != nil {
-			return api.StagingRow{}, api.Invalid("failureReason", "failureReason must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+		if err := badName("failureReason", reason); reason != "" && err != nil {
+			return api.StagingRow{}, err
 		}
 		if r.State != store.StagingFailed && reason != "" {
 			return api.StagingRow{}, api.Invalid("failureReason", "Only a failed row has a failureReason.")
@@ -465,8 +467,8 @@ func (s *Service) UpdateStagingRow(ctx context.Context, c *Caller, ref, rowID st
 	}
 	if p.SerialNumber != nil {
 		sn := strings.TrimSpace(*p.SerialNumber)
-		if sn != "" && tap.ValidName(sn) != nil {
-			return api.StagingRow{}, api.Invalid("serialNumber", "serialNumber must be 1 to %d characters without control or escape characters.", tap.MaxNameLength)
+		if err := badName("serialNumber", sn); sn != "" && err != nil {
+			return api.StagingRow{}, err
 		}
 		r.SerialNumber = sn
 	}

@@ -245,14 +245,10 @@ func (s *Service) Unlock(ctx context.Context, c *Caller, rawUPN string) (api.Loc
 	if err := s.canManageUser(ctx, c, u); err != nil {
 		return api.Lockout{}, err
 	}
-	key := userKey(u.UPN)
 	out := api.Lockout{UserPrincipalName: u.UPN}
 	err = s.inStore(ctx, func(un unit) error {
-		th, err := un.st.GetThrottle(ctx, key)
+		th, err := clearLock(ctx, un.st, u.UPN)
 		if err != nil {
-			return err
-		}
-		if err := un.st.ClearThrottle(ctx, key); err != nil {
 			return err
 		}
 		out.WasLocked, out.FailedAttempts = s.now().Before(th.LockedUntil), th.Failures

@@ -2,8 +2,6 @@ package server
 
 import (
 	"encoding/csv"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -57,46 +55,34 @@ var stagingColumns = []string{"userPrincipalName", "displayName", "keyName"}
 // (upn or userPrincipalName first) is optional; without one the columns
 // are in that order.
 func (s *Server) importStagingBatch(c *call) error {
-	if mt := c.r.Header.Get("Content-Type"); mt != "" && !strings.HasPrefix(mt, "text/csv") {
-		return api.E(api.CodeUnsupportedMediaType, "Send the file as text/csv, not %q.", mt)
+	rd, err := s.csvBody(c)
+	if err != nil {
+		return err
 	}
 	name := c.r.URL.Query().Get("name")
 	if name == "" {
 		return api.Invalid("name", "Name the batch with ?name=.")
 	}
-	rd := csv.NewReader(http.MaxBytesReader(c.w, c.r.Body, s.cfg.MaxCSVBytes))
-	rd.FieldsPerRecord = -1
 	var in []recovery.StagingInput
-	var mbe *http.MaxBytesError
-	for line := 1; ; line++ {
-		rec, err := rd.Read()
-		if err == io.EOF {
-			break
-		}
-		if errors.As(err, &mbe) {
-			return api.E(api.CodePayloadTooLarge, "The CSV file is larger than the %d-byte limit.", s.cfg.MaxCSVBytes)
-		}
-		if err != nil {
-			in = append(in, recovery.StagingInput{Row: line, Err: "not valid CSV: " + csvErr(err)})
-			if _, ok := err.(*csv.ParseError); !ok {
-				break
-			}
-			continue
-		}
+	err = s.csvRecords(rd, 1, func(line int, why string) {
+		in = append(in, recovery.StagingInput{Row: line, Err: why})
+	}, func(line int, rec []string) {
 		get := func(i int) string {
 			if i < len(rec) {
 				return strings.TrimSpace(strings.TrimPrefix(rec[i], "\ufeff"))
 			}
 			return ""
 		}
-		if line == 1 && (strings.EqualFold(get(0), "upn") || strings.EqualFold(get(0), "userPrincipalName")) {
-			continue
-		}
-		if len(rec) > len(stagingColumns) {
+		switch {
+		case line == 1 && (strings.EqualFold(get(0), "upn") || strings.EqualFold(get(0), "userPrincipalName")):
+		case len(rec) > len(stagingColumns):
 			in = append(in, recovery.StagingInput{Row: line, Err: "has more than the 3 columns upn,displayName,keyName"})
-			continue
+		default:
+			in = append(in, recovery.StagingInput{Row: line, Person: api.StagingPerson{UserPrincipalName: get(0), DisplayName: get(1), KeyName: get(2)}})
 		}
-		in = append(in, recovery.StagingInput{Row: line, Person: api.StagingPerson{UserPrincipalName: get(0), DisplayName: get(1), KeyName: get(2)}})
+	})
+	if err != nil {
+		return err
 	}
 	b, err := s.svc.CreateStagingBatch(c.r.Context(), c.who, name, in)
 	return reply(c, http.StatusCreated, b, err)

@@ -45,20 +45,18 @@ var csvColumns = []string{"userPrincipalName", "displayName", "userType", "guest
 // service, which checks every row before it writes any. ?mode=partial
 // imports the good rows when some are bad.
 func (s *Server) importUsers(c *call) error {
-	if mt := c.r.Header.Get("Content-Type"); mt != "" && !strings.HasPrefix(mt, "text/csv") {
-		return api.E(api.CodeUnsupportedMediaType, "Send the file as text/csv, not %q.", mt)
+	rd, err := s.csvBody(c)
+	if err != nil {
+		return err
 	}
 	mode := c.r.URL.Query().Get("mode")
 	if mode != "" && mode != "partial" && mode != "all" {
 		return api.Invalid("mode", `mode must be "all" (the default) or "partial".`)
 	}
-	tooLarge := api.E(api.CodePayloadTooLarge, "The CSV file is larger than the %d-byte limit.", s.cfg.MaxCSVBytes)
-	rd := csv.NewReader(http.MaxBytesReader(c.w, c.r.Body, s.cfg.MaxCSVBytes))
-	rd.FieldsPerRecord = -1
 	header, err := rd.Read()
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return tooLarge
+		return s.csvTooLarge()
 	}
 	if err != nil {
 		return api.E(api.CodeBadRequest, "The CSV file has no header row; the first line must name the columns: %s.", strings.Join(csvColumns, ","))
@@ -82,21 +80,9 @@ func (s *Server) importUsers(c *call) error {
 		}
 	}
 	var rows []recovery.ImportRow
-	for row := 2; ; row++ {
-		rec, err := rd.Read()
-		if err == io.EOF {
-			break
-		}
-		if errors.As(err, &mbe) {
-			return tooLarge
-		}
-		if err != nil {
-			rows = append(rows, recovery.ImportRow{Row: row, Err: "not valid CSV: " + csvErr(err)})
-			if _, ok := err.(*csv.ParseError); !ok {
-				break
-			}
-			continue
-		}
+	err = s.csvRecords(rd, 2, func(row int, why string) {
+		rows = append(rows, recovery.ImportRow{Row: row, Err: why})
+	}, func(row int, rec []string) {
 		get := func(k string) string {
 			if i, ok := col[k]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])
@@ -109,9 +95,51 @@ func (s *Server) importUsers(c *call) error {
 			in.Groups = strings.Split(g, ";")
 		}
 		rows = append(rows, recovery.ImportRow{Row: row, User: in})
+	})
+	if err != nil {
+		return err
 	}
 	res, err := s.svc.ImportUsers(c.r.Context(), c.who, rows, mode == "partial", mode)
 	return reply(c, http.StatusOK, res, err)
+}
+
+// csvBody reads the request's body as CSV, up to MaxCSVBytes; a body
+// sent as anything but text/csv is refused.
+func (s *Server) csvBody(c *call) (*csv.Reader, error) {
+	if mt := c.r.Header.Get("Content-Type"); mt != "" && !strings.HasPrefix(mt, "text/csv") {
+		return nil, api.E(api.CodeUnsupportedMediaType, "Send the file as text/csv, not %q.", mt)
+	}
+	rd := csv.NewReader(http.MaxBytesReader(c.w, c.r.Body, s.cfg.MaxCSVBytes))
+	rd.FieldsPerRecord = -1
+	return rd, nil
+}
+
+func (s *Server) csvTooLarge() error {
+	return api.E(api.CodePayloadTooLarge, "The CSV file is larger than the %d-byte limit.", s.cfg.MaxCSVBytes)
+}
+
+// csvRecords reads the rest of rd, numbering lines from line: each record
+// goes to each, and a line that is not CSV to bad with why, for the
+// service to report with the good rows (a reader error that is not a
+// parse error ends the file there). A file over the limit is 413.
+func (s *Server) csvRecords(rd *csv.Reader, line int, bad func(line int, why string), each func(line int, rec []string)) error {
+	var mbe *http.MaxBytesError
+	for ; ; line++ {
+		rec, err := rd.Read()
+		switch {
+		case err == io.EOF:
+			return nil
+		case errors.As(err, &mbe):
+			return s.csvTooLarge()
+		case err != nil:
+			bad(line, "not valid CSV: "+csvErr(err))
+			if _, ok := err.(*csv.ParseError); !ok {
+				return nil
+			}
+		default:
+			each(line, rec)
+		}
+	}
 }
 
 func csvErr(err error) string {
