@@ -540,6 +540,15 @@ func testAtomically(t *testing.T, s store.Store) {
 		if _, err := tx.GetPass(ctx, u.UPN); err != nil {
 			t.Errorf("a read inside does not see the write: %v", err)
 		}
+		// The policy is read in one statement of its own; inside, it too
+		// must read the transaction, not the pool beside it.
+		if err := tx.PutTAPPolicy(ctx, store.TAPPolicy{Enabled: true, MinimumLifetimeMinutes: 61, MaximumLifetimeMinutes: 480, DefaultLifetimeMinutes: 61,
+			DefaultLength: 8, IncludeTargets: []store.PolicyTarget{{Type: "group", ID: "atomic-group"}}}); err != nil {
+			return err
+		}
+		if p, err := tx.GetTAPPolicy(ctx); err != nil || p.MinimumLifetimeMinutes != 61 || len(p.IncludeTargets) != 1 || p.IncludeTargets[0].ID != "atomic-group" {
+			t.Errorf("a policy read inside does not see the write: %+v %v", p, err)
+		}
 		return boom
 	})
 	if !errors.Is(err, boom) {
@@ -547,6 +556,9 @@ func testAtomically(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetUser(ctx, u.UPN); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a rolled-back user was kept: %v", err)
+	}
+	if p, err := s.GetTAPPolicy(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a rolled-back policy was kept: %+v %v", p, err)
 	}
 	err = s.Atomically(ctx, func(tx store.Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
