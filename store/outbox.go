@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"slices"
 	"time"
 )
@@ -49,29 +48,13 @@ func (s *SQL) ClaimEvents(ctx context.Context, now time.Time, lease time.Duratio
 	if s.dialect == dialectPostgres {
 		args = []any{ms(now), limit, ms(now.Add(lease))}
 	}
-	out, err := collectEvents(s.w().QueryContext(ctx, s.q(query), args...))
+	rows, err := s.w().QueryContext(ctx, s.q(query), args...)
+	out, err := scanAll(rows, err, scanOutbox)
 	// RETURNING promises no order.
 	slices.SortFunc(out, func(a, b OutboxEvent) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
 	return out, err
-}
-
-// collectEvents reads a query's events.
-func collectEvents(rows *sql.Rows, err error) ([]OutboxEvent, error) {
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []OutboxEvent
-	for rows.Next() {
-		e, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, mapErr(rows.Err())
 }
 
 func (s *SQL) EventDelivered(ctx context.Context, id string) error {
@@ -84,7 +67,8 @@ func (s *SQL) EventFailed(ctx context.Context, id string, next time.Time, lastEr
 }
 
 func (s *SQL) ListEvents(ctx context.Context) ([]OutboxEvent, error) {
-	return collectEvents(s.r().QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox ORDER BY created_at, id`))
+	rows, err := s.r().QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox ORDER BY created_at, id`)
+	return scanAll(rows, err, scanOutbox)
 }
 
 func (s *SQL) CountEvents(ctx context.Context) (pending, dead int, err error) {

@@ -9,23 +9,6 @@ import (
 
 // ---- staging ----
 
-// scanAll reads every row of a query with scan; empty is an empty slice.
-func scanAll[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, mapErr(rows.Err())
-}
-
 func (s *SQL) CreateStagingBatch(ctx context.Context, b StagingBatch, rows []StagingRow) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO staging_batches(id, name, created_at, created_by) VALUES (?, ?, ?, ?)`),
