@@ -39,13 +39,11 @@ func (s *SQL) ClaimEvents(ctx context.Context, now time.Time, lease time.Duratio
 	query := `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
 		WHERE id IN (SELECT id FROM outbox WHERE dead = 0 AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?)
 		RETURNING ` + outboxCols
+	args := []any{ms(now.Add(lease)), ms(now), limit}
 	if s.dialect == dialectPostgres {
 		query = `WITH due AS (SELECT id FROM outbox WHERE dead = 0 AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
 		UPDATE outbox SET attempts = outbox.attempts + 1, next_attempt_at = ? FROM due WHERE outbox.id = due.id
 		RETURNING outbox.id, outbox.kind, outbox.payload, outbox.created_at, outbox.attempts, outbox.next_attempt_at, outbox.last_error, outbox.dead`
-	}
-	args := []any{ms(now.Add(lease)), ms(now), limit}
-	if s.dialect == dialectPostgres {
 		args = []any{ms(now), limit, ms(now.Add(lease))}
 	}
 	rows, err := s.w().QueryContext(ctx, s.q(query), args...)
