@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"slices"
 	"time"
 )
@@ -40,38 +39,20 @@ func (s *SQL) ClaimEvents(ctx context.Context, now time.Time, lease time.Duratio
 	query := `UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?
 		WHERE id IN (SELECT id FROM outbox WHERE dead = 0 AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ?)
 		RETURNING ` + outboxCols
+	args := []any{ms(now.Add(lease)), ms(now), limit}
 	if s.dialect == dialectPostgres {
 		query = `WITH due AS (SELECT id FROM outbox WHERE dead = 0 AND next_attempt_at <= ? ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
 		UPDATE outbox SET attempts = outbox.attempts + 1, next_attempt_at = ? FROM due WHERE outbox.id = due.id
 		RETURNING outbox.id, outbox.kind, outbox.payload, outbox.created_at, outbox.attempts, outbox.next_attempt_at, outbox.last_error, outbox.dead`
-	}
-	args := []any{ms(now.Add(lease)), ms(now), limit}
-	if s.dialect == dialectPostgres {
 		args = []any{ms(now), limit, ms(now.Add(lease))}
 	}
-	out, err := collectEvents(s.w().QueryContext(ctx, s.q(query), args...))
+	rows, err := s.w().QueryContext(ctx, s.q(query), args...)
+	out, err := scanAll(rows, err, scanOutbox)
 	// RETURNING promises no order.
 	slices.SortFunc(out, func(a, b OutboxEvent) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
 	})
 	return out, err
-}
-
-// collectEvents reads a query's events.
-func collectEvents(rows *sql.Rows, err error) ([]OutboxEvent, error) {
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	var out []OutboxEvent
-	for rows.Next() {
-		e, err := scanOutbox(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	return out, mapErr(rows.Err())
 }
 
 func (s *SQL) EventDelivered(ctx context.Context, id string) error {
@@ -84,7 +65,8 @@ func (s *SQL) EventFailed(ctx context.Context, id string, next time.Time, lastEr
 }
 
 func (s *SQL) ListEvents(ctx context.Context) ([]OutboxEvent, error) {
-	return collectEvents(s.r().QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox ORDER BY created_at, id`))
+	rows, err := s.r().QueryContext(ctx, `SELECT `+outboxCols+` FROM outbox ORDER BY created_at, id`)
+	return scanAll(rows, err, scanOutbox)
 }
 
 func (s *SQL) CountEvents(ctx context.Context) (pending, dead int, err error) {

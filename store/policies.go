@@ -14,9 +14,10 @@ import (
 // statement reads one snapshot on both stores, so the record is never half
 // old and half new, and it is one round trip where a read transaction was
 // four (BEGIN, two queries, COMMIT). Every session poll reads the policy.
+// Inside Atomically it reads the transaction, so it sees its writes.
 func (s *SQL) GetTAPPolicy(ctx context.Context) (TAPPolicy, error) {
 	p := TAPPolicy{IncludeTargets: []PolicyTarget{}, ExcludeTargets: []PolicyTarget{}}
-	rows, err := s.rdb.QueryContext(ctx, `SELECT p.enabled, p.minimum_lifetime_minutes, p.maximum_lifetime_minutes, p.default_lifetime_minutes,
+	rows, err := s.r().QueryContext(ctx, `SELECT p.enabled, p.minimum_lifetime_minutes, p.maximum_lifetime_minutes, p.default_lifetime_minutes,
 		p.is_usable_once, p.default_length, t.list, t.target_type, t.target_id
 		FROM tap_policy p LEFT JOIN tap_policy_targets t ON 1 = 1 WHERE p.id = 1 ORDER BY t.list, t.position`)
 	if err != nil {

@@ -291,6 +291,23 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// scanAll reads every row of a query with scan; empty is an empty slice.
+func scanAll[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, mapErr(rows.Err())
+}
+
 // affected turns "no row changed" into ErrNotFound.
 func affected(res sql.Result, err error) error {
 	if err != nil {

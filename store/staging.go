@@ -9,23 +9,6 @@ import (
 
 // ---- staging ----
 
-// scanAll reads every row of a query with scan; empty is an empty slice.
-func scanAll[T any](rows *sql.Rows, err error, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, mapErr(rows.Err())
-}
-
 func (s *SQL) CreateStagingBatch(ctx context.Context, b StagingBatch, rows []StagingRow) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO staging_batches(id, name, created_at, created_by) VALUES (?, ?, ?, ?)`),
@@ -109,7 +92,13 @@ func (s *SQL) GetStagingBatch(ctx context.Context, ref string) (StagingBatch, []
 }
 
 func (s *SQL) GetStagingRow(ctx context.Context, batchID, rowID string) (StagingRow, error) {
-	return scanStagingRow(s.r().QueryRowContext(ctx, s.q(`SELECT `+stagingRowCols+` FROM staging_rows WHERE batch_id = ? AND id = ?`), batchID, rowID))
+	return s.stagingRow(ctx, s.r(), batchID, rowID)
+}
+
+// stagingRow reads one row on q: the readers, or where writes run (s.w())
+// to tell why a conditional UPDATE matched nothing.
+func (s *SQL) stagingRow(ctx context.Context, q runner, batchID, rowID string) (StagingRow, error) {
+	return scanStagingRow(q.QueryRowContext(ctx, s.q(`SELECT `+stagingRowCols+` FROM staging_rows WHERE batch_id = ? AND id = ?`), batchID, rowID))
 }
 
 func (s *SQL) MarkStagingRow(ctx context.Context, r StagingRow) error {
@@ -128,7 +117,7 @@ func (s *SQL) MarkStagingRow(ctx context.Context, r StagingRow) error {
 	if err != ErrNotFound {
 		return mapErr(err)
 	}
-	cur, err := s.stagingRowForWrite(ctx, r.BatchID, r.ID)
+	cur, err := s.stagingRow(ctx, s.w(), r.BatchID, r.ID)
 	if err != nil {
 		return err
 	}
@@ -146,12 +135,6 @@ func (s *SQL) ActiveStagingRows(ctx context.Context, upn string) ([]StagingRow, 
 	return s.stagingRows(ctx, s.r(), `upn_key = ? AND state <> 'failed' ORDER BY updated_at, id`, upnKey(upn))
 }
 
-// stagingRowForWrite reads a row where writes run, to tell why a
-// conditional UPDATE matched nothing.
-func (s *SQL) stagingRowForWrite(ctx context.Context, batchID, rowID string) (StagingRow, error) {
-	return scanStagingRow(s.w().QueryRowContext(ctx, s.q(`SELECT `+stagingRowCols+` FROM staging_rows WHERE batch_id = ? AND id = ?`), batchID, rowID))
-}
-
 // leaseUpdate runs a conditional UPDATE of a row's lease. Matching
 // nothing, it reads the row to say why: no row, a registered one, or a
 // lease it may not take (ErrLeased, with the row). The UPDATE's own WHERE
@@ -162,7 +145,7 @@ func (s *SQL) leaseUpdate(ctx context.Context, batchID, rowID, set, cond string,
 	if err != nil && err != ErrNotFound {
 		return StagingRow{}, mapErr(err)
 	}
-	cur, rerr := s.stagingRowForWrite(ctx, batchID, rowID)
+	cur, rerr := s.stagingRow(ctx, s.w(), batchID, rowID)
 	switch {
 	case rerr != nil:
 		return cur, rerr

@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
+	"github.com/tapkiosk/tapkiosk/directory/local"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
@@ -257,15 +258,6 @@ func testMethods(t *testing.T, d directory.Directory) {
 	}
 }
 
-// holder is the person as go-webauthn sees them, by the handle the
-// directory's ceremony names.
-type holder struct{ handle []byte }
-
-func (h holder) WebAuthnID() []byte                         { return h.handle }
-func (h holder) WebAuthnName() string                       { return Member.UPN }
-func (h holder) WebAuthnDisplayName() string                { return Member.DisplayName }
-func (h holder) WebAuthnCredentials() []webauthn.Credential { return nil }
-
 func testRegistration(t *testing.T, d directory.Directory) {
 	reg, err := d.BeginRegistration(bg, Member.UPN)
 	if err != nil {
@@ -301,7 +293,10 @@ func testRegistration(t *testing.T, d directory.Directory) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, err := rp.CreateCredential(holder{sd.UserID}, sd, parsed)
+	// The person as go-webauthn sees them, by the handle the directory's
+	// ceremony names.
+	holder := &local.KeyHolder{Handle: sd.UserID, User: store.User{UPN: Member.UPN, DisplayName: Member.DisplayName}}
+	cred, err := rp.CreateCredential(holder, sd, parsed)
 	if err != nil {
 		t.Fatalf("the directory's ceremony does not verify its own key's answer: %v", err)
 	}

@@ -18,7 +18,12 @@ func simClient(t *testing.T) (*graphsim.Sim, *graph.Client) {
 	sim := graphsim.New()
 	t.Cleanup(sim.Close)
 	sim.AddUser("ada@contoso.com", "Ada", "Member", false)
-	return sim, &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token), HTTP: sim.Server.Client(), Timeout: 5 * time.Second}
+	return sim, graphClient(sim)
+}
+
+// graphClient is a Graph client for sim, with its token.
+func graphClient(sim *graphsim.Sim) *graph.Client {
+	return &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token), HTTP: sim.Server.Client(), Timeout: 5 * time.Second}
 }
 
 // TestCheckPermissions: the start-up check proves every permission the

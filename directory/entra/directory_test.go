@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,9 +14,8 @@ import (
 	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/directory/directorytest"
 	"github.com/tapkiosk/tapkiosk/directory/entra"
-	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
-	"github.com/tapkiosk/tapkiosk/store"
+	"github.com/tapkiosk/tapkiosk/store/storetest"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
@@ -45,17 +43,7 @@ func TestConformance(t *testing.T) {
 // newDirectory is the Entra directory over sim, with tapd's own store on
 // SQLite.
 func newDirectory(t *testing.T, sim *graphsim.Sim) *entra.Directory {
-	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "tapd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	gc := &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token), HTTP: sim.Server.Client(), Timeout: 5 * time.Second}
-	return entra.New(entra.Config{Graph: gc, Store: st, Argon2: tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}, Now: time.Now,
+	return entra.New(entra.Config{Graph: graphClient(sim), Store: storetest.Open(t, nil, "sqlite"), Argon2: tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}, Now: time.Now,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 

@@ -238,10 +238,11 @@ func Check(ctx context.Context, c *graph.Client, cloud Cloud) error {
 	}
 	if probe != "" {
 		nilID := "00000000-0000-0000-0000-000000000000"
-		probes := []struct {
+		type permProbe struct {
 			what, perm string
 			call       func() (graph.Result, error)
-		}{
+		}
+		probes := []permProbe{
 			{"read a user's groups", "GroupMember.Read.All", func() (graph.Result, error) { _, r, err := c.Groups(ctx, probe); return r, err }},
 			{"read a user's authentication methods", "UserAuthenticationMethod.ReadWrite.All", func() (graph.Result, error) { _, r, err := c.Methods(ctx, probe); return r, err }},
 			{"delete a user's authentication methods", "UserAuthenticationMethod.ReadWrite.All", func() (graph.Result, error) {
@@ -254,10 +255,7 @@ func Check(ctx context.Context, c *graph.Client, cloud Cloud) error {
 			{"read a user's security keys", "UserAuthMethod-Passkey.ReadWrite.All", func() (graph.Result, error) { _, r, err := c.ListFIDO2(ctx, probe); return r, err }},
 		}
 		if cloud.Registration {
-			probes = append(probes, struct {
-				what, perm string
-				call       func() (graph.Result, error)
-			}{"delete a user's security keys", "UserAuthMethod-Passkey.ReadWrite.All", func() (graph.Result, error) {
+			probes = append(probes, permProbe{"delete a user's security keys", "UserAuthMethod-Passkey.ReadWrite.All", func() (graph.Result, error) {
 				return c.DeleteMethod(ctx, probe, "fido2", nilID)
 			}})
 		}

@@ -91,6 +91,33 @@ func mkPass(t *testing.T, s store.Store, upn, id string, once bool) store.Pass {
 	return p
 }
 
+// race runs fn(0) ... fn(n-1) at once, as n callers (tapd instances)
+// would, and returns how many succeeded. A caller may lose only with lost;
+// any other error fails the test.
+func race(t *testing.T, n int, fn func(i int) error, lost error) int {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !errors.Is(err, lost):
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	return wins
+}
+
 func testTAPPolicy(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	if _, err := s.GetTAPPolicy(ctx); !errors.Is(err, store.ErrNotFound) {
@@ -320,27 +347,9 @@ func testOneTimeRace(t *testing.T, s store.Store) {
 	u := mkUser(t, s, "rae@race.example")
 	k := mkKiosk(t, s, "race-kiosk")
 	mkPass(t, s, u.UPN, "p-race", true)
-	const n = 16
-	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			errs[i] = s.OpenSession(ctx, store.Session{ID: fmt.Sprintf("s-race-%d", i), TokenHash: fmt.Sprintf("th-race-%d", i), KioskID: k.ID, UPN: u.UPN, PassID: "p-race", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}, true, t0)
-		}(i)
-	}
-	wg.Wait()
-	wins := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			wins++
-		case errors.Is(err, store.ErrPassUsed):
-		default:
-			t.Errorf("unexpected error: %v", err)
-		}
-	}
+	wins := race(t, 16, func(i int) error {
+		return s.OpenSession(ctx, store.Session{ID: fmt.Sprintf("s-race-%d", i), TokenHash: fmt.Sprintf("th-race-%d", i), KioskID: k.ID, UPN: u.UPN, PassID: "p-race", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}, true, t0)
+	}, store.ErrPassUsed)
 	if wins != 1 {
 		t.Fatalf("%d sessions opened with one one-time pass", wins)
 	}
@@ -540,6 +549,15 @@ func testAtomically(t *testing.T, s store.Store) {
 		if _, err := tx.GetPass(ctx, u.UPN); err != nil {
 			t.Errorf("a read inside does not see the write: %v", err)
 		}
+		// The policy is read in one statement of its own; inside, it too
+		// must read the transaction, not the pool beside it.
+		if err := tx.PutTAPPolicy(ctx, store.TAPPolicy{Enabled: true, MinimumLifetimeMinutes: 61, MaximumLifetimeMinutes: 480, DefaultLifetimeMinutes: 61,
+			DefaultLength: 8, IncludeTargets: []store.PolicyTarget{{Type: "group", ID: "atomic-group"}}}); err != nil {
+			return err
+		}
+		if p, err := tx.GetTAPPolicy(ctx); err != nil || p.MinimumLifetimeMinutes != 61 || len(p.IncludeTargets) != 1 || p.IncludeTargets[0].ID != "atomic-group" {
+			t.Errorf("a policy read inside does not see the write: %+v %v", p, err)
+		}
 		return boom
 	})
 	if !errors.Is(err, boom) {
@@ -547,6 +565,9 @@ func testAtomically(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetUser(ctx, u.UPN); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("a rolled-back user was kept: %v", err)
+	}
+	if p, err := s.GetTAPPolicy(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a rolled-back policy was kept: %+v %v", p, err)
 	}
 	err = s.Atomically(ctx, func(tx store.Store) error {
 		if err := tx.CreateUser(ctx, u); err != nil {
@@ -711,27 +732,13 @@ func testCeremonies(t *testing.T, s store.Store) {
 	if err := s.CreateCeremony(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins := 0
-	for i := 0; i < 16; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, err := s.TakeCeremony(ctx, "chal-1")
-			if err == nil {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-				if string(got.Data) != `{"x":1}` || got.Kind != "registration" || !got.ExpiresAt.Equal(c.ExpiresAt) {
-					t.Errorf("got %+v", got)
-				}
-			} else if !errors.Is(err, store.ErrNotFound) {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	wins := race(t, 16, func(int) error {
+		got, err := s.TakeCeremony(ctx, "chal-1")
+		if err == nil && (string(got.Data) != `{"x":1}` || got.Kind != "registration" || !got.ExpiresAt.Equal(c.ExpiresAt)) {
+			t.Errorf("got %+v", got)
+		}
+		return err
+	}, store.ErrNotFound)
 	if wins != 1 {
 		t.Fatalf("a ceremony was taken %d times", wins)
 	}
@@ -857,27 +864,11 @@ func testStaging(t *testing.T, s store.Store) {
 func testStagingRace(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	b, rows := mkBatch(t, s, "race", "ada@example.com")
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins := 0
-	for i := 0; i < 8; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r := rows[0]
-			r.BatchID, r.State, r.MethodID, r.UpdatedAt = b.ID, store.StagingRegistered, fmt.Sprint("m-", i), t0
-			err := s.Atomically(ctx, func(tx store.Store) error { return tx.MarkStagingRow(ctx, r) })
-			switch {
-			case err == nil:
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			case !errors.Is(err, store.ErrRegistered):
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
+	wins := race(t, 8, func(i int) error {
+		r := rows[0]
+		r.BatchID, r.State, r.MethodID, r.UpdatedAt = b.ID, store.StagingRegistered, fmt.Sprint("m-", i), t0
+		return s.Atomically(ctx, func(tx store.Store) error { return tx.MarkStagingRow(ctx, r) })
+	}, store.ErrRegistered)
 	if wins != 1 {
 		t.Fatalf("one row was registered %d times", wins)
 	}
@@ -1020,36 +1011,15 @@ func testStagingLeaseRace(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	b, rows := mkBatch(t, s, "lease-race", "ada@example.com")
 	row := rows[0].ID
-	count := func(fn func(i int) error, want error) int {
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		wins := 0
-		for i := 0; i < 8; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				switch err := fn(i); {
-				case err == nil:
-					mu.Lock()
-					wins++
-					mu.Unlock()
-				case !errors.Is(err, want):
-					t.Error(err)
-				}
-			}()
-		}
-		wg.Wait()
-		return wins
-	}
 	end := t0.Add(5 * time.Minute)
-	if n := count(func(i int) error {
+	if n := race(t, 8, func(i int) error {
 		_, err := s.LeaseStagingRow(ctx, b.ID, row, store.StagingLease{CeremonyID: fmt.Sprint("c-", i), OperatorID: fmt.Sprint("op-", i), Until: end}, t0)
 		return err
 	}, store.ErrLeased); n != 1 {
 		t.Fatalf("%d operators leased one row", n)
 	}
 	r, _ := s.GetStagingRow(ctx, b.ID, row)
-	if n := count(func(i int) error {
+	if n := race(t, 8, func(i int) error {
 		_, err := s.ClaimStagingRow(ctx, b.ID, row, r.Lease.CeremonyID, end, t0)
 		return err
 	}, store.ErrLeased); n != 1 {

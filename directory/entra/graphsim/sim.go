@@ -412,13 +412,18 @@ func (s *Sim) find(idOrUPN string) *user {
 
 // withUser runs h with the simulator locked and the path's user found,
 // or answers 404 as Graph does.
+// resourceNotFound is Graph's answer for a user or group id it does not hold.
+func resourceNotFound(w http.ResponseWriter, id string) {
+	graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+}
+
 func (s *Sim) withUser(h func(http.ResponseWriter, *http.Request, *user)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		u := s.find(r.PathValue("id"))
 		if u == nil {
-			graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
+			resourceNotFound(w, r.PathValue("id"))
 			return
 		}
 		h(w, r, u)
@@ -450,7 +455,7 @@ func (s *Sim) groups(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	s.page(w, r, len(u.Groups), "groups(id,displayName)", func(i int) map[string]any {
 		g := u.Groups[i]
-		return map[string]any{"@odata.type": "#microsoft.graph.group", "id": GroupID(g), "displayName": g}
+		return groupOut(GroupID(g), g)
 	})
 }
 
@@ -545,7 +550,7 @@ func (s *Sim) getGroup(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("gid")
 	name, ok := s.allGroups()[id]
 	if !ok {
-		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+		resourceNotFound(w, id)
 		return
 	}
 	writeJSON(w, http.StatusOK, groupOut(id, name))
@@ -566,7 +571,7 @@ func (s *Sim) groupUsers(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("gid")
 	name, ok := s.allGroups()[id]
 	if !ok {
-		graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+		resourceNotFound(w, id)
 		return
 	}
 	var in []*user
