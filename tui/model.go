@@ -418,7 +418,7 @@ func (m *Model) typeInto(msg tea.Msg) tea.Cmd {
 	case flows.StepEnterPIN:
 		f = &m.pin1
 	case flows.StepChangePIN:
-		f = []*textinput.Model{&m.pin0, &m.pin1, &m.pin2}[m.pinField%3]
+		f = m.changeFields()[m.pinField%3]
 	case flows.StepNameKey:
 		f = &m.name
 	default:
