@@ -193,11 +193,7 @@ func (m *Model) Init() tea.Cmd {
 }
 
 func (m *Model) checkReady() tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return readyMsg{m.svc.Ready(ctx)}
-	}
+	return call(5*time.Second, func(ctx context.Context) tea.Msg { return readyMsg{m.svc.Ready(ctx)} })
 }
 
 // call runs one call to tapd in a Cmd with a deadline.
