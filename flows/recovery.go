@@ -294,7 +294,7 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 		// The key watch: a key that leaves is done with here. The one
 		// plugged in next may be another key, whose PIN the journey does
 		// not hold, so Insert key reads it afresh.
-		if !slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == j.Key.Path }) {
+		if !plugged(keys, j.Key.Path) {
 			j.leaveKnownKey(fido.ErrKeyRemoved)
 		}
 		return false
@@ -302,7 +302,7 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	if j.Step == StepReplugKey {
 		// Wait for the key to leave; then Insert key takes it (or another
 		// key) when it comes back, and asks its PIN afresh.
-		if !slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == j.Key.Path }) {
+		if !plugged(keys, j.Key.Path) {
 			j.Key, j.pin, j.pending, j.Problem, j.Step = fido.Key{}, "", "", nil, StepInsertKey
 		}
 		return false
@@ -311,11 +311,9 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 		return false
 	}
 	if j.setAside != "" {
-		for _, k := range keys {
-			if k.Path == j.setAside {
-				j.Problem = ErrSwapKey
-				return false
-			}
+		if plugged(keys, j.setAside) {
+			j.Problem = ErrSwapKey
+			return false
 		}
 		j.setAside = ""
 	}
@@ -335,6 +333,11 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	}
 	j.Key, j.Problem = fido.Key{}, fido.ErrSeveralKeys
 	return false
+}
+
+// plugged reports whether the key at path is among keys.
+func plugged(keys []fido.Key, path string) bool {
+	return slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == path })
 }
 
 // UseSetAside takes back the key set aside: the person pressed Esc at a
