@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -321,10 +322,15 @@ func TestKioskWrongPassThenRightAndKeyPulled(t *testing.T) {
 }
 
 // keyWithPIN writes a virtual key state holding a PIN with retries left.
-func keyWithPIN(pin string, retries int) func(string) {
+func keyWithPIN(pin string, retries int) func(string) { return keyState(pin, retries, nil) }
+
+// keyState writes a virtual key state holding a PIN with retries left and
+// the other fields of the key's state in more (forcePINChange...).
+func keyState(pin string, retries int, more map[string]any) func(string) {
 	return func(path string) {
 		h := sha256.Sum256([]byte(pin))
 		st := map[string]any{"pinHash": h[:16], "pinLength": len(pin), "pinRetries": retries, "counter": 0, "creds": []any{}}
+		maps.Copy(st, more)
 		b, _ := json.Marshal(st)
 		os.WriteFile(path, b, 0o600)
 	}
@@ -646,12 +652,7 @@ func TestKioskForcedPINChange(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	pass := w.pass(false)
-	k := w.startKioskWithKey(func(path string) {
-		h := sha256.Sum256([]byte("2468"))
-		st := map[string]any{"pinHash": h[:16], "pinLength": 4, "pinRetries": 8, "counter": 0, "creds": []any{}, "forcePINChange": true}
-		b, _ := json.Marshal(st)
-		os.WriteFile(path, b, 0o600)
-	})
+	k := w.startKioskWithKey(keyState("2468", 8, map[string]any{"forcePINChange": true}))
 	k.signIn(w.upn, pass)
 	k.waitFor("Change the key's PIN")
 	k.send("2468", "Enter", "135790", "Enter", "135790", "Enter")

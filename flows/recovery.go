@@ -294,7 +294,7 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 		// The key watch: a key that leaves is done with here. The one
 		// plugged in next may be another key, whose PIN the journey does
 		// not hold, so Insert key reads it afresh.
-		if !slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == j.Key.Path }) {
+		if !plugged(keys, j.Key.Path) {
 			j.leaveKnownKey(fido.ErrKeyRemoved)
 		}
 		return false
@@ -302,7 +302,7 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	if j.Step == StepReplugKey {
 		// Wait for the key to leave; then Insert key takes it (or another
 		// key) when it comes back, and asks its PIN afresh.
-		if !slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == j.Key.Path }) {
+		if !plugged(keys, j.Key.Path) {
 			j.Key, j.pin, j.pending, j.Problem, j.Step = fido.Key{}, "", "", nil, StepInsertKey
 		}
 		return false
@@ -311,11 +311,9 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 		return false
 	}
 	if j.setAside != "" {
-		for _, k := range keys {
-			if k.Path == j.setAside {
-				j.Problem = ErrSwapKey
-				return false
-			}
+		if plugged(keys, j.setAside) {
+			j.Problem = ErrSwapKey
+			return false
 		}
 		j.setAside = ""
 	}
@@ -335,6 +333,11 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	}
 	j.Key, j.Problem = fido.Key{}, fido.ErrSeveralKeys
 	return false
+}
+
+// plugged reports whether the key at path is among keys.
+func plugged(keys []fido.Key, path string) bool {
+	return slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == path })
 }
 
 // UseSetAside takes back the key set aside: the person pressed Esc at a
@@ -466,30 +469,31 @@ func (j *Journey) PINChecked(err error) {
 	pin := j.pending
 	j.pending = ""
 	if err != nil {
-		j.pinRefused(err)
-		if errors.Is(err, fido.ErrPINChangeRequired) {
-			j.old = pin // right, as the key said: not asked again
-		}
+		j.pinRefused(pin, err)
 		return
 	}
 	j.pin, j.Problem = pin, nil
 	j.pinKnown()
 }
 
-// pinRefused moves on from a PIN operation the key refused; the PIN is
-// dropped in every case.
-func (j *Journey) pinRefused(err error) {
+// pinRefused moves on from a PIN operation the key refused, wherever
+// the PIN was used (its check, a change, a full key's passkeys, the
+// touch); the PIN is dropped in every case. A wrong one goes back to
+// StepEnterPIN with the tries left. judged is the PIN the key was given:
+// one it judged right before it asked for a change is held for
+// StepChangePIN, so it is not asked again.
+func (j *Journey) pinRefused(judged string, err error) {
 	j.pin, j.pending, j.old = "", "", ""
 	var pw *fido.PINWrongError
 	switch {
 	case errors.As(err, &pw):
-		j.PIN.Retries, j.Problem = pw.RetriesLeft, err
+		j.PIN.Retries, j.Problem, j.Step = pw.RetriesLeft, err, StepEnterPIN
 	case errors.Is(err, fido.ErrPINBlocked):
 		j.PIN.Blocked, j.Problem, j.Step = true, err, StepPINBlocked
 	case errors.Is(err, fido.ErrPINAuthBlocked):
 		j.Problem, j.Step = err, StepReplugKey
 	case errors.Is(err, fido.ErrPINChangeRequired):
-		j.Info.ForcePINChange, j.Problem, j.Step = true, nil, StepChangePIN
+		j.old, j.Info.ForcePINChange, j.Problem, j.Step = judged, true, nil, StepChangePIN
 	case errors.Is(err, fido.ErrKeyRemoved):
 		j.Key, j.Problem, j.Step = fido.Key{}, err, StepInsertKey
 	default:
@@ -555,7 +559,7 @@ func (j *Journey) PINChanged(pin string, err error) {
 			j.Problem = err // the new PIN broke a rule of the key's: another one
 			return
 		}
-		j.pinRefused(err)           // drops a held old PIN too: a wrong one is asked
+		j.pinRefused("", err)       // drops a held old PIN too: a wrong one is asked
 		if j.Step == StepEnterPIN { // wrong old PIN: try the change again
 			j.Step = StepChangePIN
 		}
@@ -601,19 +605,11 @@ func (j *Journey) Registered(m api.FIDO2Method, err error) {
 	if j.Step != StepTouch {
 		return
 	}
-	var pw *fido.PINWrongError
 	switch {
 	case err == nil:
 		j.Method, j.Step, j.Problem = m, StepCheckKey, nil
-	case errors.As(err, &pw):
-		j.pin, j.PIN.Retries, j.Problem, j.Step = "", pw.RetriesLeft, err, StepEnterPIN
-	case errors.Is(err, fido.ErrPINBlocked):
-		j.pin, j.Problem, j.Step = "", err, StepPINBlocked
-	case errors.Is(err, fido.ErrPINAuthBlocked):
-		j.pin, j.Problem, j.Step = "", err, StepReplugKey
-	case errors.Is(err, fido.ErrPINChangeRequired):
-		// The key judged the PIN right before it asked for the change.
-		j.old, j.pin, j.Info.ForcePINChange, j.Problem, j.Step = j.pin, "", true, nil, StepChangePIN
+	case refusesPIN(err) || errors.Is(err, fido.ErrPINChangeRequired):
+		j.pinRefused(j.pin, err)
 	case errors.Is(err, fido.ErrKeyFull) && !j.Info.CredMgmt:
 		// The key holds no passkey of this account to overwrite, and
 		// cannot show or remove the others: only another key helps.
@@ -621,8 +617,6 @@ func (j *Journey) Registered(m api.FIDO2Method, err error) {
 	case errors.Is(err, fido.ErrKeyFull):
 		// The key judged the PIN right: keep it to look for room.
 		j.full, j.Own, j.Problem, j.Step = true, nil, nil, StepKeyFull
-	case errors.Is(err, fido.ErrKeyRemoved):
-		j.pin, j.Key, j.Problem, j.Step = "", fido.Key{}, err, StepInsertKey
 	case errors.Is(err, fido.ErrCancelled):
 		j.Problem, j.Step = nil, StepNameKey
 	case errors.Is(err, fido.ErrAlreadyRegistered):
@@ -720,10 +714,15 @@ func (j *Journey) KnownKeyChecked(id string, err error) (next string) {
 // not the one whose PIN the journey holds: it left, or another key took
 // its place faster than the key watch looks (it has no PIN, or refuses
 // the one the key in the port judged right a moment ago).
-func otherKey(err error) bool {
+func otherKey(err error) bool { return refusesPIN(err) || errors.Is(err, fido.ErrPINNotSet) }
+
+// refusesPIN reports an answer of the key's that ends the use of the PIN
+// the journey holds: wrong, blocked, refused until a replug, or the key
+// gone. pinRefused says where each leads.
+func refusesPIN(err error) bool {
 	var pw *fido.PINWrongError
-	return errors.Is(err, fido.ErrKeyRemoved) || errors.Is(err, fido.ErrPINNotSet) || errors.As(err, &pw) ||
-		errors.Is(err, fido.ErrPINBlocked) || errors.Is(err, fido.ErrPINAuthBlocked)
+	return errors.As(err, &pw) || errors.Is(err, fido.ErrPINBlocked) || errors.Is(err, fido.ErrPINAuthBlocked) ||
+		errors.Is(err, fido.ErrKeyRemoved)
 }
 
 // leaveKnownKey goes back to Insert key from StepKnownKey, holding
@@ -986,11 +985,8 @@ func (j *Journey) CredentialsFound(own []fido.Credential, err error) {
 		return
 	}
 	if err != nil {
-		var pw *fido.PINWrongError
-		if errors.As(err, &pw) || errors.Is(err, fido.ErrPINBlocked) || errors.Is(err, fido.ErrPINAuthBlocked) ||
-			errors.Is(err, fido.ErrKeyRemoved) {
-			j.Step = StepEnterPIN
-			j.pinRefused(err)
+		if refusesPIN(err) {
+			j.pinRefused("", err)
 			return
 		}
 		j.Problem = err

@@ -193,11 +193,7 @@ func (m *Model) Init() tea.Cmd {
 }
 
 func (m *Model) checkReady() tea.Cmd {
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return readyMsg{m.svc.Ready(ctx)}
-	}
+	return call(5*time.Second, func(ctx context.Context) tea.Msg { return readyMsg{m.svc.Ready(ctx)} })
 }
 
 // call runs one call to tapd in a Cmd with a deadline.
@@ -418,7 +414,7 @@ func (m *Model) typeInto(msg tea.Msg) tea.Cmd {
 	case flows.StepEnterPIN:
 		f = &m.pin1
 	case flows.StepChangePIN:
-		f = []*textinput.Model{&m.pin0, &m.pin1, &m.pin2}[m.pinField%3]
+		f = m.changeFields()[m.pinField%3]
 	case flows.StepNameKey:
 		f = &m.name
 	default:

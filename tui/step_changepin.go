@@ -17,8 +17,19 @@ func (changePINStep) keys(m *Model) []key.Binding {
 	return m.signedInKeys(m.keyNext(), m.bind("help.field", "tab", "tab", "up", "down"), m.keyOtherKey())
 }
 
+// changeFields are the PIN fields, in the change step's order: the old
+// PIN, the new one, the new one again.
 func (m *Model) changeFields() []*textinput.Model {
 	return []*textinput.Model{&m.pin0, &m.pin1, &m.pin2}
+}
+
+// clearPINs empties and blurs every PIN field, once what they held has
+// been used or dropped.
+func (m *Model) clearPINs() {
+	for _, f := range m.changeFields() {
+		f.Reset()
+		f.Blur()
+	}
 }
 
 // firstChangeField is the first field the change step asks: the old PIN,
@@ -73,10 +84,7 @@ func (s changePINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 		}
 		m.busy = m.t.S("pin.changing")
 		path := j.Key.Path
-		for _, f := range m.changeFields() {
-			f.Reset()
-			f.Blur()
-		}
+		m.clearPINs()
 		return func() tea.Msg { return pinChangedMsg{p1, m.svc.ChangePIN(path, old, p1)} }
 	}
 	return m.typeInto(k)

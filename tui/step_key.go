@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/flows"
@@ -113,10 +112,9 @@ func (m *Model) backToKey() tea.Cmd {
 		return nil
 	}
 	m.lookedFull = false
-	for _, f := range []*textinput.Model{&m.pin0, &m.pin1, &m.pin2, &m.name} {
-		f.Reset()
-		f.Blur()
-	}
+	m.clearPINs()
+	m.name.Reset()
+	m.name.Blur()
 	m.pinField = 0
 	return m.pollKeys(true)
 }

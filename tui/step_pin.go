@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"charm.land/bubbles/v2/key"
-	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/flows"
 )
@@ -140,10 +139,7 @@ func (enterPINStep) view(m *Model, w int) string {
 // operation needs, or starts its call.
 func (m *Model) afterPIN() tea.Cmd {
 	j := m.j
-	for _, f := range []*textinput.Model{&m.pin0, &m.pin1, &m.pin2} {
-		f.Reset()
-		f.Blur()
-	}
+	m.clearPINs()
 	switch j.Step {
 	case flows.StepNameKey:
 		m.name.SetValue(j.KeyName)
