@@ -322,7 +322,7 @@ func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*
 // cmdEntraCheck runs the tenant check with tapd's own Graph credentials
 // (tapctl has none: it only talks to tapd).
 func cmdEntraCheck(args []string, stdout, stderr io.Writer) error {
-	set := entra.Settings{GraphURL: entra.DefaultGraphURL, MaxRetryAfter: graph.DefaultMaxRetryAfter}
+	set := defaultServeSettings().Entra // the same defaults as tapd serve's
 	fs := newFlags("entra-check", stderr)
 	registerEntra(fs, &set)
 	var tc entra.TenantCheck
