@@ -49,8 +49,9 @@ func TestFullKeyAndSameAccount(t *testing.T) {
 				t.Fatalf("same account on a full key: %v", err)
 			}
 			if o.NoCredMgmt {
-				if _, err := fido.CredentialsFor(ctx, path, "2468", "example.com"); err == nil {
-					t.Fatal("listing without credential management")
+				var uk *fido.UnsupportedKeyError
+				if _, err := fido.CredentialsFor(ctx, path, "2468", "example.com"); !errors.As(err, &uk) || uk.Reason != fido.ReasonNoCredMgmt {
+					t.Fatalf("listing without credential management: %v", err)
 				}
 				return
 			}

@@ -345,19 +345,20 @@ func libfidoErr(r C.int) error {
 	case C.TK_NO_ALWAYSUV:
 		return errNoAlwaysUV
 	}
-	for code, e := range map[C.int]error{
-		C.FIDO_ERR_TX: libfido2.ErrTX, C.FIDO_ERR_RX: libfido2.ErrRX, C.FIDO_ERR_RX_NOT_CBOR: libfido2.ErrRXNotCBOR,
-		C.FIDO_ERR_RX_INVALID_CBOR: libfido2.ErrRXInvalidCBOR, C.FIDO_ERR_INVALID_ARGUMENT: libfido2.ErrInvalidArgument,
-		C.FIDO_ERR_INVALID_COMMAND: libfido2.ErrInvalidCommand, C.FIDO_ERR_NOT_ALLOWED: libfido2.ErrNotAllowed,
-		C.FIDO_ERR_ACTION_TIMEOUT: libfido2.ErrActionTimeout, C.FIDO_ERR_PIN_NOT_SET: libfido2.ErrPinNotSet,
-		C.FIDO_ERR_PIN_INVALID: libfido2.ErrPinInvalid, C.FIDO_ERR_PIN_AUTH_BLOCKED: libfido2.ErrPinAuthBlocked,
-		C.FIDO_ERR_PIN_REQUIRED: libfido2.ErrPinRequired, C.FIDO_ERR_PIN_POLICY_VIOLATION: libfido2.ErrPinPolicyViolation,
-		C.FIDO_ERR_OPERATION_DENIED: libfido2.ErrOperationDenied, C.FIDO_ERR_KEEPALIVE_CANCEL: libfido2.ErrKeepaliveCancel,
-		C.FIDO_ERR_INVALID_OPTION: libfido2.ErrInvalidOption, C.FIDO_ERR_UNSUPPORTED_OPTION: libfido2.ErrUnsupportedOption,
-	} {
-		if r == code {
-			return e
-		}
+	if e, ok := libfidoErrs[r]; ok {
+		return e
 	}
 	return libfido2.Error{Code: int(r)}
+}
+
+// libfidoErrs are the libfido2 codes go-libfido2 has an error for.
+var libfidoErrs = map[C.int]error{
+	C.FIDO_ERR_TX: libfido2.ErrTX, C.FIDO_ERR_RX: libfido2.ErrRX, C.FIDO_ERR_RX_NOT_CBOR: libfido2.ErrRXNotCBOR,
+	C.FIDO_ERR_RX_INVALID_CBOR: libfido2.ErrRXInvalidCBOR, C.FIDO_ERR_INVALID_ARGUMENT: libfido2.ErrInvalidArgument,
+	C.FIDO_ERR_INVALID_COMMAND: libfido2.ErrInvalidCommand, C.FIDO_ERR_NOT_ALLOWED: libfido2.ErrNotAllowed,
+	C.FIDO_ERR_ACTION_TIMEOUT: libfido2.ErrActionTimeout, C.FIDO_ERR_PIN_NOT_SET: libfido2.ErrPinNotSet,
+	C.FIDO_ERR_PIN_INVALID: libfido2.ErrPinInvalid, C.FIDO_ERR_PIN_AUTH_BLOCKED: libfido2.ErrPinAuthBlocked,
+	C.FIDO_ERR_PIN_REQUIRED: libfido2.ErrPinRequired, C.FIDO_ERR_PIN_POLICY_VIOLATION: libfido2.ErrPinPolicyViolation,
+	C.FIDO_ERR_OPERATION_DENIED: libfido2.ErrOperationDenied, C.FIDO_ERR_KEEPALIVE_CANCEL: libfido2.ErrKeepaliveCancel,
+	C.FIDO_ERR_INVALID_OPTION: libfido2.ErrInvalidOption, C.FIDO_ERR_UNSUPPORTED_OPTION: libfido2.ErrUnsupportedOption,
 }

@@ -207,17 +207,9 @@ func TestRelyingPartyRejectsTampering(t *testing.T) {
 	}
 	if _, err = rp.CreateCredential(u, *session, parsed); err == nil {
 		t.Fatal("a registration from the wrong origin was accepted")
-	} else if !strings.Contains(strings.ToLower(fmt.Sprint(err)+" "+errDetails(err)), "origin") {
+	} else if !strings.Contains(strings.ToLower(fmt.Sprint(err)+" "+fido.ErrDetails(err)), "origin") {
 		t.Fatalf("refused, but not for the origin: %v", err)
 	}
-}
-
-func errDetails(err error) string {
-	var pe *protocol.Error
-	if errors.As(err, &pe) {
-		return pe.Details + " " + pe.DevInfo
-	}
-	return ""
 }
 
 func TestDiscoveryAndWatch(t *testing.T) {

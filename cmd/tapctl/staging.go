@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/internal/cli"
 )
 
 // ---- staging ----
@@ -162,7 +163,7 @@ func (a *app) stagingExport(ctx context.Context, args []string) error {
 		_, err := a.out.Write(data)
 		return err
 	}
-	if err := os.WriteFile(*out, data, 0o600); err != nil {
+	if err := cli.WritePrivate(*out, data); err != nil {
 		return err
 	}
 	return a.done("Wrote the manifest of " + clean(pos[0]) + " to " + *out + ".")

@@ -234,7 +234,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger, Cloud: cloud})
 	}
 	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust,
-		HashMemory: int64(set.HashMemoryMiB) << 20, Observer: ops.observer(), Notify: ops.notify()})
+		HashMemory: set.hashMemory(), Observer: ops.observer(), Notify: ops.notify()})
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	}
 	logger.Info("tapd listening", "url", scheme+"://"+ln.Addr().String(), "session_limit", set.SessionLimit.String(), "rp_id", set.RPID)
 
-	if err := ops.run(ctx, set, recovery.HashSlots(int64(set.HashMemoryMiB)<<20, recovery.Defaults.Argon2), logger); err != nil {
+	if err := ops.run(ctx, set, recovery.HashSlots(set.hashMemory(), recovery.Defaults.Argon2), logger); err != nil {
 		return err
 	}
 	go sweep(ctx, st, logger)
@@ -322,7 +322,7 @@ func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*
 // cmdEntraCheck runs the tenant check with tapd's own Graph credentials
 // (tapctl has none: it only talks to tapd).
 func cmdEntraCheck(args []string, stdout, stderr io.Writer) error {
-	set := entra.Settings{GraphURL: entra.DefaultGraphURL, MaxRetryAfter: graph.DefaultMaxRetryAfter}
+	set := defaultServeSettings().Entra // the same defaults as tapd serve's
 	fs := newFlags("entra-check", stderr)
 	registerEntra(fs, &set)
 	var tc entra.TenantCheck
@@ -421,7 +421,7 @@ func setMemoryLimit(set serveSettings, logger *slog.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := int64(set.HashMemoryMiB)<<20 + memoryHeadroom
+	limit := set.hashMemory() + memoryHeadroom
 	debug.SetMemoryLimit(limit)
 	logger.Debug("memory limit", "mib", limit>>20)
 }

@@ -173,6 +173,10 @@ func (s serveSettings) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// hashMemory is --hash-memory-mib in bytes: the budget the service
+// shares out, the slots the metrics show, and part of the memory limit.
+func (s serveSettings) hashMemory() int64 { return int64(s.HashMemoryMiB) << 20 }
+
 // proxies parses --trusted-proxies: each entry an address or a prefix.
 func (s serveSettings) proxies() ([]netip.Prefix, error) {
 	var out []netip.Prefix

@@ -97,6 +97,13 @@ func (c *Conn) Read(timeout time.Duration) ([]byte, error) {
 	}
 	select {
 	case p := <-c.out:
+		// A pulled key answers nothing more, even a reply queued as it
+		// went (select picks at random when both are ready).
+		select {
+		case <-c.gone:
+			return nil, ErrUnplugged
+		default:
+		}
 		return p, nil
 	case <-c.gone:
 		return nil, ErrUnplugged

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -401,5 +402,26 @@ func TestRPIDHash(t *testing.T) {
 	h := sha256.Sum256([]byte("example.com"))
 	if !bytes.Equal(ad[:32], h[:]) || ad[32] != flagUP || len(ad) != 37 {
 		t.Fatalf("%x", ad)
+	}
+}
+
+// TestReadAfterUnplug: once the key is pulled, a read fails even when a
+// reply was queued (the answer to the touch wait that Unplug cancels is
+// pushed after the handle is gone). A pulled key's reads fail at once,
+// as on Linux; handing over that late reply made libfido2 see "cancelled"
+// instead of a removed key, now and then.
+func TestReadAfterUnplug(t *testing.T) {
+	k := newKey(t, Options{})
+	for i := 0; i < 50; i++ {
+		c, err := k.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.Unplug()
+		c.out <- make([]byte, ReportLen) // the late reply
+		if p, err := c.Read(time.Second); !errors.Is(err, ErrUnplugged) {
+			t.Fatalf("read %d after unplug: %x %v", i, p, err)
+		}
+		k.Plug()
 	}
 }

@@ -26,6 +26,26 @@ func ReadPrivate(name, path string) ([]byte, error) {
 	return b, nil
 }
 
+// WritePrivate writes data to path, readable by the owner only: a file
+// already there is truncated and made 0600 too (os.WriteFile's mode
+// applies only to a new file, and an export of people's keys must not
+// stay readable in one the group could read before).
+func WritePrivate(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:=@+-]+$`)
 
 // shellQuote quotes path for a POSIX shell when it needs it, so the chmod

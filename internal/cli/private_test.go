@@ -44,3 +44,25 @@ func TestReadPrivate(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestWritePrivate: a new file and one that was readable by others both
+// end 0600 with just the data.
+func TestWritePrivate(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.csv")
+	if err := os.WriteFile(old, []byte("a much longer earlier content\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{filepath.Join(dir, "new.csv"), old} {
+		if err := WritePrivate(p, []byte("upn,id\n")); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(p); string(b) != "upn,id\n" || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %q mode %04o", filepath.Base(p), b, fi.Mode().Perm())
+		}
+	}
+}

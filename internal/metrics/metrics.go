@@ -68,26 +68,10 @@ func New(counts Counts) *Metrics {
 		f(c)
 	}
 	if counts != nil {
-		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tapd_open_sessions", Help: "Kiosk sessions open now (not expired), from the database: every instance's."},
-			func() float64 {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				n, err := counts.CountOpenSessions(ctx, time.Now())
-				if err != nil {
-					return -1
-				}
-				return float64(n)
-			}))
-		f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tapd_webhook_queue", Help: "Notifications waiting for delivery, from the database."},
-			func() float64 {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				p, _, err := counts.CountEvents(ctx)
-				if err != nil {
-					return -1
-				}
-				return float64(p)
-			}))
+		f(storeGauge("tapd_open_sessions", "Kiosk sessions open now (not expired), from the database: every instance's.",
+			func(ctx context.Context) (int, error) { return counts.CountOpenSessions(ctx, time.Now()) }))
+		f(storeGauge("tapd_webhook_queue", "Notifications waiting for delivery, from the database.",
+			func(ctx context.Context) (int, error) { p, _, err := counts.CountEvents(ctx); return p, err }))
 	}
 	// The outcomes people look for first exist at zero from the start, so
 	// a rate() has a series before the first event.
@@ -100,6 +84,20 @@ func New(counts Counts) *Metrics {
 		m.lockouts.WithLabelValues(k)
 	}
 	return m
+}
+
+// storeGauge is a gauge read from the store at each scrape, within 5 s; a
+// failed read shows as -1, so a scrape never fails for the database.
+func storeGauge(name, help string, read func(context.Context) (int, error)) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n, err := read(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
 }
 
 // Handler serves the metrics in Prometheus's text format.

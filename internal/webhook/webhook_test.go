@@ -4,33 +4,20 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/store"
+	"github.com/tapkiosk/tapkiosk/store/storetest"
 )
-
-func openStore(t *testing.T) *store.SQL {
-	t.Helper()
-	st, err := store.Open(context.Background(), "sqlite://"+filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
 
 // TestRetriesThenDead: a failing receiver gets the event again after the
 // backoff, with the attempt counted, until the last attempt leaves it dead.
 func TestRetriesThenDead(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t)
+	st := storetest.Open(t, nil, "sqlite")
 	var calls atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
