@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 )
 
 // A key's serial number is not part of CTAP: getInfo has none, and
@@ -14,29 +13,10 @@ import (
 // the hidraw device's uevent. Many keys leave it empty (a YubiKey does
 // unless configured to show it); staging records it when it is there.
 
-var (
-	serialMu      sync.Mutex
-	serialSources = map[string]func(path string) string{}
-)
-
-// RegisterSerialSource makes Serial ask f for keys whose path starts with
-// prefix: the demo build's virtual keys, which have no sysfs entry.
-func RegisterSerialSource(prefix string, f func(path string) string) {
-	serialMu.Lock()
-	defer serialMu.Unlock()
-	serialSources[prefix] = f
-}
-
-// Serial is the key's serial number, or "" when it shows none.
+// Serial is the key's serial number, or "" when it shows none. Only
+// hidraw keys have one here; a caller with other kinds of key (the demo's
+// virtual ones) passes its own lookup where a serial is wanted.
 func Serial(path string) string {
-	serialMu.Lock()
-	for prefix, f := range serialSources {
-		if strings.HasPrefix(path, prefix) {
-			serialMu.Unlock()
-			return cleanSerial(f(path))
-		}
-	}
-	serialMu.Unlock()
 	if !strings.HasPrefix(path, "/dev/hidraw") {
 		return ""
 	}

@@ -140,9 +140,20 @@ type Stager struct {
 	Now    func() time.Time
 	// Touch is how long the key waits for the touch (default 60 s).
 	Touch time.Duration
+	// Serial reads a key's serial number (default fido.Serial); the demo
+	// build gives its virtual keys theirs.
+	Serial func(path string) string
 
 	once    sync.Once
 	station string // names this kiosk's pending letters
+}
+
+// SerialOf is the key's serial number, "" when it shows none.
+func (s *Stager) SerialOf(path string) string {
+	if s.Serial == nil {
+		return fido.Serial(path)
+	}
+	return s.Serial(path)
 }
 
 func (s *Stager) now() time.Time {
@@ -193,7 +204,7 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 		// before anything is written.
 		return res, fmt.Errorf("this key refuses the batch's PIN (its minimum length is %d): stage it with a longer --pin-length, or use another key: %w", info.MinPINLength, err)
 	}
-	res.Serial = fido.Serial(key.Path)
+	res.Serial = s.SerialOf(key.Path)
 	keyName := s.KeyName(row, key.Product)
 	l := Letter{Org: s.Opts.Org, Batch: s.Batch.Name, UPN: row.UserPrincipalName, DisplayName: row.DisplayName, KeyName: keyName,
 		Model: key.Product, Serial: res.Serial, PIN: pin, MinPINLength: max(s.Opts.MinPINLength, info.MinPINLength),

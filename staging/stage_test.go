@@ -97,11 +97,11 @@ func nothing(staging.Phase) {}
 // TestStage: one key through every phase; what the key, tapd and the
 // letter hold after; and the refusals around it.
 func TestStage(t *testing.T) {
-	fido.RegisterSerialSource(hidroute.Prefix, func(p string) string { return "TS-" + p })
 	d := newTapd(t)
 	b := d.batch(t, "north", 3)
 	var logs strings.Builder
-	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t), Log: slog.New(slog.NewJSONHandler(&logs, nil))}
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t), Log: slog.New(slog.NewJSONHandler(&logs, nil)),
+		Serial: func(p string) string { return "TS-" + p }}
 	defer func() {
 		if !strings.Contains(logs.String(), `"outcome":"registered"`) || !strings.Contains(logs.String(), `"outcome":"removed"`) {
 			t.Errorf("the log does not say how each key went:\n%s", logs.String())

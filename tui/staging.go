@@ -579,7 +579,7 @@ func (m *StagingModel) notEmpty(problem error) tea.Cmd {
 	m.step, m.problem, m.owner = sNotEmpty, problem, nil
 	path := m.key.Path
 	find := call(callTimeout, func(ctx context.Context) tea.Msg {
-		serial := fido.Serial(path)
+		serial := m.stager.SerialOf(path)
 		if serial == "" {
 			return nil
 		}

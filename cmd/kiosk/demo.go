@@ -50,10 +50,6 @@ func (d demoKey) start(log *slog.Logger) error {
 		return nil
 	}
 	d.current.Store(*d.state)
-	fido.RegisterSerialSource(hidroute.Prefix, func(string) string {
-		sum := sha256.Sum256([]byte(filepath.Base(d.current.Load().(string))))
-		return fmt.Sprintf("VK%X", sum[:4])
-	})
 	if err := demoModel(*d.model, &virtualkey.Options{}); err != nil {
 		return err
 	}
@@ -67,6 +63,16 @@ func (d demoKey) start(log *slog.Logger) error {
 		go d.watch(k, log)
 	}
 	return nil
+}
+
+// serial is the staging kiosk's serial lookup: the virtual key's comes
+// from its state file's name, any other key's as fido.Serial reads it.
+func (d demoKey) serial(path string) string {
+	if !strings.HasPrefix(path, hidroute.Prefix) || d.current.Load() == nil {
+		return fido.Serial(path)
+	}
+	sum := sha256.Sum256([]byte(filepath.Base(d.current.Load().(string))))
+	return fmt.Sprintf("VK%X", sum[:4])
 }
 
 func (d demoKey) newKey(state string) (*virtualkey.Key, error) {

@@ -157,7 +157,7 @@ func run(args []string, stderr io.Writer) int {
 				sc.Idle = *idle
 			}
 		})
-		return runStaging(stage, client, sc, logger, stderr)
+		return runStaging(stage, client, sc, demo.serial, logger, stderr)
 	}
 	m, err := tui.New(tui.Config{Org: *org, Lang: *lang, Theme: *theme, Idle: *idle, Touch: *touch,
 		KioskMode: *kioskMode, AdminChord: *chord, AdminCode: adminCode, ASCII: tui.ConsoleTerm(os.Getenv("TERM"))}, &tui.Live{Client: client, Log: logger})

@@ -141,7 +141,7 @@ func (f stagingFlags) printRows(stderr io.Writer, err error, where string) {
 }
 
 // runStaging opens the batch and runs the staging screens.
-func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, logger *slog.Logger, stderr io.Writer) int {
+func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, serial func(string) string, logger *slog.Logger, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	b, err := f.openBatch(ctx, c, stderr)
@@ -150,7 +150,7 @@ func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, logger *sl
 		return 2
 	}
 	opts := f.options(cfg.Org)
-	s := &staging.Stager{Client: c, Batch: b, Opts: opts, Log: logger, Touch: cfg.Touch}
+	s := &staging.Stager{Client: c, Batch: b, Opts: opts, Log: logger, Touch: cfg.Touch, Serial: serial}
 	// Letters a stopped kiosk left pending: settled or removed, by what
 	// tapd says of their rows.
 	if err := s.Reconcile(b); err != nil {
