@@ -81,9 +81,10 @@ type clientData struct {
 	CrossOrigin bool   `json:"crossOrigin"`
 }
 
-// userHandle reads user.id, which go-webauthn gives as bytes and which
-// arrives over JSON (from tapd or Graph) as base64url text.
-func userHandle(id any) ([]byte, error) {
+// UserHandle reads user.id, which go-webauthn gives as bytes and which
+// arrives over JSON (from tapd or Graph) as base64url text. The kiosk uses
+// it too, to know the account's passkeys on a key.
+func UserHandle(id any) ([]byte, error) {
 	switch v := id.(type) {
 	case []byte:
 		return v, nil
@@ -152,7 +153,7 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	if o.RelyingParty.ID == "" || len(o.Challenge) == 0 {
 		return nil, errors.New("creation options lack rp.id or challenge")
 	}
-	user, err := userHandle(o.User.ID)
+	user, err := UserHandle(o.User.ID)
 	if err != nil || len(user) == 0 {
 		return nil, fmt.Errorf("creation options: %v", err)
 	}

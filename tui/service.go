@@ -2,12 +2,10 @@ package tui
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -129,24 +127,10 @@ func (l *Live) OwnCredentials(ctx context.Context, path, pin, upn string) (cs []
 	if err != nil {
 		return nil, err
 	}
-	return flows.OwnCredentials(all, rp, upn, handleOf(opts.PublicKey.User.ID)), nil
-}
-
-// handleOf reads a user.id as go-webauthn or JSON gives it.
-func handleOf(id any) []byte {
-	switch v := id.(type) {
-	case []byte:
-		return v
-	case string:
-		if b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(v, "=")); err == nil {
-			return b
-		}
-		return []byte(v)
-	}
-	if b, ok := id.(interface{ String() string }); ok {
-		return handleOf(b.String())
-	}
-	return nil
+	// A user.id that cannot be read leaves nil: OwnCredentials then goes
+	// by the account's name alone.
+	handle, _ := fido.UserHandle(opts.PublicKey.User.ID)
+	return flows.OwnCredentials(all, rp, upn, handle), nil
 }
 
 func (l *Live) DeleteCredential(ctx context.Context, path, pin string, id []byte) (err error) {
