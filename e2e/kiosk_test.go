@@ -192,7 +192,7 @@ func (k *kioskRun) send(keys ...string) {
 	for _, key := range keys {
 		args := []string{"send-keys", "-t", k.session}
 		switch key {
-		case "Enter", "Escape", "Tab", "Space", "Up", "Down", "Left", "Right", "C-c", "C-z", "C-r", "C-x", "C-l", "BSpace", "C-M-x":
+		case "Enter", "Escape", "Tab", "Space", "Up", "Down", "Left", "Right", "C-c", "C-z", "C-r", "C-x", "C-l", "C-w", "C-s", "BSpace", "C-M-x":
 			args = append(args, key)
 		default:
 			args = append(args, "-l", key)

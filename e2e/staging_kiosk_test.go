@@ -75,7 +75,7 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 	if strings.Contains(s, "ctrl+w") {
 		t.Fatalf("the wipe is offered for Ada's staged key:\n%s", s)
 	}
-	k.sendKey("C-w")
+	k.send("C-w")
 	time.Sleep(500 * time.Millisecond)
 	if s := k.screen(); !strings.Contains(s, "This is Ada Lovelace's key") {
 		t.Fatalf("Ctrl+W on Ada's key:\n%s", s)
@@ -113,7 +113,7 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 	k.waitFor("Plug in a new security key")
 	k.key("plug")
 	k.waitFor("This key is not empty")
-	k.sendKey("C-w")
+	k.send("C-w")
 	k.waitFor("Unplug the key and plug it back in")
 	k.key("unplug")
 	time.Sleep(500 * time.Millisecond)
@@ -258,14 +258,6 @@ func (k *kioskRun) crash() {
 	exec.Command("pkill", "-KILL", "-P", pid).Run()
 	exec.Command("kill", "-KILL", pid).Run()
 	k.stop()
-}
-
-// sendKey sends one named tmux key (C-w and the like).
-func (k *kioskRun) sendKey(name string) {
-	k.t.Helper()
-	if out, err := exec.Command("tmux", "send-keys", "-t", k.session, name).CombinedOutput(); err != nil {
-		k.t.Fatalf("send-keys %s: %v %s", name, err, out)
-	}
 }
 
 func TestKioskStagingBatch(t *testing.T) {
