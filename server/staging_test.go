@@ -401,5 +401,14 @@ func TestStagingEntra(t *testing.T) {
 		}
 		_, err = op.UserCreationOptions(bg, upn, b.ID, b.Rows[0].ID)
 		code(t, err, http.StatusConflict, api.CodeStagingRowRegistered)
+		// The staged key works at once: tapd kept its record, so the key
+		// check at the kiosk finds it (issue 20, item 1).
+		if _, ok := es[0].Details["localRecord"]; ok {
+			t.Fatalf("the local key record was not kept: %+v", es[0])
+		}
+		k := e.signInEntra(upn)
+		if err := keyCheck(t, k, path, m.ID); err != nil {
+			t.Fatalf("key check of the staged key: %v", err)
+		}
 	})
 }

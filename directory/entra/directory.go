@@ -150,6 +150,13 @@ func (d *Directory) User(ctx context.Context, upn string) (directory.User, error
 	if err != nil {
 		return directory.User{}, failure("look the user up", res, err)
 	}
+	u := userOf(g)
+	u.Groups, err = d.groups(ctx, u.UPN)
+	return u, err
+}
+
+// userOf is a Graph user in tapd's terms, without groups.
+func userOf(g graph.User) directory.User {
 	u := directory.User{UPN: g.UserPrincipalName, DisplayName: g.DisplayName, UserType: g.UserType}
 	if u.UserType == "Guest" {
 		u.GuestKind = "internal"
@@ -157,8 +164,7 @@ func (d *Directory) User(ctx context.Context, upn string) (directory.User, error
 			u.GuestKind = "external"
 		}
 	}
-	u.Groups, err = d.groups(ctx, u.UPN)
-	return u, err
+	return u
 }
 
 // GroupMembers finds the group by object id or, failing that reading, by
@@ -711,8 +717,20 @@ func (d *Directory) BeginRegistration(ctx context.Context, upn string) (director
 // AddKey sends a response tapd has already verified on to Entra, then
 // keeps a local record of the key for the key check. A refusal from Entra
 // becomes a clear kiosk message; Graph's own words go only to the log.
+//
+// The local record refers to a local user row. A person who got a pass
+// through tapd has one; a person whose key IT stages has not (yet), so
+// the person is looked up first and mirrored with the key: without the
+// row the record cannot be kept and the key check would not find the key.
 func (d *Directory) AddKey(ctx context.Context, k directory.NewKey) (store.Method, directory.Trace, error) {
 	m := k.Method
+	who, res, err := d.g.GetUser(ctx, m.UPN)
+	if err != nil {
+		if status(err) == http.StatusNotFound {
+			return m, trace(nil, res), api.E(api.CodeUserNotFound, "No user %s in Microsoft Entra ID.", m.UPN)
+		}
+		return m, trace(nil, res), failure("look the user up", res, err)
+	}
 	gm, res, err := d.g.RegisterFIDO2(ctx, m.UPN, graph.RegisterFIDO2{DisplayName: m.DisplayName, PublicKeyCredential: k.Credential})
 	t := trace(nil, res)
 	if err != nil {
@@ -735,7 +753,11 @@ func (d *Directory) AddKey(ctx context.Context, k directory.NewKey) (store.Metho
 	if gm.Model != "" {
 		m.Model = gm.Model
 	}
-	if err := d.st.CreateMethod(ctx, m); err != nil {
+	err = d.mirror(ctx, userOf(who))
+	if err == nil {
+		err = d.st.CreateMethod(ctx, m)
+	}
+	if err != nil {
 		// The key is in Entra, which is what matters; only the key check
 		// will not find it.
 		d.log.Error("local key record not kept", "method_id", m.ID, "err", err)
