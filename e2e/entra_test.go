@@ -233,7 +233,7 @@ func TestEntraKioskJourney(t *testing.T) {
 	if err != nil || len(ms) != 1 || ms[0].Type != api.TypeFIDO2 {
 		t.Fatalf("methods in Entra after the journey: %+v %v", ms, err)
 	}
-	if !strings.Contains(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/ada@contoso.com/authentication/fido2Methods") {
+	if !strings.Contains(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/"+uid+"/authentication/fido2Methods") {
 		t.Fatal("the key never reached Graph")
 	}
 }

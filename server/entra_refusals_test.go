@@ -96,7 +96,7 @@ func TestEntraSignInRefusals(t *testing.T) {
 // TestEntraRegistrationRefusals: Entra's refusals become kiosk messages.
 func TestEntraRegistrationRefusals(t *testing.T) {
 	e := newEntraEnv(t, "sqlite")
-	e.sim.AddUser("di@contoso.com", "Di", "Member", false)
+	post := "POST /v1.0/users/" + e.sim.AddUser("di@contoso.com", "Di", "Member", false) + "/authentication/fido2Methods"
 	k := e.signInEntra("di@contoso.com")
 	path, _ := plugKey(t, virtualkey.Options{})
 
@@ -118,12 +118,12 @@ func TestEntraRegistrationRefusals(t *testing.T) {
 		t.Fatalf("message %q", ae.Message)
 	}
 
-	e.sim.FailMatching("POST /v1.0/users/di@contoso.com/authentication/fido2Methods", 1, http.StatusConflict, "conflict", "This credential is already registered.", 0)
+	e.sim.FailMatching(post, 1, http.StatusConflict, "conflict", "This credential is already registered.", 0)
 	raw, _ = keyResponse(t, k, path, nil)
 	_, err = k.RegisterFIDO2(bg, api.RegisterFIDO2Request{PublicKeyCredential: raw})
 	code(t, err, http.StatusConflict, api.CodeAlreadyRegistered)
 
-	e.sim.FailMatching("POST /v1.0/users/di@contoso.com/authentication/fido2Methods", 1, http.StatusBadRequest, "badRequest", "Something Entra did not like.", 0)
+	e.sim.FailMatching(post, 1, http.StatusBadRequest, "badRequest", "Something Entra did not like.", 0)
 	raw, _ = keyResponse(t, k, path, nil)
 	_, err = k.RegisterFIDO2(bg, api.RegisterFIDO2Request{PublicKeyCredential: raw})
 	if ae := code(t, err, http.StatusBadRequest, api.CodeRegistrationRejected); strings.Contains(ae.Message, "did not like") {
@@ -165,7 +165,7 @@ func TestEntraThrottlingAndOutages(t *testing.T) {
 
 	// Throttled twice at registration: retried after Retry-After, then done.
 	raw, _ := keyResponse(t, k, path, nil)
-	e.sim.FailMatching("POST /v1.0/users/ed@contoso.com/authentication/fido2Methods", 2, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.", 3)
+	e.sim.FailMatching("POST /v1.0/users/"+uid+"/authentication/fido2Methods", 2, http.StatusTooManyRequests, "TooManyRequests", "Too many requests.", 3)
 	*e.waits = nil
 	if _, err := k.RegisterFIDO2(bg, api.RegisterFIDO2Request{PublicKeyCredential: raw}); err != nil {
 		t.Fatal(err)

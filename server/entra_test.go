@@ -162,7 +162,7 @@ func TestEntraJourney(t *testing.T) {
 		code(t, k.DeleteSessionMethod(bg, "no-such-method"), http.StatusNotFound, api.CodeNotFound)
 		reqs := strings.Join(e.sim.Requests, "\n")
 		for _, want := range []string{"DELETE /v1.0/users/ada@contoso.com/authentication/fido2Methods/" + oldKey,
-			"DELETE /v1.0/users/ada@contoso.com/authentication/phoneMethods/" + phone, "POST /v1.0/users/ada@contoso.com/authentication/fido2Methods"} {
+			"DELETE /v1.0/users/ada@contoso.com/authentication/phoneMethods/" + phone, "GET /v1.0/users/" + uid + "/authentication/fido2Methods/creationOptions", "POST /v1.0/users/" + uid + "/authentication/fido2Methods"} {
 			if !strings.Contains(reqs, want) {
 				t.Fatalf("Graph never saw %s:\n%s", want, reqs)
 			}

@@ -37,20 +37,20 @@ func localLease(t *testing.T, backend string) leaseMode {
 
 func entraLease(t *testing.T, backend string) leaseMode {
 	e := newEntraEnv(t, backend)
-	e.sim.AddUser("ada@contoso.com", "Ada Lovelace", "Member", false)
+	post := "POST /v1.0/users/" + e.sim.AddUser("ada@contoso.com", "Ada Lovelace", "Member", false) + "/authentication/fido2Methods"
 	return leaseMode{e: e.env, upn: "ada@contoso.com", writes: func() int {
 		n := 0
 		for _, r := range e.sim.Requests {
-			if r == "POST /v1.0/users/ada@contoso.com/authentication/fido2Methods" {
+			if r == post {
 				n++
 			}
 		}
 		return n
 	}, fail: func(definite bool) {
 		if definite {
-			e.sim.FailMatching("POST /v1.0/users/ada@contoso.com/authentication/fido2Methods", 1, http.StatusBadRequest, "badRequest", "No.", 0)
+			e.sim.FailMatching(post, 1, http.StatusBadRequest, "badRequest", "No.", 0)
 		} else {
-			e.sim.FailMatching("POST /v1.0/users/ada@contoso.com/authentication/fido2Methods", 1, http.StatusServiceUnavailable, "serviceNotAvailable", "Later.", 0)
+			e.sim.FailMatching(post, 1, http.StatusServiceUnavailable, "serviceNotAvailable", "Later.", 0)
 		}
 	}}
 }

@@ -140,7 +140,8 @@ func writeFailed(op string, res graph.Result, err error, t directory.Trace) *dir
 // ---- people and policies ----
 
 // User looks a person up in Entra with their groups. Graph accepts a UPN
-// where it takes an id, so tapd never needs to keep object ids. Roles are
+// where it takes an id on every call but the two provisioning ones (see
+// person), so tapd never needs to keep object ids. Roles are
 // unknown: tapd's least-privileged permissions do not show them.
 func (d *Directory) User(ctx context.Context, upn string) (directory.User, error) {
 	g, res, err := d.g.GetUser(ctx, upn)
@@ -153,6 +154,23 @@ func (d *Directory) User(ctx context.Context, upn string) (directory.User, error
 	u := userOf(g)
 	u.Groups, err = d.groups(ctx, u.UPN)
 	return u, err
+}
+
+// person looks a person up by UPN, for their object id: the two
+// provisioning calls (fido2Methods/creationOptions and POST fido2Methods,
+// v1.0) document only /users/{id}, where every other call tapd makes
+// takes {id | userPrincipalName}.
+func (d *Directory) person(ctx context.Context, upn string) (graph.User, graph.Result, error) {
+	g, res, err := d.g.GetUser(ctx, upn)
+	switch {
+	case status(err) == http.StatusNotFound:
+		return g, res, api.E(api.CodeUserNotFound, "No user %s in Microsoft Entra ID.", upn)
+	case err != nil:
+		return g, res, failure("look the user up", res, err)
+	case g.ID == "":
+		return g, res, api.E(api.CodeDirectoryError, "Microsoft Entra ID gave no object id for %s. Graph request id %s.", upn, res.RequestID)
+	}
+	return g, res, nil
 }
 
 // userOf is a Graph user in tapd's terms, without groups.
@@ -687,7 +705,11 @@ func (d *Directory) BeginRegistration(ctx context.Context, upn string) (director
 		return directory.Registration{}, &directory.Failed{Result: store.AuditFailure, Reason: "registrationUnavailable",
 			Err: api.E(api.CodeRegistrationUnavailable, "%s", d.cloud.NoRegistration())}
 	}
-	o, res, err := d.g.CreationOptions(ctx, upn)
+	who, res, err := d.person(ctx, upn)
+	if err != nil {
+		return directory.Registration{}, err
+	}
+	o, res, err := d.g.CreationOptions(ctx, who.ID)
 	if err != nil {
 		if status(err) == http.StatusForbidden && d.selfServiceOff(ctx) {
 			return directory.Registration{}, &directory.Failed{Result: store.AuditFailure, Reason: "selfServiceSetupOff", Trace: trace(nil, res), Err: ErrSelfServiceOff}
@@ -724,14 +746,11 @@ func (d *Directory) BeginRegistration(ctx context.Context, upn string) (director
 // row the record cannot be kept and the key check would not find the key.
 func (d *Directory) AddKey(ctx context.Context, k directory.NewKey) (store.Method, directory.Trace, error) {
 	m := k.Method
-	who, res, err := d.g.GetUser(ctx, m.UPN)
+	who, res, err := d.person(ctx, m.UPN)
 	if err != nil {
-		if status(err) == http.StatusNotFound {
-			return m, trace(nil, res), api.E(api.CodeUserNotFound, "No user %s in Microsoft Entra ID.", m.UPN)
-		}
-		return m, trace(nil, res), failure("look the user up", res, err)
+		return m, trace(nil, res), err
 	}
-	gm, res, err := d.g.RegisterFIDO2(ctx, m.UPN, graph.RegisterFIDO2{DisplayName: m.DisplayName, PublicKeyCredential: k.Credential})
+	gm, res, err := d.g.RegisterFIDO2(ctx, who.ID, graph.RegisterFIDO2{DisplayName: m.DisplayName, PublicKeyCredential: k.Credential})
 	t := trace(nil, res)
 	if err != nil {
 		f := writeFailed("register the key", res, err, t)

@@ -49,6 +49,14 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 		return fmt.Sprintf("HTTP %d (request-id %s)", st, res.RequestID)
 	}
 	user := "/users/" + graph.PathEscape(tc.User)
+	// The provisioning paths document /users/{id} only: they get the
+	// object id, as tapd's own calls do.
+	who, res, err := c.GetUser(ctx, tc.User)
+	if err != nil {
+		return fmt.Errorf("tapd could not look %s up in Microsoft Graph: %w", tc.User, err)
+	}
+	byID := "/users/" + graph.PathEscape(who.ID)
+	say("user's object id", "%s (request-id %s)", who.ID, res.RequestID)
 
 	// The policy path: the reference writes both .../Fido2 and .../fido2.
 	for _, name := range []string{"Fido2", "fido2", "TemporaryAccessPass", "temporaryAccessPass"} {
@@ -74,7 +82,7 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 
 	// Creation options: the rp id, and the refusal when self-service is off.
 	opts := func() (map[string]any, string) {
-		st, body, res, _ := c.Probe(ctx, http.MethodGet, user+"/authentication/fido2Methods/creationOptions", nil, nil)
+		st, body, res, _ := c.Probe(ctx, http.MethodGet, byID+"/authentication/fido2Methods/creationOptions", nil, nil)
 		if st != http.StatusOK {
 			return nil, answer(st, body, res)
 		}
@@ -82,6 +90,9 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 		json.Unmarshal(body, &o)
 		return o, ""
 	}
+	// Whether Graph takes a UPN there after all (v1.0 writes {id} only).
+	st, body, res, _ = c.Probe(ctx, http.MethodGet, user+"/authentication/fido2Methods/creationOptions", nil, nil)
+	say("creation options by UPN", "%s", answer(st, body, res))
 	o, refusal := opts()
 	if o == nil {
 		q := "creation options refused"
@@ -141,7 +152,10 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 	}
 	other := uuid.New()
 	register := func(k *softKey) (int, json.RawMessage, graph.Result) {
-		o, refusal := opts()
+		// Whether Graph takes a UPN there after all (v1.0 writes {id} only).
+	st, body, res, _ = c.Probe(ctx, http.MethodGet, user+"/authentication/fido2Methods/creationOptions", nil, nil)
+	say("creation options by UPN", "%s", answer(st, body, res))
+	o, refusal := opts()
 		if o == nil {
 			return 0, json.RawMessage(refusal), graph.Result{}
 		}
@@ -149,7 +163,7 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 		rp, _ := pk["rp"].(map[string]any)
 		rpID, _ := rp["id"].(string)
 		chal, _ := pk["challenge"].(string)
-		st, body, res, _ := c.Probe(ctx, http.MethodPost, user+"/authentication/fido2Methods",
+		st, body, res, _ := c.Probe(ctx, http.MethodPost, byID+"/authentication/fido2Methods",
 			nil, map[string]any{"displayName": "tapd entra-check (delete me)", "publicKeyCredential": k.credential(rpID, chal)})
 		return st, body, res
 	}

@@ -105,6 +105,33 @@ func TestDocumentedRequests(t *testing.T) {
 	}
 }
 
+// TestProvisioningPathsTakeObjectIDs: the two provisioning pages (v1.0)
+// write /users/{id} only; the simulator refuses a UPN there and takes it
+// on the paths whose pages write {id | userPrincipalName}.
+func TestProvisioningPathsTakeObjectIDs(t *testing.T) {
+	sim, c, _ := setup(t)
+	id := sim.AddUser("ada@contoso.com", "Ada", "Member", false)
+	for _, p := range []struct{ method, path, body string }{
+		{"GET", "/authentication/fido2Methods/creationOptions", ""},
+		{"POST", "/authentication/fido2Methods", docPostFIDO2},
+	} {
+		if st, body := raw(t, c, p.method, "/users/ada@contoso.com"+p.path, p.body, nil); st != 400 || !strings.Contains(body, "Invalid object identifier") {
+			t.Errorf("%s %s by UPN: %d %s", p.method, p.path, st, body)
+		}
+	}
+	if _, _, err := c.CreationOptions(bg, "ada@contoso.com"); err == nil {
+		t.Fatal("creation options by UPN were given")
+	}
+	if _, _, err := c.CreationOptions(bg, id); err != nil {
+		t.Fatalf("creation options by object id: %v", err)
+	}
+	for _, path := range []string{"/authentication/methods", "/authentication/temporaryAccessPassMethods", "/authentication/fido2Methods"} {
+		if st, body := raw(t, c, "GET", "/users/ada@contoso.com"+path, "", nil); st != 200 {
+			t.Errorf("GET %s by UPN: %d %s", path, st, body)
+		}
+	}
+}
+
 // TestClientRequestID: every call carries a client-request-id GUID, the
 // same on each retry of one call, and returns it in the Result.
 func TestClientRequestID(t *testing.T) {

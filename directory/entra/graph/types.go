@@ -293,7 +293,8 @@ func (c *Client) DeleteMethod(ctx context.Context, userID, kind, id string) (Res
 	return c.do(ctx, http.MethodDelete, "/users/"+esc(userID)+"/authentication/"+kind+"Methods/"+esc(id), nil, nil)
 }
 
-// CreationOptions fetches FIDO2 creation options; fetch them right before
+// CreationOptions fetches FIDO2 creation options for the user with that
+// object id (the v1.0 page documents /users/{id} only, not a UPN); fetch them right before
 // the touch, as the challenge lives five minutes. Graph sends the user
 // handle as unpadded base64url text; it comes back here as bytes
 // (protocol.URLEncodedBase64), like every other binary field.
@@ -322,7 +323,9 @@ func (c *Client) CreationOptions(ctx context.Context, userID string) (CreationOp
 	return o, r, nil
 }
 
-// RegisterFIDO2 sends the key's registration response to Entra, in
+// RegisterFIDO2 sends the key's registration response to Entra, for the
+// user with that object id (authentication-post-fido2methods.md, v1.0,
+// documents /users/{id} only), in
 // exactly the documented shape: {id, response{clientDataJSON,
 // attestationObject}} in unpadded base64url. Graph refuses fields it does
 // not know, so what a WebAuthn client adds (rawId, type, extensions) is

@@ -265,8 +265,8 @@ func (s *Sim) routes() http.Handler {
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/temporaryAccessPassMethods", s.withUser(s.listTAP))
 	mux.HandleFunc("GET /v1.0/users/{id}/authentication/methods", s.withUser(s.listMethods))
 	mux.HandleFunc("DELETE /v1.0/users/{id}/authentication/{kind}/{mid}", s.withUser(s.deleteMethod))
-	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods/creationOptions", s.withUser(s.creationOptions))
-	mux.HandleFunc("POST /v1.0/users/{id}/authentication/fido2Methods", s.withUser(s.registerFIDO2))
+	mux.HandleFunc("GET /v1.0/users/{id}/authentication/fido2Methods/creationOptions", s.withObjectID(s.creationOptions))
+	mux.HandleFunc("POST /v1.0/users/{id}/authentication/fido2Methods", s.withObjectID(s.registerFIDO2))
 	mux.HandleFunc("GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{config}", s.methodConfig)
 	identity := s.identityRoutes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -410,13 +410,13 @@ func (s *Sim) find(idOrUPN string) *user {
 	return nil
 }
 
-// withUser runs h with the simulator locked and the path's user found,
-// or answers 404 as Graph does.
 // resourceNotFound is Graph's answer for a user or group id it does not hold.
 func resourceNotFound(w http.ResponseWriter, id string) {
 	graphError(w, http.StatusNotFound, "Request_ResourceNotFound", fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
 }
 
+// withUser runs h with the simulator locked and the path's user found,
+// or answers 404 as Graph does.
 func (s *Sim) withUser(h func(http.ResponseWriter, *http.Request, *user)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -428,6 +428,21 @@ func (s *Sim) withUser(h func(http.ResponseWriter, *http.Request, *user)) http.H
 		}
 		h(w, r, u)
 	}
+}
+
+// withObjectID is withUser for the two provisioning paths, whose v1.0
+// pages (fido2authenticationmethod-creationoptions.md,
+// authentication-post-fido2methods.md) write /users/{id} only, where every
+// other page writes {id | userPrincipalName}: a UPN is refused. The code
+// and wording of the refusal are ours.
+func (s *Sim) withObjectID(h func(http.ResponseWriter, *http.Request, *user)) http.HandlerFunc {
+	return s.withUser(func(w http.ResponseWriter, r *http.Request, u *user) {
+		if r.PathValue("id") != u.ID {
+			graphError(w, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Invalid object identifier '%s'.", r.PathValue("id")))
+			return
+		}
+		h(w, r, u)
+	})
 }
 
 func (s *Sim) getUser(w http.ResponseWriter, r *http.Request, u *user) {
