@@ -152,9 +152,6 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 	}
 	other := uuid.New()
 	register := func(k *softKey) (int, json.RawMessage, graph.Result) {
-		// Whether Graph takes a UPN there after all (v1.0 writes {id} only).
-		st, body, res, _ = c.Probe(ctx, http.MethodGet, user+"/authentication/fido2Methods/creationOptions", nil, nil)
-		say("creation options by UPN", "%s", answer(st, body, res))
 		o, refusal := opts()
 		if o == nil {
 			return 0, json.RawMessage(refusal), graph.Result{}
