@@ -151,8 +151,18 @@ func TestEntraClientRequestIDAndLongThrottling(t *testing.T) {
 // TestEntraPasskeyProfiles: in a tenant with passkey profiles a key is
 // judged by the profiles the person's groups allow, not the deprecated
 // top-level fields, and the admin sees both.
+//
+// Graph may return the profiles inline or only under $expand (v1.0 lists
+// them as a relationship): both are read.
 func TestEntraPasskeyProfiles(t *testing.T) {
+	for _, byExpand := range []bool{false, true} {
+		t.Run(fmt.Sprintf("byExpand=%v", byExpand), func(t *testing.T) { passkeyProfiles(t, byExpand) })
+	}
+}
+
+func passkeyProfiles(t *testing.T, byExpand bool) {
 	e := newEntraEnv(t, "sqlite")
+	e.sim.ProfilesByExpand = byExpand
 	e.sim.AddUser("fay@contoso.com", "Fay", "Member", false, "Kiosk users")
 	e.sim.AddUser("gil@contoso.com", "Gil", "Member", false)
 	e.sim.AddUser("hal@contoso.com", "Hal", "Member", false, "Kiosk users", "Contractors")

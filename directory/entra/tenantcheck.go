@@ -66,16 +66,24 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 		}
 		say("policy path ."+"../"+name, "%s", answer(st, body, res))
 	}
-	var pol graph.FIDO2Policy
+	// passkeyProfiles is a relationship in v1.0: does the plain read carry
+	// them, or only $expand? tapd reads both ways (graph.FIDO2Policy).
+	st, body, res, _ := c.Probe(ctx, http.MethodGet, "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2?$expand=passkeyProfiles", nil, nil)
+	say("passkey profiles by $expand", "%s", answer(st, body, res))
+	var plain graph.FIDO2Policy
 	if st, body, _, _ := c.Probe(ctx, http.MethodGet, "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2", nil, nil); st == http.StatusOK {
-		json.Unmarshal(body, &pol)
+		json.Unmarshal(body, &plain)
+		say("passkey profiles inline", "%d", len(plain.PasskeyProfiles))
+	}
+	pol, _, perr := c.FIDO2Policy(ctx)
+	if perr == nil {
 		say("self-service setup", "%v", pol.IsSelfServiceRegistrationAllowed)
 		say("passkey profiles", "%d (default %q)", len(pol.PasskeyProfiles), pol.DefaultPasskeyProfile)
 	}
 
 	// The groups cast with and without what the docs require.
 	cast := user + "/transitiveMemberOf/microsoft.graph.group?$select=id&$top=1"
-	st, body, res, _ := c.Probe(ctx, http.MethodGet, cast, nil, nil)
+	st, body, res, _ = c.Probe(ctx, http.MethodGet, cast, nil, nil)
 	say("groups cast, bare", "%s", answer(st, body, res))
 	st, body, res, _ = c.Probe(ctx, http.MethodGet, cast+"&$count=true", http.Header{"Consistencylevel": {"eventual"}}, nil)
 	say("groups cast, eventual + $count", "%s", answer(st, body, res))

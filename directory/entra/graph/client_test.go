@@ -286,6 +286,35 @@ func TestPolicies(t *testing.T) {
 	}
 }
 
+// TestPasskeyProfilesEitherWay: the profiles are read whether Graph
+// returns them inline (refusing $expand) or only under $expand; a refusal
+// that is not the $expand's (403) is not retried without it.
+func TestPasskeyProfilesEitherWay(t *testing.T) {
+	for _, byExpand := range []bool{false, true} {
+		sim, c, _ := setup(t)
+		sim.DefaultPasskeyProfile = "00000000-0000-0000-0000-000000000001"
+		sim.PasskeyProfiles = []map[string]any{{"id": sim.DefaultPasskeyProfile, "name": "Default passkey profile", "passkeyTypes": "deviceBound"}}
+		sim.FIDO2Targets = []map[string]any{{"targetType": "group", "id": "all_users"}}
+		sim.ProfilesByExpand = byExpand
+		f, _, err := c.FIDO2Policy(bg)
+		if err != nil || len(f.PasskeyProfiles) != 1 || f.PasskeyProfiles[0].Name != "Default passkey profile" {
+			t.Fatalf("byExpand=%v: %+v %v", byExpand, f, err)
+		}
+		want := 1
+		if !byExpand {
+			want = 2 // the $expand refused, then the plain read
+		}
+		if len(sim.Requests) != want || !strings.Contains(strings.ToLower(sim.Requests[0]), "/fido2") {
+			t.Fatalf("byExpand=%v: requests %q", byExpand, sim.Requests)
+		}
+		sim.Requests = nil
+		sim.Revoke("Policy.Read.AuthenticationMethod", "Policy.ReadWrite.AuthenticationMethod")
+		if _, _, err := c.FIDO2Policy(bg); err == nil || len(sim.Requests) != 1 {
+			t.Fatalf("byExpand=%v: a 403 was retried without $expand: %q %v", byExpand, sim.Requests, err)
+		}
+	}
+}
+
 // TestCreationOptionsUserHandle: a user handle that is not base64url text
 // is refused here rather than handed on to the kiosk.
 func TestCreationOptionsUserHandle(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -419,9 +420,21 @@ func (c *Client) TAPPolicy(ctx context.Context) (TAPPolicy, Result, error) {
 	return p, r, err
 }
 
-// FIDO2Policy reads the tenant's FIDO2 (passkey) policy.
+// FIDO2Policy reads the tenant's FIDO2 (passkey) policy with its passkey
+// profiles. v1.0 lists passkeyProfiles under Relationships
+// (fido2authenticationmethodconfiguration.md), which a GET returns only
+// when asked with $expand; a Graph that holds them as a plain property
+// refuses that $expand (400), so the policy is then read without it and
+// the profiles come inline. Either way a tenant's profiles are seen: unseen,
+// tapd would skip its own check and let Graph refuse the key after the
+// touch.
 func (c *Client) FIDO2Policy(ctx context.Context) (FIDO2Policy, Result, error) {
 	var p FIDO2Policy
-	r, err := c.do(ctx, http.MethodGet, methodConfigs+"Fido2", nil, &p)
+	r, err := c.do(ctx, http.MethodGet, methodConfigs+"Fido2?$expand=passkeyProfiles", nil, &p)
+	var ge *Error
+	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest {
+		p = FIDO2Policy{}
+		r, err = c.do(ctx, http.MethodGet, methodConfigs+"Fido2", nil, &p)
+	}
 	return p, r, err
 }

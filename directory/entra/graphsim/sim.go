@@ -60,6 +60,12 @@ type Sim struct {
 	DefaultPasskeyProfile string
 	FIDO2Targets          []map[string]any
 	FIDO2Exclude          []map[string]any
+	// ProfilesByExpand makes passkeyProfiles a relationship, as
+	// fido2authenticationmethodconfiguration.md (v1.0) lists it: the GET
+	// returns the profiles only when asked with $expand=passkeyProfiles.
+	// Off, they come inline and $expand is refused (400), as Graph
+	// refuses to expand what is not a navigation property.
+	ProfilesByExpand bool
 	// Extensions are the WebAuthn extension inputs the creation options
 	// carry beside Graph's @odata.type (the documented example has none);
 	// tests set credProtect and hmac-secret here.
@@ -953,8 +959,17 @@ func (s *Sim) methodConfig(w http.ResponseWriter, r *http.Request) {
 			"state": "enabled", "isSelfServiceRegistrationAllowed": s.SelfServiceSetup, "isAttestationEnforced": false,
 			"keyRestrictions": map[string]any{"isEnforced": len(blocked) > 0, "enforcementType": "block", "aaGuids": blocked},
 			"includeTargets":  []map[string]any{{"targetType": "group", "id": "all_users", "isRegistrationRequired": false}}, "excludeTargets": []any{}}
+		expand := r.URL.Query().Get("$expand")
+		if expand != "" && (!s.ProfilesByExpand || expand != "passkeyProfiles") {
+			graphError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Parsing OData Select and Expand failed: Property '%s' on type "+
+				"'microsoft.graph.fido2AuthenticationMethodConfiguration' is not a navigation property or complex property. Only navigation properties can be expanded.", expand))
+			return
+		}
 		if len(s.PasskeyProfiles) > 0 {
-			out["passkeyProfiles"], out["defaultPasskeyProfile"], out["includeTargets"] = s.PasskeyProfiles, s.DefaultPasskeyProfile, s.FIDO2Targets
+			out["defaultPasskeyProfile"], out["includeTargets"] = s.DefaultPasskeyProfile, s.FIDO2Targets
+			if !s.ProfilesByExpand || expand != "" {
+				out["passkeyProfiles"] = s.PasskeyProfiles
+			}
 		}
 		if s.FIDO2Exclude != nil {
 			out["excludeTargets"] = s.FIDO2Exclude
