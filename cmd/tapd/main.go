@@ -312,8 +312,15 @@ func connectEntra(ctx context.Context, s entra.Settings, logger *slog.Logger) (*
 	}
 	cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	if err := entra.Check(cctx, gc, cloud); err != nil {
+	proof, err := entra.Permissions(cctx, gc, cloud)
+	if err == nil {
+		err = proof.Err()
+	}
+	if err != nil {
 		return nil, cloud, fmt.Errorf("the Entra directory is not usable: %w", err)
+	}
+	for _, np := range proof.NotProved {
+		logger.Warn("permission not proved", "permission", np)
 	}
 	logger.Info("directory ready", "kind", "entra")
 	return gc, cloud, nil
@@ -347,10 +354,17 @@ func cmdEntraCheck(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	cloud := entra.CloudOf(gc.BaseURL)
 	fmt.Fprintf(stdout, "%-36s %s\n", "cloud:", cloud.Name)
-	if err := entra.Check(ctx, gc, cloud); err != nil {
+	proof, err := entra.Permissions(ctx, gc, cloud)
+	if err == nil {
+		err = proof.Err()
+	}
+	if err != nil {
 		fmt.Fprintf(stdout, "%-36s %v\n", "permissions:", err)
 	} else {
-		fmt.Fprintf(stdout, "%-36s every one tapd needs\n", "permissions:")
+		fmt.Fprintf(stdout, "%-36s every one tapd could prove\n", "permissions:")
+	}
+	for _, np := range proof.NotProved {
+		fmt.Fprintf(stdout, "%-36s %s\n", "permission not proved:", np)
 	}
 	return tc.Run(ctx, gc, stdout)
 }

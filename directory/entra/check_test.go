@@ -44,7 +44,7 @@ func TestCheckPermissions(t *testing.T) {
 		"UserAuthMethod-TAP.Read.All", "UserAuthMethod-Passkey.Read.All", "UserAuthenticationMethod.Read.All")
 	err := entra.Check(ctx, c, global)
 	for _, want := range []string{"UserAuthMethod-TAP.ReadWrite.All (to read a user's Temporary Access Pass", "UserAuthMethod-TAP.ReadWrite.All (to delete a user's Temporary Access Pass",
-		"UserAuthMethod-Passkey.ReadWrite.All (to read a user's security keys", "UserAuthMethod-Passkey.ReadWrite.All (to delete a user's security keys",
+		"UserAuthMethod-Passkey.ReadWrite.All (to read a user's security keys", "UserAuthMethod-Passkey.ReadWrite.All (to register and delete a user's security keys",
 		"UserAuthenticationMethod.ReadWrite.All (to read a user's authentication methods", "admin consent"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%v lacks %q", err, want)
@@ -57,8 +57,59 @@ func TestCheckPermissions(t *testing.T) {
 	sim2, c2 := simClient(t)
 	sim2.Revoke("UserAuthMethod-Passkey.ReadWrite.All", "UserAuthMethod-Passkey.Read.All", "UserAuthenticationMethod.Read.All", "UserAuthenticationMethod.ReadWrite.All")
 	err = entra.Check(ctx, c2, entra.CloudOf("https://graph.microsoft.us/v1.0"))
-	if err == nil || strings.Contains(err.Error(), "delete a user's security keys") || !strings.Contains(err.Error(), "read a user's security keys") {
+	if err == nil || strings.Contains(err.Error(), "register and delete a user's security keys") || !strings.Contains(err.Error(), "read a user's security keys") {
 		t.Errorf("national cloud: %v", err)
+	}
+}
+
+// TestCheckGroupMemberRead: a tenant that granted User.Read.All but not
+// GroupMember.Read.All fails the check, naming it, although the user's
+// transitiveMemberOf (which User.Read.All allows) still answers: staging
+// from a group calls /groups, which User.Read.All does not allow.
+func TestCheckGroupMemberRead(t *testing.T) {
+	ctx := context.Background()
+	sim, c := simClient(t)
+	sim.Revoke("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")
+	if _, _, err := c.Groups(ctx, "ada@contoso.com"); err != nil {
+		t.Fatalf("transitiveMemberOf needs only User.Read.All: %v", err)
+	}
+	err := entra.Check(ctx, c, entra.CloudOf(entra.DefaultGraphURL))
+	if err == nil || !strings.Contains(err.Error(), "GroupMember.Read.All (to find groups and list their members") || strings.Contains(err.Error(), "User.Read.All (") {
+		t.Fatalf("%v", err)
+	}
+	// Without User.Read.All as well, both are named, and what needs a
+	// user to ask about is said to be not proved rather than granted.
+	sim.Revoke("User.Read.All")
+	p, err := entra.Permissions(ctx, c, entra.CloudOf(entra.DefaultGraphURL))
+	if err != nil || len(p.Missing) != 2 || !strings.HasPrefix(p.Missing[0], "GroupMember.Read.All") || !strings.HasPrefix(p.Missing[1], "User.Read.All") ||
+		len(p.NotProved) != 3 || !strings.Contains(p.NotProved[0], "cannot read users without User.Read.All") {
+		t.Fatalf("%+v %v", p, err)
+	}
+}
+
+// TestCheckNotProved: a delete of a method that does not exist answered
+// with anything but 204 or 403 proves nothing (only 204 is documented):
+// "not proved", not "granted". The passkey write is proved by a read that
+// needs it (the creation options) and so needs no delete.
+func TestCheckNotProved(t *testing.T) {
+	ctx := context.Background()
+	sim, c := simClient(t)
+	p, err := entra.Permissions(ctx, c, entra.CloudOf(entra.DefaultGraphURL))
+	if err != nil || len(p.Missing) != 0 || len(p.NotProved) != 2 || !strings.HasPrefix(p.NotProved[0], "UserAuthenticationMethod.ReadWrite.All") ||
+		!strings.Contains(p.NotProved[0], "answered 404") || !strings.HasPrefix(p.NotProved[1], "UserAuthMethod-TAP.ReadWrite.All") {
+		t.Fatalf("%+v %v", p, err)
+	}
+	for _, r := range sim.Requests {
+		if strings.HasPrefix(r, "DELETE") && strings.Contains(r, "fido2Methods") {
+			t.Fatalf("the passkey write was probed by a delete although the creation options proved it: %q", sim.Requests)
+		}
+	}
+	// Self-service setup off: the options are refused, and the delete
+	// decides; its 404 proves nothing.
+	sim.SelfServiceSetup = false
+	p, err = entra.Permissions(ctx, c, entra.CloudOf(entra.DefaultGraphURL))
+	if err != nil || len(p.NotProved) != 3 || !strings.HasPrefix(p.NotProved[2], "UserAuthMethod-Passkey.ReadWrite.All") {
+		t.Fatalf("%+v %v", p, err)
 	}
 }
 

@@ -246,6 +246,18 @@ func (c *Client) GroupUsers(ctx context.Context, groupID string) ([]User, Result
 		"&$select=id,userPrincipalName,displayName,userType,externalUserState&$top=999", eventual, maxMemberPages, "group member list")
 }
 
+// AnyGroup returns the id of one group of the tenant (GET /groups?$top=1),
+// or "" when it has none: a call group-list.md allows with
+// GroupMember.Read.All (or broader), and User.Read.All does not.
+func (c *Client) AnyGroup(ctx context.Context) (string, Result, error) {
+	var l list[Group]
+	r, err := c.do(ctx, http.MethodGet, "/groups?$top=1&$select=id", nil, &l)
+	if err != nil || len(l.Value) == 0 {
+		return "", r, err
+	}
+	return l.Value[0].ID, r, nil
+}
+
 // AnyUser returns the id of one user of the tenant (GET /users?$top=1), or
 // "" when it has none,
 // the cheapest call that proves User.Read.All and gives the start-up check

@@ -542,14 +542,15 @@ func groupOut(id, name string) map[string]any {
 	return map[string]any{"@odata.type": "#microsoft.graph.group", "id": id, "displayName": name}
 }
 
-// listGroups answers GET /groups with the one $filter tapd sends,
-// displayName eq 'NAME' (group-list.md; ” inside the quotes is a quote).
+// listGroups answers GET /groups, every group or those the one $filter
+// tapd sends names, displayName eq 'NAME' (group-list.md; ” inside the
+// quotes is a quote).
 func (s *Sim) listGroups(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := r.URL.Query().Get("$filter")
 	name, ok := strings.CutPrefix(f, "displayName eq '")
-	if !ok || !strings.HasSuffix(name, "'") {
+	if f != "" && (!ok || !strings.HasSuffix(name, "'")) {
 		graphError(w, http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported query.")
 		return
 	}
@@ -557,7 +558,7 @@ func (s *Sim) listGroups(w http.ResponseWriter, r *http.Request) {
 	var ids []string
 	all := s.allGroups()
 	for id, n := range all {
-		if strings.EqualFold(n, name) { // Graph compares display names without case
+		if f == "" || strings.EqualFold(n, name) { // Graph compares display names without case
 			ids = append(ids, id)
 		}
 	}
