@@ -144,12 +144,17 @@ func TestTenantCheck(t *testing.T) {
 	ctx := context.Background()
 	sim, c := simClient(t)
 	sim.AddUser("ext_partner.com#EXT#@contoso.com", "Ext", "Guest", true)
+	sim.Extensions = map[string]any{"credentialProtectionPolicy": "userVerificationOptional", "hmacCreateSecret": true}
 	var out strings.Builder
 	if err := (entra.TenantCheck{User: "ada@contoso.com"}).Run(ctx, c, &out); err != nil {
 		t.Fatal(err)
 	}
 	t.Log("\n" + out.String())
+	if strings.Contains(out.String(), "@odata") {
+		t.Error("an OData annotation was shown as if it were part of the options")
+	}
 	for _, want := range []string{"rp id / name:", "login.microsoftonline.com / Microsoft", "policy path .../fido2:", "groups cast, bare:",
+		"extensions:                          [credentialProtectionPolicy hmacCreateSecret]",
 		"HTTP 400 Request_UnsupportedQuery", "platform / direct", "not seen: self-service setup is on", "Read-only"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("lacks %q", want)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
@@ -68,10 +69,10 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 	}
 	// passkeyProfiles is a relationship in v1.0: does the plain read carry
 	// them, or only $expand? tapd reads both ways (graph.FIDO2Policy).
-	st, body, res, _ := c.Probe(ctx, http.MethodGet, "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2?$expand=passkeyProfiles", nil, nil)
+	st, body, res, _ := c.Probe(ctx, http.MethodGet, "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2?$expand=passkeyProfiles", nil, nil)
 	say("passkey profiles by $expand", "%s", answer(st, body, res))
 	var plain graph.FIDO2Policy
-	if st, body, _, _ := c.Probe(ctx, http.MethodGet, "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/Fido2", nil, nil); st == http.StatusOK {
+	if st, body, _, _ := c.Probe(ctx, http.MethodGet, "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2", nil, nil); st == http.StatusOK {
 		json.Unmarshal(body, &plain)
 		say("passkey profiles inline", "%d", len(plain.PasskeyProfiles))
 	}
@@ -95,7 +96,9 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 			return nil, answer(st, body, res)
 		}
 		var o map[string]any
-		json.Unmarshal(body, &o)
+		// OData annotations are not options: without them the
+		// extensions line lists WebAuthn extensions only.
+		json.Unmarshal(graph.StripAnnotations(body), &o)
 		return o, ""
 	}
 	// Whether Graph takes a UPN there after all (v1.0 writes {id} only).
@@ -220,6 +223,7 @@ func keys(m map[string]any) []string {
 	for k := range m {
 		out = append(out, k)
 	}
+	slices.Sort(out)
 	return out
 }
 

@@ -265,6 +265,9 @@ func TestFIDO2ThroughLibfido2(t *testing.T) {
 func TestPolicies(t *testing.T) {
 	sim, c, _ := setup(t)
 	p, res, err := c.TAPPolicy(bg)
+	if len(sim.Requests) != 1 || sim.Requests[0] != "GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/temporaryAccessPass" {
+		t.Errorf("TAP policy read as %q", sim.Requests)
+	}
 	if err != nil || p.State != "enabled" || p.DefaultLength != 8 || p.MaximumLifetimeInMinutes != 480 || len(p.IncludeTargets) != 1 ||
 		p.IncludeTargets[0].ID != "all_users" || res.RequestID == "" {
 		t.Fatalf("%+v %v", p, err)
@@ -279,7 +282,15 @@ func TestPolicies(t *testing.T) {
 	}
 	sim.BlockedAAGUIDs = []string{"cb69481e-8ff7-4039-93ec-0a2729a154a8"}
 	sim.SelfServiceSetup = false
+	sim.Requests = nil
 	f, _, err := c.FIDO2Policy(bg)
+	// The documented casing (fido2authenticationmethodconfiguration-get.md,
+	// temporaryaccesspassauthenticationmethodconfiguration-get.md).
+	for _, r := range sim.Requests {
+		if r != "GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2" {
+			t.Errorf("FIDO2 policy read as %q", sim.Requests)
+		}
+	}
 	if err != nil || f.IsSelfServiceRegistrationAllowed || !f.KeyRestrictions.IsEnforced || f.KeyRestrictions.EnforcementType != "block" ||
 		len(f.KeyRestrictions.AAGUIDs) != 1 {
 		t.Fatalf("%+v %v", f, err)

@@ -423,12 +423,16 @@ type TAPPolicy struct {
 	DefaultLength            int      `json:"defaultLength"`
 }
 
+// methodConfigs is where the method policies are. The ids are spelled as
+// the v1.0 pages' HTTP request lines spell them
+// (.../temporaryAccessPass, .../fido2); `tapd entra-check` shows whether
+// a tenant takes the other spelling too.
 const methodConfigs = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/"
 
 // TAPPolicy reads the tenant's Temporary Access Pass policy.
 func (c *Client) TAPPolicy(ctx context.Context) (TAPPolicy, Result, error) {
 	var p TAPPolicy
-	r, err := c.do(ctx, http.MethodGet, methodConfigs+"TemporaryAccessPass", nil, &p)
+	r, err := c.do(ctx, http.MethodGet, methodConfigs+"temporaryAccessPass", nil, &p)
 	return p, r, err
 }
 
@@ -442,11 +446,11 @@ func (c *Client) TAPPolicy(ctx context.Context) (TAPPolicy, Result, error) {
 // touch.
 func (c *Client) FIDO2Policy(ctx context.Context) (FIDO2Policy, Result, error) {
 	var p FIDO2Policy
-	r, err := c.do(ctx, http.MethodGet, methodConfigs+"Fido2?$expand=passkeyProfiles", nil, &p)
+	r, err := c.do(ctx, http.MethodGet, methodConfigs+"fido2?$expand=passkeyProfiles", nil, &p)
 	var ge *Error
 	if errors.As(err, &ge) && ge.Status == http.StatusBadRequest {
 		p = FIDO2Policy{}
-		r, err = c.do(ctx, http.MethodGet, methodConfigs+"Fido2", nil, &p)
+		r, err = c.do(ctx, http.MethodGet, methodConfigs+"fido2", nil, &p)
 	}
 	return p, r, err
 }
