@@ -34,6 +34,7 @@ type Letter struct {
 	PIN          string
 	MinPINLength int
 	ChangeForced bool      // the key will ask for a new PIN on first use
+	LiveAtOnce   bool      // the key could sign in from the moment it was staged (Entra)
 	Time         time.Time // when it was staged
 }
 
@@ -316,6 +317,9 @@ func (l Letter) content() content {
 		"Once you have changed the PIN (or know it by heart), destroy this letter, for example by shredding it.",
 		"If the envelope or its seal was opened before it reached you, do not use the key: call IT.",
 	}}
+	if l.LiveAtOnce {
+		keep.paras = append(keep.paras, "Your key could sign in to your account from the moment IT set it up, so IT kept it locked away until it reached you.")
+	}
 	c.sections = []section{use, change, keep}
 
 	var foot []string

@@ -154,6 +154,20 @@ func TestWriteLetterText(t *testing.T) {
 	}
 }
 
+// TestLetterLiveAtOnce: a key staged in Entra could sign in from the
+// moment it was registered; its letter says it was kept locked away.
+func TestLetterLiveAtOnce(t *testing.T) {
+	l := sampleLetter()
+	const note = "from the moment IT set it up"
+	if text := strings.Join(strings.Fields(renderText(l)), " "); strings.Contains(text, note) {
+		t.Errorf("a letter not from Entra says its key was live at once:\n%s", text)
+	}
+	l.LiveAtOnce = true
+	if text := strings.Join(strings.Fields(renderText(l)), " "); !strings.Contains(text, note) {
+		t.Errorf("the letter does not say the key was live at once:\n%s", text)
+	}
+}
+
 func TestTextLetterDigitsAndNoForcedChange(t *testing.T) {
 	l := sampleLetter()
 	l.PIN, l.ChangeForced, l.MinPINLength = "730519", false, 0

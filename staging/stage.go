@@ -47,6 +47,11 @@ type Options struct {
 	LetterFormat string
 	// Org heads the letters.
 	Org string
+	// LiveAtOnce says the directory makes a staged key usable the moment
+	// it is registered (Microsoft Entra ID: provisioned passkeys are
+	// active when created), so screens and letters say it must be kept
+	// locked away until it is handed over.
+	LiveAtOnce bool
 }
 
 // Validate reports every problem with the options at once.
@@ -206,7 +211,7 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 	}
 	res.Serial = s.SerialOf(key.Path)
 	keyName := s.KeyName(row, key.Product)
-	l := Letter{Org: s.Opts.Org, Batch: s.Batch.Name, UPN: row.UserPrincipalName, DisplayName: row.DisplayName, KeyName: keyName,
+	l := Letter{Org: s.Opts.Org, LiveAtOnce: s.Opts.LiveAtOnce, Batch: s.Batch.Name, UPN: row.UserPrincipalName, DisplayName: row.DisplayName, KeyName: keyName,
 		Model: key.Product, Serial: res.Serial, PIN: pin, MinPINLength: max(s.Opts.MinPINLength, info.MinPINLength),
 		ChangeForced: s.Opts.ForcePINChange && info.AuthnrCfg, Time: s.now()}
 

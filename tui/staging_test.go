@@ -16,6 +16,28 @@ import (
 // 80x24 and 60x20, with a hostile display name: no catalogue key shows
 // through untranslated, no escape sequence reaches the screen, and no
 // line is wider than the window.
+// TestStagingLiveAtOnce: in Entra mode a staged key can sign in at once,
+// and the staged screen tells the operator to keep it locked away.
+func TestStagingLiveAtOnce(t *testing.T) {
+	b := api.StagingBatch{ID: "b1", Name: "north", PendingCount: 1, Rows: []api.StagingRow{{ID: "r1", UserPrincipalName: "ada@example.com", DisplayName: "Ada", State: api.StagingPending}}}
+	for _, lang := range Languages() {
+		for _, live := range []bool{false, true} {
+			opts := staging.Options{PINs: staging.RandomPINs, PINLength: 6, Alphabet: staging.Digits, Letters: "/l", LetterFormat: staging.Text, LiveAtOnce: live}
+			m, err := NewStaging(StagingConfig{Lang: lang, Theme: "plain"}, &staging.Stager{Opts: opts}, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.row, m.pos, m.step, m.width, m.height = b.Rows[0], 1, sStaged, 80, 24
+			m.result = staging.Result{Method: api.FIDO2Method{DisplayName: "Ada's key", Model: "YubiKey 5"}}
+			out := strings.Join(strings.Fields(ansi.Strip(m.Render())), " ")
+			want := strings.Join(strings.Fields(m.t.S("stage.liveAtOnce")), " ")
+			if strings.Contains(out, want) != live {
+				t.Errorf("%s live=%v:\n%s", lang, live, out)
+			}
+		}
+	}
+}
+
 func TestStagingScreens(t *testing.T) {
 	b := api.StagingBatch{ID: "b1", Name: "north", PendingCount: 2, RegisteredCount: 1, FailedCount: 1, Rows: []api.StagingRow{
 		{ID: "r1", UserPrincipalName: "ada@example.com", DisplayName: "Ada \x1b[31mLovelace\x1b]0;owned\x07", State: api.StagingPending},
@@ -24,7 +46,7 @@ func TestStagingScreens(t *testing.T) {
 	keyLike := regexp.MustCompile(`\b(stage|pin|key|err|help|touch)\.[a-zA-Z.]+\b`)
 	for _, lang := range Languages() {
 		for _, pins := range []string{staging.RandomPINs, staging.TypedPINs} {
-			opts := staging.Options{PINs: pins, PINLength: 6, Alphabet: staging.Digits, MinPINLength: 6, ForcePINChange: true, Letters: "/var/lib/tapkiosk/letters", LetterFormat: staging.PDF}
+			opts := staging.Options{PINs: pins, PINLength: 6, Alphabet: staging.Digits, MinPINLength: 6, ForcePINChange: true, Letters: "/var/lib/tapkiosk/letters", LetterFormat: staging.PDF, LiveAtOnce: true}
 			manifest := "/tmp/out"
 			if pins == staging.TypedPINs {
 				manifest = "" // the hint to export it instead

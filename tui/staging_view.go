@@ -249,6 +249,9 @@ func (m *StagingModel) stagedView(w int) string {
 	if m.stager.Opts.PINs == staging.TypedPINs {
 		unplug = "stage.unplugTyped"
 	}
+	if m.stager.Opts.LiveAtOnce {
+		lines = append(lines, "", para(st.problem, t.S("stage.liveAtOnce"), w))
+	}
 	lines = append(lines, "", para(st.body, t.S(unplug), w))
 	return strings.Join(lines, "\n")
 }

@@ -150,6 +150,13 @@ func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, serial fun
 		return 2
 	}
 	opts := f.options(cfg.Org)
+	// In Entra mode a staged key can sign in the moment it is registered:
+	// the screens and letters say so.
+	if pol, err := c.GetFIDO2Policy(ctx); err != nil {
+		logger.Warn("the FIDO2 policy could not be read; staged keys are not said to be live at once", "err", err)
+	} else {
+		opts.LiveAtOnce = pol.ManagedBy == "entra"
+	}
 	s := &staging.Stager{Client: c, Batch: b, Opts: opts, Log: logger, Touch: cfg.Touch, Serial: serial}
 	// Letters a stopped kiosk left pending: settled or removed, by what
 	// tapd says of their rows.
