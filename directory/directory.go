@@ -13,6 +13,8 @@ package directory
 import (
 	"context"
 	"encoding/json"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -253,6 +255,14 @@ type KeyRestrictions struct {
 	IsEnforced      bool
 	EnforcementType string // "allow" or "block"
 	AAGUIDs         []string
+}
+
+// Allows says whether the restrictions let a key model (its AAGUID) in.
+func (k KeyRestrictions) Allows(aaguid string) bool {
+	if !k.IsEnforced {
+		return true
+	}
+	return (k.EnforcementType == "allow") == slices.ContainsFunc(k.AAGUIDs, func(a string) bool { return strings.EqualFold(a, aaguid) })
 }
 
 // Registration is a registration begun in the directory: the options for

@@ -12,12 +12,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
+	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
 )
 
 // tenant is a simulated Entra tenant that a tapd binary can reach: the
@@ -235,5 +240,157 @@ func TestEntraKioskJourney(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/"+uid+"/authentication/fido2Methods") {
 		t.Fatal("the key never reached Graph")
+	}
+}
+
+// TestEntraStagingToKeyCheck: IT stages a key through the real staging
+// kiosk into the simulated tenant; the screen and the PIN letter say the
+// key is live at once; then the person, with a pass, gets the key check
+// of that staged key through the real tapd (issue 20, items 1 and 7).
+func TestEntraStagingToKeyCheck(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the kiosk journeys; `make test` installs it")
+	}
+	tn := newTenant(t)
+	upn := "ada@contoso.com"
+	uid := tn.sim.AddUser(upn, "Ada Lovelace", "Member", false)
+	db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
+	tok := initDB(t, db)
+	d := startTapdEnv(t, tn.env, db, append(tn.flags, "--client-certificate", tn.certFile)...)
+	admin := api.NewClient(d.url, tok)
+	op, err := admin.CreateAdminToken(bg, api.CreateAdminTokenRequest{Name: "it-operator", Role: "privilegedAuthenticationAdministrator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	csvFile := filepath.Join(dir, "lab.csv")
+	os.WriteFile(csvFile, []byte("upn,displayName,keyName\n"+upn+",Ada Lovelace,Ada's key\n"), 0o600)
+	letters := filepath.Join(dir, "letters")
+	// No forced PIN change, so the letter's PIN answers the key check.
+	k := runKiosk(t, d.url, op.Token, dir, "key.json", "", "--staging", "--csv", csvFile, "--letters", letters, "--force-pin-change=false", "--touch-timeout", "30s")
+	k.waitFor("Batch lab")
+	k.send("Enter")
+	s := strings.Join(strings.Fields(k.waitFor("Registered.")), " ")
+	if !strings.Contains(s, "keep it locked away until you hand it over") {
+		t.Errorf("the staged screen does not say the key is live at once:\n%s", k.screen())
+	}
+	k.key("unplug")
+	k.waitFor("nobody left to do here")
+	k.stop()
+	letter := letterFor(t, letters, upn)
+	if !strings.Contains(strings.Join(strings.Fields(letter), " "), "from the moment IT set it up") {
+		t.Errorf("the letter does not say the key was live at once:\n%s", letter)
+	}
+	found := regexp.MustCompile(`(?m)^\s+((?:\d\s+){5}\d)\s*$`).FindStringSubmatch(letter)
+	if found == nil {
+		t.Fatalf("no PIN in the letter:\n%s", letter)
+	}
+	pin := strings.Join(strings.Fields(found[1]), "")
+	if !strings.Contains(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/"+uid+"/authentication/fido2Methods") {
+		t.Fatalf("the staged key did not reach Graph by object id:\n%s", strings.Join(tn.sim.Requests, "\n"))
+	}
+
+	// Later, the person at a kiosk: the staged key passes the key check.
+	p, err := admin.CreatePass(bg, upn, api.CreatePassRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kiosk, err := admin.CreateKiosk(bg, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := api.NewClient(d.url, kiosk.Token)
+	if _, err := kc.OpenSession(bg, upn, *p.TemporaryAccessPass); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := kc.SessionMethods(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ""
+	for _, m := range ms {
+		if m.Type == api.TypeFIDO2 {
+			id = m.ID
+		}
+	}
+	if id == "" {
+		t.Fatalf("no staged key among %+v", ms)
+	}
+	path := plugState(t, filepath.Join(dir, "key.json"))
+	opts, err := kc.AssertionOptions(bg, id)
+	if err != nil {
+		t.Fatalf("the staged key's check: %v", err)
+	}
+	as, err := fido.Assert(bg, path, fido.AssertRequest{Options: opts.PublicKey, Origin: "https://" + opts.PublicKey.RelyingPartyID, PIN: pin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(as)
+	if kr, err := kc.CheckKey(bg, id, raw); err != nil || !kr.Verified {
+		t.Fatalf("the staged key's check: %+v %v", kr, err)
+	}
+}
+
+// TestEntraKioskPasskeyProfiles: the walk-up journey in a tenant with
+// passkey profiles, returned only under $expand: while the person's only
+// profile forbids the key model the kiosk says so before anything is
+// written; once a profile that allows it applies, the same key registers,
+// audited with the profile that allowed it (issue 20, items 3 and 8).
+func TestEntraKioskPasskeyProfiles(t *testing.T) {
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the kiosk journeys; `make test` installs it")
+	}
+	tn := newTenant(t)
+	upn := "ada@contoso.com"
+	uid := tn.sim.AddUser(upn, "Ada Lovelace", "Member", false)
+	vk := uuid.UUID(virtualkey.DefaultAAGUID).String()
+	const def, kiosk = "00000000-0000-0000-0000-000000000001", "6f1967b7-15e8-4935-ac26-d50770ed07a7"
+	tn.sim.ProfilesByExpand = true
+	tn.sim.DefaultPasskeyProfile = def
+	tn.sim.PasskeyProfiles = []map[string]any{
+		{"id": def, "name": "Default passkey profile", "passkeyTypes": "deviceBound,synced", "attestationEnforcement": "disabled",
+			"keyRestrictions": map[string]any{"isEnforced": true, "enforcementType": "block", "aaGuids": []string{vk}}},
+		{"id": kiosk, "name": "Kiosk keys", "passkeyTypes": "deviceBound", "attestationEnforcement": "disabled",
+			"keyRestrictions": map[string]any{"isEnforced": true, "enforcementType": "allow", "aaGuids": []string{vk}}},
+	}
+	tn.sim.FIDO2Targets = []map[string]any{{"targetType": "group", "id": "all_users", "allowedPasskeyProfiles": []string{}}}
+	db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
+	tok := initDB(t, db)
+	d := startTapdEnv(t, tn.env, db, append(tn.flags, "--client-certificate", tn.certFile)...)
+	admin := api.NewClient(d.url, tok)
+	k, err := admin.CreateKiosk(bg, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := admin.CreatePass(bg, upn, api.CreatePassRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, d: d, db: db, admin: admin, upn: upn, kiosk: k}
+	run := w.startKiosk()
+	run.signIn(upn, *p.TemporaryAccessPass)
+	run.waitFor("Create a PIN for your key")
+	run.send("135790", "Tab", "135790", "Enter")
+	run.waitFor("Name your key")
+	run.send("Enter")
+	run.waitFor("Your organisation does not allow this key")
+	if strings.Contains(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/"+uid+"/authentication/fido2Methods") {
+		t.Fatal("a key the person's profile forbids was sent to Graph")
+	}
+	// IT lets everyone use the Kiosk keys profile; the same key, again.
+	tn.sim.FIDO2Targets = []map[string]any{{"targetType": "group", "id": "all_users", "allowedPasskeyProfiles": []string{def, kiosk}}}
+	run.send("Enter")
+	run.waitFor("Your key is registered")
+	run.stop()
+	es, err := admin.Audit(bg, api.AuditQuery{Action: api.ActionRegisterFIDO2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range es {
+		got = append(got, e.Result+"/"+e.ResultReason+"/"+e.Details["passkeyProfile"])
+	}
+	if !slices.Contains(got, "failure/keyRestricted/") || !slices.Contains(got, "success//Kiosk keys") {
+		t.Fatalf("audit %q", got)
 	}
 }

@@ -378,10 +378,7 @@ func (r keyRule) takes(aaguid uuid.UUID, synced bool) bool {
 	if r.types != nil && !slices.Contains(r.types, kind) {
 		return false
 	}
-	if !r.kr.IsEnforced {
-		return true
-	}
-	return (r.kr.EnforcementType == "allow") == slices.ContainsFunc(r.kr.AAGUIDs, func(a string) bool { return strings.EqualFold(a, aaguid.String()) })
+	return r.kr.Allows(aaguid.String())
 }
 
 // x5c returns the attestation certificate chain from a statement.

@@ -113,6 +113,51 @@ func TestCheckNotProved(t *testing.T) {
 	}
 }
 
+// TestTenantCheckSeveralProfiles: entra-check --write settles how several
+// passkey profiles combine: a key model one of the user's profiles allows
+// and another forbids, registered, and Graph's verdict shown, both ways
+// the simulator can combine them. The key is deleted again.
+func TestTenantCheckSeveralProfiles(t *testing.T) {
+	ctx := context.Background()
+	sim, c := simClient(t)
+	sim.AddUser("bo@contoso.com", "Bo", "Member", false, "Lab")
+	const def, lab, model = "00000000-0000-0000-0000-000000000001", "6f1967b7-15e8-4935-ac26-d50770ed07a7", "cb69481e-8ff7-4039-93ec-0a2729a154a8"
+	sim.ProfilesByExpand = true
+	sim.DefaultPasskeyProfile = def
+	sim.PasskeyProfiles = []map[string]any{
+		{"id": def, "name": "Default", "passkeyTypes": "deviceBound,synced", "attestationEnforcement": "disabled",
+			"keyRestrictions": map[string]any{"isEnforced": true, "enforcementType": "block", "aaGuids": []string{model}}},
+		{"id": lab, "name": "Lab keys", "passkeyTypes": "deviceBound", "attestationEnforcement": "disabled",
+			"keyRestrictions": map[string]any{"isEnforced": true, "enforcementType": "allow", "aaGuids": []string{model}}},
+	}
+	sim.FIDO2Targets = []map[string]any{{"targetType": "group", "id": "all_users"},
+		{"targetType": "group", "id": graphsim.GroupID("Lab"), "allowedPasskeyProfiles": []string{lab}}}
+	for combine, want := range map[string]string{"any": "any one profile allowing suffices", "all": "every profile must allow"} {
+		sim.ProfilesCombine = combine
+		var out strings.Builder
+		if err := (entra.TenantCheck{User: "bo@contoso.com", Write: true}).Run(ctx, c, &out); err != nil {
+			t.Fatal(err)
+		}
+		line := ""
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, "several passkey profiles:") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, want) || !strings.Contains(line, `allowed by ["`) || !strings.Contains(line, `forbidden by ["`) {
+			t.Errorf("%s: %q\n%s", combine, line, out.String())
+		}
+		if fs, _, _ := c.ListFIDO2(ctx, "bo@contoso.com"); len(fs) != 0 {
+			t.Fatalf("%s: the check left keys behind: %+v", combine, fs)
+		}
+	}
+	// Someone with one profile cannot settle it, and is told so.
+	var out strings.Builder
+	if err := (entra.TenantCheck{User: "ada@contoso.com", Write: true}).Run(ctx, c, &out); err != nil || !strings.Contains(out.String(), "not settled: the 1 profile(s)") {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+}
+
 // TestNationalClouds: which Graph hosts are which cloud, and a directory
 // in a cloud without the registration API refuses registration without
 // asking Graph.

@@ -295,6 +295,21 @@ func (d *Directory) FIDO2Policy(ctx context.Context, upn string) (directory.FIDO
 	for _, t := range p.IncludeTargets {
 		out.Targets = append(out.Targets, directory.ProfileTarget{TargetType: t.TargetType, ID: t.ID, Profiles: t.AllowedPasskeyProfiles})
 	}
+	all := profilesOf(p)
+	if upn == "" {
+		out.Profiles = all
+		return out, nil
+	}
+	groups, err := d.groups(ctx, upn)
+	if err != nil {
+		return directory.FIDO2Policy{}, err
+	}
+	out.Profiles = profilesFor(p, groups, all)
+	return out, nil
+}
+
+// profilesOf is the tenant's passkey profiles in tapd's terms.
+func profilesOf(p graph.FIDO2Policy) []directory.PasskeyProfile {
 	all := []directory.PasskeyProfile{}
 	for _, gp := range p.PasskeyProfiles {
 		pp := directory.PasskeyProfile{ID: gp.ID, Name: gp.Name, AttestationEnforcement: gp.AttestationEnforcement,
@@ -306,16 +321,7 @@ func (d *Directory) FIDO2Policy(ctx context.Context, upn string) (directory.FIDO
 		}
 		all = append(all, pp)
 	}
-	if upn == "" {
-		out.Profiles = all
-		return out, nil
-	}
-	groups, err := d.groups(ctx, upn)
-	if err != nil {
-		return directory.FIDO2Policy{}, err
-	}
-	out.Profiles = profilesFor(p, groups, all)
-	return out, nil
+	return all
 }
 
 // profilesFor picks the profiles a person in groups may use.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/fxamacker/cbor/v2"
 	"github.com/google/uuid"
+	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 )
 
@@ -201,7 +202,68 @@ func (tc TenantCheck) Run(ctx context.Context, c *graph.Client, w io.Writer) err
 		deleteIfMade(ctx, c, tc.User, st2, body2)
 	}
 	deleteIfMade(ctx, c, tc.User, st1, body1)
+	tc.severalProfiles(ctx, c, pol, register, say, answer)
 	return nil
+}
+
+// severalProfiles settles how several passkey profiles combine, which the
+// reference leaves open (passkeyauthenticationmethodtarget.md: "List of
+// passkey profiles scoped to the targets"). tapd reads "any one allowing
+// suffices". Among the profiles that apply to the user, it looks for a key
+// model (AAGUID) that one allows and another forbids, registers a software
+// key of that model (device-bound, none attestation) and shows Graph's
+// answer: 201 confirms tapd's reading, a refusal says every profile must
+// allow. The key is deleted again.
+func (tc TenantCheck) severalProfiles(ctx context.Context, c *graph.Client, pol graph.FIDO2Policy,
+	register func(*softKey) (int, json.RawMessage, graph.Result), say func(q, format string, args ...any), answer func(int, json.RawMessage, graph.Result) string) {
+	const q = "several passkey profiles"
+	if len(pol.PasskeyProfiles) == 0 {
+		say(q, "not settled: the tenant has no passkey profiles")
+		return
+	}
+	gs, _, err := c.Groups(ctx, tc.User)
+	if err != nil {
+		say(q, "not settled: the user's groups could not be read: %v", err)
+		return
+	}
+	ids := []string{}
+	for _, g := range gs {
+		ids = append(ids, g.ID)
+	}
+	mine := profilesFor(pol, ids, profilesOf(pol))
+	// takes reads a profile as tapd does for a device-bound key with none
+	// attestation.
+	takes := func(p directory.PasskeyProfile, aaguid string) bool {
+		return (len(p.PasskeyTypes) == 0 || slices.Contains(p.PasskeyTypes, "deviceBound")) &&
+			p.AttestationEnforcement != "registrationOnly" && p.KeyRestrictions.Allows(aaguid)
+	}
+	candidates := []string{uuid.NewString()}
+	for _, p := range mine {
+		candidates = append(candidates, p.KeyRestrictions.AAGUIDs...)
+	}
+	for _, a := range candidates {
+		var yes, no []string
+		for _, p := range mine {
+			if takes(p, a) {
+				yes = append(yes, p.Name)
+			} else {
+				no = append(no, p.Name)
+			}
+		}
+		model, err := uuid.Parse(a)
+		if len(yes) == 0 || len(no) == 0 || err != nil {
+			continue
+		}
+		st, body, res := register(newSoftKey(model))
+		verdict := "Graph took it: any one profile allowing suffices, as tapd reads it"
+		if st != http.StatusCreated {
+			verdict = "Graph refused it: every profile must allow, unlike tapd's reading; report this"
+		}
+		say(q, "AAGUID %s allowed by %q, forbidden by %q: %s. %s", a, yes, no, answer(st, body, res), verdict)
+		deleteIfMade(ctx, c, tc.User, st, body)
+		return
+	}
+	say(q, "not settled: the %d profile(s) that apply to %s agree on every key model; run with a --user in groups whose profiles disagree", len(mine), tc.User)
 }
 
 func deleteIfMade(ctx context.Context, c *graph.Client, upn string, st int, body json.RawMessage) {

@@ -66,6 +66,12 @@ type Sim struct {
 	// Off, they come inline and $expand is refused (400), as Graph
 	// refuses to expand what is not a navigation property.
 	ProfilesByExpand bool
+	// ProfilesCombine is how the simulated Entra combines several passkey
+	// profiles that apply to one person at registration: "any" (one
+	// allowing suffices, tapd's reading and the default) or "all" (each
+	// must allow). The reference does not say; `tapd entra-check --write`
+	// asks a real tenant.
+	ProfilesCombine string
 	// Extensions are the WebAuthn extension inputs the creation options
 	// carry beside Graph's @odata.type (the documented example has none);
 	// tests set credProtect and hmac-secret here.
@@ -924,6 +930,10 @@ func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
 		graphError(w, http.StatusBadRequest, "badRequest", "This security key model is blocked by the FIDO2 key restriction policy.")
 		return
 	}
+	if len(s.PasskeyProfiles) > 0 && !s.profilesTake(u, aaguid.String(), cred.Flags.BackupEligible) {
+		graphError(w, http.StatusBadRequest, "badRequest", "This passkey is not allowed by the passkey profiles that apply to the user.")
+		return
+	}
 	for _, other := range s.users {
 		for _, c := range other.creds {
 			if string(c.ID) == string(cred.ID) {
@@ -938,6 +948,60 @@ func (s *Sim) registerFIDO2(w http.ResponseWriter, r *http.Request, u *user) {
 	u.creds = append(u.creds, *cred)
 	writeJSON(w, http.StatusCreated, map[string]any{"@odata.type": m.Type, "id": m.ID, "displayName": m.DisplayName, "createdDateTime": m.Created,
 		"aaGuid": m.AAGUID, "model": m.Model, "attestationLevel": m.Level})
+}
+
+// profilesTake judges a new passkey by the passkey profiles that apply to
+// u: those of the include targets u is in (none listed: the default
+// profile), none when an exclude target holds u, combined as
+// ProfilesCombine says. Attestation is not judged here.
+func (s *Sim) profilesTake(u *user, aaguid string, synced bool) bool {
+	in := func(id string) bool {
+		return id == "all_users" || slices.ContainsFunc(u.Groups, func(g string) bool { return GroupID(g) == id })
+	}
+	for _, t := range s.FIDO2Exclude {
+		if id, _ := t["id"].(string); in(id) {
+			return false
+		}
+	}
+	allowed := map[string]bool{}
+	for _, t := range s.FIDO2Targets {
+		var tg graph.PasskeyTarget
+		raw, _ := json.Marshal(t)
+		json.Unmarshal(raw, &tg)
+		if !in(tg.ID) {
+			continue
+		}
+		if len(tg.AllowedPasskeyProfiles) == 0 {
+			allowed[s.DefaultPasskeyProfile] = true
+		}
+		for _, id := range tg.AllowedPasskeyProfiles {
+			allowed[id] = true
+		}
+	}
+	kind := "deviceBound"
+	if synced {
+		kind = "synced"
+	}
+	yes, no := 0, 0
+	for _, m := range s.PasskeyProfiles {
+		var p graph.PasskeyProfile
+		raw, _ := json.Marshal(m)
+		json.Unmarshal(raw, &p)
+		if !allowed[p.ID] {
+			continue
+		}
+		kr := p.KeyRestrictions
+		listed := slices.ContainsFunc(kr.AAGUIDs, func(a string) bool { return strings.EqualFold(a, aaguid) })
+		if (p.PasskeyTypes == "" || strings.Contains(p.PasskeyTypes, kind)) && (!kr.IsEnforced || (kr.EnforcementType == "allow") == listed) {
+			yes++
+		} else {
+			no++
+		}
+	}
+	if s.ProfilesCombine == "all" {
+		return yes > 0 && no == 0
+	}
+	return yes > 0
 }
 
 func (s *Sim) methodConfig(w http.ResponseWriter, r *http.Request) {
