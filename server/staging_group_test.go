@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 
@@ -116,5 +117,16 @@ func TestStagingFromGroupEntra(t *testing.T) {
 	}
 	if len(es) != 4 || strings.Join(reasons, ",") != "groupNotFound,groupEmpty,badRows," || es[1].Details["groupId"] != empty || es[3].Details["groupId"] == "" {
 		t.Fatalf("audit %q %+v", reasons, es)
+	}
+	// A tenant that granted User.Read.All but not GroupMember.Read.All:
+	// the groups cast still answers, /groups does not, and the refusal
+	// points at tapd's permissions (the start-up check names it first).
+	e.sim.Revoke("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")
+	if _, err := e.admin.GetUser(bg, "ada@contoso.com"); err != nil {
+		t.Fatalf("a user's groups need only User.Read.All: %v", err)
+	}
+	_, err = op.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: "denied", Group: "Kiosk staging"})
+	if ae := code(t, err, http.StatusBadGateway, api.CodeDirectoryError); !strings.Contains(ae.Message, "application permissions") {
+		t.Fatalf("denied: %+v", ae)
 	}
 }
