@@ -170,29 +170,53 @@ func TestEntraStartup(t *testing.T) {
 	}
 }
 
+// needTmux stops a kiosk journey where tmux is missing.
+func needTmux(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux is needed for the kiosk journeys; `make test` installs it")
+	}
+}
+
+// serve starts tapd in Entra mode over the tenant, signed in with the
+// app's certificate, on a fresh database; it returns tapd, its database
+// and an admin client.
+func (tn *tenant) serve(t *testing.T) (*tapd, string, *api.Client) {
+	t.Helper()
+	db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
+	tok := initDB(t, db)
+	d := startTapdEnv(t, tn.env, db, append(tn.flags, "--client-certificate", tn.certFile)...)
+	return d, db, api.NewClient(d.url, tok)
+}
+
+// toTouch signs in at the walk-up kiosk, sets the key's PIN and takes the
+// default name, which starts the registration.
+func (k *kioskRun) toTouch(upn, pass string) {
+	k.t.Helper()
+	k.signIn(upn, pass)
+	k.waitFor("Create a PIN for your key")
+	k.send("135790", "Tab", "135790", "Enter")
+	k.waitFor("Name your key")
+	k.send("Enter")
+}
+
 // TestEntraKioskJourney: the real kiosk, in a real terminal, registers a
 // key through real libfido2 into the simulated tenant, through tapd in
 // Entra mode, and cleans up there.
 func TestEntraKioskJourney(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is needed for the kiosk journeys; `make test` installs it")
-	}
+	needTmux(t)
 	tn := newTenant(t)
 	upn := "ada@contoso.com"
 	uid := tn.sim.AddUser(upn, "Ada Lovelace", "Member", false)
 	tn.sim.AddMethod(uid, "phone", "+46 70 000 00 00")
-	dir := t.TempDir()
-	db := "sqlite://" + filepath.Join(dir, "tapd.db")
-	tok := initDB(t, db)
-	d := startTapdEnv(t, tn.env, db, append(tn.flags, "--client-certificate", tn.certFile)...)
-	admin := api.NewClient(d.url, tok)
+	d, db, admin := tn.serve(t)
 	k, err := admin.CreateKiosk(bg, "lobby")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// IT's side through tapctl: the tenant's policy, labelled as such;
 	// users are Entra's to manage; the pass value is shown once.
-	tokFile := writeFile(t, "admin.token", tok)
+	tokFile := writeFile(t, "admin.token", admin.Token)
 	out, _, code := tapctl(t, d.url, tokFile, "policy", "show")
 	if code != 0 || !strings.Contains(out, "Entra tenant's Temporary Access Pass policy") {
 		t.Fatalf("policy show (%d):\n%s", code, out)
@@ -211,11 +235,7 @@ func TestEntraKioskJourney(t *testing.T) {
 	}
 	w := &world{t: t, d: d, db: db, admin: admin, upn: upn, kiosk: k}
 	run := w.startKiosk()
-	run.signIn(upn, *p.TemporaryAccessPass)
-	run.waitFor("Create a PIN for your key")
-	run.send("135790", "Tab", "135790", "Enter")
-	run.waitFor("Name your key")
-	run.send("Enter")
+	run.toTouch(upn, *p.TemporaryAccessPass)
 	run.waitFor("Your key is registered")
 	run.send("Enter")
 	run.waitFor("Remove what you lost")
@@ -248,16 +268,11 @@ func TestEntraKioskJourney(t *testing.T) {
 // key is live at once; then the person, with a pass, gets the key check
 // of that staged key through the real tapd (issue 20, items 1 and 7).
 func TestEntraStagingToKeyCheck(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is needed for the kiosk journeys; `make test` installs it")
-	}
+	needTmux(t)
 	tn := newTenant(t)
 	upn := "ada@contoso.com"
 	uid := tn.sim.AddUser(upn, "Ada Lovelace", "Member", false)
-	db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
-	tok := initDB(t, db)
-	d := startTapdEnv(t, tn.env, db, append(tn.flags, "--client-certificate", tn.certFile)...)
-	admin := api.NewClient(d.url, tok)
+	d, _, admin := tn.serve(t)
 	op, err := admin.CreateAdminToken(bg, api.CreateAdminTokenRequest{Name: "it-operator", Role: "privilegedAuthenticationAdministrator"})
 	if err != nil {
 		t.Fatal(err)
@@ -337,9 +352,7 @@ func TestEntraStagingToKeyCheck(t *testing.T) {
 // written; once a profile that allows it applies, the same key registers,
 // audited with the profile that allowed it (issue 20, items 3 and 8).
 func TestEntraKioskPasskeyProfiles(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Fatal("tmux is needed for the kiosk journeys; `make test` installs it")
-	}
+	needTmux(t)
 	tn := newTenant(t)
 	upn := "ada@contoso.com"
 	uid := tn.sim.AddUser(upn, "Ada Lovelace", "Member", false)
@@ -354,10 +367,7 @@ func TestEntraKioskPasskeyProfiles(t *testing.T) {
 			"keyRestrictions": map[string]any{"isEnforced": true, "enforcementType": "allow", "aaGuids": []string{vk}}},
 	}
 	tn.sim.FIDO2Targets = []map[string]any{{"targetType": "group", "id": "all_users", "allowedPasskeyProfiles": []string{}}}
-	db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
-	tok := initDB(t, db)
-	d := startTapdEnv(t, tn.env, db, append(tn.flags, "--client-certificate", tn.certFile)...)
-	admin := api.NewClient(d.url, tok)
+	d, db, admin := tn.serve(t)
 	k, err := admin.CreateKiosk(bg, "lobby")
 	if err != nil {
 		t.Fatal(err)
@@ -368,11 +378,7 @@ func TestEntraKioskPasskeyProfiles(t *testing.T) {
 	}
 	w := &world{t: t, d: d, db: db, admin: admin, upn: upn, kiosk: k}
 	run := w.startKiosk()
-	run.signIn(upn, *p.TemporaryAccessPass)
-	run.waitFor("Create a PIN for your key")
-	run.send("135790", "Tab", "135790", "Enter")
-	run.waitFor("Name your key")
-	run.send("Enter")
+	run.toTouch(upn, *p.TemporaryAccessPass)
 	run.waitFor("Your organisation does not allow this key")
 	if strings.Contains(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/"+uid+"/authentication/fido2Methods") {
 		t.Fatal("a key the person's profile forbids was sent to Graph")

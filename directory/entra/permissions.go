@@ -85,20 +85,10 @@ func Permissions(ctx context.Context, c *graph.Client, cloud Cloud) (Proof, erro
 	missing := func(perm, what string, res graph.Result) {
 		p.Missing = append(p.Missing, fmt.Sprintf("%s (to %s; Graph request id %s)", perm, what, res.RequestID))
 	}
-	// read proves perm by a read only it allows.
-	read := func(perm, what string, call func() (graph.Result, error)) error {
-		res, err := call()
-		switch {
-		case err == nil:
-			return nil
-		case denied(err):
-			missing(perm, what, res)
-			return nil
-		}
-		return fmt.Errorf("tapd could not %s in Microsoft Graph: %v", what, err)
-	}
-	// write probes perm by deleting what does not exist.
-	write := func(perm, what string, call func() (graph.Result, error)) error {
+	// try runs a call that only perm allows: a 403 (or 401) names perm
+	// missing; other refusals go to undocumented, which says whether it
+	// may pass as "not proved" rather than end the check.
+	try := func(perm, what string, call func() (graph.Result, error), undocumented func(*graph.Error, graph.Result) bool) error {
 		res, err := call()
 		var ge *graph.Error
 		switch {
@@ -107,12 +97,23 @@ func Permissions(ctx context.Context, c *graph.Client, cloud Cloud) (Proof, erro
 		case denied(err):
 			missing(perm, what, res)
 			return nil
-		case errors.As(err, &ge) && ge.Status < 500 && ge.Status != http.StatusTooManyRequests:
-			p.NotProved = append(p.NotProved, fmt.Sprintf("%s (to %s): Graph answered %d %s to a delete of a method that does not exist, "+
-				"which its reference does not document; Graph request id %s", perm, what, ge.Status, ge.Code, res.RequestID))
+		case errors.As(err, &ge) && undocumented != nil && undocumented(ge, res):
 			return nil
 		}
 		return fmt.Errorf("tapd could not %s in Microsoft Graph: %v", what, err)
+	}
+	read := func(perm, what string, call func() (graph.Result, error)) error { return try(perm, what, call, nil) }
+	// write probes perm by deleting what does not exist: an answer other
+	// than 204 or 403 (short of an outage) proves nothing.
+	write := func(perm, what string, call func() (graph.Result, error)) error {
+		return try(perm, what, call, func(ge *graph.Error, res graph.Result) bool {
+			if ge.Status >= 500 || ge.Status == http.StatusTooManyRequests {
+				return false
+			}
+			p.NotProved = append(p.NotProved, fmt.Sprintf("%s (to %s): Graph answered %d %s to a delete of a method that does not exist, "+
+				"which its reference does not document; Graph request id %s", perm, what, ge.Status, ge.Code, res.RequestID))
+			return true
+		})
 	}
 	for _, r := range []struct {
 		perm, what string
