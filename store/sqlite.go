@@ -119,10 +119,11 @@ type sqliteConn interface {
 	driver.Validator
 }
 
-// connCounters counts, for tests and tools, what the SQLite pools did.
+// connCounters counts, for tests and tools, what the pools did.
 type connCounters struct {
-	opened   atomic.Int64 // connections opened: the DSN's pragmas ran once each
-	prepared atomic.Int64 // statements compiled into a connection's cache
+	opened     atomic.Int64 // SQLite connections opened: the DSN's pragmas ran once each
+	prepared   atomic.Int64 // SQLite statements compiled into a connection's cache
+	statements atomic.Int64 // statements run, on either database (see SQL.Statements)
 }
 
 // sqliteConnector opens connections through modernc's connector (which
@@ -222,7 +223,14 @@ func (c *cachingConn) release(st *cachedStmt) {
 	c.mu.Unlock()
 }
 
+// BeginTx counts the transaction's BEGIN as a statement.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.n.statements.Add(1)
+	return c.sqliteConn.BeginTx(ctx, opts)
+}
+
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.n.statements.Add(1)
 	st, err := c.stmt(ctx, query, false)
 	if err != nil {
 		return nil, err
@@ -234,6 +242,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.n.statements.Add(1)
 	st, err := c.stmt(ctx, query, true)
 	if err != nil {
 		return nil, err

@@ -42,3 +42,30 @@ func Open(t testing.TB, pg *pgtest.Server, backend string) *store.SQL {
 	}
 	return s
 }
+
+// OpenTwice opens one fresh, migrated database twice, as two tapd
+// instances sharing a store would: each with its own connections.
+func OpenTwice(t testing.TB, pg *pgtest.Server, backend string) (a, b *store.SQL) {
+	t.Helper()
+	ctx := context.Background()
+	url := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
+	if backend == "postgres" {
+		var err error
+		if url, err = pg.NewDatabase(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func() *store.SQL {
+		s, err := store.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a = open()
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return a, open()
+}
