@@ -144,6 +144,8 @@ func shorten(s string) string {
 	return s
 }
 
+func (s *series) len() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.s) }
+
 // okRate is the successful samples per second of d.
 func (s *series) okRate(d time.Duration) float64 {
 	s.mu.Lock()
@@ -548,6 +550,15 @@ func run(c config) (failed bool, err error) {
 	}
 	fmt.Printf("done per second of hold: %.1f polls, %.1f sign-ins, %.1f registrations (asked for %g)\n",
 		polls.okRate(hold), holdSignins.okRate(hold), registers.okRate(hold), c.regRate)
+	// CPU per request holds still when the machine is shared and the
+	// latencies do not: it says what a core of tapd's would carry.
+	var cpu time.Duration
+	for i := range ds {
+		cpu += after[i].cpu - before[i].cpu
+	}
+	if n := polls.len() + holdSignins.len() + options.len() + registers.len(); n > 0 {
+		fmt.Printf("tapd CPU per request: %.3f ms (%d requests, all instances)\n", float64(cpu.Microseconds())/1000/float64(n), n)
+	}
 	if stopErr != nil {
 		fmt.Println("tapd stop:", stopErr)
 		failed = true
