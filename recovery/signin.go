@@ -485,14 +485,17 @@ func sessionView(sess store.Session, u store.User, hasOthers bool) api.Session {
 // beside it (KioskSession) and a directory whose methods are the store's,
 // that is no further read at all: this is the kiosk's poll.
 func (s *Service) Session(ctx context.Context, c *Caller) (api.Session, error) {
-	if _, ok := s.dir.(directory.MethodsInStore); ok && c.sessionUser != nil {
+	if c.sessionUser == nil { // not authenticated through KioskSession
+		u, err := s.st.GetUser(ctx, c.Session.UPN)
+		if err != nil {
+			return api.Session{}, err
+		}
+		return s.sessionOut(ctx, *c.Session, u)
+	}
+	if _, ok := s.dir.(directory.MethodsInStore); ok {
 		return sessionView(*c.Session, *c.sessionUser, c.storedMethods), nil
 	}
-	u, err := s.st.GetUser(ctx, c.Session.UPN)
-	if err != nil {
-		return api.Session{}, err
-	}
-	return s.sessionOut(ctx, *c.Session, u)
+	return s.sessionOut(ctx, *c.Session, *c.sessionUser)
 }
 
 // SignOut ends the caller's session.
