@@ -36,8 +36,8 @@ bench: deps ## run the benchmarks recorded in README.md
 	$(GO) test -run '^$$' -bench . -benchtime 3s -count 1 ./tap ./server ./fido ./staging
 	TAPKIOSK_MEASURE=1 $(GO) test -count=1 -run KioskMeasure -v ./e2e/ | grep -E 'first frame|waiting for a key|machine time'
 
-LOAD ?= -sessions 5000 -duration 2m -registrations 20
-load: build ## hold 5,000 kiosk sessions against a fresh tapd on SQLite and report latencies (LOAD='-sessions N -db postgres://...' to change)
+LOAD ?= -sessions 10000 -duration 60s -reg-rate 20
+load: build ## hold 10,000 kiosk sessions with 20 registrations/s against a fresh tapd on SQLite; report latencies and rates (LOAD='-sessions N -db postgres://...' to change)
 	$(GO) run ./internal/tools/load -tapd $(BIN)/tapd $(LOAD)
 
 hwtest: deps ## run the registration suite on a real security key (plug in one; TAPKIOSK_HW_PIN=... if it has a PIN)

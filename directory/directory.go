@@ -109,6 +109,15 @@ type Transactional interface {
 	WithStore(st store.Store) Directory
 }
 
+// MethodsInStore is for directories whose methods, the pass aside, are
+// exactly the store's method rows (the local directory). Whether the
+// person has other methods is then read with their session, in the one
+// query a kiosk's poll costs (store.KioskSession.HasMethods), instead of
+// listing every method on every poll.
+type MethodsInStore interface {
+	MethodsInStore()
+}
+
 // ForeignPasses is for directories where passes can be made outside tapd
 // (the Entra admin centre): tapd has no check value for those, and says so
 // instead of calling a right pass wrong.

@@ -194,37 +194,52 @@ func (s *Service) AdminByToken(ctx context.Context, tok string) (*store.AdminTok
 // KioskByToken authenticates a kiosk token.
 func (s *Service) KioskByToken(ctx context.Context, tok string) (*store.Kiosk, error) {
 	k, err := s.st.GetKioskByTokenHash(ctx, HashToken(tok))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, api.Unauthorized(api.CodeInvalidToken, "The kiosk token is not known to this tapd.")
-	}
-	if err != nil {
+	if err := kioskUsable(k, err); err != nil {
 		return nil, err
-	}
-	if k.RevokedAt != nil {
-		return nil, api.Unauthorized(api.CodeTokenRevoked, "This kiosk has been revoked; ask IT to register it again.")
 	}
 	return &k, nil
 }
 
-var errSessionEnded = api.Unauthorized(api.CodeInvalidSession, "The session has ended; sign in again.")
-
-// SessionByToken authenticates a session token at the caller's kiosk. A
-// session belongs to the kiosk that opened it.
-func (s *Service) SessionByToken(ctx context.Context, c *Caller, tok string) (*store.Session, error) {
-	sess, err := s.st.GetSession(ctx, HashToken(tok))
+// kioskUsable says why a kiosk, as read by its token hash, may not call.
+func kioskUsable(k store.Kiosk, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errSessionEnded
+		return api.Unauthorized(api.CodeInvalidToken, "The kiosk token is not known to this tapd.")
 	}
 	if err != nil {
-		return nil, err
+		return err
+	}
+	if k.RevokedAt != nil {
+		return api.Unauthorized(api.CodeTokenRevoked, "This kiosk has been revoked; ask IT to register it again.")
+	}
+	return nil
+}
+
+var errSessionEnded = api.Unauthorized(api.CodeInvalidSession, "The session has ended; sign in again.")
+
+// KioskSession authenticates a kiosk token and the session token it
+// sends, filling c.Kiosk and c.Session, in one read of the store: a
+// kiosk's poll costs one round trip. Nothing is cached between requests,
+// so a kiosk revoked or a session ended through any tapd instance on the
+// same store stops working on every instance at its next request. A
+// session belongs to the kiosk that opened it.
+func (s *Service) KioskSession(ctx context.Context, c *Caller, kioskTok, sessionTok string) error {
+	ks, err := s.st.GetKioskSession(ctx, HashToken(kioskTok), HashToken(sessionTok))
+	if err := kioskUsable(ks.Kiosk, err); err != nil {
+		return err
+	}
+	c.Kiosk = &ks.Kiosk
+	sess := ks.Session
+	if sess == nil {
+		return errSessionEnded
 	}
 	if sess.KioskID != c.Kiosk.ID {
 		// Someone replayed a session token from another kiosk; say no more
 		// than for an unknown session, but leave a trace.
-		return nil, s.refuse(ctx, c, api.ActionDenied, sess.UPN, "sessionKioskMismatch", errSessionEnded, nil)
+		return s.refuse(ctx, c, api.ActionDenied, sess.UPN, "sessionKioskMismatch", errSessionEnded, nil)
 	}
 	if !s.now().Before(sess.ExpiresAt) {
-		return nil, api.Unauthorized(api.CodeSessionExpired, "The session has expired; sign in again.")
+		return api.Unauthorized(api.CodeSessionExpired, "The session has expired; sign in again.")
 	}
-	return &sess, nil
+	c.Session, c.sessionUser, c.storedMethods = sess, &ks.User, ks.HasMethods
+	return nil
 }

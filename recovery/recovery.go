@@ -169,6 +169,11 @@ type Caller struct {
 	Admin      *store.AdminToken
 	Kiosk      *store.Kiosk
 	Session    *store.Session
+
+	// sessionUser and storedMethods came with the session (see
+	// KioskSession), so describing it needs no further read.
+	sessionUser   *store.User
+	storedMethods bool
 }
 
 // Actor names the caller for audit entries and the log.

@@ -236,9 +236,15 @@ func (s *Service) tryHash() (done func(), ok bool) {
 		s.obs.HashSlots(len(s.hashSlots), cap(s.hashSlots), false)
 		return func() { <-s.hashSlots; s.obs.HashSlots(len(s.hashSlots), cap(s.hashSlots), false) }, true
 	default:
-		s.obs.HashSlots(len(s.hashSlots), cap(s.hashSlots), true)
 		return nil, false
 	}
+}
+
+// busy refuses a sign-in because every hash slot is taken.
+func (s *Service) busy(c *Caller) error {
+	s.obs.HashSlots(len(s.hashSlots), cap(s.hashSlots), true)
+	c.Log.Warn("sign-in refused: every hash slot is busy", "slots", cap(s.hashSlots))
+	return errBusy
 }
 
 // verdict is what the hash check found.
@@ -316,6 +322,13 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		return SignedIn{}, s.refuse(ctx, c, api.ActionSessionDenied, target, reason, err, details)
 	}
 
+	// Past the hash budget, 503 at once: before the lock reads, which
+	// queue for the store behind everything else under the very burst that
+	// fills the slots. (Whether a slot is free is looked at again below,
+	// when one is taken.)
+	if len(s.hashSlots) == cap(s.hashSlots) {
+		return SignedIn{}, s.busy(c)
+	}
 	// A locked key answers at once, before anything else, with one audit
 	// row per lock (a count, not a flood).
 	gs := s.guards(c, upn)
@@ -335,8 +348,7 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 	// are not part of.
 	done, ok := s.tryHash()
 	if !ok {
-		c.Log.Warn("sign-in refused: every hash slot is busy", "slots", cap(s.hashSlots))
-		return SignedIn{}, errBusy
+		return SignedIn{}, s.busy(c)
 	}
 	var held []guard
 	for _, g := range gs {
@@ -462,16 +474,28 @@ func (s *Service) sessionOut(ctx context.Context, sess store.Session, u store.Us
 			others++
 		}
 	}
-	return api.Session{UserPrincipalName: u.UPN, DisplayName: u.DisplayName, ExpiresDateTime: sess.ExpiresAt, HasOtherMethods: others > 0}, nil
+	return sessionView(sess, u, others > 0), nil
 }
 
-// Session describes the caller's session.
+func sessionView(sess store.Session, u store.User, hasOthers bool) api.Session {
+	return api.Session{UserPrincipalName: u.UPN, DisplayName: u.DisplayName, ExpiresDateTime: sess.ExpiresAt, HasOtherMethods: hasOthers}
+}
+
+// Session describes the caller's session. With what authentication read
+// beside it (KioskSession) and a directory whose methods are the store's,
+// that is no further read at all: this is the kiosk's poll.
 func (s *Service) Session(ctx context.Context, c *Caller) (api.Session, error) {
-	u, err := s.st.GetUser(ctx, c.Session.UPN)
-	if err != nil {
-		return api.Session{}, err
+	if c.sessionUser == nil { // not authenticated through KioskSession
+		u, err := s.st.GetUser(ctx, c.Session.UPN)
+		if err != nil {
+			return api.Session{}, err
+		}
+		return s.sessionOut(ctx, *c.Session, u)
 	}
-	return s.sessionOut(ctx, *c.Session, u)
+	if _, ok := s.dir.(directory.MethodsInStore); ok {
+		return sessionView(*c.Session, *c.sessionUser, c.storedMethods), nil
+	}
+	return s.sessionOut(ctx, *c.Session, *c.sessionUser)
 }
 
 // SignOut ends the caller's session.

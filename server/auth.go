@@ -54,13 +54,19 @@ func (s *Server) authenticate(c *call, kind authKind) error {
 	if !strings.HasPrefix(tok, api.KioskTokenPrefix) {
 		return api.Unauthorized(api.CodeInvalidToken, "The token is not a tapd kiosk token.")
 	}
-	if c.who.Kiosk, err = s.svc.KioskByToken(ctx, tok); err != nil || kind != authSession {
+	if kind != authSession {
+		c.who.Kiosk, err = s.svc.KioskByToken(ctx, tok)
 		return err
 	}
 	st := c.r.Header.Get(api.SessionHeader)
 	if !strings.HasPrefix(st, api.SessionTokenPrefix) {
+		// The kiosk's token is checked all the same, so that a bad one
+		// says so rather than asking for a session.
+		if c.who.Kiosk, err = s.svc.KioskByToken(ctx, tok); err != nil {
+			return err
+		}
 		return api.Unauthorized(api.CodeInvalidSession, "No session: sign in with a Temporary Access Pass first.")
 	}
-	c.who.Session, err = s.svc.SessionByToken(ctx, c.who, st)
-	return err
+	// Kiosk and session in one read of the store.
+	return s.svc.KioskSession(ctx, c.who, tok, st)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -12,6 +13,14 @@ import (
 // trouble becomes 507 or 503, anything else a generic 500. Causes go to
 // the log, never to the client.
 func (s *Server) writeError(c *call, err error) {
+	if clientGone(c, err) {
+		// Not tapd's error: the client closed the connection (or reset
+		// the stream) and the work for it was cancelled. Nobody reads an
+		// answer; the request's log line says 499, as proxies do.
+		c.status = statusClientClosed
+		c.who.Log.Debug("request cancelled by the client", "err", err.Error())
+		return
+	}
 	var ae *api.Error
 	cause := err
 	switch {
@@ -39,4 +48,14 @@ func (s *Server) writeError(c *call, err error) {
 		c.w.Header().Set("Retry-After", fmt.Sprint(out.RetryAfterSeconds))
 	}
 	c.writeJSON(ae.Status, api.ErrorBody{Error: &out})
+}
+
+// statusClientClosed is the status logged for a request its client gave
+// up on (nginx's 499; never sent, since nobody is there to read it).
+const statusClientClosed = 499
+
+// clientGone says whether err is the request's own cancellation: its
+// context ended because the client went away, and the work stopped.
+func clientGone(c *call, err error) bool {
+	return errors.Is(err, context.Canceled) && c.r.Context().Err() != nil
 }

@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -40,7 +41,7 @@ type SQL struct {
 	db      *sql.DB
 	rdb     *sql.DB
 	dialect dialect
-	conns   *connCounters // SQLite only
+	conns   *connCounters
 	// bound, in the copy Atomically hands out, is the one transaction that
 	// every call of that copy runs in.
 	bound *sql.Tx
@@ -109,10 +110,13 @@ func Open(ctx context.Context, rawURL string) (*SQL, error) {
 		}
 		return openSQLite(ctx, path)
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
-		db, err := sql.Open("pgx", rawURL)
+		cfg, err := pgx.ParseConfig(rawURL)
 		if err != nil {
 			return nil, err
 		}
+		n := &connCounters{}
+		cfg.Tracer = statementCounter{n}
+		db := stdlib.OpenDB(*cfg)
 		// As many idle as open: with fewer, every burst past the idle count
 		// closed connections and opened new ones (a new backend process on
 		// the server, and the loss of that connection's statement cache).
@@ -122,10 +126,27 @@ func Open(ctx context.Context, rawURL string) (*SQL, error) {
 			db.Close()
 			return nil, fmt.Errorf("connect to postgres: %w", redactPG(err))
 		}
-		return &SQL{db: db, rdb: db, dialect: dialectPostgres}, nil
+		return &SQL{db: db, rdb: db, dialect: dialectPostgres, conns: n}, nil
 	}
 	return nil, fmt.Errorf("unsupported database URL %q: use sqlite:///path/file.db or postgres://...", redactURL(rawURL))
 }
+
+// statementCounter counts the statements pgx sends (queries, execs, and a
+// transaction's BEGIN and COMMIT): each is a round trip to PostgreSQL.
+type statementCounter struct{ n *connCounters }
+
+func (c statementCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.statements.Add(1)
+	return ctx
+}
+
+func (statementCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// Statements is how many statements this store has sent to its database
+// since it opened: round trips on PostgreSQL, calls into the engine on
+// SQLite (a transaction's BEGIN counts, its COMMIT does not). Tests use it
+// to hold a request to a number of round trips.
+func (s *SQL) Statements() int64 { return s.conns.statements.Load() }
 
 // redactURL hides a password in a URL before it reaches a message.
 func redactURL(raw string) string {

@@ -36,6 +36,24 @@ import (
 // under load, with no bound on how many were open at once).
 func sqliteReaders() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
+// sqliteMmapBytes is how much of the database file each connection reads
+// through a memory map rather than through its page cache.
+//
+// modernc's SQLite is built with SQLITE_ENABLE_MEMORY_MANAGEMENT, which
+// gives every connection's page cache one shared group under one mutex
+// (pcache1's "mode 2"), and in WAL mode a reader that finds the database
+// changed since its last read drops its whole cache (pager_reset). With a
+// write every few milliseconds (sign-ins, registrations), each read
+// refilled its cache page by page under that mutex, and dropping it held
+// the mutex too: 86% of tapd's mutex wait in the 10,000-session case.
+// A page read through the map, in a read transaction, is never put in the
+// page cache, so neither happens for the pages that are not in the WAL;
+// BenchmarkPollWithWrites's mutex profile shows the page cache's share of
+// the wait per poll halved. The map is address space, not memory: only
+// the pages read are resident, and they are the kernel's file cache,
+// shared by every connection.
+const sqliteMmapBytes = 256 << 20
+
 // openSQLite opens the writer and reader pools on the file at path.
 func openSQLite(ctx context.Context, path string) (*SQL, error) {
 	// WAL lets readers run beside the writer; busy_timeout makes writers
@@ -48,6 +66,7 @@ func openSQLite(ctx context.Context, path string) (*SQL, error) {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", sqliteMmapBytes))
 	n := &connCounters{}
 	open := func(q url.Values, conns int) (*sql.DB, error) {
 		base, err := sqlite.NewConnector("file:" + path + "?" + q.Encode())
@@ -119,10 +138,11 @@ type sqliteConn interface {
 	driver.Validator
 }
 
-// connCounters counts, for tests and tools, what the SQLite pools did.
+// connCounters counts, for tests and tools, what the pools did.
 type connCounters struct {
-	opened   atomic.Int64 // connections opened: the DSN's pragmas ran once each
-	prepared atomic.Int64 // statements compiled into a connection's cache
+	opened     atomic.Int64 // SQLite connections opened: the DSN's pragmas ran once each
+	prepared   atomic.Int64 // SQLite statements compiled into a connection's cache
+	statements atomic.Int64 // statements run, on either database (see SQL.Statements)
 }
 
 // sqliteConnector opens connections through modernc's connector (which
@@ -222,7 +242,14 @@ func (c *cachingConn) release(st *cachedStmt) {
 	c.mu.Unlock()
 }
 
+// BeginTx counts the transaction's BEGIN as a statement.
+func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.n.statements.Add(1)
+	return c.sqliteConn.BeginTx(ctx, opts)
+}
+
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.n.statements.Add(1)
 	st, err := c.stmt(ctx, query, false)
 	if err != nil {
 		return nil, err
@@ -234,6 +261,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.n.statements.Add(1)
 	st, err := c.stmt(ctx, query, true)
 	if err != nil {
 		return nil, err

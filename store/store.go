@@ -299,6 +299,12 @@ type Sessions interface {
 	// other gets ErrPassUsed. A pass deleted meanwhile gives ErrNotFound.
 	OpenSession(ctx context.Context, s Session, consume bool, now time.Time) error
 	GetSession(ctx context.Context, tokenHash string) (Session, error)
+	// GetKioskSession reads in one query what a kiosk's session request
+	// is authenticated with: the kiosk by its token hash, the session by
+	// its token hash with its person, and whether the person has a stored
+	// method other than a pass. An unknown kiosk token gives ErrNotFound;
+	// an unknown session token gives a nil Session.
+	GetKioskSession(ctx context.Context, kioskTokenHash, sessionTokenHash string) (KioskSession, error)
 	DeleteSession(ctx context.Context, id string) error
 	// DeleteExpiredSessions removes sessions that expired at least
 	// ExpiredSessionKept before now.

@@ -52,11 +52,16 @@ func (d *Directory) WithStore(st store.Store) directory.Directory {
 }
 
 var (
-	_ directory.Transactional = (*Directory)(nil)
-	_ directory.Directory     = (*Directory)(nil)
-	_ directory.UserAdmin     = (*Directory)(nil)
-	_ directory.PolicyAdmin   = (*Directory)(nil)
+	_ directory.Transactional  = (*Directory)(nil)
+	_ directory.Directory      = (*Directory)(nil)
+	_ directory.UserAdmin      = (*Directory)(nil)
+	_ directory.PolicyAdmin    = (*Directory)(nil)
+	_ directory.MethodsInStore = (*Directory)(nil)
 )
+
+// MethodsInStore marks the local directory's methods as the store's rows
+// (Methods lists them and the pass, nothing else).
+func (d *Directory) MethodsInStore() {}
 
 // ManagedBy is "": tapd manages people and policies itself.
 func (d *Directory) ManagedBy() string { return "" }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"UsersAtomic", testUsersAtomic},
 		{"Passes", testPasses},
 		{"Sessions", testSessions},
+		{"KioskSession", testKioskSession},
 		{"OneTimeRace", testOneTimeRace},
 		{"Kiosks", testKiosks},
 		{"AdminTokens", testAdminTokens},
@@ -337,6 +339,51 @@ func testSessions(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetSession(ctx, "th-sess-2"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("deleting the pass must end its sessions")
+	}
+}
+
+// testKioskSession reads a kiosk, its session, the person and whether
+// they have a method in one call, and tells apart an unknown kiosk, an
+// unknown session and a session that has ended.
+func testKioskSession(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	u := mkUser(t, s, "kai@kiosksession.example")
+	k := mkKiosk(t, s, "kiosksession-kiosk")
+	mkPass(t, s, u.UPN, "p-ks", false)
+	if _, err := s.GetKioskSession(ctx, "h-no-such-kiosk", "th-ks"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown kiosk: %v", err)
+	}
+	got, err := s.GetKioskSession(ctx, k.TokenHash, "th-ks")
+	if err != nil || got.Kiosk.ID != k.ID || got.Kiosk.Name != k.Name || got.Kiosk.RevokedAt != nil || got.Session != nil || got.HasMethods {
+		t.Fatalf("unknown session: %+v %v", got, err)
+	}
+	sess := store.Session{ID: "s-ks", TokenHash: "th-ks", KioskID: k.ID, UPN: u.UPN, PassID: "p-ks", CreatedAt: t0, ExpiresAt: t0.Add(10 * time.Minute)}
+	if err := s.OpenSession(ctx, sess, false, t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.GetKioskSession(ctx, k.TokenHash, "th-ks")
+	if err != nil || got.Session == nil || *got.Session != sess || got.User.UPN != u.UPN || got.User.DisplayName != u.DisplayName ||
+		got.User.UserType != "Member" || !slices.Equal(got.User.Groups, u.Groups) || !got.User.CreatedAt.Equal(t0) || got.HasMethods {
+		t.Fatalf("open session, no methods: %+v %v", got, err)
+	}
+	if err := s.CreateMethod(ctx, store.Method{ID: "m-ks", UPN: u.UPN, Kind: "fido2", DisplayName: "Key", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.GetKioskSession(ctx, k.TokenHash, "th-ks"); err != nil || !got.HasMethods {
+		t.Fatalf("with a method: %+v %v", got, err)
+	}
+	// Another kiosk's token finds its own kiosk and the session, whose
+	// KioskID tells the caller it is not theirs.
+	k2 := mkKiosk(t, s, "kiosksession-other")
+	if got, err = s.GetKioskSession(ctx, k2.TokenHash, "th-ks"); err != nil || got.Kiosk.ID != k2.ID || got.Session == nil || got.Session.KioskID != k.ID {
+		t.Fatalf("other kiosk: %+v %v", got, err)
+	}
+	if err := s.RevokeKiosk(ctx, k.Name, t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.GetKioskSession(ctx, k.TokenHash, "th-ks")
+	if err != nil || got.Kiosk.RevokedAt == nil || got.Session != nil {
+		t.Fatalf("revoked kiosk: %+v %v", got, err)
 	}
 }
 

@@ -4,14 +4,22 @@
 // runs `tapd init`, starts `tapd serve` on a free loopback port, and
 // through the API creates the users, their passes and the kiosks. Then:
 //
-//  1. setup: signs -sessions people in, -signin-concurrency at a time (each
-//     sign-in is an Argon2id check, ~25 ms of CPU and 19 MiB in tapd);
+//  1. setup: writes the -sessions people, their passes, the kiosks and the
+//     open sessions straight into the store before tapd starts (with
+//     -seed=false: makes them through the API and signs each in,
+//     -signin-concurrency at a time; each pass and sign-in is an Argon2id
+//     hash, ~25 ms of CPU and 19 MiB in tapd, so that takes minutes);
 //  2. hold: every session polls GET /v1/session once per -poll-interval,
 //     the sessions' polls spread evenly over the interval, for -duration;
-//     alongside, -registrations more people, spread evenly over the
+//     alongside, -reg-rate people a second, spread evenly over the
 //     duration, each sign in and register a security key (a virtual key
 //     reached through real libfido2, as the kiosk does);
-//  3. stops tapd and prints latency percentiles and status counts.
+//  3. stops tapd and prints latency percentiles, status counts, and the
+//     sign-ins, registrations and polls done per second.
+//
+// With -instances N it starts N tapd on the one database, each kiosk's
+// requests going to one of them (kiosk i to instance i mod N), and with
+// -pin, one CPU list per instance, pins each with taskset.
 //
 // It exits 1 when any request failed. Every request goes to 127.0.0.1 only,
 // over at most -http-conns keep-alive connections (a real fleet holds one
@@ -50,20 +58,29 @@ import (
 )
 
 type config struct {
-	sessions, registrations, kiosks int
-	duration, pollInterval          time.Duration
-	setupTimeout                    time.Duration
-	db, tapd, keep                  string
-	signinConc, httpConns           int
-	tapdArgs                        string
+	sessions, kiosks, instances int
+	regRate                     float64
+	seed                        bool
+	pin                         string
+	duration, pollInterval      time.Duration
+	setupTimeout                time.Duration
+	db, tapd, keep              string
+	signinConc, httpConns       int
+	tapdArgs                    string
 }
+
+// registrations is how many people register during the hold.
+func (c config) registrations() int { return int(c.regRate * c.duration.Seconds()) }
 
 func main() {
 	var c config
 	flag.IntVar(&c.sessions, "sessions", 1000, "sessions to open and hold")
 	flag.DurationVar(&c.duration, "duration", time.Minute, "how long to hold them")
 	flag.DurationVar(&c.pollInterval, "poll-interval", 5*time.Second, "each session polls GET /v1/session this often")
-	flag.IntVar(&c.registrations, "registrations", 20, "sign-ins + security key registrations run during the hold, spread evenly")
+	flag.Float64Var(&c.regRate, "reg-rate", 20, "sign-ins + security key registrations per second during the hold, spread evenly")
+	flag.BoolVar(&c.seed, "seed", true, "write the held sessions into the store before tapd starts; false: sign each in through the API")
+	flag.IntVar(&c.instances, "instances", 1, "tapd instances on the one database")
+	flag.StringVar(&c.pin, "pin", "", "pin instance i to the i-th of these CPU lists with taskset, separated by /: 0/1")
 	flag.StringVar(&c.db, "db", "", "database URL; empty: a new SQLite file in a temporary folder. A PostgreSQL database must be empty")
 	flag.StringVar(&c.tapd, "tapd", "", "tapd binary; empty: build ./cmd/tapd into the temporary folder")
 	flag.StringVar(&c.tapdArgs, "tapd-args", "", "extra arguments for tapd serve, space-separated")
@@ -73,8 +90,12 @@ func main() {
 	flag.DurationVar(&c.setupTimeout, "setup-timeout", 20*time.Minute, "limit for everything before the hold")
 	flag.StringVar(&c.keep, "keep", "", "keep the temporary folder (database, tapd log) at this path instead of deleting it")
 	flag.Parse()
-	if c.sessions < 1 || c.kiosks < 1 || c.signinConc < 1 || c.httpConns < 1 || c.pollInterval <= 0 || c.duration <= 0 || c.registrations < 0 {
-		fmt.Fprintln(os.Stderr, "load: -sessions, -kiosks, -signin-concurrency, -http-conns, -poll-interval and -duration must be positive")
+	if c.sessions < 1 || c.kiosks < 1 || c.signinConc < 1 || c.httpConns < 1 || c.pollInterval <= 0 || c.duration <= 0 || c.regRate < 0 || c.instances < 1 {
+		fmt.Fprintln(os.Stderr, "load: -sessions, -kiosks, -signin-concurrency, -http-conns, -poll-interval, -duration and -instances must be positive, -reg-rate at least 0")
+		os.Exit(2)
+	}
+	if c.pin != "" && len(strings.Split(c.pin, "/")) != c.instances {
+		fmt.Fprintln(os.Stderr, "load: -pin needs one CPU list per instance, separated by /")
 		os.Exit(2)
 	}
 	failed, err := run(c)
@@ -121,6 +142,21 @@ func shorten(s string) string {
 		return s[:120] + "..."
 	}
 	return s
+}
+
+func (s *series) len() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.s) }
+
+// okRate is the successful samples per second of d.
+func (s *series) okRate(d time.Duration) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, x := range s.s {
+		if x.status == "ok" {
+			n++
+		}
+	}
+	return float64(n) / d.Seconds()
 }
 
 // time runs fn and records how long it took and how it ended.
@@ -190,7 +226,7 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func startTapd(ctx context.Context, bin, db, logPath string, limit time.Duration, extra []string) (*tapd, error) {
+func startTapd(ctx context.Context, bin, db, logPath string, limit time.Duration, extra []string, cpus string) (*tapd, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -201,6 +237,9 @@ func startTapd(ctx context.Context, bin, db, logPath string, limit time.Duration
 	}
 	args := append([]string{"serve", "--db", db, "--listen", addr, "--log-level", "warn", "--session-limit", limit.String()}, extra...)
 	cmd := exec.Command(bin, args...)
+	if cpus != "" {
+		cmd = exec.Command("taskset", append([]string{"-c", cpus, bin}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -332,60 +371,105 @@ func run(c config) (failed bool, err error) {
 	}
 	// Sessions must outlast setup and the hold; passes too.
 	limit := min(max(c.setupTimeout+c.duration+5*time.Minute, 10*time.Minute), 24*time.Hour)
+	lifetime := max(int(limit.Minutes())+1, 60) // the policy's default minimum is 60
+	var seededRun seeded
+	if c.seed {
+		t := time.Now()
+		if seededRun, err = seed(ctx, db, c, limit, lifetime); err != nil {
+			return false, fmt.Errorf("seed the store: %w", err)
+		}
+		fmt.Printf("%d people, passes and open sessions written to the store in %s\n", c.sessions, time.Since(t).Round(time.Millisecond))
+	}
 	var extra []string
 	if c.tapdArgs != "" {
 		extra = strings.Fields(c.tapdArgs)
 	}
-	d, err := startTapd(ctx, bin, db, filepath.Join(dir, "tapd.log"), limit, extra)
-	if err != nil {
-		return false, err
+	var pins []string
+	if c.pin != "" {
+		pins = strings.Split(c.pin, "/")
 	}
+	var ds []*tapd
 	stopped := false
 	defer func() {
 		if !stopped {
-			d.stop()
+			for _, d := range ds {
+				d.stop()
+			}
 		}
 	}()
-	pid := d.cmd.Process.Pid
+	for i := range c.instances {
+		cpus := ""
+		if pins != nil {
+			cpus = pins[i]
+		}
+		d, err := startTapd(ctx, bin, db, filepath.Join(dir, fmt.Sprintf("tapd%d.log", i)), limit, extra, cpus)
+		if err != nil {
+			return false, err
+		}
+		ds = append(ds, d)
+	}
 
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxConnsPerHost: c.httpConns, MaxIdleConns: c.httpConns, MaxIdleConnsPerHost: c.httpConns, IdleConnTimeout: time.Minute,
+		MaxConnsPerHost: c.httpConns, MaxIdleConns: c.httpConns * c.instances, MaxIdleConnsPerHost: c.httpConns, IdleConnTimeout: time.Minute,
 	}}
+	// Kiosk i's requests go to instance i mod N (load-kiosk-i in the store).
+	kioskInstance := map[string]int{}
 	client := func(tok string) *api.Client {
-		k := api.NewClient(d.url, tok)
+		k := api.NewClient(ds[kioskInstance[tok]%len(ds)].url, tok)
 		k.HTTP = hc
 		return k
 	}
 	admin := client(ini.AdminToken)
-
-	fmt.Printf("tapd %s on %s, store %s; %d sessions on %d kiosks, polls every %s for %s, %d registrations\n",
-		bin, d.url, store, c.sessions, c.kiosks, c.pollInterval, c.duration, c.registrations)
-	setupStart := time.Now()
-	sctx, scancel := context.WithTimeout(ctx, c.setupTimeout)
-	defer scancel()
-	people, err := setup(sctx, c, admin, limit)
-	if err != nil {
-		return false, fmt.Errorf("setup: %w", err)
+	urls := make([]string, len(ds))
+	for i, d := range ds {
+		urls[i] = d.url
 	}
-	fmt.Printf("users, passes and kiosks made in %s\n", time.Since(setupStart).Round(time.Millisecond))
+	fmt.Printf("tapd %s on %s (pinned: %q), store %s; %d sessions on %d kiosks, polls every %s for %s, %g registrations/s (%d)\n",
+		bin, strings.Join(urls, " "), c.pin, store, c.sessions, c.kiosks, c.pollInterval, c.duration, c.regRate, c.registrations())
 
 	signins := &series{name: "setup sign-ins"}
 	holders := make([]*api.Client, c.sessions)
-	t := time.Now()
-	err = parallel(sctx, c.sessions, c.signinConc, func(i int) error {
-		p := people[i]
-		k := client(p.kiosk)
-		if err := signins.time(func() error { _, err := k.OpenSession(sctx, p.upn, p.pass); return err }); err != nil {
-			return fmt.Errorf("sign in %s: %w", p.upn, err)
+	var regPeople []person
+	if c.seed {
+		enabled := "enabled"
+		maxLife := max(lifetime, 480)
+		if _, err := admin.UpdatePolicy(ctx, api.PolicyPatch{State: &enabled, MaximumLifetimeInMinutes: &maxLife}); err != nil {
+			return false, fmt.Errorf("enable the policy: %w", err)
 		}
-		holders[i] = k
-		return nil
-	})
-	if err != nil {
-		signins.report(os.Stdout)
-		return true, err
+		for i, p := range seededRun.held {
+			kioskInstance[p.kiosk] = i % c.kiosks
+		}
+		for i, p := range seededRun.held {
+			holders[i] = client(p.kiosk)
+			holders[i].SessionToken = p.pass
+		}
+		regPeople = seededRun.people
+	} else {
+		setupStart := time.Now()
+		sctx, scancel := context.WithTimeout(ctx, c.setupTimeout)
+		defer scancel()
+		people, err := setup(sctx, c, admin, lifetime, func(i int, tok string) { kioskInstance[tok] = i })
+		if err != nil {
+			return false, fmt.Errorf("setup: %w", err)
+		}
+		fmt.Printf("users, passes and kiosks made in %s\n", time.Since(setupStart).Round(time.Millisecond))
+		t := time.Now()
+		err = parallel(sctx, c.sessions, c.signinConc, func(i int) error {
+			p := people[i]
+			k := client(p.kiosk)
+			if err := signins.time(func() error { _, err := k.OpenSession(sctx, p.upn, p.pass); return err }); err != nil {
+				return fmt.Errorf("sign in %s: %w", p.upn, err)
+			}
+			holders[i] = k
+			return nil
+		})
+		if err != nil {
+			signins.report(os.Stdout)
+			return true, err
+		}
+		fmt.Printf("%d sessions open in %s\n", c.sessions, time.Since(t).Round(time.Millisecond))
+		regPeople = people[c.sessions:]
 	}
-	fmt.Printf("%d sessions open in %s\n", c.sessions, time.Since(t).Round(time.Millisecond))
 
 	// The hold.
 	polls := &series{name: "polls"}
@@ -396,7 +480,10 @@ func run(c config) (failed bool, err error) {
 	var late atomic.Int64
 	hctx, hcancel := context.WithTimeout(ctx, c.duration)
 	defer hcancel()
-	before := readProc(pid)
+	before := make([]procStats, len(ds))
+	for i, d := range ds {
+		before[i] = readProc(d.cmd.Process.Pid)
+	}
 	holdStart := time.Now()
 	var wg sync.WaitGroup
 	for i, k := range holders {
@@ -420,7 +507,6 @@ func run(c config) (failed bool, err error) {
 			}
 		}(i, k)
 	}
-	regPeople := people[c.sessions:]
 	for i, p := range regPeople {
 		wg.Add(1)
 		go func(i int, p person) {
@@ -436,13 +522,24 @@ func run(c config) (failed bool, err error) {
 	}
 	wg.Wait()
 	hold := time.Since(holdStart)
-	after := readProc(pid)
+	after := make([]procStats, len(ds))
+	for i, d := range ds {
+		after[i] = readProc(d.cmd.Process.Pid)
+	}
 
 	stopped = true
-	stopErr := d.stop()
+	var stopErr error
+	for _, d := range ds {
+		if err := d.stop(); err != nil {
+			stopErr = err
+		}
+	}
 
-	fmt.Printf("\nhold: %s; tapd used %.2f CPU-seconds per second (of 2 cores here), RSS %d MB, %d open files at the end\n",
-		hold.Round(time.Millisecond), (after.cpu-before.cpu).Seconds()/hold.Seconds(), after.rssKB/1024, after.fds)
+	fmt.Printf("\nhold: %s\n", hold.Round(time.Millisecond))
+	for i := range ds {
+		fmt.Printf("tapd %d used %.2f CPU-seconds per second, RSS %d MB, %d open files at the end\n",
+			i, (after[i].cpu-before[i].cpu).Seconds()/hold.Seconds(), after[i].rssKB/1024, after[i].fds)
+	}
 	if n := late.Load(); n > 0 {
 		fmt.Printf("%d polls started more than a tenth of an interval after their slot (the previous poll of that session was still running)\n", n)
 	}
@@ -450,6 +547,17 @@ func run(c config) (failed bool, err error) {
 		if s.report(os.Stdout) {
 			failed = true
 		}
+	}
+	fmt.Printf("done per second of hold: %.1f polls, %.1f sign-ins, %.1f registrations (asked for %g)\n",
+		polls.okRate(hold), holdSignins.okRate(hold), registers.okRate(hold), c.regRate)
+	// CPU per request holds still when the machine is shared and the
+	// latencies do not: it says what a core of tapd's would carry.
+	var cpu time.Duration
+	for i := range ds {
+		cpu += after[i].cpu - before[i].cpu
+	}
+	if n := polls.len() + holdSignins.len() + options.len() + registers.len(); n > 0 {
+		fmt.Printf("tapd CPU per request: %.3f ms (%d requests, all instances)\n", float64(cpu.Microseconds())/1000/float64(n), n)
 	}
 	if stopErr != nil {
 		fmt.Println("tapd stop:", stopErr)
@@ -461,10 +569,10 @@ func run(c config) (failed bool, err error) {
 	return failed, nil
 }
 
-// setup makes the users, their passes and the kiosks, and returns one
-// person per session followed by one per registration.
-func setup(ctx context.Context, c config, admin *api.Client, limit time.Duration) ([]person, error) {
-	lifetime := max(int(limit.Minutes())+1, 60) // the policy's default minimum is 60
+// setup makes the users, their passes and the kiosks through the API,
+// and returns one person per session followed by one per registration.
+// kiosk hears each kiosk's number and token.
+func setup(ctx context.Context, c config, admin *api.Client, lifetime int, kiosk func(i int, tok string)) ([]person, error) {
 	enabled := "enabled"
 	maxLife := max(lifetime, 480)
 	if _, err := admin.UpdatePolicy(ctx, api.PolicyPatch{State: &enabled, MaximumLifetimeInMinutes: &maxLife}); err != nil {
@@ -477,8 +585,9 @@ func setup(ctx context.Context, c config, admin *api.Client, limit time.Duration
 			return nil, fmt.Errorf("create kiosk: %w", err)
 		}
 		kiosks[i] = k.Token
+		kiosk(i, k.Token)
 	}
-	n := c.sessions + c.registrations
+	n := c.sessions + c.registrations()
 	people := make([]person, n)
 	// Users are cheap; passes cost an Argon2id hash each, so they go at
 	// the sign-in concurrency.
