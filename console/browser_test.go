@@ -307,5 +307,3 @@ func (b *tab) printView(name string) string {
 	b.run(emulation.SetEmulatedMedia().WithMedia(""))
 	return s
 }
-
-
