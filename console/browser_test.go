@@ -290,7 +290,7 @@ func (b *tab) screenshot(name string) {
 		return
 	}
 	var png []byte
-	b.run(chromedp.FullScreenshot(&png, 90))
+	b.run(chromedp.FullScreenshot(&png, 100)) // 100 is PNG; less is JPEG
 	if err := os.WriteFile(filepath.Join(dir, "console-"+name+".png"), png, 0o644); err != nil {
 		b.w.t.Fatal(err)
 	}
