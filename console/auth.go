@@ -42,12 +42,8 @@ func clearCookie(q *req) {
 // the sign-in page is all there is (nothing of anyone); a POST must carry
 // the session's CSRF token.
 func (c *Console) signedIn(h func(*req)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		q := c.newReq(w, r)
-		if !c.sameOrigin(q) {
-			c.fail(q, api.E(api.CodeForbidden, "This request did not come from the console's own pages."))
-			return
-		}
+	return c.open(func(q *req) {
+		w, r := q.w, q.r
 		var tok string
 		if ck, err := r.Cookie(CookieName); err == nil {
 			tok = ck.Value
@@ -80,7 +76,7 @@ func (c *Console) signedIn(h func(*req)) http.HandlerFunc {
 			}
 		}
 		h(q)
-	}
+	})
 }
 
 func (c *Console) enrolPage(q *req) {

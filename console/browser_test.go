@@ -90,7 +90,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := console.New(console.Config{Service: svc, Logger: logger, Origin: origin, Now: clk.Now,
+	c, err := console.New(console.Config{Service: svc, Logger: logger, Origin: origin,
 		KioskInstructions: "Go to the kiosk in the library, ground floor. Bring your new security key."})
 	if err != nil {
 		t.Fatal(err)

@@ -45,7 +45,6 @@ type Config struct {
 	// KioskInstructions are printed on a pass's print view: where the
 	// kiosks are and what to bring.
 	KioskInstructions string
-	Now               func() time.Time
 }
 
 // Console serves the helpdesk pages.
@@ -63,9 +62,6 @@ func New(cfg Config) (*Console, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	pages := map[string]*template.Template{}
 	names, err := fs.Glob(templateFS, "templates/*.html")
