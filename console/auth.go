@@ -69,7 +69,11 @@ func (c *Console) signedIn(h func(*req)) http.HandlerFunc {
 		ss.Caller(q.who)
 		if r.Method == http.MethodPost {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-			given := r.PostFormValue("csrf")
+			// Forms send the token as a field, console.js as a header.
+			given := r.Header.Get("X-CSRF-Token")
+			if given == "" {
+				given = r.PostFormValue("csrf")
+			}
 			if given == "" || subtle.ConstantTimeCompare([]byte(given), []byte(q.csrf)) != 1 {
 				c.fail(q, api.E(api.CodeForbidden, "This form is out of date or did not come from the console (its security token does not match). Go back, reload the page and try again."))
 				return
@@ -151,6 +155,30 @@ func (c *Console) enrolFinish(q *req) {
 		c.setCookie(q, ss)
 	}
 	c.writeJSON(q, map[string]string{"next": "/console/"}, err)
+}
+
+// myPasskeys is the signed-in staff member's passkeys, with a way to add
+// another.
+func (c *Console) myPasskeys(q *req) {
+	keys, err := c.svc.MyPasskeys(q.r.Context(), *q.staff)
+	if err != nil {
+		c.fail(q, err)
+		return
+	}
+	c.page(q, http.StatusOK, "passkeys", "My passkeys", map[string]any{"Keys": keys})
+}
+
+func (c *Console) addPasskeyOptions(q *req) {
+	opts, err := c.svc.BeginAddStaffPasskey(q.r.Context(), *q.staff)
+	c.writeJSON(q, opts, err)
+}
+
+func (c *Console) addPasskeyFinish(q *req) {
+	in, err := c.readEnrol(q)
+	if err == nil {
+		err = c.svc.AddStaffPasskey(q.r.Context(), q.who, *q.staff, in.Name, in.Credential)
+	}
+	c.writeJSON(q, map[string]string{"next": "/console/passkeys"}, err)
 }
 
 func (c *Console) signInOptions(q *req) {

@@ -175,26 +175,35 @@ func startChromium(t *testing.T, spki string) context.Context {
 // tab is one Chromium (its own profile and cookies) with its own virtual
 // authenticator: one staff member's browser and passkey.
 type tab struct {
-	w   *world
-	ctx context.Context
+	w    *world
+	ctx  context.Context
+	auth cdpwebauthn.AuthenticatorID
 }
 
 func (w *world) newTab() *tab {
 	w.t.Helper()
-	ctx := startChromium(w.t, w.spki)
-	err := chromedp.Run(ctx, chromedp.ActionFunc(func(ctx context.Context) error {
-		if err := cdpwebauthn.Enable().WithEnableUI(false).Do(ctx); err != nil {
-			return err
+	b := &tab{w: w, ctx: startChromium(w.t, w.spki)}
+	b.run(cdpwebauthn.Enable().WithEnableUI(false))
+	b.newAuthenticator()
+	return b
+}
+
+// newAuthenticator puts a fresh virtual authenticator in the tab, in place
+// of the one it had: the staff member's other device.
+func (b *tab) newAuthenticator() {
+	b.w.t.Helper()
+	b.run(chromedp.ActionFunc(func(ctx context.Context) error {
+		if b.auth != "" {
+			if err := cdpwebauthn.RemoveVirtualAuthenticator(b.auth).Do(ctx); err != nil {
+				return err
+			}
 		}
-		_, err := cdpwebauthn.AddVirtualAuthenticator(&cdpwebauthn.VirtualAuthenticatorOptions{
+		id, err := cdpwebauthn.AddVirtualAuthenticator(&cdpwebauthn.VirtualAuthenticatorOptions{
 			Protocol: cdpwebauthn.AuthenticatorProtocolCtap2, Ctap2version: cdpwebauthn.Ctap2versionCtap21, Transport: cdpwebauthn.AuthenticatorTransportInternal,
 			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}).Do(ctx)
+		b.auth = id
 		return err
 	}))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return &tab{w: w, ctx: ctx}
 }
 
 func (b *tab) run(actions ...chromedp.Action) {

@@ -198,6 +198,18 @@ func TestConsoleWalk(t *testing.T) {
 	ben.open("/console/staff")
 	ben.waitText("may not manage admin tokens")
 
+	// Ana adds a passkey on another device; she signs in with it below.
+	ana.open("/console/passkeys")
+	ana.waitText("Add a passkey")
+	ana.axe("passkeys")
+	ana.newAuthenticator()
+	ana.run(chromedp.SetValue("#keyname", "Ana spare", chromedp.ByQuery))
+	ana.click("#addkey button")
+	ana.waitText("Ana spare")
+	if keys, _ := w.svc.MyPasskeys(ctx, recovery.StaffSession{StaffID: as[0].RequestedBy}); len(keys) != 2 {
+		t.Fatalf("Ana's passkeys: %+v", keys)
+	}
+
 	// Stale and missing CSRF tokens: a form from an earlier session, and
 	// one without its token, are refused.
 	var old string

@@ -159,7 +159,14 @@ func (s *Service) BeginStaffEnrolment(ctx context.Context, token string) (json.R
 	if err != nil {
 		return nil, err
 	}
-	u, _, err := s.loadStaffUser(ctx, m.ID)
+	return s.beginStaffPasskey(ctx, rp, m.ID, HashToken(token))
+}
+
+// beginStaffPasskey gives creation options for a new passkey of the staff
+// member; the ceremony is bound to them and to what allowed it (their
+// invitation's hash, or their session).
+func (s *Service) beginStaffPasskey(ctx context.Context, rp *webauthn.WebAuthn, staffID, boundTo string) (json.RawMessage, error) {
+	u, _, err := s.loadStaffUser(ctx, staffID)
 	if err != nil {
 		return nil, err
 	}
@@ -170,10 +177,39 @@ func (s *Service) BeginStaffEnrolment(ctx context.Context, token string) (json.R
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.saveCeremony(ctx, s.st, keyOwner{operatorID: "staff:" + m.ID}, ceremonyStaffEnrol, HashToken(token), sd); err != nil {
+	if _, err := s.saveCeremony(ctx, s.st, keyOwner{operatorID: "staff:" + staffID}, ceremonyStaffEnrol, boundTo, sd); err != nil {
 		return nil, err
 	}
 	return json.Marshal(opts)
+}
+
+// checkStaffPasskey verifies a new passkey's answer to the ceremony
+// beginStaffPasskey began, and returns it ready to store.
+func (s *Service) checkStaffPasskey(ctx context.Context, c *Caller, rp *webauthn.WebAuthn, staffID, boundTo, keyName string, body []byte) (store.StaffPasskey, error) {
+	if keyName = strings.TrimSpace(keyName); keyName == "" {
+		keyName = "passkey"
+	}
+	if e := badName("name", keyName); e != nil {
+		return store.StaffPasskey{}, e
+	}
+	sd, err := s.takeCeremony(ctx, keyOwner{operatorID: "staff:" + staffID}, challengeOf(body), ceremonyStaffEnrol, boundTo)
+	if err != nil {
+		return store.StaffPasskey{}, err
+	}
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
+	if err != nil {
+		return store.StaffPasskey{}, webauthnError(c, api.CodeRegistrationRejected, "The passkey's answer was refused", err)
+	}
+	u, _, err := s.loadStaffUser(ctx, staffID)
+	if err != nil {
+		return store.StaffPasskey{}, err
+	}
+	cred, err := rp.CreateCredential(u, sd, parsed)
+	if err != nil {
+		return store.StaffPasskey{}, webauthnError(c, api.CodeRegistrationRejected, "The passkey's answer was refused", err)
+	}
+	return store.StaffPasskey{ID: uuid.NewString(), StaffID: staffID, CredentialID: cred.ID, PublicKey: cred.PublicKey, AAGUID: aaguidText(cred.Authenticator.AAGUID),
+		SignCount: cred.Authenticator.SignCount, BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, Name: keyName, CreatedAt: ms(s.now())}, nil
 }
 
 // FinishStaffEnrolment checks the new passkey, keeps it, uses up the
@@ -183,35 +219,15 @@ func (s *Service) FinishStaffEnrolment(ctx context.Context, c *Caller, token, ke
 	if err != nil {
 		return StaffSession{}, err
 	}
-	if keyName = strings.TrimSpace(keyName); keyName == "" {
-		keyName = "passkey"
-	}
-	if e := badName("name", keyName); e != nil {
-		return StaffSession{}, e
-	}
 	m, err := s.StaffInvitation(ctx, token)
 	if err != nil {
 		return StaffSession{}, err
 	}
-	sd, err := s.takeCeremony(ctx, keyOwner{operatorID: "staff:" + m.ID}, challengeOf(body), ceremonyStaffEnrol, HashToken(token))
+	pk, err := s.checkStaffPasskey(ctx, c, rp, m.ID, HashToken(token), keyName, body)
 	if err != nil {
 		return StaffSession{}, err
 	}
-	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
-	if err != nil {
-		return StaffSession{}, webauthnError(c, api.CodeRegistrationRejected, "The passkey's answer was refused", err)
-	}
-	u, _, err := s.loadStaffUser(ctx, m.ID)
-	if err != nil {
-		return StaffSession{}, err
-	}
-	cred, err := rp.CreateCredential(u, sd, parsed)
-	if err != nil {
-		return StaffSession{}, webauthnError(c, api.CodeRegistrationRejected, "The passkey's answer was refused", err)
-	}
-	now := ms(s.now())
-	pk := store.StaffPasskey{ID: uuid.NewString(), StaffID: m.ID, CredentialID: cred.ID, PublicKey: cred.PublicKey, AAGUID: aaguidText(cred.Authenticator.AAGUID),
-		SignCount: cred.Authenticator.SignCount, BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState, Name: keyName, CreatedAt: now}
+	now := pk.CreatedAt
 	ss := StaffSession{StaffID: m.ID, Name: m.Name, Role: m.Role}
 	ss.Caller(c)
 	err = s.inStore(ctx, func(un unit) error {
@@ -233,6 +249,56 @@ func (s *Service) FinishStaffEnrolment(ctx context.Context, c *Caller, token, ke
 		return StaffSession{}, api.Conflict(api.CodeAlreadyRegistered, "This passkey is registered already.")
 	}
 	return ss, err
+}
+
+// sessionBound binds an added passkey's ceremony to the session that
+// began it.
+func sessionBound(ss StaffSession) string { return "session:" + ss.SessionID }
+
+// BeginAddStaffPasskey gives creation options for another passkey of the
+// signed-in staff member.
+func (s *Service) BeginAddStaffPasskey(ctx context.Context, ss StaffSession) (json.RawMessage, error) {
+	rp, err := s.consoleRP()
+	if err != nil {
+		return nil, err
+	}
+	return s.beginStaffPasskey(ctx, rp, ss.StaffID, sessionBound(ss))
+}
+
+// AddStaffPasskey keeps another passkey of the signed-in staff member.
+func (s *Service) AddStaffPasskey(ctx context.Context, c *Caller, ss StaffSession, keyName string, body []byte) error {
+	rp, err := s.consoleRP()
+	if err != nil {
+		return err
+	}
+	pk, err := s.checkStaffPasskey(ctx, c, rp, ss.StaffID, sessionBound(ss), keyName, body)
+	if err != nil {
+		return err
+	}
+	err = s.inStore(ctx, func(un unit) error {
+		if err := un.st.AddStaffPasskey(ctx, pk); err != nil {
+			return err
+		}
+		return s.done(ctx, c, un, api.ActionEnrolStaffPasskey, ss.Name, map[string]string{"passkeyId": pk.ID, "aaGuid": pk.AAGUID})
+	})
+	if errors.Is(err, store.ErrAlreadyExists) {
+		return api.Conflict(api.CodeAlreadyRegistered, "This passkey is registered already.")
+	}
+	return err
+}
+
+// MyPasskeys lists the signed-in staff member's own passkeys.
+func (s *Service) MyPasskeys(ctx context.Context, ss StaffSession) ([]StaffPasskey, error) {
+	keys, err := s.st.ListStaffPasskeys(ctx, ss.StaffID)
+	out := []StaffPasskey{}
+	for _, k := range keys {
+		out = append(out, passkeyOut(k))
+	}
+	return out, err
+}
+
+func passkeyOut(k store.StaffPasskey) StaffPasskey {
+	return StaffPasskey{ID: k.ID, Name: k.Name, AAGUID: k.AAGUID, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
 }
 
 // openStaffSession stores a new session for ss in the unit and audits the
@@ -375,7 +441,7 @@ func (s *Service) ListStaff(ctx context.Context, c *Caller) ([]StaffMember, erro
 		}
 		m := StaffMember{ID: st.ID, Name: st.Name, Role: st.Role}
 		for _, k := range keys {
-			m.Passkeys = append(m.Passkeys, StaffPasskey{ID: k.ID, Name: k.Name, AAGUID: k.AAGUID, CreatedAt: k.CreatedAt, LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt})
+			m.Passkeys = append(m.Passkeys, passkeyOut(k))
 		}
 		out = append(out, m)
 	}

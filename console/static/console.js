@@ -8,10 +8,12 @@ function say(text) {
   if (s) s.textContent = text;
 }
 
-async function post(path, body) {
+async function post(path, body, csrf) {
+  const headers = { "Content-Type": "application/json" };
+  if (csrf) headers["X-CSRF-Token"] = csrf;
   const r = await fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: headers,
     body: JSON.stringify(body),
     credentials: "same-origin",
   });
@@ -32,6 +34,19 @@ async function enrol(form) {
   location.assign(out.next);
 }
 
+// addPasskey adds another passkey for the signed-in staff member.
+async function addPasskey(form) {
+  const csrf = form.querySelector("input[name=csrf]").value;
+  const name = document.getElementById("keyname").value;
+  say("Follow your browser's prompt to create the passkey…");
+  const opts = await post("/console/passkeys/options", {}, csrf);
+  const cred = await navigator.credentials.create({
+    publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(opts.publicKey),
+  });
+  const out = await post("/console/passkeys/finish", { name: name, credential: cred.toJSON() }, csrf);
+  location.assign(out.next);
+}
+
 async function signIn() {
   say("Follow your browser's prompt to use your passkey…");
   const opts = await post("/console/signin/options", {});
@@ -48,6 +63,13 @@ document.addEventListener("DOMContentLoaded", function () {
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       enrol(form).catch(function (err) { say(err.message); });
+    });
+  }
+  const add = document.getElementById("addkey");
+  if (add) {
+    add.addEventListener("submit", function (e) {
+      e.preventDefault();
+      addPasskey(add).catch(function (err) { say(err.message); });
     });
   }
   const btn = document.getElementById("signin");
