@@ -2,18 +2,12 @@ package console_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -114,32 +108,14 @@ func newWorld(t *testing.T) *world {
 	return w
 }
 
-// localhostCert makes a CA and a leaf for localhost signed by it; Chromium
-// is told to trust the leaf's key (--ignore-certificate-errors-spki-list),
-// so the page is a secure context without a certificate error, as
-// WebAuthn requires.
+// localhostCert is a certificate for localhost; Chromium is told to trust
+// its key (--ignore-certificate-errors-spki-list), so the page is a secure
+// context without a certificate error, as WebAuthn requires.
 func localhostCert(t *testing.T) (tls.Certificate, string) {
 	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tapkiosk console test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"}, DNSNames: []string{"localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, _ := x509.ParseCertificate(der)
-	sum := sha256.Sum256(parsed.RawSubjectPublicKeyInfo)
-	return tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}, base64.StdEncoding.EncodeToString(sum[:])
+	cert, _ := testutil.LocalhostTLS(t)
+	sum := sha256.Sum256(cert.Leaf.RawSubjectPublicKeyInfo)
+	return cert, base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // startChromium starts Debian's chromium headless with a fresh profile.
