@@ -174,6 +174,13 @@ func (c *Client) CreateKiosk(ctx context.Context, name string) (Kiosk, error) {
 	return out, c.json(ctx, http.MethodPost, "/v1/kiosks", CreateKioskRequest{Name: name}, &out)
 }
 
+// InviteStaff makes a helpdesk console staff member; the answer's link
+// enrols their first passkey and is shown once.
+func (c *Client) InviteStaff(ctx context.Context, name, role string) (StaffInvitation, error) {
+	var out StaffInvitation
+	return out, c.json(ctx, http.MethodPost, "/v1/staff", CreateStaffRequest{Name: name, Role: role}, &out)
+}
+
 // ListKiosks lists kiosks, revoked ones included.
 func (c *Client) ListKiosks(ctx context.Context) ([]Kiosk, error) {
 	var out List[Kiosk]

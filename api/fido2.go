@@ -164,7 +164,8 @@ var AuditActions = []string{ActionSignIn, ActionSignOut, ActionSessionDenied, Ac
 	ActionUpdatePolicy, ActionCreateUser, ActionDeleteUser, ActionImportUsers, ActionCreateKiosk, ActionRevokeKiosk,
 	ActionCreateToken, ActionRevokeToken, ActionDenied, ActionUnlockUser,
 	ActionRegisterFIDO2, ActionCheckKey, ActionDeleteMethod, ActionUpdateFIDO2Policy,
-	ActionCreateStagingBatch, ActionUpdateStagingRow}
+	ActionCreateStagingBatch, ActionUpdateStagingRow,
+	ActionInviteStaff, ActionEnrolStaffPasskey, ActionRevokeStaffPasskey, ActionStaffSignIn, ActionStaffSignOut, ActionRequestPass, ActionApprovePass}
 
 // CreationOptions asks for registration options for the signed-in person.
 func (c *Client) CreationOptions(ctx context.Context) (CreationOptions, error) {

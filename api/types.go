@@ -222,4 +222,28 @@ const (
 	ActionRevokeToken   = "revokeAdminToken"
 	ActionDenied        = "accessDenied"
 	ActionUnlockUser    = "unlockUser"
+	// The helpdesk console's staff and four-eyes approvals.
+	ActionInviteStaff        = "inviteStaff"
+	ActionEnrolStaffPasskey  = "enrolStaffPasskey"
+	ActionRevokeStaffPasskey = "revokeStaffPasskey"
+	ActionStaffSignIn        = "staffSignIn"
+	ActionStaffSignOut       = "staffSignOut"
+	ActionRequestPass        = "requestPass"
+	ActionApprovePass        = "approvePass"
 )
+
+// StaffInvitation is a new console staff member's one-time link (POST
+// /staff): the token is in the answer once and enrols the first passkey
+// before ExpiresDateTime.
+type StaffInvitation struct {
+	Name            string    `json:"name"`
+	Role            string    `json:"role"`
+	InvitationURL   string    `json:"invitationUrl"`
+	ExpiresDateTime time.Time `json:"expiresDateTime"`
+}
+
+// CreateStaffRequest is POST /staff.
+type CreateStaffRequest struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}

@@ -22,6 +22,12 @@ func PassOut(p directory.Pass) api.TemporaryAccessPassMethod {
 // CreatePass makes a pass for the person, within the policy's ranges,
 // replacing any old one. The answer holds the value, which is shown once.
 func (s *Service) CreatePass(ctx context.Context, c *Caller, rawUPN string, req api.CreatePassRequest) (api.TemporaryAccessPassMethod, error) {
+	return s.createPass(ctx, c, rawUPN, req, nil)
+}
+
+// createPass is CreatePass with extra audit details: how the console's
+// staff verified the person, and who approved.
+func (s *Service) createPass(ctx context.Context, c *Caller, rawUPN string, req api.CreatePassRequest, extra map[string]string) (api.TemporaryAccessPassMethod, error) {
 	u, err := s.user(ctx, rawUPN)
 	if err != nil {
 		return api.TemporaryAccessPassMethod{}, err
@@ -51,6 +57,7 @@ func (s *Service) CreatePass(ctx context.Context, c *Caller, rawUPN string, req 
 		}
 		details := merge(map[string]string{"passId": np.ID, "startDateTime": np.StartAt.Format(time.RFC3339),
 			"lifetimeInMinutes": strconv.Itoa(np.LifetimeMinutes), "isUsableOnce": strconv.FormatBool(np.IsUsableOnce)}, np.Trace)
+		maps.Copy(details, extra)
 		if np.Replaced != "" {
 			details["replacedPassId"] = np.Replaced
 		}

@@ -49,6 +49,12 @@ type Config struct {
 	HashMemory int64
 	// Observer hears outcomes (metrics, the audit export); nil hears none.
 	Observer Observer
+	// ConsoleRP is the helpdesk console's relying party (its own host
+	// name, apart from the kiosks'); nil when tapd serves no console.
+	ConsoleRP *webauthn.WebAuthn
+	// Checklist is what staff must tick, having checked it, before the
+	// console issues a pass; an empty list asks for nothing.
+	Checklist []string
 	// Notify queues a notification (store.OutboxEvent) with each action
 	// someone should hear of: a key registered, a method removed, a pass
 	// used, a lock started. Leave it off when nothing delivers them.
@@ -174,11 +180,16 @@ type Caller struct {
 	// KioskSession), so describing it needs no further read.
 	sessionUser   *store.User
 	storedMethods bool
+	// StaffID is set, beside Admin (which then carries the staff member's
+	// name and role), when a console staff member is asking.
+	StaffID string
 }
 
 // Actor names the caller for audit entries and the log.
 func (c *Caller) Actor() (typ, name string) {
 	switch {
+	case c.StaffID != "" && c.Admin != nil:
+		return "staff", c.Admin.Name
 	case c.Admin != nil:
 		return "admin", c.Admin.Name
 	case c.Kiosk != nil:

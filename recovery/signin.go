@@ -376,6 +376,11 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 			// Counted as a failure all the same; see README on what this tells.
 			return deny("passNotFromTapkiosk", errPassNotCheckable, nil)
 		}
+		if locks[lockStarted] != "" && c.ClientAddr != "" {
+			// The helpdesk console shows which kiosk (the entry's actor)
+			// and which address started a lock.
+			locks["clientAddr"] = c.ClientAddr
+		}
 		return deny(v.reason, err, locks)
 	}
 	// The pass is right, so no guess was wrong whatever follows: the

@@ -14,6 +14,13 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)   # the kiosk's end-to-end journeys
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # packaging/: verify and score the units (no running systemd needed)
 command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)   # packaging/: inspect the .debs
+command -v chromium >/dev/null 2>&1 || need+=(chromium)   # console/: the helpdesk console's browser tests
+command -v npm >/dev/null 2>&1 || need+=(npm)   # console/: fetches axe-core (below)
+# axe-core for the console's accessibility checks, from npm into a cache
+# outside the repo (console/browser_test.go reads it there, or $TAPKIOSK_AXE).
+axe_dir="${XDG_CACHE_HOME:-$HOME/.cache}/tapkiosk/axe"
+fetch_axe() { [ -f "$axe_dir/node_modules/axe-core/axe.min.js" ] || npm install --silent --no-save --prefix "$axe_dir" axe-core@4 >/dev/null; }
+trap 'fetch_axe' EXIT
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

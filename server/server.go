@@ -39,6 +39,9 @@ type Config struct {
 	// MaxHeaderBytes limits a request's header (request line included); a
 	// larger one answers 431 headersTooLarge. See HTTPMaxHeaderBytes.
 	MaxHeaderBytes int
+	// ConsoleURL is the helpdesk console's address (https://HOST[:PORT]),
+	// for the links of staff invitations; "" when tapd serves no console.
+	ConsoleURL string
 }
 
 // Default body limits.
@@ -145,6 +148,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/adminTokens", authAdmin, recovery.PermTokens, s.createToken)
 	route("GET /v1/adminTokens", authAdmin, recovery.PermRead, s.listTokens)
 	route("DELETE /v1/adminTokens/{name}", authAdmin, recovery.PermTokens, s.revokeToken)
+	route("POST /v1/staff", authAdmin, recovery.PermTokens, s.inviteStaff)
 
 	route("GET /v1/auditLogs", authAdmin, recovery.PermRead, s.listAudit)
 

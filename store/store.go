@@ -246,6 +246,7 @@ type Store interface {
 	Policies
 	Staging
 	Outbox
+	StaffStore
 
 	// Atomically runs fn with a Store whose every call is part of one
 	// transaction, committed when fn returns nil and rolled back

@@ -58,6 +58,8 @@ Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <ver
   token add NAME --role R [--expires D] | token list | token revoke NAME
                                                  roles: ` + "globalAdministrator, privilegedAuthenticationAdministrator,\n" +
 	`                                                 authenticationAdministrator, policyAdministrator, reader
+  staff invite NAME --role R                      a helpdesk console staff member: prints a one-time link (15 minutes)
+                                                 that enrols their first passkey
   audit [--user U] [--action A] [--actor N] [--result success|failure] [--since T] [--until T] [--top N]
 
 Durations: 90m, 8h, 2d or plain minutes (60).
@@ -275,6 +277,8 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.kioskRevoke(ctx, rest)
 	case "token add":
 		return a.tokenAdd(ctx, rest)
+	case "staff invite":
+		return a.staffInvite(ctx, rest)
 	case "token list":
 		return a.tokenList(ctx, rest)
 	case "token revoke":

@@ -234,12 +234,17 @@ func cmdServe(args []string, stderr io.Writer) error {
 		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger, Cloud: cloud})
 	}
 	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust,
-		HashMemory: set.hashMemory(), Observer: ops.observer(), Notify: ops.notify()})
+		HashMemory: set.hashMemory(), Observer: ops.observer(), Notify: ops.notify(),
+		ConsoleRP: set.Console.consoleRP(), Checklist: set.Console.checklist()})
 	if err != nil {
 		return err
 	}
 	proxies, _ := set.proxies() // Validate checked them
-	srv, err := server.New(server.Config{Service: svc, Logger: logger, TrustedProxies: proxies})
+	consoleURL := ""
+	if set.Console.enabled() {
+		consoleURL = set.Console.URL
+	}
+	srv, err := server.New(server.Config{Service: svc, Logger: logger, TrustedProxies: proxies, ConsoleURL: consoleURL})
 	if err != nil {
 		return err
 	}
@@ -266,7 +271,11 @@ func cmdServe(args []string, stderr io.Writer) error {
 		return err
 	}
 	go sweep(ctx, st, logger)
-	errc := make(chan error, 1)
+	cs, cln, err := set.Console.server(svc, logger)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
 	go func() {
 		if set.useTLS() {
 			errc <- hs.ServeTLS(ln, set.TLSCert, set.TLSKey)
@@ -274,6 +283,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 			errc <- hs.Serve(ln)
 		}
 	}()
+	if cs != nil {
+		go func() { errc <- cs.ServeTLS(cln, set.Console.TLSCert, set.Console.TLSKey) }()
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -282,6 +294,11 @@ func cmdServe(args []string, stderr io.Writer) error {
 	logger.Info("shutting down", "grace", set.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), set.ShutdownTimeout)
 	defer cancel()
+	if cs != nil {
+		if err := cs.Shutdown(sctx); err != nil {
+			return fmt.Errorf("console shutdown: %w", err)
+		}
+	}
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -396,6 +413,9 @@ func sweep(ctx context.Context, st store.Store, log *slog.Logger) {
 			}
 			if _, err := st.DeleteExpiredCeremonies(ctx, time.Now()); err != nil {
 				log.Warn("ceremony sweep failed", "err", err)
+			}
+			if _, err := st.DeleteExpiredStaffSessions(ctx, time.Now(), time.Now().Add(-recovery.StaffSessionIdle)); err != nil {
+				log.Warn("console session sweep failed", "err", err)
 			}
 		}
 	}

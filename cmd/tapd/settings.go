@@ -44,6 +44,8 @@ type serveSettings struct {
 	TrustedProxies string
 	// Ops: metrics, the audit export, webhooks (ops.go).
 	Ops opsSettings
+	// Console: the helpdesk console on its own listener (console.go).
+	Console consoleSettings
 }
 
 // The bounds of --session-limit.
@@ -93,6 +95,7 @@ func (s *serveSettings) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.HashMemoryMiB, "hash-memory-mib", s.HashMemoryMiB, "memory budget (MiB) for pass checks running at once; each takes 19 MiB, and a sign-in past the budget gets 503 at once")
 	fs.StringVar(&s.TrustedProxies, "trusted-proxies", s.TrustedProxies, "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client, for the per-address lockout")
 	s.Ops.register(fs)
+	s.Console.register(fs)
 	registerEntra(fs, &s.Entra)
 }
 
@@ -150,6 +153,7 @@ func (s serveSettings) Validate() error {
 		problems = append(problems, fmt.Errorf("--log-format %q: use text or json", s.LogFormat))
 	}
 	problems = append(problems, s.Ops.validate(s.useTLS(), s.InsecureHTTP)...)
+	problems = append(problems, s.Console.validate(s.Listen)...)
 	return errors.Join(problems...)
 }
 

@@ -88,6 +88,17 @@ func TestServeSettingsValidate(t *testing.T) {
 		{"entra, retry-after limit longest", func(s *serveSettings) { entraOK(s); s.Entra.MaxRetryAfter = 10 * time.Minute }, nil},
 		{"entra with a plain-HTTP Graph URL", func(s *serveSettings) { entraOK(s); s.Entra.GraphURL = "http://graph.test" },
 			[]string{`--graph-url "http://graph.test" must be an https:// URL`}},
+		{"console, complete", consoleOK, nil},
+		{"console without TLS", func(s *serveSettings) { consoleOK(s); s.Console.TLSKey = "" },
+			[]string{"the console needs --console-tls-cert and --console-tls-key: its cookie is Secure and passkeys need HTTPS"}},
+		{"console on the API's address", func(s *serveSettings) { consoleOK(s); s.Console.Listen = s.Listen },
+			[]string{"--console-listen must differ from --listen: the console has its own listener"}},
+		{"console URL with a path", func(s *serveSettings) { consoleOK(s); s.Console.URL = "https://helpdesk.example.com/console" },
+			[]string{`--console-url "https://helpdesk.example.com/console": the console URL must be https://HOST[:PORT], without a path`}},
+		{"console URL over plain HTTP", func(s *serveSettings) { consoleOK(s); s.Console.URL = "http://helpdesk.example.com" },
+			[]string{`--console-url "http://helpdesk.example.com": the console URL must be https://HOST[:PORT], without a path`}},
+		{"console settings without a console", func(s *serveSettings) { s.Console.URL = "https://helpdesk.example.com" },
+			[]string{"--console-url and --console-tls-cert/--console-tls-key need --console-listen"}},
 		{"every mistake at once", func(s *serveSettings) {
 			s.Directory = "entra"
 			s.Entra.ClientID = "c"
@@ -193,6 +204,11 @@ func TestServeSettingsDefaults(t *testing.T) {
 	}
 }
 
+// consoleOK is a complete console.
+func consoleOK(s *serveSettings) {
+	s.Console = consoleSettings{Listen: "127.0.0.1:8444", URL: "https://helpdesk.example.com:8444", TLSCert: "c.pem", TLSKey: "k.pem"}
+}
+
 // TestServeSettingsFlags: every flag lands in its field.
 func TestServeSettingsFlags(t *testing.T) {
 	s := defaultServeSettings()
@@ -209,6 +225,8 @@ func TestServeSettingsFlags(t *testing.T) {
 		"--authority-host", "https://login.test/", "--graph-max-retry-after", "5m", "--hash-memory-mib", "512", "--trusted-proxies", "10.0.0.1, 192.0.2.0/24",
 		"--metrics-listen", "127.0.0.1:9443", "--audit-log", "-", "--webhook-url", "https://hooks.test/tapd",
 		"--webhook-secret-file", "hook.secret", "--webhook-timeout", "5s",
+		"--console-listen", "127.0.0.1:8444", "--console-url", "https://helpdesk.example.com", "--console-tls-cert", "cc.pem",
+		"--console-tls-key", "ck.pem", "--console-checklist", "Photo ID seen; Called back", "--console-kiosk-instructions", "Library, ground floor",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -223,14 +241,19 @@ func TestServeSettingsFlags(t *testing.T) {
 		HashMemoryMiB: 512, TrustedProxies: "10.0.0.1, 192.0.2.0/24",
 		Ops: opsSettings{MetricsListen: "127.0.0.1:9443", AuditLog: "-", WebhookURL: "https://hooks.test/tapd",
 			WebhookSecretFile: "hook.secret", WebhookTimeout: 5 * time.Second},
+		Console: consoleSettings{Listen: "127.0.0.1:8444", URL: "https://helpdesk.example.com", TLSCert: "cc.pem", TLSKey: "ck.pem",
+			Checklist: "Photo ID seen; Called back", Instructions: "Library, ground floor"},
 	}
 	if s != want {
 		t.Errorf("parsed settings\n%+v\nwant\n%+v", s, want)
 	}
 	var n int
 	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n != 30 {
-		t.Errorf("%d flags registered, the test sets 30: a new flag needs a line here", n)
+	if n != 36 {
+		t.Errorf("%d flags registered, the test sets 36: a new flag needs a line here", n)
+	}
+	if got := s.Console.checklist(); len(got) != 2 || got[0] != "Photo ID seen" || got[1] != "Called back" {
+		t.Errorf("checklist %q", got)
 	}
 	if ps, err := s.proxies(); err != nil || len(ps) != 2 || ps[0].String() != "10.0.0.1/32" || ps[1].String() != "192.0.2.0/24" {
 		t.Errorf("trusted proxies %v %v", ps, err)

@@ -58,6 +58,8 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"OutboxAtomic", testOutboxAtomic},
 		{"OutboxClaimRace", testOutboxClaimRace},
 		{"OpenSessions", testOpenSessions},
+		{"Staff", testStaff},
+		{"PassApprovals", testPassApprovals},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
