@@ -164,7 +164,7 @@ var AuditActions = []string{ActionSignIn, ActionSignOut, ActionSessionDenied, Ac
 	ActionUpdatePolicy, ActionCreateUser, ActionDeleteUser, ActionImportUsers, ActionCreateKiosk, ActionRevokeKiosk,
 	ActionCreateToken, ActionRevokeToken, ActionDenied, ActionUnlockUser,
 	ActionRegisterFIDO2, ActionCheckKey, ActionDeleteMethod, ActionUpdateFIDO2Policy,
-	ActionCreateStagingBatch, ActionUpdateStagingRow}
+	ActionCreateStagingBatch, ActionUpdateStagingRow, ActionDeleteStagingBatch, ActionRemoveStagingRow, ActionReissueStagingRow}
 
 // CreationOptions asks for registration options for the signed-in person.
 func (c *Client) CreationOptions(ctx context.Context) (CreationOptions, error) {

@@ -107,7 +107,25 @@ func (s *Server) updateStagingRow(c *call) error {
 	return reply(c, http.StatusOK, r, err)
 }
 
-// stagingManifest sends the registered keys as JSON (the default) or CSV.
+func (s *Server) getStagingRow(c *call) error {
+	r, err := s.svc.StagingRow(c.r.Context(), c.who, c.r.PathValue("id"), c.r.PathValue("rowId"))
+	return reply(c, http.StatusOK, r, err)
+}
+
+func (s *Server) deleteStagingBatch(c *call) error {
+	return c.done(s.svc.DeleteStagingBatch(c.r.Context(), c.who, c.r.PathValue("id")))
+}
+
+func (s *Server) removeStagingRow(c *call) error {
+	return c.done(s.svc.RemoveStagingRow(c.r.Context(), c.who, c.r.PathValue("id"), c.r.PathValue("rowId")))
+}
+
+func (s *Server) reissueStagingRow(c *call) error {
+	r, err := s.svc.ReissueStagingRow(c.r.Context(), c.who, c.r.PathValue("id"), c.r.PathValue("rowId"))
+	return reply(c, http.StatusOK, r, err)
+}
+
+// stagingManifest sends everyone in the batch as JSON (the default) or CSV.
 func (s *Server) stagingManifest(c *call) error {
 	format := c.r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
@@ -123,8 +141,12 @@ func (s *Server) stagingManifest(c *call) error {
 	w := csv.NewWriter(c.w)
 	w.Write(api.ManifestColumns)
 	for _, m := range ms {
-		w.Write([]string{m.UserPrincipalName, m.MethodID, m.AAGUID, m.Model, m.SerialNumber, m.CredentialID,
-			m.RegisteredDateTime.UTC().Format(time.RFC3339Nano), strconv.FormatBool(m.PINChangeForced)})
+		at := ""
+		if m.RegisteredDateTime != nil {
+			at = m.RegisteredDateTime.UTC().Format(time.RFC3339Nano)
+		}
+		w.Write([]string{m.UserPrincipalName, m.DisplayName, m.KeyName, m.State, m.FailureReason, m.MethodID, m.AAGUID, m.Model,
+			m.SerialNumber, m.CredentialID, at, strconv.FormatBool(m.PINChangeForced)})
 	}
 	w.Flush()
 	return w.Error()
