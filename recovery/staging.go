@@ -186,6 +186,8 @@ func (s *Service) RegisterForUser(ctx context.Context, c *Caller, rawUPN string,
 		now := ms(s.now())
 		r := *row
 		r.State, r.Reason, r.MethodID, r.AAGUID, r.Model = store.StagingRegistered, "", m.ID, m.AAGUID, m.Model
+		// The row names the key as the directory does, defaulted or not.
+		r.KeyName = m.DisplayName
 		r.SerialNumber, r.CredentialID, r.RegisteredAt, r.PINChangeForced, r.UpdatedAt, r.RegisteredBy =
 			req.SerialNumber, base64.RawURLEncoding.EncodeToString(m.CredentialID), &now, req.PINChangeForced, now, c.Admin.ID
 		err := un.st.MarkStagingRow(ctx, r)

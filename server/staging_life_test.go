@@ -105,7 +105,7 @@ func TestStagingLifeCycle(t *testing.T) {
 		}
 		err = op.RemoveStagingRow(bg, "north", eve.ID)
 		code(t, err, 409, api.CodeStagingRowRegistered)
-		if r, err := op.GetStagingRow(bg, "north", eve.ID); err != nil || r.State != api.StagingRegistered {
+		if r, err := op.GetStagingRow(bg, "north", eve.ID); err != nil || r.State != api.StagingRegistered || r.KeyName == "" || r.KeyName != m.DisplayName {
 			t.Fatalf("row %+v %v", r, err)
 		}
 

@@ -111,9 +111,9 @@ func (s *SQL) MarkStagingRow(ctx context.Context, r StagingRow) error {
 	keep := `CASE WHEN lease_writing = 1 AND ? <> 'registered' THEN %s ELSE %s END`
 	leaseSet := fmt.Sprintf(`lease_ceremony = `+keep+`, lease_operator = `+keep+`, lease_until = `+keep+`, lease_writing = `+keep,
 		"lease_ceremony", "''", "lease_operator", "''", "lease_until", "0", "lease_writing", "0")
-	err := affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET state = ?, reason = ?, method_id = ?, aaguid = ?, model = ?, serial_number = ?,
+	err := affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET state = ?, reason = ?, key_name = ?, method_id = ?, aaguid = ?, model = ?, serial_number = ?,
 		credential_id = ?, registered_at = ?, pin_change_forced = ?, updated_at = ?, registered_by = ?, `+leaseSet+` WHERE batch_id = ? AND id = ? AND state NOT IN ('registered', 'removed')`),
-		r.State, r.Reason, r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(r.UpdatedAt), r.RegisteredBy,
+		r.State, r.Reason, r.KeyName, r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(r.UpdatedAt), r.RegisteredBy,
 		r.State, r.State, r.State, r.State, r.BatchID, r.ID))
 	if err != ErrNotFound {
 		return mapErr(err)

@@ -463,7 +463,8 @@ type Staging interface {
 	GetStagingBatch(ctx context.Context, ref string) (StagingBatch, []StagingRow, error)
 	// GetStagingRow reads one row of a batch.
 	GetStagingRow(ctx context.Context, batchID, rowID string) (StagingRow, error)
-	// MarkStagingRow replaces the row's state and key facts with r's. A row
+	// MarkStagingRow replaces the row's state, key name and key facts with
+	// r's. A row
 	// already registered gives ErrRegistered, unless r repeats its state
 	// and MethodID: then only SerialNumber and PINChangeForced are taken
 	// (what the kiosk learns after the registration). Of two racing
