@@ -100,7 +100,9 @@ type StagingModel struct {
 	// lastActivity is the last key pressed, plugged or pulled, for Idle.
 	lastActivity time.Time
 	idleStopped  bool
-	// owner is whom the key in sNotEmpty was staged for, if it was.
+	// owner is whom the key in sNotEmpty was staged for, if it was: while
+	// it holds the key no wipe is offered; once its registration is gone
+	// the wipe is, under a title naming whose key it was.
 	owner *staging.Owner
 	// keysNow is how many keys the last look saw, to notice a change.
 	keysNow int
@@ -621,7 +623,7 @@ func (m *StagingModel) bindings() []key.Binding {
 		bs = []key.Binding{m.keySkip()}
 	case sNotEmpty:
 		bs = []key.Binding{m.keyWipe(), m.keyOther(), m.keySkip()}
-		if m.owner != nil {
+		if m.owner.Holds() {
 			bs = []key.Binding{m.keyOther(), m.keySkip()} // not theirs to wipe here
 		}
 	case sResetPlug, sResetTouch:
@@ -682,7 +684,7 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 	case sNotEmpty:
 		switch {
-		case key.Matches(k, m.keyWipe()) && m.owner == nil:
+		case key.Matches(k, m.keyWipe()) && !m.owner.Holds():
 			m.step, m.problem, m.keyGone = sResetPlug, nil, false
 			return m.pollKeys(false)
 		case key.Matches(k, m.keyOther()):

@@ -2,9 +2,12 @@ package tui
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
@@ -231,6 +234,25 @@ func TestStagingOwnedKeyIsNotWiped(t *testing.T) {
 	send(m, sOwnerMsg{path: "virtual:other", owner: &staging.Owner{}})
 	if m.owner != nil {
 		t.Fatal("an answer about another key was taken")
+	}
+}
+
+// TestStagingReleasedKeyIsWiped: a key whose staged registration was
+// removed is named as whose it was, and Ctrl+W wipes it.
+func TestStagingReleasedKeyIsWiped(t *testing.T) {
+	m := stagingAt(t, staging.RandomPINs)
+	m.key = vkey
+	m.notEmpty(nil)
+	send(m, sOwnerMsg{path: vkey.Path, owner: &staging.Owner{Row: api.StagingRow{UserPrincipalName: "eve@example.com", DisplayName: "Eve", State: api.StagingRemoved}, Batch: "north"}})
+	if out := m.Render(); !strings.Contains(out, "This key was Eve's, staged in batch north.") || !strings.Contains(out, "Its registration for eve@example.com has been removed") {
+		t.Fatalf("screen:\n%s", out)
+	}
+	if !slices.ContainsFunc(m.bindings(), func(b key.Binding) bool { return b.Help().Key == "ctrl+w" }) {
+		t.Fatal("the wipe is not offered for a key whose registration is gone")
+	}
+	send(m, tea.KeyPressMsg{Code: 'w', Mod: tea.ModCtrl})
+	if m.step != sResetPlug {
+		t.Fatalf("Ctrl+W on a released key: step %d", m.step)
 	}
 }
 

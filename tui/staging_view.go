@@ -146,6 +146,10 @@ func (m *StagingModel) body(w int) string {
 			}
 			title = t.S("stage.ownedTitle", name, Clean(o.Batch, 40))
 			body = t.S("stage.ownedBody", Clean(o.Row.UserPrincipalName, 60))
+			if !o.Holds() {
+				title = t.S("stage.releasedTitle", name, Clean(o.Batch, 40))
+				body = t.S("stage.releasedBody", Clean(o.Row.UserPrincipalName, 60))
+			}
 		}
 		out = m.who(w) + "\n" + para(st.title, title, w) + "\n" + para(st.body, body, w)
 	case sResetPlug:
