@@ -166,10 +166,10 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 	}
 	serials := map[string]bool{}
 	for _, r := range recs[1:] {
-		if !strings.HasPrefix(r[4], "VK") || r[7] != "true" || r[5] == "" {
+		if r[3] != api.StagingRegistered || !strings.HasPrefix(r[8], "VK") || r[11] != "true" || r[9] == "" {
 			t.Errorf("manifest row %v", r)
 		}
-		serials[r[4]] = true
+		serials[r[8]] = true
 	}
 	if len(serials) != 3 {
 		t.Errorf("serials not one per key: %v", serials)
