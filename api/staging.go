@@ -34,6 +34,10 @@ type StagingPerson struct {
 	UserPrincipalName string `json:"userPrincipalName"`
 	DisplayName       string `json:"displayName,omitempty"`
 	KeyName           string `json:"keyName,omitempty"`
+	// PreferredLanguage (Graph's name) is the language of the person's
+	// PIN letter, a BCP 47 tag such as sv or sv-SE; the kiosk writes it
+	// in that language when it has it, else in the batch's.
+	PreferredLanguage string `json:"preferredLanguage,omitempty"`
 }
 
 // CreateStagingBatchRequest makes a batch (POST /v1/stagingBatches) from
@@ -68,6 +72,7 @@ type StagingRow struct {
 	UserPrincipalName    string     `json:"userPrincipalName"`
 	DisplayName          string     `json:"displayName"`
 	KeyName              string     `json:"keyName,omitempty"`
+	PreferredLanguage    string     `json:"preferredLanguage,omitempty"`
 	State                string     `json:"state"` // pending, registered, failed or removed
 	FailureReason        string     `json:"failureReason,omitempty"`
 	MethodID             string     `json:"methodId,omitempty"`

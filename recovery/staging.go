@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -331,6 +332,11 @@ func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string
 			fail(r.Row, upn, "%s", strings.TrimSuffix(err.Message, "."))
 			continue
 		}
+		lang := strings.TrimSpace(p.PreferredLanguage)
+		if lang != "" && !languageTag.MatchString(lang) {
+			fail(r.Row, upn, "preferredLanguage %q is not a language tag such as sv or sv-SE", lang)
+			continue
+		}
 		u, err := s.dir.User(ctx, upn)
 		if isCode(err, api.CodeUserNotFound) {
 			fail(r.Row, upn, "no such user in the directory")
@@ -354,7 +360,7 @@ func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string
 		if display == "" {
 			display = u.DisplayName
 		}
-		rows = append(rows, store.StagingRow{ID: uuid.NewString(), UPN: u.UPN, DisplayName: display, KeyName: key, State: store.StagingPending})
+		rows = append(rows, store.StagingRow{ID: uuid.NewString(), UPN: u.UPN, DisplayName: display, KeyName: key, Language: lang, State: store.StagingPending})
 	}
 	details["name"], details["rows"], details["rowsFailed"] = name, strconv.Itoa(len(in)), strconv.Itoa(len(failed))
 	if len(failed) > 0 {
@@ -408,8 +414,12 @@ func batchOut(b store.StagingBatch) api.StagingBatch {
 		PendingCount: b.Pending, RegisteredCount: b.Registered, FailedCount: b.Failed, RemovedCount: b.Removed}
 }
 
+// languageTag is the shape of a BCP 47 language tag, as a letter's
+// language is given: a language and optional subtags (sv, sv-SE).
+var languageTag = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$`)
+
 func stagingRowOut(r store.StagingRow) api.StagingRow {
-	return api.StagingRow{ID: r.ID, UserPrincipalName: r.UPN, DisplayName: r.DisplayName, KeyName: r.KeyName, State: r.State,
+	return api.StagingRow{ID: r.ID, UserPrincipalName: r.UPN, DisplayName: r.DisplayName, KeyName: r.KeyName, PreferredLanguage: r.Language, State: r.State,
 		FailureReason: r.Reason, MethodID: r.MethodID, AAGUID: r.AAGUID, Model: r.Model, SerialNumber: r.SerialNumber,
 		CredentialID: r.CredentialID, RegisteredDateTime: r.RegisteredAt, PINChangeForced: r.PINChangeForced, LastModifiedDateTime: r.UpdatedAt}
 }

@@ -49,11 +49,12 @@ func (s *Server) createStagingBatch(c *call) error {
 	return reply(c, http.StatusCreated, b, err)
 }
 
-var stagingColumns = []string{"userPrincipalName", "displayName", "keyName"}
+var stagingColumns = []string{"userPrincipalName", "displayName", "keyName", "preferredLanguage"}
 
-// importStagingBatch reads a CSV of upn,displayName,keyName. A header row
-// (upn or userPrincipalName first) is optional; without one the columns
-// are in that order.
+// importStagingBatch reads a CSV of upn,displayName,keyName and an
+// optional fourth column, the person's letter language
+// (preferredLanguage). A header row (upn or userPrincipalName first) is
+// optional; without one the columns are in that order.
 func (s *Server) importStagingBatch(c *call) error {
 	rd, err := s.csvBody(c)
 	if err != nil {
@@ -76,9 +77,9 @@ func (s *Server) importStagingBatch(c *call) error {
 		switch {
 		case line == 1 && (strings.EqualFold(get(0), "upn") || strings.EqualFold(get(0), "userPrincipalName")):
 		case len(rec) > len(stagingColumns):
-			in = append(in, recovery.StagingInput{Row: line, Err: "has more than the 3 columns upn,displayName,keyName"})
+			in = append(in, recovery.StagingInput{Row: line, Err: "has more than the 4 columns upn,displayName,keyName,preferredLanguage"})
 		default:
-			in = append(in, recovery.StagingInput{Row: line, Person: api.StagingPerson{UserPrincipalName: get(0), DisplayName: get(1), KeyName: get(2)}})
+			in = append(in, recovery.StagingInput{Row: line, Person: api.StagingPerson{UserPrincipalName: get(0), DisplayName: get(1), KeyName: get(2), PreferredLanguage: get(3)}})
 		}
 	})
 	if err != nil {

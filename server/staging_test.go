@@ -278,12 +278,17 @@ func TestStagingBadInput(t *testing.T) {
 		if status, ae, _ = e.raw("POST", "/v1/stagingBatches/import", tok, "text/csv", []byte(csvBody)); status != 400 || ae.Target != "name" {
 			t.Fatalf("no name: %d %+v", status, ae)
 		}
-		_, err = e.admin.ImportStagingBatch(bg, "csv", strings.NewReader("bob@example.com,Bob,k,extra\n\"broken\n"))
+		_, err = e.admin.ImportStagingBatch(bg, "csv", strings.NewReader("bob@example.com,Bob,k,sv,extra\n\"broken\n"))
 		if ae := code(t, err, 400, api.CodeImportFailed); len(ae.Rows) != 2 || ae.Rows[0].Row != 1 {
 			t.Fatalf("csv rows %+v", ae.Rows)
 		}
-		cb, err := e.admin.ImportStagingBatch(bg, "csv", strings.NewReader(csvBody))
-		if err != nil || len(cb.Rows) != 1 || cb.Rows[0].KeyName != "Bob's key" || cb.Rows[0].DisplayName != "Bob B" {
+		// The fourth column, the letter's language, is a language tag.
+		_, err = e.admin.ImportStagingBatch(bg, "csv", strings.NewReader("bob@example.com,Bob,k,not swedish\n"))
+		if ae := code(t, err, 400, api.CodeImportFailed); len(ae.Rows) != 1 || !strings.Contains(ae.Rows[0].Message, "preferredLanguage") {
+			t.Fatalf("csv rows %+v", ae.Rows)
+		}
+		cb, err := e.admin.ImportStagingBatch(bg, "csv", strings.NewReader("upn,displayName,keyName,preferredLanguage\nbob@example.com,Bob B,Bob's key,sv-SE\n"))
+		if err != nil || len(cb.Rows) != 1 || cb.Rows[0].KeyName != "Bob's key" || cb.Rows[0].DisplayName != "Bob B" || cb.Rows[0].PreferredLanguage != "sv-SE" {
 			t.Fatalf("csv batch %+v %v", cb, err)
 		}
 		big := strings.Repeat("x", int(DefaultMaxCSVBytes)+1)

@@ -471,3 +471,33 @@ func TestFindBySerialAfterRemoval(t *testing.T) {
 		t.Fatalf("staged again: %+v %v", o, err)
 	}
 }
+
+// TestStageLetterInPersonLanguage: a person whose row names Swedish gets
+// a Swedish letter in an English batch; the others get the batch's.
+func TestStageLetterInPersonLanguage(t *testing.T) {
+	d := newTapd(t)
+	for _, u := range []string{"sven@example.com", "ann@example.com"} {
+		if _, err := d.op.CreateUser(bg, api.User{UserPrincipalName: u, DisplayName: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := d.op.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: "mixed", Users: []api.StagingPerson{
+		{UserPrincipalName: "sven@example.com", PreferredLanguage: "sv-SE"}, {UserPrincipalName: "ann@example.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := options(t)
+	opts.LetterLang = "en"
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: opts, Log: slog.New(slog.DiscardHandler)}
+	for i, want := range []string{"Din PIN-kod", "Your PIN"} {
+		path, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, Product: "Test key"})
+		pin, _ := staging.RandomPIN(8, staging.Digits)
+		res, err := s.Stage(bg, b.Rows[i], fido.Key{Path: path, Product: "Test key"}, pin, false, nothing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if letter, _ := os.ReadFile(res.Letter); !strings.Contains(string(letter), want) {
+			t.Errorf("%s's letter lacks %q:\n%s", b.Rows[i].UserPrincipalName, want, letter)
+		}
+	}
+}

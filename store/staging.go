@@ -20,10 +20,10 @@ func (s *SQL) CreateStagingBatch(ctx context.Context, b StagingBatch, rows []Sta
 				r.State = StagingPending
 			}
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO staging_rows(id, batch_id, position, upn_key, upn, display_name, key_name, state, reason,
-				method_id, aaguid, model, serial_number, credential_id, registered_at, pin_change_forced, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				method_id, aaguid, model, serial_number, credential_id, registered_at, pin_change_forced, updated_at, language)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				r.ID, b.ID, i+1, upnKey(r.UPN), r.UPN, r.DisplayName, r.KeyName, r.State, r.Reason,
-				r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(b.CreatedAt)); err != nil {
+				r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(b.CreatedAt), r.Language); err != nil {
 				return fmt.Errorf("%s: %w", r.UPN, mapErr(err))
 			}
 		}
@@ -53,7 +53,7 @@ func (s *SQL) ListStagingBatches(ctx context.Context) ([]StagingBatch, error) {
 }
 
 const stagingRowCols = `id, batch_id, position, upn, display_name, key_name, state, reason, method_id, aaguid, model, serial_number,
-	credential_id, registered_at, pin_change_forced, updated_at, lease_ceremony, lease_operator, lease_until, lease_writing, registered_by`
+	credential_id, registered_at, pin_change_forced, updated_at, lease_ceremony, lease_operator, lease_until, lease_writing, registered_by, language`
 
 func scanStagingRow(sc interface{ Scan(...any) error }) (StagingRow, error) {
 	var r StagingRow
@@ -62,7 +62,7 @@ func scanStagingRow(sc interface{ Scan(...any) error }) (StagingRow, error) {
 	var updated, leaseUntil int64
 	var writing int
 	if err := sc.Scan(&r.ID, &r.BatchID, &r.Position, &r.UPN, &r.DisplayName, &r.KeyName, &r.State, &r.Reason, &r.MethodID, &r.AAGUID,
-		&r.Model, &r.SerialNumber, &r.CredentialID, &reg, &forced, &updated, &r.Lease.CeremonyID, &r.Lease.OperatorID, &leaseUntil, &writing, &r.RegisteredBy); err != nil {
+		&r.Model, &r.SerialNumber, &r.CredentialID, &reg, &forced, &updated, &r.Lease.CeremonyID, &r.Lease.OperatorID, &leaseUntil, &writing, &r.RegisteredBy, &r.Language); err != nil {
 		return r, mapErr(err)
 	}
 	r.RegisteredAt, r.PINChangeForced, r.UpdatedAt = fromNullMS(reg), forced == 1, fromMS(updated)

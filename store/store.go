@@ -416,6 +416,7 @@ type StagingRow struct {
 	UPN         string
 	DisplayName string
 	KeyName     string
+	Language    string // the person's letter language (a BCP 47 tag), or ""
 	State       string // StagingPending, StagingRegistered, StagingFailed or StagingRemoved
 	Reason      string // why it failed
 

@@ -1,5 +1,7 @@
 package tui
 
+import "github.com/tapkiosk/tapkiosk/staging"
+
 // Staging mode's sentences, in their own file so the walk-up kiosk's
 // catalogues stay readable; init adds them to each language, and
 // TestCatalogsAgree holds them to the same rules.
@@ -185,5 +187,12 @@ func init() {
 	}
 	for k, v := range stagingSwedish {
 		swedish[k] = v
+	}
+	// The PIN letters' wording, from staging: a language the screens
+	// speak must be one the letters are written in (TestCatalogsAgree).
+	for lang, c := range catalogs {
+		for k, v := range staging.LetterCatalog(lang) {
+			c["letter."+k] = v
+		}
 	}
 }

@@ -124,6 +124,12 @@ func testStagingLife(t *testing.T, s store.Store) {
 	if _, err := s.DeleteStagingBatch(ctx, b.ID, at); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("delete it twice: %v", err)
 	}
-	// The name is free again.
-	mkBatch(t, s, "life", "eve@example.com")
+	// The name is free again; a row keeps its person's letter language.
+	nb := store.StagingBatch{ID: "b-life2", Name: "life", CreatedAt: t0}
+	if err := s.CreateStagingBatch(ctx, nb, []store.StagingRow{{ID: "l2-r0", UPN: "eve@example.com", Language: "sv-SE"}}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.GetStagingRow(ctx, nb.ID, "l2-r0"); err != nil || r.Language != "sv-SE" {
+		t.Fatalf("language %q %v", r.Language, err)
+	}
 }
