@@ -53,11 +53,7 @@ func TestKioskStagingAgainAfterCleanup(t *testing.T) {
 	k.waitFor("Skip Fay Skipped?")
 	k.send("y")
 	k.waitFor("nobody left to do here")
-	k.waitFor("Manifest:")
-	k.send("Enter")
-	if code := k.exitCode(exit); code != "0" {
-		t.Fatalf("the staging kiosk's exit code: %s", code)
-	}
+	k.finishStaging(exit)
 	b, err := op.GetStagingBatch(bg, "north")
 	if err != nil || b.Rows[0].State != api.StagingRegistered || b.Rows[0].SerialNumber == "" || b.Rows[1].State != api.StagingFailed {
 		t.Fatalf("north after staging: %+v %v", b, err)
@@ -108,19 +104,9 @@ func TestKioskStagingAgainAfterCleanup(t *testing.T) {
 	if !strings.Contains(s, "ctrl+w") || !strings.Contains(s, "Its registration for "+w.upn+" has been removed") {
 		t.Fatalf("the wipe of Ada's old key:\n%s", s)
 	}
-	k.send("C-w")
-	k.waitFor("Unplug the key and plug it back in")
+	k.wipeAndStage()
 	k.key("unplug")
-	time.Sleep(500 * time.Millisecond)
-	k.key("plug")
-	k.waitFor("Touch the key to wipe it")
-	k.waitFor("Registered.")
-	k.key("unplug")
-	k.waitFor("Manifest:")
-	k.send("Enter")
-	if code := k.exitCode(exit); code != "0" {
-		t.Fatalf("the staging kiosk's exit code: %s", code)
-	}
+	k.finishStaging(exit)
 	again, err := op.GetStagingBatch(bg, "ada-again")
 	if err != nil || again.Rows[0].State != api.StagingRegistered || again.Rows[0].SerialNumber != staged.SerialNumber || again.Rows[0].MethodID == staged.MethodID {
 		t.Fatalf("ada-again: %+v %v", again, err)
@@ -163,4 +149,30 @@ func TestKioskStagingAgainAfterCleanup(t *testing.T) {
 			t.Errorf("Ada in the manifest: %q", ada)
 		}
 	}
+}
+
+// wipeAndStage confirms the wipe offered for the plugged key (Ctrl+W),
+// replugs it as the kiosk asks, and waits for the touch to wipe it and
+// for the person's registration that follows.
+func (k *kioskRun) wipeAndStage() {
+	k.t.Helper()
+	k.send("C-w")
+	k.waitFor("Unplug the key and plug it back in")
+	k.key("unplug")
+	time.Sleep(500 * time.Millisecond)
+	k.key("plug")
+	k.waitFor("Touch the key to wipe it")
+	k.waitFor("Registered.")
+}
+
+// finishStaging waits for the manifest at the end of a batch, leaves with
+// Enter and wants exit code 0 in the file exit.
+func (k *kioskRun) finishStaging(exit string) string {
+	k.t.Helper()
+	s := k.waitFor("Manifest:")
+	k.send("Enter")
+	if code := k.exitCode(exit); code != "0" {
+		k.t.Fatalf("the staging kiosk's exit code: %s", code)
+	}
+	return s
 }
