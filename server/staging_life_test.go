@@ -186,3 +186,30 @@ func TestStagingLifeCycle(t *testing.T) {
 		}
 	})
 }
+
+// TestStagingKeyDeletedInEntra: a staged key deleted in Entra, behind
+// tapd's back, frees its row when tapd next looks at the person: the row
+// reads removed, and the person can be staged again.
+func TestStagingKeyDeletedInEntra(t *testing.T) {
+	forEachEntraBackend(t, func(t *testing.T, e *entraEnv) {
+		upn := "eve@contoso.com"
+		uid := e.sim.AddUser(upn, "Eve", "Member", false)
+		op := e.tokenClient("it-desk", api.RolePrivilegedAuthenticationAdministrator)
+		b, err := op.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: "north", Users: []api.StagingPerson{{UserPrincipalName: upn}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := stageRow(t, op, b, upn, "SN-E")
+		_, err = op.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: "again", Users: []api.StagingPerson{{UserPrincipalName: upn}}})
+		code(t, err, 400, api.CodeImportFailed)
+		if _, err := e.graph.DeleteMethod(bg, uid, "fido2", m.ID); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := op.GetStagingRow(bg, "north", b.Rows[0].ID); err != nil || r.State != api.StagingRemoved || r.SerialNumber != "SN-E" {
+			t.Fatalf("row after the key was deleted in Entra: %+v %v", r, err)
+		}
+		if _, err := op.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: "again", Users: []api.StagingPerson{{UserPrincipalName: upn}}}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
