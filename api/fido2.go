@@ -164,7 +164,7 @@ var AuditActions = []string{ActionSignIn, ActionSignOut, ActionSessionDenied, Ac
 	ActionUpdatePolicy, ActionCreateUser, ActionDeleteUser, ActionImportUsers, ActionCreateKiosk, ActionRevokeKiosk,
 	ActionCreateToken, ActionRevokeToken, ActionDenied, ActionUnlockUser,
 	ActionRegisterFIDO2, ActionCheckKey, ActionDeleteMethod, ActionUpdateFIDO2Policy,
-	ActionCreateStagingBatch, ActionUpdateStagingRow,
+	ActionCreateStagingBatch, ActionUpdateStagingRow, ActionDeleteStagingBatch, ActionRemoveStagingRow, ActionReissueStagingRow,
 	ActionInviteStaff, ActionEnrolStaffPasskey, ActionRevokeStaffPasskey, ActionStaffSignIn, ActionStaffSignOut, ActionRequestPass, ActionApprovePass}
 
 // CreationOptions asks for registration options for the signed-in person.

@@ -20,6 +20,12 @@ const (
 	StagingPending    = "pending"
 	StagingRegistered = "registered"
 	StagingFailed     = "failed"
+	// StagingRemoved is a row whose key was registered and whose
+	// registration is gone since (deleted through tapd, at a walk-up
+	// kiosk's clean-up, or in Entra): it keeps the key's facts, so a
+	// station can say whose key it was, and holds neither the person nor
+	// the key any more.
+	StagingRemoved = "removed"
 )
 
 // StagingPerson is one person to stage a key for. DisplayName defaults to
@@ -28,6 +34,10 @@ type StagingPerson struct {
 	UserPrincipalName string `json:"userPrincipalName"`
 	DisplayName       string `json:"displayName,omitempty"`
 	KeyName           string `json:"keyName,omitempty"`
+	// PreferredLanguage (Graph's name) is the language of the person's
+	// PIN letter, a BCP 47 tag such as sv or sv-SE; the kiosk writes it
+	// in that language when it has it, else in the batch's.
+	PreferredLanguage string `json:"preferredLanguage,omitempty"`
 }
 
 // CreateStagingBatchRequest makes a batch (POST /v1/stagingBatches) from
@@ -52,6 +62,7 @@ type StagingBatch struct {
 	PendingCount    int          `json:"pendingCount"`
 	RegisteredCount int          `json:"registeredCount"`
 	FailedCount     int          `json:"failedCount"`
+	RemovedCount    int          `json:"removedCount"`
 	Rows            []StagingRow `json:"rows,omitempty"`
 }
 
@@ -61,7 +72,8 @@ type StagingRow struct {
 	UserPrincipalName    string     `json:"userPrincipalName"`
 	DisplayName          string     `json:"displayName"`
 	KeyName              string     `json:"keyName,omitempty"`
-	State                string     `json:"state"` // pending, registered or failed
+	PreferredLanguage    string     `json:"preferredLanguage,omitempty"`
+	State                string     `json:"state"` // pending, registered, failed or removed
 	FailureReason        string     `json:"failureReason,omitempty"`
 	MethodID             string     `json:"methodId,omitempty"`
 	AAGUID               string     `json:"aaGuid,omitempty"`
@@ -97,25 +109,35 @@ type StagedFIDO2Request struct {
 	PINChangeForced bool   `json:"pinChangeForced,omitempty"`
 }
 
-// ManifestEntry is one registered key of a batch's manifest.
+// ManifestEntry is one person of a batch's manifest: everyone in the
+// batch, with their state (a failed row's reason says why they were
+// skipped), and the key's facts when one was registered.
 type ManifestEntry struct {
-	UserPrincipalName  string    `json:"userPrincipalName"`
-	MethodID           string    `json:"methodId"`
-	AAGUID             string    `json:"aaGuid"`
-	Model              string    `json:"model"`
-	SerialNumber       string    `json:"serialNumber"`
-	CredentialID       string    `json:"credentialId"`
-	RegisteredDateTime time.Time `json:"registeredDateTime"`
-	PINChangeForced    bool      `json:"pinChangeForced"`
+	UserPrincipalName  string     `json:"userPrincipalName"`
+	DisplayName        string     `json:"displayName"`
+	KeyName            string     `json:"keyName"`
+	State              string     `json:"state"`
+	FailureReason      string     `json:"failureReason"`
+	MethodID           string     `json:"methodId"`
+	AAGUID             string     `json:"aaGuid"`
+	Model              string     `json:"model"`
+	SerialNumber       string     `json:"serialNumber"`
+	CredentialID       string     `json:"credentialId"`
+	RegisteredDateTime *time.Time `json:"registeredDateTime"`
+	PINChangeForced    bool       `json:"pinChangeForced"`
 }
 
 // ManifestColumns are the CSV manifest's header.
-var ManifestColumns = []string{"userPrincipalName", "methodId", "aaGuid", "model", "serialNumber", "credentialId", "registeredDateTime", "pinChangeForced"}
+var ManifestColumns = []string{"userPrincipalName", "displayName", "keyName", "state", "failureReason",
+	"methodId", "aaGuid", "model", "serialNumber", "credentialId", "registeredDateTime", "pinChangeForced"}
 
 // Staging audit actions.
 const (
 	ActionCreateStagingBatch = "createStagingBatch"
 	ActionUpdateStagingRow   = "updateStagingRow"
+	ActionDeleteStagingBatch = "deleteStagingBatch"
+	ActionRemoveStagingRow   = "removeStagingRow"
+	ActionReissueStagingRow  = "reissueStagingRow"
 )
 
 // UserCreationOptions begins a registration for someone (staging). With
@@ -165,7 +187,32 @@ func (c *Client) UpdateStagingRow(ctx context.Context, ref, rowID string, p Stag
 	return out, c.json(ctx, http.MethodPatch, "/v1/stagingBatches/"+esc(ref)+"/rows/"+esc(rowID), p, &out)
 }
 
-// StagingManifest is the batch's manifest of registered keys.
+// GetStagingRow reads one row, checked first against the directory: a
+// registered row whose key's registration is gone comes back removed.
+func (c *Client) GetStagingRow(ctx context.Context, ref, rowID string) (StagingRow, error) {
+	var out StagingRow
+	return out, c.json(ctx, http.MethodGet, "/v1/stagingBatches/"+esc(ref)+"/rows/"+esc(rowID), nil, &out)
+}
+
+// DeleteStagingBatch deletes a batch none of whose rows holds a key.
+func (c *Client) DeleteStagingBatch(ctx context.Context, ref string) error {
+	return c.json(ctx, http.MethodDelete, "/v1/stagingBatches/"+esc(ref), nil, nil)
+}
+
+// RemoveStagingRow removes one person's row that holds no key.
+func (c *Client) RemoveStagingRow(ctx context.Context, ref, rowID string) error {
+	return c.json(ctx, http.MethodDelete, "/v1/stagingBatches/"+esc(ref)+"/rows/"+esc(rowID), nil, nil)
+}
+
+// ReissueStagingRow removes the registration of a row's lost key (if it
+// is still there) and puts the row back to pending, to stage the person
+// anew. The caller confirms first: the key stops working at once.
+func (c *Client) ReissueStagingRow(ctx context.Context, ref, rowID string) (StagingRow, error) {
+	var out StagingRow
+	return out, c.json(ctx, http.MethodPost, "/v1/stagingBatches/"+esc(ref)+"/rows/"+esc(rowID)+"/reissue", nil, &out)
+}
+
+// StagingManifest is the batch's manifest: everyone in it.
 func (c *Client) StagingManifest(ctx context.Context, ref string) ([]ManifestEntry, error) {
 	var out List[ManifestEntry]
 	return out.Value, c.json(ctx, http.MethodGet, "/v1/stagingBatches/"+esc(ref)+"/manifest?format=json", nil, &out)

@@ -113,22 +113,11 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 	k.waitFor("Plug in a new security key")
 	k.key("plug")
 	k.waitFor("This key is not empty")
-	k.send("C-w")
-	k.waitFor("Unplug the key and plug it back in")
-	k.key("unplug")
-	time.Sleep(500 * time.Millisecond)
-	k.key("plug")
-	k.waitFor("Touch the key to wipe it")
-	k.waitFor("Registered.")
+	k.wipeAndStage()
 	k.key("unplug")
 	k.waitFor("nobody left to do here")
-	s = k.waitFor("Manifest:")
-	if !strings.Contains(s, "0 to do · 3 staged · 0 failed") || !strings.Contains(s, "Manifest:") {
+	if s = k.finishStaging(exit); !strings.Contains(s, "0 to do · 3 staged · 0 failed") {
 		t.Fatalf("the end:\n%s", s)
-	}
-	k.send("Enter")
-	if code := k.exitCode(exit); code != "0" {
-		t.Fatalf("the staging kiosk's exit code: %s", code)
 	}
 
 	// tapd: one key each, from this batch, the PIN change forced.
@@ -166,10 +155,10 @@ func stagingBatch(t *testing.T, url string, admin *api.Client, operator, domain 
 	}
 	serials := map[string]bool{}
 	for _, r := range recs[1:] {
-		if !strings.HasPrefix(r[4], "VK") || r[7] != "true" || r[5] == "" {
+		if r[3] != api.StagingRegistered || !strings.HasPrefix(r[8], "VK") || r[11] != "true" || r[9] == "" {
 			t.Errorf("manifest row %v", r)
 		}
-		serials[r[4]] = true
+		serials[r[8]] = true
 	}
 	if len(serials) != 3 {
 		t.Errorf("serials not one per key: %v", serials)

@@ -66,8 +66,45 @@ func TestStagingWithTapctl(t *testing.T) {
 	if fi, err := os.Stat(outFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("manifest file: %v %v", fi, err)
 	}
-	if data, _ := os.ReadFile(outFile); strings.TrimSpace(string(data)) != "[]" {
-		t.Fatalf("empty manifest: %s", data)
+	var man []api.ManifestEntry
+	if data, _ := os.ReadFile(outFile); json.Unmarshal(data, &man) != nil || len(man) != 2 || man[1].UserPrincipalName != "bob@example.com" ||
+		man[1].State != api.StagingPending || man[1].DisplayName != "Person bob@example.com" {
+		t.Fatalf("manifest of a batch with nobody registered yet: %+v", man)
 	}
 	run(2, "staging", "export", "north")
+
+	// The staging commands, listed by `tapctl staging` and its --help.
+	for _, args := range [][]string{{"staging"}, {"staging", "--help"}} {
+		if out := run(0, args...); !strings.Contains(out, "staging reissue NAME UPN") || !strings.Contains(out, "staging delete NAME") {
+			t.Fatalf("%v: %s", args, out)
+		}
+	}
+	// Errors name a batch by its name, and show names the key.
+	if out := run(1, "staging", "create", "again", "--users", "cy@example.com"); !strings.Contains(out, "already pending in staging batch south") {
+		t.Fatalf("refusal: %s", out)
+	}
+	if out := run(0, "staging", "show", "south"); !strings.Contains(out, "KEY NAME") || !strings.Contains(out, "Cy's key") {
+		t.Fatalf("show: %s", out)
+	}
+	// Re-issue asks for --yes, and needs a key; remove and delete.
+	if out := run(2, "staging", "reissue", "north", "bob@example.com"); !strings.Contains(out, "--yes") {
+		t.Fatalf("reissue without --yes: %s", out)
+	}
+	if out := run(1, "staging", "reissue", "north", "bob@example.com", "--yes"); !strings.Contains(out, "no key to re-issue") {
+		t.Fatalf("reissue of a pending row: %s", out)
+	}
+	if out := run(1, "staging", "remove", "north", "zed@example.com"); !strings.Contains(out, "batch north has no row for zed@example.com") {
+		t.Fatalf("remove nobody: %s", out)
+	}
+	if out := run(0, "staging", "remove", "north", "bob@example.com"); !strings.Contains(out, "Removed bob@example.com from batch north") {
+		t.Fatalf("remove: %s", out)
+	}
+	run(0, "staging", "create", "bob-again", "--users", "bob@example.com")
+	if out := run(0, "staging", "delete", "north"); !strings.Contains(out, "Deleted batch north (1 rows)") {
+		t.Fatalf("delete: %s", out)
+	}
+	run(1, "staging", "show", "north")
+	if out := run(0, "audit", "--action", api.ActionRemoveStagingRow); !strings.Contains(out, "bob@example.com") {
+		t.Fatalf("audit: %s", out)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strconv"
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
@@ -117,7 +118,19 @@ func (s *Service) deleteMethod(ctx context.Context, c *Caller, upn, id, notFound
 		if err != nil {
 			return err
 		}
-		return s.done(ctx, c, u, api.ActionDeleteMethod, target, merge(maps.Clone(details), t))
+		d := merge(maps.Clone(details), t)
+		// A staged key's row stops holding its person and key with the
+		// registration.
+		n, err := u.st.StagedKeyRemoved(ctx, upn, m.ID, s.now())
+		switch {
+		case err != nil && u.tx:
+			return err
+		case err != nil:
+			c.Log.Error("staging row not released after its key was deleted", "method_id", m.ID, "err", err)
+		case n > 0:
+			d["stagingRowsReleased"] = strconv.Itoa(n)
+		}
+		return s.done(ctx, c, u, api.ActionDeleteMethod, target, d)
 	})
 	if err != nil {
 		return s.failed(ctx, c, api.ActionDeleteMethod, target, err, details)

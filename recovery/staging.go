@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,18 +50,19 @@ func (s *Service) stagedRow(ctx context.Context, u directory.User, batchID, rowI
 	if batchID == "" || rowID == "" {
 		return nil, api.Invalid("stagingRowId", "stagingBatchId and stagingRowId go together.")
 	}
-	r, err := s.st.GetStagingRow(ctx, batchID, rowID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, api.NotFound("Staging batch %s has no row %s.", batchID, rowID)
-	}
+	b, r, err := s.stagingRowOf(ctx, batchID, rowID)
 	if err != nil {
 		return nil, err
 	}
 	if tap.UPNKey(r.UPN) != tap.UPNKey(u.UPN) {
 		return nil, api.Invalid("stagingRowId", "This row is for %s, not %s.", r.UPN, u.UPN)
 	}
-	if r.State == store.StagingRegistered {
+	switch r.State {
+	case store.StagingRegistered:
 		return nil, errRowRegistered(r)
+	case store.StagingRemoved:
+		return nil, api.Conflict(api.CodeStagingRowRegistered, "The key %s had from batch %s was removed; to stage them anew, re-issue the row (tapctl staging reissue %s %s).",
+			r.UPN, b.Name, b.Name, r.UPN)
 	}
 	return &r, nil
 }
@@ -185,8 +187,10 @@ func (s *Service) RegisterForUser(ctx context.Context, c *Caller, rawUPN string,
 		now := ms(s.now())
 		r := *row
 		r.State, r.Reason, r.MethodID, r.AAGUID, r.Model = store.StagingRegistered, "", m.ID, m.AAGUID, m.Model
-		r.SerialNumber, r.CredentialID, r.RegisteredAt, r.PINChangeForced, r.UpdatedAt =
-			req.SerialNumber, base64.RawURLEncoding.EncodeToString(m.CredentialID), &now, req.PINChangeForced, now
+		// The row names the key as the directory does, defaulted or not.
+		r.KeyName = m.DisplayName
+		r.SerialNumber, r.CredentialID, r.RegisteredAt, r.PINChangeForced, r.UpdatedAt, r.RegisteredBy =
+			req.SerialNumber, base64.RawURLEncoding.EncodeToString(m.CredentialID), &now, req.PINChangeForced, now, c.Admin.ID
 		err := un.st.MarkStagingRow(ctx, r)
 		switch {
 		case err == nil:
@@ -328,6 +332,11 @@ func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string
 			fail(r.Row, upn, "%s", strings.TrimSuffix(err.Message, "."))
 			continue
 		}
+		lang := strings.TrimSpace(p.PreferredLanguage)
+		if lang != "" && !languageTag.MatchString(lang) {
+			fail(r.Row, upn, "preferredLanguage %q is not a language tag such as sv or sv-SE", lang)
+			continue
+		}
 		u, err := s.dir.User(ctx, upn)
 		if isCode(err, api.CodeUserNotFound) {
 			fail(r.Row, upn, "no such user in the directory")
@@ -340,18 +349,18 @@ func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string
 			fail(r.Row, upn, "%s", strings.TrimSuffix(why.Message, "."))
 			continue
 		}
-		active, err := s.st.ActiveStagingRows(ctx, u.UPN)
+		held, err := s.heldBy(ctx, c, u.UPN)
 		if err != nil {
 			return api.StagingBatch{}, err
 		}
-		if len(active) > 0 {
-			fail(r.Row, upn, "already %s in staging batch %s", active[0].State, active[0].BatchID)
+		if held != "" {
+			fail(r.Row, upn, "%s", held)
 			continue
 		}
 		if display == "" {
 			display = u.DisplayName
 		}
-		rows = append(rows, store.StagingRow{ID: uuid.NewString(), UPN: u.UPN, DisplayName: display, KeyName: key, State: store.StagingPending})
+		rows = append(rows, store.StagingRow{ID: uuid.NewString(), UPN: u.UPN, DisplayName: display, KeyName: key, Language: lang, State: store.StagingPending})
 	}
 	details["name"], details["rows"], details["rowsFailed"] = name, strconv.Itoa(len(in)), strconv.Itoa(len(failed))
 	if len(failed) > 0 {
@@ -377,13 +386,40 @@ func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string
 	return s.StagingBatch(ctx, b.ID)
 }
 
-func batchOut(b store.StagingBatch) api.StagingBatch {
-	return api.StagingBatch{ID: b.ID, Name: b.Name, CreatedDateTime: b.CreatedAt, CreatedBy: b.CreatedBy,
-		PendingCount: b.Pending, RegisteredCount: b.Registered, FailedCount: b.Failed}
+// heldBy says which batch holds the person (a pending row, or a
+// registered one whose key is still registered), or "" when none does.
+func (s *Service) heldBy(ctx context.Context, c *Caller, upn string) (string, error) {
+	active, err := s.st.ActiveStagingRows(ctx, upn)
+	if err != nil {
+		return "", err
+	}
+	if active, err = s.settle(ctx, c, active); err != nil {
+		return "", err
+	}
+	for _, r := range active {
+		if r.State == store.StagingRemoved {
+			continue
+		}
+		name := r.BatchID
+		if b, _, err := s.st.GetStagingBatch(ctx, r.BatchID); err == nil {
+			name = b.Name
+		}
+		return fmt.Sprintf("already %s in staging batch %s", r.State, name), nil
+	}
+	return "", nil
 }
 
+func batchOut(b store.StagingBatch) api.StagingBatch {
+	return api.StagingBatch{ID: b.ID, Name: b.Name, CreatedDateTime: b.CreatedAt, CreatedBy: b.CreatedBy,
+		PendingCount: b.Pending, RegisteredCount: b.Registered, FailedCount: b.Failed, RemovedCount: b.Removed}
+}
+
+// languageTag is the shape of a BCP 47 language tag, as a letter's
+// language is given: a language and optional subtags (sv, sv-SE).
+var languageTag = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8}){0,3}$`)
+
 func stagingRowOut(r store.StagingRow) api.StagingRow {
-	return api.StagingRow{ID: r.ID, UserPrincipalName: r.UPN, DisplayName: r.DisplayName, KeyName: r.KeyName, State: r.State,
+	return api.StagingRow{ID: r.ID, UserPrincipalName: r.UPN, DisplayName: r.DisplayName, KeyName: r.KeyName, PreferredLanguage: r.Language, State: r.State,
 		FailureReason: r.Reason, MethodID: r.MethodID, AAGUID: r.AAGUID, Model: r.Model, SerialNumber: r.SerialNumber,
 		CredentialID: r.CredentialID, RegisteredDateTime: r.RegisteredAt, PINChangeForced: r.PINChangeForced, LastModifiedDateTime: r.UpdatedAt}
 }
@@ -424,19 +460,20 @@ func (s *Service) StagingBatch(ctx context.Context, ref string) (api.StagingBatc
 // registration: a failure and its reason, a failed row back to pending,
 // or the serial and forced PIN change of a registered one.
 func (s *Service) UpdateStagingRow(ctx context.Context, c *Caller, ref, rowID string, p api.StagingRowPatch) (api.StagingRow, error) {
-	b, _, err := s.stagingBatch(ctx, ref)
-	if err != nil {
-		return api.StagingRow{}, err
-	}
-	r, err := s.st.GetStagingRow(ctx, b.ID, rowID)
-	if errors.Is(err, store.ErrNotFound) {
-		return api.StagingRow{}, api.NotFound("Staging batch %s has no row %s.", b.Name, rowID)
-	}
+	b, r, err := s.stagingRowOf(ctx, ref, rowID)
 	if err != nil {
 		return api.StagingRow{}, err
 	}
 	if p.State == nil && p.FailureReason == nil && p.SerialNumber == nil && p.PINChangeForced == nil {
 		return api.StagingRow{}, api.E(api.CodeBadRequest, "Say what changed: state, failureReason, serialNumber or pinChangeForced.")
+	}
+	if err := s.mayTouchRow(ctx, c, r); err != nil {
+		return api.StagingRow{}, err
+	}
+	if r.State == store.StagingRegistered && (p.SerialNumber != nil || p.PINChangeForced != nil) && !privileged(c) && c.Admin.ID != r.RegisteredBy {
+		return api.StagingRow{}, s.refuse(ctx, c, api.ActionUpdateStagingRow, tap.UPNKey(r.UPN), "notRegistrant",
+			api.E(api.CodeForbidden, "%s's key in batch %s was registered with another admin token; only that token or a privileged authentication administrator may set its facts.", r.UPN, b.Name),
+			map[string]string{"stagingBatchId": b.ID, "stagingRowId": r.ID})
 	}
 	if p.State != nil {
 		switch *p.State {
@@ -488,21 +525,4 @@ func (s *Service) UpdateStagingRow(ctx context.Context, c *Caller, ref, rowID st
 		return s.done(ctx, c, u, api.ActionUpdateStagingRow, tap.UPNKey(r.UPN), details)
 	})
 	return stagingRowOut(r), err
-}
-
-// StagingManifest lists the batch's registered keys, in row order.
-func (s *Service) StagingManifest(ctx context.Context, ref string) ([]api.ManifestEntry, error) {
-	_, rows, err := s.stagingBatch(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	out := []api.ManifestEntry{}
-	for _, r := range rows {
-		if r.State != store.StagingRegistered || r.RegisteredAt == nil {
-			continue
-		}
-		out = append(out, api.ManifestEntry{UserPrincipalName: r.UPN, MethodID: r.MethodID, AAGUID: r.AAGUID, Model: r.Model,
-			SerialNumber: r.SerialNumber, CredentialID: r.CredentialID, RegisteredDateTime: *r.RegisteredAt, PINChangeForced: r.PINChangeForced})
-	}
-	return out, nil
 }

@@ -138,7 +138,11 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/stagingBatches/import", authAdmin, recovery.PermStaging, s.importStagingBatch)
 	route("GET /v1/stagingBatches", authAdmin, recovery.PermRead, s.listStagingBatches)
 	route("GET /v1/stagingBatches/{id}", authAdmin, recovery.PermRead, s.getStagingBatch)
+	route("DELETE /v1/stagingBatches/{id}", authAdmin, recovery.PermStaging, s.deleteStagingBatch)
+	route("GET /v1/stagingBatches/{id}/rows/{rowId}", authAdmin, recovery.PermRead, s.getStagingRow)
 	route("PATCH /v1/stagingBatches/{id}/rows/{rowId}", authAdmin, recovery.PermStaging, s.updateStagingRow)
+	route("DELETE /v1/stagingBatches/{id}/rows/{rowId}", authAdmin, recovery.PermStaging, s.removeStagingRow)
+	route("POST /v1/stagingBatches/{id}/rows/{rowId}/reissue", authAdmin, recovery.PermStaging, s.reissueStagingRow)
 	route("GET /v1/stagingBatches/{id}/manifest", authAdmin, recovery.PermRead, s.stagingManifest)
 
 	route("POST /v1/kiosks", authAdmin, recovery.PermKiosks, s.createKiosk)

@@ -49,11 +49,12 @@ func (s *Server) createStagingBatch(c *call) error {
 	return reply(c, http.StatusCreated, b, err)
 }
 
-var stagingColumns = []string{"userPrincipalName", "displayName", "keyName"}
+var stagingColumns = []string{"userPrincipalName", "displayName", "keyName", "preferredLanguage"}
 
-// importStagingBatch reads a CSV of upn,displayName,keyName. A header row
-// (upn or userPrincipalName first) is optional; without one the columns
-// are in that order.
+// importStagingBatch reads a CSV of upn,displayName,keyName and an
+// optional fourth column, the person's letter language
+// (preferredLanguage). A header row (upn or userPrincipalName first) is
+// optional; without one the columns are in that order.
 func (s *Server) importStagingBatch(c *call) error {
 	rd, err := s.csvBody(c)
 	if err != nil {
@@ -76,9 +77,9 @@ func (s *Server) importStagingBatch(c *call) error {
 		switch {
 		case line == 1 && (strings.EqualFold(get(0), "upn") || strings.EqualFold(get(0), "userPrincipalName")):
 		case len(rec) > len(stagingColumns):
-			in = append(in, recovery.StagingInput{Row: line, Err: "has more than the 3 columns upn,displayName,keyName"})
+			in = append(in, recovery.StagingInput{Row: line, Err: "has more than the 4 columns upn,displayName,keyName,preferredLanguage"})
 		default:
-			in = append(in, recovery.StagingInput{Row: line, Person: api.StagingPerson{UserPrincipalName: get(0), DisplayName: get(1), KeyName: get(2)}})
+			in = append(in, recovery.StagingInput{Row: line, Person: api.StagingPerson{UserPrincipalName: get(0), DisplayName: get(1), KeyName: get(2), PreferredLanguage: get(3)}})
 		}
 	})
 	if err != nil {
@@ -107,7 +108,25 @@ func (s *Server) updateStagingRow(c *call) error {
 	return reply(c, http.StatusOK, r, err)
 }
 
-// stagingManifest sends the registered keys as JSON (the default) or CSV.
+func (s *Server) getStagingRow(c *call) error {
+	r, err := s.svc.StagingRow(c.r.Context(), c.who, c.r.PathValue("id"), c.r.PathValue("rowId"))
+	return reply(c, http.StatusOK, r, err)
+}
+
+func (s *Server) deleteStagingBatch(c *call) error {
+	return c.done(s.svc.DeleteStagingBatch(c.r.Context(), c.who, c.r.PathValue("id")))
+}
+
+func (s *Server) removeStagingRow(c *call) error {
+	return c.done(s.svc.RemoveStagingRow(c.r.Context(), c.who, c.r.PathValue("id"), c.r.PathValue("rowId")))
+}
+
+func (s *Server) reissueStagingRow(c *call) error {
+	r, err := s.svc.ReissueStagingRow(c.r.Context(), c.who, c.r.PathValue("id"), c.r.PathValue("rowId"))
+	return reply(c, http.StatusOK, r, err)
+}
+
+// stagingManifest sends everyone in the batch as JSON (the default) or CSV.
 func (s *Server) stagingManifest(c *call) error {
 	format := c.r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
@@ -123,8 +142,12 @@ func (s *Server) stagingManifest(c *call) error {
 	w := csv.NewWriter(c.w)
 	w.Write(api.ManifestColumns)
 	for _, m := range ms {
-		w.Write([]string{m.UserPrincipalName, m.MethodID, m.AAGUID, m.Model, m.SerialNumber, m.CredentialID,
-			m.RegisteredDateTime.UTC().Format(time.RFC3339Nano), strconv.FormatBool(m.PINChangeForced)})
+		at := ""
+		if m.RegisteredDateTime != nil {
+			at = m.RegisteredDateTime.UTC().Format(time.RFC3339Nano)
+		}
+		w.Write([]string{m.UserPrincipalName, m.DisplayName, m.KeyName, m.State, m.FailureReason, m.MethodID, m.AAGUID, m.Model,
+			m.SerialNumber, m.CredentialID, at, strconv.FormatBool(m.PINChangeForced)})
 	}
 	w.Flush()
 	return w.Error()

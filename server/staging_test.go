@@ -121,27 +121,40 @@ func TestStagingOnBehalf(t *testing.T) {
 			t.Fatalf("refused row update audit %+v", es)
 		}
 
-		// The manifest, JSON and CSV: registered rows only.
+		// Bob is skipped, with the reason.
+		skipped := "skipped by the operator"
+		if _, err = op.UpdateStagingRow(bg, "north", bob.ID, api.StagingRowPatch{State: &failed, FailureReason: &skipped}); err != nil {
+			t.Fatal(err)
+		}
+
+		// The manifest, JSON and CSV: everyone in the batch.
 		adaRow := rowOf(t, got, "ada@example.com")
 		man, err := e.admin.StagingManifest(bg, "north")
-		if err != nil || len(man) != 1 || man[0] != (api.ManifestEntry{UserPrincipalName: "ada@example.com", MethodID: m.ID, AAGUID: aaguid, Model: m.Model,
-			SerialNumber: "SN-0001", CredentialID: adaRow.CredentialID, RegisteredDateTime: *adaRow.RegisteredDateTime, PINChangeForced: true}) {
+		if err != nil || len(man) != 2 || man[0].RegisteredDateTime == nil || !man[0].RegisteredDateTime.Equal(*adaRow.RegisteredDateTime) {
 			t.Fatalf("manifest %+v %v", man, err)
+		}
+		man[0].RegisteredDateTime = nil
+		if man[0] != (api.ManifestEntry{UserPrincipalName: "ada@example.com", DisplayName: "Ada Lovelace", KeyName: "Ada's key", State: api.StagingRegistered,
+			MethodID: m.ID, AAGUID: aaguid, Model: m.Model, SerialNumber: "SN-0001", CredentialID: adaRow.CredentialID, PINChangeForced: true}) ||
+			man[1] != (api.ManifestEntry{UserPrincipalName: "bob@example.com", DisplayName: "Bob B", State: api.StagingFailed, FailureReason: skipped}) {
+			t.Fatalf("manifest %+v", man)
 		}
 		text, err := e.admin.StagingManifestCSV(bg, b.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		recs, err := csv.NewReader(strings.NewReader(string(text))).ReadAll()
-		if err != nil || len(recs) != 2 || !slices.Equal(recs[0], api.ManifestColumns) ||
-			!slices.Equal(recs[1][:6], []string{"ada@example.com", m.ID, aaguid, m.Model, "SN-0001", man[0].CredentialID}) || recs[1][7] != "true" {
+		if err != nil || len(recs) != 3 || !slices.Equal(recs[0], api.ManifestColumns) ||
+			!slices.Equal(recs[1][:10], []string{"ada@example.com", "Ada Lovelace", "Ada's key", "registered", "", m.ID, aaguid, m.Model, "SN-0001", man[0].CredentialID}) ||
+			recs[1][10] == "" || recs[1][11] != "true" ||
+			!slices.Equal(recs[2], []string{"bob@example.com", "Bob B", "", "failed", skipped, "", "", "", "", "", "", "false"}) {
 			t.Fatalf("csv %q %v", text, err)
 		}
 		if strings.Contains(strings.ToLower(string(text)), "pin,") || strings.Contains(string(text), "2468") {
 			t.Fatal("a PIN reached the manifest")
 		}
 		bs, err := e.admin.ListStagingBatches(bg)
-		if err != nil || len(bs) != 1 || bs[0].RegisteredCount != 1 || bs[0].Rows != nil {
+		if err != nil || len(bs) != 1 || bs[0].RegisteredCount != 1 || bs[0].FailedCount != 1 || bs[0].Rows != nil {
 			t.Fatalf("list %+v %v", bs, err)
 		}
 	})
@@ -265,12 +278,17 @@ func TestStagingBadInput(t *testing.T) {
 		if status, ae, _ = e.raw("POST", "/v1/stagingBatches/import", tok, "text/csv", []byte(csvBody)); status != 400 || ae.Target != "name" {
 			t.Fatalf("no name: %d %+v", status, ae)
 		}
-		_, err = e.admin.ImportStagingBatch(bg, "csv", strings.NewReader("bob@example.com,Bob,k,extra\n\"broken\n"))
+		_, err = e.admin.ImportStagingBatch(bg, "csv", strings.NewReader("bob@example.com,Bob,k,sv,extra\n\"broken\n"))
 		if ae := code(t, err, 400, api.CodeImportFailed); len(ae.Rows) != 2 || ae.Rows[0].Row != 1 {
 			t.Fatalf("csv rows %+v", ae.Rows)
 		}
-		cb, err := e.admin.ImportStagingBatch(bg, "csv", strings.NewReader(csvBody))
-		if err != nil || len(cb.Rows) != 1 || cb.Rows[0].KeyName != "Bob's key" || cb.Rows[0].DisplayName != "Bob B" {
+		// The fourth column, the letter's language, is a language tag.
+		_, err = e.admin.ImportStagingBatch(bg, "csv", strings.NewReader("bob@example.com,Bob,k,not swedish\n"))
+		if ae := code(t, err, 400, api.CodeImportFailed); len(ae.Rows) != 1 || !strings.Contains(ae.Rows[0].Message, "preferredLanguage") {
+			t.Fatalf("csv rows %+v", ae.Rows)
+		}
+		cb, err := e.admin.ImportStagingBatch(bg, "csv", strings.NewReader("upn,displayName,keyName,preferredLanguage\nbob@example.com,Bob B,Bob's key,sv-SE\n"))
+		if err != nil || len(cb.Rows) != 1 || cb.Rows[0].KeyName != "Bob's key" || cb.Rows[0].DisplayName != "Bob B" || cb.Rows[0].PreferredLanguage != "sv-SE" {
 			t.Fatalf("csv batch %+v %v", cb, err)
 		}
 		big := strings.Repeat("x", int(DefaultMaxCSVBytes)+1)

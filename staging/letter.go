@@ -36,6 +36,9 @@ type Letter struct {
 	ChangeForced bool      // the key will ask for a new PIN on first use
 	LiveAtOnce   bool      // the key could sign in from the moment it was staged (Entra)
 	Time         time.Time // when it was staged
+	// Lang is the language the letter is written in (LetterLanguages);
+	// "" or an unknown one is English.
+	Lang string
 }
 
 // Letter formats.
@@ -252,6 +255,7 @@ const (
 // content is a letter's wording, shared by the text and PDF layouts so the
 // two always say the same.
 type content struct {
+	w        words
 	org      string
 	title    string
 	details  [][2]string // label, value
@@ -268,17 +272,18 @@ type section struct {
 }
 
 func (l Letter) content() content {
-	c := content{org: clean(l.Org, maxOrg), title: "Your security key"}
+	w := wordsFor(l.Lang)
+	c := content{w: w, org: clean(l.Org, maxOrg), title: w.s("title")}
 	add := func(label, value string) {
 		if value != "" {
 			c.details = append(c.details, [2]string{label, value})
 		}
 	}
-	add("For", clean(l.DisplayName, maxPerson))
-	add("Account", clean(l.UPN, tap.MaxUPNLength))
-	add("Key name", clean(l.KeyName, tap.MaxNameLength))
-	add("Model", clean(l.Model, tap.MaxNameLength))
-	add("Serial", clean(l.Serial, maxSerial))
+	add(w.s("for"), clean(l.DisplayName, maxPerson))
+	add(w.s("account"), clean(l.UPN, tap.MaxUPNLength))
+	add(w.s("keyName"), clean(l.KeyName, tap.MaxNameLength))
+	add(w.s("model"), clean(l.Model, tap.MaxNameLength))
+	add(w.s("serial"), clean(l.Serial, maxSerial))
 
 	letters := false
 	for _, r := range l.PIN {
@@ -297,37 +302,26 @@ func (l Letter) content() content {
 	if !letters {
 		c.kinds = nil
 	}
-	c.pinNote = fmt.Sprintf("%d characters. Type them from left to right, without spaces.", len(c.pin))
+	c.pinNote = w.s("pinNote", len(c.pin))
 
 	minLen := max(l.MinPINLength, PINLengthMin)
-	use := section{title: "How to use your key", paras: []string{
-		"1. Plug the key into your computer (or hold it to your phone, if the key has NFC).",
-		"2. When asked for the security key's PIN, type the PIN above.",
-		"3. When the key blinks, touch it.",
-		"After three wrong PINs in a row, unplug the key and plug it in again to go on. After eight the key locks for good and IT must reset it, which erases it.",
-	}}
-	change := section{title: "Your own PIN"}
+	use := section{title: w.s("use.title"), paras: []string{w.s("use.1"), w.s("use.2"), w.s("use.3"), w.s("use.4")}}
+	change := section{title: w.s("change.title"), paras: []string{w.s("change.kept", minLen)}}
 	if l.ChangeForced {
-		change.paras = []string{fmt.Sprintf("The first time you use the key it asks you to choose a new PIN of at least %d characters. Choose one nobody could guess: not a date, not a run like 1234, not the same character again and again.", minLen)}
-	} else {
-		change.paras = []string{fmt.Sprintf("Keep this PIN to yourself. You can change it in your computer's security key settings; a new PIN needs at least %d characters.", minLen)}
+		change.paras = []string{w.s("change.forced", minLen)}
 	}
-	keep := section{title: "Keep this letter safe", paras: []string{
-		"Keep this letter apart from the key: whoever has both can sign in as you.",
-		"Once you have changed the PIN (or know it by heart), destroy this letter, for example by shredding it.",
-		"If the envelope or its seal was opened before it reached you, do not use the key: call IT.",
-	}}
+	keep := section{title: w.s("keep.title"), paras: []string{w.s("keep.1"), w.s("keep.2"), w.s("keep.3")}}
 	if l.LiveAtOnce {
-		keep.paras = append(keep.paras, "Your key could sign in to your account from the moment IT set it up, so IT kept it locked away until it reached you.")
+		keep.paras = append(keep.paras, w.s("keep.live"))
 	}
 	c.sections = []section{use, change, keep}
 
 	var foot []string
 	if b := clean(l.Batch, maxBatch); b != "" {
-		foot = append(foot, "Batch "+b)
+		foot = append(foot, w.s("footer.batch", b))
 	}
 	if !l.Time.IsZero() {
-		foot = append(foot, "staged "+l.Time.Format("2006-01-02 15:04 MST"))
+		foot = append(foot, w.s("footer.staged", l.Time.Format("2006-01-02 15:04 MST")))
 	}
 	c.footer = strings.Join(foot, ", ")
 	return c
@@ -352,20 +346,25 @@ func renderText(l Letter) string {
 		line("")
 	}
 	line(c.title)
-	line(strings.Repeat("=", len(c.title)))
+	line(strings.Repeat("=", utf8.RuneCountInString(c.title)))
 	line("")
+	// The labels' column fits the longest label in the letter's language.
+	lw := 12
 	for _, d := range c.details {
-		for i, w := range wrap(d[1], textWidth-12) {
+		lw = max(lw, utf8.RuneCountInString(d[0])+3)
+	}
+	for _, d := range c.details {
+		for i, w := range wrap(d[1], textWidth-lw) {
 			label := ""
 			if i == 0 {
 				label = d[0] + ":"
 			}
-			line(fmt.Sprintf("%-12s%s", label, w))
+			line(label + strings.Repeat(" ", lw-utf8.RuneCountInString(label)) + w)
 		}
 	}
 	line("")
-	line("Your PIN")
-	line("--------")
+	line(c.w.s("yourPIN"))
+	line(strings.Repeat("-", utf8.RuneCountInString(c.w.s("yourPIN"))))
 	line("")
 	symbol := map[string]string{"digit": "9", "small": "a", "capital": "A", "": "-"}
 	for i := 0; i < len(c.pin); i += textPINPerLine {
@@ -382,12 +381,12 @@ func renderText(l Letter) string {
 	}
 	line(c.pinNote)
 	if c.kinds != nil {
-		line("Under each character: 9 = digit, a = small letter, A = capital letter.")
+		line(c.w.s("kindsNote"))
 	}
 	for _, s := range c.sections {
 		line("")
 		line(s.title)
-		line(strings.Repeat("-", len(s.title)))
+		line(strings.Repeat("-", utf8.RuneCountInString(s.title)))
 		for _, p := range s.paras {
 			for _, w := range wrap(p, textWidth) {
 				line(w)
@@ -515,7 +514,7 @@ func renderPDF(l Letter) ([]byte, error) {
 	pdf.Ln(6)
 
 	pdf.SetFont("Helvetica", "B", 13)
-	pdf.CellFormat(pageWidth, 7, "Your PIN", "", 1, "L", false, 0, "")
+	pdf.CellFormat(pageWidth, 7, enc(c.w.s("yourPIN")), "", 1, "L", false, 0, "")
 	pdf.Ln(2)
 	box := min(boxMax, max(boxMin, pageWidth/float64(len(c.pin))))
 	perRow := int(pageWidth / box)
@@ -531,7 +530,10 @@ func renderPDF(l Letter) ([]byte, error) {
 			pdf.SetFont("Helvetica", "", 6.5)
 			pdf.SetX(pageMargin)
 			for _, k := range c.kinds[i:end] {
-				pdf.CellFormat(box, 4, k, "", 0, "C", false, 0, "")
+				if k != "" {
+					k = c.w.s("kind." + k)
+				}
+				pdf.CellFormat(box, 4, enc(k), "", 0, "C", false, 0, "")
 			}
 			pdf.Ln(-1)
 		}

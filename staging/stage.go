@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +46,10 @@ type Options struct {
 	// LetterFormat Text or PDF.
 	Letters      string
 	LetterFormat string
+	// LetterLang is the batch's letter language (LetterLanguages); a
+	// person whose row names another the letters are written in gets
+	// theirs. "" is English.
+	LetterLang string
 	// Org heads the letters.
 	Org string
 	// LiveAtOnce says the directory makes a staged key usable the moment
@@ -70,6 +75,9 @@ func (o Options) Validate() error {
 		}
 		if o.LetterFormat != Text && o.LetterFormat != PDF {
 			errs = append(errs, fmt.Errorf("--letter-format %q: use %s or %s", o.LetterFormat, Text, PDF))
+		}
+		if o.LetterLang != "" && LetterCatalog(o.LetterLang) == nil {
+			errs = append(errs, fmt.Errorf("--letter-lang %q: letters are written in %s", o.LetterLang, strings.Join(LetterLanguages(), ", ")))
 		}
 		if o.MinPINLength > o.PINLength {
 			errs = append(errs, fmt.Errorf("--min-pin-length %d is longer than --pin-length %d: the keys would refuse their own PINs", o.MinPINLength, o.PINLength))
@@ -213,7 +221,7 @@ func (s *Stager) Stage(ctx context.Context, row api.StagingRow, key fido.Key, pi
 	keyName := s.KeyName(row, key.Product)
 	l := Letter{Org: s.Opts.Org, LiveAtOnce: s.Opts.LiveAtOnce, Batch: s.Batch.Name, UPN: row.UserPrincipalName, DisplayName: row.DisplayName, KeyName: keyName,
 		Model: key.Product, Serial: res.Serial, PIN: pin, MinPINLength: max(s.Opts.MinPINLength, info.MinPINLength),
-		ChangeForced: s.Opts.ForcePINChange && info.AuthnrCfg, Time: s.now()}
+		ChangeForced: s.Opts.ForcePINChange && info.AuthnrCfg, Time: s.now(), Lang: LetterLanguage(row.PreferredLanguage, s.Opts.LetterLang)}
 
 	// tapd first: it refuses a row that has its key already (or that
 	// another station holds) before anything is written, so a stale view

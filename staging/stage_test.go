@@ -128,6 +128,9 @@ func TestStage(t *testing.T) {
 	if o, err := s.FindBySerial(bg, "no-such-serial"); o != nil || err != nil {
 		t.Fatalf("FindBySerial of another: %+v %v", o, err)
 	}
+	if o, _ := s.FindBySerial(bg, res.Serial); !o.Holds() {
+		t.Fatal("a key still registered does not hold")
+	}
 	info, _ := fido.GetInfo(path)
 	if info.MinPINLength != 8 || !info.ForcePINChange {
 		t.Fatalf("the key's min PIN length %d, force change %v", info.MinPINLength, info.ForcePINChange)
@@ -430,5 +433,71 @@ func TestStageKeyWantsLongerPIN(t *testing.T) {
 	}
 	if got, _ := d.op.GetStagingBatch(bg, b.ID); got.Rows[0].State != api.StagingPending {
 		t.Fatalf("row %s", got.Rows[0].State)
+	}
+}
+
+// TestFindBySerialAfterRemoval: once a staged key's registration is
+// removed, its serial names whose key it was without holding it; staged
+// again, the new registration holds it.
+func TestFindBySerialAfterRemoval(t *testing.T) {
+	d := newTapd(t)
+	b := d.batch(t, "west", 1)
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: options(t), Log: slog.New(slog.DiscardHandler), Serial: func(string) string { return "SN-WEST" }}
+	path, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, Product: "Test key"})
+	pin, _ := staging.RandomPIN(8, staging.Digits)
+	res, err := s.Stage(bg, b.Rows[0], fido.Key{Path: path, Product: "Test key"}, pin, false, nothing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upn := b.Rows[0].UserPrincipalName
+	if err := d.op.DeleteUserMethod(bg, upn, res.Method.ID); err != nil {
+		t.Fatal(err)
+	}
+	o, err := s.FindBySerial(bg, "SN-WEST")
+	if err != nil || o == nil || o.Holds() || o.Row.State != api.StagingRemoved || o.Row.UserPrincipalName != upn || o.Batch != "west" {
+		t.Fatalf("after removal: %+v %v", o, err)
+	}
+	// Staged again (the same serial) in a new batch: that row holds it.
+	again, err := d.op.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: "west-again", Users: []api.StagingPerson{{UserPrincipalName: upn}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path2, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, Product: "Test key"})
+	s.Batch = again
+	if _, err := s.Stage(bg, again.Rows[0], fido.Key{Path: path2, Product: "Test key"}, pin, false, nothing); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := s.FindBySerial(bg, "SN-WEST"); err != nil || !o.Holds() || o.Batch != "west-again" {
+		t.Fatalf("staged again: %+v %v", o, err)
+	}
+}
+
+// TestStageLetterInPersonLanguage: a person whose row names Swedish gets
+// a Swedish letter in an English batch; the others get the batch's.
+func TestStageLetterInPersonLanguage(t *testing.T) {
+	d := newTapd(t)
+	for _, u := range []string{"sven@example.com", "ann@example.com"} {
+		if _, err := d.op.CreateUser(bg, api.User{UserPrincipalName: u, DisplayName: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := d.op.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: "mixed", Users: []api.StagingPerson{
+		{UserPrincipalName: "sven@example.com", PreferredLanguage: "sv-SE"}, {UserPrincipalName: "ann@example.com"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := options(t)
+	opts.LetterLang = "en"
+	s := &staging.Stager{Client: d.op, Batch: b, Opts: opts, Log: slog.New(slog.DiscardHandler)}
+	for i, want := range []string{"Din PIN-kod", "Your PIN"} {
+		path, _ := hidroute.PlugNew(t, virtualkey.Options{TouchDelay: time.Millisecond, Product: "Test key"})
+		pin, _ := staging.RandomPIN(8, staging.Digits)
+		res, err := s.Stage(bg, b.Rows[i], fido.Key{Path: path, Product: "Test key"}, pin, false, nothing)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if letter, _ := os.ReadFile(res.Letter); !strings.Contains(string(letter), want) {
+			t.Errorf("%s's letter lacks %q:\n%s", b.Rows[i].UserPrincipalName, want, letter)
+		}
 	}
 }

@@ -20,10 +20,10 @@ func (s *SQL) CreateStagingBatch(ctx context.Context, b StagingBatch, rows []Sta
 				r.State = StagingPending
 			}
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO staging_rows(id, batch_id, position, upn_key, upn, display_name, key_name, state, reason,
-				method_id, aaguid, model, serial_number, credential_id, registered_at, pin_change_forced, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				method_id, aaguid, model, serial_number, credential_id, registered_at, pin_change_forced, updated_at, language)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 				r.ID, b.ID, i+1, upnKey(r.UPN), r.UPN, r.DisplayName, r.KeyName, r.State, r.Reason,
-				r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(b.CreatedAt)); err != nil {
+				r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(b.CreatedAt), r.Language); err != nil {
 				return fmt.Errorf("%s: %w", r.UPN, mapErr(err))
 			}
 		}
@@ -34,12 +34,13 @@ func (s *SQL) CreateStagingBatch(ctx context.Context, b StagingBatch, rows []Sta
 const batchCols = `b.id, b.name, b.created_at, b.created_by,
 	(SELECT COUNT(*) FROM staging_rows r WHERE r.batch_id = b.id AND r.state = 'pending'),
 	(SELECT COUNT(*) FROM staging_rows r WHERE r.batch_id = b.id AND r.state = 'registered'),
-	(SELECT COUNT(*) FROM staging_rows r WHERE r.batch_id = b.id AND r.state = 'failed')`
+	(SELECT COUNT(*) FROM staging_rows r WHERE r.batch_id = b.id AND r.state = 'failed'),
+	(SELECT COUNT(*) FROM staging_rows r WHERE r.batch_id = b.id AND r.state = 'removed')`
 
 func scanBatch(sc interface{ Scan(...any) error }) (StagingBatch, error) {
 	var b StagingBatch
 	var created int64
-	if err := sc.Scan(&b.ID, &b.Name, &created, &b.CreatedBy, &b.Pending, &b.Registered, &b.Failed); err != nil {
+	if err := sc.Scan(&b.ID, &b.Name, &created, &b.CreatedBy, &b.Pending, &b.Registered, &b.Failed, &b.Removed); err != nil {
 		return b, mapErr(err)
 	}
 	b.CreatedAt = fromMS(created)
@@ -52,7 +53,7 @@ func (s *SQL) ListStagingBatches(ctx context.Context) ([]StagingBatch, error) {
 }
 
 const stagingRowCols = `id, batch_id, position, upn, display_name, key_name, state, reason, method_id, aaguid, model, serial_number,
-	credential_id, registered_at, pin_change_forced, updated_at, lease_ceremony, lease_operator, lease_until, lease_writing`
+	credential_id, registered_at, pin_change_forced, updated_at, lease_ceremony, lease_operator, lease_until, lease_writing, registered_by, language`
 
 func scanStagingRow(sc interface{ Scan(...any) error }) (StagingRow, error) {
 	var r StagingRow
@@ -61,7 +62,7 @@ func scanStagingRow(sc interface{ Scan(...any) error }) (StagingRow, error) {
 	var updated, leaseUntil int64
 	var writing int
 	if err := sc.Scan(&r.ID, &r.BatchID, &r.Position, &r.UPN, &r.DisplayName, &r.KeyName, &r.State, &r.Reason, &r.MethodID, &r.AAGUID,
-		&r.Model, &r.SerialNumber, &r.CredentialID, &reg, &forced, &updated, &r.Lease.CeremonyID, &r.Lease.OperatorID, &leaseUntil, &writing); err != nil {
+		&r.Model, &r.SerialNumber, &r.CredentialID, &reg, &forced, &updated, &r.Lease.CeremonyID, &r.Lease.OperatorID, &leaseUntil, &writing, &r.RegisteredBy, &r.Language); err != nil {
 		return r, mapErr(err)
 	}
 	r.RegisteredAt, r.PINChangeForced, r.UpdatedAt = fromNullMS(reg), forced == 1, fromMS(updated)
@@ -110,9 +111,9 @@ func (s *SQL) MarkStagingRow(ctx context.Context, r StagingRow) error {
 	keep := `CASE WHEN lease_writing = 1 AND ? <> 'registered' THEN %s ELSE %s END`
 	leaseSet := fmt.Sprintf(`lease_ceremony = `+keep+`, lease_operator = `+keep+`, lease_until = `+keep+`, lease_writing = `+keep,
 		"lease_ceremony", "''", "lease_operator", "''", "lease_until", "0", "lease_writing", "0")
-	err := affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET state = ?, reason = ?, method_id = ?, aaguid = ?, model = ?, serial_number = ?,
-		credential_id = ?, registered_at = ?, pin_change_forced = ?, updated_at = ?, `+leaseSet+` WHERE batch_id = ? AND id = ? AND state <> 'registered'`),
-		r.State, r.Reason, r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(r.UpdatedAt),
+	err := affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET state = ?, reason = ?, key_name = ?, method_id = ?, aaguid = ?, model = ?, serial_number = ?,
+		credential_id = ?, registered_at = ?, pin_change_forced = ?, updated_at = ?, registered_by = ?, `+leaseSet+` WHERE batch_id = ? AND id = ? AND state NOT IN ('registered', 'removed')`),
+		r.State, r.Reason, r.KeyName, r.MethodID, r.AAGUID, r.Model, r.SerialNumber, r.CredentialID, nullMS(r.RegisteredAt), b2i(r.PINChangeForced), ms(r.UpdatedAt), r.RegisteredBy,
 		r.State, r.State, r.State, r.State, r.BatchID, r.ID))
 	if err != ErrNotFound {
 		return mapErr(err)
@@ -121,7 +122,7 @@ func (s *SQL) MarkStagingRow(ctx context.Context, r StagingRow) error {
 	if err != nil {
 		return err
 	}
-	if r.State != StagingRegistered || r.MethodID != cur.MethodID {
+	if r.State != StagingRegistered || cur.State != StagingRegistered || r.MethodID != cur.MethodID {
 		return ErrRegistered
 	}
 	// Registered already, the same key: only what the kiosk learns after
@@ -132,7 +133,7 @@ func (s *SQL) MarkStagingRow(ctx context.Context, r StagingRow) error {
 }
 
 func (s *SQL) ActiveStagingRows(ctx context.Context, upn string) ([]StagingRow, error) {
-	return s.stagingRows(ctx, s.r(), `upn_key = ? AND state <> 'failed' ORDER BY updated_at, id`, upnKey(upn))
+	return s.stagingRows(ctx, s.r(), `upn_key = ? AND state IN ('pending', 'registered') ORDER BY updated_at, id`, upnKey(upn))
 }
 
 // leaseUpdate runs a conditional UPDATE of a row's lease. Matching
@@ -141,7 +142,7 @@ func (s *SQL) ActiveStagingRows(ctx context.Context, upn string) ([]StagingRow, 
 // decides, so two racing callers cannot both pass.
 func (s *SQL) leaseUpdate(ctx context.Context, batchID, rowID, set, cond string, args ...any) (StagingRow, error) {
 	args = append(args, batchID, rowID)
-	err := affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET `+set+` WHERE `+cond+` AND batch_id = ? AND id = ? AND state <> 'registered'`), args...))
+	err := affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET `+set+` WHERE `+cond+` AND batch_id = ? AND id = ? AND state NOT IN ('registered', 'removed')`), args...))
 	if err != nil && err != ErrNotFound {
 		return StagingRow{}, mapErr(err)
 	}
@@ -151,7 +152,7 @@ func (s *SQL) leaseUpdate(ctx context.Context, batchID, rowID, set, cond string,
 		return cur, rerr
 	case err == nil:
 		return cur, nil
-	case cur.State == StagingRegistered:
+	case cur.State == StagingRegistered || cur.State == StagingRemoved:
 		return cur, ErrRegistered
 	}
 	return cur, ErrLeased
@@ -172,4 +173,80 @@ func (s *SQL) ReleaseStagingRow(ctx context.Context, batchID, rowID, ceremonyID 
 	_, err := s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET lease_ceremony = '', lease_operator = '', lease_until = 0, lease_writing = 0
 		WHERE batch_id = ? AND id = ? AND lease_ceremony = ? AND lease_ceremony <> ''`), batchID, rowID, ceremonyID)
 	return mapErr(err)
+}
+
+func (s *SQL) StagedKeyRemoved(ctx context.Context, upn, methodID string, now time.Time) (int, error) {
+	if methodID == "" {
+		return 0, nil
+	}
+	res, err := s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET state = 'removed', updated_at = ?
+		WHERE upn_key = ? AND method_id = ? AND state = 'registered'`), ms(now), upnKey(upn), methodID)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), mapErr(err)
+}
+
+// freeRow is the condition of a row nobody holds: no key registered with
+// it, and no station's lease binding at the given time.
+const freeRow = `state <> 'registered' AND (lease_ceremony = '' OR lease_until <= ?)`
+
+// whyNotFree says why a row did not match freeRow.
+func whyNotFree(r StagingRow) error {
+	if r.State == StagingRegistered {
+		return ErrRegistered
+	}
+	return ErrLeased
+}
+
+func (s *SQL) DeleteStagingBatch(ctx context.Context, batchID string, now time.Time) (StagingRow, error) {
+	var held StagingRow
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.stagingBatchByID(ctx, tx, batchID); err != nil {
+			return err
+		}
+		// The rows go first, each only if free: what stays tells why the
+		// batch must stay, and the transaction then keeps every row.
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM staging_rows WHERE batch_id = ? AND `+freeRow), batchID, ms(now)); err != nil {
+			return mapErr(err)
+		}
+		left, err := s.stagingRows(ctx, tx, `batch_id = ? ORDER BY position`, batchID)
+		if err != nil {
+			return err
+		}
+		if len(left) > 0 {
+			held = left[0]
+			return whyNotFree(held)
+		}
+		return mapErr(affected(tx.ExecContext(ctx, s.q(`DELETE FROM staging_batches WHERE id = ?`), batchID)))
+	})
+	return held, err
+}
+
+func (s *SQL) stagingBatchByID(ctx context.Context, q runner, id string) (StagingBatch, error) {
+	return scanBatch(q.QueryRowContext(ctx, s.q(`SELECT `+batchCols+` FROM staging_batches b WHERE b.id = ?`), id))
+}
+
+func (s *SQL) DeleteStagingRow(ctx context.Context, batchID, rowID string, now time.Time) (StagingRow, error) {
+	var cur StagingRow
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if cur, err = s.stagingRow(ctx, tx, batchID, rowID); err != nil {
+			return err
+		}
+		err = affected(tx.ExecContext(ctx, s.q(`DELETE FROM staging_rows WHERE batch_id = ? AND id = ? AND `+freeRow), batchID, rowID, ms(now)))
+		if err == ErrNotFound {
+			return whyNotFree(cur)
+		}
+		return mapErr(err)
+	})
+	return cur, err
+}
+
+func (s *SQL) ReissueStagingRow(ctx context.Context, batchID, rowID, methodID string, now time.Time) error {
+	return mapErr(affected(s.w().ExecContext(ctx, s.q(`UPDATE staging_rows SET state = 'pending', reason = '', method_id = '', aaguid = '', model = '',
+		serial_number = '', credential_id = '', registered_at = NULL, pin_change_forced = 0, registered_by = '', updated_at = ?,
+		lease_ceremony = '', lease_operator = '', lease_until = 0, lease_writing = 0
+		WHERE batch_id = ? AND id = ? AND method_id = ? AND state IN ('registered', 'removed')`), ms(now), batchID, rowID, methodID)))
 }

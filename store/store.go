@@ -397,6 +397,10 @@ const (
 	StagingPending    = "pending"
 	StagingRegistered = "registered"
 	StagingFailed     = "failed"
+	// StagingRemoved is a row whose key was registered and whose
+	// registration is gone since: it keeps the key's facts and holds
+	// nobody.
+	StagingRemoved = "removed"
 )
 
 // StagingBatch is one staging run: people IT registers keys for before
@@ -407,7 +411,7 @@ type StagingBatch struct {
 	CreatedAt time.Time
 	CreatedBy string
 
-	Pending, Registered, Failed int
+	Pending, Registered, Failed, Removed int
 }
 
 // StagingRow is one person of a batch and how their key went. The key
@@ -419,7 +423,8 @@ type StagingRow struct {
 	UPN         string
 	DisplayName string
 	KeyName     string
-	State       string // StagingPending, StagingRegistered or StagingFailed
+	Language    string // the person's letter language (a BCP 47 tag), or ""
+	State       string // StagingPending, StagingRegistered, StagingFailed or StagingRemoved
 	Reason      string // why it failed
 
 	MethodID        string
@@ -430,6 +435,8 @@ type StagingRow struct {
 	RegisteredAt    *time.Time
 	PINChangeForced bool
 	UpdatedAt       time.Time
+	// RegisteredBy is the admin token (its id) that registered the key.
+	RegisteredBy string
 
 	Lease StagingLease
 }
@@ -464,7 +471,8 @@ type Staging interface {
 	GetStagingBatch(ctx context.Context, ref string) (StagingBatch, []StagingRow, error)
 	// GetStagingRow reads one row of a batch.
 	GetStagingRow(ctx context.Context, batchID, rowID string) (StagingRow, error)
-	// MarkStagingRow replaces the row's state and key facts with r's. A row
+	// MarkStagingRow replaces the row's state, key name and key facts with
+	// r's. A row
 	// already registered gives ErrRegistered, unless r repeats its state
 	// and MethodID: then only SerialNumber and PINChangeForced are taken
 	// (what the kiosk learns after the registration). Of two racing
@@ -475,6 +483,22 @@ type Staging interface {
 	// ActiveStagingRows lists the rows for the person, in any batch, that
 	// are pending or registered.
 	ActiveStagingRows(ctx context.Context, upn string) ([]StagingRow, error)
+	// StagedKeyRemoved turns the person's registered rows whose key is
+	// methodID into StagingRemoved, for a registration that is gone, and
+	// says how many it turned. A row of another state is left alone.
+	StagedKeyRemoved(ctx context.Context, upn, methodID string, now time.Time) (int, error)
+	// DeleteStagingBatch deletes the batch with its rows when none of them
+	// is registered or leased at now: else ErrRegistered or ErrLeased with
+	// the first such row, and nothing is deleted. No such batch is
+	// ErrNotFound.
+	DeleteStagingBatch(ctx context.Context, batchID string, now time.Time) (StagingRow, error)
+	// DeleteStagingRow deletes one row that is not registered nor leased at
+	// now (else ErrRegistered or ErrLeased) and returns it as it was.
+	DeleteStagingRow(ctx context.Context, batchID, rowID string, now time.Time) (StagingRow, error)
+	// ReissueStagingRow puts a registered or removed row whose key is
+	// methodID back to pending, its key facts and lease cleared, for the
+	// person to be staged anew. Any other row is ErrNotFound.
+	ReissueStagingRow(ctx context.Context, batchID, rowID, methodID string, now time.Time) error
 
 	// A row's registration is exclusive: asking for creation options with
 	// a row leases it (LeaseStagingRow), and the registration claims the
@@ -483,7 +507,8 @@ type Staging interface {
 	// return with ErrLeased is the row as it stands, so the caller can say
 	// whose lease it is and until when.
 
-	// LeaseStagingRow leases the row to l when it is not registered and
+	// LeaseStagingRow leases the row to l when it is not registered (nor
+	// removed: a removed row is reissued, not registered again) and
 	// its lease is free at now (none, or ended) or held, not writing, by
 	// l.OperatorID (the same operator starting again takes it over). A
 	// registered row gives ErrRegistered, a lease held by someone else or

@@ -1,5 +1,7 @@
 package tui
 
+import "github.com/tapkiosk/tapkiosk/staging"
+
 // Staging mode's sentences, in their own file so the walk-up kiosk's
 // catalogues stay readable; init adds them to each language, and
 // TestCatalogsAgree holds them to the same rules.
@@ -26,6 +28,8 @@ var stagingEnglish = Catalog{
 	"stage.notEmptyPasskeys.other": "This key is not empty: it holds %d passkeys.",
 	"stage.ownedTitle":             "This is %s's key, staged in batch %s.",
 	"stage.ownedBody":              "It is registered for %s. Wiping it would take it away from them, so it is not offered here: unplug it and plug in another key. (To stage it again, remove that registration first, with tapctl.)",
+	"stage.releasedTitle":          "This key was %s's, staged in batch %s.",
+	"stage.releasedBody":           "Its registration for %s has been removed, so it can be staged again. To do so it must be wiped: every passkey on it is deleted for good. Press Ctrl+W to wipe it, or unplug it.",
 	"stage.notEmptyBody":           "To stage it, it must be wiped: every passkey on it is deleted for good, and it cannot be undone. If this is a key you have staged already, unplug it: wiping it would take that person's key away.",
 	"stage.replugTitle":            "Unplug the key and plug it back in.",
 	"stage.replugBody":             "A key can be wiped only in its first seconds after it is plugged in. The wipe starts as soon as it is back.",
@@ -75,6 +79,7 @@ var stagingEnglish = Catalog{
 	"stage.failedHint":             "To try the failed ones again, start the kiosk with --retry-failed.",
 	"stage.skipTitle":              "Skip %s?",
 	"stage.skipBody":               "They are marked not staged, with the reason \"%s\", and their PIN letter is deleted. --retry-failed puts them back later.",
+	"stage.skipWipeBody":           "Their key has their PIN on it now, which nobody will know once their letter is deleted, so it is wiped first: unplug it, plug it back in and touch it. Then they are marked not staged, with the reason \"%s\", and the letter is deleted. --retry-failed puts them back later.",
 	"stage.help.skipYes":           "skip",
 	"stage.stopTitle":              "Stop staging?",
 	"stage.stopBody":               "Nothing is lost: the batch goes on from here next time. A key being set up now may need to be wiped and set up again.",
@@ -112,6 +117,8 @@ var stagingSwedish = Catalog{
 	"stage.notEmptyPasskeys.other": "Nyckeln är inte tom: den har %d nycklar (passkeys).",
 	"stage.ownedTitle":             "Det här är nyckeln till %s, förberedd i omgång %s.",
 	"stage.ownedBody":              "Den är registrerad för %s. Att radera den skulle ta den ifrån dem, så det erbjuds inte här: ta ut den och sätt i en annan nyckel. (För att förbereda den igen, ta först bort den registreringen med tapctl.)",
+	"stage.releasedTitle":          "Den här nyckeln tillhörde %s, förberedd i omgång %s.",
+	"stage.releasedBody":           "Dess registrering för %s har tagits bort, så den kan förberedas igen. Först måste den raderas: alla nycklar (passkeys) på den försvinner för gott. Tryck Ctrl+W för att radera den, eller ta ut den.",
 	"stage.notEmptyBody":           "För att förberedas måste den raderas: alla nycklar (passkeys) på den försvinner för gott, och det går inte att ångra. Är det en nyckel du redan har förberett, ta ut den: att radera den tar den personens nyckel ifrån dem.",
 	"stage.replugTitle":            "Ta ut nyckeln och sätt i den igen.",
 	"stage.replugBody":             "En nyckel kan bara raderas under sina första sekunder efter att den satts i. Raderingen börjar så fort den är tillbaka.",
@@ -161,6 +168,7 @@ var stagingSwedish = Catalog{
 	"stage.failedHint":             "Starta kiosken med --retry-failed för att försöka igen med de misslyckade.",
 	"stage.skipTitle":              "Hoppa över %s?",
 	"stage.skipBody":               "De markeras som inte förberedda, med orsaken \"%s\", och deras PIN-brev raderas. --retry-failed tar med dem igen senare.",
+	"stage.skipWipeBody":           "Deras nyckel har nu deras PIN-kod, som ingen känner till när brevet är raderat, så den raderas först: ta ut den, sätt i den igen och rör vid den. Sedan markeras de som inte förberedda, med orsaken \"%s\", och brevet raderas. --retry-failed tar med dem igen senare.",
 	"stage.help.skipYes":           "hoppa över",
 	"stage.stopTitle":              "Sluta förbereda?",
 	"stage.stopBody":               "Inget går förlorat: omgången fortsätter härifrån nästa gång. En nyckel som förbereds nu kan behöva raderas och förberedas igen.",
@@ -181,5 +189,12 @@ func init() {
 	}
 	for k, v := range stagingSwedish {
 		swedish[k] = v
+	}
+	// The PIN letters' wording, from staging: a language the screens
+	// speak must be one the letters are written in (TestCatalogsAgree).
+	for lang, c := range catalogs {
+		for k, v := range staging.LetterCatalog(lang) {
+			c["letter."+k] = v
+		}
 	}
 }

@@ -74,6 +74,14 @@ type StagingModel struct {
 	dark          bool
 	quitAsk       bool
 	skipAsk       bool // "skip this person?", asked before it is done
+	// pinOnKey: the person's key holds their PIN (set this run, or found
+	// on a key plugged back in). Skipping them then wipes the key first,
+	// after the operator confirms, so that no key is left with a PIN
+	// whose letter is gone; skipWipe is that wipe under way, and
+	// skipReason the reason the row will get.
+	pinOnKey   bool
+	skipWipe   bool
+	skipReason string
 
 	step    sStep
 	batch   api.StagingBatch
@@ -100,7 +108,9 @@ type StagingModel struct {
 	// lastActivity is the last key pressed, plugged or pulled, for Idle.
 	lastActivity time.Time
 	idleStopped  bool
-	// owner is whom the key in sNotEmpty was staged for, if it was.
+	// owner is whom the key in sNotEmpty was staged for, if it was: while
+	// it holds the key no wipe is offered; once its registration is gone
+	// the wipe is, under a title naming whose key it was.
 	owner *staging.Owner
 	// keysNow is how many keys the last look saw, to notice a change.
 	keysNow int
@@ -298,6 +308,7 @@ func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var wrong *fido.PINWrongError
 		switch {
 		case msg.err == nil:
+			m.pinOnKey = true
 			return m, m.startStage(true)
 		case errors.As(msg.err, &wrong), errors.Is(msg.err, fido.ErrPINBlocked), errors.Is(msg.err, fido.ErrPINAuthBlocked):
 			// Not this person's PIN after all (another key): the key
@@ -377,6 +388,7 @@ func (m *StagingModel) endRow() {
 	m.pin1.Reset()
 	m.pin2.Reset()
 	m.result, m.problem, m.row = staging.Result{}, nil, api.StagingRow{}
+	m.pinOnKey, m.skipWipe, m.skipReason = false, false, ""
 }
 
 func (m *StagingModel) writeManifest() tea.Cmd {
@@ -520,6 +532,9 @@ func (m *StagingModel) stageEvent(ev sEventMsg) tea.Cmd {
 	switch msg := ev.msg.(type) {
 	case sPhaseMsg:
 		m.phase = staging.Phase(msg)
+		if m.phase > staging.PhasePIN {
+			m.pinOnKey = true // the PIN phase is over: the key has it
+		}
 		return waitOn(ev.ch)
 	case sResultMsg:
 		m.cancel = nil
@@ -559,6 +574,11 @@ func (m *StagingModel) staged(msg sResultMsg) tea.Cmd {
 
 func (m *StagingModel) resetDone(err error) tea.Cmd {
 	switch {
+	case err == nil && m.skipWipe:
+		// The skipped person's key is empty again: now the row is marked
+		// and the letter deleted.
+		m.skipWipe, m.pinOnKey, m.step = false, false, sFailed // if marking fails, Ctrl+S asks again
+		return m.markSkipped(m.skipReason)
 	case err == nil:
 		m.busy = m.t.S("key.reading")
 		path := m.key.Path
@@ -621,7 +641,7 @@ func (m *StagingModel) bindings() []key.Binding {
 		bs = []key.Binding{m.keySkip()}
 	case sNotEmpty:
 		bs = []key.Binding{m.keyWipe(), m.keyOther(), m.keySkip()}
-		if m.owner != nil {
+		if m.owner.Holds() {
 			bs = []key.Binding{m.keyOther(), m.keySkip()} // not theirs to wipe here
 		}
 	case sResetPlug, sResetTouch:
@@ -682,7 +702,7 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 	case sNotEmpty:
 		switch {
-		case key.Matches(k, m.keyWipe()) && m.owner == nil:
+		case key.Matches(k, m.keyWipe()) && !m.owner.Holds():
 			m.step, m.problem, m.keyGone = sResetPlug, nil, false
 			return m.pollKeys(false)
 		case key.Matches(k, m.keyOther()):
@@ -693,6 +713,7 @@ func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
 		}
 	case sResetPlug, sResetTouch:
 		if key.Matches(k, m.keyCancel()) {
+			m.skipWipe = false // the skip waits for the operator again
 			if m.cancel != nil {
 				m.cancel() // Reset answers ErrCancelled: back to the question
 				return nil
@@ -739,16 +760,32 @@ func (m *StagingModel) askSkip() tea.Cmd {
 	return nil
 }
 
-// skip marks the person failed (with the last problem as the reason, or
-// "skipped") and goes on to the next.
+// skipReason is the reason a skipped row gets: the last problem, or
+// "skipped".
+func (m *StagingModel) skipWhy() string {
+	if m.problem != nil {
+		return m.explain(m.problem)
+	}
+	return m.t.S("stage.skipped")
+}
+
+// skip marks the person failed (with skipWhy's reason) and goes on to
+// the next. A key that holds their PIN is wiped first (the operator was
+// told so when asked): replugged and touched, as any wipe.
 func (m *StagingModel) skip() tea.Cmd {
 	if m.row.ID == "" {
 		return nil
 	}
-	reason := m.t.S("stage.skipped")
-	if m.problem != nil {
-		reason = m.explain(m.problem)
+	if m.pinOnKey {
+		m.skipWipe, m.skipReason = true, m.skipWhy()
+		m.step, m.problem, m.keyGone = sResetPlug, nil, false
+		return m.pollKeys(false)
 	}
+	return m.markSkipped(m.skipWhy())
+}
+
+// markSkipped marks the row failed with reason and deletes its letter.
+func (m *StagingModel) markSkipped(reason string) tea.Cmd {
 	row := m.row
 	m.busy = m.t.S("stage.skipping")
 	return call(callTimeout, func(ctx context.Context) tea.Msg { return sFailedMsg{m.stager.Fail(ctx, row, reason)} })

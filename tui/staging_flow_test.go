@@ -2,9 +2,12 @@ package tui
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
@@ -234,6 +237,25 @@ func TestStagingOwnedKeyIsNotWiped(t *testing.T) {
 	}
 }
 
+// TestStagingReleasedKeyIsWiped: a key whose staged registration was
+// removed is named as whose it was, and Ctrl+W wipes it.
+func TestStagingReleasedKeyIsWiped(t *testing.T) {
+	m := stagingAt(t, staging.RandomPINs)
+	m.key = vkey
+	m.notEmpty(nil)
+	send(m, sOwnerMsg{path: vkey.Path, owner: &staging.Owner{Row: api.StagingRow{UserPrincipalName: "eve@example.com", DisplayName: "Eve", State: api.StagingRemoved}, Batch: "north"}})
+	if out := m.Render(); !strings.Contains(out, "This key was Eve's, staged in batch north.") || !strings.Contains(out, "Its registration for eve@example.com has been removed") {
+		t.Fatalf("screen:\n%s", out)
+	}
+	if !slices.ContainsFunc(m.bindings(), func(b key.Binding) bool { return b.Help().Key == "ctrl+w" }) {
+		t.Fatal("the wipe is not offered for a key whose registration is gone")
+	}
+	send(m, tea.KeyPressMsg{Code: 'w', Mod: tea.ModCtrl})
+	if m.step != sResetPlug {
+		t.Fatalf("Ctrl+W on a released key: step %d", m.step)
+	}
+}
+
 // TestStagingSkipAsks: Ctrl+S asks before a person is marked not staged.
 func TestStagingSkipAsks(t *testing.T) {
 	m := stagingAt(t, staging.RandomPINs)
@@ -249,5 +271,54 @@ func TestStagingSkipAsks(t *testing.T) {
 	send(m, ctrlS)
 	if cmd := send(m, tea.KeyPressMsg{Code: 'y', Text: "y"}); cmd == nil || m.busy == "" {
 		t.Fatal("y did not skip")
+	}
+}
+
+// TestStagingSkipWipesKeyWithPIN: a person skipped after their PIN
+// reached their key is marked only once the key is wiped, after the
+// operator was told so; Esc during the wipe takes the skip back.
+func TestStagingSkipWipesKeyWithPIN(t *testing.T) {
+	m := stagingAt(t, staging.RandomPINs)
+	m.key, m.pin = vkey, "482915"
+	send(m, sEventMsg{msg: sPhaseMsg(staging.PhaseMinLength)}) // the PIN phase is over
+	m.step, m.problem = sFailed, fido.ErrTouchTimeout
+	ctrlS, yes := tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}, tea.KeyPressMsg{Code: 'y', Text: "y"}
+	send(m, ctrlS)
+	if out := m.Render(); !strings.Contains(out, "wiped first") {
+		t.Fatalf("the question does not say the key is wiped:\n%s", out)
+	}
+	send(m, yes)
+	if m.step != sResetPlug || m.busy != "" || !m.skipWipe {
+		t.Fatalf("y with a PIN on the key: step %d, busy %q", m.step, m.busy)
+	}
+	send(m, tea.KeyPressMsg{Code: tea.KeyEscape})
+	if m.skipWipe {
+		t.Fatal("Esc did not take the skip back")
+	}
+	// Again, through to the wipe's end: then the row is marked, with the
+	// problem the operator saw as the reason.
+	m.step, m.problem = sFailed, fido.ErrTouchTimeout
+	send(m, ctrlS)
+	send(m, yes)
+	if cmd := send(m, sResetMsg{}); cmd == nil || m.busy == "" || m.pinOnKey || m.skipWipe {
+		t.Fatalf("the wipe's end did not mark the row: busy %q", m.busy)
+	}
+	if m.skipReason == "" || m.skipReason == m.t.S("stage.skipped") || m.row.ID == "" {
+		t.Fatalf("the row or its reason was forgotten before it was marked: %q", m.skipReason)
+	}
+}
+
+// TestStagingSkipWithoutPINMarksAtOnce: no PIN on the key, no wipe.
+func TestStagingSkipWithoutPINMarksAtOnce(t *testing.T) {
+	m := stagingAt(t, staging.RandomPINs)
+	m.key = vkey
+	send(m, sEventMsg{msg: sPhaseMsg(staging.PhaseLetter)})
+	m.step = sFailed
+	send(m, tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl})
+	if out := m.Render(); strings.Contains(out, "wiped first") {
+		t.Fatalf("a wipe is announced for a key without the PIN:\n%s", out)
+	}
+	if cmd := send(m, tea.KeyPressMsg{Code: 'y', Text: "y"}); cmd == nil || m.busy == "" || m.step == sResetPlug {
+		t.Fatalf("step %d busy %q", m.step, m.busy)
 	}
 }

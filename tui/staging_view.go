@@ -110,15 +110,15 @@ func (m *StagingModel) body(w int) string {
 		return st.box.Width(min(w, 64)).Render(st.title.Render(t.S("stage.stopTitle")) + "\n" + para(st.body, t.S("stage.stopBody"), min(w, 64)-4))
 	}
 	if m.skipAsk {
-		reason := t.S("stage.skipped")
-		if m.problem != nil {
-			reason = m.explain(m.problem)
-		}
 		name := Clean(m.row.DisplayName, 50)
 		if name == "" {
 			name = Clean(m.row.UserPrincipalName, 60)
 		}
-		return st.box.Width(min(w, 64)).Render(st.title.Render(t.S("stage.skipTitle", name)) + "\n" + para(st.body, t.S("stage.skipBody", reason), min(w, 64)-4))
+		body := t.S("stage.skipBody", m.skipWhy())
+		if m.pinOnKey {
+			body = t.S("stage.skipWipeBody", m.skipWhy())
+		}
+		return st.box.Width(min(w, 64)).Render(st.title.Render(t.S("stage.skipTitle", name)) + "\n" + para(st.body, body, min(w, 64)-4))
 	}
 	var out string
 	switch m.step {
@@ -146,6 +146,10 @@ func (m *StagingModel) body(w int) string {
 			}
 			title = t.S("stage.ownedTitle", name, Clean(o.Batch, 40))
 			body = t.S("stage.ownedBody", Clean(o.Row.UserPrincipalName, 60))
+			if !o.Holds() {
+				title = t.S("stage.releasedTitle", name, Clean(o.Batch, 40))
+				body = t.S("stage.releasedBody", Clean(o.Row.UserPrincipalName, 60))
+			}
 		}
 		out = m.who(w) + "\n" + para(st.title, title, w) + "\n" + para(st.body, body, w)
 	case sResetPlug:

@@ -114,7 +114,7 @@ func (d demoKey) watch(k *virtualkey.Key, log *slog.Logger) {
 			case "fresh":
 				// Another, empty key (staging a batch takes one per
 				// person); its state sits beside the first one's.
-				state := fmt.Sprintf("%s.%d", *d.state, d.fresh.Add(1)+1)
+				state := nextFreshState(*d.state, d.fresh)
 				nk, err := d.newKey(state)
 				if err != nil {
 					log.Error("virtual key control", "command", cmd, "err", err)

@@ -93,7 +93,7 @@ func run(args []string, stderr io.Writer) int {
 	} else if !*stage.on && !strings.HasPrefix(token, api.KioskTokenPrefix) {
 		problems = append(problems, fmt.Sprintf("--token-file %s does not hold a kiosk token (it should start with %s)", *tokenFile, api.KioskTokenPrefix))
 	}
-	problems = append(problems, stage.problems(*org)...)
+	problems = append(problems, stage.problems(*org, *lang)...)
 	if _, err := tui.NewT(*lang); err != nil {
 		problems = append(problems, "--lang: "+err.Error())
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -28,5 +29,29 @@ func TestTokenFileMustBePrivate(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), api.KioskTokenPrefix+"x") {
 		t.Fatal("the token was printed")
+	}
+}
+
+// TestFreshStateIsNew: the demo's "fresh" never names a key an earlier
+// kiosk run made, so a restarted kiosk's fresh key is empty.
+func TestFreshStateIsNew(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "key.json")
+	var n atomic.Int64
+	if got := nextFreshState(base, &n); got != base+".2" {
+		t.Fatalf("first fresh key %s", got)
+	}
+	// A restart: the counter begins again, and key.json.2 and .3 hold
+	// the last run's keys.
+	for _, s := range []string{".2", ".3"} {
+		if err := os.WriteFile(base+s, []byte(`{"pin":"x"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var again atomic.Int64
+	if got := nextFreshState(base, &again); got != base+".4" {
+		t.Fatalf("after a restart the fresh key is %s, an old one", got)
+	}
+	if got := nextFreshState(base, &again); got != base+".5" {
+		t.Fatalf("the next one %s", got)
 	}
 }

@@ -34,6 +34,7 @@ type stagingFlags struct {
 	force        *bool
 	letters      *string
 	format       *string
+	letterLang   *string
 	manifest     *string
 	retryFailed  *bool
 }
@@ -42,7 +43,7 @@ func addStagingFlags(fs *flag.FlagSet) stagingFlags {
 	return stagingFlags{
 		on:           fs.Bool("staging", false, "staging mode: register a batch of keys for people, signed in with an operator's admin token (see --batch)"),
 		batch:        fs.String("batch", "", "staging: the batch (name or id) to work through; with --csv, the name of the batch to make (default: the file's name)"),
-		csv:          fs.String("csv", "", "staging: make the batch from this CSV (upn,displayName,keyName) if it does not exist yet"),
+		csv:          fs.String("csv", "", "staging: make the batch from this CSV (upn,displayName,keyName[,preferredLanguage]) if it does not exist yet"),
 		group:        fs.String("group", "", "staging: make the batch from this directory group's members (its name, or in Entra mode its id) if it does not exist yet"),
 		pins:         fs.String("pins", staging.RandomPINs, "staging: random (drawn per key, written into a PIN letter) or typed (by the operator, for each key)"),
 		pinLength:    fs.Int("pin-length", 6, "staging: length of random PINs"),
@@ -51,18 +52,26 @@ func addStagingFlags(fs *flag.FlagSet) stagingFlags {
 		force:        fs.Bool("force-pin-change", true, "staging: make each key ask for a new PIN on first use (CTAP 2.1 keys)"),
 		letters:      fs.String("letters", "", "staging: directory for the PIN letters (random PINs; made 0700, each letter 0600)"),
 		format:       fs.String("letter-format", staging.Text, "staging: PIN letters as text or pdf"),
-		manifest:     fs.String("manifest", "", "staging: directory to write the batch's manifest (CSV and JSON) to when done or stopped (default: --letters)"),
-		retryFailed:  fs.Bool("retry-failed", false, "staging: put the batch's failed people back in the queue first"),
+		letterLang: fs.String("letter-lang", "", "staging: the batch's PIN letter language ("+strings.Join(staging.LetterLanguages(), ", ")+
+			"; default: --lang); a person whose row has a preferredLanguage the letters are written in gets theirs"),
+		manifest:    fs.String("manifest", "", "staging: directory to write the batch's manifest (CSV and JSON) to when done or stopped (default: --letters)"),
+		retryFailed: fs.Bool("retry-failed", false, "staging: put the batch's failed people back in the queue first"),
 	}
 }
 
-func (f stagingFlags) options(org string) staging.Options {
+// options are the Stager's options; lang is the screens' language, the
+// letters' when --letter-lang is not given.
+func (f stagingFlags) options(org, lang string) staging.Options {
+	letterLang := *f.letterLang
+	if letterLang == "" {
+		letterLang = lang
+	}
 	return staging.Options{PINs: *f.pins, PINLength: *f.pinLength, Alphabet: *f.alphabet, MinPINLength: *f.minPINLength,
-		ForcePINChange: *f.force, Letters: *f.letters, LetterFormat: *f.format, Org: org}
+		ForcePINChange: *f.force, Letters: *f.letters, LetterFormat: *f.format, LetterLang: letterLang, Org: org}
 }
 
 // problems lists what is wrong with the staging flags, all at once.
-func (f stagingFlags) problems(org string) []string {
+func (f stagingFlags) problems(org, lang string) []string {
 	if !*f.on {
 		return nil
 	}
@@ -78,7 +87,7 @@ func (f stagingFlags) problems(org string) []string {
 			out = append(out, fmt.Sprintf("--csv: %v", err))
 		}
 	}
-	if err := f.options(org).Validate(); err != nil {
+	if err := f.options(org, lang).Validate(); err != nil {
 		for _, e := range strings.Split(err.Error(), "\n") {
 			out = append(out, e)
 		}
@@ -149,7 +158,7 @@ func runStaging(f stagingFlags, c *api.Client, cfg tui.StagingConfig, serial fun
 		fmt.Fprintln(stderr, "kiosk:", err)
 		return 2
 	}
-	opts := f.options(cfg.Org)
+	opts := f.options(cfg.Org, cfg.Lang)
 	// In Entra mode a staged key can sign in the moment it is registered:
 	// the screens and letters say so.
 	if pol, err := c.GetFIDO2Policy(ctx); err != nil {

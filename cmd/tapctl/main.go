@@ -48,13 +48,7 @@ Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <ver
   methods list UPN | methods delete UPN ID       a user's methods (keys, the pass); remove one
   fido2-policy show
   fido2-policy set [--attestation-enforced=BOOL] [--restrictions off|allow|block] [--aaguids A,B]
-  staging create NAME (--users U1,U2 | --csv FILE | --group G)
-                                                 a batch of people to register keys for; CSV columns upn,displayName,keyName;
-                                                 G is a group's name (or its object id in Entra); --name NAME may replace NAME
-  staging list | staging show NAME               batches with their counts; one batch's rows
-  staging export NAME --format csv|json [--out FILE]
-                                                 the registered keys: upn, method id, AAGUID, model, serial, credential id
-  kiosk add NAME | kiosk list | kiosk revoke NAME
+` + stagingUsage + `  kiosk add NAME | kiosk list | kiosk revoke NAME
   token add NAME --role R [--expires D] | token list | token revoke NAME
                                                  roles: ` + "globalAdministrator, privilegedAuthenticationAdministrator,\n" +
 	`                                                 authenticationAdministrator, policyAdministrator, reader
@@ -65,6 +59,19 @@ Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <ver
 Durations: 90m, 8h, 2d or plain minutes (60).
 Server: a URL with its scheme; the default, http://127.0.0.1:8443, is tapd's default listen address.
 Environment: TAPCTL_SERVER, TAPCTL_TOKEN or TAPCTL_TOKEN_FILE (not both), TAPCTL_CA_FILE.
+`
+
+// stagingUsage is the staging commands, in the usage and alone for
+// `tapctl staging` and `tapctl staging --help`.
+const stagingUsage = `  staging create NAME (--users U1,U2 | --csv FILE | --group G)
+                                                 a batch of people to register keys for; CSV columns upn,displayName,keyName;
+                                                 G is a group's name (or its object id in Entra); --name NAME may replace NAME
+  staging list | staging show NAME               batches with their counts; one batch's rows and their keys
+  staging export NAME --format csv|json [--out FILE]
+                                                 everyone in the batch: state, reason, names, and the key registered
+  staging remove NAME UPN                        take a person out of the batch (not while their key is registered)
+  staging reissue NAME UPN [--yes]               their staged key was lost: remove its registration, stage them anew
+  staging delete NAME                            delete a batch that holds no registered key
 `
 
 // Exit codes.
@@ -299,6 +306,16 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.stagingShow(ctx, rest)
 	case "staging export":
 		return a.stagingExport(ctx, rest)
+	case "staging remove":
+		return a.stagingRemove(ctx, rest)
+	case "staging reissue":
+		return a.stagingReissue(ctx, rest)
+	case "staging delete":
+		return a.stagingDelete(ctx, rest)
+	case "staging ", "staging help", "staging --help", "staging -h", "staging -help":
+		fmt.Fprint(a.out, "Staging: IT registers keys for people before handing them out.\n\n"+stagingUsage+
+			"\nOne command's flags: tapctl staging <verb> --help. The staging kiosk: kiosk --staging (see the README).\n")
+		return nil
 	}
 	if noun == "audit" {
 		return a.audit(ctx, args[1:])

@@ -21,9 +21,9 @@ func (a *app) showBatches(bs []api.StagingBatch) error {
 	var rows [][]string
 	for _, b := range bs {
 		rows = append(rows, []string{b.Name, strconv.Itoa(b.PendingCount), strconv.Itoa(b.RegisteredCount), strconv.Itoa(b.FailedCount),
-			b.CreatedBy, when(b.CreatedDateTime), b.ID})
+			strconv.Itoa(b.RemovedCount), b.CreatedBy, when(b.CreatedDateTime), b.ID})
 	}
-	a.table("NAME\tPENDING\tREGISTERED\tFAILED\tCREATED BY\tCREATED\tID", rows)
+	a.table("NAME\tPENDING\tREGISTERED\tFAILED\tREMOVED\tCREATED BY\tCREATED\tID", rows)
 	return nil
 }
 
@@ -31,8 +31,8 @@ func (a *app) showBatch(b api.StagingBatch) error {
 	if a.json {
 		return a.printJSON(b)
 	}
-	fmt.Fprintf(a.out, "Batch %s: %d pending, %d registered, %d failed (made by %s, %s)\n\n", clean(b.Name),
-		b.PendingCount, b.RegisteredCount, b.FailedCount, clean(b.CreatedBy), when(b.CreatedDateTime))
+	fmt.Fprintf(a.out, "Batch %s: %d pending, %d registered, %d failed, %d removed (made by %s, %s)\n\n", clean(b.Name),
+		b.PendingCount, b.RegisteredCount, b.FailedCount, b.RemovedCount, clean(b.CreatedBy), when(b.CreatedDateTime))
 	var rows [][]string
 	for _, r := range b.Rows {
 		state := r.State
@@ -167,4 +167,88 @@ func (a *app) stagingExport(ctx context.Context, args []string) error {
 		return err
 	}
 	return a.done("Wrote the manifest of " + clean(pos[0]) + " to " + *out + ".")
+}
+
+// stagingRow finds the person's row in the batch (by its name or id).
+func (a *app) stagingRow(ctx context.Context, batch, upn string) (api.StagingBatch, api.StagingRow, error) {
+	b, err := a.client.GetStagingBatch(ctx, batch)
+	if err != nil {
+		return b, api.StagingRow{}, err
+	}
+	for _, r := range b.Rows {
+		if strings.EqualFold(r.UserPrincipalName, strings.TrimSpace(upn)) {
+			return b, r, nil
+		}
+	}
+	return b, api.StagingRow{}, fmt.Errorf("batch %s has no row for %s", clean(b.Name), clean(upn))
+}
+
+func (a *app) stagingRemove(ctx context.Context, args []string) error {
+	pos, err := a.parse(a.flags("staging remove"), args, 2, "NAME UPN")
+	if err != nil {
+		return err
+	}
+	b, r, err := a.stagingRow(ctx, pos[0], pos[1])
+	if err != nil {
+		return err
+	}
+	if err := a.client.RemoveStagingRow(ctx, b.ID, r.ID); err != nil {
+		return err
+	}
+	return a.done(fmt.Sprintf("Removed %s from batch %s.", clean(r.UserPrincipalName), clean(b.Name)))
+}
+
+// stagingReissue removes a lost staged key's registration and stages the
+// person anew. The key stops working at once, so without --yes it only
+// says whose key it would remove and how to confirm.
+func (a *app) stagingReissue(ctx context.Context, args []string) error {
+	fs := a.flags("staging reissue")
+	yes := fs.Bool("yes", false, "confirm: remove the lost key's registration now")
+	pos, err := a.parse(fs, args, 2, "NAME UPN [--yes]")
+	if err != nil {
+		return err
+	}
+	b, r, err := a.stagingRow(ctx, pos[0], pos[1])
+	if err != nil {
+		return err
+	}
+	if !*yes {
+		what := "Its key's registration is gone already"
+		if r.State == api.StagingRegistered {
+			what = fmt.Sprintf("This removes the registration of %s's key %q (serial %s, method %s): it stops working at once", clean(r.UserPrincipalName),
+				clean(r.KeyName), orDash(clean(r.SerialNumber)), clean(r.MethodID))
+		}
+		return usagef("%s; %s's row in batch %s then waits for a new key. Run it again with --yes to confirm", what, clean(r.UserPrincipalName), clean(b.Name))
+	}
+	out, err := a.client.ReissueStagingRow(ctx, b.ID, r.ID)
+	if err != nil {
+		return err
+	}
+	if a.json {
+		return a.printJSON(out)
+	}
+	return a.done(fmt.Sprintf("%s is %s in batch %s again: stage a new key for them (kiosk --staging --batch %s).",
+		clean(out.UserPrincipalName), out.State, clean(b.Name), clean(b.Name)))
+}
+
+func (a *app) stagingDelete(ctx context.Context, args []string) error {
+	pos, err := a.parse(a.flags("staging delete"), args, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	b, err := a.client.GetStagingBatch(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := a.client.DeleteStagingBatch(ctx, b.ID); err != nil {
+		return err
+	}
+	return a.done(fmt.Sprintf("Deleted batch %s (%d rows).", clean(b.Name), len(b.Rows)))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

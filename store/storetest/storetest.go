@@ -54,6 +54,7 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"StagingRace", testStagingRace},
 		{"StagingLease", testStagingLease},
 		{"StagingLeaseRace", testStagingLeaseRace},
+		{"StagingLife", testStagingLife},
 		{"Outbox", testOutbox},
 		{"OutboxAtomic", testOutboxAtomic},
 		{"OutboxClaimRace", testOutboxClaimRace},
