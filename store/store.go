@@ -150,6 +150,12 @@ type Throttle struct {
 	LastFailure time.Time
 	ReservedAt  time.Time
 	LockedUntil time.Time
+	// Holds is the reservations in flight, each with its own expiry, in
+	// recovery's encoding; the store keeps it as given.
+	Holds string
+	// LockCause names who started the current lock (recovery's words), so
+	// the admin who lifts it sees which kiosk and address caused it.
+	LockCause string
 }
 
 // AuditEntry is one line of the audit trail. It never holds a secret.

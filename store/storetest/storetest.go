@@ -443,7 +443,7 @@ func testThrottle(t *testing.T, s store.Store) {
 		t.Fatalf("fresh: %+v %v", th, err)
 	}
 	want := store.Throttle{Key: key, Checked: 3, Failures: 2, Level: 1, LastFailure: t0.Add(time.Second),
-		ReservedAt: t0.Add(2 * time.Second), LockedUntil: t0.Add(3 * time.Hour)}
+		ReservedAt: t0.Add(2 * time.Second), LockedUntil: t0.Add(3 * time.Hour), Holds: "h1:1 h2:2", LockCause: "kiosk lobby from 192.0.2.7"}
 	got, err := s.UpdateThrottle(ctx, key, func(th *store.Throttle) {
 		if th.Checked != 0 || th.Key != key {
 			t.Errorf("a new key's throttle must start empty: %+v", th)
