@@ -74,14 +74,17 @@ type guard struct {
 	window         time.Duration
 }
 
-// guards are the keys a sign-in must pass, the account's last.
-func (s *Service) guards(c *Caller, upn string) []guard {
+// guards are the keys a sign-in must pass, the account's last. target is
+// the sign-in's audit target: the UPN of a known user, else the name's
+// pseudonym, so a name nobody has yet keeps no counter that the user who
+// later gets it would inherit, and the typed name is not kept.
+func (s *Service) guards(c *Caller, target string) []guard {
 	lo := s.cfg.Lockout
 	gs := []guard{{kioskKey(c.Kiosk.ID), "kiosk", "at this kiosk", lo.KioskThreshold, lo.KioskWindow}}
 	if c.ClientAddr != "" && lo.AddressThreshold > 0 {
 		gs = append(gs, guard{addrKey(c.ClientAddr), "address", "from this address", lo.AddressThreshold, lo.AddressWindow})
 	}
-	return append(gs, guard{userKey(upn), "user", "for this account", lo.UserThreshold, lo.UserWindow})
+	return append(gs, guard{userKey(target), "user", "for this account", lo.UserThreshold, lo.UserWindow})
 }
 
 // allowance is how many guesses a round has: the threshold at first, one

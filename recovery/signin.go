@@ -175,11 +175,14 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		return SignedIn{}, api.Invalid("temporaryAccessPass", "temporaryAccessPass must be given (up to 256 characters).")
 	}
 	now := s.now()
-	target := tap.UPNKey(upn)
+	target, err := s.signInTarget(ctx, upn)
+	if err != nil {
+		return SignedIn{}, err
+	}
 
 	// A locked key answers at once, before anything else, with one audit
 	// row per lock (a count, not a flood).
-	gs := s.guards(c, upn)
+	gs := s.guards(c, target)
 	for _, g := range gs {
 		th, err := s.st.GetThrottle(ctx, g.key)
 		if err != nil {

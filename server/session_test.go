@@ -108,7 +108,8 @@ func TestSignInRules(t *testing.T) {
 				t.Errorf("no audit entry with reason %s (have %v)", r, reasons)
 			}
 		}
-		if es, _ := e.admin.Audit(bg, api.AuditQuery{User: "nobody@example.com"}); len(es) != 1 || es[0].ResultReason != "unknownUser" {
+		if es, _ := e.admin.Audit(bg, api.AuditQuery{User: "nobody@example.com"}); len(es) != 1 || es[0].ResultReason != "unknownUser" ||
+			!strings.HasPrefix(es[0].Target, recovery.UnknownPrefix) {
 			t.Errorf("unknown user audit: %+v", es)
 		}
 	})

@@ -180,6 +180,9 @@ type AuditEntry struct {
 // come newest first.
 type AuditFilter struct {
 	Target string
+	// OrTarget, when set with Target, also matches entries whose target
+	// is exactly OrTarget (a name's pseudonym).
+	OrTarget string
 	Action string
 	Actor  string
 	Result string
@@ -252,6 +255,7 @@ type Store interface {
 	Policies
 	Staging
 	Outbox
+	Secrets
 
 	// Atomically runs fn with a Store whose every call is part of one
 	// transaction, committed when fn returns nil and rolled back
@@ -375,8 +379,31 @@ type Throttles interface {
 // Audit is the append-only audit trail: entries are added and listed,
 // never changed.
 type Audit interface {
+	// AppendAudit adds the entry (or counts a repeat of its group) and
+	// queues it for the export, in one transaction.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// AuditToExport returns up to limit queued entries, oldest queued
+	// first, each with its queue position. An entry queued more than once
+	// (its repeats grew) comes once per queueing, as it is now.
+	AuditToExport(ctx context.Context, limit int) ([]AuditExport, error)
+	// AuditExported removes exactly these queue positions: the entries
+	// they name have been written where they go.
+	AuditExported(ctx context.Context, seqs []int64) error
+}
+
+// AuditExport is one queued entry of the audit export.
+type AuditExport struct {
+	Seq   int64
+	Entry AuditEntry
+}
+
+// Secrets are named random values made on first ask and shared by every
+// tapd instance over the store.
+type Secrets interface {
+	// Secret returns the 32 random bytes kept under name, made now if
+	// there are none yet; concurrent first asks all get the same value.
+	Secret(ctx context.Context, name string) ([]byte, error)
 }
 
 // Policies are the local directory's policies, each one record. Get returns
