@@ -183,13 +183,13 @@ type AuditFilter struct {
 	// OrTarget, when set with Target, also matches entries whose target
 	// is exactly OrTarget (a name's pseudonym).
 	OrTarget string
-	Action string
-	Actor  string
-	Result string
-	Since  time.Time
-	Until  time.Time
-	Limit  int // 0 means 100; at most 1000
-	Before int64
+	Action   string
+	Actor    string
+	Result   string
+	Since    time.Time
+	Until    time.Time
+	Limit    int // 0 means 100; at most 1000
+	Before   int64
 }
 
 // OutboxEvent is a notification waiting to be delivered. Payload is the
