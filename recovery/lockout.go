@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -13,32 +14,43 @@ import (
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
-// Lockout sets the failure limits, per account, per kiosk and per client
-// address. Each key gets a round of Threshold guesses; every guess is
-// reserved before its hash is checked, so concurrent guesses can never
-// overrun the round. When the round's guesses are all wrong the key is
-// locked for Base. After a lock each round is one guess, and each lock is
-// twice the one before, up to Max. A key whose last guess is older than
-// its Window starts afresh. A right pass clears the account's key; a new
-// pass from IT, or an admin's unlock, does too.
+// Lockout sets the failure limits: per account at one kiosk, per account
+// across every kiosk, per kiosk and per client address. Each key gets a
+// round of Threshold guesses; every guess is reserved before its hash is
+// checked, so concurrent guesses can never overrun the round. When the
+// round's guesses are all wrong the key is locked for Base. After a lock
+// each round is one guess, and each lock is twice the one before, up to
+// Max. A key whose last guess is older than its Window starts afresh. A
+// right pass clears the account's keys at that kiosk and across kiosks; a
+// new pass from IT, or an admin's unlock, clears all of the account's.
+//
+// As with Entra's smart lockout, which counts familiar and unfamiliar
+// locations apart, guesses at one kiosk lock the account only at that
+// kiosk (UserThreshold); the account is locked everywhere only after
+// AccountThreshold wrong guesses from all kiosks together (NIST SP
+// 800-63B-4 allows at most 100 consecutive failures), so a stranger at one
+// kiosk cannot keep the person out at the others.
 type Lockout struct {
-	UserThreshold    int
+	UserThreshold    int // per account at one kiosk
+	AccountThreshold int // per account across kiosks; 0: no account-wide limit
 	KioskThreshold   int
 	AddressThreshold int // 0: no per-address limit
 	Base             time.Duration
 	Max              time.Duration
-	UserWindow       time.Duration
+	UserWindow       time.Duration // for both account keys
 	KioskWindow      time.Duration
 	AddressWindow    time.Duration
 }
 
-// DefaultLockout: 10 wrong passes lock an account's pass sign-in for a
-// minute, then one guess per lock, each lock doubling up to a day. A kiosk
-// that sees 50 wrong passes within an hour is throttled the same way, which
-// slows a person trying many accounts from one kiosk; a client address
-// gets 100 (more, as several kiosks may share one).
-var DefaultLockout = Lockout{UserThreshold: 10, KioskThreshold: 50, AddressThreshold: 100, Base: time.Minute, Max: 24 * time.Hour,
-	UserWindow: 24 * time.Hour, KioskWindow: time.Hour, AddressWindow: time.Hour}
+// DefaultLockout: 10 wrong passes for an account at one kiosk lock its
+// pass sign-in there for a minute, then one guess per lock, each lock
+// doubling up to a day; 100 wrong passes from all kiosks together lock it
+// everywhere the same way. A kiosk that sees 50 wrong passes within an
+// hour is throttled the same way, which slows a person trying many
+// accounts from one kiosk; a client address gets 100 (more, as several
+// kiosks may share one).
+var DefaultLockout = Lockout{UserThreshold: 10, AccountThreshold: 100, KioskThreshold: 50, AddressThreshold: 100, Base: time.Minute,
+	Max: 24 * time.Hour, UserWindow: 24 * time.Hour, KioskWindow: time.Hour, AddressWindow: time.Hour}
 
 // inFlightWait is what a guess hears while its round's guesses are all
 // being checked: one of them may still be right.
@@ -63,9 +75,12 @@ func settling(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), settleWithin)
 }
 
-func userKey(upn string) string { return "user:" + tap.UPNKey(upn) }
-func kioskKey(id string) string { return "kiosk:" + id }
-func addrKey(a string) string   { return "addr:" + a }
+func userKey(target string) string { return "user:" + tap.UPNKey(target) }
+func kioskKey(id string) string    { return "kiosk:" + id }
+func addrKey(a string) string      { return "addr:" + a }
+
+// pairKey is the account's key at one kiosk.
+func pairKey(target, kioskID string) string { return userKey(target) + "|kiosk:" + kioskID }
 
 // guard is one lockout key a sign-in must pass.
 type guard struct {
@@ -74,17 +89,34 @@ type guard struct {
 	window         time.Duration
 }
 
-// guards are the keys a sign-in must pass, the account's last. target is
-// the sign-in's audit target: the UPN of a known user, else the name's
-// pseudonym, so a name nobody has yet keeps no counter that the user who
-// later gets it would inherit, and the typed name is not kept.
+// guards are the keys a sign-in must pass: the kiosk's, the address's,
+// the account's across kiosks, and the account's at this kiosk last (the
+// one a person hears of first). target is the sign-in's audit target: the
+// UPN of a known user, else the name's pseudonym, so a name nobody has
+// yet keeps no counter that the user who later gets it would inherit,
+// and the typed name is not kept.
 func (s *Service) guards(c *Caller, target string) []guard {
 	lo := s.cfg.Lockout
 	gs := []guard{{kioskKey(c.Kiosk.ID), "kiosk", "at this kiosk", lo.KioskThreshold, lo.KioskWindow}}
 	if c.ClientAddr != "" && lo.AddressThreshold > 0 {
 		gs = append(gs, guard{addrKey(c.ClientAddr), "address", "from this address", lo.AddressThreshold, lo.AddressWindow})
 	}
-	return append(gs, guard{userKey(target), "user", "for this account", lo.UserThreshold, lo.UserWindow})
+	if lo.AccountThreshold > 0 {
+		gs = append(gs, guard{userKey(target), "account", "for this account", lo.AccountThreshold, lo.UserWindow})
+	}
+	return append(gs, guard{pairKey(target, c.Kiosk.ID), "user", "for this account at this kiosk", lo.UserThreshold, lo.UserWindow})
+}
+
+// otherKeys are the guards that are not the account's: the kiosk's and
+// the address's.
+func otherKeys(gs []guard) []guard {
+	var out []guard
+	for _, g := range gs {
+		if g.kind != "user" && g.kind != "account" {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // allowance is how many guesses a round has: the threshold at first, one
@@ -264,13 +296,11 @@ type lockStart struct {
 	d    time.Duration
 }
 
-// lockCause names who started a lock, for the admin who lifts it.
+// lockCause records who started a lock (JSON of api.LockCause, without
+// the scope), for the admin who lifts it.
 func lockCause(c *Caller) string {
-	cause := "kiosk " + c.Kiosk.Name + " (" + c.Kiosk.ID + ")"
-	if c.ClientAddr != "" {
-		cause += " from " + c.ClientAddr
-	}
-	return cause
+	b, _ := json.Marshal(api.LockCause{Kiosk: c.Kiosk.Name, KioskID: c.Kiosk.ID, ClientAddress: c.ClientAddr})
+	return string(b)
 }
 
 // lockedOut audits and words a refusal by guard g: locked, or (no lock
@@ -285,15 +315,50 @@ func (s *Service) lockedOut(ctx context.Context, c *Caller, target string, g gua
 	return s.refuseCounted(ctx, c, api.ActionSessionDenied, target, reason, group+"|"+reason, err, map[string]string{"lock": g.kind})
 }
 
-// clearLock forgets the account's sign-in guesses and lock, with st, and
-// returns what they were, for the audit: an admin's unlock and a new pass
-// from IT both end a lock.
-func clearLock(ctx context.Context, st store.Store, upn string) (store.Throttle, error) {
-	th, err := st.GetThrottle(ctx, userKey(upn))
+// clearLock forgets the account's sign-in guesses and locks, at every
+// kiosk and across them, with st, and returns what they were, for the
+// audit and the admin: an admin's unlock and a new pass from IT both end
+// a lock.
+func clearLock(ctx context.Context, st store.Store, upn string) ([]store.Throttle, error) {
+	ths, err := st.ListThrottles(ctx, userKey(upn))
 	if err != nil {
-		return th, err
+		return nil, err
 	}
-	return th, st.ClearThrottle(ctx, userKey(upn))
+	var out []store.Throttle
+	for _, th := range ths {
+		if th.Key != userKey(upn) && !strings.HasPrefix(th.Key, userKey(upn)+"|") {
+			continue // another UPN that starts with this one
+		}
+		if err := st.ClearThrottle(ctx, th.Key); err != nil {
+			return nil, err
+		}
+		out = append(out, th)
+	}
+	return out, nil
+}
+
+// lockState sums cleared throttles: the latest lock still running at now
+// (zero if none), the wrong passes counted, and who caused the running
+// locks.
+func lockState(ths []store.Throttle, now time.Time) (until time.Time, failures int, causes []api.LockCause) {
+	for _, th := range ths {
+		failures += th.Failures
+		if !now.Before(th.LockedUntil) {
+			continue
+		}
+		if th.LockedUntil.After(until) {
+			until = th.LockedUntil
+		}
+		var lc api.LockCause
+		if json.Unmarshal([]byte(th.LockCause), &lc) == nil && lc.Kiosk != "" {
+			lc.Scope = "kiosk"
+			if !strings.Contains(th.Key, "|kiosk:") {
+				lc.Scope = "account"
+			}
+			causes = append(causes, lc)
+		}
+	}
+	return until, failures, causes
 }
 
 // lockStarted is the audit detail naming the locks a wrong guess started

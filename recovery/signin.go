@@ -240,7 +240,7 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 	defer func() {
 		switch {
 		case opened:
-			s.releaseLogged(bk, c, gs[:len(gs)-1], id)
+			s.releaseLogged(bk, c, otherKeys(gs), id)
 		case !audited && ctx.Err() != nil:
 			s.settleGone(bk, c, gs, id, target, map[string]string{"verdict": "rightPass", "passId": p.ID})
 		default:
@@ -306,8 +306,15 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		if err := u.st.OpenSession(ctx, sess, p.IsUsableOnce, now); err != nil {
 			return err
 		}
-		if err := u.st.ClearThrottle(ctx, userKey(upn)); err != nil {
-			return err
+		// A right pass clears the account's keys, here and across kiosks
+		// (not the kiosk's or the address's: a person with one valid pass
+		// must not be able to wipe a kiosk's count).
+		for _, g := range gs {
+			if g.kind == "user" || g.kind == "account" {
+				if err := u.st.ClearThrottle(ctx, g.key); err != nil {
+					return err
+				}
+			}
 		}
 		return s.done(ctx, c, u, api.ActionSignIn, target, details)
 	})

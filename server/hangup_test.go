@@ -57,11 +57,8 @@ func TestHangUpMidCheck(t *testing.T) {
 		}
 		// Every check that started settles: no reservation stays held on
 		// any key, and every counted failure has its audit row.
-		k, err := e.st.GetKioskByTokenHash(bg, recovery.HashToken(kioskTok))
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys := []string{"user:" + upn, "kiosk:" + k.ID, "addr:127.0.0.1"}
+		kid := e.kioskID(e.kiosk)
+		keys := []string{"user:" + upn + "|kiosk:" + kid, "user:" + upn, "kiosk:" + kid, "addr:127.0.0.1"}
 		var reasons map[string]int
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -119,7 +116,7 @@ func TestAbandonedHoldsExpireEachOnTheirOwn(t *testing.T) {
 		for i := 0; i < lo.UserThreshold-1; i++ {
 			holds += fmt.Sprintf("dead%d:%d ", i, exp)
 		}
-		if _, err := e.st.UpdateThrottle(bg, "user:"+upn, func(th *store.Throttle) {
+		if _, err := e.st.UpdateThrottle(bg, "user:"+upn+"|kiosk:"+e.kioskID(e.kiosk), func(th *store.Throttle) {
 			th.Checked, th.ReservedAt, th.Holds = lo.UserThreshold-1, e.clock.Now(), holds
 		}); err != nil {
 			t.Fatal(err)
@@ -137,4 +134,14 @@ func TestAbandonedHoldsExpireEachOnTheirOwn(t *testing.T) {
 			t.Fatalf("the right pass after the abandoned holds ran out: %v", err)
 		}
 	})
+}
+
+// kioskID is the id of the client's kiosk.
+func (e *env) kioskID(c *api.Client) string {
+	e.t.Helper()
+	k, err := e.st.GetKioskByTokenHash(bg, recovery.HashToken(c.Token))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return k.ID
 }

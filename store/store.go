@@ -374,6 +374,9 @@ type Throttles interface {
 	// count. change must not block or do I/O. It returns what was stored.
 	UpdateThrottle(ctx context.Context, key string, change func(*Throttle)) (Throttle, error)
 	ClearThrottle(ctx context.Context, key string) error
+	// ListThrottles returns the throttles whose key starts with prefix,
+	// by key.
+	ListThrottles(ctx context.Context, prefix string) ([]Throttle, error)
 }
 
 // Audit is the append-only audit trail: entries are added and listed,

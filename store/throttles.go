@@ -57,3 +57,32 @@ func (s *SQL) ClearThrottle(ctx context.Context, key string) error {
 	_, err := s.w().ExecContext(ctx, s.q(`DELETE FROM throttle WHERE key = ?`), key)
 	return mapErr(err)
 }
+
+func (s *SQL) ListThrottles(ctx context.Context, prefix string) ([]Throttle, error) {
+	// substr, not LIKE: a UPN may hold _ or %.
+	rows, err := s.r().QueryContext(ctx, s.q(`SELECT key, `+throttleCols+` FROM throttle WHERE substr(key, 1, ?) = ? ORDER BY key`),
+		len(prefix), prefix)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []Throttle
+	for rows.Next() {
+		var t Throttle
+		var key string
+		if err := scanThrottle(rowScanner{rows, &key}, &t); err != nil {
+			return nil, mapErr(err)
+		}
+		t.Key = key
+		out = append(out, t)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// rowScanner scans a leading key column before a throttle's.
+type rowScanner struct {
+	rows *sql.Rows
+	key  *string
+}
+
+func (r rowScanner) Scan(dest ...any) error { return r.rows.Scan(append([]any{r.key}, dest...)...) }

@@ -465,6 +465,15 @@ func testThrottle(t *testing.T, s store.Store) {
 	if th, _ = s.GetThrottle(ctx, key); th.Checked != 4 || th.Failures != 2 {
 		t.Fatalf("the change must see the stored throttle: %+v", th)
 	}
+	for _, k := range []string{key + "|kiosk:a", key + "|kiosk:b", "user:thr_throttle.example|kiosk:a"} {
+		if _, err := s.UpdateThrottle(ctx, k, func(th *store.Throttle) { th.Failures = 1 }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ths, err := s.ListThrottles(ctx, key)
+	if err != nil || len(ths) != 3 || ths[0].Key != key || ths[0].Checked != 4 || ths[2].Key != key+"|kiosk:b" || ths[2].Failures != 1 {
+		t.Fatalf("listed %+v, %v", ths, err)
+	}
 	if err := s.ClearThrottle(ctx, key); err != nil {
 		t.Fatal(err)
 	}
