@@ -134,10 +134,16 @@ func (c *Client) DeleteUser(ctx context.Context, upn string) error {
 	return c.json(ctx, http.MethodDelete, "/v1/users/"+esc(upn), nil, nil)
 }
 
-// Unlock clears the account's pass sign-in lock and says what it was.
-func (c *Client) Unlock(ctx context.Context, upn string) (Lockout, error) {
+// Unlock clears the account's pass sign-in locks and says what they
+// were and who caused them; with revokeKiosks, the kiosks that caused
+// them are revoked in the same step.
+func (c *Client) Unlock(ctx context.Context, upn string, revokeKiosks bool) (Lockout, error) {
 	var out Lockout
-	return out, c.json(ctx, http.MethodDelete, "/v1/users/"+esc(upn)+"/lockout", nil, &out)
+	path := "/v1/users/" + esc(upn) + "/lockout"
+	if revokeKiosks {
+		path += "?revokeKiosks=true"
+	}
+	return out, c.json(ctx, http.MethodDelete, path, nil, &out)
 }
 
 // ImportUsers posts a CSV file. With partial, good rows are imported even

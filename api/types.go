@@ -176,6 +176,20 @@ type Lockout struct {
 	LockedUntil       *time.Time `json:"lockedUntil,omitempty"`
 	// FailedAttempts is how many wrong passes the current round had seen.
 	FailedAttempts int `json:"failedAttempts"`
+	// LockedBy says who started each lock that was running: the kiosk and
+	// the client address of the wrong pass that started it.
+	LockedBy []LockCause `json:"lockedBy,omitempty"`
+	// RevokedKiosks are the kiosks revoked with the unlock (revokeKiosks).
+	RevokedKiosks []string `json:"revokedKiosks,omitempty"`
+}
+
+// LockCause is who started a lock. Scope is "kiosk" for the account's
+// lock at that kiosk, "account" for its lock at every kiosk.
+type LockCause struct {
+	Scope         string `json:"scope,omitempty"`
+	Kiosk         string `json:"kiosk"`
+	KioskID       string `json:"kioskId"`
+	ClientAddress string `json:"clientAddress,omitempty"`
 }
 
 // AuditQuery filters GET /v1/auditLogs.

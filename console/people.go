@@ -108,7 +108,9 @@ func (c *Console) unlock(q *req) {
 	if !c.may(q, recovery.PermPassesWrite) {
 		return
 	}
-	out, err := c.svc.Unlock(q.r.Context(), q.who, upn)
+	// Revoking the kiosk that started the lock, in the same step, keeps it
+	// from locking the person again a second after the unlock.
+	out, err := c.svc.Unlock(q.r.Context(), q.who, upn, q.r.PostFormValue("revokeKiosks") == "on")
 	if err != nil {
 		c.fail(q, err)
 		return
@@ -116,6 +118,9 @@ func (c *Console) unlock(q *req) {
 	msg := "The account was not locked."
 	if out.WasLocked {
 		msg = "Unlocked: the account may sign in with a pass again."
+	}
+	if len(out.RevokedKiosks) > 0 {
+		msg += " Revoked kiosk " + strings.Join(out.RevokedKiosks, ", ") + "."
 	}
 	c.showPerson(q, upn, msg)
 }

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,6 +21,7 @@ import (
 // again while people are signed in and passes made and deleted, then
 // checks the database: every change has its audit entry and every
 // success in the audit has its change. A crash leaves both or neither.
+// And the audit export (--audit-log) holds every committed entry.
 func TestKillNineKeepsAuditAndDataTogether(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
@@ -38,8 +41,9 @@ func crashJourneys(t *testing.T, db string) {
 	tok := initDB(t, db)
 	addr := freeAddr(t)
 	url := "http://" + addr
+	auditPath := filepath.Join(t.TempDir(), "audit.jsonl")
 	start := func() *tapd {
-		cmd := exec.Command(filepath.Join(bin, "tapd"), "serve", "--db", db, "--listen", addr, "--log-format", "json")
+		cmd := exec.Command(filepath.Join(bin, "tapd"), "serve", "--db", db, "--listen", addr, "--log-format", "json", "--audit-log", auditPath)
 		cmd.Stderr = &testutil.SyncBuffer{}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -85,8 +89,75 @@ func crashJourneys(t *testing.T, db string) {
 		n += <-journeys
 	}
 	t.Logf("%d journeys finished across %d kills", n, kills)
+	waitExported(t, db)
 	kill(d)
 	checkAuditMatchesData(t, db)
+	checkExportHoldsAll(t, db, auditPath)
+}
+
+// waitExported waits until the running tapd has exported every queued
+// audit entry.
+func waitExported(t *testing.T, db string) {
+	st, err := store.Open(bg, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		q, err := st.AuditToExport(bg, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(q) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the audit export still has entries queued after 30 s")
+		}
+	}
+}
+
+// checkExportHoldsAll: every audit row in the database has at least one
+// line in the export file (a crash may repeat a line, never drop one).
+func checkExportHoldsAll(t *testing.T, db, auditPath string) {
+	st, err := store.Open(bg, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	raw, err := os.ReadFile(auditPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[int64]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var e struct {
+			ID int64 `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatalf("export line %q: %v", l, err)
+		}
+		exported[e.ID] = true
+	}
+	n, missing := 0, 0
+	for before := int64(0); ; {
+		page, err := st.ListAudit(bg, store.AuditFilter{Limit: 1000, Before: before})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			n++
+			if !exported[e.ID] {
+				missing++
+				t.Errorf("audit entry %d (%s %s) is not in the export", e.ID, e.Action, e.Target)
+			}
+		}
+		if len(page) < 1000 {
+			break
+		}
+		before = page[len(page)-1].ID
+	}
+	t.Logf("%d audit entries, %d missing from the export", n, missing)
 }
 
 // journeyLoop makes people, passes and sessions until ctx ends; every

@@ -155,6 +155,15 @@ func (s *Service) RevokeToken(ctx context.Context, c *Caller, name string) error
 
 // Audit lists audit entries, newest first.
 func (s *Service) Audit(ctx context.Context, f store.AuditFilter) ([]api.AuditEntry, error) {
+	if f.Target != "" {
+		// Sign-ins with a name that matched no user are kept under the
+		// name's pseudonym: asking for the name finds them.
+		p, err := s.pseudonym(ctx, f.Target)
+		if err != nil {
+			return nil, err
+		}
+		f.OrTarget = p
+	}
 	es, err := s.st.ListAudit(ctx, f)
 	out := []api.AuditEntry{}
 	for _, e := range es {

@@ -37,10 +37,8 @@ func (s *Service) record(ctx context.Context, c *Caller, e Event) {
 		// A refusal that starts a lock is told of: entry and notification
 		// together, or neither.
 		err = s.st.Atomically(ctx, func(tx store.Store) error {
-			if err := tx.AppendAudit(ctx, en); err != nil {
-				return err
-			}
-			return s.enqueue(ctx, tx, en)
+			en, err = s.recordWith(ctx, tx, c, e)
+			return err
 		})
 	} else {
 		err = s.st.AppendAudit(ctx, en)
@@ -50,6 +48,17 @@ func (s *Service) record(ctx context.Context, c *Caller, e Event) {
 		return
 	}
 	s.obs.Audited(en)
+}
+
+// recordWith appends the event's entry, and queues its notification, with
+// st: the transaction of whatever else the event changed (a sign-in's
+// counters). The caller tells the observer once it has committed.
+func (s *Service) recordWith(ctx context.Context, st store.Store, c *Caller, e Event) (store.AuditEntry, error) {
+	en := s.entry(c, e)
+	if err := st.AppendAudit(ctx, en); err != nil {
+		return en, err
+	}
+	return en, s.enqueue(ctx, st, en)
 }
 
 // refuse audits a refusal and returns its error.

@@ -117,11 +117,24 @@ func (s *Service) Person(ctx context.Context, c *Caller, rawUPN string) (Person,
 	if p.Methods, err = s.methods(ctx, u.UPN, ""); err != nil {
 		return Person{}, err
 	}
-	th, err := s.st.GetThrottle(ctx, userKey(u.UPN))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	// The account's locks at every kiosk and across them (see lockout.go):
+	// the latest running one, and who started it.
+	ths, err := s.st.ListThrottles(ctx, userKey(u.UPN))
+	if err != nil {
 		return Person{}, err
 	}
-	p.Locked, p.LockedUntil, p.Failures = s.now().Before(th.LockedUntil), th.LockedUntil, th.Failures
+	var mine []store.Throttle
+	for _, th := range ths {
+		if th.Key == userKey(u.UPN) || strings.HasPrefix(th.Key, userKey(u.UPN)+"|") {
+			mine = append(mine, th)
+		}
+	}
+	var causes []api.LockCause
+	p.LockedUntil, p.Failures, causes = lockState(mine, s.now())
+	p.Locked = !p.LockedUntil.IsZero()
+	if len(causes) > 0 {
+		p.LockKiosk, p.LockAddr = causes[0].Kiosk, causes[0].ClientAddress
+	}
 	entries, err := s.st.ListAudit(ctx, store.AuditFilter{Target: tap.UPNKey(u.UPN), Limit: 200})
 	if err != nil {
 		return Person{}, err
@@ -132,9 +145,6 @@ func (s *Service) Person(ctx context.Context, c *Caller, rawUPN string) (Person,
 		}
 		if len(p.Activity) < 10 {
 			p.Activity = append(p.Activity, AuditOut(e))
-		}
-		if p.Locked && p.LockKiosk == "" && strings.Contains(e.Details[lockStarted], "user") {
-			p.LockKiosk, p.LockAddr = e.Actor, e.Details["clientAddr"]
 		}
 	}
 	if p.Staging, err = s.st.ActiveStagingRows(ctx, u.UPN); err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
-	"github.com/tapkiosk/tapkiosk/directory/local"
 	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
@@ -219,7 +218,7 @@ func (s *Service) register(ctx context.Context, c *Caller, o keyOwner, req api.R
 		return refuse("malformedResponse", webauthnError(c, api.CodeRegistrationRejected, "The key's answer could not be read", err))
 	}
 	// The ceremony names the user handle: tapd's own, or the directory's.
-	cred, err := s.rp.CreateCredential(&local.KeyHolder{Handle: sd.UserID, User: store.User{UPN: o.upn}}, sd, parsed)
+	cred, err := s.rp.CreateCredential(&directory.KeyHolder{Handle: sd.UserID, User: store.User{UPN: o.upn}}, sd, parsed)
 	if err != nil {
 		return refuse("verificationFailed", webauthnError(c, api.CodeRegistrationRejected, "The registration was refused", err))
 	}
@@ -417,7 +416,7 @@ func credentialOf(m store.Method) webauthn.Credential {
 // sessionKey loads the signed-in person's key record named id, with the
 // relying party and user handle it was made for. Keys recorded before
 // tapd kept those were made for tapd's own relying party.
-func (s *Service) sessionKey(ctx context.Context, c *Caller, id string) (store.Method, *local.KeyHolder, error) {
+func (s *Service) sessionKey(ctx context.Context, c *Caller, id string) (store.Method, *directory.KeyHolder, error) {
 	m, err := s.st.GetMethod(ctx, c.Session.UPN, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && m.Kind != directory.KindFIDO2) {
 		return m, nil, api.NotFound("You have no security key with that id.")
@@ -431,11 +430,11 @@ func (s *Service) sessionKey(ctx context.Context, c *Caller, id string) (store.M
 	}
 	h := m.UserHandle
 	if m.RPID == "" {
-		if h, err = local.Handle(ctx, s.st, u.UPN); err != nil {
+		if h, err = directory.UserHandle(ctx, s.st, u.UPN); err != nil {
 			return m, nil, err
 		}
 	}
-	return m, &local.KeyHolder{Handle: h, User: u, Creds: []webauthn.Credential{credentialOf(m)}}, nil
+	return m, &directory.KeyHolder{Handle: h, User: u, Creds: []webauthn.Credential{credentialOf(m)}}, nil
 }
 
 // AssertionOptions begins the key check of one of the person's keys.

@@ -64,12 +64,12 @@ func (s *Service) createPass(ctx context.Context, c *Caller, rawUPN string, req 
 		// A new pass from IT ends any lock on the account: IT has just
 		// decided who may sign in, and a lock someone else caused must not
 		// keep the right person out.
-		th, err := clearLock(ctx, un.st, u.UPN)
+		ths, err := clearLock(ctx, un.st, u.UPN)
 		if err != nil {
 			return err
 		}
-		if s.now().Before(th.LockedUntil) {
-			details["clearedLockUntil"] = th.LockedUntil.Format(time.RFC3339)
+		if until, _, _ := lockState(ths, s.now()); !until.IsZero() {
+			details["clearedLockUntil"] = until.Format(time.RFC3339)
 		}
 		return s.done(ctx, c, un, api.ActionCreatePass, target, details)
 	})

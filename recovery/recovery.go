@@ -88,6 +88,7 @@ type Service struct {
 	dummyHash string
 	hashSlots chan struct{}
 	obs       Observer
+	names     *pseudonyms
 }
 
 // New checks the config, fills defaults and returns a Service.
@@ -126,7 +127,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, st: cfg.Store, dir: cfg.Directory, rp: cfg.RP, log: cfg.Logger, now: cfg.Now, dummyHash: dummy,
-		hashSlots: make(chan struct{}, HashSlots(cfg.HashMemory, cfg.Argon2)), obs: cfg.Observer}, nil
+		hashSlots: make(chan struct{}, HashSlots(cfg.HashMemory, cfg.Argon2)), obs: cfg.Observer,
+		names: &pseudonyms{}}, nil
 }
 
 // HashSlots is how many pass checks fit in the memory budget at once.

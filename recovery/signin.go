@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -19,211 +17,6 @@ import (
 	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
-
-// Lockout sets the failure limits, per account, per kiosk and per client
-// address. Each key gets a round of Threshold guesses; every guess is
-// reserved before its hash is checked, so concurrent guesses can never
-// overrun the round. When the round's guesses are all wrong the key is
-// locked for Base. After a lock each round is one guess, and each lock is
-// twice the one before, up to Max. A key whose last guess is older than
-// its Window starts afresh. A right pass clears the account's key; a new
-// pass from IT, or an admin's unlock, does too.
-type Lockout struct {
-	UserThreshold    int
-	KioskThreshold   int
-	AddressThreshold int // 0: no per-address limit
-	Base             time.Duration
-	Max              time.Duration
-	UserWindow       time.Duration
-	KioskWindow      time.Duration
-	AddressWindow    time.Duration
-}
-
-// DefaultLockout: 10 wrong passes lock an account's pass sign-in for a
-// minute, then one guess per lock, each lock doubling up to a day. A kiosk
-// that sees 50 wrong passes within an hour is throttled the same way, which
-// slows a person trying many accounts from one kiosk; a client address
-// gets 100 (more, as several kiosks may share one).
-var DefaultLockout = Lockout{UserThreshold: 10, KioskThreshold: 50, AddressThreshold: 100, Base: time.Minute, Max: 24 * time.Hour,
-	UserWindow: 24 * time.Hour, KioskWindow: time.Hour, AddressWindow: time.Hour}
-
-// inFlightWait is what a guess hears while its round's guesses are all
-// being checked: one of them may still be right.
-const inFlightWait = time.Second
-
-// abandonAfter is how long a reservation may wait for its verdict before
-// it is taken as abandoned (tapd stopped mid-check), so that a crash cannot
-// hold a round shut.
-const abandonAfter = time.Minute
-
-func userKey(upn string) string { return "user:" + tap.UPNKey(upn) }
-func kioskKey(id string) string { return "kiosk:" + id }
-func addrKey(a string) string   { return "addr:" + a }
-
-// guard is one lockout key a sign-in must pass.
-type guard struct {
-	key, kind, who string
-	threshold      int
-	window         time.Duration
-}
-
-// guards are the keys a sign-in must pass, the account's last.
-func (s *Service) guards(c *Caller, upn string) []guard {
-	lo := s.cfg.Lockout
-	gs := []guard{{kioskKey(c.Kiosk.ID), "kiosk", "at this kiosk", lo.KioskThreshold, lo.KioskWindow}}
-	if c.ClientAddr != "" && lo.AddressThreshold > 0 {
-		gs = append(gs, guard{addrKey(c.ClientAddr), "address", "from this address", lo.AddressThreshold, lo.AddressWindow})
-	}
-	return append(gs, guard{userKey(upn), "user", "for this account", lo.UserThreshold, lo.UserWindow})
-}
-
-// allowance is how many guesses a round has: the threshold at first, one
-// after each lock.
-func allowance(level, threshold int) int {
-	if level > 0 {
-		return 1
-	}
-	return threshold
-}
-
-// lockLength is the level-th lock: Base, doubling, at most Max.
-func (s *Service) lockLength(level int) time.Duration {
-	lo := s.cfg.Lockout
-	if level-1 >= 30 {
-		return lo.Max
-	}
-	return min(lo.Base<<(level-1), lo.Max)
-}
-
-// reserve takes one guess of the key's round, atomically. A locked key,
-// or one whose round is all in flight, gives the wait instead.
-func (s *Service) reserve(ctx context.Context, g guard, now time.Time) (time.Duration, store.Throttle, error) {
-	var wait time.Duration
-	th, err := s.st.UpdateThrottle(ctx, g.key, func(t *store.Throttle) {
-		wait = 0
-		if now.Before(t.LockedUntil) {
-			wait = t.LockedUntil.Sub(now)
-			return
-		}
-		if last := max(t.LastFailure.UnixMilli(), t.ReservedAt.UnixMilli()); now.UnixMilli()-last > g.window.Milliseconds() {
-			*t = store.Throttle{} // quiet for a whole window: forgotten
-		}
-		if t.Checked > t.Failures && now.Sub(t.ReservedAt) > abandonAfter {
-			t.Checked = t.Failures
-		}
-		if t.Checked >= allowance(t.Level, g.threshold) {
-			wait = inFlightWait
-			return
-		}
-		t.Checked++
-		t.ReservedAt = now
-	})
-	return wait, th, err
-}
-
-// fail records a reserved guess as wrong, and locks the key when it ends
-// the round. It returns the new lock's length, or 0.
-func (s *Service) fail(ctx context.Context, g guard, now time.Time) (time.Duration, error) {
-	var lock time.Duration
-	_, err := s.st.UpdateThrottle(ctx, g.key, func(t *store.Throttle) {
-		lock = 0
-		t.Failures++
-		t.LastFailure = now
-		if t.Failures >= allowance(t.Level, g.threshold) && !now.Before(t.LockedUntil) {
-			t.Level++
-			lock = s.lockLength(t.Level)
-			t.LockedUntil, t.Checked, t.Failures = now.Add(lock), 0, 0
-		}
-	})
-	return lock, err
-}
-
-// release gives back reservations whose guesses were not wrong: the hash
-// was never run, or the pass was right. Errors only reach the log: a
-// reservation not given back expires (abandonAfter).
-func (s *Service) release(ctx context.Context, c *Caller, gs []guard) {
-	for _, g := range gs {
-		if _, err := s.st.UpdateThrottle(ctx, g.key, func(t *store.Throttle) {
-			if t.Checked > t.Failures {
-				t.Checked--
-			}
-		}); err != nil {
-			c.Log.Warn("release a sign-in reservation", "key_kind", g.kind, "err", err)
-		}
-	}
-}
-
-// wrongPass records the wrong guess against every guard and answers 401,
-// or 429 when it started a lock (the account's first, as the person
-// cares most about that one). The locks it started are in details, for
-// the audit entry and the notification.
-func (s *Service) wrongPass(ctx context.Context, gs []guard, now time.Time) (map[string]string, error) {
-	var out error = api.ErrInvalidCredentials
-	var locked []string
-	var details map[string]string
-	for i := len(gs) - 1; i >= 0; i-- {
-		d, err := s.fail(ctx, gs[i], now)
-		if err != nil {
-			return nil, err
-		}
-		if d > 0 {
-			s.obs.Locked(gs[i].kind, d)
-			locked = append(locked, gs[i].kind)
-			if out == api.ErrInvalidCredentials {
-				out = tooMany(d, gs[i].who)
-				details = map[string]string{"lockedUntil": now.Add(d).UTC().Format(time.RFC3339)}
-			}
-		}
-	}
-	if len(locked) > 0 {
-		details[lockStarted] = strings.Join(locked, ",")
-	}
-	return details, out
-}
-
-// lockedOut audits and words a refusal by guard g: locked, or (no lock
-// yet) every guess of its round already being checked.
-func (s *Service) lockedOut(ctx context.Context, c *Caller, target string, g guard, th store.Throttle, wait time.Duration) error {
-	group := fmt.Sprintf("lockedOut|%s|%d|%d", g.key, th.Level, th.LockedUntil.UnixMilli())
-	reason, err := "lockedOut", error(tooMany(wait, g.who))
-	if !s.now().Before(th.LockedUntil) {
-		reason = "checksInFlight"
-		err = api.E(api.CodeTooManyAttempts, "Other sign-ins %s are being checked right now. Try again in a moment.", g.who).RetryAfter(1)
-	}
-	return s.refuseCounted(ctx, c, api.ActionSessionDenied, target, reason, group+"|"+reason, err, map[string]string{"lock": g.kind})
-}
-
-// clearLock forgets the account's sign-in guesses and lock, with st, and
-// returns what they were, for the audit: an admin's unlock and a new pass
-// from IT both end a lock.
-func clearLock(ctx context.Context, st store.Store, upn string) (store.Throttle, error) {
-	th, err := st.GetThrottle(ctx, userKey(upn))
-	if err != nil {
-		return th, err
-	}
-	return th, st.ClearThrottle(ctx, userKey(upn))
-}
-
-// lockStarted is the audit detail naming the locks a wrong guess started
-// (user, kiosk, address; comma-separated).
-const lockStarted = "lockStarted"
-
-func tooMany(d time.Duration, who string) *api.Error {
-	return api.E(api.CodeTooManyAttempts, "Too many wrong attempts %s. Try again in %s.", who, humanDuration(d)).
-		RetryAfter(max(1, int(math.Ceil(d.Seconds()))))
-}
-
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "under a minute"
-	case d < 2*time.Minute:
-		return "a minute"
-	case d < time.Hour:
-		return time.Duration(math.Ceil(d.Minutes()) * float64(time.Minute)).String()
-	}
-	return d.Round(time.Minute).String()
-}
 
 // errBusy is the answer when every hash slot is taken: at once, so a burst
 // costs neither memory nor a queue.
@@ -292,6 +85,77 @@ func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string) (v
 	return v, nil
 }
 
+// settleWrong records a wrong guess: the failure on every guard, its
+// audit entry and, when it starts a lock, the notice, in one transaction
+// on bk, so the three are kept together or not at all. A client that hung
+// up during the check (ctx done) is audited as such ("clientGone", the
+// verdict in details); its guess counts all the same, or hanging up would
+// be a free guess.
+func (s *Service) settleWrong(ctx, bk context.Context, c *Caller, gs []guard, id, target, upn string, v verdict, now time.Time) error {
+	// Asked before the transaction, which must not wait on the directory;
+	// with the request's context, as only a client still there hears it.
+	foreign := false
+	if fp, ok := s.dir.(directory.ForeignPasses); ok && v.noPass && ctx.Err() == nil {
+		foreign = fp.HasPassElsewhere(ctx, upn)
+	}
+	var out error
+	var en store.AuditEntry
+	var started []lockStart
+	err := s.st.Atomically(bk, func(tx store.Store) error {
+		details, st, answer, err := s.wrongPass(bk, tx, c, gs, id, now)
+		if err != nil {
+			return err
+		}
+		started, out = st, answer
+		reason := v.reason
+		switch {
+		case ctx.Err() != nil:
+			reason = "clientGone"
+			if details == nil {
+				details = map[string]string{}
+			}
+			details["verdict"] = v.reason
+		case foreign && answer == api.ErrInvalidCredentials:
+			// Counted as a failure all the same; see README on what this tells.
+			reason, out = "passNotFromTapkiosk", errPassNotCheckable
+		}
+		en, err = s.recordWith(bk, tx, c, Event{Action: api.ActionSessionDenied, Target: target, Result: store.AuditFailure,
+			Reason: reason, Details: details})
+		return err
+	})
+	if err != nil {
+		// Not recorded: the reservations run out on their own (holdFor).
+		c.Log.Error("record a wrong pass", "err", err)
+		return err
+	}
+	for _, l := range started {
+		s.obs.Locked(l.kind, l.d)
+	}
+	s.obs.Audited(en)
+	return out
+}
+
+// settleGone gives back a right pass's reservations when the client hung
+// up before its session opened (nothing was opened or spent), with the
+// audit entry saying so, in one transaction on bk.
+func (s *Service) settleGone(bk context.Context, c *Caller, gs []guard, id, target string, details map[string]string) {
+	var en store.AuditEntry
+	err := s.st.Atomically(bk, func(tx store.Store) error {
+		if err := s.release(bk, tx, gs, id); err != nil {
+			return err
+		}
+		var err error
+		en, err = s.recordWith(bk, tx, c, Event{Action: api.ActionSessionDenied, Target: target, Result: store.AuditFailure,
+			Reason: "clientGone", Details: details})
+		return err
+	})
+	if err != nil {
+		c.Log.Error("record a sign-in whose client hung up", "err", err)
+		return
+	}
+	s.obs.Audited(en)
+}
+
 // SignedIn is a session just opened, with its token, shown once.
 type SignedIn struct {
 	Session api.Session
@@ -317,9 +181,9 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		return SignedIn{}, api.Invalid("temporaryAccessPass", "temporaryAccessPass must be given (up to 256 characters).")
 	}
 	now := s.now()
-	target := tap.UPNKey(upn)
-	deny := func(reason string, err error, details map[string]string) (SignedIn, error) {
-		return SignedIn{}, s.refuse(ctx, c, api.ActionSessionDenied, target, reason, err, details)
+	target, err := s.signInTarget(ctx, upn)
+	if err != nil {
+		return SignedIn{}, err
 	}
 
 	// Past the hash budget, 503 at once: before the lock reads, which
@@ -331,7 +195,7 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 	}
 	// A locked key answers at once, before anything else, with one audit
 	// row per lock (a count, not a flood).
-	gs := s.guards(c, upn)
+	gs := s.guards(c, target)
 	for _, g := range gs {
 		th, err := s.st.GetThrottle(ctx, g.key)
 		if err != nil {
@@ -350,51 +214,55 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 	if !ok {
 		return SignedIn{}, s.busy(c)
 	}
+	// From the first reservation on, the check has started: its
+	// bookkeeping runs on bk, whatever the client does.
+	bk, cancel := settling(ctx)
+	defer cancel()
+	id := randomHex(8)
 	var held []guard
 	for _, g := range gs {
-		wait, th, err := s.reserve(ctx, g, now)
+		wait, th, err := s.reserve(bk, g, id, now)
 		if err == nil && wait == 0 {
 			held = append(held, g)
 			continue
 		}
 		done()
-		s.release(ctx, c, held)
+		s.releaseLogged(bk, c, held, id)
 		if err != nil {
 			return SignedIn{}, err
 		}
-		return SignedIn{}, s.lockedOut(ctx, c, target, g, th, wait)
+		return SignedIn{}, s.lockedOut(bk, c, target, g, th, wait)
 	}
-	v, err := s.checkPass(ctx, c, upn, pass)
+	v, err := s.checkPass(bk, c, upn, pass)
 	done()
 	if err != nil {
-		s.release(ctx, c, gs)
+		s.releaseLogged(bk, c, gs, id)
 		return SignedIn{}, err
 	}
 	if !v.right {
-		locks, err := s.wrongPass(ctx, gs, now)
-		if fp, ok := s.dir.(directory.ForeignPasses); ok && v.noPass && err == api.ErrInvalidCredentials && fp.HasPassElsewhere(ctx, upn) {
-			// Counted as a failure all the same; see README on what this tells.
-			return deny("passNotFromTapkiosk", errPassNotCheckable, nil)
-		}
-		if locks[lockStarted] != "" && c.ClientAddr != "" {
-			// The helpdesk console shows which kiosk (the entry's actor)
-			// and which address started a lock.
-			locks["clientAddr"] = c.ClientAddr
-		}
-		return deny(v.reason, err, locks)
+		return SignedIn{}, s.settleWrong(ctx, bk, c, gs, id, target, upn, v, now)
 	}
 	// The pass is right, so no guess was wrong whatever follows: the
 	// kiosk's and the address's reservations go back, and the account's
-	// too unless the session opens (which clears it).
+	// too unless the session opens (which clears it). A client that hung
+	// up before the session opened gets none: its reservations go back
+	// with an audit entry saying so.
 	user, p := v.user, v.pass
-	opened := false
+	opened, audited := false, false
 	defer func() {
-		if opened {
-			s.release(ctx, c, gs[:len(gs)-1])
-		} else {
-			s.release(ctx, c, gs)
+		switch {
+		case opened:
+			s.releaseLogged(bk, c, otherKeys(gs), id)
+		case !audited && ctx.Err() != nil:
+			s.settleGone(bk, c, gs, id, target, map[string]string{"verdict": "rightPass", "passId": p.ID})
+		default:
+			s.releaseLogged(bk, c, gs, id)
 		}
 	}()
+	deny := func(reason string, err error, details map[string]string) (SignedIn, error) {
+		audited = true
+		return SignedIn{}, s.refuse(bk, c, api.ActionSessionDenied, target, reason, err, details)
+	}
 
 	details := map[string]string{"passId": p.ID}
 	j, err := s.dir.JudgePass(ctx, p)
@@ -450,8 +318,15 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		if err := u.st.OpenSession(ctx, sess, p.IsUsableOnce, now); err != nil {
 			return err
 		}
-		if err := u.st.ClearThrottle(ctx, userKey(upn)); err != nil {
-			return err
+		// A right pass clears the account's keys, here and across kiosks
+		// (not the kiosk's or the address's: a person with one valid pass
+		// must not be able to wipe a kiosk's count).
+		for _, g := range gs {
+			if g.kind == "user" || g.kind == "account" {
+				if err := u.st.ClearThrottle(ctx, g.key); err != nil {
+					return err
+				}
+			}
 		}
 		return s.done(ctx, c, u, api.ActionSignIn, target, details)
 	})

@@ -2,7 +2,9 @@ package recovery
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -237,7 +239,7 @@ func (s *Service) ImportUsers(ctx context.Context, c *Caller, rows []ImportRow, 
 // Unlock clears the account's pass sign-in lock: for a person locked out
 // by someone else's guesses, once IT has checked who they are. An account
 // tapd has never seen a guess for is not locked, and says so.
-func (s *Service) Unlock(ctx context.Context, c *Caller, rawUPN string) (api.Lockout, error) {
+func (s *Service) Unlock(ctx context.Context, c *Caller, rawUPN string, revokeKiosks bool) (api.Lockout, error) {
 	u, err := s.user(ctx, rawUPN)
 	if err != nil {
 		return api.Lockout{}, err
@@ -245,20 +247,54 @@ func (s *Service) Unlock(ctx context.Context, c *Caller, rawUPN string) (api.Loc
 	if err := s.canManageUser(ctx, c, u); err != nil {
 		return api.Lockout{}, err
 	}
-	out := api.Lockout{UserPrincipalName: u.UPN}
+	if revokeKiosks {
+		if err := s.Authorize(ctx, c, PermKiosks); err != nil {
+			return api.Lockout{}, err
+		}
+	}
+	var out api.Lockout
 	err = s.inStore(ctx, func(un unit) error {
-		th, err := clearLock(ctx, un.st, u.UPN)
+		out = api.Lockout{UserPrincipalName: u.UPN}
+		ths, err := clearLock(ctx, un.st, u.UPN)
 		if err != nil {
 			return err
 		}
-		out.WasLocked, out.FailedAttempts = s.now().Before(th.LockedUntil), th.Failures
+		until, failures, causes := lockState(ths, s.now())
+		out.WasLocked, out.FailedAttempts, out.LockedBy = !until.IsZero(), failures, causes
 		details := map[string]string{"wasLocked": strconv.FormatBool(out.WasLocked)}
 		if out.WasLocked {
-			until := th.LockedUntil
 			out.LockedUntil = &until
 			details["lockedUntil"] = until.Format(time.RFC3339)
 		}
-		return s.done(ctx, c, un, api.ActionUnlockUser, tap.UPNKey(u.UPN), details)
+		for i, lc := range causes {
+			details[fmt.Sprintf("lockedBy%d", i+1)] = fmt.Sprintf("%s lock by kiosk %s from %s", lc.Scope, lc.Kiosk, lc.ClientAddress)
+		}
+		if err := s.done(ctx, c, un, api.ActionUnlockUser, tap.UPNKey(u.UPN), details); err != nil {
+			return err
+		}
+		if !revokeKiosks {
+			return nil
+		}
+		// The kiosks that caused the locks, in the same step, so the one
+		// that locked the person cannot lock them again a second later.
+		for _, lc := range causes {
+			if slices.Contains(out.RevokedKiosks, lc.Kiosk) {
+				continue
+			}
+			err := un.st.RevokeKiosk(ctx, lc.Kiosk, s.now())
+			if errors.Is(err, store.ErrNotFound) {
+				continue // revoked already
+			}
+			if err != nil {
+				return err
+			}
+			out.RevokedKiosks = append(out.RevokedKiosks, lc.Kiosk)
+			if err := s.done(ctx, c, un, api.ActionRevokeKiosk, lc.Kiosk, map[string]string{"kioskId": lc.KioskID,
+				"reason": "lockedOut " + u.UPN}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return out, err
 }

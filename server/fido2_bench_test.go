@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/tapkiosk/tapkiosk/api"
-	"github.com/tapkiosk/tapkiosk/directory/local"
+	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
 	"github.com/tapkiosk/tapkiosk/recovery"
@@ -80,7 +80,7 @@ func BenchmarkWebAuthnVerifyFloor(b *testing.B) {
 		b.Fatal(err)
 	}
 	path, _ := plugKey(b, virtualkey.Options{})
-	u := &local.KeyHolder{Handle: []byte("bench-user-handle"), User: store.User{UPN: "floor@example.com", DisplayName: "Floor"}}
+	u := &directory.KeyHolder{Handle: []byte("bench-user-handle"), User: store.User{UPN: "floor@example.com", DisplayName: "Floor"}}
 	creation, sd, err := rp.BeginRegistration(u)
 	if err != nil {
 		b.Fatal(err)

@@ -30,8 +30,14 @@ func (s *Server) listUsers(c *call) error {
 	return list(c, us, err)
 }
 
+// unlockUser clears the account's locks; ?revokeKiosks=true also revokes
+// the kiosks that started them (which needs the kiosk permission too).
 func (s *Server) unlockUser(c *call) error {
-	l, err := s.svc.Unlock(c.r.Context(), c.who, c.r.PathValue("upn"))
+	rk := c.r.URL.Query().Get("revokeKiosks")
+	if rk != "" && rk != "true" && rk != "false" {
+		return api.Invalid("revokeKiosks", "revokeKiosks must be true or false.")
+	}
+	l, err := s.svc.Unlock(c.r.Context(), c.who, c.r.PathValue("upn"), rk == "true")
 	return reply(c, http.StatusOK, l, err)
 }
 

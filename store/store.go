@@ -150,6 +150,12 @@ type Throttle struct {
 	LastFailure time.Time
 	ReservedAt  time.Time
 	LockedUntil time.Time
+	// Holds is the reservations in flight, each with its own expiry, in
+	// recovery's encoding; the store keeps it as given.
+	Holds string
+	// LockCause names who started the current lock (recovery's words), so
+	// the admin who lifts it sees which kiosk and address caused it.
+	LockCause string
 }
 
 // AuditEntry is one line of the audit trail. It never holds a secret.
@@ -174,13 +180,16 @@ type AuditEntry struct {
 // come newest first.
 type AuditFilter struct {
 	Target string
-	Action string
-	Actor  string
-	Result string
-	Since  time.Time
-	Until  time.Time
-	Limit  int // 0 means 100; at most 1000
-	Before int64
+	// OrTarget, when set with Target, also matches entries whose target
+	// is exactly OrTarget (a name's pseudonym).
+	OrTarget string
+	Action   string
+	Actor    string
+	Result   string
+	Since    time.Time
+	Until    time.Time
+	Limit    int // 0 means 100; at most 1000
+	Before   int64
 }
 
 // OutboxEvent is a notification waiting to be delivered. Payload is the
@@ -247,6 +256,7 @@ type Store interface {
 	Staging
 	Outbox
 	StaffStore
+	Secrets
 
 	// Atomically runs fn with a Store whose every call is part of one
 	// transaction, committed when fn returns nil and rolled back
@@ -371,13 +381,39 @@ type Throttles interface {
 	// count. change must not block or do I/O. It returns what was stored.
 	UpdateThrottle(ctx context.Context, key string, change func(*Throttle)) (Throttle, error)
 	ClearThrottle(ctx context.Context, key string) error
+	// ListThrottles returns the throttles whose key starts with prefix,
+	// by key.
+	ListThrottles(ctx context.Context, prefix string) ([]Throttle, error)
 }
 
 // Audit is the append-only audit trail: entries are added and listed,
 // never changed.
 type Audit interface {
+	// AppendAudit adds the entry (or counts a repeat of its group) and
+	// queues it for the export, in one transaction.
 	AppendAudit(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// AuditToExport returns up to limit queued entries, oldest queued
+	// first, each with its queue position. An entry queued more than once
+	// (its repeats grew) comes once per queueing, as it is now.
+	AuditToExport(ctx context.Context, limit int) ([]AuditExport, error)
+	// AuditExported removes exactly these queue positions: the entries
+	// they name have been written where they go.
+	AuditExported(ctx context.Context, seqs []int64) error
+}
+
+// AuditExport is one queued entry of the audit export.
+type AuditExport struct {
+	Seq   int64
+	Entry AuditEntry
+}
+
+// Secrets are named random values made on first ask and shared by every
+// tapd instance over the store.
+type Secrets interface {
+	// Secret returns the 32 random bytes kept under name, made now if
+	// there are none yet; concurrent first asks all get the same value.
+	Secret(ctx context.Context, name string) ([]byte, error)
 }
 
 // Policies are the local directory's policies, each one record. Get returns

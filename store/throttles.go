@@ -6,11 +6,11 @@ import (
 	"errors"
 )
 
-const throttleCols = `checked, failures, level, last_failure, reserved_at, locked_until`
+const throttleCols = `checked, failures, level, last_failure, reserved_at, locked_until, holds, lock_cause`
 
 func scanThrottle(sc interface{ Scan(...any) error }, t *Throttle) error {
 	var last, reserved, locked int64
-	if err := sc.Scan(&t.Checked, &t.Failures, &t.Level, &last, &reserved, &locked); err != nil {
+	if err := sc.Scan(&t.Checked, &t.Failures, &t.Level, &last, &reserved, &locked, &t.Holds, &t.LockCause); err != nil {
 		return err
 	}
 	t.LastFailure, t.ReservedAt, t.LockedUntil = fromMS(last), fromMS(reserved), fromMS(locked)
@@ -42,8 +42,9 @@ func (s *SQL) UpdateThrottle(ctx context.Context, key string, change func(*Throt
 		}
 		change(&t)
 		t.Key = key
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE throttle SET checked = ?, failures = ?, level = ?, last_failure = ?, reserved_at = ?, locked_until = ?
-			WHERE key = ?`), t.Checked, t.Failures, t.Level, ms(t.LastFailure), ms(t.ReservedAt), ms(t.LockedUntil), key); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE throttle SET checked = ?, failures = ?, level = ?, last_failure = ?, reserved_at = ?, locked_until = ?,
+			holds = ?, lock_cause = ? WHERE key = ?`), t.Checked, t.Failures, t.Level, ms(t.LastFailure), ms(t.ReservedAt), ms(t.LockedUntil),
+			t.Holds, t.LockCause, key); err != nil {
 			return err
 		}
 		out = t
@@ -56,3 +57,32 @@ func (s *SQL) ClearThrottle(ctx context.Context, key string) error {
 	_, err := s.w().ExecContext(ctx, s.q(`DELETE FROM throttle WHERE key = ?`), key)
 	return mapErr(err)
 }
+
+func (s *SQL) ListThrottles(ctx context.Context, prefix string) ([]Throttle, error) {
+	// substr, not LIKE: a UPN may hold _ or %.
+	rows, err := s.r().QueryContext(ctx, s.q(`SELECT key, `+throttleCols+` FROM throttle WHERE substr(key, 1, ?) = ? ORDER BY key`),
+		len(prefix), prefix)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	var out []Throttle
+	for rows.Next() {
+		var t Throttle
+		var key string
+		if err := scanThrottle(rowScanner{rows, &key}, &t); err != nil {
+			return nil, mapErr(err)
+		}
+		t.Key = key
+		out = append(out, t)
+	}
+	return out, mapErr(rows.Err())
+}
+
+// rowScanner scans a leading key column before a throttle's.
+type rowScanner struct {
+	rows *sql.Rows
+	key  *string
+}
+
+func (r rowScanner) Scan(dest ...any) error { return r.rows.Scan(append([]any{r.key}, dest...)...) }

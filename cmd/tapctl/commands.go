@@ -290,17 +290,34 @@ func (a *app) userDelete(ctx context.Context, args []string) error {
 }
 
 func (a *app) userUnlock(ctx context.Context, args []string) error {
-	pos, err := a.parse(a.flags("user unlock"), args, 1, "UPN")
+	fs := a.flags("user unlock")
+	revoke := fs.Bool("revoke-kiosk", false, "also revoke the kiosks that caused the locks (needs the kiosk permission)")
+	pos, err := a.parse(fs, args, 1, "UPN")
 	if err != nil {
 		return err
 	}
-	l, err := a.client.Unlock(ctx, pos[0])
+	l, err := a.client.Unlock(ctx, pos[0], *revoke)
 	if err != nil {
 		return err
 	}
 	if a.json {
 		return a.printJSON(l)
 	}
+	defer func() {
+		for _, lc := range l.LockedBy {
+			where := "at that kiosk"
+			if lc.Scope == "account" {
+				where = "at every kiosk"
+			}
+			fmt.Fprintf(a.out, "The lock %s was started by kiosk %s (%s) from %s.\n", where, lc.Kiosk, lc.KioskID, orNone(lc.ClientAddress))
+		}
+		for _, k := range l.RevokedKiosks {
+			fmt.Fprintf(a.out, "Revoked kiosk %s.\n", k)
+		}
+		if len(l.LockedBy) > 0 && !*revoke {
+			fmt.Fprintf(a.out, "If that kiosk is not one of yours, or a stranger is at it, run again with --revoke-kiosk.\n")
+		}
+	}()
 	switch {
 	case !l.WasLocked && l.FailedAttempts == 0:
 		fmt.Fprintf(a.out, "%s was not locked.\n", l.UserPrincipalName)
@@ -612,4 +629,12 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	}
 	a.table("TIME\tACTOR\tACTION\tTARGET\tRESULT\tREASON\tREQUEST", rows)
 	return nil
+}
+
+// orNone is s, or "an unknown address".
+func orNone(s string) string {
+	if s == "" {
+		return "an unknown address"
+	}
+	return s
 }

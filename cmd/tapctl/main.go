@@ -39,7 +39,7 @@ Usage: tapctl [--server URL] [--token-file F] [--ca-file F] [--json] <noun> <ver
                                                  targets are group:NAME or user:UPN; group:all_users is everyone
   user add UPN --name NAME [--guest internal|external] [--groups G1,G2] [--admin-role R]
   user get UPN | user list | user delete UPN
-  user unlock UPN                                clear the account's pass sign-in lock (a new pass clears it too)
+  user unlock [--revoke-kiosk] UPN               clear the account's pass sign-in locks, say which kiosk caused them (a new pass clears them too)
   user import FILE.csv [--partial]               columns: userPrincipalName,displayName,userType,guestKind,groups,adminRole
   tap create UPN [--start T] [--lifetime D] [--once]
                                                  the pass is printed once; T is RFC 3339 or a delay like 2h;

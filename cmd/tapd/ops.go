@@ -131,6 +131,7 @@ type services struct {
 	set     opsSettings
 	metrics *metrics.Metrics
 	audit   *auditlog.Writer
+	export  *auditlog.Exporter
 	webhook *webhook.Worker
 	obs     recovery.Observers
 }
@@ -149,7 +150,8 @@ func openServices(o opsSettings, st store.Store, logger *slog.Logger) (*services
 			return nil, err
 		}
 		sv.audit = w
-		sv.obs = append(sv.obs, w)
+		sv.export = auditlog.NewExporter(st, w, func(err error) { logger.Warn("audit export pass failed; the entries stay queued", "err", err) })
+		sv.obs = append(sv.obs, sv.export)
 	}
 	if o.WebhookURL != "" {
 		raw, err := cli.ReadPrivate("--webhook-secret-file", o.WebhookSecretFile)
@@ -200,6 +202,7 @@ func (sv *services) run(ctx context.Context, set serveSettings, hashSlots int, l
 		logger.Info("webhook on", "url", sv.set.WebhookURL)
 	}
 	if sv.audit != nil {
+		go sv.export.Run(ctx)
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		go func() {

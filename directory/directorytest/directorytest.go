@@ -23,7 +23,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
-	"github.com/tapkiosk/tapkiosk/directory/local"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey"
 	"github.com/tapkiosk/tapkiosk/fido/virtualkey/hidroute"
@@ -295,7 +294,7 @@ func testRegistration(t *testing.T, d directory.Directory) {
 	}
 	// The person as go-webauthn sees them, by the handle the directory's
 	// ceremony names.
-	holder := &local.KeyHolder{Handle: sd.UserID, User: store.User{UPN: Member.UPN, DisplayName: Member.DisplayName}}
+	holder := &directory.KeyHolder{Handle: sd.UserID, User: store.User{UPN: Member.UPN, DisplayName: Member.DisplayName}}
 	cred, err := rp.CreateCredential(holder, sd, parsed)
 	if err != nil {
 		t.Fatalf("the directory's ceremony does not verify its own key's answer: %v", err)

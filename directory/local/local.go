@@ -6,7 +6,6 @@ package local
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"slices"
 	"strings"
@@ -240,27 +239,6 @@ func (d *Directory) DeleteMethod(ctx context.Context, upn string, m directory.Me
 
 // ---- registration ----
 
-// Handle is the person's stable WebAuthn user handle: random, never the
-// UPN, made on first use.
-func Handle(ctx context.Context, st store.Store, upn string) ([]byte, error) {
-	cand := make([]byte, 32)
-	rand.Read(cand)
-	return st.UserHandle(ctx, upn, cand)
-}
-
-// KeyHolder adapts a person, by the user handle a relying party gave
-// them, and their keys to go-webauthn; recovery uses it to verify answers.
-type KeyHolder struct {
-	Handle []byte
-	User   store.User
-	Creds  []webauthn.Credential
-}
-
-func (w *KeyHolder) WebAuthnID() []byte                         { return w.Handle }
-func (w *KeyHolder) WebAuthnName() string                       { return w.User.UPN }
-func (w *KeyHolder) WebAuthnDisplayName() string                { return w.User.DisplayName }
-func (w *KeyHolder) WebAuthnCredentials() []webauthn.Credential { return w.Creds }
-
 // BeginRegistration asks go-webauthn for options: a resident, verified
 // key, direct attestation, and the person's own keys excluded so that one
 // key is not registered twice.
@@ -269,7 +247,7 @@ func (d *Directory) BeginRegistration(ctx context.Context, upn string) (director
 	if err != nil {
 		return directory.Registration{}, err
 	}
-	h, err := Handle(ctx, d.st, upn)
+	h, err := directory.UserHandle(ctx, d.st, upn)
 	if err != nil {
 		return directory.Registration{}, err
 	}
@@ -283,7 +261,7 @@ func (d *Directory) BeginRegistration(ctx context.Context, upn string) (director
 			exclude = append(exclude, protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: m.CredentialID})
 		}
 	}
-	creation, sd, err := d.rp.BeginRegistration(&KeyHolder{Handle: h, User: u},
+	creation, sd, err := d.rp.BeginRegistration(&directory.KeyHolder{Handle: h, User: u},
 		webauthn.WithExclusions(exclude),
 		webauthn.WithConveyancePreference(protocol.PreferDirectAttestation),
 		webauthn.WithCredentialParameters([]protocol.CredentialParameter{

@@ -69,34 +69,40 @@ func (w *Writer) Close() error {
 }
 
 // line is an exported entry: the API's shape (as tapctl audit --json),
-// marked as audit for a reader that mixes it with tapd's log.
+// marked as audit for a reader that mixes it with tapd's log. Its id is
+// the database's: a crash may write an entry again (never lose one), so
+// a reader keeps the last line of each id (a grouped entry is written
+// again each time its repeats grow).
 type line struct {
 	Time time.Time `json:"time"`
 	Msg  string    `json:"msg"`
-	// ID is the database's row id, which the export does not know.
-	ID int64 `json:"id,omitempty"`
 	api.AuditEntry
 }
 
-// Audited writes the entry as one line, in one write.
-func (w *Writer) Audited(e store.AuditEntry) {
-	b, err := json.Marshal(line{Time: e.At, Msg: "audit", AuditEntry: recovery.AuditOut(e)})
-	if err != nil {
-		return
+// write writes the entries as lines, in one write, and syncs a file, so
+// that what it reports written survives a crash.
+func (w *Writer) write(es []store.AuditEntry) error {
+	var b []byte
+	for _, e := range es {
+		j, err := json.Marshal(line{Time: e.At, Msg: "audit", AuditEntry: recovery.AuditOut(e)})
+		if err != nil {
+			return err
+		}
+		b = append(append(b, j...), '\n')
 	}
-	b = append(b, '\n')
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, err := w.w.Write(b); err != nil {
+	_, err := w.w.Write(b)
+	if err == nil && w.f != nil {
+		err = w.f.Sync()
+	}
+	if err != nil {
 		if !w.failed && w.onErr != nil {
 			w.onErr(err)
 		}
 		w.failed = true
-		return
+		return err
 	}
 	w.failed = false
+	return nil
 }
-
-// Locked and HashSlots are not audit entries.
-func (w *Writer) Locked(string, time.Duration) {}
-func (w *Writer) HashSlots(int, int, bool)     {}

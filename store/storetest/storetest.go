@@ -47,6 +47,9 @@ func RunTests(t *testing.T, newStore func(*testing.T) store.Store) {
 		{"AuditGroups", testAuditGroups},
 		{"Atomically", testAtomically},
 		{"Audit", testAudit},
+		{"AuditExport", testAuditExport},
+		{"AuditExportLateCommit", testAuditExportLateCommit},
+		{"Secrets", testSecrets},
 		{"FIDO2Methods", testFIDO2Methods},
 		{"UserHandle", testUserHandle},
 		{"Ceremonies", testCeremonies},
@@ -493,7 +496,7 @@ func testThrottle(t *testing.T, s store.Store) {
 		t.Fatalf("fresh: %+v %v", th, err)
 	}
 	want := store.Throttle{Key: key, Checked: 3, Failures: 2, Level: 1, LastFailure: t0.Add(time.Second),
-		ReservedAt: t0.Add(2 * time.Second), LockedUntil: t0.Add(3 * time.Hour)}
+		ReservedAt: t0.Add(2 * time.Second), LockedUntil: t0.Add(3 * time.Hour), Holds: "h1:1 h2:2", LockCause: "kiosk lobby from 192.0.2.7"}
 	got, err := s.UpdateThrottle(ctx, key, func(th *store.Throttle) {
 		if th.Checked != 0 || th.Key != key {
 			t.Errorf("a new key's throttle must start empty: %+v", th)
@@ -511,6 +514,15 @@ func testThrottle(t *testing.T, s store.Store) {
 	}
 	if th, _ = s.GetThrottle(ctx, key); th.Checked != 4 || th.Failures != 2 {
 		t.Fatalf("the change must see the stored throttle: %+v", th)
+	}
+	for _, k := range []string{key + "|kiosk:a", key + "|kiosk:b", "user:thr_throttle.example|kiosk:a"} {
+		if _, err := s.UpdateThrottle(ctx, k, func(th *store.Throttle) { th.Failures = 1 }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ths, err := s.ListThrottles(ctx, key)
+	if err != nil || len(ths) != 3 || ths[0].Key != key || ths[0].Checked != 4 || ths[2].Key != key+"|kiosk:b" || ths[2].Failures != 1 {
+		t.Fatalf("listed %+v, %v", ths, err)
 	}
 	if err := s.ClearThrottle(ctx, key); err != nil {
 		t.Fatal(err)
