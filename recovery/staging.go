@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/store"
@@ -284,97 +282,19 @@ func (s *Service) CreateStagingBatchFromGroup(ctx context.Context, c *Caller, na
 // createStagingBatch is CreateStagingBatch with what the audit should
 // say of where the people came from.
 func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string, in []StagingInput, details map[string]string) (api.StagingBatch, error) {
-	name, err := batchName(name)
+	sb, err := s.startStagingBatch(c, name, details)
 	if err != nil {
 		return api.StagingBatch{}, err
-	}
-	if len(in) == 0 {
-		return api.StagingBatch{}, api.Invalid("users", "A batch needs at least one person: list them in users, or name a group.")
 	}
 	if len(in) > MaxStagingRows {
 		return api.StagingBatch{}, api.Invalid("users", "A batch holds at most %d people; split the list.", MaxStagingRows)
 	}
-	failed := []api.RowError{}
-	var rows []store.StagingRow
-	seen := map[string]int{}
-	fail := func(row int, upn, format string, args ...any) {
-		failed = append(failed, api.RowError{Row: row, UserPrincipalName: upn, Message: fmt.Sprintf(format, args...)})
-	}
 	for _, r := range in {
-		p := r.Person
-		if r.Err != "" {
-			fail(r.Row, "", "%s", r.Err)
-			continue
-		}
-		upn, err := tap.NormalizeUPN(p.UserPrincipalName)
-		if err != nil {
-			fail(r.Row, p.UserPrincipalName, "userPrincipalName %s", err.Error())
-			continue
-		}
-		if first, dup := seen[tap.UPNKey(upn)]; dup {
-			fail(r.Row, upn, "repeats row %d", first)
-			continue
-		}
-		seen[tap.UPNKey(upn)] = r.Row
-		display := strings.TrimSpace(p.DisplayName)
-		if display != "" {
-			if display, err = tap.NormalizeDisplayName(display); err != nil {
-				fail(r.Row, upn, "displayName %s", err.Error())
-				continue
-			}
-		}
-		key := strings.TrimSpace(p.KeyName)
-		if err := badName("keyName", key); key != "" && err != nil {
-			fail(r.Row, upn, "%s", strings.TrimSuffix(err.Message, "."))
-			continue
-		}
-		u, err := s.dir.User(ctx, upn)
-		if isCode(err, api.CodeUserNotFound) {
-			fail(r.Row, upn, "no such user in the directory")
-			continue
-		}
-		if err != nil {
+		if err := sb.Add(ctx, r); err != nil {
 			return api.StagingBatch{}, err
 		}
-		if _, why := whyNotManage(c, u); why != nil {
-			fail(r.Row, upn, "%s", strings.TrimSuffix(why.Message, "."))
-			continue
-		}
-		active, err := s.st.ActiveStagingRows(ctx, u.UPN)
-		if err != nil {
-			return api.StagingBatch{}, err
-		}
-		if len(active) > 0 {
-			fail(r.Row, upn, "already %s in staging batch %s", active[0].State, active[0].BatchID)
-			continue
-		}
-		if display == "" {
-			display = u.DisplayName
-		}
-		rows = append(rows, store.StagingRow{ID: uuid.NewString(), UPN: u.UPN, DisplayName: display, KeyName: key, State: store.StagingPending})
 	}
-	details["name"], details["rows"], details["rowsFailed"] = name, strconv.Itoa(len(in)), strconv.Itoa(len(failed))
-	if len(failed) > 0 {
-		e := api.E(api.CodeImportFailed, "%d person(s) cannot be staged, so no batch was made. Fix them and try again.", len(failed))
-		e.Rows = failed
-		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "badRows", e, details)
-	}
-	_, by := c.Actor()
-	b := store.StagingBatch{ID: uuid.NewString(), Name: name, CreatedAt: ms(s.now()), CreatedBy: by}
-	details["batchId"] = b.ID
-	err = s.inStore(ctx, func(u unit) error {
-		if err := u.st.CreateStagingBatch(ctx, b, rows); err != nil {
-			if errors.Is(err, store.ErrAlreadyExists) {
-				return api.Conflict(api.CodeAlreadyExists, "A staging batch named %s exists already; choose another name.", name).Because(err)
-			}
-			return err
-		}
-		return s.done(ctx, c, u, api.ActionCreateStagingBatch, "", details)
-	})
-	if err != nil {
-		return api.StagingBatch{}, err
-	}
-	return s.StagingBatch(ctx, b.ID)
+	return sb.Finish(ctx)
 }
 
 func batchOut(b store.StagingBatch) api.StagingBatch {
