@@ -2,8 +2,10 @@ package recovery
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/tap"
 )
 
 // Bulk input (a CSV import of users, a staging batch) is checked row by
@@ -27,8 +29,13 @@ type rowProblems struct {
 	count int
 }
 
+// add keeps a problem; a UPN as typed is cut to its longest valid length
+// (ending in "..."), so one huge field is not echoed back.
 func (p *rowProblems) add(row int, upn, format string, args ...any) {
 	p.count++
+	if len(upn) > tap.MaxUPNLength {
+		upn = strings.ToValidUTF8(upn[:tap.MaxUPNLength], "") + "..."
+	}
 	if len(p.list) < MaxRowErrors {
 		p.list = append(p.list, api.RowError{Row: row, UserPrincipalName: upn, Message: fmt.Sprintf(format, args...)})
 	}

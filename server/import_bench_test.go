@@ -52,6 +52,10 @@ func BenchmarkImportCSV(b *testing.B) {
 				return fmt.Sprintf("i%d-u%d@example.com,%s,%s\n", iter, i, pad(200), groups)
 			})
 		}},
+		// One row whose UPN is the whole 4 MiB.
+		{"users/oneHugeField", true, 400, func(int) string {
+			return "userPrincipalName,displayName\n" + pad(size-100) + ",x\n"
+		}},
 		{"staging/tinyRows", false, 413, func(int) string {
 			return fill(func(int) string { return "" }, func(int) string { return "x\n" })
 		}},
@@ -103,7 +107,7 @@ func BenchmarkImportCSV(b *testing.B) {
 				if status != c.status {
 					b.Fatalf("status %d (%+v), want %d", status, ae, c.status)
 				}
-				if status == 400 && (len(ae.Rows) != recovery.MaxRowErrors || ae.Code != api.CodeImportFailed) {
+				if status == 400 && (len(ae.Rows) != min(recovery.MaxRowErrors, ae.RowsFailed) || ae.Code != api.CodeImportFailed) {
 					b.Fatalf("%d rows listed", len(ae.Rows))
 				}
 				peak = max(peak, top.Load())

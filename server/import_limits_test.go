@@ -84,3 +84,14 @@ func TestStagingImportLimits(t *testing.T) {
 		t.Fatalf("batches after refusals: %+v %v", bs, err)
 	}
 }
+
+// TestImportLongFieldNotEchoed: a bad row's UPN comes back cut to the
+// longest a UPN may be, not as sent.
+func TestImportLongFieldNotEchoed(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	_, err := e.admin.ImportUsers(bg, strings.NewReader("userPrincipalName,displayName\n"+strings.Repeat("é", 50000)+",x\n"), false)
+	ae := code(t, err, 400, api.CodeImportFailed)
+	if got := ae.Rows[0].UserPrincipalName; len(got) > 120 || !strings.HasSuffix(got, "...") || !strings.HasPrefix(got, "éé") {
+		t.Fatalf("echoed %d bytes: %.40q", len(got), got)
+	}
+}
