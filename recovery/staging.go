@@ -144,16 +144,33 @@ func (s *Service) RegisterForUser(ctx context.Context, c *Caller, rawUPN string,
 	if req.StagingBatchID != "" || req.StagingRowID != "" {
 		details["stagingBatchId"], details["stagingRowId"] = req.StagingBatchID, req.StagingRowID
 	}
+	var row *store.StagingRow
 	if req.SerialNumber = strings.TrimSpace(req.SerialNumber); req.SerialNumber != "" {
-		if err := badName("serialNumber", req.SerialNumber); err != nil {
-			return api.FIDO2Method{}, err
+		if bad := badName("serialNumber", req.SerialNumber); bad != nil {
+			err = bad
 		}
 	}
-	row, err := s.stagedRow(ctx, u, req.StagingBatchID, req.StagingRowID)
-	if isCode(err, api.CodeStagingRowRegistered) {
-		return api.FIDO2Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, string(api.CodeStagingRowRegistered), err, details)
+	if err == nil {
+		row, err = s.stagedRow(ctx, u, req.StagingBatchID, req.StagingRowID)
 	}
 	if err != nil {
+		// The challenge an answer names is used up first, as on the
+		// kiosk's route: an answer is taken once, whatever else the body
+		// gets wrong, and one whose challenge is not waiting says so. A
+		// body naming no challenge gets what is wrong with it.
+		if ch := challengeOf(req.PublicKeyCredential); ch != "" {
+			_, cerr := s.takeCeremony(context.WithoutCancel(ctx), operatorOwner(c, u.UPN), ch, ceremonyRegistration, "")
+			var ae *api.Error
+			if errors.As(cerr, &ae) {
+				return api.FIDO2Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, string(ae.Code), cerr, details)
+			}
+			if cerr != nil {
+				return api.FIDO2Method{}, cerr
+			}
+		}
+		if isCode(err, api.CodeStagingRowRegistered) {
+			return api.FIDO2Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, string(api.CodeStagingRowRegistered), err, details)
+		}
 		return api.FIDO2Method{}, err
 	}
 	if row == nil {
