@@ -49,8 +49,9 @@ hwtest: deps ## run the registration suite on a real security key (plug in one; 
 # the fuzzer spend a minute minimising each input it thinks new; they
 # minimise for 20 runs instead.
 SERVER_FUZZ    := FuzzCreateUser FuzzImportUsers FuzzCreatePass FuzzCreateKiosk FuzzCreateAdminToken \
-                  FuzzPatchTAPPolicy FuzzPatchFIDO2Policy FuzzOpenSession
-CEREMONY_FUZZ  := FuzzRegisterFIDO2 FuzzCheckKey
+                  FuzzPatchTAPPolicy FuzzPatchFIDO2Policy FuzzOpenSession \
+                  FuzzCreateStagingBatch FuzzImportStagingBatch FuzzPatchStagingRow
+CEREMONY_FUZZ  := FuzzRegisterFIDO2 FuzzCheckKey FuzzRegisterForUser
 FUZZTIME       ?= 60s
 FUZZ           := GO=$(GO) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 

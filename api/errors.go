@@ -29,18 +29,21 @@ const (
 	CodeAlreadyExists        Code = "alreadyExists"
 	CodeExternalGuest        Code = "externalGuest"
 	CodeImportFailed         Code = "importFailed"
-	CodeInvalidCredentials   Code = "invalidCredentials"
-	CodePassExpired          Code = "passExpired"
-	CodePassNotYetValid      Code = "passNotYetValid"
-	CodePassAlreadyUsed      Code = "passAlreadyUsed"
-	CodeNotInPolicy          Code = "notInPolicy"
-	CodePolicyDisabled       Code = "policyDisabled"
-	CodeTooManyAttempts      Code = "tooManyAttempts"
-	CodeInvalidSession       Code = "invalidSession"
-	CodeSessionExpired       Code = "sessionExpired"
-	CodeStorageFull          Code = "storageFull"
-	CodeUnavailable          Code = "serviceUnavailable"
-	CodeInternal             Code = "internalError"
+	// CodeTooManyRows is a CSV import past its row limit (413): nothing
+	// of it is kept, and it was not read further.
+	CodeTooManyRows        Code = "tooManyRows"
+	CodeInvalidCredentials Code = "invalidCredentials"
+	CodePassExpired        Code = "passExpired"
+	CodePassNotYetValid    Code = "passNotYetValid"
+	CodePassAlreadyUsed    Code = "passAlreadyUsed"
+	CodeNotInPolicy        Code = "notInPolicy"
+	CodePolicyDisabled     Code = "policyDisabled"
+	CodeTooManyAttempts    Code = "tooManyAttempts"
+	CodeInvalidSession     Code = "invalidSession"
+	CodeSessionExpired     Code = "sessionExpired"
+	CodeStorageFull        Code = "storageFull"
+	CodeUnavailable        Code = "serviceUnavailable"
+	CodeInternal           Code = "internalError"
 
 	// Registration and methods.
 	CodeAlreadyRegistered     Code = "alreadyRegistered"
@@ -97,6 +100,7 @@ var codeStatus = map[Code]int{
 	CodeAlreadyExists:           http.StatusConflict,
 	CodeExternalGuest:           http.StatusBadRequest,
 	CodeImportFailed:            http.StatusBadRequest,
+	CodeTooManyRows:             http.StatusRequestEntityTooLarge,
 	CodeInvalidCredentials:      http.StatusUnauthorized,
 	CodePassExpired:             http.StatusForbidden,
 	CodePassNotYetValid:         http.StatusForbidden,
@@ -152,8 +156,11 @@ type Error struct {
 	Target            string     `json:"target,omitempty"`
 	StartDateTime     *time.Time `json:"startDateTime,omitempty"`
 	RetryAfterSeconds int        `json:"retryAfterSeconds,omitempty"`
-	Rows              []RowError `json:"rows,omitempty"`
-	RequestID         string     `json:"requestId,omitempty"`
+	// Rows are an importFailed's first problems (at most 100), and
+	// RowsFailed how many there were in all.
+	Rows       []RowError `json:"rows,omitempty"`
+	RowsFailed int        `json:"rowsFailed,omitempty"`
+	RequestID  string     `json:"requestId,omitempty"`
 
 	cause error
 }

@@ -74,10 +74,12 @@ type User struct {
 	CreatedDateTime   time.Time `json:"createdDateTime,omitzero"`
 }
 
-// ImportResult reports a CSV import.
+// ImportResult reports a CSV import: Failed lists the first (at most
+// 100) rows skipped, FailedCount how many were.
 type ImportResult struct {
-	Created int        `json:"created"`
-	Failed  []RowError `json:"failed"`
+	Created     int        `json:"created"`
+	Failed      []RowError `json:"failed"`
+	FailedCount int        `json:"failedCount"`
 }
 
 // RowError says which CSV row failed and why. Row 1 is the header.

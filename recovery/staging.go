@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/store"
@@ -148,16 +147,33 @@ func (s *Service) RegisterForUser(ctx context.Context, c *Caller, rawUPN string,
 	if req.StagingBatchID != "" || req.StagingRowID != "" {
 		details["stagingBatchId"], details["stagingRowId"] = req.StagingBatchID, req.StagingRowID
 	}
+	var row *store.StagingRow
 	if req.SerialNumber = strings.TrimSpace(req.SerialNumber); req.SerialNumber != "" {
-		if err := badName("serialNumber", req.SerialNumber); err != nil {
-			return api.FIDO2Method{}, err
+		if bad := badName("serialNumber", req.SerialNumber); bad != nil {
+			err = bad
 		}
 	}
-	row, err := s.stagedRow(ctx, u, req.StagingBatchID, req.StagingRowID)
-	if isCode(err, api.CodeStagingRowRegistered) {
-		return api.FIDO2Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, string(api.CodeStagingRowRegistered), err, details)
+	if err == nil {
+		row, err = s.stagedRow(ctx, u, req.StagingBatchID, req.StagingRowID)
 	}
 	if err != nil {
+		// The challenge an answer names is used up first, as on the
+		// kiosk's route: an answer is taken once, whatever else the body
+		// gets wrong, and one whose challenge is not waiting says so. A
+		// body naming no challenge gets what is wrong with it.
+		if ch := challengeOf(req.PublicKeyCredential); ch != "" {
+			_, cerr := s.takeCeremony(context.WithoutCancel(ctx), operatorOwner(c, u.UPN), ch, ceremonyRegistration, "")
+			var ae *api.Error
+			if errors.As(cerr, &ae) {
+				return api.FIDO2Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, string(ae.Code), cerr, details)
+			}
+			if cerr != nil {
+				return api.FIDO2Method{}, cerr
+			}
+		}
+		if isCode(err, api.CodeStagingRowRegistered) {
+			return api.FIDO2Method{}, s.refuse(ctx, c, api.ActionRegisterFIDO2, target, string(api.CodeStagingRowRegistered), err, details)
+		}
 		return api.FIDO2Method{}, err
 	}
 	if row == nil {
@@ -288,102 +304,19 @@ func (s *Service) CreateStagingBatchFromGroup(ctx context.Context, c *Caller, na
 // createStagingBatch is CreateStagingBatch with what the audit should
 // say of where the people came from.
 func (s *Service) createStagingBatch(ctx context.Context, c *Caller, name string, in []StagingInput, details map[string]string) (api.StagingBatch, error) {
-	name, err := batchName(name)
+	sb, err := s.startStagingBatch(c, name, details)
 	if err != nil {
 		return api.StagingBatch{}, err
-	}
-	if len(in) == 0 {
-		return api.StagingBatch{}, api.Invalid("users", "A batch needs at least one person: list them in users, or name a group.")
 	}
 	if len(in) > MaxStagingRows {
 		return api.StagingBatch{}, api.Invalid("users", "A batch holds at most %d people; split the list.", MaxStagingRows)
 	}
-	failed := []api.RowError{}
-	var rows []store.StagingRow
-	seen := map[string]int{}
-	fail := func(row int, upn, format string, args ...any) {
-		failed = append(failed, api.RowError{Row: row, UserPrincipalName: upn, Message: fmt.Sprintf(format, args...)})
-	}
 	for _, r := range in {
-		p := r.Person
-		if r.Err != "" {
-			fail(r.Row, "", "%s", r.Err)
-			continue
-		}
-		upn, err := tap.NormalizeUPN(p.UserPrincipalName)
-		if err != nil {
-			fail(r.Row, p.UserPrincipalName, "userPrincipalName %s", err.Error())
-			continue
-		}
-		if first, dup := seen[tap.UPNKey(upn)]; dup {
-			fail(r.Row, upn, "repeats row %d", first)
-			continue
-		}
-		seen[tap.UPNKey(upn)] = r.Row
-		display := strings.TrimSpace(p.DisplayName)
-		if display != "" {
-			if display, err = tap.NormalizeDisplayName(display); err != nil {
-				fail(r.Row, upn, "displayName %s", err.Error())
-				continue
-			}
-		}
-		key := strings.TrimSpace(p.KeyName)
-		if err := badName("keyName", key); key != "" && err != nil {
-			fail(r.Row, upn, "%s", strings.TrimSuffix(err.Message, "."))
-			continue
-		}
-		lang := strings.TrimSpace(p.PreferredLanguage)
-		if lang != "" && !languageTag.MatchString(lang) {
-			fail(r.Row, upn, "preferredLanguage %q is not a language tag such as sv or sv-SE", lang)
-			continue
-		}
-		u, err := s.dir.User(ctx, upn)
-		if isCode(err, api.CodeUserNotFound) {
-			fail(r.Row, upn, "no such user in the directory")
-			continue
-		}
-		if err != nil {
+		if err := sb.Add(ctx, r); err != nil {
 			return api.StagingBatch{}, err
 		}
-		if _, why := whyNotManage(c, u); why != nil {
-			fail(r.Row, upn, "%s", strings.TrimSuffix(why.Message, "."))
-			continue
-		}
-		held, err := s.heldBy(ctx, c, u.UPN)
-		if err != nil {
-			return api.StagingBatch{}, err
-		}
-		if held != "" {
-			fail(r.Row, upn, "%s", held)
-			continue
-		}
-		if display == "" {
-			display = u.DisplayName
-		}
-		rows = append(rows, store.StagingRow{ID: uuid.NewString(), UPN: u.UPN, DisplayName: display, KeyName: key, Language: lang, State: store.StagingPending})
 	}
-	details["name"], details["rows"], details["rowsFailed"] = name, strconv.Itoa(len(in)), strconv.Itoa(len(failed))
-	if len(failed) > 0 {
-		e := api.E(api.CodeImportFailed, "%d person(s) cannot be staged, so no batch was made. Fix them and try again.", len(failed))
-		e.Rows = failed
-		return api.StagingBatch{}, s.refuse(ctx, c, api.ActionCreateStagingBatch, "", "badRows", e, details)
-	}
-	_, by := c.Actor()
-	b := store.StagingBatch{ID: uuid.NewString(), Name: name, CreatedAt: ms(s.now()), CreatedBy: by}
-	details["batchId"] = b.ID
-	err = s.inStore(ctx, func(u unit) error {
-		if err := u.st.CreateStagingBatch(ctx, b, rows); err != nil {
-			if errors.Is(err, store.ErrAlreadyExists) {
-				return api.Conflict(api.CodeAlreadyExists, "A staging batch named %s exists already; choose another name.", name).Because(err)
-			}
-			return err
-		}
-		return s.done(ctx, c, u, api.ActionCreateStagingBatch, "", details)
-	})
-	if err != nil {
-		return api.StagingBatch{}, err
-	}
-	return s.StagingBatch(ctx, b.ID)
+	return sb.Finish(ctx)
 }
 
 // heldBy says which batch holds the person (a pending row, or a

@@ -229,20 +229,25 @@ func FuzzRegisterFIDO2(f *testing.F) {
 	f.Add(uint8(2), []byte{0xa0})
 
 	cf.fuzz(f, "/v1/session/fido2Methods/creationOptions", "/v1/session/fido2Methods",
-		func() any { return &api.RegisterFIDO2Request{} }, cf.none,
-		func(ch string, part uint8, data []byte) []byte {
-			a := cf.packed
-			if part%2 == 1 {
-				a = cf.none
-			}
-			switch part % 6 / 2 {
-			case 0:
-				return bytes.ReplaceAll(fill(data, ch), []byte(clientDataHole), []byte(b64(fill(a.cd, ch))))
-			case 1:
-				return credentialBody(a.answering(ch, map[string][]byte{"attestationObject": data}))
-			}
-			return credentialBody(a.answering(ch, map[string][]byte{"clientDataJSON": fill(data, ch)}))
-		})
+		func() any { return &api.RegisterFIDO2Request{} }, cf.none, cf.registration)
+}
+
+// registration is the body of a registration answer for ch: part%2 picks
+// the answer (packed or none attestation), part%6/2 what data is: the
+// whole body (with holes), the attestationObject, or the clientDataJSON
+// (with holes).
+func (cf *ceremonyFuzz) registration(ch string, part uint8, data []byte) []byte {
+	a := cf.packed
+	if part%2 == 1 {
+		a = cf.none
+	}
+	switch part % 6 / 2 {
+	case 0:
+		return bytes.ReplaceAll(fill(data, ch), []byte(clientDataHole), []byte(b64(fill(a.cd, ch))))
+	case 1:
+		return credentialBody(a.answering(ch, map[string][]byte{"attestationObject": data}))
+	}
+	return credentialBody(a.answering(ch, map[string][]byte{"clientDataJSON": fill(data, ch)}))
 }
 
 // FuzzCheckKey fuzzes POST /v1/session/fido2Methods/{id}/assertion. part%5

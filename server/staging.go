@@ -64,10 +64,12 @@ func (s *Server) importStagingBatch(c *call) error {
 	if name == "" {
 		return api.Invalid("name", "Name the batch with ?name=.")
 	}
-	var in []recovery.StagingInput
-	err = s.csvRecords(rd, 1, func(line int, why string) {
-		in = append(in, recovery.StagingInput{Row: line, Err: why})
-	}, func(line int, rec []string) {
+	ctx := c.r.Context()
+	sb, err := s.svc.StartStagingBatch(c.who, name)
+	if err != nil {
+		return err
+	}
+	err = s.csvRecords(rd, 1, func(line int, rec []string, bad string) error {
 		get := func(i int) string {
 			if i < len(rec) {
 				return strings.TrimSpace(strings.TrimPrefix(rec[i], "\ufeff"))
@@ -75,17 +77,20 @@ func (s *Server) importStagingBatch(c *call) error {
 			return ""
 		}
 		switch {
+		case bad != "":
+			return sb.Add(ctx, recovery.StagingInput{Row: line, Err: bad})
 		case line == 1 && (strings.EqualFold(get(0), "upn") || strings.EqualFold(get(0), "userPrincipalName")):
+			return nil
 		case len(rec) > len(stagingColumns):
-			in = append(in, recovery.StagingInput{Row: line, Err: "has more than the 4 columns upn,displayName,keyName,preferredLanguage"})
+			return sb.Add(ctx, recovery.StagingInput{Row: line, Err: "has more than the 4 columns upn,displayName,keyName,preferredLanguage"})
 		default:
-			in = append(in, recovery.StagingInput{Row: line, Person: api.StagingPerson{UserPrincipalName: get(0), DisplayName: get(1), KeyName: get(2), PreferredLanguage: get(3)}})
+			return sb.Add(ctx, recovery.StagingInput{Row: line, Person: api.StagingPerson{UserPrincipalName: get(0), DisplayName: get(1), KeyName: get(2), PreferredLanguage: get(3)}})
 		}
 	})
 	if err != nil {
 		return err
 	}
-	b, err := s.svc.CreateStagingBatch(c.r.Context(), c.who, name, in)
+	b, err := sb.Finish(ctx)
 	return reply(c, http.StatusCreated, b, err)
 }
 

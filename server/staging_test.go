@@ -430,3 +430,24 @@ func TestStagingEntra(t *testing.T) {
 		}
 	})
 }
+
+// TestStagingBadBodySpendsChallenge: an on-behalf answer refused for the
+// rest of its body (a bad serial number, a batch without its row) still
+// uses up its challenge, as on the kiosk's route, so the same answer
+// cannot be sent again with the body mended. Found by FuzzRegisterForUser.
+func TestStagingBadBodySpendsChallenge(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	e.addUser(api.User{UserPrincipalName: "ada@example.com"})
+	path, _ := plugKey(t, virtualkey.Options{})
+	for _, bad := range []api.StagedFIDO2Request{{SerialNumber: strings.Repeat("s", 65)}, {StagingBatchID: "b"}} {
+		raw := stagedAnswer(t, e.admin, "ada@example.com", path, "", "")
+		bad.PublicKeyCredential = raw
+		_, err := e.admin.RegisterUserFIDO2(bg, "ada@example.com", bad)
+		code(t, err, 400, api.CodeInvalidValue)
+		_, err = e.admin.RegisterUserFIDO2(bg, "ada@example.com", api.StagedFIDO2Request{RegisterFIDO2Request: api.RegisterFIDO2Request{PublicKeyCredential: raw}})
+		code(t, err, 400, api.CodeChallengeInvalid)
+	}
+	if ms, _ := e.st.ListMethods(bg, "ada@example.com"); len(ms) != 0 {
+		t.Fatalf("registered from a spent challenge: %+v", ms)
+	}
+}

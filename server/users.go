@@ -47,9 +47,10 @@ func (s *Server) deleteUser(c *call) error {
 
 var csvColumns = []string{"userPrincipalName", "displayName", "userType", "guestKind", "groups", "adminRole"}
 
-// importUsers reads a CSV with a header row and hands the rows to the
-// service, which checks every row before it writes any. ?mode=partial
-// imports the good rows when some are bad.
+// importUsers reads a CSV with a header row and hands each row to the
+// service as it is read, which checks it and keeps only what it will
+// write; nothing is written before the whole file is read, and one bad
+// row imports nothing unless ?mode=partial.
 func (s *Server) importUsers(c *call) error {
 	rd, err := s.csvBody(c)
 	if err != nil {
@@ -85,10 +86,15 @@ func (s *Server) importUsers(c *call) error {
 			return api.E(api.CodeBadRequest, "The CSV header has no %s column.", need)
 		}
 	}
-	var rows []recovery.ImportRow
-	err = s.csvRecords(rd, 2, func(row int, why string) {
-		rows = append(rows, recovery.ImportRow{Row: row, Err: why})
-	}, func(row int, rec []string) {
+	ctx := c.r.Context()
+	im, err := s.svc.StartUserImport(ctx, c.who, mode == "partial", mode)
+	if err != nil {
+		return err
+	}
+	err = s.csvRecords(rd, 2, func(row int, rec []string, bad string) error {
+		if bad != "" {
+			return im.Add(ctx, recovery.ImportRow{Row: row, Err: bad})
+		}
 		get := func(k string) string {
 			if i, ok := col[k]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])
@@ -100,12 +106,12 @@ func (s *Server) importUsers(c *call) error {
 		if g := get("groups"); g != "" {
 			in.Groups = strings.Split(g, ";")
 		}
-		rows = append(rows, recovery.ImportRow{Row: row, User: in})
+		return im.Add(ctx, recovery.ImportRow{Row: row, User: in})
 	})
 	if err != nil {
 		return err
 	}
-	res, err := s.svc.ImportUsers(c.r.Context(), c.who, rows, mode == "partial", mode)
+	res, err := im.Finish(ctx)
 	return reply(c, http.StatusOK, res, err)
 }
 
@@ -124,11 +130,12 @@ func (s *Server) csvTooLarge() error {
 	return api.E(api.CodePayloadTooLarge, "The CSV file is larger than the %d-byte limit.", s.cfg.MaxCSVBytes)
 }
 
-// csvRecords reads the rest of rd, numbering lines from line: each record
-// goes to each, and a line that is not CSV to bad with why, for the
-// service to report with the good rows (a reader error that is not a
-// parse error ends the file there). A file over the limit is 413.
-func (s *Server) csvRecords(rd *csv.Reader, line int, bad func(line int, why string), each func(line int, rec []string)) error {
+// csvRecords reads the rest of rd, numbering lines from line, and hands
+// each record to each as it is read; a line that is not CSV goes to each
+// with why it is not (a reader error that is not a parse error ends the
+// file there). An error from each ends the reading; a file over the byte
+// limit is 413.
+func (s *Server) csvRecords(rd *csv.Reader, line int, each func(line int, rec []string, bad string) error) error {
 	var mbe *http.MaxBytesError
 	for ; ; line++ {
 		rec, err := rd.Read()
@@ -138,12 +145,16 @@ func (s *Server) csvRecords(rd *csv.Reader, line int, bad func(line int, why str
 		case errors.As(err, &mbe):
 			return s.csvTooLarge()
 		case err != nil:
-			bad(line, "not valid CSV: "+csvErr(err))
+			if err := each(line, nil, "not valid CSV: "+csvErr(err)); err != nil {
+				return err
+			}
 			if _, ok := err.(*csv.ParseError); !ok {
 				return nil
 			}
 		default:
-			each(line, rec)
+			if err := each(line, rec, ""); err != nil {
+				return err
+			}
 		}
 	}
 }

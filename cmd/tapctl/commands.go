@@ -360,9 +360,12 @@ func (a *app) userImport(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.out, "Imported %d user(s).\n", res.Created)
 	if len(res.Failed) > 0 {
-		fmt.Fprintf(a.out, "%d row(s) were skipped:\n", len(res.Failed))
+		fmt.Fprintf(a.out, "%d row(s) were skipped:\n", max(res.FailedCount, len(res.Failed)))
 		for _, r := range res.Failed {
 			fmt.Fprintf(a.out, "  row %d %s: %s\n", r.Row, clean(r.UserPrincipalName), clean(r.Message))
+		}
+		if more := res.FailedCount - len(res.Failed); more > 0 {
+			fmt.Fprintf(a.out, "  ... and %d more\n", more)
 		}
 	}
 	return nil

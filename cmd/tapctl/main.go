@@ -236,6 +236,9 @@ func report(err error, server string, stderr io.Writer) int {
 		for _, r := range ae.Rows {
 			fmt.Fprintf(stderr, "  row %d %s: %s\n", r.Row, r.UserPrincipalName, r.Message)
 		}
+		if more := ae.RowsFailed - len(ae.Rows); more > 0 {
+			fmt.Fprintf(stderr, "  ... and %d more\n", more)
+		}
 		fmt.Fprintf(stderr, "  (code %s, request id %s)\n", ae.Code, ae.RequestID)
 		return exitFailed
 	}

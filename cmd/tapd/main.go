@@ -16,7 +16,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -248,15 +247,8 @@ func cmdServe(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      writeTimeout(set),
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    srv.HTTPMaxHeaderBytes(),
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	hs := apiLimits(set).server(srv.Handler(), logger)
+	hs.MaxHeaderBytes = srv.HTTPMaxHeaderBytes()
 	ln, err := net.Listen("tcp", set.Listen)
 	if err != nil {
 		return err

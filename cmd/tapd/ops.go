@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -68,12 +67,8 @@ func (o opsSettings) validate(tlsOK, insecure bool) []error {
 		}
 	}
 	if o.WebhookURL != "" {
-		u, err := url.Parse(o.WebhookURL)
-		switch {
-		case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-			problems = append(problems, fmt.Errorf("--webhook-url %q must be an https:// URL", o.WebhookURL))
-		case u.Scheme == "http" && !isLoopback(u.Hostname()):
-			problems = append(problems, fmt.Errorf("--webhook-url %q: notifications name people, so they go over https:// (plain http only to loopback)", o.WebhookURL))
+		if _, err := webhook.CheckURL(o.WebhookURL); err != nil {
+			problems = append(problems, fmt.Errorf("--webhook-url %s: %w", webhook.Redact(o.WebhookURL), err))
 		}
 		if o.WebhookSecretFile == "" {
 			problems = append(problems, errors.New("--webhook-url needs --webhook-secret-file (or a webhook-secret credential): receivers check the signature"))
@@ -168,8 +163,12 @@ func openServices(o opsSettings, st store.Store, logger *slog.Logger) (*services
 		if sv.metrics != nil {
 			result = sv.metrics.Delivery
 		}
-		sv.webhook = webhook.New(webhook.Config{Store: st, URL: o.WebhookURL, Secret: []byte(secret), Timeout: o.WebhookTimeout,
+		sv.webhook, err = webhook.New(webhook.Config{Store: st, URL: o.WebhookURL, Secret: []byte(secret), Timeout: o.WebhookTimeout,
 			Logger: logger.With("component", "webhook"), Result: result})
+		if err != nil {
+			sv.close()
+			return nil, err
+		}
 	}
 	return sv, nil
 }
@@ -199,7 +198,7 @@ func (sv *services) graphHTTP() *http.Client {
 func (sv *services) run(ctx context.Context, set serveSettings, hashSlots int, logger *slog.Logger) error {
 	if sv.webhook != nil {
 		go sv.webhook.Run(ctx)
-		logger.Info("webhook on", "url", sv.set.WebhookURL)
+		logger.Info("webhook on", "url", sv.webhook.Where())
 	}
 	if sv.audit != nil {
 		go sv.export.Run(ctx)
@@ -231,27 +230,12 @@ func (sv *services) run(ctx context.Context, set serveSettings, hashSlots int, l
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", sv.metrics.Handler())
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	scheme := "http"
+	scheme, cert, key := "http", "", ""
 	if set.useTLS() {
-		scheme = "https"
+		scheme, cert, key = "https", set.TLSCert, set.TLSKey
 	}
-	logger.Info("metrics listening", "url", scheme+"://"+ln.Addr().String()+"/metrics")
-	go func() {
-		var err error
-		if set.useTLS() {
-			err = hs.ServeTLS(ln, set.TLSCert, set.TLSKey)
-		} else {
-			err = hs.Serve(ln)
-		}
-		if !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("metrics listener stopped", "err", err)
-		}
-	}()
-	go func() {
-		<-ctx.Done()
-		hs.Close()
-	}()
+	logger.Info("metrics listening", "url", scheme+"://"+ln.Addr().String()+"/metrics", "max_connections", metricsMaxConns)
+	serveMetrics(ctx, ln, mux, metricsLimits(set), cert, key, logger)
 	return nil
 }
 

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"flag"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tapkiosk/tapkiosk/store/storetest"
 )
 
 // TestOpsValidate: each refusal of the ops settings names its flag.
@@ -64,5 +69,43 @@ func TestFromCredentials(t *testing.T) {
 	fromCredentials(fs, dir)
 	if s.Ops.WebhookSecretFile != "" {
 		t.Fatalf("webhook secret taken with no webhook: %+v", s.Ops)
+	}
+}
+
+// TestWebhookURLRedacted: a password (or a user name, which may be a
+// token) in --webhook-url is printed nowhere: not in a refusal of the
+// settings, not in the start-up log.
+func TestWebhookURLRedacted(t *testing.T) {
+	bad := opsSettings{WebhookURL: "http://hookuser:hookpass@hooks.example.com/x", WebhookSecretFile: "s", WebhookTimeout: 10e9}
+	errs := bad.validate(true, false)
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "over https://") || !strings.Contains(errs[0].Error(), "redacted@hooks.example.com") {
+		t.Fatalf("refusal %v", errs)
+	}
+	unparsable := opsSettings{WebhookURL: "https://hookuser:hookpass@hooks example.com/x", WebhookSecretFile: "s", WebhookTimeout: 10e9}
+	errs = append(errs, unparsable.validate(true, false)...)
+	for _, err := range errs {
+		if strings.Contains(err.Error(), "hookpass") || strings.Contains(err.Error(), "hookuser") {
+			t.Errorf("userinfo in %q", err)
+		}
+	}
+
+	secret := filepath.Join(t.TempDir(), "hook.secret")
+	os.WriteFile(secret, []byte("0123456789abcdef0123"), 0o600)
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	o := opsSettings{WebhookURL: "https://hookuser:hookpass@hooks.example.com/x", WebhookSecretFile: secret, WebhookTimeout: 10e9}
+	sv, err := openServices(o, storetest.Open(t, nil, "sqlite"), logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sv.close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the worker stops at once: nothing is sent
+	if err := sv.run(ctx, defaultServeSettings(), 1, logger); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "https://redacted@hooks.example.com/x") || strings.Contains(logs.String(), "hookpass") ||
+		strings.Contains(logs.String(), "hookuser") {
+		t.Fatalf("start-up log: %s", logs.String())
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -41,11 +42,10 @@ const (
 
 // Config is the worker's settings. Zero durations take the defaults.
 type Config struct {
-	Store  Store
+	Store Store
+	// URL is where every notification goes, under the rule of CheckURL.
 	URL    string
 	Secret []byte
-	// HTTP sends the requests; nil is a client with Timeout.
-	HTTP *http.Client
 	// Timeout bounds one attempt (10 s); the lease is twice it.
 	Timeout time.Duration
 	// Poll is how often the outbox is read when it was empty (1 s).
@@ -62,15 +62,21 @@ type Config struct {
 }
 
 // Worker delivers the outbox.
-type Worker struct{ cfg Config }
+type Worker struct {
+	cfg  Config
+	http *http.Client
+	// where is the URL fit for logs and the outbox (Redact).
+	where string
+}
 
-// New fills the defaults.
-func New(cfg Config) *Worker {
+// New fills the defaults; a URL that CheckURL refuses is an error.
+func New(cfg Config) (*Worker, error) {
+	u, err := CheckURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("webhook URL %s: %w", Redact(cfg.URL), err)
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
-	}
-	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: cfg.Timeout}
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -93,8 +99,11 @@ func New(cfg Config) *Worker {
 	if cfg.Result == nil {
 		cfg.Result = func(string) {}
 	}
-	return &Worker{cfg: cfg}
+	return &Worker{cfg: cfg, http: client(u, cfg.Timeout), where: Redact(cfg.URL)}, nil
 }
+
+// Where is the URL notifications go to, with any userinfo redacted.
+func (w *Worker) Where() string { return w.where }
 
 // Sign is the signature header's value for body sent at t.
 func Sign(secret, body []byte, t time.Time) string {
@@ -179,17 +188,33 @@ func (w *Worker) send(ctx context.Context, ev store.OutboxEvent) error {
 	req.Header.Set(HeaderIdemKey, ev.ID)
 	req.Header.Set(HeaderAttempt, strconv.Itoa(ev.Attempts))
 	req.Header.Set(HeaderSignature, Sign(w.cfg.Secret, ev.Payload, w.cfg.Now()))
-	resp, err := w.cfg.HTTP.Do(req)
+	resp, err := w.http.Do(req)
 	if err != nil {
-		var ue interface{ Timeout() bool }
-		if errors.As(err, &ue) && ue.Timeout() {
+		var te interface{ Timeout() bool }
+		if errors.As(err, &te) && te.Timeout() {
 			return fmt.Errorf("no answer within %s", w.cfg.Timeout)
 		}
-		return err
+		// The client's error names the URL with only its password
+		// hidden; this one names it redacted.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("post to %s: %w", w.where, err)
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
+		to := "no Location"
+		if loc := resp.Header.Get("Location"); loc != "" {
+			to = "Location " + Redact(loc)
+			if len(to) > 300 {
+				to = to[:300] + "..."
+			}
+		}
+		return fmt.Errorf("the receiver answered %s (%s); tapd follows no redirect: point --webhook-url at the final address", resp.Status, to)
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return fmt.Errorf("the receiver answered %s", resp.Status)
 	}
 	return nil

@@ -29,8 +29,11 @@ func TestRetriesThenDead(t *testing.T) {
 	defer srv.Close()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var results []string
-	w := New(Config{Store: st, URL: srv.URL, Secret: []byte("s"), MaxAttempts: 3, MinBackoff: time.Minute, MaxBackoff: time.Hour,
+	w, err := New(Config{Store: st, URL: srv.URL, Secret: []byte("s"), MaxAttempts: 3, MinBackoff: time.Minute, MaxBackoff: time.Hour,
 		Now: func() time.Time { return now }, Result: func(r string) { results = append(results, r) }})
+	if err != nil {
+		t.Fatal(err)
+	}
 	st.EnqueueEvent(ctx, store.OutboxEvent{ID: "e1", Kind: "passUsed", Payload: []byte(`{}`), CreatedAt: now})
 	for i, step := range []time.Duration{0, 30 * time.Second, 80 * time.Second, 10 * time.Minute, 10 * time.Minute} {
 		now = now.Add(step)
