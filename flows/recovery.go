@@ -445,12 +445,36 @@ func (j *Journey) PINSet(pin string, err error) {
 // EnterPIN takes the PIN typed at StepEnterPIN and reports whether the
 // key should judge it now (fido.VerifyPIN on PINToCheck); PINChecked
 // reports its answer. The journey stays at StepEnterPIN until then.
+//
+// A PIN the key cannot hold (shorter than its own minPINLength, 4 when it
+// does not say; longer than 63 bytes) is refused here with a
+// *NotKeysPINError and never sent: a try sent to the key costs one of its
+// retries and counts towards its three-in-a-row block.
 func (j *Journey) EnterPIN(pin string) (check bool) {
 	if j.Step != StepEnterPIN || pin == "" {
 		return false
 	}
+	if err := fido.CheckPIN(pin, j.Info.MinPINLength); err != nil {
+		j.Problem = notKeysPIN(err)
+		return false
+	}
 	j.pending, j.Problem = pin, nil
 	return true
+}
+
+// NotKeysPINError is a PIN typed as the key's current one that cannot be
+// it: it breaks a rule the key's PIN keeps (Policy says which). It was not
+// sent, so no try was used.
+type NotKeysPINError struct{ Policy *fido.PINPolicyError }
+
+func (e *NotKeysPINError) Error() string { return "not the key's PIN: " + e.Policy.Error() }
+
+func notKeysPIN(err error) error {
+	var pp *fido.PINPolicyError
+	if errors.As(err, &pp) {
+		return &NotKeysPINError{Policy: pp}
+	}
+	return err
 }
 
 // PINToCheck is the PIN EnterPIN took, until the key has judged it.
@@ -533,9 +557,16 @@ func (j *Journey) OldPIN(typed string) string {
 // given (or held, OldPIN), the new one typed twice by the key's rules and
 // not the old one.
 func (j *Journey) CheckChangePIN(old, pin, again string) error {
+	held := j.KnowsOldPIN()
 	old = j.OldPIN(old)
 	if old == "" {
 		return fido.ErrPINRequired
+	}
+	// The current PIN may be shorter than the key's minimum (a minimum
+	// raised by setMinPINLength is what asks for this change), never
+	// shorter than CTAP's 4.
+	if err := fido.CheckPIN(old, 4); err != nil && !held {
+		return notKeysPIN(err)
 	}
 	if err := j.CheckNewPIN(pin, again); err != nil {
 		return err

@@ -113,6 +113,7 @@ func (enterPINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		if !m.j.EnterPIN(m.pin1.Value()) {
+			m.pin1.Reset() // refused on screen (flows.NotKeysPINError): never sent
 			return nil
 		}
 		m.pin1.Reset()

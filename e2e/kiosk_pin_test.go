@@ -1,0 +1,52 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// keyRetries reads the virtual key's PIN retry counter from its state file
+// in the kiosk's directory.
+func (k *kioskRun) keyRetries() int {
+	k.t.Helper()
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(k.control), "key.json"))
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	var st struct {
+		PINRetries int `json:"pinRetries"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		k.t.Fatal(err)
+	}
+	return st.PINRetries
+}
+
+// Issue 23 item 1: a PIN shorter than the key's own minimum (6 here) is
+// refused on screen and never reaches the key: its retry counter stays.
+func TestKioskShortPINNeverReachesTheKey(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKioskWithKey(keyState("246810", 8, map[string]any{"minPINLength": 6}))
+	k.signIn(w.upn, pass)
+	k.waitFor("8 tries left")
+	for _, short := range []string{"22", "12345"} {
+		k.send(short, "Enter")
+		s := k.waitFor("it has at least 6 characters")
+		if !strings.Contains(s, "no try was used") || strings.Contains(s, "That PIN is wrong") {
+			t.Fatalf("%s:\n%s", short, s)
+		}
+		if n := k.keyRetries(); n != 8 {
+			t.Fatalf("after %q the key has %d tries left, want 8", short, n)
+		}
+	}
+	k.send("246810", "Enter")
+	k.waitFor("Name your key")
+	if n := k.keyRetries(); n != 8 {
+		t.Fatalf("after the right PIN the key has %d tries left", n)
+	}
+}
