@@ -636,6 +636,11 @@ func TestKioskPINCheckedWhenTypedAndReplug(t *testing.T) {
 	k.waitFor("That PIN is wrong. 6 tries left.")
 	k.send("1113", "Enter")
 	k.waitFor("Unplug the key and plug it in again")
+	// Issue 23 item 2: the third wrong PIN cost a try too, and the
+	// screen says so.
+	if s := k.waitFor("5 tries left"); strings.Contains(s, "No try was lost") || k.keyRetries() != 5 {
+		t.Fatalf("the replug screen (the key has %d):\n%s", k.keyRetries(), s)
+	}
 	k.key("unplug")
 	k.waitFor("Insert your security key")
 	k.key("plug")
