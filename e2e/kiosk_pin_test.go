@@ -50,3 +50,30 @@ func TestKioskShortPINNeverReachesTheKey(t *testing.T) {
 		t.Fatalf("after the right PIN the key has %d tries left", n)
 	}
 }
+
+// Issue 23 item 3: a key pulled while its PIN is typed is noticed without
+// Enter, and what was typed is gone when it comes back.
+func TestKioskKeyPulledAtThePINStep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.startKioskWithKey(keyWithPIN("2468", 8))
+	k.signIn(w.upn, pass)
+	k.waitFor("8 tries left")
+	k.send("24")
+	k.waitFor("••")
+	k.key("unplug")
+	s := k.waitFor("Insert your security key")
+	if strings.Contains(s, "•") {
+		t.Fatalf("the PIN typed is still on screen:\n%s", s)
+	}
+	k.key("plug")
+	if s := k.waitFor("8 tries left"); strings.Contains(s, "•") {
+		t.Fatalf("the PIN typed came back with the key:\n%s", s)
+	}
+	k.send("2468", "Enter")
+	k.waitFor("Name your key")
+	if n := k.keyRetries(); n != 8 {
+		t.Fatalf("the key has %d tries left", n)
+	}
+}

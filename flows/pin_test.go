@@ -55,3 +55,35 @@ func TestChangePINOldPINKeepsCTAPsFloorOnly(t *testing.T) {
 		t.Fatalf("old PIN of 4 under a minimum of 8: %v", err)
 	}
 }
+
+// Issue 23 item 3: a key pulled at a PIN step is said at once, and the
+// journey holds nothing of it.
+func TestKeyPulledAtAPINStep(t *testing.T) {
+	for _, f := range []struct {
+		info fido.Info
+		pin  fido.PINState
+		step Step
+	}{
+		{fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Retries: -1}, StepNewPIN},
+		{fido.Info{ResidentKeys: true, RemainingResidentKeys: -1}, fido.PINState{Set: true, Retries: 8}, StepEnterPIN},
+		{fido.Info{ResidentKeys: true, RemainingResidentKeys: -1, ForcePINChange: true}, fido.PINState{Set: true, Retries: 8}, StepChangePIN},
+	} {
+		j := signedIn(t)
+		j.KeysSeen([]fido.Key{key})
+		j.KeyFacts(f.info, f.pin, nil)
+		if j.Step != f.step {
+			t.Fatal(j.Step)
+		}
+		j.KeysSeen([]fido.Key{key})
+		if j.Step != f.step {
+			t.Fatalf("%s: the key still in the port moved to %s", f.step, j.Step)
+		}
+		j.KeysSeen(nil)
+		if j.Step != StepInsertKey || !errors.Is(j.Problem, fido.ErrKeyRemoved) || j.Key.Path != "" {
+			t.Fatalf("%s: pulled: %s %v", f.step, j.Step, j.Problem)
+		}
+		if !j.KeysSeen([]fido.Key{key}) {
+			t.Fatalf("%s: the key back was not taken", f.step)
+		}
+	}
+}

@@ -299,6 +299,15 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 		}
 		return false
 	}
+	if j.Step == StepNewPIN || j.Step == StepEnterPIN || j.Step == StepChangePIN {
+		// The key watch at a PIN step: a key pulled is said at once, and
+		// everything of it (a PIN held for a change) is dropped.
+		if !plugged(keys, j.Key.Path) {
+			j.forgetKey()
+			j.Problem, j.Step = fido.ErrKeyRemoved, StepInsertKey
+		}
+		return false
+	}
 	if j.Step == StepReplugKey {
 		// Wait for the key to leave; then Insert key takes it (or another
 		// key) when it comes back, and asks its PIN afresh.

@@ -98,6 +98,10 @@ type Model struct {
 	adminFails int
 	adminWait  time.Time
 
+	// keyGen is the key watch's generation (pollKeys); kept across
+	// people so a look started for one is never taken for the next's.
+	keyGen int
+
 	*person
 }
 
@@ -132,6 +136,7 @@ type (
 	keysMsg     struct {
 		keys []fido.Key
 		err  error
+		gen  int // pollKeys's generation
 	}
 	factsMsg struct {
 		info fido.Info

@@ -400,11 +400,11 @@ func TestKeyScreens(t *testing.T) {
 	h.press("enter", "ada@example.com", "enter", "passpass", "enter")
 	h.golden("key-insert")
 	h.svc.keys = []fido.Key{{Path: "virtual:a"}, {Path: "virtual:b"}}
-	h.m.Update(keysMsg{keys: h.svc.keys})
+	h.m.Update(keysMsg{keys: h.svc.keys, gen: h.m.keyGen})
 	h.golden("key-several")
 	h.svc.keys = []fido.Key{{Path: "virtual:a", Product: "Old U2F"}}
 	h.svc.factsErr = &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly}
-	_, cmd := h.m.Update(keysMsg{keys: h.svc.keys})
+	_, cmd := h.m.Update(keysMsg{keys: h.svc.keys, gen: h.m.keyGen})
 	h.run(cmd)
 	h.golden("key-u2f")
 

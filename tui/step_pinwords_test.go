@@ -36,3 +36,46 @@ func TestReplugSaysTheTriesLeft(t *testing.T) {
 		t.Fatalf("replug:\n%s", s)
 	}
 }
+
+// Issue 23 item 3: the PIN steps watch the key; one pulled goes back to
+// Insert key at once and what was typed is gone.
+func TestPINStepsNoticeAPulledKey(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		pin  fido.PINState
+		keys []string
+	}{
+		{"new", fido.PINState{Retries: -1}, []string{"1357"}},
+		{"enter", fido.PINState{Set: true, Retries: 8}, []string{"24"}},
+	} {
+		h := newHarness(t)
+		h.svc.pin = c.pin
+		h.press("enter", "ada@example.com", "enter", "passpass", "enter")
+		h.press(c.keys...)
+		if h.m.pin1.Value() == "" {
+			t.Fatalf("%s: nothing typed", c.name)
+		}
+		h.svc.keys = nil
+		h.run(h.m.pollKeys(true))
+		s := h.screen()
+		if h.step() != flows.StepInsertKey || !strings.Contains(s, "removed") {
+			t.Fatalf("%s: pulled at the PIN step:\n%s", c.name, s)
+		}
+		if h.m.pin1.Value() != "" || h.m.pin2.Value() != "" {
+			t.Fatalf("%s: what was typed stayed", c.name)
+		}
+	}
+}
+
+// Two watches started one after the other are one: the older one's look
+// is not acted on.
+func TestOnlyTheNewestKeyWatchActs(t *testing.T) {
+	h := newHarness(t)
+	h.svc.pin = fido.PINState{Set: true, Retries: 8}
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter")
+	old := h.m.keyGen
+	h.m.pollKeys(false)
+	if _, cmd := h.m.Update(keysMsg{gen: old}); cmd != nil || h.step() != flows.StepEnterPIN {
+		t.Fatalf("a replaced watch acted: %s", h.step())
+	}
+}
