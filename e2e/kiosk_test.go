@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,8 +139,17 @@ func runKiosk(t *testing.T, url, token, dir, state, env string, extra ...string)
 	os.WriteFile(tokFile, []byte(token), 0o600)
 	k := &kioskRun{t: t, session: fmt.Sprintf("tapkiosk-e2e-%d-%d", os.Getpid(), tmuxSeq.Add(1)),
 		control: filepath.Join(dir, "key.control"), log: filepath.Join(dir, "kiosk.log")}
-	args := append([]string{filepath.Join(bin, "kiosk"), "--server", url, "--token-file", tokFile, "--org", "Contoso",
-		"--theme", "plain", "--virtual-key", filepath.Join(dir, state), "--virtual-key-control", k.control, "--log-file", k.log}, extra...)
+	args := []string{filepath.Join(bin, "kiosk"), "--server", url, "--token-file", tokFile, "--org", "Contoso",
+		"--theme", "plain", "--virtual-key", filepath.Join(dir, state), "--virtual-key-control", k.control, "--log-file", k.log}
+	if !slices.ContainsFunc(extra, func(a string) bool {
+		return a == "--kiosk-mode=false" || a == "--admin-code-file" || a == "--staging"
+	}) {
+		// Kiosk mode (the default) starts only with an admin exit code.
+		code := filepath.Join(dir, "admin.code")
+		os.WriteFile(code, []byte("e2e-exit-code"), 0o600)
+		args = append(args, "--admin-code-file", code)
+	}
+	args = append(args, extra...)
 	// A tmux server whose last session just ended may still be exiting;
 	// a session started then fails with "server exited unexpectedly".
 	for try := 0; ; try++ {

@@ -106,6 +106,11 @@ func run(args []string, stderr io.Writer) int {
 		problems = append(problems, "--idle must be at least 10s")
 	}
 	adminCode := ""
+	if *kioskMode && !*stage.on && *codeFile == "" {
+		// Kiosk mode ignores Ctrl+C; without a code the admin chord does
+		// nothing either, and only a kill would stop the kiosk.
+		problems = append(problems, fmt.Sprintf("kiosk mode (the default) needs --admin-code-file: a file holding the code (4 characters or more) that, after %s, exits the kiosk; without it nothing but a kill stops the kiosk. Give --admin-code-file FILE, or --kiosk-mode=false to let Ctrl+C exit", *chord))
+	}
 	if *codeFile != "" {
 		if b, err := os.ReadFile(*codeFile); err != nil {
 			problems = append(problems, fmt.Sprintf("--admin-code-file: %v", err))
