@@ -106,6 +106,7 @@ var english = Catalog{
 	"idle.body.other":           "Press any key to continue. Signing out in %d seconds.",
 	"signout.title":             "Sign out now?",
 	"signout.keyStays":          "Your key \"%s\" stays registered.",
+	"signout.knownKey":          "The key in the port is already registered to you, and stays registered.",
 	"signout.noKey":             "No key has been registered yet.",
 	"signout.passOnce":          "Your one-time pass is used up: to come back you need a new one from IT.",
 	"signout.passStays":         "Your pass still works until %s.",

@@ -106,6 +106,7 @@ var swedish = Catalog{
 	"idle.body.other":           "Tryck på valfri tangent för att fortsätta. Loggar ut om %d sekunder.",
 	"signout.title":             "Logga ut nu?",
 	"signout.keyStays":          "Nyckeln \"%s\" förblir registrerad.",
+	"signout.knownKey":          "Nyckeln i porten är redan registrerad för dig och förblir det.",
 	"signout.noKey":             "Ingen nyckel har registrerats än.",
 	"signout.passOnce":          "Ditt engångspass är förbrukat: för att komma tillbaka behöver du ett nytt från IT.",
 	"signout.passStays":         "Åtkomstpasset fungerar fortfarande till %s.",

@@ -85,8 +85,16 @@ func frame(st styles, ascii bool, width, height int, header, body func(w int) st
 
 // asciiSymbols replaces each symbol the kiosk draws by one ASCII
 // character of the same width, so the layout lipgloss measured holds.
-// "·" stays: it is Latin-1, which every console font has.
-var asciiSymbols = strings.NewReplacer(asciiPairs...)
+// "·" stays: it is Latin-1, which every console font has. Rounded box
+// corners become square ones: the console's fonts hold the straight box
+// lines and square corners (CP437's set), not the rounded ones.
+var asciiSymbols = strings.NewReplacer(append(asciiPairs, squareCorners()...)...)
+
+// squareCorners pairs each rounded box corner with its square one.
+func squareCorners() []string {
+	r, n := lipgloss.RoundedBorder(), lipgloss.NormalBorder()
+	return []string{r.TopLeft, n.TopLeft, r.TopRight, n.TopRight, r.BottomLeft, n.BottomLeft, r.BottomRight, n.BottomRight}
+}
 
 var asciiPairs = []string{"◐", "|", "◓", "/", "◑", "-", "◒", "\\", "✓", "+", "›", ">", "•", "*", "…", ".", "→", ">", "←", "<", "↑", "^", "↓", "v", "⏎", "<"}
 
