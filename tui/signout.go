@@ -46,5 +46,10 @@ func (m *Model) signOutView(w int) string {
 	default:
 		lines = append(lines, "• "+t.S("signout.passMaybe"))
 	}
-	return st.title.Render(t.S("signout.title")) + "\n\n" + para(st.body, strings.Join(lines, "\n"), w)
+	// Each point hangs under its own text when it wraps.
+	var out []string
+	for _, l := range lines {
+		out = append(out, hanging("• ", strings.TrimPrefix(l, "• "), w)...)
+	}
+	return st.title.Render(t.S("signout.title")) + "\n\n" + st.body.Render(strings.Join(out, "\n"))
 }
