@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -87,6 +88,8 @@ type app struct {
 	json   bool
 	out    io.Writer
 	now    func() time.Time
+	// width is the terminal's width for tables: $COLUMNS, else 80.
+	width int
 }
 
 // defaultServer is tapd's default listen address with its scheme: tapd
@@ -171,7 +174,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	client := api.NewClient(*server, token)
 	client.HTTP = hc
-	a := &app{client: client, json: *asJSON, out: stdout, now: time.Now}
+	a := &app{client: client, json: *asJSON, out: stdout, now: time.Now, width: termWidth(os.Getenv("COLUMNS"))}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -360,4 +363,13 @@ func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// termWidth is the width tables wrap at: COLUMNS when the shell exports
+// it (a number of at least 40), else 80.
+func termWidth(columns string) int {
+	if n, err := strconv.Atoi(columns); err == nil && n >= 40 {
+		return n
+	}
+	return 80
 }
