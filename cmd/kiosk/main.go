@@ -171,12 +171,14 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	logger.Info("kiosk starting", "server", *server, "lang", *lang, "kiosk_mode", *kioskMode)
-	// Bubble Tea writes its first frame on the renderer's first tick, one
-	// frame interval after Run: 16.7 ms at its default 60 fps, 8.3 ms at
-	// 120, its maximum. That tick was the largest part of the time to the
-	// first frame left after go-runewidth's init; idle CPU is the same at
-	// both rates (measured: ~1% over 10 s either way).
-	if _, err := tea.NewProgram(m, tea.WithFPS(120)).Run(); err != nil {
+	// Bubble Tea's renderer wakes at its frame rate whether or not the
+	// screen changed (it then compares the frame and writes nothing), and a
+	// kiosk waits at Welcome most of its day: 30 fps took half the idle
+	// CPU of 120 (measured side by side at Welcome: 1.4% against 2.6% of
+	// a core; README). The price is the first frame, written on the
+	// renderer's first tick: 33 ms after Run instead of 8.3, and a key
+	// press echoed within 33 ms.
+	if _, err := tea.NewProgram(m, tea.WithFPS(kioskFPS)).Run(); err != nil {
 		logger.Error("kiosk stopped", "err", err)
 		fmt.Fprintln(stderr, "kiosk:", err)
 		return 1
@@ -184,3 +186,6 @@ func run(args []string, stderr io.Writer) int {
 	logger.Info("kiosk stopped")
 	return 0
 }
+
+// kioskFPS is the renderer's frame rate (see run).
+const kioskFPS = 30
