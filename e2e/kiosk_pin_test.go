@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,15 +26,23 @@ func (k *kioskRun) keyRetries() int {
 	return st.PINRetries
 }
 
+// kioskAtPIN starts a kiosk whose virtual key prep writes (a PIN set,
+// with retries tries left), signs in, and waits at "Enter your key's PIN".
+func (w *world) kioskAtPIN(prep func(string), retries int) *kioskRun {
+	w.t.Helper()
+	pass := w.pass(false)
+	k := w.startKioskWithKey(prep)
+	k.signIn(w.upn, pass)
+	k.waitFor(fmt.Sprintf("%d tries left", retries))
+	return k
+}
+
 // Issue 23 item 1: a PIN shorter than the key's own minimum (6 here) is
 // refused on screen and never reaches the key: its retry counter stays.
 func TestKioskShortPINNeverReachesTheKey(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	pass := w.pass(false)
-	k := w.startKioskWithKey(keyState("246810", 8, map[string]any{"minPINLength": 6}))
-	k.signIn(w.upn, pass)
-	k.waitFor("8 tries left")
+	k := w.kioskAtPIN(keyState("246810", 8, map[string]any{"minPINLength": 6}), 8)
 	for _, short := range []string{"22", "12345"} {
 		k.send(short, "Enter")
 		s := k.waitFor("it has at least 6 characters")
@@ -56,10 +65,7 @@ func TestKioskShortPINNeverReachesTheKey(t *testing.T) {
 func TestKioskKeyPulledAtThePINStep(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	pass := w.pass(false)
-	k := w.startKioskWithKey(keyWithPIN("2468", 8))
-	k.signIn(w.upn, pass)
-	k.waitFor("8 tries left")
+	k := w.kioskAtPIN(keyWithPIN("2468", 8), 8)
 	k.send("24")
 	k.waitFor("••")
 	k.key("unplug")

@@ -403,11 +403,7 @@ func TestKioskExpiredAndNotYetValidPass(t *testing.T) {
 func TestKioskExistingPINWrongThenRight(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	pass := w.pass(false)
-	k := w.startKioskWithKey(keyWithPIN("2468", 8))
-	k.signIn(w.upn, pass)
-	k.waitFor("Enter your key's PIN")
-	k.waitFor("8 tries left")
+	k := w.kioskAtPIN(keyWithPIN("2468", 8), 8)
 	k.send("1111", "Enter", "Enter")
 	k.waitFor("That PIN is wrong. 7 tries left.")
 	k.send("2468", "Enter")
@@ -634,10 +630,7 @@ func TestKioskKnownKey(t *testing.T) {
 func TestKioskPINCheckedWhenTypedAndReplug(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	pass := w.pass(false)
-	k := w.startKioskWithKey(keyWithPIN("2468", 8))
-	k.signIn(w.upn, pass)
-	k.waitFor("8 tries left")
+	k := w.kioskAtPIN(keyWithPIN("2468", 8), 8)
 	k.send("1111", "Enter")
 	if s := k.waitFor("That PIN is wrong. 7 tries left."); strings.Contains(s, "Name your key") {
 		t.Fatalf("the wrong PIN reached naming:\n%s", s)
