@@ -174,7 +174,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	client := api.NewClient(*server, token)
 	client.HTTP = hc
-	a := &app{client: client, json: *asJSON, out: stdout, now: time.Now, width: termWidth(os.Getenv("COLUMNS"))}
+	a := &app{client: client, json: *asJSON, out: stdout, now: time.Now, width: tableWidth(stdout, os.Getenv("COLUMNS"))}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -365,8 +365,20 @@ func (a *app) printJSON(v any) error {
 	return enc.Encode(v)
 }
 
-// termWidth is the width tables wrap at: COLUMNS when the shell exports
-// it (a number of at least 40), else 80.
+// tableWidth is the width tables wrap at: on a terminal, termWidth; into
+// a pipe or a file, 0 (no wrapping), so a script reading tapctl's output
+// gets each row on one line, as before.
+func tableWidth(out io.Writer, columns string) int {
+	if f, ok := out.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return termWidth(columns)
+		}
+	}
+	return 0
+}
+
+// termWidth is the width tables wrap at on a terminal: COLUMNS when the
+// shell exports it (a number of at least 40), else 80.
 func termWidth(columns string) int {
 	if n, err := strconv.Atoi(columns); err == nil && n >= 40 {
 		return n

@@ -10,7 +10,7 @@ import (
 const tableGap = 2
 
 // layoutTable lays out a table (header and rows, cells separated by tabs
-// in header) in width columns. A table wider than that wraps inside its
+// in header) in width columns (0: as wide as its cells). A table wider than that wraps inside its
 // columns, at spaces, the widest columns first: a terminal left to wrap
 // it would break words across lines ("succe" / "ss"). A column never gets
 // narrower than its longest word, so no word is broken; a table whose
@@ -37,7 +37,7 @@ func layoutTable(header string, rows [][]string, width int) string {
 		}
 		return t
 	}
-	for total() > width {
+	for width > 0 && total() > width {
 		widest := -1
 		for i := range widths {
 			if widths[i] > floors[i] && (widest < 0 || widths[i] > widths[widest]) {

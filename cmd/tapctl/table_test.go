@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -52,5 +53,22 @@ func TestTermWidth(t *testing.T) {
 		if got := termWidth(in); got != want {
 			t.Errorf("%q: %d", in, got)
 		}
+	}
+}
+
+// Into a pipe a table is not wrapped: scripts read one row a line.
+func TestTableUnwrappedIntoAPipe(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if got := tableWidth(w, "80"); got != 0 {
+		t.Fatalf("a pipe: width %d", got)
+	}
+	long := strings.Repeat("word ", 40)
+	if out := layoutTable("A\tB", [][]string{{"x", long}}, 0); strings.Count(out, "\n") != 2 {
+		t.Fatalf("wrapped at width 0:\n%s", out)
 	}
 }
