@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestKioskOnTheLinuxConsole: with TERM=linux (the text console, whose
@@ -25,5 +26,23 @@ func TestKioskOnTheLinuxConsole(t *testing.T) {
 	}
 	if !strings.Contains(s, "\n  >") {
 		t.Fatalf("the prompt has no ASCII stand-in:\n%s", s)
+	}
+}
+
+// Issue 23 item 6: in a coloured theme the touch box's corners are square
+// on the console, whose fonts have no rounded ones.
+func TestKioskConsoleBoxCorners(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pass := w.pass(false)
+	k := w.launchKiosk(nil, "env TERM=linux ", "--theme", "dark")
+	k.signIn(w.upn, pass)
+	k.newPIN()
+	k.key("never")
+	time.Sleep(300 * time.Millisecond) // the demo kiosk reads its control file every 50 ms
+	k.send("Enter")
+	s := k.waitFor("Touch your key now")
+	if strings.ContainsAny(s, "╭╮╰╯") || !strings.Contains(s, "┌") {
+		t.Fatalf("the touch box on the console:\n%s", s)
 	}
 }

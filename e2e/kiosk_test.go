@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -138,8 +139,17 @@ func runKiosk(t *testing.T, url, token, dir, state, env string, extra ...string)
 	os.WriteFile(tokFile, []byte(token), 0o600)
 	k := &kioskRun{t: t, session: fmt.Sprintf("tapkiosk-e2e-%d-%d", os.Getpid(), tmuxSeq.Add(1)),
 		control: filepath.Join(dir, "key.control"), log: filepath.Join(dir, "kiosk.log")}
-	args := append([]string{filepath.Join(bin, "kiosk"), "--server", url, "--token-file", tokFile, "--org", "Contoso",
-		"--theme", "plain", "--virtual-key", filepath.Join(dir, state), "--virtual-key-control", k.control, "--log-file", k.log}, extra...)
+	args := []string{filepath.Join(bin, "kiosk"), "--server", url, "--token-file", tokFile, "--org", "Contoso",
+		"--theme", "plain", "--virtual-key", filepath.Join(dir, state), "--virtual-key-control", k.control, "--log-file", k.log}
+	if !slices.ContainsFunc(extra, func(a string) bool {
+		return a == "--kiosk-mode=false" || a == "--admin-code-file" || a == "--staging"
+	}) {
+		// Kiosk mode (the default) starts only with an admin exit code.
+		code := filepath.Join(dir, "admin.code")
+		os.WriteFile(code, []byte("e2e-exit-code"), 0o600)
+		args = append(args, "--admin-code-file", code)
+	}
+	args = append(args, extra...)
 	// A tmux server whose last session just ended may still be exiting;
 	// a session started then fails with "server exited unexpectedly".
 	for try := 0; ; try++ {
@@ -393,11 +403,7 @@ func TestKioskExpiredAndNotYetValidPass(t *testing.T) {
 func TestKioskExistingPINWrongThenRight(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	pass := w.pass(false)
-	k := w.startKioskWithKey(keyWithPIN("2468", 8))
-	k.signIn(w.upn, pass)
-	k.waitFor("Enter your key's PIN")
-	k.waitFor("8 tries left")
+	k := w.kioskAtPIN(keyWithPIN("2468", 8), 8)
 	k.send("1111", "Enter", "Enter")
 	k.waitFor("That PIN is wrong. 7 tries left.")
 	k.send("2468", "Enter")
@@ -624,10 +630,7 @@ func TestKioskKnownKey(t *testing.T) {
 func TestKioskPINCheckedWhenTypedAndReplug(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	pass := w.pass(false)
-	k := w.startKioskWithKey(keyWithPIN("2468", 8))
-	k.signIn(w.upn, pass)
-	k.waitFor("8 tries left")
+	k := w.kioskAtPIN(keyWithPIN("2468", 8), 8)
 	k.send("1111", "Enter")
 	if s := k.waitFor("That PIN is wrong. 7 tries left."); strings.Contains(s, "Name your key") {
 		t.Fatalf("the wrong PIN reached naming:\n%s", s)
@@ -636,6 +639,11 @@ func TestKioskPINCheckedWhenTypedAndReplug(t *testing.T) {
 	k.waitFor("That PIN is wrong. 6 tries left.")
 	k.send("1113", "Enter")
 	k.waitFor("Unplug the key and plug it in again")
+	// Issue 23 item 2: the third wrong PIN cost a try too, and the
+	// screen says so.
+	if s := k.waitFor("5 tries left"); strings.Contains(s, "No try was lost") || k.keyRetries() != 5 {
+		t.Fatalf("the replug screen (the key has %d):\n%s", k.keyRetries(), s)
+	}
 	k.key("unplug")
 	k.waitFor("Insert your security key")
 	k.key("plug")

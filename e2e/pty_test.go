@@ -72,7 +72,7 @@ func startPTYKiosk(t *testing.T, answer bool, extra ...string) *ptyKiosk {
 		t.Fatal(err)
 	}
 	args := append([]string{"--server", "http://127.0.0.1:9", "--token-file", tok, "--log-file", filepath.Join(dir, "kiosk.log"),
-		"--theme", "auto"}, extra...)
+		"--theme", "auto", "--kiosk-mode=false"}, extra...)
 	cmd := exec.Command(filepath.Join(bin, "kiosk"), args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 	cmd.Env = append(os.Environ(), "TERM=xterm-256color", "COLORTERM=truecolor")

@@ -45,6 +45,18 @@ func (e *MinPINLengthError) Error() string {
 	return fmt.Sprintf("minimum PIN length %d refused (the key's is %d; it only goes up, at most %d)", e.Asked, e.Current, MaxPINBytes)
 }
 
+// PINAuthBlockedError is ErrPINAuthBlocked with the tries the key has
+// left: the wrong PIN that caused the block cost a try like the others
+// (CTAP 2.1 §6.5.5.5 decrements pinRetries before it counts the
+// mismatches in a row); only a PIN sent once blocked costs none.
+// RetriesLeft is -1 when the key would not say.
+type PINAuthBlockedError struct{ RetriesLeft int }
+
+func (e *PINAuthBlockedError) Error() string { return ErrPINAuthBlocked.Error() }
+
+// Is makes it ErrPINAuthBlocked for errors.Is.
+func (e *PINAuthBlockedError) Is(target error) bool { return target == ErrPINAuthBlocked }
+
 // PINWrongError is a wrong PIN; RetriesLeft counts down to a blocked PIN.
 type PINWrongError struct{ RetriesLeft int }
 
@@ -181,7 +193,7 @@ func mapErr(op string, err error, path string) error {
 	case errors.Is(err, libfido2.ErrPinInvalid):
 		return &PINWrongError{RetriesLeft: -1} // caller fills in retries
 	case errors.Is(err, libfido2.ErrPinAuthBlocked):
-		return ErrPINAuthBlocked
+		return &PINAuthBlockedError{RetriesLeft: -1} // caller fills in retries
 	case errors.Is(err, libfido2.ErrPinRequired):
 		return ErrPINRequired
 	case errors.Is(err, libfido2.ErrPinNotSet):

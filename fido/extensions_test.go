@@ -115,6 +115,12 @@ func TestRegisterExtensions(t *testing.T) {
 		if _, _, err := register(t, path, &rpUser{id: []byte("ext-enforced")}, both); !errors.As(err, &uk) || uk.Reason != fido.ReasonNoCredProtect {
 			t.Fatalf("an enforced policy the key cannot keep: %v", err)
 		}
+		// Issue 23 item 9: enforced at the lowest level too, which a
+		// relying party would refuse after the touch.
+		if _, _, err := register(t, path, &rpUser{id: []byte("ext-enforced-1")}, webauthn.WithExtensions(
+			webauthn.WithExtensionCredentialProtectionPolicy(protocol.CredentialProtectionPolicyUserVerificationOptional, true))); !errors.As(err, &uk) || uk.Reason != fido.ReasonNoCredProtect {
+			t.Fatalf("userVerificationOptional enforced on a key without credProtect: %v", err)
+		}
 		// Not enforced: the key registers without it, and says there is
 		// no hmac-secret.
 		u := &rpUser{id: []byte("ext-optional")}
@@ -172,5 +178,45 @@ func TestBuiltInUV(t *testing.T) {
 				t.Fatalf("the relying party refused the check (UV required): %v", err)
 			}
 		})
+	}
+}
+
+// Issue 23 item 9: residentKey "preferred" makes a discoverable credential
+// on a key that can store one (WebAuthn L3 §5.1.3), and a non-discoverable
+// one on a full key rather than refusing it.
+func TestResidentKeyPreferred(t *testing.T) {
+	ctx := context.Background()
+	rp := newRP(t)
+	preferred := webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+		ResidentKey: protocol.ResidentKeyRequirementPreferred, UserVerification: protocol.VerificationPreferred})
+	for _, c := range []struct {
+		name string
+		full bool
+	}{{"room", false}, {"full", true}} {
+		path, _ := plug(t, virtualkey.Options{MaxResident: 2})
+		fido.SetPIN(path, "2468")
+		if c.full { // two discoverable credentials of others fill it
+			for _, id := range []string{"filler-1", "filler-2"} {
+				o, _ := begin(t, rp, &rpUser{id: []byte(id)})
+				if _, err := fido.Register(ctx, path, fido.RegisterRequest{Options: o, Origin: "https://example.com", PIN: "2468"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		before, _ := fido.GetInfo(path)
+		u := &rpUser{id: []byte("rk-preferred-" + c.name)}
+		opts, session := begin(t, rp, u, preferred, webauthn.WithExtensions(webauthn.WithExtensionCredProps()))
+		reg, err := fido.Register(ctx, path, fido.RegisterRequest{Options: opts, Origin: "https://example.com", PIN: "2468"})
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if cp := reg.ClientExtensionResults.CredProps; cp == nil || cp.RK == c.full {
+			t.Fatalf("%s: credProps %+v", c.name, cp)
+		}
+		finish(t, rp, u, session, reg)
+		after, _ := fido.GetInfo(path)
+		if used := before.RemainingResidentKeys - after.RemainingResidentKeys; used != map[bool]int{false: 1, true: 0}[c.full] {
+			t.Fatalf("%s: %d slots used (%d -> %d)", c.name, used, before.RemainingResidentKeys, after.RemainingResidentKeys)
+		}
 	}
 }

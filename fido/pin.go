@@ -167,22 +167,29 @@ func optionOn(di *libfido2.DeviceInfo, name string) bool {
 	return slices.ContainsFunc(di.Options, func(o libfido2.Option) bool { return o.Name == name && o.Value == libfido2.True })
 }
 
-// withRetries fills in the tries left on a wrong-PIN error; a count of 0
-// means the wrong PIN just blocked the key.
+// withRetries fills in the tries left on a wrong-PIN error (a count of 0
+// means the wrong PIN just blocked the key) and on a PINAuthBlockedError,
+// so the kiosk can say what the block cost. getPINRetries needs no PIN
+// and works while the key refuses PINs until replugged.
 func withRetries(path string, err error) error {
-	pw, ok := err.(*PINWrongError)
-	if !ok {
+	pw, wrong := err.(*PINWrongError)
+	ab, blocked := err.(*PINAuthBlockedError)
+	if !wrong && !blocked {
 		return err
 	}
 	dev, derr := libfido2.NewDevice(path)
 	if derr != nil {
 		return err
 	}
-	if n, rerr := dev.RetryCount(); rerr == nil {
+	n, rerr := dev.RetryCount()
+	switch {
+	case rerr != nil:
+	case blocked:
+		ab.RetriesLeft = n
+	case n == 0:
+		return ErrPINBlocked
+	default:
 		pw.RetriesLeft = n
-		if n == 0 {
-			return ErrPINBlocked
-		}
 	}
-	return pw
+	return err
 }

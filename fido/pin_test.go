@@ -59,9 +59,11 @@ func TestVerifyPIN(t *testing.T) {
 					t.Fatalf("key has %d left, want %d", n, want)
 				}
 			}
-			// The third wrong in a row blocks PIN use until a power cycle.
-			if err := fido.VerifyPIN(ctx, path, "0000"); !errors.Is(err, fido.ErrPINAuthBlocked) {
-				t.Fatalf("third wrong: %v", err)
+			// The third wrong in a row blocks PIN use until a power cycle,
+			// and cost a try like the others: the error says what is left.
+			var ab *fido.PINAuthBlockedError
+			if err := fido.VerifyPIN(ctx, path, "0000"); !errors.Is(err, fido.ErrPINAuthBlocked) || !errors.As(err, &ab) || ab.RetriesLeft != 5 {
+				t.Fatalf("third wrong: %v %+v", err, ab)
 			}
 			if n := retries(t, path); n != 5 {
 				t.Fatalf("after the third wrong: %d left", n)

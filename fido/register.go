@@ -108,6 +108,14 @@ func residentRequired(s protocol.AuthenticatorSelection) bool {
 	return s.ResidentKey == protocol.ResidentKeyRequirementRequired || (s.RequireResidentKey != nil && *s.RequireResidentKey)
 }
 
+// residentPreferred follows WebAuthn Level 3 §5.1.3 (create(), the
+// residentKey "preferred" case): the client makes a discoverable credential
+// when the authenticator can store one. A key with no free slot cannot, so
+// it gets a non-discoverable one rather than ErrKeyFull.
+func residentPreferred(s protocol.AuthenticatorSelection, info Info) bool {
+	return s.ResidentKey == protocol.ResidentKeyRequirementPreferred && info.ResidentKeys && info.RemainingResidentKeys != 0
+}
+
 // pickAlgorithm takes the relying party's first choice that libfido2 can
 // ask for.
 func pickAlgorithm(params []protocol.CredentialParameter) (libfido2.CredentialType, error) {
@@ -144,9 +152,9 @@ func pickAlgorithm(params []protocol.CredentialParameter) (libfido2.CredentialTy
 //
 // Extensions: credentialProtectionPolicy (with
 // enforceCredentialProtectionPolicy) and hmacCreateSecret are passed to a
-// key that lists them in getInfo; an enforced policy other than
-// userVerificationOptional on a key without credProtect gives an
-// UnsupportedKeyError with ReasonNoCredProtect. The response's
+// key that lists them in getInfo; an enforced policy, at any level, on a
+// key without credProtect gives an UnsupportedKeyError with
+// ReasonNoCredProtect. The response's
 // clientExtensionResults answer hmacCreateSecret and credProps.
 func Register(ctx context.Context, path string, req RegisterRequest) (*Registration, error) {
 	o := req.Options
@@ -165,7 +173,7 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	if err != nil {
 		return nil, err
 	}
-	rk := residentRequired(o.AuthenticatorSelection)
+	rk := residentRequired(o.AuthenticatorSelection) || residentPreferred(o.AuthenticatorSelection, info)
 	uvRequired := o.AuthenticatorSelection.UserVerification == protocol.VerificationRequired
 	switch {
 	case rk && !info.ResidentKeys:
@@ -272,9 +280,12 @@ var credProtectLevels = map[protocol.CredentialProtectionPolicy]libfido2.CredPro
 }
 
 // creationOpts turns the extensions the relying party asks for into
-// makeCredential options, following CTAP 2.1 §12.1 for credProtect: send
-// it when the key supports it; when it does not, go on without it unless
-// the policy is enforced and stricter than userVerificationOptional.
+// makeCredential options. credProtect is sent when the key supports it;
+// when it does not, registration goes on without it unless the policy is
+// enforced, at any level: a relying party that enforces even
+// userVerificationOptional (go-webauthn does) refuses an attestation whose
+// authData lacks the credProtect output, so the key is refused here first,
+// with a reason the kiosk can say, instead of after the touch.
 func creationOpts(ext protocol.AuthenticationExtensions, info Info) (*libfido2.MakeCredentialOpts, error) {
 	opts := &libfido2.MakeCredentialOpts{RK: libfido2.Default}
 	if p := ext.CredentialProtectionPolicy; p != "" {
@@ -285,7 +296,7 @@ func creationOpts(ext protocol.AuthenticationExtensions, info Info) (*libfido2.M
 		switch {
 		case slices.Contains(info.Extensions, "credProtect"):
 			opts.CredProtect = level
-		case ext.EnforceCredentialProtectionPolicy && p != protocol.CredentialProtectionPolicyUserVerificationOptional:
+		case ext.EnforceCredentialProtectionPolicy:
 			return nil, &UnsupportedKeyError{Reason: ReasonNoCredProtect}
 		}
 	}

@@ -104,7 +104,12 @@ bin/kiosk-demo --server "$url" --token-file "$dir/kiosk.token" --org "tapkiosk d
   --log-file "$dir/kiosk.log" --kiosk-mode=false || true
 echo
 say "After the journey"
-run bin/tapctl methods list ada@example.com
-run bin/tapctl audit --user ada@example.com --top 12
+# The person who signed in at the kiosk last (the demo's user unless
+# someone added another and used the kiosk as them), from the audit trail.
+who=$(bin/tapctl --json audit --actor lobby-demo --action signIn --result success --top 1 |
+  sed -nE 's/.*"target": "([^"]+)".*/\1/p' | head -n 1)
+who=${who:-ada@example.com}
+run bin/tapctl methods list "$who"
+run bin/tapctl audit --user "$who" --top 12
 echo "tapd is still running at $url. Press Ctrl+C to stop it."
 wait $tapd_pid || true

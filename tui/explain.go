@@ -15,6 +15,7 @@ import (
 func (m *Model) explain(err error) string {
 	var ae *api.Error
 	var eu *flows.ErrUPN
+	var nk *flows.NotKeysPINError
 	switch {
 	case err == nil:
 		return ""
@@ -23,6 +24,11 @@ func (m *Model) explain(err error) string {
 			return m.t.S("upn.err.long", tap.MaxUPNLength)
 		}
 		return m.t.S("upn.err." + eu.Reason)
+	case errors.As(err, &nk):
+		if nk.Policy.Rule == fido.RuleTooShort {
+			return m.t.S("pin.enter.short", nk.Policy.MinLen)
+		}
+		return m.t.S("pin.enter.cannot")
 	case errors.Is(err, flows.ErrPINsDiffer):
 		return m.t.S("pin.differ")
 	case errors.Is(err, flows.ErrPINSame):

@@ -305,9 +305,9 @@ func TestScreensSayOneCurrentThing(t *testing.T) {
 		t.Fatalf("Esc at a PIN step: %s\n%s", h.step(), h.screen())
 	}
 	h.svc.keys = nil
-	h.m.Update(keysMsg{})
+	h.m.Update(keysMsg{gen: h.m.keyGen})
 	h.svc.keys = []fido.Key{{Path: "virtual:k", Product: "YubiKey 5 NFC"}}
-	_, cmd := h.m.Update(keysMsg{keys: h.svc.keys})
+	_, cmd := h.m.Update(keysMsg{keys: h.svc.keys, gen: h.m.keyGen})
 	h.run(cmd)
 	if h.step() != flows.StepNewPIN {
 		t.Fatalf("the key, plugged back in, was not taken: %s", h.step())
@@ -372,7 +372,7 @@ func walkAll(t *testing.T, lang string, w, hgt int, see func(name, screen string
 	look("sign-out")
 	h.press("n")
 	h.svc.keys = []fido.Key{{Path: "virtual:k", Product: "YubiKey 5 NFC"}}
-	_, cmd := h.m.Update(keysMsg{keys: h.svc.keys})
+	_, cmd := h.m.Update(keysMsg{keys: h.svc.keys, gen: h.m.keyGen})
 	h.run(cmd)
 	h.press("123456")
 	look("new-pin-weak")

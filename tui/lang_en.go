@@ -106,6 +106,7 @@ var english = Catalog{
 	"idle.body.other":           "Press any key to continue. Signing out in %d seconds.",
 	"signout.title":             "Sign out now?",
 	"signout.keyStays":          "Your key \"%s\" stays registered.",
+	"signout.knownKey":          "The key in the port is already registered to you, and stays registered.",
 	"signout.noKey":             "No key has been registered yet.",
 	"signout.passOnce":          "Your one-time pass is used up: to come back you need a new one from IT.",
 	"signout.passStays":         "Your pass still works until %s.",
@@ -202,9 +203,13 @@ var english = Catalog{
 	"idleReset":                 "The kiosk started over because nothing happened for a while.",
 
 	// The PIN checked when it is typed (issue 12 item 6).
-	"pin.checking": "Checking the PIN with the key…",
-	"replug.title": "Unplug the key and plug it in again",
-	"replug.body":  "The key took too many wrong PINs in a row and will not take another until it has been unplugged. No try was lost.",
+	"pin.enter.short":       "That cannot be this key's PIN: it has at least %d characters. Nothing was sent to the key, so no try was used.",
+	"pin.enter.cannot":      "That cannot be this key's PIN. Nothing was sent to the key, so no try was used.",
+	"pin.checking":          "Checking the PIN with the key…",
+	"replug.title":          "Unplug the key and plug it in again",
+	"replug.body":           "The key took too many wrong PINs in a row and will not take another until it has been unplugged. Each wrong PIN used one of its tries.",
+	"replug.bodyLeft.one":   "The key took too many wrong PINs in a row and will not take another until it has been unplugged. Each wrong PIN used one of its tries: %d try left.",
+	"replug.bodyLeft.other": "The key took too many wrong PINs in a row and will not take another until it has been unplugged. Each wrong PIN used one of its tries: %d tries left.",
 
 	// A key that wants its PIN changed (issue 12 item 8).
 	"pin.changing":     "Changing the key's PIN…",

@@ -106,6 +106,7 @@ var swedish = Catalog{
 	"idle.body.other":           "Tryck på valfri tangent för att fortsätta. Loggar ut om %d sekunder.",
 	"signout.title":             "Logga ut nu?",
 	"signout.keyStays":          "Nyckeln \"%s\" förblir registrerad.",
+	"signout.knownKey":          "Nyckeln i porten är redan registrerad för dig och förblir det.",
 	"signout.noKey":             "Ingen nyckel har registrerats än.",
 	"signout.passOnce":          "Ditt engångspass är förbrukat: för att komma tillbaka behöver du ett nytt från IT.",
 	"signout.passStays":         "Åtkomstpasset fungerar fortfarande till %s.",
@@ -202,9 +203,13 @@ var swedish = Catalog{
 	"idleReset":                 "Kiosken började om eftersom inget hände på en stund.",
 
 	// The PIN checked when it is typed (issue 12 item 6).
-	"pin.checking": "Kontrollerar PIN-koden med nyckeln…",
-	"replug.title": "Ta ut nyckeln och sätt in den igen",
-	"replug.body":  "Nyckeln fick för många felaktiga PIN-koder i rad och tar inte emot fler förrän den har tagits ut. Inget försök gick förlorat.",
+	"pin.enter.short":       "Det kan inte vara nyckelns PIN-kod: den har minst %d tecken. Inget skickades till nyckeln, så inget försök användes.",
+	"pin.enter.cannot":      "Det kan inte vara nyckelns PIN-kod. Inget skickades till nyckeln, så inget försök användes.",
+	"pin.checking":          "Kontrollerar PIN-koden med nyckeln…",
+	"replug.title":          "Ta ut nyckeln och sätt in den igen",
+	"replug.body":           "Nyckeln fick för många felaktiga PIN-koder i rad och tar inte emot fler förrän den har tagits ut. Varje felaktig PIN-kod förbrukade ett försök.",
+	"replug.bodyLeft.one":   "Nyckeln fick för många felaktiga PIN-koder i rad och tar inte emot fler förrän den har tagits ut. Varje felaktig PIN-kod förbrukade ett försök: %d försök kvar.",
+	"replug.bodyLeft.other": "Nyckeln fick för många felaktiga PIN-koder i rad och tar inte emot fler förrän den har tagits ut. Varje felaktig PIN-kod förbrukade ett försök: %d försök kvar.",
 
 	// A key that wants its PIN changed (issue 12 item 8).
 	"pin.changing":     "Byter nyckelns PIN-kod…",

@@ -98,6 +98,13 @@ type Model struct {
 	adminFails int
 	adminWait  time.Time
 
+	// nextReady is when Welcome next asks tapd whether it answers.
+	nextReady time.Time
+
+	// keyGen is the key watch's generation (pollKeys); kept across
+	// people so a look started for one is never taken for the next's.
+	keyGen int
+
 	*person
 }
 
@@ -132,6 +139,7 @@ type (
 	keysMsg     struct {
 		keys []fido.Key
 		err  error
+		gen  int // pollKeys's generation
 	}
 	factsMsg struct {
 		info fido.Info
@@ -181,8 +189,34 @@ type (
 	signedOutMsg struct{}
 )
 
+// tick paces the clocks: every TickEvery while anything on screen or in
+// the journey moves with time, every restEvery TickEvery at rest (Welcome
+// with no notice to take down): there only tapd's reachability is looked
+// at, and a kiosk waits there most of its day. A tick the screen does not
+// need still costs an Update and a View.
 func (m *Model) tick() tea.Cmd {
-	return tea.Tick(m.cfg.TickEvery, func(t time.Time) tea.Msg { return tickMsg(t) })
+	return tea.Tick(m.tickEvery(m.cfg.Now()), func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+// tickEvery is the wait before the next tick at now.
+func (m *Model) tickEvery(now time.Time) time.Duration {
+	if m.atRest(now) {
+		return m.cfg.TickEvery * restEvery
+	}
+	return m.cfg.TickEvery
+}
+
+// restEvery is how many ticks a tick at rest stands for; tapd's
+// reachability is looked at as often (readyEvery).
+const restEvery = 5
+
+// readyEvery is how often Welcome asks tapd whether it answers.
+const readyEvery = 5 * time.Second
+
+// atRest reports Welcome with nothing to take down later: no notice
+// showing, no question open.
+func (m *Model) atRest(now time.Time) bool {
+	return m.j.Step == flows.StepWelcome && !m.idleAsk && !m.adminOpen && (m.notice == "" || !now.Before(m.noticeUntil))
 }
 
 // Init checks tapd, asks the terminal's background, and starts the clock.
@@ -245,7 +279,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // onTick runs the clocks: reachability on Welcome, session expiry, idle,
 // and Done's return to Welcome.
 func (m *Model) onTick(now time.Time) tea.Cmd {
-	if m.j.Step == flows.StepWelcome && now.Second()%5 == 0 {
+	if m.j.Step == flows.StepWelcome {
+		if now.Before(m.nextReady) {
+			return nil
+		}
+		m.nextReady = now.Add(readyEvery)
 		return m.checkReady()
 	}
 	if m.j.SignedIn() && m.j.TimeLeft(now) <= 0 {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,6 +44,7 @@ type fakeSvc struct {
 	deleted     []string
 	passDeleted bool
 	signedOut   bool
+	readyCalls  atomic.Int32
 	signOutWait time.Duration // how long SignOut's context gave it
 	block       chan struct{} // Register waits on it (or ctx) when set
 	verifyErrs  []error       // VerifyPIN's answers, in turn (then nil)
@@ -90,7 +92,7 @@ func (f *fakeSvc) DeleteCredential(_ context.Context, _, _ string, id []byte) er
 	return nil
 }
 
-func (f *fakeSvc) Ready(context.Context) error { return f.ready }
+func (f *fakeSvc) Ready(context.Context) error { f.readyCalls.Add(1); return f.ready }
 func (f *fakeSvc) OpenSession(_ context.Context, upn, pass string) (api.Session, error) {
 	if f.sessErr != nil {
 		return api.Session{}, f.sessErr
@@ -400,11 +402,11 @@ func TestKeyScreens(t *testing.T) {
 	h.press("enter", "ada@example.com", "enter", "passpass", "enter")
 	h.golden("key-insert")
 	h.svc.keys = []fido.Key{{Path: "virtual:a"}, {Path: "virtual:b"}}
-	h.m.Update(keysMsg{keys: h.svc.keys})
+	h.m.Update(keysMsg{keys: h.svc.keys, gen: h.m.keyGen})
 	h.golden("key-several")
 	h.svc.keys = []fido.Key{{Path: "virtual:a", Product: "Old U2F"}}
 	h.svc.factsErr = &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly}
-	_, cmd := h.m.Update(keysMsg{keys: h.svc.keys})
+	_, cmd := h.m.Update(keysMsg{keys: h.svc.keys, gen: h.m.keyGen})
 	h.run(cmd)
 	h.golden("key-u2f")
 

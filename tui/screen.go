@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"regexp"
 	"strings"
 	"time"
 
@@ -85,8 +86,16 @@ func frame(st styles, ascii bool, width, height int, header, body func(w int) st
 
 // asciiSymbols replaces each symbol the kiosk draws by one ASCII
 // character of the same width, so the layout lipgloss measured holds.
-// "·" stays: it is Latin-1, which every console font has.
-var asciiSymbols = strings.NewReplacer(asciiPairs...)
+// "·" stays: it is Latin-1, which every console font has. Rounded box
+// corners become square ones: the console's fonts hold the straight box
+// lines and square corners (CP437's set), not the rounded ones.
+var asciiSymbols = strings.NewReplacer(append(asciiPairs, squareCorners()...)...)
+
+// squareCorners pairs each rounded box corner with its square one.
+func squareCorners() []string {
+	r, n := lipgloss.RoundedBorder(), lipgloss.NormalBorder()
+	return []string{r.TopLeft, n.TopLeft, r.TopRight, n.TopRight, r.BottomLeft, n.BottomLeft, r.BottomRight, n.BottomRight}
+}
 
 var asciiPairs = []string{"◐", "|", "◓", "/", "◑", "-", "◒", "\\", "✓", "+", "›", ">", "•", "*", "…", ".", "→", ">", "←", "<", "↑", "^", "↓", "v", "⏎", "<"}
 
@@ -165,8 +174,21 @@ func wrapHelp(bs []key.Binding, w int) string {
 	return strings.Join(append(lines, line), "\n")
 }
 
-// para wraps text to w in style s.
-func para(s lipgloss.Style, text string, w int) string { return s.Width(w).Render(text) }
+// para wraps text to w in style s, keeping dates whole (keepDates).
+func para(s lipgloss.Style, text string, w int) string {
+	return unkeepDates(s.Width(w).Render(keepDates(text)))
+}
+
+// keepDates and unkeepDates hold a date such as 2026-12-07 together
+// through wrapping: the wrapper breaks lines after any hyphen, which cut
+// a key's default name inside its date ("2026-12-" / "07"). A hyphen
+// between digits becomes a non-breaking hyphen, one cell wide too, for
+// the wrap only.
+func keepDates(s string) string { return dateHyphen.ReplaceAllString(s, "$1\u2011$2") }
+
+func unkeepDates(s string) string { return strings.ReplaceAll(s, "\u2011", "-") }
+
+var dateHyphen = regexp.MustCompile(`(\d)-(\d)`)
 
 // problemView is the current problem, wrapped, on lines of its own.
 func (m *Model) problemView(w int) string {
@@ -205,7 +227,7 @@ func (m *Model) choices(w, selected int, options ...string) string {
 // itself instead of being cut.
 func hanging(prefix, text string, w int) []string {
 	pw := lipgloss.Width(prefix)
-	lines := strings.Split(lipgloss.NewStyle().Width(max(w-pw, 1)).Render(text), "\n")
+	lines := strings.Split(para(lipgloss.NewStyle(), text, max(w-pw, 1)), "\n")
 	for i, l := range lines {
 		if i > 0 {
 			prefix = strings.Repeat(" ", pw)

@@ -5,6 +5,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/tapkiosk/tapkiosk/flows"
 )
 
 // The sign-out question: a person can leave on purpose from every
@@ -28,9 +29,13 @@ func (m *Model) signOutKey(k tea.KeyPressMsg) tea.Cmd {
 func (m *Model) signOutView(w int) string {
 	j, st, t := m.j, m.st, m.t
 	var lines []string
-	if j.Method.ID != "" {
+	switch {
+	case j.Method.ID != "":
 		lines = append(lines, "• "+t.S("signout.keyStays", Clean(j.Method.DisplayName, 64)))
-	} else {
+	case j.Step == flows.StepKnownKey:
+		// The key refused a second registration: it holds one of theirs.
+		lines = append(lines, "• "+t.S("signout.knownKey"))
+	default:
 		lines = append(lines, "• "+t.S("signout.noKey"))
 	}
 	switch {
@@ -41,5 +46,10 @@ func (m *Model) signOutView(w int) string {
 	default:
 		lines = append(lines, "• "+t.S("signout.passMaybe"))
 	}
-	return st.title.Render(t.S("signout.title")) + "\n\n" + para(st.body, strings.Join(lines, "\n"), w)
+	// Each point hangs under its own text when it wraps.
+	var out []string
+	for _, l := range lines {
+		out = append(out, hanging("• ", strings.TrimPrefix(l, "• "), w)...)
+	}
+	return st.title.Render(t.S("signout.title")) + "\n\n" + st.body.Render(strings.Join(out, "\n"))
 }

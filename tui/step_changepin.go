@@ -1,9 +1,12 @@
 package tui
 
 import (
+	"errors"
+
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/tapkiosk/tapkiosk/flows"
 )
 
 // changePINStep: the key wants its PIN changed (forcePINChange) before
@@ -77,7 +80,11 @@ func (s changePINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 			j.Problem = err
 			m.pin1.Reset()
 			m.pin2.Reset()
-			if old == "" {
+			var nk *flows.NotKeysPINError
+			if errors.As(err, &nk) {
+				m.pin0.Reset()
+			}
+			if old == "" || nk != nil {
 				return m.focusChangeField(0)
 			}
 			return m.focusChangeField(1)

@@ -6,7 +6,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/tapkiosk/tapkiosk/api"
 )
 
@@ -119,28 +118,67 @@ func (cleanupStep) view(m *Model, w int) string {
 	for _, f := range j.Failed {
 		results.WriteString(st.problem.Render(strings.Join(hanging("! ", t.S("cleanup.failed", m.methodLabel(f.Method), m.explain(f.Err)), w), "\n")) + "\n")
 	}
-	// Two lines a method; a long list scrolls with the cursor.
-	room := max((m.rowsFor()-lineCount(b.String())-strings.Count(results.String(), "\n")-1)/2, 1)
-	first := min(max(m.cursor-room+1, 0), max(len(j.Methods)-room, 0))
-	for i := first; i < len(j.Methods) && i < first+room; i++ {
-		meth := j.Methods[i]
-		mark := "[ ]"
-		if j.IsMarked(meth.ID) {
-			mark = "[x]"
-		}
-		line := ansi.Truncate(mark+" "+m.kind(meth)+"  "+Clean(meth.DisplayName, 200), w-2, "…")
-		if i == m.cursor {
-			line = st.selected.Render("› " + line)
-		} else {
-			line = "  " + line
-		}
-		b.WriteString(line + "\n" + st.hint.Render(ansi.Truncate("      "+m.methodFacts(meth), w, "…")) + "\n")
+	// A method's name is the person's own: it wraps under itself, never
+	// cut; its facts (model, dates) wrap the same way. A long list
+	// scrolls with the cursor, as many methods as the rows hold.
+	rows := m.rowsFor() - lineCount(b.String()) - strings.Count(results.String(), "\n") - 1
+	blocks := make([]string, len(j.Methods))
+	for i, meth := range j.Methods {
+		blocks[i] = m.cleanupRow(meth, i == m.cursor, w)
+	}
+	first, last := window(blocks, m.cursor, rows)
+	for _, blk := range blocks[first:last] {
+		b.WriteString(blk + "\n")
 	}
 	b.WriteString(results.String())
 	if m.removing > 0 {
 		b.WriteString(st.hint.Render("… "+t.S("cleanup.removing")) + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n") + m.problemView(w)
+}
+
+// cleanupRow is one method at clean-up: its mark, kind and name, the
+// name wrapping under itself; its facts under the name.
+func (m *Model) cleanupRow(meth api.AuthenticationMethod, selected bool, w int) string {
+	mark := "[ ]"
+	if m.j.IsMarked(meth.ID) {
+		mark = "[x]"
+	}
+	lead := "  "
+	if selected {
+		lead = "› "
+	}
+	lines := hanging(lead+mark+" ", m.kind(meth)+"  "+Clean(meth.DisplayName, 200), w)
+	if selected {
+		for i, l := range lines {
+			lines[i] = m.st.selected.Render(l)
+		}
+	}
+	for _, l := range hanging("      ", m.methodFacts(meth), w) {
+		lines = append(lines, m.st.hint.Render(l))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// window is the blocks [first, last) to show in rows lines with the
+// cursor's block among them: as many before it as fit, then after it.
+// The cursor's block is shown even if it alone is taller.
+func window(blocks []string, cursor, rows int) (first, last int) {
+	if len(blocks) == 0 {
+		return 0, 0
+	}
+	cursor = min(max(cursor, 0), len(blocks)-1)
+	used := lineCount(blocks[cursor])
+	first, last = cursor, cursor+1
+	for first > 0 && used+lineCount(blocks[first-1]) <= rows {
+		first--
+		used += lineCount(blocks[first])
+	}
+	for last < len(blocks) && used+lineCount(blocks[last]) <= rows {
+		used += lineCount(blocks[last])
+		last++
+	}
+	return first, last
 }
 
 // methodLabel names a method so two of the same kind and name can be told

@@ -45,8 +45,14 @@ func (insertKeyStep) view(m *Model, w int) string {
 	return out
 }
 
+// pollKeys looks for keys now or after KeyPoll; keysSeen looks again
+// while the step watches the key. Each look is stamped with a new
+// generation and only the newest is acted on, so starting a watch while
+// another is pending replaces it: there is never more than one.
 func (m *Model) pollKeys(now bool) tea.Cmd {
-	look := func() tea.Msg { ks, err := m.svc.Keys(); return keysMsg{ks, err} }
+	m.keyGen++
+	gen := m.keyGen
+	look := func() tea.Msg { ks, err := m.svc.Keys(); return keysMsg{ks, err, gen} }
 	if now {
 		return look
 	}
@@ -55,6 +61,9 @@ func (m *Model) pollKeys(now bool) tea.Cmd {
 
 func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
 	j := m.j
+	if msg.gen != m.keyGen {
+		return nil // a watch another has replaced
+	}
 	if j.CheckKeyGone() {
 		if msg.err == nil && j.KeysSeen(msg.keys) {
 			return m.checkKey() // it is back: check it again
@@ -65,6 +74,18 @@ func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
 	case j.Step == flows.StepReplugKey:
 		if msg.err == nil {
 			j.KeysSeen(msg.keys) // waits for the key to leave
+		}
+		return m.pollKeys(j.Step == flows.StepInsertKey)
+	case pinStep(j.Step):
+		// The PIN steps watch the key: one pulled goes back to Insert
+		// key at once, and what was typed is dropped. While the key is
+		// judging a PIN its own answer says what became of it.
+		if msg.err == nil && m.busy == "" {
+			j.KeysSeen(msg.keys)
+			if j.Step == flows.StepInsertKey {
+				m.clearPINs()
+				m.pinField = 0
+			}
 		}
 		return m.pollKeys(j.Step == flows.StepInsertKey)
 	case j.Step == flows.StepKnownKey:
@@ -96,7 +117,7 @@ func (m *Model) keyFacts(msg factsMsg) tea.Cmd {
 	switch m.j.Step {
 	case flows.StepNewPIN:
 		m.pinField = 0
-		return m.pin1.Focus()
+		return tea.Batch(m.pin1.Focus(), m.pollKeys(false))
 	case flows.StepEnterPIN, flows.StepChangePIN:
 		return m.afterPIN()
 	case flows.StepInsertKey:
@@ -117,4 +138,9 @@ func (m *Model) backToKey() tea.Cmd {
 	m.name.Blur()
 	m.pinField = 0
 	return m.pollKeys(true)
+}
+
+// pinStep reports the steps where a PIN is typed.
+func pinStep(s flows.Step) bool {
+	return s == flows.StepNewPIN || s == flows.StepEnterPIN || s == flows.StepChangePIN
 }

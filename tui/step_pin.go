@@ -113,6 +113,7 @@ func (enterPINStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 			return nil
 		}
 		if !m.j.EnterPIN(m.pin1.Value()) {
+			m.pin1.Reset() // refused on screen (flows.NotKeysPINError): never sent
 			return nil
 		}
 		m.pin1.Reset()
@@ -145,10 +146,10 @@ func (m *Model) afterPIN() tea.Cmd {
 		m.name.SetValue(j.KeyName)
 		return m.name.Focus()
 	case flows.StepEnterPIN:
-		return m.pin1.Focus()
+		return tea.Batch(m.pin1.Focus(), m.pollKeys(false))
 	case flows.StepChangePIN:
 		m.pinField = m.firstChangeField()
-		return m.changeFields()[m.pinField].Focus()
+		return tea.Batch(m.changeFields()[m.pinField].Focus(), m.pollKeys(false))
 	case flows.StepKeyFull:
 		if m.lookedFull || !j.ListsCredentials() {
 			return nil

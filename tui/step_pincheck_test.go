@@ -47,12 +47,12 @@ func TestPINAuthBlockedWaitsForTheReplug(t *testing.T) {
 	}
 	keys := h.svc.keys
 	h.svc.keys = nil
-	h.m.Update(keysMsg{})
+	h.m.Update(keysMsg{gen: h.m.keyGen})
 	if h.step() != flows.StepInsertKey {
 		t.Fatalf("the key left: %s", h.step())
 	}
 	h.svc.keys = keys
-	_, cmd := h.m.Update(keysMsg{keys: keys})
+	_, cmd := h.m.Update(keysMsg{keys: keys, gen: h.m.keyGen})
 	h.run(cmd)
 	if h.step() != flows.StepEnterPIN {
 		t.Fatalf("the key came back: %s", h.step())

@@ -28,10 +28,26 @@ func (welcomeStep) view(m *Model, w int) string {
 	st, t := m.st, m.t
 	out := para(st.body, t.S("welcome.body"), w) + "\n\n"
 	if m.notice != "" && m.cfg.Now().Before(m.noticeUntil) {
-		out += para(st.problem, "! "+t.S(m.notice), w) + "\n\n"
+		if noticeIsProblem(m.notice) {
+			out += para(st.problem, "! "+t.S(m.notice), w) + "\n\n"
+		} else {
+			out += para(st.body, t.S(m.notice), w) + "\n\n"
+		}
 	}
 	if m.reachable {
 		return out + st.ok.Render(t.S("welcome.ready")) + " " + st.title.Render(t.S("welcome.start"))
 	}
 	return out + para(st.problem, "! "+t.S("welcome.down"), w)
+}
+
+// noticeIsProblem reports a notice that says something went wrong (the
+// time ran out, tapd ended the session) and so carries the problem
+// marker; a sign-out, on purpose or after a while without input, is what
+// was meant to happen and carries none.
+func noticeIsProblem(notice string) bool {
+	switch notice {
+	case "signedOut", "idleSignedOut", "idleReset":
+		return false
+	}
+	return true
 }

@@ -106,6 +106,11 @@ func run(args []string, stderr io.Writer) int {
 		problems = append(problems, "--idle must be at least 10s")
 	}
 	adminCode := ""
+	if *kioskMode && !*stage.on && *codeFile == "" {
+		// Kiosk mode ignores Ctrl+C; without a code the admin chord does
+		// nothing either, and only a kill would stop the kiosk.
+		problems = append(problems, fmt.Sprintf("kiosk mode (the default) needs --admin-code-file: a file holding the code (4 characters or more) that, after %s, exits the kiosk; without it nothing but a kill stops the kiosk. Give --admin-code-file FILE, or --kiosk-mode=false to let Ctrl+C exit", *chord))
+	}
 	if *codeFile != "" {
 		if b, err := os.ReadFile(*codeFile); err != nil {
 			problems = append(problems, fmt.Sprintf("--admin-code-file: %v", err))
@@ -166,12 +171,14 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	logger.Info("kiosk starting", "server", *server, "lang", *lang, "kiosk_mode", *kioskMode)
-	// Bubble Tea writes its first frame on the renderer's first tick, one
-	// frame interval after Run: 16.7 ms at its default 60 fps, 8.3 ms at
-	// 120, its maximum. That tick was the largest part of the time to the
-	// first frame left after go-runewidth's init; idle CPU is the same at
-	// both rates (measured: ~1% over 10 s either way).
-	if _, err := tea.NewProgram(m, tea.WithFPS(120)).Run(); err != nil {
+	// Bubble Tea's renderer wakes at its frame rate whether or not the
+	// screen changed (it then compares the frame and writes nothing), and a
+	// kiosk waits at Welcome most of its day: 30 fps took half the idle
+	// CPU of 120 (measured side by side at Welcome: 1.4% against 2.6% of
+	// a core; README). The price is the first frame, written on the
+	// renderer's first tick: 33 ms after Run instead of 8.3, and a key
+	// press echoed within 33 ms.
+	if _, err := tea.NewProgram(m, tea.WithFPS(kioskFPS)).Run(); err != nil {
 		logger.Error("kiosk stopped", "err", err)
 		fmt.Fprintln(stderr, "kiosk:", err)
 		return 1
@@ -179,3 +186,6 @@ func run(args []string, stderr io.Writer) int {
 	logger.Info("kiosk stopped")
 	return 0
 }
+
+// kioskFPS is the renderer's frame rate (see run).
+const kioskFPS = 30

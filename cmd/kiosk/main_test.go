@@ -55,3 +55,33 @@ func TestFreshStateIsNew(t *testing.T) {
 		t.Fatalf("the next one %s", got)
 	}
 }
+
+// Issue 23 item 5: kiosk mode ignores Ctrl+C, so without an admin exit
+// code nothing but a kill would stop it: it refuses to start and says what
+// to give. With the code, or out of kiosk mode, that sentence is not said.
+func TestKioskModeNeedsAnAdminCode(t *testing.T) {
+	dir := t.TempDir()
+	tok := filepath.Join(dir, "kiosk.token")
+	if err := os.WriteFile(tok, []byte(api.KioskTokenPrefix+"x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code := filepath.Join(dir, "admin.code")
+	if err := os.WriteFile(code, []byte("2468\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// An --idle too short stops each run before the kiosk draws, so the
+	// refusal is what the test reads.
+	base := []string{"--server", "http://127.0.0.1:1", "--token-file", tok, "--log-file", filepath.Join(dir, "kiosk.log"), "--idle", "1s"}
+	var stderr bytes.Buffer
+	if c := run(base, &stderr); c != 2 || !strings.Contains(stderr.String(), "kiosk mode (the default) needs --admin-code-file") ||
+		!strings.Contains(stderr.String(), "--kiosk-mode=false") {
+		t.Fatalf("exit %d:\n%s", c, stderr.String())
+	}
+	for _, extra := range [][]string{{"--admin-code-file", code}, {"--kiosk-mode=false"}} {
+		stderr.Reset()
+		if c := run(append(base, extra...), &stderr); c != 2 || strings.Contains(stderr.String(), "admin-code-file") ||
+			!strings.Contains(stderr.String(), "--idle") {
+			t.Fatalf("%v: exit %d:\n%s", extra, c, stderr.String())
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 	"unicode"
 
@@ -76,16 +75,15 @@ func whenPtr(t *time.Time) string {
 	return when(*t)
 }
 
+// table prints a table wrapped by column to the terminal's width
+// (layoutTable).
 func (a *app) table(header string, rows [][]string) {
-	w := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, header)
 	for _, r := range rows {
 		for i := range r {
 			r[i] = clean(r[i])
 		}
-		fmt.Fprintln(w, strings.Join(r, "\t"))
 	}
-	w.Flush()
+	fmt.Fprint(a.out, layoutTable(header, rows, a.width))
 }
 
 // ---- policy ----

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -96,6 +97,8 @@ type app struct {
 	json   bool
 	out    io.Writer
 	now    func() time.Time
+	// width is the terminal's width for tables: $COLUMNS, else 80.
+	width int
 }
 
 // defaultServer is tapd's default listen address with its scheme: tapd
@@ -180,7 +183,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	client := api.NewClient(*server, token)
 	client.HTTP = hc
-	a := &app{client: client, json: *asJSON, out: stdout, now: time.Now}
+	a := &app{client: client, json: *asJSON, out: stdout, now: time.Now, width: tableWidth(stdout, os.Getenv("COLUMNS"))}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -384,4 +387,25 @@ func (a *app) printJSON(v any) error {
 	enc := json.NewEncoder(a.out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// tableWidth is the width tables wrap at: on a terminal, termWidth; into
+// a pipe or a file, 0 (no wrapping), so a script reading tapctl's output
+// gets each row on one line, as before.
+func tableWidth(out io.Writer, columns string) int {
+	if f, ok := out.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			return termWidth(columns)
+		}
+	}
+	return 0
+}
+
+// termWidth is the width tables wrap at on a terminal: COLUMNS when the
+// shell exports it (a number of at least 40), else 80.
+func termWidth(columns string) int {
+	if n, err := strconv.Atoi(columns); err == nil && n >= 40 {
+		return n
+	}
+	return 80
 }
