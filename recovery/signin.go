@@ -181,18 +181,18 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		return SignedIn{}, api.Invalid("temporaryAccessPass", "temporaryAccessPass must be given (up to 256 characters).")
 	}
 	now := s.now()
-	target, err := s.signInTarget(ctx, upn)
-	if err != nil {
-		return SignedIn{}, err
-	}
-
-	// Past the hash budget, 503 at once: before the lock reads, which
+	// Past the hash budget, 503 at once: before the name's look-up and the lock reads, which
 	// queue for the store behind everything else under the very burst that
 	// fills the slots. (Whether a slot is free is looked at again below,
 	// when one is taken.)
 	if len(s.hashSlots) == cap(s.hashSlots) {
 		return SignedIn{}, s.busy(c)
 	}
+	target, err := s.signInTarget(ctx, upn)
+	if err != nil {
+		return SignedIn{}, err
+	}
+
 	// A locked key answers at once, before anything else, with one audit
 	// row per lock (a count, not a flood).
 	gs := s.guards(c, target)
