@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Proves the README's two commands work on a machine that has only what the
+# README says it assumes: it overlays this machine's root on a tmpfs (this
+# machine is not changed), removes in that copy every system package
+# `make test` and `make demo` install for themselves, and runs
+#   make test && DEMO_EXIT=1 make demo
+# in it under systemd-nspawn, with this machine's network (apt needs the
+# package mirrors). It takes minutes (apt, then the whole test suite).
+#   sudo scripts/fresh-machine.sh            # prints the log's path and the result
+# Needs root and systemd-nspawn (Debian package systemd-container).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+[ "$(id -u)" -eq 0 ] || { echo "fresh-machine: run as root (it mounts an overlay and runs systemd-nspawn)" >&2; exit 1; }
+command -v systemd-nspawn >/dev/null || { echo "fresh-machine: needs systemd-nspawn (apt-get install systemd-container)" >&2; exit 1; }
+case "$repo" in /tmp/*|/run/*|/dev/*|/proc/*|/sys/*) echo "fresh-machine: the repository must be on the root file system (it is $repo)" >&2; exit 1;; esac
+
+# What the README's commands install for themselves (scripts/ensure-deps.sh);
+# apt also removes what depends on them.
+remove=(postgresql postgresql-15 postgresql-client-15 postgresql-common postgresql-client-common
+	libfido2-dev gcc gcc-12 libc6-dev tmux curl dpkg-dev systemd-container systemd)
+
+work=$(mktemp -d /tmp/tapkiosk-fresh.XXXXXX)
+log=${LOG:-$work.log}
+cleanup() {
+	umount "$work/t/root" 2>/dev/null || true
+	umount "$work/t" 2>/dev/null || true
+	rmdir "$work/t" "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+mkdir -p "$work/t"
+mount -t tmpfs -o size=16g tmpfs "$work/t"
+mkdir -p "$work/t/up" "$work/t/work" "$work/t/root"
+mount -t overlay overlay -o "lowerdir=/,upperdir=$work/t/up,workdir=$work/t/work" "$work/t/root"
+root="$work/t/root"
+
+start=$(date +%s)
+{
+	echo "== removing in the copy: ${remove[*]}"
+	chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get purge -y --allow-remove-essential "${remove[@]}"
+	for f in /usr/include/stdlib.h /usr/include/fido.h /usr/bin/gcc /usr/bin/tmux /usr/bin/curl /usr/bin/systemd-analyze /usr/bin/systemd-nspawn; do
+		[ ! -e "$root$f" ] || { echo "fresh-machine: $f is still there after the removal" >&2; exit 1; }
+	done
+	echo "== in the copy, as the README says: make test, then make demo (DEMO_EXIT=1: no terminal)"
+	systemd-nspawn -D "$root" --register=no --keep-unit --as-pid2 --chdir="$repo" \
+		--setenv=PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		--setenv=HOME=/root --setenv=DEMO_EXIT=1 \
+		bash -c 'make test && make demo'
+} > "$log" 2>&1 && rc=0 || rc=$?
+echo "fresh-machine: exit $rc after $(( $(date +%s) - start )) s; log: $log"
+exit $rc
