@@ -19,6 +19,7 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)   # packaging/: ve
 command -v dpkg-deb >/dev/null 2>&1 || need+=(dpkg)   # packaging/: inspect the .debs
 command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)   # packaging/build.sh: the kiosk's versioned Depends
 command -v systemd-nspawn >/dev/null 2>&1 || need+=(systemd-container)   # packaging/: boot the packages under systemd
+command -v rpm >/dev/null 2>&1 || need+=(rpm)   # packaging/: read the .rpms (files, scripts, requirements)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
