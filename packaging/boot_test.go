@@ -26,6 +26,19 @@ func TestBoot(t *testing.T) {
 	}
 	m := newMachine(t)
 	build(t)
+	// The upgrade's build runs while the container boots and the first
+	// steps go on.
+	type result struct {
+		deb string
+		err error
+	}
+	upgradeDir := t.TempDir()
+	upgraded := make(chan result, 1)
+	go func() {
+		deb, err := buildUpgrade(upgradeDir)
+		upgraded <- result{deb, err}
+	}()
+	t.Cleanup(func() { <-upgraded }) // before upgradeDir goes
 	for _, deb := range built.debs {
 		m.write("/root/pkgs/"+filepath.Base(deb), must(os.ReadFile(deb)), 0o644)
 	}
@@ -34,6 +47,15 @@ func TestBoot(t *testing.T) {
 	op.install()
 	op.firstStart()
 	op.tapctl()
+	op.postgres()
+	up := <-upgraded
+	upgraded <- up
+	if up.err != nil {
+		t.Fatal(up.err)
+	}
+	op.upgrade(up.deb)
+	unit := op.kiosk()
+	op.removeAndPurge(unit)
 }
 
 // operator is the person following docs/deploy.md in the container.

@@ -433,10 +433,26 @@ func checkRPM(t *testing.T, name string) {
 	if !bytes.Equal(head, []byte{0xed, 0xab, 0xee, 0xdb}) {
 		t.Errorf("%s is not an RPM", p)
 	}
-	if _, err := exec.LookPath("rpm"); err == nil {
-		out, _ := exec.Command("rpm", "-qp", "--requires", "--configfiles", p).CombinedOutput()
-		t.Logf("rpm -qp --requires --configfiles %s:\n%s", filepath.Base(p), out)
+	if _, err := exec.LookPath("rpm"); err != nil {
+		t.Logf("rpm is not installed (scripts/ensure-deps.sh installs it), so %s is not read", filepath.Base(p))
+		return
 	}
+	out, err := exec.Command("rpm", "-qp", "--qf", "[%{FILEMODES:perms} %{FILENAMES}\n]", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rpm -qp %s: %v\n%s", p, err, out)
+	}
+	// The .rpm owns the folder too: rpm -e would otherwise leave it, and
+	// rpm -qf /etc/tapkiosk would name no package.
+	if !strings.Contains(string(out), "drwxr-xr-x /etc/tapkiosk\n") {
+		t.Errorf("%s does not own /etc/tapkiosk:\n%s", filepath.Base(p), out)
+	}
+	scripts := string(must(exec.Command("rpm", "-qp", "--scripts", p).CombinedOutput()))
+	for _, want := range []string{"postinstall scriptlet", "configure | 1 | 2)", "preuninstall scriptlet", "remove | 0)"} {
+		if !strings.Contains(scripts, want) {
+			t.Errorf("%s's scripts lack %q:\n%s", filepath.Base(p), want, scripts)
+		}
+	}
+	t.Logf("rpm -qp --requires %s:\n%s", filepath.Base(p), must(exec.Command("rpm", "-qp", "--requires", p).CombinedOutput()))
 }
 
 func must[T any](v T, err error) T {
