@@ -21,13 +21,21 @@ func packagedConf(t *testing.T, dir string) (conf, db string) {
 	return conf, db
 }
 
+// homeWithConf is a fresh home folder, so that a default database would
+// show under its .local, and a packaged config in it.
+func homeWithConf(t *testing.T) (home, conf, db string) {
+	t.Helper()
+	home = t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_DATA_HOME", "")
+	conf, db = packagedConf(t, home)
+	return home, conf, db
+}
+
 // TestInitWithServeConfig: tapd init --config takes the config file tapd
 // serve reads (listen and all) and prepares the database it names.
 func TestInitWithServeConfig(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("HOME", dir)
-	t.Setenv("XDG_DATA_HOME", "")
-	conf, db := packagedConf(t, dir)
+	dir, conf, db := homeWithConf(t)
 	var out, errb bytes.Buffer
 	if code := run([]string{"init", "--config", conf}, &out, &errb); code != 0 {
 		t.Fatalf("tapd init --config: exit %d\n%s%s", code, out.String(), errb.String())
@@ -50,10 +58,7 @@ func TestInitWithServeConfig(t *testing.T) {
 // exists, tapd init with no database named refuses and makes nothing
 // under ~/.local (the service would not use it).
 func TestInitRefusesDefaultBesidePackagedConfig(t *testing.T) {
-	dir := t.TempDir()
-	t.Setenv("HOME", dir)
-	t.Setenv("XDG_DATA_HOME", "")
-	conf, _ := packagedConf(t, dir)
+	dir, conf, _ := homeWithConf(t)
 	var out, errb bytes.Buffer
 	code := cmdInitCode(t, []string{}, conf, &out, &errb)
 	if code != 2 || !strings.Contains(errb.String(), "tapd init --config "+conf) || strings.Contains(out.String(), "Database ready") {
