@@ -18,7 +18,7 @@ command -v systemd-nspawn >/dev/null || { echo "fresh-machine: needs systemd-nsp
 # What the README's commands install for themselves (scripts/ensure-deps.sh);
 # apt also removes what depends on them.
 remove=(postgresql postgresql-15 postgresql-client-15 postgresql-common postgresql-client-common
-	libfido2-dev gcc gcc-12 libc6-dev tmux curl dpkg-dev systemd-container systemd)
+	libfido2-dev gcc gcc-12 libc6-dev tmux curl dpkg-dev rpm systemd-container systemd)
 
 work=$(mktemp -d /tmp/tapkiosk-fresh.XXXXXX)
 log=${LOG:-$work.log}
