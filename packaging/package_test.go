@@ -129,7 +129,8 @@ func TestTapdPackage(t *testing.T) {
 		t.Errorf("conffiles: %q", b)
 	}
 	postinst, _ := os.ReadFile(filepath.Join(ctrl, "postinst"))
-	for _, want := range []string{"groupadd --system tapkiosk", "useradd --system --gid tapkiosk", "/usr/sbin/nologin", "install -d -m 0700 -o root -g root /etc/tapkiosk/credentials"} {
+	for _, want := range []string{"groupadd --system tapkiosk", "useradd --system --gid tapkiosk", "/usr/sbin/nologin", "install -d -m 0700 -o root -g root /etc/tapkiosk/credentials",
+		"install -d -m 0700 -o tapkiosk -g tapkiosk /var/lib/tapkiosk", "deb-systemd-helper update-state tapd.service"} {
 		if !strings.Contains(string(postinst), want) {
 			t.Errorf("postinst lacks %q", want)
 		}
@@ -178,6 +179,13 @@ func TestTapdPackage(t *testing.T) {
 			t.Errorf("tapd.service lacks %q", want)
 		}
 	}
+	// The config file names the database: an Environment=TAPD_ line would
+	// beat it. ProcSubset=pid would hide /proc/stat from the metrics.
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "Environment=TAPD_") || strings.HasPrefix(l, "ProcSubset=") {
+			t.Errorf("tapd.service has %q", l)
+		}
+	}
 	checkRPM(t, "tapkiosk-tapd")
 }
 
@@ -190,8 +198,12 @@ func TestKioskPackage(t *testing.T) {
 		"/usr/lib/udev/rules.d/70-tapkiosk-fido.rules":    "-rw-r--r-- root/root",
 		"/etc/tapkiosk/kiosk.conf":                        "-rw-r----- root/root",
 	})
-	if v := dpkgDeb(t, "-f", deb, "Depends"); !strings.Contains(v, "libfido2-1 (>= 1.12.0)") {
-		t.Errorf("Depends: %s", v)
+	// Versioned from the binary (dpkg-shlibdeps): the kiosk's glibc
+	// symbols need 2.34 on Debian 12, and a plain libc6 would let it
+	// install where it cannot run.
+	if v := dpkgDeb(t, "-f", deb, "Depends", "Recommends"); !regexp.MustCompile(`Depends: .*libc6 \(>= 2\.[0-9]+\)`).MatchString(v) ||
+		!strings.Contains(v, "libfido2-1 (>= 1.12.0)") || !strings.Contains(v, "Recommends: udev") {
+		t.Errorf("control: %s", v)
 	}
 	ctrl := t.TempDir()
 	dpkgDeb(t, "-e", deb, ctrl)
@@ -201,6 +213,9 @@ func TestKioskPackage(t *testing.T) {
 	postinst := string(must(os.ReadFile(filepath.Join(ctrl, "postinst"))))
 	if !strings.Contains(postinst, "useradd --system --gid tapkiosk-kiosk") || !strings.Contains(postinst, "udevadm control --reload-rules") {
 		t.Errorf("postinst: %s", postinst)
+	}
+	if prerm, err := os.ReadFile(filepath.Join(ctrl, "prerm")); err != nil || !strings.Contains(string(prerm), "systemctl stop 'tapkiosk-kiosk@*.service'") {
+		t.Errorf("prerm: %v %s", err, prerm)
 	}
 	checkScripts(t, ctrl)
 	dir := extract(t, deb)
@@ -236,18 +251,62 @@ func TestKioskPackage(t *testing.T) {
 	checkRPM(t, "tapkiosk-kiosk")
 }
 
-// checkScripts: every maintainer script parses as POSIX sh.
+// checkScripts: every maintainer script parses as POSIX sh, and each
+// knows both dpkg's arguments and rpm's (the .rpm runs the same scripts
+// with 1 and 2 for install and upgrade, 0 for removal). None hides a
+// failure with || true.
 func checkScripts(t *testing.T, ctrl string) {
 	t.Helper()
+	args := map[string][]string{"postinst": {"configure", "1 | 2"}, "prerm": {"remove | 0"}}
 	for _, s := range []string{"preinst", "postinst", "prerm", "postrm"} {
 		p := filepath.Join(ctrl, s)
-		if _, err := os.Stat(p); err != nil {
+		text, err := os.ReadFile(p)
+		if err != nil {
 			continue
 		}
 		if out, err := exec.Command("sh", "-n", p).CombinedOutput(); err != nil {
 			t.Errorf("%s does not parse: %v %s", s, err, out)
 		}
+		for _, a := range args[s] {
+			if !strings.Contains(string(text), a) {
+				t.Errorf("%s does not handle %q", s, a)
+			}
+		}
+		if strings.Contains(string(text), "|| true") {
+			t.Errorf("%s silences a failure:\n%s", s, text)
+		}
 	}
+}
+
+// TestVersionsIncrease: version.sh's versions of successive commits sort
+// as dpkg sorts them, each newer than the one before (a hash alone would
+// sort them at random).
+func TestVersionsIncrease(t *testing.T) {
+	if _, err := exec.LookPath("dpkg"); err != nil {
+		t.Skip("dpkg is not installed (scripts/ensure-deps.sh installs it)")
+	}
+	revs, err := exec.Command("git", "rev-list", "--first-parent", "--max-count=6", "HEAD").Output()
+	if err != nil {
+		t.Skipf("no git history here: %v", err)
+	}
+	var versions []string
+	for _, r := range strings.Fields(string(revs)) {
+		v, err := exec.Command("./version.sh", r).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions = append(versions, strings.TrimSpace(string(v)))
+	}
+	if len(versions) < 2 {
+		t.Skip("fewer than two commits")
+	}
+	for i := 1; i < len(versions); i++ {
+		newer, older := versions[i-1], versions[i]
+		if err := exec.Command("dpkg", "--compare-versions", newer, "gt", older).Run(); err != nil {
+			t.Errorf("dpkg does not sort %s after %s", newer, older)
+		}
+	}
+	t.Logf("versions, newest first: %v", versions)
 }
 
 // systemdAnalyze finds systemd-analyze, or skips: it runs on unit files
@@ -374,10 +433,26 @@ func checkRPM(t *testing.T, name string) {
 	if !bytes.Equal(head, []byte{0xed, 0xab, 0xee, 0xdb}) {
 		t.Errorf("%s is not an RPM", p)
 	}
-	if _, err := exec.LookPath("rpm"); err == nil {
-		out, _ := exec.Command("rpm", "-qp", "--requires", "--configfiles", p).CombinedOutput()
-		t.Logf("rpm -qp --requires --configfiles %s:\n%s", filepath.Base(p), out)
+	if _, err := exec.LookPath("rpm"); err != nil {
+		t.Logf("rpm is not installed (scripts/ensure-deps.sh installs it), so %s is not read", filepath.Base(p))
+		return
 	}
+	out, err := exec.Command("rpm", "-qp", "--qf", "[%{FILEMODES:perms} %{FILENAMES}\n]", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("rpm -qp %s: %v\n%s", p, err, out)
+	}
+	// The .rpm owns the folder too: rpm -e would otherwise leave it, and
+	// rpm -qf /etc/tapkiosk would name no package.
+	if !strings.Contains(string(out), "drwxr-xr-x /etc/tapkiosk\n") {
+		t.Errorf("%s does not own /etc/tapkiosk:\n%s", filepath.Base(p), out)
+	}
+	scripts := string(must(exec.Command("rpm", "-qp", "--scripts", p).CombinedOutput()))
+	for _, want := range []string{"postinstall scriptlet", "configure | 1 | 2)", "preuninstall scriptlet", "remove | 0)"} {
+		if !strings.Contains(scripts, want) {
+			t.Errorf("%s's scripts lack %q:\n%s", filepath.Base(p), want, scripts)
+		}
+	}
+	t.Logf("rpm -qp --requires %s:\n%s", filepath.Base(p), must(exec.Command("rpm", "-qp", "--requires", p).CombinedOutput()))
 }
 
 func must[T any](v T, err error) T {

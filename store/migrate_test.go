@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -113,6 +115,43 @@ func TestMigrateKeepsCorruptLegacyPolicy(t *testing.T) {
 			var n int
 			if err := s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM settings").Scan(&n); err != nil || n != 1 {
 				t.Fatalf("settings: %d rows, %v", n, err)
+			}
+		})
+	}
+}
+
+// TestSchemaNewerRefused: a database a newer tapd migrated (a migration
+// numbered past every one embedded here, with a gap) is refused by both
+// CheckSchema and Migrate, naming both versions, and left as it was; a
+// database missing a migration in the middle is older, not newer.
+func TestSchemaNewerRefused(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			ctx := context.Background()
+			s := openMigrated(t, backend)
+			var last int
+			if err := s.DB().QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&last); err != nil {
+				t.Fatal(err)
+			}
+			newer := last + 7
+			if _, err := s.DB().ExecContext(ctx, "INSERT INTO schema_migrations(version, applied_at) VALUES ("+strconv.Itoa(newer)+", 0)"); err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("the database is at migration %d, and this tapd knows migrations up to %d", newer, last)
+			for name, err := range map[string]error{"CheckSchema": s.CheckSchema(ctx), "Migrate": s.Migrate(ctx)} {
+				if !errors.Is(err, store.ErrSchemaNewer) || !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: %v, want ErrSchemaNewer saying %q", name, err, want)
+				}
+			}
+			var n int
+			if err := s.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = "+strconv.Itoa(newer)).Scan(&n); err != nil || n != 1 {
+				t.Fatalf("the newer migration's row: %d %v", n, err)
+			}
+			if _, err := s.DB().ExecContext(ctx, "DELETE FROM schema_migrations WHERE version IN (2, "+strconv.Itoa(newer)+")"); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.CheckSchema(ctx); !errors.Is(err, store.ErrSchema) {
+				t.Fatalf("migration 2 missing: want ErrSchema, got %v", err)
 			}
 		})
 	}

@@ -157,6 +157,25 @@ func redactURL(raw string) string {
 	return u.Redacted()
 }
 
+// Describe says which database a URL names, without its password, for
+// tapd's start-up log: "sqlite /var/lib/tapkiosk/tapd.db" or
+// "postgres tapd@db.example.com:5432/tapd".
+func Describe(rawURL string) string {
+	if p, ok := strings.CutPrefix(rawURL, "sqlite://"); ok {
+		p, _, _ = strings.Cut(p, "?")
+		return "sqlite " + p
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "unsupported " + redactURL(rawURL)
+	}
+	who := ""
+	if u.User != nil {
+		who = u.User.Username() + "@"
+	}
+	return "postgres " + who + u.Host + u.Path
+}
+
 func redactPG(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -361,20 +380,19 @@ func (s *SQL) Migrate(ctx context.Context) error {
 // migrateTo is Migrate that stops after version upTo; 0 means the last.
 // Tests use it to build a database at an old schema.
 func (s *SQL) migrateTo(ctx context.Context, upTo int) error {
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	files, err := migrationFiles()
 	if err != nil {
 		return err
 	}
-	sort.Strings(files)
 	return s.withMigrationLock(ctx, func(conn *sql.Conn) error {
 		if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 			return mapErr(err)
 		}
-		for _, f := range files {
-			v, err := strconv.Atoi(strings.SplitN(filepath.Base(f), "_", 2)[0])
-			if err != nil {
-				return fmt.Errorf("migration %s: bad name", f)
-			}
+		if err := s.refuseNewer(ctx, conn, files); err != nil {
+			return err
+		}
+		for _, mf := range files {
+			v, f := mf.version, mf.path
 			if upTo > 0 && v > upTo {
 				break
 			}
@@ -431,20 +449,89 @@ func (s *SQL) withMigrationLock(ctx context.Context, fn func(*sql.Conn) error) e
 	return fn(conn)
 }
 
-// CheckSchema returns ErrSchema unless every embedded migration is applied,
-// so `tapd serve` refuses to run against a database `tapd init` never saw.
-func (s *SQL) CheckSchema(ctx context.Context) error {
-	files, _ := fs.Glob(migrations, "migrations/*.sql")
-	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n)
+// migrationFile is one embedded migration: its number and its file.
+type migrationFile struct {
+	version int
+	path    string
+}
+
+// migrationFiles are the embedded migrations in order of their numbers,
+// which need not be contiguous.
+func migrationFiles() ([]migrationFile, error) {
+	paths, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
-		if mapped := mapErr(err); errors.Is(mapped, ErrSchema) {
-			return ErrSchema
+		return nil, err
+	}
+	var out []migrationFile
+	for _, p := range paths {
+		v, err := strconv.Atoi(strings.SplitN(filepath.Base(p), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: bad name", p)
 		}
+		out = append(out, migrationFile{v, p})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	return out, nil
+}
+
+// queryer is what both *sql.DB and *sql.Conn offer for one query.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// refuseNewer returns ErrSchemaNewer, naming both versions, when the
+// database holds a migration numbered past the last one embedded here.
+// Numbers may have gaps, so it compares the highest, not a count.
+func (s *SQL) refuseNewer(ctx context.Context, q queryer, files []migrationFile) error {
+	var dbMax sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&dbMax); err != nil {
 		return mapErr(err)
 	}
-	if n < len(files) {
-		return ErrSchema
+	known := 0
+	if len(files) > 0 {
+		known = files[len(files)-1].version
+	}
+	if dbMax.Valid && int(dbMax.Int64) > known {
+		return fmt.Errorf("%w: the database is at migration %d, and this tapd knows migrations up to %d; run the tapd that migrated it (or restore a backup taken before that upgrade)",
+			ErrSchemaNewer, dbMax.Int64, known)
+	}
+	return nil
+}
+
+// CheckSchema returns ErrSchema unless every embedded migration is applied,
+// so `tapd serve` refuses to run against a database `tapd init` never saw,
+// and ErrSchemaNewer when a newer tapd has migrated it.
+func (s *SQL) CheckSchema(ctx context.Context) error {
+	files, err := migrationFiles()
+	if err != nil {
+		return err
+	}
+	if err := s.refuseNewer(ctx, s.db, files); err != nil {
+		if errors.Is(err, ErrSchema) {
+			return ErrSchema
+		}
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return mapErr(err)
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return mapErr(err)
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return mapErr(err)
+	}
+	for _, f := range files {
+		if !applied[f.version] {
+			return ErrSchema
+		}
 	}
 	return nil
 }

@@ -26,6 +26,10 @@ var (
 	// ErrSchema means the schema is missing or older than this binary;
 	// run `tapd init`.
 	ErrSchema = errors.New("schema not initialised or out of date")
+	// ErrSchemaNewer means the database holds a migration this binary
+	// does not know: a newer tapd's `tapd init` ran on it. An older tapd
+	// must not run on (or migrate) it; the error names both versions.
+	ErrSchemaNewer = errors.New("database schema is newer than this tapd")
 	// ErrRegistered means a staging row is registered already and cannot
 	// change state again.
 	ErrRegistered = errors.New("staging row already registered")

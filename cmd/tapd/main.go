@@ -57,6 +57,11 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// packagedConfig is the config file the packages install and tapd.service
+// reads: `tapd init` with no database named refuses to make one of its own
+// while it exists, since the service would not use that one.
+const packagedConfig = "/etc/tapkiosk/tapd.conf"
+
 func defaultDB() string {
 	dir := os.Getenv("XDG_DATA_HOME")
 	if dir == "" {
@@ -80,7 +85,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[0] {
 	case "init":
-		err = cmdInit(args[1:], stdout, stderr)
+		err = cmdInit(args[1:], stdout, stderr, packagedConfig)
 	case "serve":
 		err = cmdServe(args[1:], stderr)
 	case "entra-check":
@@ -111,32 +116,53 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
-	pos, err := cli.Parse(fs, args, "TAPD")
+// parse reads the flags, the TAPD_ environment and the config file, and
+// says where each setting came from.
+func parse(fs *flag.FlagSet, args []string) (cli.Sources, error) {
+	pos, src, err := cli.ParseSources(fs, args, "TAPD")
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return err
+			return nil, err
 		}
-		return usageError{err}
+		return nil, usageError{err}
 	}
 	if len(pos) > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+		return nil, usageError{fmt.Errorf("unexpected argument %q", pos[0])}
 	}
-	return nil
+	return src, nil
 }
 
-func cmdInit(args []string, stdout, stderr io.Writer) error {
+// cmdInit creates or migrates the database. It accepts every setting of
+// tapd serve, so that serve's config file (tapd.conf) and TAPD_
+// environment name the same database for both, but uses only db (and shows
+// only its own flags in -h). packaged is the packages' config file.
+func cmdInit(args []string, stdout, stderr io.Writer, packaged string) error {
+	set := defaultServeSettings()
 	fs := newFlags("init", stderr)
-	db := fs.String("db", defaultDB(), "database URL")
+	set.register(fs)
 	asJSON := fs.Bool("json", false, `print {"adminToken": "..."} instead of text`)
 	name := fs.String("token-name", "initial-admin", "name of the first admin token")
-	fs.String("config", "", "config file of name = value lines")
-	if err := parse(fs, args); err != nil {
+	fs.String("config", "", "config file of name = value lines (tapd serve's: only db is used)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage of tapd init (it also accepts, and ignores, every other setting of tapd serve):")
+		for _, n := range []string{"db", "config", "json", "token-name"} {
+			f := fs.Lookup(n)
+			fmt.Fprintf(stderr, "  -%s\n    \t%s (default %q)\n", f.Name, f.Usage, f.DefValue)
+		}
+	}
+	src, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
+	if src.Of("db") == "default" {
+		if _, err := os.Stat(packaged); err == nil {
+			return usageError{fmt.Errorf("no database named (--db, TAPD_DB or --config), and this machine has %s: run `tapd init --config %s` to prepare the database tapd.service uses, or name one with --db; tapd init made nothing", packaged, packaged)}
+		}
+	}
+	fmt.Fprintf(stderr, "tapd init: database %s (from %s)\n", store.Describe(set.DB), src.Of("db"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	st, err := store.Open(ctx, *db)
+	st, err := store.Open(ctx, set.DB)
 	if err != nil {
 		return err
 	}
@@ -175,7 +201,8 @@ func cmdServe(args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	set.register(fs)
 	fs.String("config", "", "config file of name = value lines")
-	if err := parse(fs, args); err != nil {
+	src, err := parse(fs, args)
+	if err != nil {
 		return err
 	}
 	fromCredentials(fs, os.Getenv("CREDENTIALS_DIRECTORY"))
@@ -187,6 +214,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 		logger.Warn(w)
 	}
 	setMemoryLimit(set, logger)
+	// Which database, and which setting chose it: a TAPD_DB left in the
+	// environment beats the config file, and this line shows it.
+	logger.Info("store", "database", store.Describe(set.DB), "from", src.Of("db"))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -199,7 +229,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	defer st.Close()
 	if err := st.CheckSchema(ctx); err != nil {
 		if errors.Is(err, store.ErrSchema) {
-			return fmt.Errorf("the database at %s is not initialised or is older than this tapd: run `tapd init --db ...` first", set.DB)
+			return fmt.Errorf("the database (%s) is not initialised or is older than this tapd: run `tapd init` with the same settings first (--config FILE or --db URL)", store.Describe(set.DB))
 		}
 		return err
 	}
@@ -346,7 +376,7 @@ func cmdEntraCheck(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&tc.Guest, "guest", "", "an external guest's UPN, to see the refusal of a pass")
 	fs.BoolVar(&tc.Write, "write", false, "also create and delete at once: a pass for --user (replacing theirs) and --guest, and test keys for --user")
 	fs.String("config", "", "config file of name = value lines")
-	if err := parse(fs, args); err != nil {
+	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if tc.User == "" {

@@ -24,10 +24,30 @@ func EnvName(prefix, flagName string) string {
 // the flag "config" if fs has one. An empty envPrefix reads no environment. The file holds "name = value" lines;
 // blank lines and lines starting with # are skipped.
 func Parse(fs *flag.FlagSet, args []string, envPrefix string) ([]string, error) {
+	pos, _, err := ParseSources(fs, args, envPrefix)
+	return pos, err
+}
+
+// Sources says where each setting's value came from: "flag --db",
+// "environment TAPD_DB", "file /etc/tapkiosk/tapd.conf:8"; a setting not
+// in it has its default. A program logs it beside a setting whose origin
+// an operator may not guess (which database is in use, and why).
+type Sources map[string]string
+
+// Of is where the setting name came from, or "default".
+func (s Sources) Of(name string) string {
+	if src, ok := s[name]; ok {
+		return src
+	}
+	return "default"
+}
+
+// ParseSources is Parse that also says where each value came from.
+func ParseSources(fs *flag.FlagSet, args []string, envPrefix string) ([]string, Sources, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if fs.NArg() == 0 {
 			break
@@ -36,7 +56,8 @@ func Parse(fs *flag.FlagSet, args []string, envPrefix string) ([]string, error) 
 		args = fs.Args()[1:]
 	}
 	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	src := Sources{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true; src[f.Name] = "flag --" + f.Name })
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || envPrefix == "" {
@@ -47,17 +68,18 @@ func Parse(fs *flag.FlagSet, args []string, envPrefix string) ([]string, error) 
 				errs = append(errs, fmt.Errorf("%s: %v", EnvName(envPrefix, f.Name), err))
 			}
 			set[f.Name] = true
+			src[f.Name] = "environment " + EnvName(envPrefix, f.Name)
 		}
 	})
 	if cf := fs.Lookup("config"); cf != nil && cf.Value.String() != "" {
-		if err := applyFile(fs, cf.Value.String(), set); err != nil {
+		if err := applyFile(fs, cf.Value.String(), set, src); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return pos, errors.Join(errs...)
+	return pos, src, errors.Join(errs...)
 }
 
-func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
+func applyFile(fs *flag.FlagSet, path string, set map[string]bool, src Sources) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
@@ -86,6 +108,7 @@ func applyFile(fs *flag.FlagSet, path string, set map[string]bool) error {
 		if err := fs.Set(k, v); err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: %s: %v", path, n, k, err))
 		}
+		src[k] = fmt.Sprintf("file %s:%d", path, n)
 	}
 	if err := sc.Err(); err != nil {
 		errs = append(errs, err)

@@ -41,3 +41,25 @@ func TestParseBadValues(t *testing.T) {
 		t.Fatalf("bad env value: %v", err)
 	}
 }
+
+// TestParseSources: each value says whether a flag, the environment or
+// which line of the file gave it, and an unset one is the default.
+func TestParseSources(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "tapd.conf")
+	os.WriteFile(cfg, []byte("db = sqlite:///from/file.db\n\nlisten = 127.0.0.1:1\nrp-id = example.com\n"), 0o600)
+	t.Setenv("TEST_LISTEN", "127.0.0.1:2")
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	for _, n := range []string{"db", "listen", "rp-id", "log-level", "config"} {
+		fs.String(n, "", "")
+	}
+	_, src, err := ParseSources(fs, []string{"--rp-id", "example.org", "--config", cfg}, "TEST")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"db": "file " + cfg + ":1", "listen": "environment TEST_LISTEN", "rp-id": "flag --rp-id", "log-level": "default"}
+	for name, w := range want {
+		if got := src.Of(name); got != w {
+			t.Errorf("%s: %q, want %q", name, got, w)
+		}
+	}
+}
