@@ -7,5 +7,10 @@
 // paper, so it must not be one a finder of the key would try first.
 // letter.go writes the letters: one file a person, private to the
 // operator's account, replaced atomically, with hostile display names made
-// harmless. No PIN ever reaches an error message or a log from here.
+// harmless; letter_content.go is what a letter says (letter_words.go its
+// words per language), letter_text.go and letter_pdf.go its two
+// renderings. stage.go is the Stager and one key's Stage; its Options are
+// in stage_options.go, the pending letter folders and Reconcile in
+// stage_pending.go, a row's later life (Fail, Retry, the manifest) in
+// stage_rows.go. No PIN ever reaches an error message or a log from here.
 package staging

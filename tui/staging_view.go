@@ -104,6 +104,8 @@ func (m *StagingModel) who(w int) string {
 		m.st.hint.Render(Clean(m.row.UserPrincipalName, 70)) + "\n"
 }
 
+// body is the step's screen, or the stop or skip question over it, with
+// what is under way and the problem below.
 func (m *StagingModel) body(w int) string {
 	st, t := m.st, m.t
 	if m.quitAsk {
@@ -120,171 +122,9 @@ func (m *StagingModel) body(w int) string {
 		}
 		return st.box.Width(min(w, 64)).Render(st.title.Render(t.S("stage.skipTitle", name)) + "\n" + para(st.body, body, min(w, 64)-4))
 	}
-	var out string
-	switch m.step {
-	case sOverview:
-		out = m.overview(w)
-	case sPlug:
-		out = m.who(w) + "\n"
-		if m.busy == "" {
-			if !errors.Is(m.problem, fido.ErrKeyRemoved) { // the problem says to plug it back
-				out += para(st.body, t.S("stage.plug"), w) + "\n"
-			}
-			out += st.hint.Render(t.S("key.waiting"))
-		}
-	case sNotEmpty:
-		title := t.S("stage.notEmptyTitle")
-		var ne *staging.NotEmptyError
-		if errors.As(m.problem, &ne) {
-			title = t.S("stage.notEmptyPasskeys", ne.Passkeys)
-		}
-		body := t.S("stage.notEmptyBody")
-		if o := m.owner; o != nil {
-			name := Clean(o.Row.DisplayName, 50)
-			if name == "" {
-				name = Clean(o.Row.UserPrincipalName, 60)
-			}
-			title = t.S("stage.ownedTitle", name, Clean(o.Batch, 40))
-			body = t.S("stage.ownedBody", Clean(o.Row.UserPrincipalName, 60))
-			if !o.Holds() {
-				title = t.S("stage.releasedTitle", name, Clean(o.Batch, 40))
-				body = t.S("stage.releasedBody", Clean(o.Row.UserPrincipalName, 60))
-			}
-		}
-		out = m.who(w) + "\n" + para(st.title, title, w) + "\n" + para(st.body, body, w)
-	case sResetPlug:
-		out = m.who(w) + "\n" + para(st.title, t.S("stage.replugTitle"), w) + "\n" + para(st.body, t.S("stage.replugBody"), w)
-	case sResetTouch:
-		out = m.who(w) + "\n" + m.touchBox(w, t.S("stage.resetTouch"), t.S("stage.resetTouchBody"))
-	case sTypePIN:
-		out = m.who(w) + "\n" + para(st.body, t.S("stage.typePIN", max(m.info.MinPINLength, m.stager.Opts.MinPINLength)), w) + "\n\n" +
-			t.S("pin.new.first") + "\n" + m.pin1.View() + "\n" + t.S("pin.new.again") + "\n" + m.pin2.View()
-	case sWork:
-		out = m.who(w) + "\n" + m.progress(w)
-	case sStaged:
-		out = m.who(w) + "\n" + m.stagedView(w)
-	case sFailed:
-		if m.row.ID == "" { // between two people: tapd did not answer
-			out = para(st.title, t.S("stage.batch", Clean(m.batch.Name, 60)), w)
-			break
-		}
-		out = m.who(w) + "\n" + para(st.title, t.S("stage.failedTitle"), w)
-	case sElsewhere:
-		out = m.who(w) + "\n" + para(st.title, t.S("stage.elsewhere"), w)
-	case sDone:
-		out = m.doneView(w)
-	}
-	return out + busyLine(m.st, m.busy) + m.problemView(w)
-}
-
-func (m *StagingModel) overview(w int) string {
-	st, t, o, b := m.st, m.t, m.stager.Opts, m.batch
-	lines := []string{
-		para(st.title, t.S("stage.batch", Clean(b.Name, 60)), w),
-		t.S("stage.batchCounts", b.PendingCount, b.RegisteredCount, b.FailedCount),
-		"",
-	}
-	if o.PINs == staging.RandomPINs {
-		lines = append(lines, t.S("stage.optRandom", o.PINLength, t.S("stage.alphabet."+o.Alphabet)),
-			para(st.body, t.S("stage.optLetters", Clean(o.Letters, 400), o.LetterFormat), w))
-	} else {
-		lines = append(lines, t.S("stage.optTyped"))
-	}
-	if o.MinPINLength > 0 {
-		lines = append(lines, t.S("stage.optMinLength", o.MinPINLength))
-	}
-	if o.ForcePINChange {
-		lines = append(lines, t.S("stage.optForce"))
-	}
-	lines = append(lines, "", para(st.body, t.S("stage.overviewGo"), w))
-	if b.PendingCount == 0 {
-		lines[len(lines)-1] = para(st.body, t.S("stage.nothingPending"), w)
-	}
-	return strings.Join(lines, "\n")
-}
-
-// progress lists the phases of the running key: done ones ticked, the
-// current one marked, the touch in a box while the key waits for it.
-func (m *StagingModel) progress(w int) string {
-	st, t := m.st, m.t
-	var lines []string
-	for _, p := range staging.Phases {
-		if p == staging.PhaseLetter && m.stager.Opts.PINs != staging.RandomPINs {
-			continue
-		}
-		label := t.S("stage.phase." + p.String())
-		switch {
-		case p < m.phase:
-			lines = append(lines, st.ok.Render("✓ "+label))
-		case p == m.phase:
-			lines = append(lines, st.selected.Render("› "+label))
-		default:
-			lines = append(lines, st.hint.Render("  "+label))
-		}
-	}
-	out := strings.Join(lines, "\n")
-	if m.touching() {
-		out += "\n\n" + m.touchBox(w, t.S("stage.touch"), t.S("stage.touchBody"))
-	}
-	return out
+	return stagingScreens[m.step].view(m, w) + busyLine(m.st, m.busy) + m.problemView(w)
 }
 
 func (m *StagingModel) touchBox(w int, title, body string) string {
 	return drawTouchBox(m.st, m.t, m.cfg.Now(), m.cfg.Touch, w, title, body)
-}
-
-func (m *StagingModel) stagedView(w int) string {
-	st, t, r := m.st, m.t, m.result
-	model := Clean(r.Method.Model, 40)
-	lines := []string{st.ok.Render("✓ " + t.S("stage.staged")), t.S("stage.stagedKey", Clean(r.Method.DisplayName, 64), model)}
-	if r.Serial != "" {
-		lines = append(lines, t.S("stage.serial", r.Serial))
-	}
-	if r.Letter != "" {
-		lines = append(lines, para(st.body, t.S("stage.letter", Clean(r.Letter, 400)), w))
-	}
-	if r.ChangeForced {
-		lines = append(lines, t.S("stage.forced"))
-	}
-	for _, wn := range r.Warnings {
-		lines = append(lines, para(st.problem, "! "+m.warning(wn), w))
-	}
-	unplug := "stage.unplug"
-	if m.stager.Opts.PINs == staging.TypedPINs {
-		unplug = "stage.unplugTyped"
-	}
-	if m.stager.Opts.LiveAtOnce {
-		lines = append(lines, "", para(st.problem, t.S("stage.liveAtOnce"), w))
-	}
-	lines = append(lines, "", para(st.body, t.S(unplug), w))
-	return strings.Join(lines, "\n")
-}
-
-// warning words one of Stage's warnings.
-func (m *StagingModel) warning(err error) string {
-	if errors.Is(err, staging.ErrNoAuthnrCfg) {
-		return m.t.S("stage.noAuthnrCfg")
-	}
-	if inner := errors.Unwrap(err); inner != nil {
-		err = inner // the cause, in the catalogue's words where it has them
-	}
-	return m.t.S("stage.warning", m.explain(err))
-}
-
-func (m *StagingModel) doneView(w int) string {
-	st, t, b := m.st, m.t, m.batch
-	lines := []string{para(st.title, t.S("stage.doneTitle", Clean(b.Name, 60)), w), t.S("stage.batchCounts", b.PendingCount, b.RegisteredCount, b.FailedCount)}
-	if b.PendingCount > 0 {
-		lines = append(lines, para(st.hint, t.S("stage.busyElsewhere"), w))
-	}
-	for _, p := range m.manifest {
-		lines = append(lines, para(st.body, t.S("stage.manifest", Clean(p, 400)), w)) // wrapped, never cut: it is where to look
-	}
-	if len(m.manifest) == 0 && m.cfg.Manifest == "" {
-		lines = append(lines, para(st.hint, t.S("stage.exportHint", Clean(b.Name, 60)), w))
-	}
-	if b.FailedCount > 0 {
-		lines = append(lines, "", para(st.body, t.S("stage.failedHint"), w))
-	}
-	return strings.Join(lines, "\n")
 }
