@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,8 +38,14 @@ func newEntraWorld(t *testing.T) (*world, *graphsim.Sim) {
 // simPasses are the ids of the passes the simulated tenant holds for a
 // user, read straight from its Graph route.
 func simPasses(t *testing.T, sim *graphsim.Sim, userID string) []string {
+	return simList(t, sim, userID, "temporaryAccessPassMethods")
+}
+
+// simList is the ids and display names of a user's methods of one kind
+// ("methods" for all), as the simulated tenant holds them.
+func simList(t *testing.T, sim *graphsim.Sim, userID, kind string) []string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, sim.URL()+"/users/"+userID+"/authentication/temporaryAccessPassMethods", nil)
+	req, _ := http.NewRequest(http.MethodGet, sim.URL()+"/users/"+userID+"/authentication/"+kind, nil)
 	req.Header.Set("Authorization", "Bearer "+sim.Token)
 	resp, err := sim.Server.Client().Do(req)
 	if err != nil {
@@ -47,7 +54,8 @@ func simPasses(t *testing.T, sim *graphsim.Sim, userID string) []string {
 	defer resp.Body.Close()
 	var body struct {
 		Value []struct {
-			ID string `json:"id"`
+			ID          string `json:"id"`
+			DisplayName string `json:"displayName"`
 		} `json:"value"`
 	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil {
@@ -55,7 +63,7 @@ func simPasses(t *testing.T, sim *graphsim.Sim, userID string) []string {
 	}
 	var ids []string
 	for _, v := range body.Value {
-		ids = append(ids, v.ID)
+		ids = append(ids, strings.TrimSpace(v.ID+" "+v.DisplayName))
 	}
 	return ids
 }
@@ -69,6 +77,7 @@ func TestConsoleEntraWalk(t *testing.T) {
 	w, sim := newEntraWorld(t)
 	ctx := context.Background()
 	patID := sim.AddUser("pat@contoso.test", "Pat Lee", "Member", false)
+	sim.AddMethod(patID, "fido2", "Lost key")
 
 	ana := w.newTab()
 	ana.enrol(w.invite("Ana Help", api.RoleGlobalAdministrator), "Ana key")
@@ -169,5 +178,26 @@ func TestConsoleEntraWalk(t *testing.T) {
 	ana.waitText("The pass was deleted")
 	if got := simPasses(t, sim, patID); len(got) != 0 {
 		t.Fatalf("the tenant still holds passes %v after the delete", got)
+	}
+
+	// A lost key: an authentication administrator may not remove it in
+	// Entra (tapd cannot see roles there); Ana's role may, in the tenant.
+	cal := w.newTab()
+	cal.enrol(w.invite("Cal Auth", api.RoleAuthenticationAdministrator), "Cal key")
+	cal.open("/console/person?upn=pat%40contoso.test")
+	cal.click(`button[aria-label="Remove fido2 Lost key"]`)
+	cal.waitText("only a privileged authentication administrator may")
+	lost := func(m string) bool { return strings.HasSuffix(m, " Lost key") }
+	if got := simList(t, sim, patID, "methods"); !slices.ContainsFunc(got, lost) {
+		t.Fatalf("the tenant's methods after the refusal: %q", got)
+	}
+	ana.open("/console/person?upn=pat%40contoso.test")
+	ana.click(`button[aria-label="Remove fido2 Lost key"]`)
+	ana.waitText("The method was removed")
+	if strings.Contains(ana.text(), "Lost key") {
+		t.Fatal("the removed key is still listed")
+	}
+	if got := simList(t, sim, patID, "methods"); slices.ContainsFunc(got, lost) {
+		t.Fatalf("the tenant's methods after the removal: %q", got)
 	}
 }
