@@ -17,7 +17,6 @@ import (
 	"github.com/tapkiosk/tapkiosk/directory/entra"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graph"
 	"github.com/tapkiosk/tapkiosk/directory/entra/graphsim"
-	"github.com/tapkiosk/tapkiosk/recovery"
 	"github.com/tapkiosk/tapkiosk/store"
 )
 
@@ -86,18 +85,12 @@ func TestConsoleEntraWalk(t *testing.T) {
 	ana.open("/console/?q=Pat")
 	ana.waitText("search by the full userPrincipalName")
 	ana.axe("entra-search-refused")
-	ana.open("/console/")
-	ana.run(chromedp.SendKeys("#q", "pat@contoso.test", chromedp.ByQuery))
-	ana.click("form[role=search] button")
-	ana.waitText("pat@contoso.test")
-	ana.click("ul.results a")
+	ana.findPerson("pat@contoso.test", "pat@contoso.test")
 	ana.waitText("second staff member must approve")
 	ana.axe("entra-person")
 
 	// Four eyes: Ana asks, Ben approves, Ana issues.
-	ana.run(chromedp.Click("#check0", chromedp.ByQuery), chromedp.Click("#check1", chromedp.ByQuery),
-		chromedp.SendKeys("#lifetime", "120", chromedp.ByQuery))
-	ana.click("form.pass button[type=submit]")
+	ana.verifyAndIssue()
 	ana.waitText("Asked for approval")
 	as, err := w.svc.Approvals(ctx, w.root)
 	if err != nil || len(as) != 1 {
@@ -106,15 +99,7 @@ func TestConsoleEntraWalk(t *testing.T) {
 	if got := simPasses(t, sim, patID); len(got) != 0 {
 		t.Fatalf("a pass exists before the approval: %v", got)
 	}
-	ben := w.newTab()
-	ben.enrol(w.invite("Ben Second", api.RolePrivilegedAuthenticationAdministrator), "Ben key")
-	ben.open("/console/approvals")
-	ben.click(`form[action="/console/approvals/approve"] button`)
-	ben.waitText("Approved. The staff member who asked")
-
-	ana.open("/console/approvals")
-	ana.click(`form[action="/console/approvals/issue"] button`)
-	ana.waitText("Shown once")
+	w.approveAndIssue(ana)
 	var pass string
 	ana.run(chromedp.Text("#pass", &pass, chromedp.ByQuery))
 	pass = strings.TrimSpace(pass)
@@ -138,18 +123,7 @@ func TestConsoleEntraWalk(t *testing.T) {
 	// Wrong guesses at a kiosk lock the person out (tapd holds the hash
 	// of the pass it made); the person page names the kiosk and address,
 	// and the unlock can revoke that kiosk in the same step.
-	kiosk, err := w.svc.CreateKiosk(ctx, w.root, api.CreateKioskRequest{Name: "lobby-2"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := w.svc.KioskByToken(ctx, kiosk.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 10 {
-		kc := &recovery.Caller{RequestID: "k", Log: w.root.Log, Kiosk: k, ClientAddr: "127.0.0.7"}
-		w.svc.SignIn(ctx, kc, "pat@contoso.test", "wrong-pass-guess")
-	}
+	kiosk := w.lockFrom("lobby-2", "127.0.0.7", "pat@contoso.test")
 
 	ana.open("/console/person?upn=pat%40contoso.test")
 	s := ana.waitText("Locked until")
@@ -165,7 +139,7 @@ func TestConsoleEntraWalk(t *testing.T) {
 	if p, err := w.svc.Person(ctx, w.root, "pat@contoso.test"); err != nil || p.Locked {
 		t.Fatalf("after the unlock: %+v %v", p, err)
 	}
-	if _, err := w.svc.KioskByToken(ctx, kiosk.Token); err == nil {
+	if _, err := w.svc.KioskByToken(ctx, kiosk); err == nil {
 		t.Fatal("the kiosk that started the lock still works")
 	}
 
@@ -191,12 +165,7 @@ func TestConsoleEntraWalk(t *testing.T) {
 	if got := simList(t, sim, patID, "methods"); !slices.ContainsFunc(got, lost) {
 		t.Fatalf("the tenant's methods after the refusal: %q", got)
 	}
-	ana.open("/console/person?upn=pat%40contoso.test")
-	ana.click(`button[aria-label="Remove fido2 Lost key"]`)
-	ana.waitText("The method was removed")
-	if strings.Contains(ana.text(), "Lost key") {
-		t.Fatal("the removed key is still listed")
-	}
+	ana.removeLostKey("pat@contoso.test")
 	if got := simList(t, sim, patID, "methods"); slices.ContainsFunc(got, lost) {
 		t.Fatalf("the tenant's methods after the removal: %q", got)
 	}
