@@ -21,8 +21,10 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/console"
+	"github.com/tapkiosk/tapkiosk/directory"
 	"github.com/tapkiosk/tapkiosk/directory/local"
 	"github.com/tapkiosk/tapkiosk/internal/testutil"
 	"github.com/tapkiosk/tapkiosk/recovery"
@@ -59,7 +61,13 @@ type world struct {
 
 var cheapArgon = tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}
 
-func newWorld(t *testing.T) *world {
+// newDir builds the console's directory over its store and clock; nil
+// is tapd's own (local) directory.
+type newDir func(st store.Store, rp *webauthn.WebAuthn, now func() time.Time, logger *slog.Logger) directory.Directory
+
+func newWorld(t *testing.T) *world { t.Helper(); return newWorldWith(t, nil) }
+
+func newWorldWith(t *testing.T, mkDir newDir) *world {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -78,7 +86,10 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := local.New(local.Config{Store: st, RP: rp, Argon2: cheapArgon, Now: clk.Now})
+	var dir directory.Directory = local.New(local.Config{Store: st, RP: rp, Argon2: cheapArgon, Now: clk.Now})
+	if mkDir != nil {
+		dir = mkDir(st, rp, clk.Now, logger)
+	}
 	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, Now: clk.Now, Argon2: cheapArgon,
 		ConsoleRP: crp, Checklist: checklist})
 	if err != nil {

@@ -36,7 +36,8 @@ func (c *Console) showPerson(q *req, upn, notice string) {
 		c.fail(q, err)
 		return
 	}
-	c.page(q, http.StatusOK, "person", p.User.DisplayName, map[string]any{"P": p, "Checklist": c.svc.Checklist(), "Notice": notice})
+	c.page(q, http.StatusOK, "person", p.User.DisplayName, map[string]any{"P": p, "Checklist": c.svc.Checklist(), "Notice": notice,
+		"MayRevokeKiosk": recovery.RoleMay(q.who, recovery.PermKiosks)})
 }
 
 // passRequest reads the pass form's lifetime and one-time choice; an

@@ -42,6 +42,74 @@ func (b *tab) enrol(link, keyName string) {
 	b.waitText("Find a person")
 }
 
+// lockFrom locks upn out with ten wrong passes from a new kiosk named
+// name at address addr, through recovery as the kiosk's API does, and
+// returns the kiosk's token.
+func (w *world) lockFrom(name, addr, upn string) string {
+	w.t.Helper()
+	ctx := context.Background()
+	kiosk, err := w.svc.CreateKiosk(ctx, w.root, api.CreateKioskRequest{Name: name})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	k, err := w.svc.KioskByToken(ctx, kiosk.Token)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for range 10 {
+		w.svc.SignIn(ctx, &recovery.Caller{RequestID: "k", Log: w.root.Log, Kiosk: k, ClientAddr: addr}, upn, "wrong-pass-guess")
+	}
+	return kiosk.Token
+}
+
+// findPerson searches for q on the search page, waits for want among
+// the results and opens the first one.
+func (b *tab) findPerson(q, want string) {
+	b.w.t.Helper()
+	b.open("/console/")
+	b.run(chromedp.SendKeys("#q", q, chromedp.ByQuery))
+	b.click("form[role=search] button")
+	b.waitText(want)
+	b.click("ul.results a")
+}
+
+// verifyAndIssue ticks the whole checklist and submits the pass form
+// with a lifetime of 120 minutes; the caller waits for what follows.
+func (b *tab) verifyAndIssue() {
+	b.w.t.Helper()
+	b.run(chromedp.Click("#check0", chromedp.ByQuery), chromedp.Click("#check1", chromedp.ByQuery),
+		chromedp.SendKeys("#lifetime", "120", chromedp.ByQuery))
+	b.click("form.pass button[type=submit]")
+}
+
+// approveAndIssue has Ben Second (a privileged authentication
+// administrator, in a Chromium of his own) approve the one waiting
+// request, then the asker issue it; it returns Ben's tab, on the pass.
+func (w *world) approveAndIssue(asker *tab) *tab {
+	w.t.Helper()
+	ben := w.newTab()
+	ben.enrol(w.invite("Ben Second", api.RolePrivilegedAuthenticationAdministrator), "Ben key")
+	ben.open("/console/approvals")
+	ben.click(`form[action="/console/approvals/approve"] button`)
+	ben.waitText("Approved. The staff member who asked")
+	asker.open("/console/approvals")
+	asker.click(`form[action="/console/approvals/issue"] button`)
+	asker.waitText("Shown once")
+	return ben
+}
+
+// removeLostKey removes upn's method "Lost key" on their page and checks
+// the page no longer lists it.
+func (b *tab) removeLostKey(upn string) {
+	b.w.t.Helper()
+	b.open("/console/person?upn=" + url.QueryEscape(upn))
+	b.click(`button[aria-label="Remove fido2 Lost key"]`)
+	b.waitText("The method was removed")
+	if strings.Contains(b.text(), "Lost key") {
+		b.w.t.Fatal("the removed key is still listed")
+	}
+}
+
 // lastPassAudit is the newest createPass entry for upn.
 func (w *world) lastPassAudit(upn string) store.AuditEntry {
 	w.t.Helper()
@@ -64,18 +132,7 @@ func TestConsoleWalk(t *testing.T) {
 
 	// Lock Pat out from a kiosk with wrong passes, so the console has a
 	// lock to show and to undo.
-	kiosk, err := w.svc.CreateKiosk(ctx, w.root, api.CreateKioskRequest{Name: "library-1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := w.svc.KioskByToken(ctx, kiosk.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 10 {
-		kc := &recovery.Caller{RequestID: "k", Log: w.root.Log, Kiosk: k, ClientAddr: "127.0.0.9"}
-		w.svc.SignIn(ctx, kc, "pat@example.com", "wrong-pass-guess")
-	}
+	w.lockFrom("library-1", "127.0.0.9", "pat@example.com")
 
 	ana := w.newTab()
 	// No session: the sign-in page, and nothing of a person.
@@ -99,11 +156,7 @@ func TestConsoleWalk(t *testing.T) {
 	ana.axe("error")
 
 	// Search by the start of a name, then open the person.
-	ana.open("/console/")
-	ana.run(chromedp.SendKeys("#q", "Pa", chromedp.ByQuery))
-	ana.click("form[role=search] button")
-	ana.waitText("pat@example.com")
-	ana.click("ul.results a")
+	ana.findPerson("Pa", "pat@example.com")
 	s := ana.waitText("Pat Lee")
 	if !strings.Contains(s, "library-1") || !strings.Contains(s, "127.0.0.9") {
 		t.Fatalf("the lock does not name its kiosk and address:\n%s", s)
@@ -119,9 +172,7 @@ func TestConsoleWalk(t *testing.T) {
 	ana.waitText("tick every item")
 	// Verify, then issue; the pass is shown once, with a print view.
 	ana.open("/console/person?upn=pat%40example.com")
-	ana.run(chromedp.Click("#check0", chromedp.ByQuery), chromedp.Click("#check1", chromedp.ByQuery),
-		chromedp.SendKeys("#lifetime", "120", chromedp.ByQuery))
-	ana.click("form.pass button[type=submit]")
+	ana.verifyAndIssue()
 	ana.waitText("Shown once")
 	var pass string
 	ana.run(chromedp.Text("#pass", &pass, chromedp.ByQuery))
@@ -174,15 +225,7 @@ func TestConsoleWalk(t *testing.T) {
 		document.body.appendChild(f); f.submit(); })()`, nil))
 	ana.waitText("a second staff member must approve it")
 
-	ben := w.newTab()
-	ben.enrol(w.invite("Ben Second", api.RolePrivilegedAuthenticationAdministrator), "Ben key")
-	ben.open("/console/approvals")
-	ben.click(`form[action="/console/approvals/approve"] button`)
-	ben.waitText("Approved. The staff member who asked")
-
-	ana.open("/console/approvals")
-	ana.click(`form[action="/console/approvals/issue"] button`)
-	ana.waitText("Shown once")
+	ben := w.approveAndIssue(ana)
 	if e := w.lastPassAudit("boss@example.com"); e.Details["approvedBy"] != "Ben Second" || e.Details["approvalId"] != as[0].ID || e.Details["verification"] == "" {
 		t.Fatalf("the four-eyes pass's audit entry: %+v", e)
 	}
