@@ -1,0 +1,129 @@
+// Starting and stopping the tapd instances under load, and reading their
+// CPU and memory use from /proc.
+
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ---- tapd ----
+
+type tapd struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan error
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func startTapd(ctx context.Context, bin, db, logPath string, limit time.Duration, extra []string, cpus string) (*tapd, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	args := append([]string{"serve", "--db", db, "--listen", addr, "--log-level", "warn", "--session-limit", limit.String()}, extra...)
+	cmd := exec.Command(bin, args...)
+	if cpus != "" {
+		cmd = exec.Command("taskset", append([]string{"-c", cpus, bin}, args...)...)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	d := &tapd{cmd: cmd, url: "http://" + addr, done: make(chan error, 1)}
+	go func() { d.done <- cmd.Wait(); logf.Close() }()
+	for i := 0; i < 300; i++ {
+		resp, err := http.Get(d.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return d, nil
+			}
+		}
+		select {
+		case err := <-d.done:
+			return nil, fmt.Errorf("tapd exited: %v (log: %s)", err, logPath)
+		case <-ctx.Done():
+			d.stop()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	d.stop()
+	return nil, fmt.Errorf("tapd did not become ready (log: %s)", logPath)
+}
+
+// stop sends SIGTERM, and SIGKILL if tapd is still running after 20 s.
+func (d *tapd) stop() error {
+	if d.cmd.Process == nil {
+		return nil
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		return err
+	case <-time.After(20 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.done
+		return errors.New("tapd did not stop on SIGTERM; killed")
+	}
+}
+
+// procStats reads tapd's CPU time, resident memory and open files.
+type procStats struct {
+	cpu   time.Duration
+	rssKB int
+	fds   int
+}
+
+func readProc(pid int) procStats {
+	var p procStats
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i > 0 {
+			f := strings.Fields(s[i+2:])
+			if len(f) > 13 {
+				u, _ := strconv.Atoi(f[11])
+				k, _ := strconv.Atoi(f[12])
+				p.cpu = time.Duration(u+k) * 10 * time.Millisecond // USER_HZ = 100
+			}
+		}
+	}
+	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+				p.rssKB, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			}
+		}
+		f.Close()
+	}
+	if es, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
+		p.fds = len(es)
+	}
+	return p
+}
