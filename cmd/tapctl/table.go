@@ -49,6 +49,21 @@ func layoutTable(header string, rows [][]string, width int) string {
 		}
 		widths[widest]--
 	}
+	// Still too wide with every column at its longest word (long ids side
+	// by side): the widest column breaks inside its words, so the terminal
+	// never wraps a row back to its first column.
+	for width > 0 && total() > width {
+		widest := 0
+		for i := range widths {
+			if widths[i] > widths[widest] {
+				widest = i
+			}
+		}
+		if widths[widest] <= minColumn {
+			break
+		}
+		widths[widest]--
+	}
 	var b strings.Builder
 	for _, r := range all {
 		cells := make([][]string, n)
@@ -82,11 +97,11 @@ func layoutTable(header string, rows [][]string, width int) string {
 // wrapWords fills lines of at most w cells with the words of s, breaking
 // at spaces, or inside a word only after a ':', '@' or '/' or a hyphen
 // that is not in a date or number (kiosk:lobby- / demo, ada@ /
-// example.com); a piece longer than w gets a line of its own.
+// example.com); a piece longer than w is cut into lines of w cells.
 func wrapWords(s string, w int) []string {
 	var lines []string
 	cur := ""
-	for _, p := range pieces(s) {
+	for _, p := range cut(pieces(s), w) {
 		sep := ""
 		if p.space {
 			sep = " "
@@ -125,6 +140,27 @@ func pieces(s string) []piece {
 			}
 		}
 		out = append(out, piece{string(r[start:]), space})
+	}
+	return out
+}
+
+// minColumn is the narrowest a column is made to fit the terminal.
+const minColumn = 4
+
+// cut splits pieces wider than w (w > 0) into pieces of w cells, the
+// first keeping its space.
+func cut(ps []piece, w int) []piece {
+	if w <= 0 {
+		return ps
+	}
+	var out []piece
+	for _, p := range ps {
+		for ansi.StringWidth(p.text) > w {
+			head := ansi.Truncate(p.text, w, "")
+			out = append(out, piece{head, p.space})
+			p = piece{strings.TrimPrefix(p.text, head), false}
+		}
+		out = append(out, p)
 	}
 	return out
 }
