@@ -79,41 +79,14 @@ func TestFollowsCommits(t *testing.T) {
 			if err := x.Drain(bg); err != nil {
 				t.Fatal(err)
 			}
-			appended, release, slowDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-			go func() {
-				slowDone <- st.Atomically(bg, func(tx store.Store) error {
-					if err := tx.AppendAudit(bg, entry("slow")); err != nil {
-						return err
-					}
-					close(appended)
-					<-release
-					return nil
-				})
-			}()
-			<-appended
-			fastDone := make(chan error, 1)
-			go func() { fastDone <- st.AppendAudit(bg, entry("fast")) }()
-			select {
-			case err := <-fastDone: // PostgreSQL: fast commits while slow is open
-				if err != nil {
-					t.Fatal(err)
-				}
+			storetest.LateCommit(t, st, entry("slow"), entry("fast"), func() { // PostgreSQL: fast commits while slow is open
 				if err := x.Drain(bg); err != nil {
 					t.Fatal(err)
 				}
 				if got := lines(t, p); len(got["fast"]) != 1 || len(got["slow"]) != 0 {
 					t.Fatalf("with slow open: %v", got)
 				}
-				close(release)
-			case <-time.After(500 * time.Millisecond): // SQLite: one writer
-				close(release)
-				if err := <-fastDone; err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := <-slowDone; err != nil {
-				t.Fatal(err)
-			}
+			})
 			if err := x.Drain(bg); err != nil {
 				t.Fatal(err)
 			}

@@ -69,19 +69,27 @@ func testAuditExport(t *testing.T, s store.Store) {
 	}
 }
 
-// testAuditExportLateCommit: an entry whose transaction commits after a
-// later-begun one (on PostgreSQL it then has a smaller id than an entry
-// already exported) is still exported.
-func testAuditExportLateCommit(t *testing.T, s store.Store) {
+// LateCommit appends slow in a transaction, and, while that transaction
+// is open, fast on its own. Where the backend lets fast commit first
+// (PostgreSQL: slow then commits with the smaller id), whileOpen runs
+// between the two commits; where it cannot
+// (SQLite: one writer at a time) fast waits for slow and whileOpen is not
+// called. Either way both are committed when LateCommit returns.
+func LateCommit(t *testing.T, s store.Store, slow, fast store.AuditEntry, whileOpen func()) {
+	t.Helper()
 	ctx := context.Background()
-	entry := func(rid string) store.AuditEntry {
-		return store.AuditEntry{At: t0, RequestID: rid, ActorType: "kiosk", Actor: "k", Action: "signIn", Target: "late@audit.example",
-			Result: store.AuditSuccess}
-	}
 	appended, release, slowDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	released := false
+	releaseSlow := func() {
+		if !released {
+			released = true
+			close(release)
+		}
+	}
+	defer releaseSlow() // a failing whileOpen must not leave slow open
 	go func() {
 		slowDone <- s.Atomically(ctx, func(tx store.Store) error {
-			if err := tx.AppendAudit(ctx, entry("slow")); err != nil {
+			if err := tx.AppendAudit(ctx, slow); err != nil {
 				return err
 			}
 			close(appended)
@@ -89,22 +97,22 @@ func testAuditExportLateCommit(t *testing.T, s store.Store) {
 			return nil
 		})
 	}()
-	<-appended
-	fastDone := make(chan error, 1)
-	go func() { fastDone <- s.AppendAudit(ctx, entry("fast")) }()
-	var got []string
 	select {
-	case err := <-fastDone: // PostgreSQL: committed while slow is open
+	case <-appended:
+	case err := <-slowDone:
+		t.Fatalf("slow append: %v", err)
+	}
+	fastDone := make(chan error, 1)
+	go func() { fastDone <- s.AppendAudit(ctx, fast) }()
+	select {
+	case err := <-fastDone: // PostgreSQL: fast commits while slow is open
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = drainExport(t, s)
-		if fmt.Sprint(got) != "[fast/0]" {
-			t.Fatalf("with slow still open, exported %v", got)
-		}
-		close(release)
+		whileOpen()
+		releaseSlow()
 	case <-time.After(500 * time.Millisecond): // SQLite: one writer at a time
-		close(release)
+		releaseSlow()
 		if err := <-fastDone; err != nil {
 			t.Fatal(err)
 		}
@@ -112,6 +120,23 @@ func testAuditExportLateCommit(t *testing.T, s store.Store) {
 	if err := <-slowDone; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// testAuditExportLateCommit: an entry whose transaction commits after a
+// later-begun one (on PostgreSQL it then has a smaller id than an entry
+// already exported) is still exported.
+func testAuditExportLateCommit(t *testing.T, s store.Store) {
+	entry := func(rid string) store.AuditEntry {
+		return store.AuditEntry{At: t0, RequestID: rid, ActorType: "kiosk", Actor: "k", Action: "signIn", Target: "late@audit.example",
+			Result: store.AuditSuccess}
+	}
+	var got []string
+	LateCommit(t, s, entry("slow"), entry("fast"), func() {
+		got = drainExport(t, s)
+		if fmt.Sprint(got) != "[fast/0]" {
+			t.Fatalf("with slow still open, exported %v", got)
+		}
+	})
 	got = append(got, drainExport(t, s)...)
 	seen := map[string]bool{}
 	for _, g := range got {
