@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"unicode/utf8"
 )
 
 const throttleCols = `checked, failures, level, last_failure, reserved_at, locked_until, holds, lock_cause`
@@ -59,9 +60,10 @@ func (s *SQL) ClearThrottle(ctx context.Context, key string) error {
 }
 
 func (s *SQL) ListThrottles(ctx context.Context, prefix string) ([]Throttle, error) {
-	// substr, not LIKE: a UPN may hold _ or %.
+	// substr, not LIKE: a UPN may hold _ or %. substr counts characters,
+	// on both databases, so the length is the prefix's in runes, not bytes.
 	rows, err := s.r().QueryContext(ctx, s.q(`SELECT key, `+throttleCols+` FROM throttle WHERE substr(key, 1, ?) = ? ORDER BY key`),
-		len(prefix), prefix)
+		utf8.RuneCountInString(prefix), prefix)
 	if err != nil {
 		return nil, mapErr(err)
 	}

@@ -48,6 +48,15 @@ func testThrottle(t *testing.T, s store.Store) {
 	if err != nil || len(ths) != 3 || ths[0].Key != key || ths[0].Checked != 4 || ths[2].Key != key+"|kiosk:b" || ths[2].Failures != 1 {
 		t.Fatalf("listed %+v, %v", ths, err)
 	}
+	// The prefix is matched by characters, not bytes: one beyond ASCII
+	// must still find the keys that start with it.
+	wide := "user:zoë@throttle.example"
+	if _, err := s.UpdateThrottle(ctx, wide+"|kiosk:a", func(th *store.Throttle) { th.Failures = 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if ths, err := s.ListThrottles(ctx, wide); err != nil || len(ths) != 1 || ths[0].Key != wide+"|kiosk:a" {
+		t.Fatalf("listed %+v, %v under %q", ths, err, wide)
+	}
 	if err := s.ClearThrottle(ctx, key); err != nil {
 		t.Fatal(err)
 	}
