@@ -61,6 +61,19 @@ func lines(t *testing.T, paths ...string) map[string][]float64 {
 	return out
 }
 
+// openLog opens a Writer on a fresh file, closed when the test ends, and
+// returns the file's path.
+func openLog(t *testing.T) (string, *Writer) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "audit.jsonl")
+	w, err := Open(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return p, w
+}
+
 // TestFollowsCommits: the export writes every committed entry once, with
 // its id, including one whose transaction commits after a later-begun
 // one's (on PostgreSQL: a smaller id than an entry already exported).
@@ -68,12 +81,7 @@ func TestFollowsCommits(t *testing.T) {
 	for _, b := range storetest.Backends {
 		t.Run(b, func(t *testing.T) {
 			st := storetest.Open(t, pg, b)
-			p := filepath.Join(t.TempDir(), "audit.jsonl")
-			w, err := Open(p, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
+			p, w := openLog(t)
 			x := NewExporter(st, w, nil)
 			appendAudit(t, st, "first")
 			if err := x.Drain(bg); err != nil {
@@ -124,12 +132,7 @@ func TestRepeatsNeverDrops(t *testing.T) {
 	for _, b := range storetest.Backends {
 		t.Run(b, func(t *testing.T) {
 			st := storetest.Open(t, pg, b)
-			p := filepath.Join(t.TempDir(), "audit.jsonl")
-			w, err := Open(p, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer w.Close()
+			p, w := openLog(t)
 			fs := &forgetful{Audit: st}
 			x := NewExporter(fs, w, nil)
 			var want []string
@@ -174,12 +177,7 @@ func TestRepeatsNeverDrops(t *testing.T) {
 // at the path, and nothing is lost between the two.
 func TestReopen(t *testing.T) {
 	st := storetest.Open(t, pg, "sqlite")
-	p := filepath.Join(t.TempDir(), "audit.jsonl")
-	w, err := Open(p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
+	p, w := openLog(t)
 	x := NewExporter(st, w, nil)
 	appendAudit(t, st, "r1")
 	if err := x.Drain(bg); err != nil {
