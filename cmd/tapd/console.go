@@ -83,7 +83,7 @@ func (s consoleSettings) consoleRP() *webauthn.WebAuthn {
 	return rp
 }
 
-// consoleServer is the console's HTTPS server on its own listener, or nil.
+// server is the console's HTTPS server on its own listener, or nil.
 func (s consoleSettings) server(svc *recovery.Service, logger *slog.Logger) (*http.Server, net.Listener, error) {
 	if !s.enabled() {
 		return nil, nil, nil
@@ -98,7 +98,11 @@ func (s consoleSettings) server(svc *recovery.Service, logger *slog.Logger) (*ht
 		return nil, nil, err
 	}
 	logger.Info("helpdesk console listening", "url", s.URL, "address", ln.Addr().String())
-	return &http.Server{Handler: c.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}, ln, nil
+	hs := consoleLimits.server(c.Handler(), logger)
+	hs.MaxHeaderBytes = 32 << 10
+	return hs, ln, nil
 }
+
+// consoleLimits are the console listener's: the API's, with a fixed
+// minute to write a page.
+var consoleLimits = serverLimits{readHeader: 10 * time.Second, read: 30 * time.Second, write: time.Minute, idle: 2 * time.Minute}
