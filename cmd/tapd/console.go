@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -79,7 +80,7 @@ func (s consoleSettings) consoleRP() *webauthn.WebAuthn {
 	if !s.enabled() {
 		return nil
 	}
-	rp, _ := recovery.NewConsoleRelyingParty(s.URL, "")
+	rp, _ := recovery.NewConsoleRelyingParty(s.origin(), "")
 	return rp
 }
 
@@ -88,7 +89,7 @@ func (s consoleSettings) server(svc *recovery.Service, logger *slog.Logger) (*ht
 	if !s.enabled() {
 		return nil, nil, nil
 	}
-	c, err := console.New(console.Config{Service: svc, Logger: logger.With("component", "console"), Origin: strings.TrimRight(s.URL, "/"),
+	c, err := console.New(console.Config{Service: svc, Logger: logger.With("component", "console"), Origin: s.origin(),
 		KioskInstructions: s.Instructions})
 	if err != nil {
 		return nil, nil, err
@@ -106,3 +107,21 @@ func (s consoleSettings) server(svc *recovery.Service, logger *slog.Logger) (*ht
 // consoleLimits are the console listener's: the API's, with a fixed
 // minute to write a page.
 var consoleLimits = serverLimits{readHeader: 10 * time.Second, read: 30 * time.Second, write: time.Minute, idle: 2 * time.Minute}
+
+// origin is the console URL as browsers send it in Origin: its host in
+// lower case, without https's default port or a trailing slash. Both the
+// passkeys' relying party and the console's check of a POST compare it
+// with what the browser sends, so "https://Helpdesk.example.com:443/"
+// must become "https://helpdesk.example.com" or every sign-in and form is
+// refused. Call it only on settings that validate.
+func (s consoleSettings) origin() string {
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		return strings.TrimRight(s.URL, "/")
+	}
+	host := strings.ToLower(u.Hostname())
+	if p := u.Port(); p != "" && p != "443" {
+		host = net.JoinHostPort(host, p)
+	}
+	return "https://" + host
+}

@@ -259,3 +259,23 @@ func TestServeSettingsFlags(t *testing.T) {
 		t.Errorf("trusted proxies %v %v", ps, err)
 	}
 }
+
+// TestConsoleOrigin: the console's origin is the one browsers send (lower
+// case, no default port, no trailing slash), both for the passkeys' relying
+// party and for the console's check of a POST's Origin.
+func TestConsoleOrigin(t *testing.T) {
+	for url, want := range map[string]string{
+		"https://helpdesk.example.com":      "https://helpdesk.example.com",
+		"https://helpdesk.example.com/":     "https://helpdesk.example.com",
+		"https://Helpdesk.Example.com:443/": "https://helpdesk.example.com",
+		"https://helpdesk.example.com:8444": "https://helpdesk.example.com:8444",
+	} {
+		s := consoleSettings{Listen: "127.0.0.1:8444", URL: url}
+		if got := s.origin(); got != want {
+			t.Errorf("%s: origin %q, want %q", url, got, want)
+		}
+		if got := s.consoleRP().Config.RPOrigins; len(got) != 1 || got[0] != want {
+			t.Errorf("%s: relying party's origins %q, want %q", url, got, want)
+		}
+	}
+}
