@@ -28,28 +28,28 @@ func (m *Model) signOutKey(k tea.KeyPressMsg) tea.Cmd {
 
 func (m *Model) signOutView(w int) string {
 	j, st, t := m.j, m.st, m.t
-	var lines []string
+	var points []string // each said after a bullet
 	switch {
 	case j.Method.ID != "":
-		lines = append(lines, "• "+t.S("signout.keyStays", Clean(j.Method.DisplayName, 64)))
+		points = append(points, t.S("signout.keyStays", Clean(j.Method.DisplayName, 64)))
 	case j.Step == flows.StepKnownKey:
 		// The key refused a second registration: it holds one of theirs.
-		lines = append(lines, "• "+t.S("signout.knownKey"))
+		points = append(points, t.S("signout.knownKey"))
 	default:
-		lines = append(lines, "• "+t.S("signout.noKey"))
+		points = append(points, t.S("signout.noKey"))
 	}
 	switch {
 	case j.PassOnce:
-		lines = append(lines, "• "+t.S("signout.passOnce"))
+		points = append(points, t.S("signout.passOnce"))
 	case !j.PassEnds.IsZero():
-		lines = append(lines, "• "+t.S("signout.passStays", m.minute(j.PassEnds)))
+		points = append(points, t.S("signout.passStays", m.minute(j.PassEnds)))
 	default:
-		lines = append(lines, "• "+t.S("signout.passMaybe"))
+		points = append(points, t.S("signout.passMaybe"))
 	}
 	// Each point hangs under its own text when it wraps.
 	var out []string
-	for _, l := range lines {
-		out = append(out, hanging("• ", strings.TrimPrefix(l, "• "), w)...)
+	for _, p := range points {
+		out = append(out, hanging("• ", p, w)...)
 	}
 	return st.title.Render(t.S("signout.title")) + "\n\n" + st.body.Render(strings.Join(out, "\n"))
 }
