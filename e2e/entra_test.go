@@ -194,9 +194,7 @@ func (tn *tenant) serve(t *testing.T) (*tapd, string, *api.Client) {
 func (k *kioskRun) toTouch(upn, pass string) {
 	k.t.Helper()
 	k.signIn(upn, pass)
-	k.waitFor("Create a PIN for your key")
-	k.send("135790", "Tab", "135790", "Enter")
-	k.waitFor("Name your key")
+	k.newPIN()
 	k.send("Enter")
 }
 

@@ -286,6 +286,9 @@ func TestPolicies(t *testing.T) {
 	f, _, err := c.FIDO2Policy(bg)
 	// The documented casing (fido2authenticationmethodconfiguration-get.md,
 	// temporaryaccesspassauthenticationmethodconfiguration-get.md).
+	if len(sim.Requests) == 0 {
+		t.Error("the FIDO2 policy was read without a request")
+	}
 	for _, r := range sim.Requests {
 		if r != "GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2" {
 			t.Errorf("FIDO2 policy read as %q", sim.Requests)
