@@ -119,15 +119,9 @@ func (s *Service) Person(ctx context.Context, c *Caller, rawUPN string) (Person,
 	}
 	// The account's locks at every kiosk and across them (see lockout.go):
 	// the latest running one, and who started it.
-	ths, err := s.st.ListThrottles(ctx, userKey(u.UPN))
+	mine, err := accountThrottles(ctx, s.st, u.UPN)
 	if err != nil {
 		return Person{}, err
-	}
-	var mine []store.Throttle
-	for _, th := range ths {
-		if th.Key == userKey(u.UPN) || strings.HasPrefix(th.Key, userKey(u.UPN)+"|") {
-			mine = append(mine, th)
-		}
 	}
 	var causes []api.LockCause
 	p.LockedUntil, p.Failures, causes = lockState(mine, s.now())

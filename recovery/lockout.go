@@ -320,19 +320,30 @@ func (s *Service) lockedOut(ctx context.Context, c *Caller, target string, g gua
 // audit and the admin: an admin's unlock and a new pass from IT both end
 // a lock.
 func clearLock(ctx context.Context, st store.Store, upn string) ([]store.Throttle, error) {
+	ths, err := accountThrottles(ctx, st, upn)
+	if err != nil {
+		return nil, err
+	}
+	for _, th := range ths {
+		if err := st.ClearThrottle(ctx, th.Key); err != nil {
+			return nil, err
+		}
+	}
+	return ths, nil
+}
+
+// accountThrottles are the account's keys, with st: across kiosks and at
+// each kiosk.
+func accountThrottles(ctx context.Context, st store.Store, upn string) ([]store.Throttle, error) {
 	ths, err := st.ListThrottles(ctx, userKey(upn))
 	if err != nil {
 		return nil, err
 	}
 	var out []store.Throttle
 	for _, th := range ths {
-		if th.Key != userKey(upn) && !strings.HasPrefix(th.Key, userKey(upn)+"|") {
-			continue // another UPN that starts with this one
+		if th.Key == userKey(upn) || strings.HasPrefix(th.Key, userKey(upn)+"|") {
+			out = append(out, th) // not another UPN that starts with this one
 		}
-		if err := st.ClearThrottle(ctx, th.Key); err != nil {
-			return nil, err
-		}
-		out = append(out, th)
 	}
 	return out, nil
 }

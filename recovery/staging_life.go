@@ -152,9 +152,11 @@ func (s *Service) RemoveStagingRow(ctx context.Context, c *Caller, ref, rowID st
 	if err := s.mayTouchRow(ctx, c, r); err != nil {
 		return err
 	}
-	if _, err := s.settle(ctx, c, []store.StagingRow{r}); err != nil {
+	rows, err := s.settle(ctx, c, []store.StagingRow{r})
+	if err != nil {
 		return err
 	}
+	r = rows[0] // as settled: the audit gives the state the row is in
 	target, details, now := tap.UPNKey(r.UPN), rowDetails(b, r), s.now()
 	err = s.inStore(ctx, func(u unit) error {
 		var err error

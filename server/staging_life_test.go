@@ -213,3 +213,28 @@ func TestStagingKeyDeletedInEntra(t *testing.T) {
 		}
 	})
 }
+
+// TestStagingRemoveRowAfterEntraDelete: a row whose key was deleted in
+// Entra is settled before it is removed, and the removal's audit entry
+// gives the row's state as settled (removed), not as it was read.
+func TestStagingRemoveRowAfterEntraDelete(t *testing.T) {
+	e := newEntraEnv(t, "sqlite")
+	upn := "eve@contoso.com"
+	uid := e.sim.AddUser(upn, "Eve", "Member", false)
+	op := e.tokenClient("it-desk", api.RolePrivilegedAuthenticationAdministrator)
+	b, err := op.CreateStagingBatch(bg, api.CreateStagingBatchRequest{Name: "north", Users: []api.StagingPerson{{UserPrincipalName: upn}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := stageRow(t, op, b, upn, "SN-E")
+	if _, err := e.graph.DeleteMethod(bg, uid, "fido2", m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.RemoveStagingRow(bg, "north", b.Rows[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	es, _ := e.admin.Audit(bg, api.AuditQuery{Action: api.ActionRemoveStagingRow})
+	if len(es) != 1 || es[0].Details["state"] != api.StagingRemoved {
+		t.Fatalf("the removal's audit: %+v", es)
+	}
+}

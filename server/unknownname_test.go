@@ -58,6 +58,16 @@ func TestUnknownNameIsNotKept(t *testing.T) {
 		if th, _ := e.st.GetThrottle(bg, "user:"+strings.ToLower(typed)); th.Checked != 0 || th.Failures != 0 {
 			t.Fatalf("a lockout key holds the typed name: %+v", th)
 		}
+		// Nor any other key: the account's at each kiosk included.
+		ths, err := e.st.ListThrottles(bg, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, th := range ths {
+			if strings.Contains(strings.ToLower(th.Key), strings.ToLower(secret)) {
+				t.Fatalf("lockout key %q holds the typed name", th.Key)
+			}
+		}
 		if th, _ := e.st.GetThrottle(bg, "user:"+want); th.Failures != 2 {
 			t.Fatalf("the name's guesses are not counted under its pseudonym: %+v", th)
 		}
