@@ -121,8 +121,10 @@ func TestRegisterExtensions(t *testing.T) {
 			webauthn.WithExtensionCredentialProtectionPolicy(protocol.CredentialProtectionPolicyUserVerificationOptional, true))); !errors.As(err, &uk) || uk.Reason != fido.ReasonNoCredProtect {
 			t.Fatalf("userVerificationOptional enforced on a key without credProtect: %v", err)
 		}
-		// Not enforced: the key registers without it, and says there is
-		// no hmac-secret.
+		// Not enforced: the key registers without it. The key does not
+		// do hmac-secret, so the client never processed hmacCreateSecret
+		// and its output is omitted, not false (issue 23 item 9; as
+		// python-fido2 does).
 		u := &rpUser{id: []byte("ext-optional")}
 		reg, session, err := register(t, path, u, webauthn.WithExtensions(
 			webauthn.WithExtensionCredentialProtectionPolicy(protocol.CredentialProtectionPolicyUserVerificationRequired, false),
@@ -133,8 +135,11 @@ func TestRegisterExtensions(t *testing.T) {
 		if ext := authDataExtensions(t, reg); ext != nil {
 			t.Fatalf("authData extensions %v", ext)
 		}
-		if h := reg.ClientExtensionResults.HMACCreateSecret; h == nil || *h {
-			t.Fatalf("hmacCreateSecret %v", h)
+		if h := reg.ClientExtensionResults.HMACCreateSecret; h != nil {
+			t.Fatalf("hmacCreateSecret %v on a key without hmac-secret, want it omitted", *h)
+		}
+		if raw, _ := json.Marshal(reg); !strings.Contains(string(raw), `"clientExtensionResults":{}`) {
+			t.Fatalf("response: %s", raw)
 		}
 		finish(t, rp, u, session, reg)
 	})

@@ -155,7 +155,8 @@ func pickAlgorithm(params []protocol.CredentialParameter) (libfido2.CredentialTy
 // key that lists them in getInfo; an enforced policy, at any level, on a
 // key without credProtect gives an UnsupportedKeyError with
 // ReasonNoCredProtect. The response's
-// clientExtensionResults answer hmacCreateSecret and credProps.
+// clientExtensionResults answer credProps, and hmacCreateSecret when the
+// key supports hmac-secret (omitted otherwise: see hmacCreateSecretOutput).
 func Register(ctx context.Context, path string, req RegisterRequest) (*Registration, error) {
 	o := req.Options
 	if o.RelyingParty.ID == "" || len(o.Challenge) == 0 {
@@ -229,14 +230,32 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 		Format: att.Format,
 	}
 	copy(reg.AAGUID[:], ad.AttData.AAGUID)
-	if o.Extensions.HMACCreateSecret {
-		made := ad.extensions["hmac-secret"] == true
-		reg.ClientExtensionResults.HMACCreateSecret = &made
-	}
+	reg.ClientExtensionResults.HMACCreateSecret = hmacCreateSecretOutput(o.Extensions, info, ad)
 	if o.Extensions.CredProps {
 		reg.ClientExtensionResults.CredProps = &CredProps{RK: rk}
 	}
 	return reg, nil
+}
+
+// hmacCreateSecretOutput is the hmacCreateSecret client extension output
+// (CTAP 2.1 §12.5, hmac-secret; the boolean of its
+// AuthenticationExtensionsClientOutputs): whether the key made an
+// hmac-secret for the credential, when the client passed the extension to
+// a key that lists hmac-secret in getInfo; nil (omitted) when it could not,
+// because the key does not support it. WebAuthn Level 3 §9.2 (Defining
+// Extensions): "Any client extension that is processed by the client MUST
+// return a client extension output value so that the Relying Party knows
+// that the extension was honored by the client", so an extension the
+// client did not process has no output; its §10.1.4 prf extension, built
+// on hmac-secret, sets "enabled" only when the authenticator supports
+// hmac-secret (false if that key then gives no output), and python-fido2
+// omits hmacCreateSecret for such a key in the same way.
+func hmacCreateSecretOutput(ext protocol.AuthenticationExtensions, info Info, ad *authData) *bool {
+	if !ext.HMACCreateSecret || !slices.Contains(info.Extensions, "hmac-secret") {
+		return nil
+	}
+	made := ad.extensions["hmac-secret"] == true
+	return &made
 }
 
 // checkRoom looks at the key's passkeys for the relying party, when the
