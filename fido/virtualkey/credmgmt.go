@@ -151,5 +151,5 @@ func (k *Key) nextCred() (map[int]any, error) {
 		user["displayName"] = c.DisplayName
 	}
 	return map[int]any{6: user, 7: map[string]any{"id": c.ID, "type": "public-key"},
-		8: coseKey(&priv.PublicKey, coseAlgES256), 10: c.protection()}, nil
+		8: credCOSEKey(priv), 10: c.protection()}, nil
 }

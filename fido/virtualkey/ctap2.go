@@ -173,7 +173,7 @@ func (k *Key) getInfo() any {
 		0x07: maxCredentialsInList,
 		0x08: 128,
 		0x09: []string{"usb"},
-		0x0a: []map[string]any{{"alg": coseAlgES256, "type": "public-key"}},
+		0x0a: k.algorithmList(),
 		0x0c: k.st.ForcePINChange,
 		0x0d: k.minPINLength(),
 		0x0e: 1,

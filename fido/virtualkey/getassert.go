@@ -112,7 +112,7 @@ func (k *Key) assertion(c *cred, cdh []byte, flags byte, withUser bool) (map[int
 	if err != nil {
 		return nil, err
 	}
-	sig, err := sign(priv, append(append([]byte{}, authData...), cdh...))
+	sig, err := credSign(priv, append(append([]byte{}, authData...), cdh...))
 	if err != nil {
 		return nil, err
 	}

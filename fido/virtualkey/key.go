@@ -16,8 +16,10 @@ package virtualkey
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdh"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
@@ -176,16 +178,20 @@ func (c *cred) protection() int {
 	return c.CredProtect
 }
 
-func (c *cred) key() (*ecdsa.PrivateKey, error) {
+// key is the credential's private key: ECDSA P-256 (ES256) or Ed25519
+// (EdDSA).
+func (c *cred) key() (crypto.Signer, error) {
 	k, err := x509.ParsePKCS8PrivateKey(c.Priv)
 	if err != nil {
 		return nil, err
 	}
-	ek, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, errors.New("not an EC key")
+	switch k := k.(type) {
+	case *ecdsa.PrivateKey:
+		return k, nil
+	case ed25519.PrivateKey:
+		return k, nil
 	}
-	return ek, nil
+	return nil, errors.New("not an ES256 or EdDSA key")
 }
 
 const maxPINRetries = 8

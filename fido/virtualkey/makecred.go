@@ -5,11 +5,11 @@ package virtualkey
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/binary"
 	"time"
 
@@ -60,12 +60,9 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, ka func(byte)) 
 	if len(r.ClientDataHash) != 32 || r.RP.ID == "" || len(r.User.ID) == 0 || len(r.User.ID) > 64 {
 		return nil, statusError(ctap1ErrInvalidParameter)
 	}
-	es256 := false
-	for _, p := range r.PubKeyCredParams {
-		es256 = es256 || (p.Type == "public-key" && p.Alg == coseAlgES256)
-	}
-	if !es256 {
-		return nil, statusError(ctap2ErrUnsupportedAlgorithm)
+	alg, err := k.pickAlgorithm(r.PubKeyCredParams)
+	if err != nil {
+		return nil, err
 	}
 	rk, wantUV := r.Options["rk"], r.Options["uv"]
 	if up, ok := r.Options["up"]; ok && !up {
@@ -108,11 +105,10 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, ka func(byte)) 
 		return nil, statusError(st)
 	}
 
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	priv, pkcs8, err := newCredKey(alg)
 	if err != nil {
 		return nil, err
 	}
-	pkcs8, _ := x509.MarshalPKCS8PrivateKey(priv)
 	c := &cred{ID: make([]byte, 32), RPID: r.RP.ID, RPName: r.RP.Name, UserID: r.User.ID, UserName: r.User.Name,
 		DisplayName: r.User.DisplayName, Priv: pkcs8, Resident: rk, Created: time.Now().UTC(), CredProtect: ext.credProtect}
 	rand.Read(c.ID)
@@ -152,7 +148,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, ka func(byte)) 
 	authData = append(authData, aaguid[:]...)
 	authData = binary.BigEndian.AppendUint16(authData, uint16(len(c.ID)))
 	authData = append(authData, c.ID...)
-	pub, _ := encMode.Marshal(coseKey(&priv.PublicKey, coseAlgES256))
+	pub, _ := encMode.Marshal(credCOSEKey(priv))
 	authData = append(authData, pub...)
 	if extOut != nil {
 		b, _ := encMode.Marshal(extOut)
@@ -167,18 +163,22 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, ka func(byte)) 
 }
 
 // attest signs the new credential as the configured format demands.
-func (k *Key) attest(authData, cdh []byte, credKey *ecdsa.PrivateKey, rpID string, credID []byte) (string, map[string]any, error) {
+func (k *Key) attest(authData, cdh []byte, credKey crypto.Signer, rpID string, credID []byte) (string, map[string]any, error) {
 	msg := append(append([]byte{}, authData...), cdh...)
 	switch k.opts.Attestation {
 	case "none":
 		return "none", map[string]any{}, nil
 	case "self":
-		sig, err := sign(credKey, msg)
-		return "packed", map[string]any{"alg": coseAlgES256, "sig": sig}, err
+		sig, err := credSign(credKey, msg)
+		return "packed", map[string]any{"alg": credAlg(credKey), "sig": sig}, err
 	case "fido-u2f":
 		// U2F signs 0x00 ‖ rpIdHash ‖ clientDataHash ‖ credId ‖ pubkey(65).
 		rpHash := sha256.Sum256([]byte(rpID))
-		pub := elliptic.Marshal(elliptic.P256(), credKey.PublicKey.X, credKey.PublicKey.Y) //nolint:staticcheck // U2F's raw point format
+		ecKey, ok := credKey.(*ecdsa.PrivateKey)
+		if !ok { // algorithms() offers ES256 only to a fido-u2f key
+			return "", nil, statusError(ctap2ErrUnsupportedAlgorithm)
+		}
+		pub := elliptic.Marshal(elliptic.P256(), ecKey.PublicKey.X, ecKey.PublicKey.Y) //nolint:staticcheck // U2F's raw point format
 		m := append([]byte{0}, rpHash[:]...)
 		m = append(m, cdh...)
 		m = append(m, credID...)
