@@ -24,6 +24,7 @@ type pendingAssertion struct {
 	cred  *cred
 	cdh   []byte
 	flags byte
+	hmac  *hmacSecretInput
 }
 
 func (k *Key) getAssertion(ctx context.Context, params []byte, ka func(byte)) (any, error) {
@@ -46,6 +47,11 @@ func (k *Key) getAssertion(ctx context.Context, params []byte, ka func(byte)) (a
 		return nil, err
 	}
 	k.mu.Lock()
+	hs, err := k.hmacSecretIn(r.Extensions)
+	if err != nil {
+		k.mu.Unlock()
+		return nil, err
+	}
 	var found []*cred
 	if len(r.AllowList) > 0 {
 		for _, d := range r.AllowList {
@@ -80,9 +86,9 @@ func (k *Key) getAssertion(ctx context.Context, params []byte, ka func(byte)) (a
 	defer k.mu.Unlock()
 	k.assertQueue = nil
 	for _, c := range found[1:] {
-		k.assertQueue = append(k.assertQueue, pendingAssertion{cred: c, cdh: r.ClientDataHash, flags: flags})
+		k.assertQueue = append(k.assertQueue, pendingAssertion{cred: c, cdh: r.ClientDataHash, flags: flags, hmac: hs})
 	}
-	out, err := k.assertion(found[0], r.ClientDataHash, flags, len(r.AllowList) == 0)
+	out, err := k.assertion(found[0], r.ClientDataHash, flags, hs, len(r.AllowList) == 0)
 	if err == nil && len(found) > 1 && len(r.AllowList) == 0 {
 		out[5] = len(found)
 	}
@@ -97,17 +103,26 @@ func (k *Key) getNextAssertion() (any, error) {
 	}
 	p := k.assertQueue[0]
 	k.assertQueue = k.assertQueue[1:]
-	return k.assertion(p.cred, p.cdh, p.flags, true)
+	return k.assertion(p.cred, p.cdh, p.flags, p.hmac, true)
 }
 
-// assertion signs authData ‖ clientDataHash with the credential's key.
-// Called with k.mu held.
-func (k *Key) assertion(c *cred, cdh []byte, flags byte, withUser bool) (map[int]any, error) {
+// assertion signs authData ‖ clientDataHash with the credential's key,
+// authData carrying the hmac-secret output when one was asked for and the
+// credential has one. Called with k.mu held.
+func (k *Key) assertion(c *cred, cdh []byte, flags byte, hs *hmacSecretInput, withUser bool) (map[int]any, error) {
+	secret := hs.output(c, flags&flagUV != 0)
+	if secret != nil {
+		flags |= flagED
+	}
 	k.st.Counter++
 	if err := k.save(); err != nil {
 		return nil, err
 	}
 	authData := k.authData(c.RPID, flags)
+	if secret != nil {
+		ext, _ := encMode.Marshal(map[string]any{"hmac-secret": secret})
+		authData = append(authData, ext...)
+	}
 	priv, err := c.key()
 	if err != nil {
 		return nil, err

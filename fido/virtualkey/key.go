@@ -167,8 +167,12 @@ type cred struct {
 	// 2 hides the credential from discovery without UV, 3 from any
 	// assertion without UV.
 	CredProtect int `json:"credProtect,omitempty"`
-	// CredRandom is the hmac-secret's per-credential secret, when asked.
-	CredRandom []byte `json:"credRandom,omitempty"`
+	// CredRandom is the hmac-secret's per-credential secret, when asked,
+	// for requests without user verification (CTAP 2.1 §12.5
+	// CredRandomWithoutUV); CredRandomUV is the one for user-verified
+	// requests (CredRandomWithUV).
+	CredRandom   []byte `json:"credRandom,omitempty"`
+	CredRandomUV []byte `json:"credRandomUV,omitempty"`
 }
 
 func (c *cred) protection() int {

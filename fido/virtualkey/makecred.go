@@ -113,8 +113,7 @@ func (k *Key) makeCredential(ctx context.Context, params []byte, ka func(byte)) 
 		DisplayName: r.User.DisplayName, Priv: pkcs8, Resident: rk, Created: time.Now().UTC(), CredProtect: ext.credProtect}
 	rand.Read(c.ID)
 	if ext.hmacSecret {
-		c.CredRandom = make([]byte, 32)
-		rand.Read(c.CredRandom)
+		c.CredRandom, c.CredRandomUV = newCredRandom(), newCredRandom()
 	}
 
 	k.mu.Lock()
