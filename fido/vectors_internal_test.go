@@ -69,6 +69,14 @@ func TestRealKeyVectors(t *testing.T) {
 		"python-fido2 packed (YubiKey 5 preview, ES256)":    "",
 		"python-fido2 fido-u2f (Yubico U2F EE 24918232477)": "",
 		"python-fido2 ctap1 register (Gnubby Pilot U2F)":    "",
+		// A real YubiKey 5 reply with a v3 certificate (OU "Authenticator
+		// Attestation", the AAGUID extension matching authData): full
+		// packed attestation passes go-webauthn, where valid_cred's v1
+		// test certificate cannot.
+		"libfido2 WIREDATA_CTAP_CBOR_CRED (YubiKey 5 packed ES256, v3 certificate)": "",
+		// An RS256 credential key (COSE -257) in a none statement: passed
+		// on unchanged and accepted with RS256 allowed.
+		"python-fido2 none Windows Hello (RS256)": "",
 	}
 	if len(vectors) != len(want) {
 		t.Fatalf("%d vectors, %d expectations", len(vectors), len(want))
@@ -102,6 +110,11 @@ func TestRealKeyVectors(t *testing.T) {
 			if v.StmtAlg != nil && ao.AttStatement["alg"] != int64(*v.StmtAlg) {
 				t.Fatalf("statement alg %v, the key said %d", ao.AttStatement["alg"], *v.StmtAlg)
 			}
+			// The credential key is of the type the vector says (an RS256
+			// key is a COSE RSA key with alg -257).
+			if alg := coseAlg(t, ao.AuthData.AttData.CredentialPublicKey); alg != v.CredType {
+				t.Fatalf("credential key alg %d, the vector says %d", alg, v.CredType)
+			}
 			if v.Fmt == "fido-u2f" && string(ao.AuthData.AttData.AAGUID) != string(make([]byte, 16)) {
 				t.Fatalf("fido-u2f AAGUID %x", ao.AuthData.AttData.AAGUID)
 			}
@@ -132,6 +145,25 @@ func TestRealKeyVectors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// coseAlg is the alg of a COSE_Key, as go-webauthn parses it.
+func coseAlg(t *testing.T, key []byte) int {
+	t.Helper()
+	parsed, err := webauthncose.ParsePublicKey(key)
+	if err != nil {
+		t.Fatalf("credential key: %v", err)
+	}
+	switch k := parsed.(type) {
+	case webauthncose.EC2PublicKeyData:
+		return int(k.Algorithm)
+	case webauthncose.RSAPublicKeyData:
+		return int(k.Algorithm)
+	case webauthncose.OKPPublicKeyData:
+		return int(k.Algorithm)
+	}
+	t.Fatalf("credential key of type %T", parsed)
+	return 0
 }
 
 // verifyAt runs check now, or, when the certificate is not valid now,
