@@ -24,18 +24,23 @@ func TestEdDSA(t *testing.T) {
 	param := func(a webauthncose.COSEAlgorithmIdentifier) protocol.CredentialParameter {
 		return protocol.CredentialParameter{Type: protocol.PublicKeyCredentialType, Algorithm: a}
 	}
+	tapd := []protocol.CredentialParameter{param(webauthncose.AlgES256), param(webauthncose.AlgEdDSA), param(webauthncose.AlgRS256)}
 	for _, tc := range []struct {
-		name   string
-		format string
-		params []protocol.CredentialParameter
-		want   webauthncose.COSEAlgorithmIdentifier
+		name    string
+		format  string
+		keyAlgs []int // what the key lists in getInfo; nil for ES256 and EdDSA
+		params  []protocol.CredentialParameter
+		want    webauthncose.COSEAlgorithmIdentifier
 	}{
-		{"EdDSA first, packed", "packed", []protocol.CredentialParameter{param(webauthncose.AlgEdDSA), param(webauthncose.AlgES256), param(webauthncose.AlgRS256)}, webauthncose.AlgEdDSA},
-		{"EdDSA first, self", "self", []protocol.CredentialParameter{param(webauthncose.AlgEdDSA), param(webauthncose.AlgES256)}, webauthncose.AlgEdDSA},
-		{"ES256 first", "packed", []protocol.CredentialParameter{param(webauthncose.AlgES256), param(webauthncose.AlgEdDSA), param(webauthncose.AlgRS256)}, webauthncose.AlgES256},
+		{"EdDSA first, packed", "packed", nil, []protocol.CredentialParameter{param(webauthncose.AlgEdDSA), param(webauthncose.AlgES256), param(webauthncose.AlgRS256)}, webauthncose.AlgEdDSA},
+		{"EdDSA first, self", "self", nil, []protocol.CredentialParameter{param(webauthncose.AlgEdDSA), param(webauthncose.AlgES256)}, webauthncose.AlgEdDSA},
+		{"ES256 first", "packed", nil, tapd, webauthncose.AlgES256},
+		// The relying party's first choice the key can make: a key
+		// without ES256 gets EdDSA from tapd's list, not a refusal.
+		{"EdDSA-only key, tapd's list", "packed", []int{-8}, tapd, webauthncose.AlgEdDSA},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path, _ := plug(t, virtualkey.Options{Attestation: tc.format})
+			path, _ := plug(t, virtualkey.Options{Attestation: tc.format, Algorithms: tc.keyAlgs})
 			if err := fido.SetPIN(path, "2468"); err != nil {
 				t.Fatal(err)
 			}

@@ -43,8 +43,9 @@ static void tk_close(fido_dev_t **devp) {
 	fido_dev_free(devp);
 }
 
-// tk_info reads the getInfo fields go-libfido2 does not expose.
-static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem, bool *newpin) {
+// tk_info reads the getInfo fields go-libfido2 does not expose; algs gets
+// up to maxalgs of the key's COSE algorithms, *nalgs how many.
+static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem, bool *newpin, int *algs, size_t maxalgs, size_t *nalgs) {
 	fido_dev_t *dev = NULL;
 	int r = tk_open(path, &dev);
 	if (r != FIDO_OK)
@@ -55,6 +56,10 @@ static int tk_info(const char *path, uint64_t *minpin, int64_t *rkrem, bool *new
 		*minpin = fido_cbor_info_minpinlen(ci);
 		*rkrem = fido_cbor_info_rk_remaining(ci);
 		*newpin = fido_cbor_info_new_pin_required(ci);
+		*nalgs = 0;
+		for (size_t i = 0; i < fido_cbor_info_algorithm_count(ci) && *nalgs < maxalgs; i++)
+			if (strcmp(fido_cbor_info_algorithm_type(ci, i), "public-key") == 0)
+				algs[(*nalgs)++] = fido_cbor_info_algorithm_cose(ci, i);
 	}
 	fido_cbor_info_free(&ci);
 	tk_close(&dev);
@@ -228,6 +233,10 @@ type Info struct {
 	// Extensions the key supports, as getInfo lists them ("credProtect",
 	// "hmac-secret", ...).
 	Extensions []string
+	// Algorithms are the COSE algorithms of the credentials the key can
+	// make, as getInfo lists them (ES256 -7, EdDSA -8, RS256 -257, ...);
+	// empty when it does not say (a CTAP 2.0 key need not).
+	Algorithms []int
 	// RemainingResidentKeys is how many more passkeys fit, or -1 if the key
 	// does not say.
 	RemainingResidentKeys int
@@ -269,7 +278,12 @@ func GetInfo(path string) (Info, error) {
 	var minpin C.uint64_t
 	var rkrem C.int64_t = -1
 	var newpin C.bool
-	if r := C.tk_info(cpath, &minpin, &rkrem, &newpin); r == C.FIDO_OK {
+	var algs [16]C.int
+	var nalgs C.size_t
+	if r := C.tk_info(cpath, &minpin, &rkrem, &newpin, &algs[0], C.size_t(len(algs)), &nalgs); r == C.FIDO_OK {
+		for _, a := range algs[:nalgs] {
+			info.Algorithms = append(info.Algorithms, int(a))
+		}
 		if minpin > 0 {
 			info.MinPINLength = int(minpin)
 		}

@@ -563,3 +563,25 @@ func TestExplain(t *testing.T) {
 		t.Errorf("the minimum is not named: %v", args)
 	}
 }
+
+// TestInfoAlgorithms: Info lists the key's credential algorithms from
+// getInfo, in the key's order.
+func TestInfoAlgorithms(t *testing.T) {
+	for _, tc := range []struct {
+		opts virtualkey.Options
+		want string
+	}{
+		{virtualkey.Options{}, "[-7 -8]"},
+		{virtualkey.Options{Algorithms: []int{-8}}, "[-8]"},
+		{virtualkey.Options{Attestation: "fido-u2f"}, "[-7]"},
+	} {
+		path, _ := plug(t, tc.opts)
+		info, err := fido.GetInfo(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(info.Algorithms); got != tc.want {
+			t.Errorf("%+v: algorithms %s, want %s", tc.opts, got, tc.want)
+		}
+	}
+}

@@ -116,23 +116,40 @@ func residentPreferred(s protocol.AuthenticatorSelection, info Info) bool {
 	return s.ResidentKey == protocol.ResidentKeyRequirementPreferred && info.ResidentKeys && info.RemainingResidentKeys != 0
 }
 
+// libfido2Algs are the credential algorithms libfido2 can ask a key for.
+var libfido2Algs = map[webauthncose.COSEAlgorithmIdentifier]libfido2.CredentialType{
+	webauthncose.AlgES256: libfido2.ES256,
+	webauthncose.AlgEdDSA: libfido2.EDDSA,
+	webauthncose.AlgRS256: libfido2.RS256,
+}
+
 // pickAlgorithm takes the relying party's first choice that libfido2 can
-// ask for.
-func pickAlgorithm(params []protocol.CredentialParameter) (libfido2.CredentialType, error) {
+// ask for and the key lists in getInfo (keyAlgs). A browser passes the
+// whole list and the key takes the first it supports (CTAP 2.1 §6.1.2);
+// libfido2 passes one, so the kiosk chooses as the key would. A key that
+// lists none of them (or lists nothing) is asked for the relying party's
+// first choice, and says itself whether it can.
+func pickAlgorithm(params []protocol.CredentialParameter, keyAlgs []int) (libfido2.CredentialType, error) {
 	if len(params) == 0 {
 		return libfido2.ES256, nil // WebAuthn's default list starts with ES256
 	}
+	first := libfido2.CredentialType(0)
 	for _, p := range params {
-		switch p.Algorithm {
-		case webauthncose.AlgES256:
-			return libfido2.ES256, nil
-		case webauthncose.AlgEdDSA:
-			return libfido2.EDDSA, nil
-		case webauthncose.AlgRS256:
-			return libfido2.RS256, nil
+		alg, ok := libfido2Algs[p.Algorithm]
+		if !ok {
+			continue
+		}
+		if slices.Contains(keyAlgs, int(p.Algorithm)) {
+			return alg, nil
+		}
+		if first == 0 {
+			first = alg
 		}
 	}
-	return 0, errors.New("the relying party offers no algorithm this kiosk can use (ES256, EdDSA, RS256)")
+	if first == 0 {
+		return 0, errors.New("the relying party offers no algorithm this kiosk can use (ES256, EdDSA, RS256)")
+	}
+	return first, nil
 }
 
 // Register creates a credential on the key at path and returns the
@@ -166,11 +183,11 @@ func Register(ctx context.Context, path string, req RegisterRequest) (*Registrat
 	if err != nil || len(user) == 0 {
 		return nil, fmt.Errorf("creation options: %v", err)
 	}
-	alg, err := pickAlgorithm(o.Parameters)
+	info, err := GetInfo(path)
 	if err != nil {
 		return nil, err
 	}
-	info, err := GetInfo(path)
+	alg, err := pickAlgorithm(o.Parameters, info.Algorithms)
 	if err != nil {
 		return nil, err
 	}

@@ -12,19 +12,32 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"fmt"
 )
 
 const coseAlgEdDSA = -8
 
-// algorithms are the credential algorithms the key lists in getInfo
-// (0x0a), in its own order. A key attesting fido-u2f makes ES256 only: a
-// U2F registration carries a raw P-256 point.
-func (k *Key) algorithms() []int {
-	if k.opts.Attestation == "fido-u2f" {
-		return []int{coseAlgES256}
+// checkAlgorithms sets Options.Algorithms' default and refuses what the
+// key cannot make. A key attesting fido-u2f makes ES256 only: a U2F
+// registration carries a raw P-256 point.
+func checkAlgorithms(o *Options) error {
+	if len(o.Algorithms) == 0 {
+		o.Algorithms = []int{coseAlgES256, coseAlgEdDSA}
+		if o.Attestation == "fido-u2f" {
+			o.Algorithms = []int{coseAlgES256}
+		}
 	}
-	return []int{coseAlgES256, coseAlgEdDSA}
+	for _, a := range o.Algorithms {
+		if a != coseAlgES256 && (a != coseAlgEdDSA || o.Attestation == "fido-u2f") {
+			return fmt.Errorf("virtualkey: cannot make COSE algorithm %d with %s attestation", a, o.Attestation)
+		}
+	}
+	return nil
 }
+
+// algorithms are the credential algorithms the key lists in getInfo
+// (0x0a), in its own order.
+func (k *Key) algorithms() []int { return k.opts.Algorithms }
 
 // pickAlgorithm follows CTAP 2.1 §6.1.2 step 3 (pubKeyCredParams): the
 // list is in the relying party's order of preference, and the key takes

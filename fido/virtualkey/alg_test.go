@@ -24,6 +24,8 @@ func TestAlgorithmPreference(t *testing.T) {
 		{"only unknown", Options{}, []int{-257}, 0},
 		{"fido-u2f makes ES256 only", Options{Attestation: "fido-u2f"}, []int{-8, -7}, -7},
 		{"fido-u2f without ES256", Options{Attestation: "fido-u2f"}, []int{-8}, 0},
+		{"EdDSA-only key", Options{Algorithms: []int{-8}}, []int{-7, -8}, -8},
+		{"EdDSA-only key, ES256 asked", Options{Algorithms: []int{-8}}, []int{-7}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHost(t, newKey(t, tc.opts))
@@ -63,5 +65,15 @@ func TestAlgorithmPreference(t *testing.T) {
 				t.Fatalf("credential key %v, want alg %d kty %d crv %d", key, tc.want, wantKty, wantCrv)
 			}
 		})
+	}
+}
+
+// TestAlgorithmsOption: a key makes ES256 and EdDSA only, and fido-u2f
+// attestation ES256 only.
+func TestAlgorithmsOption(t *testing.T) {
+	for _, o := range []Options{{Algorithms: []int{-257}}, {Algorithms: []int{-8}, Attestation: "fido-u2f"}} {
+		if _, err := New(o); err == nil {
+			t.Errorf("New(%+v) made a key", o)
+		}
 	}
 }

@@ -71,6 +71,11 @@ type Options struct {
 	// Attestation is "packed" (default, with x5c), "self", "fido-u2f" or
 	// "none".
 	Attestation string
+	// Algorithms are the COSE algorithms the key makes credentials with,
+	// as getInfo lists them: ES256 (-7) and EdDSA (-8); default both
+	// (ES256 only for fido-u2f attestation, whose format carries a P-256
+	// point).
+	Algorithms []int
 	// CA signs the attestation certificate; nil uses the process's TestCA.
 	CA *CA
 	// StatePath keeps the PIN and credentials in a file across runs.
@@ -227,6 +232,9 @@ func New(opts Options) (*Key, error) {
 	case "packed", "self", "fido-u2f", "none":
 	default:
 		return nil, fmt.Errorf("virtualkey: unknown attestation %q", opts.Attestation)
+	}
+	if err := checkAlgorithms(&opts); err != nil {
+		return nil, err
 	}
 	if opts.TouchDelay == 0 {
 		opts.TouchDelay = 150 * time.Millisecond
