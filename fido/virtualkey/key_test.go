@@ -375,6 +375,10 @@ func FuzzCBOR(f *testing.F) {
 	f.Add([]byte{cmdClientPIN, 0xa2, 0x01, 0x02, 0x02, 0x02})
 	f.Add([]byte{cmdMakeCredential, 0xa4, 0x01, 0x58, 0x20})
 	f.Add([]byte{cmdCredMgmt, 0xa1, 0x01, 0x01})
+	// getAssertion with an hmac-secret input of the right shape.
+	ga, _ := encMode.Marshal(map[int]any{1: "example.com", 2: make([]byte, 32), 4: map[string]any{"hmac-secret": map[int]any{
+		1: map[int]any{1: 2, 3: -25, -1: 1, -2: make([]byte, 32), -3: make([]byte, 32)}, 2: make([]byte, 48), 3: make([]byte, 32), 4: 2}}})
+	f.Add(append([]byte{cmdGetAssertion}, ga...))
 	f.Fuzz(func(t *testing.T, req []byte) {
 		if len(req) == 0 {
 			return
