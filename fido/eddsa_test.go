@@ -51,30 +51,11 @@ func TestEdDSA(t *testing.T) {
 				t.Fatal(err)
 			}
 			cred := finish(t, rp, u, session, reg)
-			key, err := webauthncose.ParsePublicKey(cred.PublicKey)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var alg int64
-			switch k := key.(type) {
-			case webauthncose.OKPPublicKeyData:
-				alg = k.Algorithm
-			case webauthncose.EC2PublicKeyData:
-				alg = k.Algorithm
-			}
-			if alg != int64(tc.want) {
-				t.Fatalf("credential key %T alg %d, want %d", key, alg, tc.want)
+			if alg := fido.COSEAlg(t, cred.PublicKey); alg != int(tc.want) {
+				t.Fatalf("credential key alg %d, want %d", alg, tc.want)
 			}
 			u.creds = append(u.creds, *cred)
-			login, ls, err := rp.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rawOpts, _ := json.Marshal(login.Response)
-			var ro protocol.PublicKeyCredentialRequestOptions
-			if err := json.Unmarshal(rawOpts, &ro); err != nil {
-				t.Fatal(err)
-			}
+			ro, ls := beginLogin(t, rp, u)
 			as, err := fido.Assert(ctx, path, fido.AssertRequest{Options: ro, Origin: "https://example.com", PIN: "2468"})
 			if err != nil {
 				t.Fatal(err)
@@ -104,4 +85,20 @@ func validate(rp *webauthn.WebAuthn, u *rpUser, s *webauthn.SessionData, as *fid
 	}
 	_, err = rp.ValidateLogin(u, *s, pa)
 	return err
+}
+
+// beginLogin makes request options (UV required) as a relying party would,
+// sent through JSON as the kiosk receives them.
+func beginLogin(t *testing.T, rp *webauthn.WebAuthn, u *rpUser) (protocol.PublicKeyCredentialRequestOptions, *webauthn.SessionData) {
+	t.Helper()
+	login, ls, err := rp.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(login.Response)
+	var ro protocol.PublicKeyCredentialRequestOptions
+	if err := json.Unmarshal(raw, &ro); err != nil {
+		t.Fatal(err)
+	}
+	return ro, ls
 }

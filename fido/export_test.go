@@ -2,6 +2,7 @@ package fido
 
 import (
 	"errors"
+	"testing"
 
 	"github.com/go-webauthn/webauthn/protocol"
 )
@@ -16,3 +17,6 @@ func ErrDetails(err error) string {
 	}
 	return ""
 }
+
+// COSEAlg is the alg of a COSE_Key as go-webauthn parses it.
+func COSEAlg(t *testing.T, key []byte) int { return coseAlg(t, key) }

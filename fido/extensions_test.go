@@ -163,23 +163,12 @@ func TestBuiltInUV(t *testing.T) {
 				t.Fatal("registration not user-verified")
 			}
 			u.creds = append(u.creds, *cred)
-			login, ls, err := rp.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
-			if err != nil {
-				t.Fatal(err)
-			}
-			rawOpts, _ := json.Marshal(login.Response)
-			var ro protocol.PublicKeyCredentialRequestOptions
-			json.Unmarshal(rawOpts, &ro)
+			ro, ls := beginLogin(t, rp, u)
 			as, err := fido.Assert(ctx, path, fido.AssertRequest{Options: ro, Origin: "https://example.com"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			rawAs, _ := json.Marshal(as)
-			pa, err := protocol.ParseCredentialRequestResponseBytes(rawAs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := rp.ValidateLogin(u, *ls, pa); err != nil {
+			if err := validate(rp, u, ls, as); err != nil {
 				t.Fatalf("the relying party refused the check (UV required): %v", err)
 			}
 		})
