@@ -502,6 +502,9 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 	case registeredMsg:
 		m.touchEnded()
 		err, cmd = msg.err, m.registered(msg)
+	case fingerMsg:
+		m.touchEnded()
+		err, cmd = msg.err, m.fingerSampled(msg)
 	case checkedMsg:
 		m.touchEnded()
 		err, cmd = msg.err, m.checked(msg)
