@@ -312,12 +312,13 @@ func (m *Model) endSession(notice string) tea.Cmd {
 		m.cancel()
 	}
 	signedIn := m.j.SignedIn()
+	drop := m.dropFinger()
 	m.person = m.newPerson()
 	m.notice, m.noticeUntil = notice, m.cfg.Now().Add(noticeFor)
 	if !signedIn {
-		return tea.ClearScreen
+		return tea.Batch(tea.ClearScreen, drop)
 	}
-	return tea.Batch(tea.ClearScreen, m.signOut(signedOutMsg{}))
+	return tea.Batch(tea.ClearScreen, drop, m.signOut(signedOutMsg{}))
 }
 
 // signOut tells tapd, then reports done.

@@ -50,13 +50,9 @@ func (s fingersStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 			return m.takeSample()
 		}
 	case key.Matches(k, ks[1]):
-		var cancel tea.Cmd
-		if m.j.FingerOpen() {
-			path := m.j.Key.Path
-			cancel = func() tea.Msg { m.svc.CancelFinger(path); return nil }
-		}
+		drop := m.dropFinger()
 		m.j.SkipFingers()
-		return tea.Batch(cancel, m.afterPIN())
+		return tea.Batch(drop, m.afterPIN())
 	case key.Matches(k, m.keySignOut()):
 		m.askSignOut()
 	}
@@ -122,6 +118,16 @@ func feedbackKey(fb fido.Feedback) string {
 		return "bio.fb.exists"
 	}
 	return "bio.fb.poor" // poor quality, skewed, short, merge failure, no activity
+}
+
+// dropFinger tells the key to drop a finger begun and not finished (and
+// the kiosk to forget its token), when the person skips it or leaves.
+func (m *Model) dropFinger() tea.Cmd {
+	if !m.j.FingerOpen() {
+		return nil
+	}
+	path := m.j.Key.Path
+	return func() tea.Msg { m.svc.CancelFinger(path); return nil }
 }
 
 // takeSample waits for one touch of the sensor (as long as a touch).

@@ -104,6 +104,16 @@ func TestFingerSkippedMidway(t *testing.T) {
 		t.Fatalf("skip midway: %s, cancelled %v", h.step(), h.svc.fingerCancelled)
 	}
 
+	// Signing out with a finger begun drops it too.
+	h = newHarness(t)
+	h.svc.info.Bio = true
+	h.press("enter", "ada@example.com", "enter", "passpass", "enter", "2468", "tab", "2468", "enter")
+	h.svc.fingerAnswers = []fingerMsg{sample(fido.FeedbackGood, 2), {err: fido.ErrTouchTimeout}}
+	h.press("enter", "ctrl+x", "enter")
+	if h.step() != flows.StepWelcome || !h.svc.fingerCancelled {
+		t.Fatalf("sign out midway: %s, cancelled %v", h.step(), h.svc.fingerCancelled)
+	}
+
 	h = newHarness(t)
 	h.toName()
 	if len(h.svc.fingerCalls) != 0 {
