@@ -47,7 +47,9 @@ func Assert(ctx context.Context, path string, req AssertRequest) (*Assertion, er
 	if err != nil {
 		return nil, err
 	}
-	if info.PINSet && req.PIN == "" {
+	// A key with built-in UV (an enrolled finger) verifies the person
+	// itself, so it needs no PIN.
+	if info.PINSet && req.PIN == "" && !info.BuiltInUV {
 		return nil, ErrPINRequired
 	}
 	if o.UserVerification == protocol.VerificationRequired && !info.PINSet && !info.BuiltInUV {
@@ -64,7 +66,7 @@ func Assert(ctx context.Context, path string, req AssertRequest) (*Assertion, er
 		return nil, err
 	}
 	opts := &libfido2.AssertionOpts{UP: libfido2.True}
-	if o.UserVerification == protocol.VerificationRequired && req.PIN == "" {
+	if req.PIN == "" && (info.BuiltInUV || o.UserVerification == protocol.VerificationRequired) {
 		opts.UV = libfido2.True // as in Register: only a key with built-in UV gets here
 	}
 	var a *libfido2.Assertion

@@ -97,6 +97,8 @@ const (
 	ReasonNoSetMinPINLength = "noSetMinPINLength"
 	// ReasonNoAlwaysUV: authenticatorConfig without the alwaysUv feature.
 	ReasonNoAlwaysUV = "noAlwaysUv"
+	// ReasonNoBio: the key has no fingerprint sensor (no bio enrollment).
+	ReasonNoBio = "noBio"
 )
 
 // UnsupportedKeyError is a key that cannot hold a passkey.
@@ -188,6 +190,8 @@ func mapErr(op string, err error, path string) error {
 		return uk // already ours (the cgo wrappers' feature checks)
 	case op == opReset && errors.Is(err, libfido2.ErrNotAllowed):
 		return ErrResetNotAllowed
+	case op == opBio && errors.Is(err, libfido2.ErrInvalidCommand):
+		return &UnsupportedKeyError{Reason: ReasonNoBio}
 	case isConfigOp(op) && errors.Is(err, libfido2.ErrInvalidCommand):
 		return &UnsupportedKeyError{Reason: ReasonNoAuthnrCfg}
 	case errors.Is(err, libfido2.ErrPinInvalid):

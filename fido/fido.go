@@ -246,6 +246,12 @@ type Info struct {
 	// AlwaysUV is the alwaysUv option: the key verifies the user for
 	// everything (ToggleAlwaysUV).
 	AlwaysUV bool
+	// Bio: the key has a fingerprint sensor that can enrol fingers
+	// (getInfo lists bioEnroll, or userVerificationMgmtPreview on CTAP
+	// 2.1-PRE keys); Fingers: it has at least one enrolled (the option is
+	// true), so the finger can verify the person instead of the PIN.
+	Bio     bool
+	Fingers bool
 }
 
 // GetInfo asks the key at path about itself. A U2F-only key gives an
@@ -270,6 +276,8 @@ func GetInfo(path string) (Info, error) {
 	info.CredMgmt = optionOn(di, "credMgmt") || optionOn(di, "credentialMgmtPreview")
 	info.AuthnrCfg = optionOn(di, "authnrCfg")
 	info.AlwaysUV = optionOn(di, "alwaysUv")
+	info.Bio = optionListed(di, "bioEnroll") || optionListed(di, "userVerificationMgmtPreview")
+	info.Fingers = optionOn(di, "bioEnroll") || optionOn(di, "userVerificationMgmtPreview")
 	for _, p := range di.Protocols {
 		info.PINProtocols = append(info.PINProtocols, int(p))
 	}
@@ -312,6 +320,20 @@ const (
 type cdev struct{ dev *C.fido_dev_t }
 
 func (d cdev) Cancel() error { return libfidoErr(C.fido_dev_cancel(d.dev)) }
+
+// openCdev opens the key at path for our cgo wrappers (refusing a
+// U2F-only one); close it with close.
+func openCdev(path, op string) (*cdev, error) {
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	d := &cdev{}
+	if r := C.tk_open(cpath, &d.dev); r != C.FIDO_OK {
+		return nil, mapErr(op, libfidoErr(r), path)
+	}
+	return d, nil
+}
+
+func (d *cdev) close() { C.tk_close(&d.dev) }
 
 // configure runs one authenticatorConfig call on the key at path: it
 // opens the key, checks that getInfo lists the feature, then sends the

@@ -167,6 +167,12 @@ func optionOn(di *libfido2.DeviceInfo, name string) bool {
 	return slices.ContainsFunc(di.Options, func(o libfido2.Option) bool { return o.Name == name && o.Value == libfido2.True })
 }
 
+// optionListed reports whether getInfo lists the option at all: for some
+// (bioEnroll), false means "can, but not set up yet".
+func optionListed(di *libfido2.DeviceInfo, name string) bool {
+	return slices.ContainsFunc(di.Options, func(o libfido2.Option) bool { return o.Name == name })
+}
+
 // withRetries fills in the tries left on a wrong-PIN error (a count of 0
 // means the wrong PIN just blocked the key) and on a PINAuthBlockedError,
 // so the kiosk can say what the block cost. getPINRetries needs no PIN

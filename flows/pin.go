@@ -152,10 +152,14 @@ func (j *Journey) pinRefused(judged string, err error) {
 }
 
 // pinKnown goes on once the key's PIN is known: to a full key's
-// passkeys, or to naming.
+// passkeys, to the offer of fingerprints, or to naming.
 func (j *Journey) pinKnown() {
 	if j.full {
 		j.Step, j.Own = StepKeyFull, nil
+		return
+	}
+	if j.offersFingers() {
+		j.Step = StepFingers
 		return
 	}
 	j.toName()

@@ -7,7 +7,7 @@
 //
 // One file a part of the journey, as tui/ has one a step: recovery.go
 // (the steps, the Journey, going back), signin.go, key.go, pin.go,
-// register.go, known.go, check.go, cleanup.go and full.go.
+// register.go, known.go, check.go, cleanup.go, full.go and bio.go.
 package flows
 
 import (
@@ -49,10 +49,13 @@ const (
 	// StepKeyFull: the key has no room for another passkey. If it holds
 	// one of this account, the person may remove it; else another key.
 	StepKeyFull
+	// StepFingers: the key can enrol fingerprints and has none; after
+	// its PIN, the person may enrol one or two (bio.go), or skip.
+	StepFingers
 )
 
 var stepNames = [...]string{"welcome", "upn", "pass", "insertKey", "newPIN", "enterPIN", "pinBlocked", "nameKey", "touch",
-	"knownKey", "checkKey", "cleanup", "deletePass", "done", "replugKey", "changePIN", "keyFull"}
+	"knownKey", "checkKey", "cleanup", "deletePass", "done", "replugKey", "changePIN", "keyFull", "fingers"}
 
 func (s Step) String() string { return stepNames[s] }
 
@@ -91,6 +94,9 @@ type Journey struct {
 	// checkGone: the key was pulled during the key check; KeysSeen at
 	// StepCheckKey waits for it to come back, then the check runs again.
 	checkGone bool
+
+	// Fingers is the fingerprint step's state (StepFingers).
+	Fingers Fingers
 
 	KeyName string
 	Method  api.FIDO2Method
@@ -199,5 +205,6 @@ func (j *Journey) Back() bool {
 func (j *Journey) forgetKey() {
 	j.Key, j.pin, j.pending, j.old, j.KeyName = fido.Key{}, "", "", "", ""
 	j.full, j.Own, j.FullUnlisted = false, nil, false
+	j.Fingers = Fingers{}
 	j.again, j.candidates, j.replacing = false, nil, api.AuthenticationMethod{}
 }

@@ -312,12 +312,13 @@ func (m *Model) endSession(notice string) tea.Cmd {
 		m.cancel()
 	}
 	signedIn := m.j.SignedIn()
+	drop := m.dropFinger()
 	m.person = m.newPerson()
 	m.notice, m.noticeUntil = notice, m.cfg.Now().Add(noticeFor)
 	if !signedIn {
-		return tea.ClearScreen
+		return tea.Batch(tea.ClearScreen, drop)
 	}
-	return tea.Batch(tea.ClearScreen, m.signOut(signedOutMsg{}))
+	return tea.Batch(tea.ClearScreen, drop, m.signOut(signedOutMsg{}))
 }
 
 // signOut tells tapd, then reports done.
@@ -502,6 +503,9 @@ func (m *Model) onResult(msg tea.Msg) tea.Cmd {
 	case registeredMsg:
 		m.touchEnded()
 		err, cmd = msg.err, m.registered(msg)
+	case fingerMsg:
+		m.touchEnded()
+		err, cmd = msg.err, m.fingerSampled(msg)
 	case checkedMsg:
 		m.touchEnded()
 		err, cmd = msg.err, m.checked(msg)

@@ -57,6 +57,12 @@ type fakeSvc struct {
 	// answers, in turn (then nil).
 	credsDeleted [][]byte
 	credErrs     []error
+	// The fingerprint sensor (FingerSample): its answers in turn, the
+	// calls made, and whether CancelFinger was called.
+	fingerAnswers   []fingerMsg
+	fingerCalls     []fingerCall
+	fingerCancelled bool
+	checkPIN        string // CheckKey's PIN
 }
 
 func (f *fakeSvc) VerifyPIN(_ context.Context, _, pin string) error {
@@ -129,10 +135,11 @@ func (f *fakeSvc) Register(ctx context.Context, path, pin, name, product string)
 	}
 	return api.FIDO2Method{ID: "new", DisplayName: name}, nil
 }
-func (f *fakeSvc) CheckKey(_ context.Context, _, _, id string) error {
+func (f *fakeSvc) CheckKey(_ context.Context, _, pin, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.checked = append(f.checked, id)
+	f.checkPIN = pin
 	if f.holds != "" && id != f.holds {
 		return fido.ErrNotRegisteredOnKey
 	}

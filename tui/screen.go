@@ -40,6 +40,7 @@ var screens = map[flows.Step]screen{
 	flows.StepReplugKey:  replugStep{},
 	flows.StepChangePIN:  changePINStep{},
 	flows.StepKeyFull:    keyFullStep{},
+	flows.StepFingers:    fingersStep{},
 }
 
 // Column limits: on a big terminal the kiosk draws a column of at most

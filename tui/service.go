@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -34,8 +35,15 @@ type Service interface {
 	DeleteCredential(ctx context.Context, path, pin string, id []byte) error
 	// Register runs creation options, the key and tapd's verification.
 	Register(ctx context.Context, path, pin, name, product string) (api.FIDO2Method, error)
-	// CheckKey runs the key check for the method.
+	// CheckKey runs the key check for the method; pin "" lets a key with
+	// an enrolled finger verify the person with it.
 	CheckKey(ctx context.Context, path, pin, methodID string) error
+	// FingerSample takes one touch of the fingerprint sensor: begin
+	// starts a finger (pin gets the key's token), else the finger begun
+	// goes on. It waits for the touch until ctx ends.
+	FingerSample(ctx context.Context, path, pin string, begin bool) (fido.Sample, error)
+	// CancelFinger tells the key to drop a finger begun and not finished.
+	CancelFinger(path string) error
 	Methods(ctx context.Context) ([]api.AuthenticationMethod, error)
 	DeleteMethod(ctx context.Context, id string) error
 	DeletePass(ctx context.Context) error
@@ -47,6 +55,11 @@ type Service interface {
 type Live struct {
 	Client *api.Client
 	Log    *slog.Logger
+
+	// bio is the finger being enrolled (it holds the key's token between
+	// samples, so only the first needs the PIN).
+	bioMu sync.Mutex
+	bio   *fido.Enrolment
 }
 
 func (l *Live) done(op string, start time.Time, err error) {
@@ -182,4 +195,57 @@ func (l *Live) DeleteMethod(ctx context.Context, id string) (err error) {
 func (l *Live) DeletePass(ctx context.Context) (err error) {
 	defer func(t time.Time) { l.done("deletePass", t, err) }(time.Now())
 	return l.Client.DeleteSessionPass(ctx)
+}
+
+// sensorWait bounds one touch of the sensor when ctx has no deadline.
+const sensorWait = 30 * time.Second
+
+func (l *Live) FingerSample(ctx context.Context, path, pin string, begin bool) (s fido.Sample, err error) {
+	defer func(t time.Time) { l.done("fingerSample", t, err) }(time.Now())
+	wait := sensorWait
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(time.Until(d), sensorWait)
+	}
+	l.bioMu.Lock()
+	defer l.bioMu.Unlock()
+	if begin {
+		if l.bio != nil {
+			l.bio.Close()
+			l.bio = nil
+		}
+		en, s, err := fido.BeginEnrolment(ctx, path, pin, wait)
+		if err == nil && s.Remaining > 0 {
+			l.bio = en
+		} else if en != nil {
+			en.Close()
+		}
+		return s, err
+	}
+	if l.bio == nil {
+		return fido.Sample{}, errNoFinger
+	}
+	s, err = l.bio.Next(ctx, wait)
+	// A timeout or a cancel leaves the finger begun on the key; anything
+	// else (or the last sample) ends it.
+	if err == nil && s.Remaining > 0 || errors.Is(err, fido.ErrTouchTimeout) || errors.Is(err, fido.ErrCancelled) {
+		return s, err
+	}
+	l.bio.Close()
+	l.bio = nil
+	return s, err
+}
+
+// errNoFinger is a sample asked to go on with no finger begun.
+var errNoFinger = errors.New("no finger is being enrolled")
+
+func (l *Live) CancelFinger(path string) (err error) {
+	defer func(t time.Time) { l.done("cancelFinger", t, err) }(time.Now())
+	l.bioMu.Lock()
+	defer l.bioMu.Unlock()
+	if l.bio == nil {
+		return nil
+	}
+	err = l.bio.Cancel()
+	l.bio = nil
+	return err
 }

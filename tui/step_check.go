@@ -45,6 +45,9 @@ func (checkStep) view(m *Model, w int) string {
 	j, st, t := m.j, m.st, m.t
 	out := st.ok.Render("✓ "+t.S("check.title")) + "  " + st.hint.Render(Clean(j.Method.DisplayName, 64)) + "\n\n"
 	if m.touching {
+		if j.FingerCheck() {
+			return out + m.touchBox(w, t.S("bio.touch"), t.S("check.finger"))
+		}
 		return out + m.touchBox(w, t.S("touch.title"), t.S("check.touch"))
 	}
 	if m.j.CheckKeyGone() {
@@ -55,7 +58,7 @@ func (checkStep) view(m *Model, w int) string {
 
 // checkKey runs the key check against the method just registered.
 func (m *Model) checkKey() tea.Cmd {
-	path, pin, id := m.j.Key.Path, m.j.PINForTouch(), m.j.Method.ID
+	path, pin, id := m.j.Key.Path, m.j.PINForCheck(), m.j.Method.ID
 	return m.startTouch(func(ctx context.Context) tea.Msg {
 		return checkedMsg{m.svc.CheckKey(ctx, path, pin, id)}
 	})

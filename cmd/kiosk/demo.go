@@ -31,17 +31,22 @@ type demoKey struct {
 	// stays the same when the kiosk restarts with that file.
 	current *atomic.Value
 	fresh   *atomic.Int64
+	// bio: "bio" on the control file made the key a fingerprint key;
+	// keys made after (fresh) are too.
+	bio *atomic.Bool
 }
 
 func addDemoFlags(fs *flag.FlagSet) demoKey {
 	return demoKey{
-		state:   fs.String("virtual-key", "", "demo: plug in a virtual security key that keeps its PIN and passkeys in this file"),
-		control: fs.String("virtual-key-control", "", "demo: a file to write plug, unplug, fresh (another, empty key), touch, hold, deny, never, auto or forcepin (the key then wants its PIN changed) to, to drive the virtual key"),
+		state: fs.String("virtual-key", "", "demo: plug in a virtual security key that keeps its PIN and passkeys in this file"),
+		control: fs.String("virtual-key-control", "", "demo: a file to write plug, unplug, fresh (another, empty key), touch, hold, deny, never, auto, forcepin (the key then wants its PIN changed), "+
+			"bio (it becomes a fingerprint key) or samples=poor,timeout,good,... (what its sensor makes of the next touches) to, to drive the virtual key"),
 		model: fs.String("virtual-key-model", "", "demo: what the virtual key can do, comma-separated: slots=N (discoverable passkey slots, default 25; "+
-			"a key whose state file holds N passkeys is full), no-credmgmt (it cannot list or remove its passkeys)"),
+			"a key whose state file holds N passkeys is full), no-credmgmt (it cannot list or remove its passkeys), bio (it has a fingerprint sensor)"),
 		done:    make(chan struct{}),
 		current: new(atomic.Value),
 		fresh:   new(atomic.Int64),
+		bio:     new(atomic.Bool),
 	}
 }
 
@@ -85,6 +90,7 @@ func (d demoKey) newKey(state string) (*virtualkey.Key, error) {
 	if err := demoModel(*d.model, &opts); err != nil {
 		return nil, err
 	}
+	opts.Bio = opts.Bio || d.bio.Load()
 	return virtualkey.New(opts)
 }
 
@@ -140,6 +146,27 @@ func (d demoKey) watch(k *virtualkey.Key, log *slog.Logger) {
 				k.SetPresence(virtualkey.TouchAuto)
 			case "forcepin":
 				k.ForcePINChange()
+			case "bio":
+				// The same key (its state file) with a fingerprint
+				// sensor: pulled and plugged back in as one.
+				d.bio.Store(true)
+				nk, err := d.newKey(d.current.Load().(string))
+				if err != nil {
+					log.Error("virtual key control", "command", cmd, "err", err)
+					continue
+				}
+				hidroute.Unplug("demo")
+				k = nk
+				hidroute.Plug("demo", k)
+			default:
+				if script, ok := strings.CutPrefix(cmd, "samples="); ok {
+					s, err := virtualkey.ParseSamples(script)
+					if err != nil {
+						log.Error("virtual key control", "command", cmd, "err", err)
+						continue
+					}
+					k.QueueSamples(s...)
+				}
 			}
 		}
 	}
@@ -162,8 +189,10 @@ func demoModel(spec string, o *virtualkey.Options) error {
 			o.MaxResident = n
 		case "no-credmgmt":
 			o.NoCredMgmt = true
+		case "bio":
+			o.Bio = true
 		default:
-			return fmt.Errorf("--virtual-key-model: %q is not slots=N or no-credmgmt", f)
+			return fmt.Errorf("--virtual-key-model: %q is not slots=N, no-credmgmt or bio", f)
 		}
 	}
 	return nil

@@ -91,6 +91,12 @@ func (k *Key) handleCBOR(ctx context.Context, req []byte, ka func(byte)) []byte 
 		} else {
 			err = k.config(params)
 		}
+	case cmdBioEnroll, cmdBioEnrollPreview:
+		if !k.opts.Bio {
+			err = statusError(ctap1ErrInvalidCommand)
+		} else {
+			out, err = k.bioEnroll(ctx, params, ka)
+		}
 	case cmdSelection:
 		if st := k.waitPresence(ctx, ka); st != ctap1Success {
 			err = statusError(st)
@@ -159,6 +165,14 @@ func (k *Key) getInfo() any {
 	if o.BuiltInUV {
 		options["uv"] = true
 	}
+	if o.Bio {
+		// Present: the key has a sensor; true: a finger is enrolled
+		// (CTAP 2.1 §6.4). The preview name is what CTAP 2.1-PRE keys
+		// (and libfido2's 0x40 command) go by.
+		options["bioEnroll"] = k.bioUV()
+		options["userVerificationMgmtPreview"] = k.bioUV()
+		options["uv"] = k.bioUV()
+	}
 	if !o.NoAuthnrCfg {
 		options["authnrCfg"] = true
 		options["setMinPINLength"] = true
@@ -219,8 +233,9 @@ func (k *Key) userVerify(ctx context.Context, ka func(byte), param []byte, proto
 		}
 		return true, nil
 	}
-	if wantUV || k.st.AlwaysUV && k.opts.BuiltInUV {
-		if k.opts.BuiltInUV {
+	builtIn := k.opts.BuiltInUV || k.bioUV()
+	if wantUV || k.st.AlwaysUV && builtIn {
+		if builtIn {
 			return true, nil // the simulated finger matches
 		}
 		return false, statusError(ctap2ErrInvalidOption) // no built-in UV

@@ -9,7 +9,8 @@
 // and hmac-secret extensions, packed/self/fido-u2f/none attestation),
 // getAssertion/getNextAssertion, clientPIN (both PIN protocols, 8 retries,
 // 3 wrong tries per power cycle, forcePINChange), credential management,
-// authenticatorConfig (toggleAlwaysUv, setMinPINLength), reset (only
+// authenticatorConfig (toggleAlwaysUv, setMinPINLength), bio enrollment
+// with a scriptable fingerprint sensor (bio.go, Options.Bio), reset (only
 // within ResetWindow of power-up, after a touch) and selection. User
 // presence is simulated (see Presence).
 package virtualkey
@@ -104,6 +105,13 @@ type Options struct {
 	// allowed (CTAP 2.1 §6.6 says 10 s, the default); later it answers
 	// CTAP2_ERR_NOT_ALLOWED until the key is plugged in again.
 	ResetWindow time.Duration
+	// Bio gives the key a fingerprint sensor with bio enrollment (CTAP
+	// 2.1 §6.7): getInfo lists bioEnroll and userVerificationMgmtPreview,
+	// and once a finger is enrolled, uv is true and the finger verifies
+	// the user. The sensor's answers are scripted (QueueSamples).
+	Bio bool
+	// BioSamples is how many good samples enrol a finger; default 4.
+	BioSamples int
 	// Now is the key's clock, for the reset window; default time.Now.
 	Now func() time.Time
 }
@@ -132,6 +140,9 @@ type Key struct {
 	bootAt       time.Time
 	assertQueue  []pendingAssertion
 	credmgmt     credmgmtCursor
+	enrolment    *bioEnrolment
+	// samples is the sensor's script (QueueSamples).
+	samples []Sample
 
 	attKey  *ecdsa.PrivateKey
 	attCert []byte
@@ -151,6 +162,8 @@ type state struct {
 	MinPINLength int `json:"minPINLength,omitempty"`
 	// AlwaysUV is getInfo's alwaysUv option (toggleAlwaysUv).
 	AlwaysUV bool `json:"alwaysUv,omitempty"`
+	// Templates are the enrolled fingers (Options.Bio).
+	Templates []bioTemplate `json:"templates,omitempty"`
 }
 
 // minPINLength is the minimum PIN length in force. Called with k.mu held.
@@ -294,6 +307,7 @@ func (k *Key) powerUp() {
 	k.bootAt = k.opts.Now()
 	k.assertQueue = nil
 	k.credmgmt = credmgmtCursor{}
+	k.enrolment = nil
 }
 
 // save writes the state file, atomically. Called with k.mu held.

@@ -216,7 +216,7 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 			// A key without pinUvAuthToken is a CTAP 2.0 key (with
 			// credentialMgmtPreview), whose tokens carry no permissions
 			// and are good for credential management too.
-			perms |= permCredMgmt
+			perms |= permCredMgmt | permBioEnroll
 		}
 		if sub == 0x05 {
 			if r.Permissions != nil || r.RPID != nil {
@@ -239,7 +239,7 @@ func (k *Key) clientPIN(params []byte) (any, error) {
 		}
 		if sub == 0x06 {
 			// Built-in UV: the simulated finger always matches.
-			if !k.opts.BuiltInUV {
+			if !k.opts.BuiltInUV && !k.bioUV() {
 				return nil, statusError(ctap2ErrInvalidSubcommand)
 			}
 			rand.Read(k.token)
@@ -336,7 +336,7 @@ func (k *Key) checkToken(param []byte, proto *uint64, msg []byte, perm byte, rpI
 	if err != nil {
 		return err
 	}
-	if k.st.PINHash == nil && !k.opts.BuiltInUV {
+	if k.st.PINHash == nil && !k.opts.BuiltInUV && !k.bioUV() {
 		return statusError(ctap2ErrPINNotSet)
 	}
 	if !p.verify(k.token, msg, param) {
