@@ -74,6 +74,9 @@ const (
 	BusyManifest
 )
 
+// ErrPINsDiffer: the operator typed two different PINs.
+var ErrPINsDiffer = errors.New("the two PINs differ")
+
 // ErrOtherKey asks the operator to unplug the key in the port (they
 // chose not to wipe it) and plug in another.
 var ErrOtherKey = errors.New("unplug this key and plug in another")

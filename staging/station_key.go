@@ -9,7 +9,6 @@ import (
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
-	"github.com/tapkiosk/tapkiosk/flows"
 )
 
 // KeysSeen reports a look at the keys plugged in now (err: the look
@@ -134,7 +133,7 @@ func (e *WeakPINError) Error() string { return "weak PIN: " + e.Why }
 // PINTyped is the operator's Enter on the second PIN field. A PIN Weak
 // finds easy to guess is refused once with the reason; Enter again takes
 // it (the operator may know better). On DoStage the front end empties its
-// fields; on flows.ErrPINsDiffer, the second one.
+// fields; on ErrPINsDiffer, the second one.
 func (s *Station) PINTyped(first, second string) Effect {
 	if s.Step != StepTypePIN {
 		return DoNothing
@@ -144,7 +143,7 @@ func (s *Station) PINTyped(first, second string) Effect {
 	case err != nil:
 		s.Problem = err
 	case first != second:
-		s.Problem = flows.ErrPINsDiffer
+		s.Problem = ErrPINsDiffer
 	case weak != "" && !s.weakOK:
 		s.Problem, s.weakOK = &WeakPINError{weak}, true
 	default:

@@ -6,7 +6,6 @@ import (
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
-	"github.com/tapkiosk/tapkiosk/flows"
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
@@ -316,7 +315,7 @@ func TestStationTypedPINProblems(t *testing.T) {
 			var p *fido.PINPolicyError
 			return errors.As(err, &p) && p.Rule == fido.RuleTooShort && p.MinLen == 8
 		}},
-		{"19283746", "19283745", func(err error) bool { return errors.Is(err, flows.ErrPINsDiffer) }},
+		{"19283746", "19283745", func(err error) bool { return errors.Is(err, staging.ErrPINsDiffer) }},
 		{"12345678", "12345678", func(err error) bool { var w *staging.WeakPINError; return errors.As(err, &w) }},
 	} {
 		if e := s.PINTyped(c.a, c.b); e != staging.DoNothing || !c.is(s.Problem) {

@@ -11,7 +11,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
-	"github.com/tapkiosk/tapkiosk/flows"
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
@@ -123,7 +122,7 @@ func TestStagingTypedPIN(t *testing.T) {
 	m.pin1.SetValue("123456")
 	m.pin2.SetValue("123457")
 	send(m, enter)
-	if !errors.Is(m.s.Problem, flows.ErrPINsDiffer) || m.pin2.Value() != "" || m.pin1.Value() == "" {
+	if !errors.Is(m.s.Problem, staging.ErrPINsDiffer) || m.pin2.Value() != "" || m.pin1.Value() == "" {
 		t.Fatalf("different PINs: %v, second field %q", m.s.Problem, m.pin2.Value())
 	}
 	typeText("123456")

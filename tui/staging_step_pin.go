@@ -5,7 +5,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/tapkiosk/tapkiosk/flows"
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
@@ -77,7 +76,7 @@ func (m *StagingModel) pinTyped() tea.Cmd {
 		m.pin2.Reset()
 		m.pin1.Blur()
 		m.pin2.Blur()
-	case errors.Is(m.s.Problem, flows.ErrPINsDiffer):
+	case errors.Is(m.s.Problem, staging.ErrPINsDiffer):
 		m.pin2.Reset()
 	}
 	return m.do(e)

@@ -9,7 +9,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
-	"github.com/tapkiosk/tapkiosk/flows"
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
@@ -50,7 +49,7 @@ func (m *StagingModel) explain(err error) string {
 		return ""
 	case errors.Is(err, staging.ErrNotEmpty):
 		return "" // the screen's title says it
-	case errors.Is(err, flows.ErrPINsDiffer):
+	case errors.Is(err, staging.ErrPINsDiffer):
 		return m.t.S("pin.differ")
 	case errors.As(err, &weak):
 		return m.t.S("stage.pinWeak", m.t.S(weakReasons[weak.Why]))
