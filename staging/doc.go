@@ -12,5 +12,10 @@
 // renderings. stage.go is the Stager and one key's Stage; its Options are
 // in stage_options.go, the pending letter folders and Reconcile in
 // stage_pending.go, a row's later life (Fail, Retry, the manifest) in
-// stage_rows.go. No PIN ever reaches an error message or a log from here.
+// stage_rows.go. station.go is the station's rules as a plain state
+// machine, as flows/ is for the walk-up journey: Station knows the steps
+// and which event leads where, and returns the Effect the front end must
+// perform (tui/staging*.go turns each into a Cmd); station_key.go the
+// key's events (watch, facts, PIN, Stage, wipe), station_skip.go the
+// skip. No PIN ever reaches an error message or a log from here.
 package staging

@@ -20,9 +20,10 @@ import (
 // batch lives in tapd, so a pulled key, a closed kiosk or a crash goes on
 // where it stopped, and nobody is registered twice.
 //
-// staging.Stager does the key and tapd work; this model holds the
-// operator's place and draws it. As in the walk-up kiosk, Update does no
-// I/O: every call runs in a tea.Cmd.
+// staging.Station holds the operator's place and the rules (which step
+// follows which event), staging.Stager does the key and tapd work; this
+// model draws the place, takes the keys, and runs each of the station's
+// effects as a tea.Cmd. As in the walk-up kiosk, Update does no I/O.
 
 // StagingConfig is the staging mode's behaviour.
 type StagingConfig struct {
@@ -44,60 +45,26 @@ type StagingConfig struct {
 	Now  func() time.Time
 }
 
-type sStep int
-
-const (
-	sOverview   sStep = iota // the batch and its settings
-	sPlug                    // plug in the key for the next person
-	sNotEmpty                // the key has a PIN: wipe it?
-	sResetPlug               // unplug and plug back in, for the reset
-	sResetTouch              // touch to confirm the reset
-	sTypePIN                 // the operator types the PIN (typed PINs)
-	sWork                    // setting the key up and registering it
-	sStaged                  // done: unplug it
-	sFailed                  // this person's key could not be staged
-	sElsewhere               // this person is done, or being done, elsewhere: unplug
-	sDone                    // no pending person left
-)
-
-// StagingModel is the staging mode's root model.
+// StagingModel is the staging mode's root model. The station's rules
+// (which step follows which event) are staging.Station's; this model
+// holds the screen's own state (the PIN fields, the key watch, what runs)
+// and turns the station's effects into Cmds (do).
 type StagingModel struct {
 	cfg    StagingConfig
 	stager *staging.Stager
+	s      *staging.Station
 	st     styles
 	t      T
 
 	width, height int
 	dark          bool
-	quitAsk       bool
-	skipAsk       bool // "skip this person?", asked before it is done
-	// pinOnKey: the person's key holds their PIN (set this run, or found
-	// on a key plugged back in). Skipping them then wipes the key first,
-	// after the operator confirms, so that no key is left with a PIN
-	// whose letter is gone; skipWipe is that wipe under way, and
-	// skipReason the reason the row will get.
-	pinOnKey   bool
-	skipWipe   bool
-	skipReason string
 
-	step    sStep
-	batch   api.StagingBatch
-	row     api.StagingRow
-	pos     int
-	skipped map[string]bool // rows another station holds, this run
-
-	key  fido.Key
-	info fido.Info
-	// pin is this person's PIN, drawn or typed once for them and held only
-	// until their key is done (a retry after a pulled key needs it); it
-	// is never drawn on the screen.
-	pin        string
+	// pin1 and pin2 are the typed PIN's fields; pinRow is the person they
+	// belong to, so that they are emptied when the person changes.
 	pin1, pin2 textinput.Model
 	pinField   int
-	weakOK     bool // the operator pressed Enter again on a weak PIN
+	pinRow     string
 
-	// keyGone: the key left since the last look (for the reset replug).
-	keyGone bool
 	// pollGen numbers the key watch: each look is scheduled with the
 	// current number and a newer one outdates it, so a step that starts
 	// its own watch never has two running.
@@ -105,28 +72,10 @@ type StagingModel struct {
 	// lastActivity is the last key pressed, plugged or pulled, for Idle.
 	lastActivity time.Time
 	idleStopped  bool
-	// owner is whom the key in sNotEmpty was staged for, if it was: while
-	// it holds the key no wipe is offered; once its registration is gone
-	// the wipe is, under a title naming whose key it was.
-	owner *staging.Owner
 	// keysNow is how many keys the last look saw, to notice a change.
 	keysNow int
-	// reloading: a batch read was asked for to go on to the next person;
-	// one that answers otherwise (Init's) only updates the counts.
-	reloading bool
-	phase     staging.Phase
-	cancel    context.CancelFunc
-	busy      string
-	problem   error
-	result    staging.Result
-	stagedN   int // keys staged this run
-	// notice is shown on the next person's screen: why the last one was
-	// passed over (done elsewhere, held by another station).
-	notice   error
-	manifest []string
-	// manifestErr is a manifest that could not be written, for the exit.
-	manifestErr error
-	quitting    bool
+	// cancel stops what runs: Stage, or the wipe's wait for a touch.
+	cancel context.CancelFunc
 }
 
 // NewStaging returns the staging model for a batch that tapd has.
@@ -150,7 +99,8 @@ func NewStaging(cfg StagingConfig, s *staging.Stager, b api.StagingBatch) (*Stag
 	if cfg.Idle <= 0 {
 		cfg.Idle = 10 * time.Minute
 	}
-	m := &StagingModel{cfg: cfg, stager: s, t: t, width: 80, height: 24, dark: true, batch: b, skipped: map[string]bool{}, lastActivity: cfg.Now()}
+	m := &StagingModel{cfg: cfg, stager: s, t: t, width: 80, height: 24, dark: true, lastActivity: cfg.Now(),
+		s: staging.NewStation(b, s.Opts, cfg.Manifest != "")}
 	m.st = newStyles(m.theme(), true)
 	m.pin1, m.pin2 = newField(63, true), newField(63, true)
 	return m, nil
@@ -158,27 +108,21 @@ func NewStaging(cfg StagingConfig, s *staging.Stager, b api.StagingBatch) (*Stag
 
 func (m *StagingModel) theme() string { return themeName(m.cfg.Theme, m.dark) }
 
-// touching reports whether the key waits for a touch now: the wipe's, or
-// the registration's.
-func (m *StagingModel) touching() bool {
-	return m.step == sResetTouch || (m.step == sWork && m.phase == staging.PhaseTouch)
-}
-
 // Summary is what the run did, for the kiosk to say after the screen
 // closes: keys staged this run, the batch's counts, the manifest's paths.
 func (m *StagingModel) Summary() (staged int, b api.StagingBatch, manifest []string) {
-	return m.stagedN, m.batch, m.manifest
+	return m.s.StagedCount, m.s.Batch, m.s.Manifest
 }
 
 // Quitting reports whether the operator stopped (for the exit code).
-func (m *StagingModel) Quitting() bool { return m.quitting }
+func (m *StagingModel) Quitting() bool { return m.s.Quitting }
 
 // IdleStopped reports whether staging stopped because nobody was there.
 func (m *StagingModel) IdleStopped() bool { return m.idleStopped }
 
 // ManifestErr is why the manifest could not be written at the end, if
 // it could not: the kiosk says so after the screen is gone.
-func (m *StagingModel) ManifestErr() error { return m.manifestErr }
+func (m *StagingModel) ManifestErr() error { return m.s.ManifestErr }
 
 // Init reads the batch afresh and asks the terminal's background.
 func (m *StagingModel) Init() tea.Cmd {
@@ -190,14 +134,8 @@ func (m *StagingModel) tick() tea.Cmd {
 	return tea.Tick(time.Second, func(t time.Time) tea.Msg { return sTickMsg(t) })
 }
 
-// reload reads the batch, then goes on to the next pending person.
-func (m *StagingModel) reload() tea.Cmd {
-	m.reloading = true
-	return m.readBatch()
-}
-
 func (m *StagingModel) readBatch() tea.Cmd {
-	id := m.batch.ID
+	id := m.s.Batch.ID
 	return call(callTimeout, func(ctx context.Context) tea.Msg {
 		b, err := m.stager.Client.GetStagingBatch(ctx, id)
 		return sBatchMsg{b, err}
@@ -215,18 +153,18 @@ type stagingScreen interface {
 }
 
 // stagingScreens maps each staging step to its screen.
-var stagingScreens = map[sStep]stagingScreen{
-	sOverview:   stageOverviewStep{},
-	sPlug:       stagePlugStep{},
-	sNotEmpty:   stageNotEmptyStep{},
-	sResetPlug:  stageResetPlugStep{},
-	sResetTouch: stageResetTouchStep{},
-	sTypePIN:    stageTypePINStep{},
-	sWork:       stageWorkStep{},
-	sStaged:     stageStagedStep{},
-	sFailed:     stageFailedStep{},
-	sElsewhere:  stageElsewhereStep{},
-	sDone:       stageDoneStep{},
+var stagingScreens = map[staging.Step]stagingScreen{
+	staging.StepOverview:   stageOverviewStep{},
+	staging.StepPlug:       stagePlugStep{},
+	staging.StepNotEmpty:   stageNotEmptyStep{},
+	staging.StepResetPlug:  stageResetPlugStep{},
+	staging.StepResetTouch: stageResetTouchStep{},
+	staging.StepTypePIN:    stageTypePINStep{},
+	staging.StepWork:       stageWorkStep{},
+	staging.StepStaged:     stageStagedStep{},
+	staging.StepFailed:     stageFailedStep{},
+	staging.StepElsewhere:  stageElsewhereStep{},
+	staging.StepDone:       stageDoneStep{},
 }
 
 // Keys.
@@ -247,46 +185,41 @@ func (m *StagingModel) keyCancel() key.Binding {
 
 // bindings are the keys the help bar shows now; onKey acts on the same.
 func (m *StagingModel) bindings() []key.Binding {
-	if m.quitAsk {
+	if m.s.StopAsked {
 		return []key.Binding{m.bind("stage.help.stopYes", "y", "y"), m.bind("stage.help.stopNo", "n", "n", "esc")}
 	}
-	if m.skipAsk {
+	if m.s.SkipAsked {
 		return []key.Binding{m.bind("stage.help.skipYes", "y", "y"), m.bind("stage.help.stopNo", "n", "n", "esc")}
 	}
-	return append(stagingScreens[m.step].keys(m), m.keyQuit())
+	return append(stagingScreens[m.s.Step].keys(m), m.keyQuit())
 }
 
 // onKey answers the stop and skip questions, then Ctrl+C, then hands the
 // key to the step's screen (unless something is under way).
 func (m *StagingModel) onKey(k tea.KeyPressMsg) tea.Cmd {
-	if m.quitAsk {
+	if m.s.StopAsked {
 		switch k.String() {
 		case "y":
-			return m.stop()
+			return m.do(m.s.AnswerStop(true))
 		case "n", "esc":
-			m.quitAsk = false
+			m.s.AnswerStop(false)
 		}
 		return nil
 	}
-	if m.skipAsk {
+	if m.s.SkipAsked {
 		switch k.String() {
 		case "y":
-			m.skipAsk = false
-			return m.skip()
+			return m.do(m.s.AnswerSkip(true, m.skipWhy()))
 		case "n", "esc":
-			m.skipAsk = false
+			m.s.AnswerSkip(false, "")
 		}
 		return nil
 	}
 	if key.Matches(k, m.keyQuit()) {
-		if m.step == sDone || m.step == sOverview {
-			return m.stop()
-		}
-		m.quitAsk = true
+		return m.do(m.s.AskStop())
+	}
+	if m.s.Busy != staging.NotBusy {
 		return nil
 	}
-	if m.busy != "" {
-		return nil
-	}
-	return stagingScreens[m.step].update(m, k)
+	return stagingScreens[m.s.Step].update(m, k)
 }

@@ -11,13 +11,14 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
-	"github.com/tapkiosk/tapkiosk/flows"
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
-// The staging model's steps, driven by the messages its Cmds would send.
-// No Cmd is run here (they talk to tapd and the key; the e2e batch runs
-// them for real): each case checks where a message leads.
+// The staging screen's own part: its keys, what it draws, the key watch's
+// generations, the PIN fields and the idle clock. The station's rules
+// (which step follows which event) are tested in staging/station_test.go;
+// here the model is driven by the messages its Cmds would send, and no
+// Cmd is run (they talk to tapd and the key; the e2e batch runs them).
 
 func stagingAt(t *testing.T, pins string) *StagingModel {
 	t.Helper()
@@ -30,8 +31,10 @@ func stagingAt(t *testing.T, pins string) *StagingModel {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.step = sPlug
-	m.nextRow()
+	send(m, tea.KeyPressMsg{Code: tea.KeyEnter}) // the overview's Enter
+	if m.s.Step != staging.StepPlug {
+		t.Fatalf("Enter at the overview: %v", m.s.Step)
+	}
 	return m
 }
 
@@ -39,150 +42,114 @@ var vkey = fido.Key{Path: "virtual:k", Product: "Test key"}
 
 func send(m *StagingModel, msg tea.Msg) tea.Cmd { _, cmd := m.Update(msg); return cmd }
 
+// plugged plugs vkey in and reports its facts.
+func plugged(m *StagingModel, pinSet bool) {
+	send(m, sKeysMsg{gen: m.pollGen, keys: []fido.Key{vkey}})
+	send(m, sFactsMsg{info: fido.Info{PINSet: pinSet, ResidentKeys: true}})
+}
+
+// staged runs the person's Stage up to phase p, and ends it with err.
+func stagedTo(m *StagingModel, p staging.Phase, err error) {
+	plugged(m, false)
+	send(m, sPINMsg{pin: "482915"})
+	send(m, sEventMsg{msg: sPhaseMsg(p)})
+	send(m, sEventMsg{msg: sResultMsg{err: err}})
+}
+
+var (
+	ctrlS = tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}
+	ctrlW = tea.KeyPressMsg{Code: 'w', Mod: tea.ModCtrl}
+	yes   = tea.KeyPressMsg{Code: 'y', Text: "y"}
+	no    = tea.KeyPressMsg{Code: 'n', Text: "n"}
+	esc   = tea.KeyPressMsg{Code: tea.KeyEscape}
+	enter = tea.KeyPressMsg{Code: tea.KeyEnter}
+)
+
+func offers(m *StagingModel, k string) bool {
+	return slices.ContainsFunc(m.bindings(), func(b key.Binding) bool { return b.Help().Key == k })
+}
+
 func TestStagingOutdatedKeyLookIsDropped(t *testing.T) {
 	m := stagingAt(t, staging.RandomPINs)
 	old := m.pollGen
 	m.pollKeys(false) // a newer watch
 	send(m, sKeysMsg{gen: old, keys: []fido.Key{vkey}})
-	if m.busy != "" || m.key.Path != "" {
+	if m.busyText() != "" || m.s.Key.Path != "" {
 		t.Fatal("an outdated look at the keys was acted on")
 	}
-	send(m, sKeysMsg{gen: m.pollGen, keys: []fido.Key{vkey}})
-	if m.key.Path != vkey.Path || m.busy == "" {
+	if cmd := send(m, sKeysMsg{gen: m.pollGen, keys: []fido.Key{vkey}}); cmd == nil || m.s.Key.Path != vkey.Path || m.busyText() == "" {
 		t.Fatal("the current look was not acted on")
 	}
 }
 
-func TestStagingUnaskedBatchReadOnlyCounts(t *testing.T) {
-	m := stagingAt(t, staging.RandomPINs)
-	m.step, m.row = sWork, m.batch.Rows[0]
-	b := m.batch
-	b.RegisteredCount = 1
-	send(m, sBatchMsg{b: b})
-	if m.step != sWork || m.batch.RegisteredCount != 1 {
-		t.Fatalf("Init's batch read moved the run on: step %d", m.step)
-	}
-	// Between two people, tapd away: the failure says so, and Enter asks again.
-	m.reload()
-	send(m, sBatchMsg{err: api.ErrUnreachable})
-	if m.step != sFailed || m.row.ID != "" {
-		t.Fatalf("tapd away between people: step %d row %q", m.step, m.row.ID)
-	}
-	send(m, tea.KeyPressMsg{Code: tea.KeyEnter})
-	if !m.reloading {
-		t.Fatal("Enter did not ask tapd again")
-	}
-	send(m, sBatchMsg{b: m.batch})
-	if m.step != sPlug || m.row.ID != "r1" {
-		t.Fatalf("after tapd came back: step %d row %q", m.step, m.row.ID)
-	}
-}
-
-func TestStagingPINCheckOutcomes(t *testing.T) {
-	for _, c := range []struct {
-		err  error
-		want sStep
-	}{
-		{&fido.PINWrongError{RetriesLeft: 7}, sNotEmpty},
-		{fido.ErrPINAuthBlocked, sNotEmpty},
-		{fido.ErrKeyRemoved, sPlug},
-		{errors.New("the key answered nonsense"), sFailed},
-	} {
+// TestStagingEffectsBecomeCmds: every effect that asks for work gets a
+// Cmd (none is dropped on the way from the station to the screen).
+func TestStagingEffectsBecomeCmds(t *testing.T) {
+	for e := staging.DoWatchKeys; e <= staging.DoQuit; e++ {
+		if e == staging.DoCancel {
+			continue // cancels what runs; the running Cmd answers
+		}
 		m := stagingAt(t, staging.RandomPINs)
-		m.key, m.pin, m.busy = vkey, "482913", "checking"
-		cmd := send(m, sVerifiedMsg{c.err})
-		if m.step != c.want {
-			t.Errorf("VerifyPIN %v: step %d, want %d", c.err, m.step, c.want)
+		m.s.Key = vkey
+		cmd := m.do(e)
+		if cmd == nil {
+			t.Errorf("effect %d: no Cmd", e)
 		}
-		if c.want != sFailed && cmd == nil {
-			t.Errorf("VerifyPIN %v: no key watch, so Esc or a pull would go unnoticed", c.err)
+		if m.cancel != nil {
+			m.cancel()
 		}
-	}
-}
-
-func TestStagingResetReplugOnAnotherPath(t *testing.T) {
-	m := stagingAt(t, staging.RandomPINs)
-	m.key, m.step = vkey, sNotEmpty
-	send(m, tea.KeyPressMsg{Code: 'w', Mod: tea.ModCtrl})
-	if m.step != sResetPlug {
-		t.Fatalf("Ctrl+W: step %d", m.step)
-	}
-	send(m, sKeysMsg{gen: m.pollGen})
-	back := fido.Key{Path: "/dev/hidraw7"}
-	send(m, sKeysMsg{gen: m.pollGen, keys: []fido.Key{back}})
-	if m.step != sResetTouch || m.key.Path != back.Path {
-		t.Fatalf("the key back on another path: step %d key %q", m.step, m.key.Path)
-	}
-	m.cancel()
-}
-
-func TestStagingDoneElsewhereWaitsForTheKey(t *testing.T) {
-	m := stagingAt(t, staging.RandomPINs)
-	m.key, m.pin, m.step = vkey, "482913", sWork
-	done := &api.Error{Code: api.CodeStagingRowRegistered, Message: "ada@example.com has a key from this batch already"}
-	send(m, sEventMsg{msg: sResultMsg{err: done}})
-	if m.step != sElsewhere {
-		t.Fatalf("step %d", m.step)
-	}
-	send(m, sKeysMsg{gen: m.pollGen, keys: []fido.Key{vkey}})
-	if m.step != sElsewhere {
-		t.Fatal("went on with the key still in")
-	}
-	send(m, sKeysMsg{gen: m.pollGen})
-	if !m.reloading || m.pin != "" {
-		t.Fatalf("the key out: reloading %v, PIN kept %v", m.reloading, m.pin != "")
-	}
-	b := m.batch
-	b.Rows[0].State = api.StagingRegistered
-	send(m, sBatchMsg{b: b})
-	if m.step != sPlug || m.row.ID != "r2" || !errors.Is(m.problem, done) {
-		t.Fatalf("next person: step %d row %q problem %v", m.step, m.row.ID, m.problem)
-	}
-}
-
-func TestStagingStagedForgetsThePIN(t *testing.T) {
-	m := stagingAt(t, staging.RandomPINs)
-	m.key, m.pin, m.step = vkey, "482913", sWork
-	send(m, sEventMsg{msg: sResultMsg{res: staging.Result{Method: api.FIDO2Method{ID: "m1"}}}})
-	if m.step != sStaged || m.pin != "" {
-		t.Fatalf("staged: step %d, PIN kept %v", m.step, m.pin != "")
 	}
 }
 
 func TestStagingTypedPIN(t *testing.T) {
 	m := stagingAt(t, staging.TypedPINs)
-	m.key, m.step = vkey, sTypePIN
-	m.focusPIN(0)
+	plugged(m, false)
+	if m.s.Step != staging.StepTypePIN || !m.pin1.Focused() {
+		t.Fatalf("step %v, first field focused %v", m.s.Step, m.pin1.Focused())
+	}
 	typeText := func(s string) {
 		for _, r := range s {
 			send(m, tea.KeyPressMsg{Code: r, Text: string(r)})
 		}
 	}
-	enter := func() { send(m, tea.KeyPressMsg{Code: tea.KeyEnter}) }
 	typeText("135")
-	enter()
+	send(m, enter)
 	typeText("135")
-	enter()
-	if m.problem == nil || m.step != sTypePIN {
+	send(m, enter)
+	if m.s.Problem == nil || m.s.Step != staging.StepTypePIN {
 		t.Fatal("a 3-digit PIN was taken")
 	}
 	m.pin1.SetValue("123456")
 	m.pin2.SetValue("123457")
-	enter()
-	if !errors.Is(m.problem, flows.ErrPINsDiffer) || m.pin2.Value() != "" {
-		t.Fatalf("different PINs: %v", m.problem)
+	send(m, enter)
+	if !errors.Is(m.s.Problem, staging.ErrPINsDiffer) || m.pin2.Value() != "" || m.pin1.Value() == "" {
+		t.Fatalf("different PINs: %v, second field %q", m.s.Problem, m.pin2.Value())
 	}
-	m.pin2.SetValue("123456")
-	enter()
-	var weak errWeak
-	if !errors.As(m.problem, &weak) || m.step != sTypePIN {
-		t.Fatalf("a weak PIN went through at once: %v", m.problem)
+	typeText("123456")
+	send(m, enter)
+	var weak *staging.WeakPINError
+	if !errors.As(m.s.Problem, &weak) || !strings.Contains(m.Render(), m.t.S("stage.weak.sequence")) {
+		t.Fatalf("a weak PIN went through at once, or its reason is not shown: %v\n%s", m.s.Problem, m.Render())
 	}
-	enter() // the operator insists
-	if m.step != sWork || m.pin != "123456" || m.pin1.Value() != "" {
-		t.Fatalf("the second Enter: step %d", m.step)
+	send(m, enter) // the operator insists
+	if m.s.Step != staging.StepWork || m.s.PIN() != "123456" || m.pin1.Value() != "" || m.pin2.Value() != "" {
+		t.Fatalf("the second Enter: step %v", m.s.Step)
 	}
 	m.cancel()
+}
+
+// TestStagingPINFieldsEmptiedForNextPerson: a half-typed PIN does not
+// stay in the fields once the person is skipped.
+func TestStagingPINFieldsEmptiedForNextPerson(t *testing.T) {
+	m := stagingAt(t, staging.TypedPINs)
+	plugged(m, false)
+	m.pin1.SetValue("918273")
+	send(m, ctrlS)
+	send(m, yes)
+	send(m, sFailedMsg{})
+	if m.pin1.Value() != "" || m.pin2.Value() != "" || m.s.Row.ID != "" {
+		t.Fatalf("the skipped person's typed PIN is kept: %q", m.pin1.Value())
+	}
 }
 
 // TestStagingIdleStops: a station left alone stops (the batch goes on next
@@ -201,12 +168,13 @@ func TestStagingIdleStops(t *testing.T) {
 	if m.IdleStopped() {
 		t.Fatal("stopped although a key was plugged in 50 s ago")
 	}
-	m.step = sWork
+	send(m, sFactsMsg{info: fido.Info{ResidentKeys: true}})
+	send(m, sPINMsg{pin: "482915"})
 	tick(2 * time.Minute)
-	if m.IdleStopped() {
-		t.Fatal("stopped in the middle of a key")
+	if m.IdleStopped() || m.s.Step != staging.StepWork {
+		t.Fatalf("stopped in the middle of a key (%v)", m.s.Step)
 	}
-	m.step = sPlug
+	send(m, sEventMsg{msg: sResultMsg{err: fido.ErrKeyRemoved}})
 	tick(time.Second)
 	if !m.IdleStopped() || !m.Quitting() {
 		t.Fatal("a station left alone for over a minute did not stop")
@@ -214,26 +182,23 @@ func TestStagingIdleStops(t *testing.T) {
 }
 
 // TestStagingOwnedKeyIsNotWiped: a key found staged for someone (by its
-// serial) is named, and Ctrl+W does not wipe it.
+// serial) is named, and Ctrl+W is neither offered nor acts.
 func TestStagingOwnedKeyIsNotWiped(t *testing.T) {
 	m := stagingAt(t, staging.RandomPINs)
-	m.key = vkey
-	m.notEmpty(nil)
+	plugged(m, true)
+	if !offers(m, "ctrl+w") {
+		t.Fatal("the wipe is not offered for a key nobody was staged with")
+	}
 	send(m, sOwnerMsg{path: vkey.Path, owner: &staging.Owner{Row: api.StagingRow{UserPrincipalName: "grace@example.com", DisplayName: "Grace"}, Batch: "new-hires"}})
-	for _, b := range m.bindings() {
-		if b.Help().Key == "ctrl+w" {
-			t.Fatal("the wipe is offered for a key staged for Grace")
-		}
+	if offers(m, "ctrl+w") {
+		t.Fatal("the wipe is offered for a key staged for Grace")
 	}
-	send(m, tea.KeyPressMsg{Code: 'w', Mod: tea.ModCtrl})
-	if m.step != sNotEmpty {
-		t.Fatalf("Ctrl+W on Grace's key: step %d", m.step)
+	if out := m.Render(); !strings.Contains(out, "Grace") || !strings.Contains(out, "new-hires") {
+		t.Fatalf("the key's owner is not named:\n%s", out)
 	}
-	// An answer about a key that has gone since is ignored.
-	m.owner = nil
-	send(m, sOwnerMsg{path: "virtual:other", owner: &staging.Owner{}})
-	if m.owner != nil {
-		t.Fatal("an answer about another key was taken")
+	send(m, ctrlW)
+	if m.s.Step != staging.StepNotEmpty {
+		t.Fatalf("Ctrl+W on Grace's key: step %v", m.s.Step)
 	}
 }
 
@@ -241,84 +206,89 @@ func TestStagingOwnedKeyIsNotWiped(t *testing.T) {
 // removed is named as whose it was, and Ctrl+W wipes it.
 func TestStagingReleasedKeyIsWiped(t *testing.T) {
 	m := stagingAt(t, staging.RandomPINs)
-	m.key = vkey
-	m.notEmpty(nil)
+	plugged(m, true)
 	send(m, sOwnerMsg{path: vkey.Path, owner: &staging.Owner{Row: api.StagingRow{UserPrincipalName: "eve@example.com", DisplayName: "Eve", State: api.StagingRemoved}, Batch: "north"}})
 	if out := m.Render(); !strings.Contains(out, "This key was Eve's, staged in batch north.") || !strings.Contains(out, "Its registration for eve@example.com has been removed") {
 		t.Fatalf("screen:\n%s", out)
 	}
-	if !slices.ContainsFunc(m.bindings(), func(b key.Binding) bool { return b.Help().Key == "ctrl+w" }) {
+	if !offers(m, "ctrl+w") {
 		t.Fatal("the wipe is not offered for a key whose registration is gone")
 	}
-	send(m, tea.KeyPressMsg{Code: 'w', Mod: tea.ModCtrl})
-	if m.step != sResetPlug {
-		t.Fatalf("Ctrl+W on a released key: step %d", m.step)
+	send(m, ctrlW)
+	if m.s.Step != staging.StepResetPlug || !offers(m, "esc") {
+		t.Fatalf("Ctrl+W on a released key: step %v", m.s.Step)
 	}
 }
 
-// TestStagingSkipAsks: Ctrl+S asks before a person is marked not staged.
+// TestStagingSkipAsks: Ctrl+S asks before a person is marked not staged;
+// n takes it back, y marks them.
 func TestStagingSkipAsks(t *testing.T) {
 	m := stagingAt(t, staging.RandomPINs)
-	ctrlS := tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}
 	send(m, ctrlS)
-	if !m.skipAsk || m.busy != "" {
-		t.Fatal("Ctrl+S did not ask")
+	if !m.s.SkipAsked || !offers(m, "y") || !strings.Contains(m.Render(), "Ada") {
+		t.Fatalf("Ctrl+S did not ask:\n%s", m.Render())
 	}
-	send(m, tea.KeyPressMsg{Code: 'n', Text: "n"})
-	if m.skipAsk || m.busy != "" {
+	send(m, no)
+	if m.s.SkipAsked || m.busyText() != "" {
 		t.Fatal("n did not take the question back")
 	}
 	send(m, ctrlS)
-	if cmd := send(m, tea.KeyPressMsg{Code: 'y', Text: "y"}); cmd == nil || m.busy == "" {
+	if cmd := send(m, yes); cmd == nil || m.busyText() == "" {
 		t.Fatal("y did not skip")
 	}
 }
 
-// TestStagingSkipWipesKeyWithPIN: a person skipped after their PIN
-// reached their key is marked only once the key is wiped, after the
-// operator was told so; Esc during the wipe takes the skip back.
+// TestStagingSkipWipesKeyWithPIN: the question says the key is wiped
+// first when the person's PIN reached it, and the row gets the problem
+// the operator saw as its reason.
 func TestStagingSkipWipesKeyWithPIN(t *testing.T) {
 	m := stagingAt(t, staging.RandomPINs)
-	m.key, m.pin = vkey, "482915"
-	send(m, sEventMsg{msg: sPhaseMsg(staging.PhaseMinLength)}) // the PIN phase is over
-	m.step, m.problem = sFailed, fido.ErrTouchTimeout
-	ctrlS, yes := tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl}, tea.KeyPressMsg{Code: 'y', Text: "y"}
+	stagedTo(m, staging.PhaseMinLength, fido.ErrTouchTimeout)
 	send(m, ctrlS)
 	if out := m.Render(); !strings.Contains(out, "wiped first") {
 		t.Fatalf("the question does not say the key is wiped:\n%s", out)
 	}
+	want := m.explain(fido.ErrTouchTimeout)
 	send(m, yes)
-	if m.step != sResetPlug || m.busy != "" || !m.skipWipe {
-		t.Fatalf("y with a PIN on the key: step %d, busy %q", m.step, m.busy)
+	if m.s.Step != staging.StepResetPlug || m.busyText() != "" {
+		t.Fatalf("y with a PIN on the key: step %v, busy %q", m.s.Step, m.busyText())
 	}
-	send(m, tea.KeyPressMsg{Code: tea.KeyEscape})
-	if m.skipWipe {
-		t.Fatal("Esc did not take the skip back")
-	}
-	// Again, through to the wipe's end: then the row is marked, with the
-	// problem the operator saw as the reason.
-	m.step, m.problem = sFailed, fido.ErrTouchTimeout
-	send(m, ctrlS)
-	send(m, yes)
-	if cmd := send(m, sResetMsg{}); cmd == nil || m.busy == "" || m.pinOnKey || m.skipWipe {
-		t.Fatalf("the wipe's end did not mark the row: busy %q", m.busy)
-	}
-	if m.skipReason == "" || m.skipReason == m.t.S("stage.skipped") || m.row.ID == "" {
-		t.Fatalf("the row or its reason was forgotten before it was marked: %q", m.skipReason)
+	send(m, sKeysMsg{gen: m.pollGen})
+	send(m, sKeysMsg{gen: m.pollGen, keys: []fido.Key{vkey}})
+	if cmd := send(m, sResetMsg{}); cmd == nil || m.busyText() == "" || m.s.SkipReason != want {
+		t.Fatalf("the wipe's end did not mark the row with %q: busy %q, reason %q", want, m.busyText(), m.s.SkipReason)
 	}
 }
 
 // TestStagingSkipWithoutPINMarksAtOnce: no PIN on the key, no wipe.
 func TestStagingSkipWithoutPINMarksAtOnce(t *testing.T) {
 	m := stagingAt(t, staging.RandomPINs)
-	m.key = vkey
-	send(m, sEventMsg{msg: sPhaseMsg(staging.PhaseLetter)})
-	m.step = sFailed
-	send(m, tea.KeyPressMsg{Code: 's', Mod: tea.ModCtrl})
+	stagedTo(m, staging.PhaseLetter, fido.ErrTouchTimeout)
+	send(m, ctrlS)
 	if out := m.Render(); strings.Contains(out, "wiped first") {
 		t.Fatalf("a wipe is announced for a key without the PIN:\n%s", out)
 	}
-	if cmd := send(m, tea.KeyPressMsg{Code: 'y', Text: "y"}); cmd == nil || m.busy == "" || m.step == sResetPlug {
-		t.Fatalf("step %d busy %q", m.step, m.busy)
+	if cmd := send(m, yes); cmd == nil || m.busyText() == "" || m.s.Step == staging.StepResetPlug {
+		t.Fatalf("step %v busy %q", m.s.Step, m.busyText())
+	}
+}
+
+// TestStagingStopAsks: Ctrl+C asks mid-batch; y stops and forgets the
+// PIN.
+func TestStagingStopAsks(t *testing.T) {
+	m := stagingAt(t, staging.RandomPINs)
+	plugged(m, false)
+	send(m, sPINMsg{pin: "482915"})
+	send(m, tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+	if !m.s.StopAsked || !strings.Contains(m.Render(), m.t.S("stage.stopTitle")) {
+		t.Fatalf("Ctrl+C did not ask:\n%s", m.Render())
+	}
+	send(m, esc)
+	if m.s.StopAsked || m.Quitting() {
+		t.Fatal("Esc did not take the question back")
+	}
+	send(m, tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl})
+	if cmd := send(m, yes); cmd == nil || !m.Quitting() || m.s.PIN() != "" {
+		t.Fatal("y did not stop")
 	}
 }

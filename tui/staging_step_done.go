@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"context"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -17,7 +16,7 @@ func (stageDoneStep) keys(m *StagingModel) []key.Binding {
 
 func (stageDoneStep) update(m *StagingModel, k tea.KeyPressMsg) tea.Cmd {
 	if k.String() == "enter" {
-		return m.stop()
+		return m.do(m.s.Stop())
 	}
 	return nil
 }
@@ -25,44 +24,19 @@ func (stageDoneStep) update(m *StagingModel, k tea.KeyPressMsg) tea.Cmd {
 func (stageDoneStep) view(m *StagingModel, w int) string { return m.doneView(w) }
 
 func (m *StagingModel) doneView(w int) string {
-	st, t, b := m.st, m.t, m.batch
+	st, t, b := m.st, m.t, m.s.Batch
 	lines := []string{para(st.title, t.S("stage.doneTitle", Clean(b.Name, 60)), w), t.S("stage.batchCounts", b.PendingCount, b.RegisteredCount, b.FailedCount)}
 	if b.PendingCount > 0 {
 		lines = append(lines, para(st.hint, t.S("stage.busyElsewhere"), w))
 	}
-	for _, p := range m.manifest {
+	for _, p := range m.s.Manifest {
 		lines = append(lines, para(st.body, t.S("stage.manifest", Clean(p, 400)), w)) // wrapped, never cut: it is where to look
 	}
-	if len(m.manifest) == 0 && m.cfg.Manifest == "" {
+	if len(m.s.Manifest) == 0 && m.cfg.Manifest == "" {
 		lines = append(lines, para(st.hint, t.S("stage.exportHint", Clean(b.Name, 60)), w))
 	}
 	if b.FailedCount > 0 {
 		lines = append(lines, "", para(st.body, t.S("stage.failedHint"), w))
 	}
 	return strings.Join(lines, "\n")
-}
-
-func (m *StagingModel) writeManifest() tea.Cmd {
-	if m.cfg.Manifest == "" {
-		if m.quitting {
-			return tea.Quit
-		}
-		return nil
-	}
-	m.busy = m.t.S("stage.writingManifest")
-	return call(callTimeout, func(ctx context.Context) tea.Msg {
-		paths, err := m.stager.WriteManifest(ctx, m.cfg.Manifest)
-		return sManifestMsg{paths, err}
-	})
-}
-
-// stop ends the run: cancels what runs, forgets the PIN, writes the
-// manifest of what is done so far, and quits.
-func (m *StagingModel) stop() tea.Cmd {
-	if m.cancel != nil {
-		m.cancel()
-	}
-	m.endRow()
-	m.quitAsk, m.quitting = false, true
-	return m.writeManifest()
 }

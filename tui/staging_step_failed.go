@@ -16,22 +16,17 @@ func (stageFailedStep) keys(m *StagingModel) []key.Binding {
 func (stageFailedStep) update(m *StagingModel, k tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(k, m.keyRetry()):
-		if m.row.ID == "" {
-			m.problem = nil
-			return m.reload()
-		}
-		m.problem, m.step = nil, sPlug
-		return m.pollKeys(true)
+		return m.do(m.s.Retry())
 	case key.Matches(k, m.keySkip()):
-		return m.askSkip()
+		m.s.AskSkip()
 	}
 	return nil
 }
 
 func (stageFailedStep) view(m *StagingModel, w int) string {
 	st, t := m.st, m.t
-	if m.row.ID == "" { // between two people: tapd did not answer
-		return para(st.title, t.S("stage.batch", Clean(m.batch.Name, 60)), w)
+	if m.s.Row.ID == "" { // between two people: tapd did not answer
+		return para(st.title, t.S("stage.batch", Clean(m.s.Batch.Name, 60)), w)
 	}
 	return m.who(w) + "\n" + para(st.title, t.S("stage.failedTitle"), w)
 }

@@ -14,7 +14,7 @@ import (
 type stageNotEmptyStep struct{}
 
 func (stageNotEmptyStep) keys(m *StagingModel) []key.Binding {
-	if m.owner.Holds() {
+	if !m.s.MayWipe() {
 		return []key.Binding{m.keyOther(), m.keySkip()} // not theirs to wipe here
 	}
 	return []key.Binding{m.keyWipe(), m.keyOther(), m.keySkip()}
@@ -22,14 +22,12 @@ func (stageNotEmptyStep) keys(m *StagingModel) []key.Binding {
 
 func (stageNotEmptyStep) update(m *StagingModel, k tea.KeyPressMsg) tea.Cmd {
 	switch {
-	case key.Matches(k, m.keyWipe()) && !m.owner.Holds():
-		m.step, m.problem, m.keyGone = sResetPlug, nil, false
-		return m.pollKeys(false)
+	case key.Matches(k, m.keyWipe()):
+		return m.do(m.s.Wipe())
 	case key.Matches(k, m.keyOther()):
-		m.problem = errOtherKey
-		return nil // the key watch waits for it to leave
+		m.s.OtherKey() // the key watch waits for it to leave
 	case key.Matches(k, m.keySkip()):
-		return m.askSkip()
+		m.s.AskSkip()
 	}
 	return nil
 }
@@ -38,11 +36,11 @@ func (stageNotEmptyStep) view(m *StagingModel, w int) string {
 	st, t := m.st, m.t
 	title := t.S("stage.notEmptyTitle")
 	var ne *staging.NotEmptyError
-	if errors.As(m.problem, &ne) {
+	if errors.As(m.s.Problem, &ne) {
 		title = t.S("stage.notEmptyPasskeys", ne.Passkeys)
 	}
 	body := t.S("stage.notEmptyBody")
-	if o := m.owner; o != nil {
+	if o := m.s.Owner; o != nil {
 		name := Clean(o.Row.DisplayName, 50)
 		if name == "" {
 			name = Clean(o.Row.UserPrincipalName, 60)
@@ -57,15 +55,11 @@ func (stageNotEmptyStep) view(m *StagingModel, w int) string {
 	return m.who(w) + "\n" + para(st.title, title, w) + "\n" + para(st.body, body, w)
 }
 
-var errOtherKey = errors.New("unplug this key and plug in another")
-
-// notEmpty asks whether to wipe the key, and looks for it among the keys
-// already staged (by its serial number, when it shows one): a key staged
-// for someone is theirs, and the wipe is not offered.
-func (m *StagingModel) notEmpty(problem error) tea.Cmd {
-	m.step, m.problem, m.owner = sNotEmpty, problem, nil
-	path := m.key.Path
-	find := call(callTimeout, func(ctx context.Context) tea.Msg {
+// findOwner looks for the key among the keys already staged, by its
+// serial number when it shows one (staging.Station.OwnerFound).
+func (m *StagingModel) findOwner() tea.Cmd {
+	path := m.s.Key.Path
+	return call(callTimeout, func(ctx context.Context) tea.Msg {
 		serial := m.stager.SerialOf(path)
 		if serial == "" {
 			return nil
@@ -73,5 +67,4 @@ func (m *StagingModel) notEmpty(problem error) tea.Cmd {
 		o, err := m.stager.FindBySerial(ctx, serial)
 		return sOwnerMsg{path, o, err}
 	})
-	return tea.Batch(m.pollKeys(false), find)
 }

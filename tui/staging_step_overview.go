@@ -16,8 +16,7 @@ func (stageOverviewStep) keys(m *StagingModel) []key.Binding { return []key.Bind
 
 func (stageOverviewStep) update(m *StagingModel, k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keyStart()) {
-		m.step = sPlug
-		return m.nextRow()
+		return m.do(m.s.Begin())
 	}
 	return nil
 }
@@ -25,7 +24,7 @@ func (stageOverviewStep) update(m *StagingModel, k tea.KeyPressMsg) tea.Cmd {
 func (stageOverviewStep) view(m *StagingModel, w int) string { return m.overview(w) }
 
 func (m *StagingModel) overview(w int) string {
-	st, t, o, b := m.st, m.t, m.stager.Opts, m.batch
+	st, t, o, b := m.st, m.t, m.stager.Opts, m.s.Batch
 	lines := []string{
 		para(st.title, t.S("stage.batch", Clean(b.Name, 60)), w),
 		t.S("stage.batchCounts", b.PendingCount, b.RegisteredCount, b.FailedCount),

@@ -1,10 +1,10 @@
 package tui
 
 import (
+	"errors"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-	"github.com/tapkiosk/tapkiosk/fido"
-	"github.com/tapkiosk/tapkiosk/flows"
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
@@ -17,31 +17,16 @@ func (stageTypePINStep) keys(m *StagingModel) []key.Binding {
 
 func (stageTypePINStep) update(m *StagingModel, k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keySkip()) {
-		return m.askSkip()
+		m.s.AskSkip()
+		return nil
 	}
 	return m.typePIN(k)
 }
 
 func (stageTypePINStep) view(m *StagingModel, w int) string {
 	st, t := m.st, m.t
-	return m.who(w) + "\n" + para(st.body, t.S("stage.typePIN", max(m.info.MinPINLength, m.stager.Opts.MinPINLength)), w) + "\n\n" +
+	return m.who(w) + "\n" + para(st.body, t.S("stage.typePIN", m.s.MinPINLength()), w) + "\n\n" +
 		t.S("pin.new.first") + "\n" + m.pin1.View() + "\n" + t.S("pin.new.again") + "\n" + m.pin2.View()
-}
-
-// choosePIN draws the person's PIN, or asks the operator for it.
-func (m *StagingModel) choosePIN() tea.Cmd {
-	o := m.stager.Opts
-	if o.PINs == staging.TypedPINs {
-		if m.pin != "" {
-			return m.startStage(false)
-		}
-		m.step, m.pinField = sTypePIN, 0
-		return m.pin1.Focus()
-	}
-	if m.pin == "" {
-		return func() tea.Msg { pin, err := staging.RandomPIN(o.PINLength, o.Alphabet); return sPINMsg{pin, err} }
-	}
-	return m.startStage(false)
 }
 
 // typePIN handles the operator's typing of a PIN: two fields, then
@@ -67,7 +52,7 @@ func (m *StagingModel) typePIN(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	*f, cmd = f.Update(msg)
 	if f.Value() != before {
-		m.problem, m.weakOK = nil, false
+		m.s.PINEdited()
 	}
 	return cmd
 }
@@ -82,30 +67,17 @@ func (m *StagingModel) focusPIN(i int) tea.Cmd {
 	return m.pin2.Focus()
 }
 
-// errWeak is a typed PIN staging.Weak finds easy to guess.
-type errWeak struct{ why string }
-
-func (e errWeak) Error() string { return "weak PIN: " + e.why }
-
+// pinTyped hands the two fields to the station, which judges them.
 func (m *StagingModel) pinTyped() tea.Cmd {
-	p1, p2 := m.pin1.Value(), m.pin2.Value()
-	min := max(m.info.MinPINLength, m.stager.Opts.MinPINLength)
-	weak := staging.Weak(p1)
-	switch err := fido.CheckPIN(p1, min); {
-	case err != nil:
-		m.problem = err
-	case p1 != p2:
-		m.problem = flows.ErrPINsDiffer
-		m.pin2.Reset()
-	case weak != "" && !m.weakOK:
-		m.problem, m.weakOK = errWeak{weak}, true
-	default:
-		m.pin = p1
+	e := m.s.PINTyped(m.pin1.Value(), m.pin2.Value())
+	switch {
+	case e == staging.DoStage:
 		m.pin1.Reset()
 		m.pin2.Reset()
 		m.pin1.Blur()
 		m.pin2.Blur()
-		return m.startStage(false)
+	case errors.Is(m.s.Problem, staging.ErrPINsDiffer):
+		m.pin2.Reset()
 	}
-	return nil
+	return m.do(e)
 }

@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"context"
 	"errors"
 
 	"charm.land/bubbles/v2/key"
@@ -10,14 +9,14 @@ import (
 )
 
 // stagePlugStep waits for the key of the person named: one key, then its
-// facts are read (factsRead says what follows).
+// facts are read (staging.Station.FactsRead says what follows).
 type stagePlugStep struct{}
 
 func (stagePlugStep) keys(m *StagingModel) []key.Binding { return []key.Binding{m.keySkip()} }
 
 func (stagePlugStep) update(m *StagingModel, k tea.KeyPressMsg) tea.Cmd {
 	if key.Matches(k, m.keySkip()) {
-		return m.askSkip()
+		m.s.AskSkip()
 	}
 	return nil
 }
@@ -25,32 +24,11 @@ func (stagePlugStep) update(m *StagingModel, k tea.KeyPressMsg) tea.Cmd {
 func (stagePlugStep) view(m *StagingModel, w int) string {
 	st, t := m.st, m.t
 	out := m.who(w) + "\n"
-	if m.busy == "" {
-		if !errors.Is(m.problem, fido.ErrKeyRemoved) { // the problem says to plug it back
+	if m.busyText() == "" {
+		if !errors.Is(m.s.Problem, fido.ErrKeyRemoved) { // the problem says to plug it back
 			out += para(st.body, t.S("stage.plug"), w) + "\n"
 		}
 		out += st.hint.Render(t.S("key.waiting"))
 	}
 	return out
-}
-
-func (m *StagingModel) factsRead(msg sFactsMsg) tea.Cmd {
-	m.busy = ""
-	if msg.err != nil {
-		m.problem = msg.err
-		m.step = sFailed
-		return nil
-	}
-	m.info = msg.info
-	switch {
-	case msg.info.PINSet && m.pin != "":
-		// Most likely this person's key, back after it was pulled: their
-		// PIN is on it already. VerifyPIN tells (and costs one try if not).
-		m.busy = m.t.S("stage.checkingPIN")
-		path, pin := m.key.Path, m.pin
-		return call(callTimeout, func(ctx context.Context) tea.Msg { return sVerifiedMsg{fido.VerifyPIN(ctx, path, pin)} })
-	case msg.info.PINSet:
-		return m.notEmpty(nil)
-	}
-	return m.choosePIN()
 }

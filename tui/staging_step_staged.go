@@ -20,7 +20,7 @@ func (stageStagedStep) update(*StagingModel, tea.KeyPressMsg) tea.Cmd { return n
 func (stageStagedStep) view(m *StagingModel, w int) string { return m.who(w) + "\n" + m.stagedView(w) }
 
 func (m *StagingModel) stagedView(w int) string {
-	st, t, r := m.st, m.t, m.result
+	st, t, r := m.st, m.t, m.s.Result
 	model := Clean(r.Method.Model, 40)
 	lines := []string{st.ok.Render("✓ " + t.S("stage.staged")), t.S("stage.stagedKey", Clean(r.Method.DisplayName, 64), model)}
 	if r.Serial != "" {

@@ -27,8 +27,8 @@ func TestStagingLiveAtOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m.row, m.pos, m.step, m.width, m.height = b.Rows[0], 1, sStaged, 80, 24
-			m.result = staging.Result{Method: api.FIDO2Method{DisplayName: "Ada's key", Model: "YubiKey 5"}}
+			m.s.Row, m.s.Pos, m.s.Step, m.width, m.height = b.Rows[0], 1, staging.StepStaged, 80, 24
+			m.s.Result = staging.Result{Method: api.FIDO2Method{DisplayName: "Ada's key", Model: "YubiKey 5"}}
 			out := strings.Join(strings.Fields(ansi.Strip(m.Render())), " ")
 			want := strings.Join(strings.Fields(m.t.S("stage.liveAtOnce")), " ")
 			if strings.Contains(out, want) != live {
@@ -55,29 +55,29 @@ func TestStagingScreens(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m.row, m.pos = b.Rows[0], 1
-			m.result = staging.Result{Method: api.FIDO2Method{DisplayName: "YubiKey 5 2026-12-01", Model: "YubiKey 5"}, Serial: "123", Letter: "/var/lib/tapkiosk/letters/ada_at_example.com.pdf",
+			m.s.Row, m.s.Pos = b.Rows[0], 1
+			m.s.Result = staging.Result{Method: api.FIDO2Method{DisplayName: "YubiKey 5 2026-12-01", Model: "YubiKey 5"}, Serial: "123", Letter: "/var/lib/tapkiosk/letters/ada_at_example.com.pdf",
 				ChangeForced: true, Warnings: []error{staging.ErrNoAuthnrCfg, errors.New("x")}}
 			if manifest != "" {
-				m.manifest = []string{"/tmp/out/north-manifest.csv"}
+				m.s.Manifest = []string{"/tmp/out/north-manifest.csv"}
 			}
-			for step := sOverview; step <= sDone; step++ {
-				for _, problem := range []error{nil, fido.ErrKeyRemoved, errOtherKey, errWeak{staging.WeakDate}, &api.Error{Code: api.CodeStagingRowRegistered, Message: "ada has a key"}} {
+			for step := staging.StepOverview; step <= staging.StepDone; step++ {
+				for _, problem := range []error{nil, fido.ErrKeyRemoved, staging.ErrOtherKey, &staging.WeakPINError{Why: staging.WeakDate}, &api.Error{Code: api.CodeStagingRowRegistered, Message: "ada has a key"}} {
 					for _, size := range [][2]int{{80, 24}, {60, 20}} {
-						m.step, m.problem, m.width, m.height = step, problem, size[0], size[1]
-						m.phase = staging.PhaseTouch // the touch box shows in sWork
-						m.quitAsk = problem == errOtherKey && step == sWork
-						m.skipAsk = problem == fido.ErrKeyRemoved && step == sPlug
+						m.s.Step, m.s.Problem, m.width, m.height = step, problem, size[0], size[1]
+						m.s.Phase = staging.PhaseTouch // the touch box shows in StepWork
+						m.s.StopAsked = problem == staging.ErrOtherKey && step == staging.StepWork
+						m.s.SkipAsked = problem == fido.ErrKeyRemoved && step == staging.StepPlug
 						out := m.Render()
 						if k := keyLike.FindString(out); k != "" {
-							t.Errorf("%s %s step %d: %q shows untranslated:\n%s", lang, pins, step, k, out)
+							t.Errorf("%s %s step %v: %q shows untranslated:\n%s", lang, pins, step, k, out)
 						}
 						if strings.Contains(out, "\x07") || strings.Contains(out, "owned") || strings.Contains(out, "[31m") {
-							t.Errorf("%s step %d: an escape reached the screen", lang, step)
+							t.Errorf("%s step %v: an escape reached the screen", lang, step)
 						}
 						for _, l := range strings.Split(out, "\n") {
 							if w := ansi.StringWidth(l); w > size[0] {
-								t.Errorf("%s step %d at %dx%d: a line of %d: %q", lang, step, size[0], size[1], w, l)
+								t.Errorf("%s step %v at %dx%d: a line of %d: %q", lang, step, size[0], size[1], w, l)
 							}
 						}
 					}

@@ -2,8 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
-	"slices"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -12,8 +10,8 @@ import (
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
-// The staging model's messages and what each changes: the batch read,
-// the key watch, the running Stage's events, the wipe, the skip.
+// The staging model's messages, each reported to the station
+// (staging.Station), and do, which turns the station's effects into Cmds.
 
 type (
 	sBatchMsg struct {
@@ -68,187 +66,132 @@ func (m *StagingModel) pollKeys(now bool) tea.Cmd {
 	return tea.Tick(m.cfg.KeyPoll, func(time.Time) tea.Msg { return look() })
 }
 
-// Update routes one message; it changes state and returns Cmds.
+// Update routes one message: the station judges it, and its effect
+// becomes a Cmd (do). The PIN fields are emptied when the person changes.
 func (m *StagingModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	if m.s.Row.ID != m.pinRow {
+		m.pinRow, m.pinField = m.s.Row.ID, 0
+		m.pin1.Reset()
+		m.pin2.Reset()
+	}
+	return m, cmd
+}
+
+func (m *StagingModel) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		return m, nil
 	case tea.BackgroundColorMsg:
 		m.dark = msg.IsDark()
 		m.st = newStyles(m.theme(), m.dark)
-		return m, nil
 	case sTickMsg:
-		if m.step != sWork && m.step != sResetTouch && !m.quitting && m.cfg.Now().Sub(m.lastActivity) >= m.cfg.Idle {
+		if m.s.IdleCounts() && m.cfg.Now().Sub(m.lastActivity) >= m.cfg.Idle {
 			m.idleStopped = true
-			return m, m.stop()
+			return m.do(m.s.Stop())
 		}
-		return m, m.tick()
+		return m.tick()
 	case tea.KeyPressMsg:
 		m.lastActivity = m.cfg.Now()
-		return m, m.onKey(msg)
+		return m.onKey(msg)
 	case tea.PasteMsg:
-		if m.step == sTypePIN {
-			return m, m.typePIN(msg)
+		if m.s.Step == staging.StepTypePIN {
+			return m.typePIN(msg)
 		}
-		return m, nil
 	case sBatchMsg:
-		return m, m.batchRead(msg)
+		return m.do(m.s.BatchRead(msg.b, msg.err))
 	case sKeysMsg:
 		if msg.gen != m.pollGen {
-			return m, nil // outdated by a newer watch
+			return nil // outdated by a newer watch
 		}
 		if len(msg.keys) != m.keysNow {
 			m.keysNow, m.lastActivity = len(msg.keys), m.cfg.Now()
 		}
-		return m, m.keysSeen(msg)
+		return m.do(m.s.KeysSeen(msg.keys, msg.err))
 	case sPINMsg:
-		if msg.err != nil {
-			m.step, m.problem = sFailed, msg.err
-			return m, nil
-		}
-		m.pin = msg.pin
-		return m, m.startStage(false)
+		return m.do(m.s.PINDrawn(msg.pin, msg.err))
 	case sFactsMsg:
-		return m, m.factsRead(msg)
+		return m.do(m.s.FactsRead(msg.info, msg.err))
 	case sVerifiedMsg:
-		m.busy = ""
-		var wrong *fido.PINWrongError
-		switch {
-		case msg.err == nil:
-			m.pinOnKey = true
-			return m, m.startStage(true)
-		case errors.As(msg.err, &wrong), errors.Is(msg.err, fido.ErrPINBlocked), errors.Is(msg.err, fido.ErrPINAuthBlocked):
-			// Not this person's PIN after all (another key): the key
-			// must be wiped to be staged.
-			return m, m.notEmpty(nil)
-		case errors.Is(msg.err, fido.ErrKeyRemoved):
-			m.step, m.problem = sPlug, msg.err
-		default:
-			m.step, m.problem = sFailed, msg.err
-			return m, nil
-		}
-		return m, m.pollKeys(false)
+		return m.do(m.s.PINChecked(msg.err))
 	case sResetMsg:
 		m.cancel = nil
-		return m, m.resetDone(msg.err)
+		return m.do(m.s.ResetDone(msg.err))
 	case sEventMsg:
-		return m, m.stageEvent(msg)
+		return m.stageEvent(msg)
 	case sOwnerMsg:
-		if m.step == sNotEmpty && msg.path == m.key.Path && msg.err == nil {
-			m.owner = msg.owner
-		}
-		return m, nil
+		m.s.OwnerFound(msg.path, msg.owner, msg.err)
 	case sFailedMsg:
-		m.busy = ""
-		if msg.err != nil {
-			m.problem = msg.err
-			return m, nil
-		}
-		m.endRow()
-		return m, m.reload()
+		return m.do(m.s.Marked(msg.err))
 	case sManifestMsg:
-		m.busy = ""
-		m.manifest, m.problem, m.manifestErr = msg.paths, msg.err, msg.err
-		if m.quitting {
-			return m, tea.Quit
-		}
-		return m, nil
+		return m.do(m.s.ManifestWritten(msg.paths, msg.err))
 	}
-	return m, nil
+	return nil
 }
 
-func (m *StagingModel) batchRead(msg sBatchMsg) tea.Cmd {
-	m.busy = ""
-	next := m.reloading
-	m.reloading = false
-	if msg.err != nil {
-		if next {
-			// tapd out of reach between two people: say so, and Enter
-			// asks again (sFailed with no row).
-			m.step, m.problem, m.row = sFailed, msg.err, api.StagingRow{}
-		}
-		return nil
+// do turns the station's effect into the Cmd that performs it. Once the
+// run is stopping, whatever still runs is cancelled first.
+func (m *StagingModel) do(e staging.Effect) tea.Cmd {
+	if m.s.Quitting && m.cancel != nil {
+		m.cancel()
+		m.cancel = nil
 	}
-	m.batch = msg.b
-	if !next {
-		return nil
-	}
-	return m.nextRow()
-}
-
-// nextRow goes to the batch's next pending person, or to the end.
-func (m *StagingModel) nextRow() tea.Cmd {
-	row, pos, ok := staging.Next(m.batch, m.skipped)
-	if !ok {
-		m.step = sDone
-		return m.writeManifest()
-	}
-	m.row, m.pos, m.step, m.problem = row, pos, sPlug, m.notice
-	m.notice = nil
-	return m.pollKeys(true)
-}
-
-// endRow forgets everything of the person whose key is done: their PIN
-// above all.
-func (m *StagingModel) endRow() {
-	m.pin, m.weakOK, m.pinField = "", false, 0
-	m.pin1.Reset()
-	m.pin2.Reset()
-	m.result, m.problem, m.row = staging.Result{}, nil, api.StagingRow{}
-	m.pinOnKey, m.skipWipe, m.skipReason = false, false, ""
-}
-
-func (m *StagingModel) keysSeen(msg sKeysMsg) tea.Cmd {
-	if msg.err != nil {
+	s := m.s
+	switch e {
+	case staging.DoWatchKeys:
 		return m.pollKeys(false)
-	}
-	switch m.step {
-	case sPlug:
-		if len(msg.keys) != 1 || m.busy != "" {
-			if len(msg.keys) > 1 {
-				m.problem = fido.ErrSeveralKeys
-			} else if errors.Is(m.problem, fido.ErrSeveralKeys) {
-				m.problem = nil
-			}
-			return m.pollKeys(false)
-		}
-		m.key = msg.keys[0]
-		m.busy = m.t.S("key.reading")
-		path := m.key.Path
+	case staging.DoLookNow:
+		return m.pollKeys(true)
+	case staging.DoReadFacts:
+		path := s.Key.Path
 		return func() tea.Msg { info, err := fido.GetInfo(path); return sFactsMsg{info, err} }
-	case sStaged, sNotEmpty, sElsewhere:
-		// The staged key (or one the operator will not wipe) must leave
-		// before the next person's is taken.
-		if !slices.ContainsFunc(msg.keys, func(k fido.Key) bool { return k.Path == m.key.Path }) {
-			if m.step != sNotEmpty {
-				if m.step == sElsewhere {
-					m.notice = m.problem
-				}
-				m.endRow()
-				return m.reload()
-			}
-			m.step, m.problem = sPlug, nil
-			return m.pollKeys(false)
-		}
-		return m.pollKeys(false)
-	case sResetPlug:
-		// Gone is no key at all, back is one key, whatever its path: a
-		// key plugged in again may come back as another hidraw node.
-		if len(msg.keys) == 0 {
-			m.keyGone = true
-			return m.pollKeys(false)
-		}
-		if !m.keyGone || len(msg.keys) != 1 {
-			return m.pollKeys(false)
-		}
-		// Back in: reset at once, inside the key's first seconds.
-		m.key, m.keyGone = msg.keys[0], false
-		m.step, m.problem = sResetTouch, nil
-		path := m.key.Path
+	case staging.DoCheckPIN:
+		path, pin := s.Key.Path, s.PIN()
+		return call(callTimeout, func(ctx context.Context) tea.Msg { return sVerifiedMsg{fido.VerifyPIN(ctx, path, pin)} })
+	case staging.DoFindOwner:
+		return tea.Batch(m.pollKeys(false), m.findOwner())
+	case staging.DoWipe:
+		path := s.Key.Path
 		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Touch)
 		m.cancel = cancel
 		return func() tea.Msg { defer cancel(); return sResetMsg{fido.Reset(ctx, path)} }
+	case staging.DoDrawPIN:
+		o := m.stager.Opts
+		return func() tea.Msg { pin, err := staging.RandomPIN(o.PINLength, o.Alphabet); return sPINMsg{pin, err} }
+	case staging.DoAskPIN:
+		m.pin1.Reset()
+		m.pin2.Reset()
+		return m.focusPIN(0)
+	case staging.DoStage, staging.DoStageOnKey:
+		return m.startStage(e == staging.DoStageOnKey)
+	case staging.DoReload:
+		return m.readBatch()
+	case staging.DoMarkSkipped:
+		row, reason := s.Row, s.SkipReason
+		return call(callTimeout, func(ctx context.Context) tea.Msg { return sFailedMsg{m.stager.Fail(ctx, row, reason)} })
+	case staging.DoWriteManifest:
+		return call(callTimeout, func(ctx context.Context) tea.Msg {
+			paths, err := m.stager.WriteManifest(ctx, m.cfg.Manifest)
+			return sManifestMsg{paths, err}
+		})
+	case staging.DoCancel:
+		if m.cancel != nil {
+			m.cancel() // the Cmd answers ErrCancelled
+		}
+	case staging.DoQuit:
+		return tea.Quit
 	}
 	return nil
+}
+
+// busyWords are the catalogue's words for what the station waits for.
+var busyWords = map[staging.Busy]string{staging.BusyReading: "key.reading", staging.BusyCheckingPIN: "stage.checkingPIN",
+	staging.BusySkipping: "stage.skipping", staging.BusyManifest: "stage.writingManifest"}
+
+// busyText is what is under way, in words ("" for nothing).
+func (m *StagingModel) busyText() string {
+	if w, ok := busyWords[m.s.Busy]; ok {
+		return m.t.S(w)
+	}
+	return ""
 }

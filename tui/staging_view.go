@@ -9,7 +9,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
-	"github.com/tapkiosk/tapkiosk/flows"
 	"github.com/tapkiosk/tapkiosk/staging"
 )
 
@@ -27,7 +26,7 @@ func (m *StagingModel) Render() string {
 }
 
 func (m *StagingModel) header(w int) string {
-	b := m.batch
+	b := m.s.Batch
 	right := m.t.S("stage.counts", b.RegisteredCount, b.RegisteredCount+b.FailedCount+b.PendingCount, b.FailedCount)
 	left := m.t.S("stage.title")
 	if m.cfg.Org != "" {
@@ -44,17 +43,17 @@ func (m *StagingModel) header(w int) string {
 // operator can act on (the walk-up kiosk shows a person's sentence).
 func (m *StagingModel) explain(err error) string {
 	var ae *api.Error
-	var weak errWeak
+	var weak *staging.WeakPINError
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, staging.ErrNotEmpty):
 		return "" // the screen's title says it
-	case errors.Is(err, flows.ErrPINsDiffer):
+	case errors.Is(err, staging.ErrPINsDiffer):
 		return m.t.S("pin.differ")
 	case errors.As(err, &weak):
-		return m.t.S("stage.pinWeak", m.t.S(weakReasons[weak.why]))
-	case errors.Is(err, errOtherKey):
+		return m.t.S("stage.pinWeak", m.t.S(weakReasons[weak.Why]))
+	case errors.Is(err, staging.ErrOtherKey):
 		return m.t.S("stage.otherKey")
 	case errors.Is(err, staging.ErrNoAuthnrCfg):
 		return m.t.S("stage.noAuthnrCfg")
@@ -82,47 +81,47 @@ var weakReasons = map[string]string{
 }
 
 func (m *StagingModel) problemView(w int) string {
-	if m.problem == nil {
+	if m.s.Problem == nil {
 		return ""
 	}
-	return problemLine(m.st, m.explain(m.problem), w) // "" for ErrNotEmpty: the title says it
+	return problemLine(m.st, m.explain(m.s.Problem), w) // "" for ErrNotEmpty: the title says it
 }
 
 // who is the person a screen is about: "Ada Lovelace (3 of 40)" and
 // their UPN.
 func (m *StagingModel) who(w int) string {
-	total := len(m.batch.Rows)
-	name := Clean(m.row.DisplayName, 50)
+	total := len(m.s.Batch.Rows)
+	name := Clean(m.s.Row.DisplayName, 50)
 	if name == "" {
-		name = Clean(m.row.UserPrincipalName, 60)
+		name = Clean(m.s.Row.UserPrincipalName, 60)
 	}
-	title := m.t.S("stage.person", name, m.pos, total)
-	if m.step == sPlug {
-		title = m.t.S("stage.plugFor", name, m.pos, total)
+	title := m.t.S("stage.person", name, m.s.Pos, total)
+	if m.s.Step == staging.StepPlug {
+		title = m.t.S("stage.plugFor", name, m.s.Pos, total)
 	}
 	return para(m.st.title, title, w) + "\n" +
-		m.st.hint.Render(Clean(m.row.UserPrincipalName, 70)) + "\n"
+		m.st.hint.Render(Clean(m.s.Row.UserPrincipalName, 70)) + "\n"
 }
 
 // body is the step's screen, or the stop or skip question over it, with
 // what is under way and the problem below.
 func (m *StagingModel) body(w int) string {
 	st, t := m.st, m.t
-	if m.quitAsk {
+	if m.s.StopAsked {
 		return st.box.Width(min(w, 64)).Render(st.title.Render(t.S("stage.stopTitle")) + "\n" + para(st.body, t.S("stage.stopBody"), min(w, 64)-4))
 	}
-	if m.skipAsk {
-		name := Clean(m.row.DisplayName, 50)
+	if m.s.SkipAsked {
+		name := Clean(m.s.Row.DisplayName, 50)
 		if name == "" {
-			name = Clean(m.row.UserPrincipalName, 60)
+			name = Clean(m.s.Row.UserPrincipalName, 60)
 		}
 		body := t.S("stage.skipBody", m.skipWhy())
-		if m.pinOnKey {
+		if m.s.PINOnKey {
 			body = t.S("stage.skipWipeBody", m.skipWhy())
 		}
 		return st.box.Width(min(w, 64)).Render(st.title.Render(t.S("stage.skipTitle", name)) + "\n" + para(st.body, body, min(w, 64)-4))
 	}
-	return stagingScreens[m.step].view(m, w) + busyLine(m.st, m.busy) + m.problemView(w)
+	return stagingScreens[m.s.Step].view(m, w) + busyLine(m.st, m.busyText()) + m.problemView(w)
 }
 
 func (m *StagingModel) touchBox(w int, title, body string) string {
