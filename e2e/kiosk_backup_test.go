@@ -1,0 +1,146 @@
+package e2e
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+)
+
+// noBackup answers the backup key offer (issue 23 item 7) with Enter: no
+// second key, on to clean-up.
+func (k *kioskRun) noBackup() {
+	k.t.Helper()
+	k.waitFor("Add a backup key?")
+	k.send("Enter")
+}
+
+// TestKioskBackupKey: issue 23 item 7. After the first key's check the
+// kiosk offers a backup key. The first key again (taken out and plugged
+// back in) is refused by the key itself (tapd's excludeCredentials); an
+// empty key gets its own PIN, name, touch and check. Done lists both,
+// tapd holds both, the audit names both, and the pass is deleted only
+// at the end.
+func TestKioskBackupKey(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	k := w.startKiosk()
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.send(" one", "Enter")
+	k.waitFor("Your key is registered")
+	k.send("Enter")
+	s := k.waitFor("Add a backup key?")
+	if !strings.Contains(s, "It works") || !strings.Contains(s, " one") {
+		t.Fatalf("the offer does not say the first key is done:\n%s", s)
+	}
+
+	// The first key again: out, and back in once the kiosk has seen it go.
+	k.key("unplug")
+	time.Sleep(2 * time.Second) // the kiosk looks for keys every 300 ms
+	k.key("plug")
+	k.waitFor("Enter your key's PIN")
+	k.send("135790", "Enter")
+	k.waitFor("Name your key")
+	k.send("Enter")
+	s = k.waitFor("already holds a passkey of yours")
+	if !strings.Contains(s, "Add a backup key?") {
+		t.Fatalf("not back at the offer:\n%s", s)
+	}
+	if ks := w.keysAtTapd(); len(ks) != 1 {
+		t.Fatalf("tapd holds %d keys after the refusal: %+v", len(ks), ks)
+	}
+
+	// Another, empty key: the backup.
+	k.key("fresh")
+	k.newPIN()
+	k.send(" two", "Enter")
+	k.waitFor("Your key is registered")
+	k.send("Enter")
+	s = k.waitFor("Remove what you lost")
+	if strings.Count(s, "It works") != 2 || strings.Contains(s, "[ ] Security key") {
+		t.Fatalf("clean-up after the backup:\n%s", s)
+	}
+	k.send("Enter")
+	k.waitFor("Delete your Temporary Access Pass?")
+	k.send("Enter")
+	s = strings.Join(strings.Fields(k.waitFor("All done")), " ")
+	if !strings.Contains(s, `Registered your key "tapkiosk virtual key`) || !strings.Contains(s, `Registered your backup key "tapkiosk virtual key`) ||
+		!strings.Contains(s, ` one"`) || !strings.Contains(s, ` two"`) || strings.Count(s, "Checked that it works") != 2 {
+		t.Fatalf("Done does not list both keys:\n%s", k.screen())
+	}
+
+	// What tapd holds: both keys, no pass; the audit names both keys
+	// (their method ids), and the pass's deletion comes after both.
+	ms, err := w.admin.UserMethods(bg, w.upn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids, names []string
+	for _, m := range ms {
+		if m.Type == api.TypeTAP {
+			t.Fatalf("the pass is still there: %+v", ms)
+		}
+		ids, names = append(ids, m.ID), append(names, m.DisplayName)
+	}
+	slices.Sort(names)
+	if len(ids) != 2 || !strings.HasSuffix(names[0], " one") || !strings.HasSuffix(names[1], " two") {
+		t.Fatalf("tapd holds %v", names)
+	}
+	es, err := w.admin.Audit(bg, api.AuditQuery{User: w.upn, Top: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(es, func(a, b api.AuditEntry) int { return int(a.ID - b.ID) })
+	var registered []string
+	deletedAfter := 0
+	for _, e := range es {
+		if e.Actor.Name != w.kiosk.Name || e.Result != "success" {
+			continue
+		}
+		switch e.Action {
+		case api.ActionRegisterFIDO2:
+			registered = append(registered, e.Details["methodId"])
+		case api.ActionDeletePass:
+			deletedAfter = len(registered)
+		}
+	}
+	slices.Sort(registered)
+	slices.Sort(ids)
+	if !slices.Equal(registered, ids) || deletedAfter != 2 {
+		t.Fatalf("audit: registered %v (tapd holds %v), pass deleted after %d registrations", registered, ids, deletedAfter)
+	}
+}
+
+// TestKioskBackupKeySkipped: issue 23 item 7. The person has no second
+// key: Enter at the offer goes on, as before, and Done lists the one key.
+func TestKioskBackupKeySkipped(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	k := w.startKiosk()
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	k.send("Enter")
+	k.waitFor("Add a backup key?")
+	k.send("C-x")
+	if s := k.waitFor("Sign out now?"); !strings.Contains(s, "stays registered") || strings.Contains(s, "No key has been registered") {
+		t.Fatalf("sign-out at the offer:\n%s", s)
+	}
+	k.send("n")
+	k.noBackup()
+	k.waitFor("Remove what you lost")
+	k.send("Enter")
+	k.waitFor("Delete your Temporary Access Pass?")
+	k.send("Enter")
+	s := k.waitFor("All done")
+	if !strings.Contains(s, "Registered your key") || strings.Contains(s, "backup") {
+		t.Fatalf("Done:\n%s", s)
+	}
+	if ks := w.keysAtTapd(); len(ks) != 1 {
+		t.Fatalf("tapd holds %d keys: %+v", len(ks), ks)
+	}
+}
