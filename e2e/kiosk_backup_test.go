@@ -29,6 +29,23 @@ func TestKioskBackupKey(t *testing.T) {
 	k := w.startKiosk()
 	k.signIn(w.upn, w.pass(false))
 	k.newPIN()
+	k.twoKeys(func() {
+		if ks := w.keysAtTapd(); len(ks) != 1 {
+			t.Fatalf("tapd holds %d keys after the refusal: %+v", len(ks), ks)
+		}
+	})
+	w.holdsTwoKeys()
+}
+
+// twoKeys goes on from naming the first key: " one" is added to its
+// default name, it is registered and checked. At the offer the first key
+// is taken out and plugged back in: it is read again, and the key itself
+// refuses it (tapd's excludeCredentials); refused runs then. Another,
+// empty key is the backup (" two"), registered and checked; no clean-up;
+// the pass deleted. Done lists both keys.
+func (k *kioskRun) twoKeys(refused func()) {
+	t := k.t
+	t.Helper()
 	k.send(" one", "Enter")
 	k.waitFor("Your key is registered")
 	k.send("Enter")
@@ -49,9 +66,7 @@ func TestKioskBackupKey(t *testing.T) {
 	if !strings.Contains(s, "Add a backup key?") {
 		t.Fatalf("not back at the offer:\n%s", s)
 	}
-	if ks := w.keysAtTapd(); len(ks) != 1 {
-		t.Fatalf("tapd holds %d keys after the refusal: %+v", len(ks), ks)
-	}
+	refused()
 
 	// Another, empty key: the backup.
 	k.key("fresh")
@@ -71,9 +86,14 @@ func TestKioskBackupKey(t *testing.T) {
 		!strings.Contains(s, ` one"`) || !strings.Contains(s, ` two"`) || strings.Count(s, "Checked that it works") != 2 {
 		t.Fatalf("Done does not list both keys:\n%s", k.screen())
 	}
+}
 
-	// What tapd holds: both keys, no pass; the audit names both keys
-	// (their method ids), and the pass's deletion comes after both.
+// holdsTwoKeys checks what tapd (or Entra through it) holds after
+// twoKeys: both keys, no pass; the audit names both keys (their method
+// ids), and the pass's deletion comes after both.
+func (w *world) holdsTwoKeys() {
+	t := w.t
+	t.Helper()
 	ms, err := w.admin.UserMethods(bg, w.upn)
 	if err != nil {
 		t.Fatal(err)
@@ -142,5 +162,30 @@ func TestKioskBackupKeySkipped(t *testing.T) {
 	}
 	if ks := w.keysAtTapd(); len(ks) != 1 {
 		t.Fatalf("tapd holds %d keys: %+v", len(ks), ks)
+	}
+}
+
+// TestEntraKioskBackupKey: issue 23 item 7 in Entra mode, where Graph is
+// the relying party: its creation options exclude the first key, so the
+// first key again is refused by the key, and the backup is a second
+// POST .../fido2Methods in the same session.
+func TestEntraKioskBackupKey(t *testing.T) {
+	needTmux(t)
+	tn := newTenant(t)
+	upn := "ada@contoso.com"
+	uid := tn.sim.AddUser(upn, "Ada Lovelace", "Member", false)
+	d, db, admin := tn.serve(t)
+	kiosk, err := admin.CreateKiosk(bg, "lobby")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, d: d, db: db, admin: admin, upn: upn, kiosk: kiosk}
+	k := w.startKiosk()
+	k.signIn(upn, w.pass(false))
+	k.newPIN()
+	k.twoKeys(func() {})
+	w.holdsTwoKeys()
+	if n := strings.Count(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/"+uid+"/authentication/fido2Methods\n"); n != 2 {
+		t.Fatalf("%d key registrations reached Graph, want 2:\n%s", n, strings.Join(tn.sim.Requests, "\n"))
 	}
 }
