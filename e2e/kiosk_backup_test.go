@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -187,5 +188,43 @@ func TestEntraKioskBackupKey(t *testing.T) {
 	w.holdsTwoKeys()
 	if n := strings.Count(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/"+uid+"/authentication/fido2Methods\n"); n != 2 {
 		t.Fatalf("%d key registrations reached Graph, want 2:\n%s", n, strings.Join(tn.sim.Requests, "\n"))
+	}
+}
+
+// TestKioskBackupKeyFirstKeyFull: the first key has room for one passkey
+// and is full once registered. Plugged back in at the offer, it lists
+// its passkeys after the PIN: the one of this account is not offered for
+// removal (that would break the first key), the key is refused as a
+// backup, and its passkey is still on it.
+func TestKioskBackupKeyFirstKeyFull(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	k := w.startKiosk("--virtual-key-model", "slots=1")
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	k.send("Enter")
+	k.waitFor("Add a backup key?")
+	k.key("unplug")
+	time.Sleep(2 * time.Second) // the kiosk looks for keys every 300 ms
+	k.key("plug")
+	k.waitFor("Enter your key's PIN")
+	k.send("135790", "Enter")
+	s := k.waitFor("already holds a passkey of yours")
+	if !strings.Contains(s, "Add a backup key?") || strings.Contains(s, "remove") {
+		t.Fatalf("not refused at the offer:\n%s", s)
+	}
+	k.send("Enter")
+	k.waitFor("Remove what you lost")
+	k.send("Enter")
+	k.waitFor("Delete your Temporary Access Pass?")
+	k.send("Enter")
+	k.waitFor("All done")
+	if ks := w.keysAtTapd(); len(ks) != 1 {
+		t.Fatalf("tapd holds %d keys: %+v", len(ks), ks)
+	}
+	if logs, _ := os.ReadFile(k.log); strings.Contains(string(logs), `"op":"deleteCredential"`) {
+		t.Fatalf("a passkey was removed from the key:\n%s", logs)
 	}
 }

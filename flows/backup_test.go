@@ -118,6 +118,31 @@ func TestBackupKey(t *testing.T) {
 			t.Fatalf("%s %+v", j.Step, j.Keys)
 		}
 	})
+	t.Run("the first key again, full", func(t *testing.T) {
+		j := atOffer(t)
+		j.KeysSeen(nil)
+		j.KeysSeen([]fido.Key{key})
+		j.KeyFacts(fido.Info{ResidentKeys: true, CredMgmt: true, RemainingResidentKeys: 0}, fido.PINState{Set: true, Retries: 8}, nil)
+		j.EnterPIN("2468")
+		j.PINChecked(nil)
+		if j.Step != StepKeyFull {
+			t.Fatal(j.Step)
+		}
+		j.CredentialsFound([]fido.Credential{{ID: []byte("first"), RPID: "tapkiosk.test", UserName: "ada@example.com"}}, nil)
+		if j.Step != StepInsertKey || !errors.Is(j.Problem, ErrBackupHoldsYours) || len(j.CredentialsToRemove()) != 0 || j.PINForTouch() != "" {
+			t.Fatalf("the first key's passkey offered for removal: %s %v", j.Step, j.Problem)
+		}
+		// A full key of other accounts' passkeys is still just full.
+		j.KeysSeen(nil)
+		j.KeysSeen([]fido.Key{second})
+		j.KeyFacts(fido.Info{ResidentKeys: true, CredMgmt: true, RemainingResidentKeys: 0}, fido.PINState{Set: true, Retries: 8}, nil)
+		j.EnterPIN("1357")
+		j.PINChecked(nil)
+		j.CredentialsFound(nil, nil)
+		if j.Step != StepKeyFull || !errors.Is(j.Problem, fido.ErrKeyFull) {
+			t.Fatalf("%s %v", j.Step, j.Problem)
+		}
+	})
 	t.Run("pulled mid-touch", func(t *testing.T) {
 		j := atOffer(t)
 		j.KeysSeen(nil)
