@@ -7,7 +7,7 @@
 //
 // One file a part of the journey, as tui/ has one a step: recovery.go
 // (the steps, the Journey, going back), signin.go, key.go, pin.go,
-// register.go, known.go, check.go, cleanup.go and full.go.
+// register.go, known.go, check.go, cleanup.go, full.go and backup.go.
 package flows
 
 import (
