@@ -38,20 +38,23 @@ func TestKioskBackupKey(t *testing.T) {
 	w.holdsTwoKeys()
 }
 
-// twoKeys goes on from naming the first key: " one" is added to its
-// default name, it is registered and checked. At the offer the first key
-// is taken out and plugged back in: it is read again, and the key itself
-// refuses it (tapd's excludeCredentials); refused runs then. Another,
-// empty key is the backup (" two"), registered and checked; no clean-up;
-// the pass deleted. Done lists both keys.
+// keyName is the kiosk's default name for the virtual key today.
+func keyName() string { return "tapkiosk virtual key " + time.Now().Format("2006-01-02") }
+
+// twoKeys goes on from naming the first key: it is registered by its
+// default name and checked. At the offer the first key is taken out and
+// plugged back in: it is read again, and the key itself refuses it
+// (tapd's excludeCredentials); refused runs then. Another, empty key is
+// the backup, registered by its default name (the first's and " (2)") and
+// checked; no clean-up; the pass deleted. Done lists both keys.
 func (k *kioskRun) twoKeys(refused func()) {
 	t := k.t
 	t.Helper()
-	k.send(" one", "Enter")
+	k.send("Enter")
 	k.waitFor("Your key is registered")
 	k.send("Enter")
 	s := k.waitFor("Add a backup key?")
-	if !strings.Contains(s, "It works") || !strings.Contains(s, " one") {
+	if !strings.Contains(s, "It works") || !strings.Contains(s, keyName()) {
 		t.Fatalf("the offer does not say the first key is done:\n%s", s)
 	}
 
@@ -72,7 +75,10 @@ func (k *kioskRun) twoKeys(refused func()) {
 	// Another, empty key: the backup.
 	k.key("fresh")
 	k.newPIN()
-	k.send(" two", "Enter")
+	if s := k.screen(); !strings.Contains(s, keyName()+" (2)") {
+		t.Fatalf("the backup's default name is not told apart:\n%s", s)
+	}
+	k.send("Enter")
 	k.waitFor("Your key is registered")
 	k.send("Enter")
 	s = k.waitFor("Remove what you lost")
@@ -83,8 +89,8 @@ func (k *kioskRun) twoKeys(refused func()) {
 	k.waitFor("Delete your Temporary Access Pass?")
 	k.send("Enter")
 	s = strings.Join(strings.Fields(k.waitFor("All done")), " ")
-	if !strings.Contains(s, `Registered your key "tapkiosk virtual key`) || !strings.Contains(s, `Registered your backup key "tapkiosk virtual key`) ||
-		!strings.Contains(s, ` one"`) || !strings.Contains(s, ` two"`) || strings.Count(s, "Checked that it works") != 2 {
+	if !strings.Contains(s, `Registered your key "`+keyName()+`"`) || !strings.Contains(s, `Registered your backup key "`+keyName()+` (2)"`) ||
+		strings.Count(s, "Checked that it works") != 2 {
 		t.Fatalf("Done does not list both keys:\n%s", k.screen())
 	}
 }
@@ -107,7 +113,7 @@ func (w *world) holdsTwoKeys() {
 		ids, names = append(ids, m.ID), append(names, m.DisplayName)
 	}
 	slices.Sort(names)
-	if len(ids) != 2 || !strings.HasSuffix(names[0], " one") || !strings.HasSuffix(names[1], " two") {
+	if len(ids) != 2 || names[0] != keyName() || names[1] != keyName()+" (2)" {
 		t.Fatalf("tapd holds %v", names)
 	}
 	es, err := w.admin.Audit(bg, api.AuditQuery{User: w.upn, Top: 200})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
+	"github.com/tapkiosk/tapkiosk/tap"
 )
 
 // KeyDone is a key this visit ends with: registered here, or kept as it
@@ -72,6 +73,20 @@ func (j *Journey) refuseBackup() {
 	j.setAside = j.Key.Path
 	j.forgetKey()
 	j.Problem, j.Step = ErrBackupHoldsYours, StepInsertKey
+}
+
+// defaultName is the key's default name: its model and the day. A backup
+// key of the same model on the same day would get the first key's name,
+// so it gets " (2)" after it, and the person's two keys can be told apart
+// in every list of their methods.
+func (j *Journey) defaultName() string {
+	name := tap.DefaultKeyName(j.Key.Product, j.now())
+	for _, k := range j.Keys {
+		if n := name + " (2)"; k.Method.DisplayName == name && tap.ValidName(n) == nil {
+			return n
+		}
+	}
+	return name
 }
 
 // isNew reports a method this visit registered or kept, which clean-up

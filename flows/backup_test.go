@@ -80,6 +80,28 @@ func TestBackupKey(t *testing.T) {
 			t.Fatal("done")
 		}
 	})
+	t.Run("default name", func(t *testing.T) {
+		for _, c := range []struct{ first, product, want string }{
+			{"Key 5 2026-12-07", "Key 5", "Key 5 2026-12-07 (2)"}, // the same model, the same day
+			{"Blue", "Key 5", "Key 5 2026-12-07"},
+			{"Key 5 2026-12-07", "Other", "Other 2026-12-07"},
+		} {
+			j := atName(t)
+			j.now = func() time.Time { return time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC) }
+			j.Session.ExpiresDateTime = j.now().Add(10 * time.Minute)
+			j.NameKey(c.first)
+			j.Registered(api.FIDO2Method{ID: "first", DisplayName: c.first}, nil)
+			j.SkipCheck()
+			j.KeysSeen(nil)
+			j.KeysSeen([]fido.Key{{Path: "virtual:b", Product: c.product}})
+			j.KeyFacts(fido.Info{ResidentKeys: true}, fido.PINState{Set: true, Retries: 8}, nil)
+			j.EnterPIN("1357")
+			j.PINChecked(nil)
+			if j.Step != StepNameKey || j.KeyName != c.want {
+				t.Errorf("after %q, a %s: %s %q, want %q", c.first, c.product, j.Step, j.KeyName, c.want)
+			}
+		}
+	})
 	t.Run("skipped", func(t *testing.T) {
 		j := atOffer(t)
 		j.KeysSeen([]fido.Key{key})

@@ -15,7 +15,7 @@ import (
 func (j *Journey) toName() {
 	j.Step = StepNameKey
 	if j.KeyName == "" {
-		j.KeyName = tap.DefaultKeyName(j.Key.Product, j.now())
+		j.KeyName = j.defaultName()
 	}
 }
 

@@ -67,6 +67,7 @@ func TestBackupKeyInTheSameVisit(t *testing.T) {
 		!strings.Contains(s, `Registered your backup key "Backup"`) || strings.Count(s, "Checked that it works") != 2 || !h.svc.passDeleted {
 		t.Fatalf("done:\n%s", s)
 	}
+	h.golden("11b-done-two-keys")
 	for _, secret := range []string{"1357", "2468"} {
 		if strings.Contains(s, secret) {
 			t.Fatal("a PIN on screen")
