@@ -18,6 +18,40 @@ func (k *kioskRun) noBackup() {
 	k.send("Enter")
 }
 
+// toBackupOffer signs in with a new pass, sets the key's PIN, registers
+// the key by its default name and checks it: the kiosk then offers a
+// backup key, which it returns the screen of.
+func (w *world) toBackupOffer(k *kioskRun) string {
+	w.t.Helper()
+	k.signIn(w.upn, w.pass(false))
+	k.newPIN()
+	k.send("Enter")
+	k.waitFor("Your key is registered")
+	k.send("Enter")
+	return k.waitFor("Add a backup key?")
+}
+
+// firstKeyAgain takes the first key out at the offer and plugs it back
+// in once the kiosk has seen it go: it is read again, and takes its PIN.
+func (k *kioskRun) firstKeyAgain() {
+	k.t.Helper()
+	k.key("unplug")
+	time.Sleep(2 * time.Second) // the kiosk looks for keys every 300 ms
+	k.key("plug")
+	k.waitFor("Enter your key's PIN")
+	k.send("135790", "Enter")
+}
+
+// finishWithoutCleanup goes on from clean-up: nothing removed, the pass
+// deleted; it returns Done's screen.
+func (k *kioskRun) finishWithoutCleanup() string {
+	k.t.Helper()
+	k.send("Enter")
+	k.waitFor("Delete your Temporary Access Pass?")
+	k.send("Enter")
+	return k.waitFor("All done")
+}
+
 // TestKioskBackupKey: issue 23 item 7. After the first key's check the
 // kiosk offers a backup key. The first key again (taken out and plugged
 // back in) is refused by the key itself (tapd's excludeCredentials); an
@@ -28,9 +62,7 @@ func TestKioskBackupKey(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	k := w.startKiosk()
-	k.signIn(w.upn, w.pass(false))
-	k.newPIN()
-	k.twoKeys(func() {
+	k.twoKeys(w.toBackupOffer(k), func() {
 		if ks := w.keysAtTapd(); len(ks) != 1 {
 			t.Fatalf("tapd holds %d keys after the refusal: %+v", len(ks), ks)
 		}
@@ -41,32 +73,22 @@ func TestKioskBackupKey(t *testing.T) {
 // keyName is the kiosk's default name for the virtual key today.
 func keyName() string { return "tapkiosk virtual key " + time.Now().Format("2006-01-02") }
 
-// twoKeys goes on from naming the first key: it is registered by its
-// default name and checked. At the offer the first key is taken out and
-// plugged back in: it is read again, and the key itself refuses it
-// (tapd's excludeCredentials); refused runs then. Another, empty key is
-// the backup, registered by its default name (the first's and " (2)") and
-// checked; no clean-up; the pass deleted. Done lists both keys.
-func (k *kioskRun) twoKeys(refused func()) {
+// twoKeys goes on from the backup offer (its screen offer). The first key
+// is taken out and plugged back in: it is read again, and the key itself
+// refuses it (tapd's excludeCredentials); refused runs then. Another,
+// empty key is the backup, registered by its default name (the first's
+// and " (2)") and checked; no clean-up; the pass deleted. Done lists both
+// keys.
+func (k *kioskRun) twoKeys(offer string, refused func()) {
 	t := k.t
 	t.Helper()
-	k.send("Enter")
-	k.waitFor("Your key is registered")
-	k.send("Enter")
-	s := k.waitFor("Add a backup key?")
-	if !strings.Contains(s, "It works") || !strings.Contains(s, keyName()) {
-		t.Fatalf("the offer does not say the first key is done:\n%s", s)
+	if !strings.Contains(offer, "It works") || !strings.Contains(offer, keyName()) {
+		t.Fatalf("the offer does not say the first key is done:\n%s", offer)
 	}
-
-	// The first key again: out, and back in once the kiosk has seen it go.
-	k.key("unplug")
-	time.Sleep(2 * time.Second) // the kiosk looks for keys every 300 ms
-	k.key("plug")
-	k.waitFor("Enter your key's PIN")
-	k.send("135790", "Enter")
+	k.firstKeyAgain()
 	k.waitFor("Name your key")
 	k.send("Enter")
-	s = k.waitFor("already holds a passkey of yours")
+	s := k.waitFor("already holds a passkey of yours")
 	if !strings.Contains(s, "Add a backup key?") {
 		t.Fatalf("not back at the offer:\n%s", s)
 	}
@@ -85,10 +107,7 @@ func (k *kioskRun) twoKeys(refused func()) {
 	if strings.Count(s, "It works") != 2 || strings.Contains(s, "[ ] Security key") {
 		t.Fatalf("clean-up after the backup:\n%s", s)
 	}
-	k.send("Enter")
-	k.waitFor("Delete your Temporary Access Pass?")
-	k.send("Enter")
-	s = strings.Join(strings.Fields(k.waitFor("All done")), " ")
+	s = strings.Join(strings.Fields(k.finishWithoutCleanup()), " ")
 	if !strings.Contains(s, `Registered your key "`+keyName()+`"`) || !strings.Contains(s, `Registered your backup key "`+keyName()+` (2)"`) ||
 		strings.Count(s, "Checked that it works") != 2 {
 		t.Fatalf("Done does not list both keys:\n%s", k.screen())
@@ -147,12 +166,7 @@ func TestKioskBackupKeySkipped(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	k := w.startKiosk()
-	k.signIn(w.upn, w.pass(false))
-	k.newPIN()
-	k.send("Enter")
-	k.waitFor("Your key is registered")
-	k.send("Enter")
-	k.waitFor("Add a backup key?")
+	w.toBackupOffer(k)
 	k.send("C-x")
 	if s := k.waitFor("Sign out now?"); !strings.Contains(s, "stays registered") || strings.Contains(s, "No key has been registered") {
 		t.Fatalf("sign-out at the offer:\n%s", s)
@@ -160,11 +174,7 @@ func TestKioskBackupKeySkipped(t *testing.T) {
 	k.send("n")
 	k.noBackup()
 	k.waitFor("Remove what you lost")
-	k.send("Enter")
-	k.waitFor("Delete your Temporary Access Pass?")
-	k.send("Enter")
-	s := k.waitFor("All done")
-	if !strings.Contains(s, "Registered your key") || strings.Contains(s, "backup") {
+	if s := k.finishWithoutCleanup(); !strings.Contains(s, "Registered your key") || strings.Contains(s, "backup") {
 		t.Fatalf("Done:\n%s", s)
 	}
 	if ks := w.keysAtTapd(); len(ks) != 1 {
@@ -188,9 +198,7 @@ func TestEntraKioskBackupKey(t *testing.T) {
 	}
 	w := &world{t: t, d: d, db: db, admin: admin, upn: upn, kiosk: kiosk}
 	k := w.startKiosk()
-	k.signIn(upn, w.pass(false))
-	k.newPIN()
-	k.twoKeys(func() {})
+	k.twoKeys(w.toBackupOffer(k), func() {})
 	w.holdsTwoKeys()
 	if n := strings.Count(strings.Join(tn.sim.Requests, "\n"), "POST /v1.0/users/"+uid+"/authentication/fido2Methods\n"); n != 2 {
 		t.Fatalf("%d key registrations reached Graph, want 2:\n%s", n, strings.Join(tn.sim.Requests, "\n"))
@@ -206,27 +214,15 @@ func TestKioskBackupKeyFirstKeyFull(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	k := w.startKiosk("--virtual-key-model", "slots=1")
-	k.signIn(w.upn, w.pass(false))
-	k.newPIN()
-	k.send("Enter")
-	k.waitFor("Your key is registered")
-	k.send("Enter")
-	k.waitFor("Add a backup key?")
-	k.key("unplug")
-	time.Sleep(2 * time.Second) // the kiosk looks for keys every 300 ms
-	k.key("plug")
-	k.waitFor("Enter your key's PIN")
-	k.send("135790", "Enter")
+	w.toBackupOffer(k)
+	k.firstKeyAgain()
 	s := k.waitFor("already holds a passkey of yours")
 	if !strings.Contains(s, "Add a backup key?") || strings.Contains(s, "remove") {
 		t.Fatalf("not refused at the offer:\n%s", s)
 	}
 	k.send("Enter")
 	k.waitFor("Remove what you lost")
-	k.send("Enter")
-	k.waitFor("Delete your Temporary Access Pass?")
-	k.send("Enter")
-	k.waitFor("All done")
+	k.finishWithoutCleanup()
 	if ks := w.keysAtTapd(); len(ks) != 1 {
 		t.Fatalf("tapd holds %d keys: %+v", len(ks), ks)
 	}
