@@ -178,6 +178,7 @@ func TestKioskKeyPulledDuringTheCheck(t *testing.T) {
 		t.Fatalf("pulled during the check:\n%s", s)
 	}
 	k.key("plug auto")
+	k.noBackup()
 	k.waitFor("Remove what you lost")
 	k.waitFor("It works")
 }
@@ -223,6 +224,7 @@ func TestKioskKnownKeyRegisteredAgain(t *testing.T) {
 	k.send("BSpace", "BSpace", "Again", "Enter")
 	k.waitFor("Your key is registered")
 	k.send("Enter")
+	k.noBackup()
 	s := k.waitFor("Remove what you lost")
 	if !strings.Contains(s, "It works") {
 		t.Fatalf("the new registration was not checked:\n%s", s)
@@ -416,6 +418,7 @@ func TestKioskSwedishCleanup(t *testing.T) {
 	k.send("Enter")
 	k.waitFor("Your key is registered")
 	k.send("s")
+	k.noBackup()
 	k.waitFor("Remove what you lost")
 	k.send("C-l")
 	k.waitFor("Ta bort det du har tappat")

@@ -260,6 +260,7 @@ func TestKioskHappyPath(t *testing.T) {
 	k.send("Enter")
 	k.waitFor("Your key is registered")
 	k.send("Enter")
+	k.noBackup()
 	k.waitFor("Remove what you lost")
 	k.waitFor("Lost key")
 	k.send("Space", "Enter") // Enter with a mark asks, naming it
@@ -536,6 +537,7 @@ func (k *kioskRun) registerAndLeave() {
 	k.send("Enter")
 	k.waitFor("Your key is registered")
 	k.send("s")
+	k.noBackup()
 	k.waitFor("Remove what you lost")
 	k.send("Enter")
 	k.waitFor("Delete your Temporary")
@@ -610,7 +612,11 @@ func TestKioskKnownKey(t *testing.T) {
 	k := w.startKiosk()
 	k.atKnownKeyAgain(w)
 	k.send("Enter")
-	s := k.waitFor("Your key is kept as it was")
+	k.noBackup()
+	s := k.waitFor("Remove what you lost")
+	if !strings.Contains(s, "Your key is kept as it was") {
+		t.Fatalf("clean-up does not say the key is kept:\n%s", s)
+	}
 	if strings.Contains(s, "[ ] Security key") {
 		t.Fatalf("clean-up offers the key being kept:\n%s", s)
 	}

@@ -74,6 +74,7 @@ func TestKioskStagingAgainAfterCleanup(t *testing.T) {
 	wk.send("Enter")
 	wk.waitFor("Your key is registered")
 	wk.send("Enter")
+	wk.noBackup()
 	wk.waitFor("Remove what you lost")
 	wk.waitFor(staged.KeyName)
 	wk.send("Space", "Enter")

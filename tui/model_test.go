@@ -346,6 +346,11 @@ func TestHappyJourneyScreens(t *testing.T) {
 	}
 	h.golden("07-registered")
 	h.press("enter")
+	if h.step() != flows.StepInsertKey || !h.m.j.OnBackup() {
+		t.Fatalf("step %s", h.step())
+	}
+	h.golden("07b-backup-offer")
+	h.press("enter")
 	if h.step() != flows.StepCleanup {
 		t.Fatalf("step %s", h.step())
 	}
