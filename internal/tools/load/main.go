@@ -39,6 +39,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -274,6 +275,7 @@ func run(c config) (failed bool, err error) {
 	for i, d := range ds {
 		before[i] = readProc(d.cmd.Process.Pid)
 	}
+	loadBefore := loadAverage()
 	holdStart := time.Now()
 	var wg sync.WaitGroup
 	var prof *profiler
@@ -336,7 +338,8 @@ func run(c config) (failed bool, err error) {
 		}
 	}
 
-	fmt.Printf("\nhold: %s\n", hold.Round(time.Millisecond))
+	fmt.Printf("\nhold: %s; load average (1 min) %s at the start, %s at the end, on %d CPUs\n",
+		hold.Round(time.Millisecond), loadBefore, loadAverage(), runtime.NumCPU())
 	for i := range ds {
 		fmt.Printf("tapd %d used %.2f CPU-seconds per second, RSS %d MB at the end (peak %d MB), %d open files at the end\n",
 			i, (after[i].cpu-before[i].cpu).Seconds()/hold.Seconds(), after[i].rssKB/1024, after[i].peakKB/1024, after[i].fds)

@@ -133,3 +133,17 @@ func readProc(pid int) procStats {
 	}
 	return p
 }
+
+// loadAverage is the machine's one-minute load average: the figures of a
+// run mean little when other work shared the CPUs, and this says so.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
+}
