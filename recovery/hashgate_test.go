@@ -2,9 +2,16 @@ package recovery
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tapkiosk/tapkiosk/directory/local"
+	"github.com/tapkiosk/tapkiosk/store/storetest"
+	"github.com/tapkiosk/tapkiosk/tap"
 )
 
 // TestHashGateRunsAtMostN: with one place, checks admitted while another
@@ -59,5 +66,48 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 	}
 	if most.Load() != 1 || ran.Load() != 4 || g.waiting.Load() != 0 {
 		t.Fatalf("most at once %d (want 1), ran %d (want 4), still waiting %d", most.Load(), ran.Load(), g.waiting.Load())
+	}
+}
+
+// TestPassCheckWaitsForTheGate: a sign-in's pass check (here for a person
+// tapd does not know, which still hashes) waits while the service's only
+// place is taken, and runs once it is free.
+func TestPassCheckWaitsForTheGate(t *testing.T) {
+	st := storetest.Open(t, nil, "sqlite")
+	rp, err := NewRelyingParty("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cheap := tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+	s, err := New(Config{Store: st, RP: rp, Argon2: cheap, HashRunners: 1,
+		Directory: local.New(local.Config{Store: st, RP: rp, Argon2: cheap, Now: time.Now})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hashRun.run <- struct{}{} // a check computing elsewhere
+	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	done := make(chan error, 1)
+	go func() {
+		v, err := s.checkPass(context.Background(), c, "nobody@example.com", "Guess1234")
+		if err == nil && (v.right || v.reason != "unknownUser") {
+			err = fmt.Errorf("verdict %+v", v)
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second) // a liveness bound, not a timing
+	for s.hashRun.waiting.Load() < 1 {
+		select {
+		case err := <-done:
+			t.Fatalf("the pass check ran while the only place was taken (err %v)", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the pass check never waited for the gate")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	<-s.hashRun.run
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
