@@ -33,8 +33,9 @@ func vmHWM(t *testing.T, pid int) int64 {
 // takes 200 sign-ins at once from one kiosk without its peak memory
 // passing 256 MiB, the fleet target (each check needs 19 MiB while it
 // computes, and only --hash-runners compute at once; past the budget a
-// sign-in gets 503 at once). With all 13 admitted computing at once the
-// peak was about 400 MiB; with the gate, 89 MiB on 2 cores. Then tapctl unlocks an account a stranger locked.
+// sign-in gets 503 at once). With all 13 admitted computing at once
+// (TAPD_HASH_RUNNERS=13) the peak was 313 MiB; with the gate, 89 MiB on
+// 2 cores. Then tapctl unlocks an account a stranger locked.
 func TestBurstMemoryAndUnlock(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "tapd.db")
 	tok := initDB(t, db)
