@@ -158,7 +158,10 @@ func (k *kioskRun) wipeAndStage() {
 	k.t.Helper()
 	k.send("C-w")
 	k.waitFor("Unplug the key and plug it back in")
-	k.key("unplug")
+	k.keyTaken("unplug")
+	// The kiosk must see the key gone before it comes back, and nothing
+	// on screen or in its log says when it has: still a sleep, but one
+	// that starts once the kiosk has taken the unplug.
 	time.Sleep(500 * time.Millisecond)
 	k.key("plug")
 	k.waitFor("Touch the key to wipe it")
