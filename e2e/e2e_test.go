@@ -123,7 +123,9 @@ func startTapdEnv(t *testing.T, env []string, db string, extra ...string) *tapd 
 // waitReady waits until /readyz answers, or fails the test.
 func (d *tapd) waitReady(t *testing.T) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
+	// A deadline, not a count of tries: each try's own time stretches on
+	// a loaded machine.
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 		resp, err := http.Get(d.url + "/readyz")
 		if err == nil {
 			resp.Body.Close()

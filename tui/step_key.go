@@ -65,7 +65,7 @@ func (m *Model) pollKeys(now bool) tea.Cmd {
 	if now {
 		return look
 	}
-	return tea.Tick(m.cfg.KeyPoll, func(time.Time) tea.Msg { return look() })
+	return m.cfg.Timer(m.cfg.KeyPoll, func(time.Time) tea.Msg { return look() })
 }
 
 func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
