@@ -44,6 +44,14 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	if j.Step != StepInsertKey {
 		return false
 	}
+	if j.refused != "" {
+		switch {
+		case !plugged(keys, j.refused):
+			j.refused = ""
+		case len(keys) == 1:
+			return false
+		}
+	}
 	if j.setAside != "" {
 		if plugged(keys, j.setAside) {
 			if !j.backup {
@@ -98,12 +106,14 @@ func (j *Journey) KeyFacts(info fido.Info, pin fido.PINState, err error) {
 	if j.Step != StepInsertKey {
 		return
 	}
-	if err != nil {
-		j.Key, j.Problem = fido.Key{}, err
-		return
+	if err == nil && !info.ResidentKeys {
+		err = &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys}
 	}
-	if !info.ResidentKeys {
-		j.Key, j.Problem = fido.Key{}, &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys}
+	if err != nil {
+		if _, ok := errors.AsType[*fido.UnsupportedKeyError](err); ok {
+			j.refused = j.Key.Path
+		}
+		j.Key, j.Problem = fido.Key{}, err
 		return
 	}
 	j.Info, j.PIN, j.Problem = info, pin, nil

@@ -133,6 +133,9 @@ type Journey struct {
 	// setAside is a key the person chose not to use (Esc at a PIN
 	// step): Insert key waits for it to leave.
 	setAside string
+	// refused is a key that cannot hold a passkey: its refusal stays on
+	// screen, and it is not read again, until it is taken out.
+	refused string
 	// again: at StepKnownKey, register the key anew rather than keep it.
 	again      bool
 	candidates []api.AuthenticationMethod

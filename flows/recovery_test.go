@@ -900,3 +900,60 @@ func TestNewPINRulesBeforeTheWarning(t *testing.T) {
 		t.Fatal("the warning or the rules at the minimum length")
 	}
 }
+
+// TestRefusedKeyIsNotReadAgain: a key that cannot hold a passkey stays
+// refused while it stays in the port. Before, the watch picked it again
+// at its next look and the screen flickered between "Reading your key…"
+// and the refusal every 300 ms. Taken out, it may be tried again.
+func TestRefusedKeyIsNotReadAgain(t *testing.T) {
+	for _, refusal := range []struct {
+		name string
+		info fido.Info
+		err  error
+	}{
+		{"u2f", fido.Info{}, &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly}},
+		{"no rk", fido.Info{}, nil},
+	} {
+		t.Run(refusal.name, func(t *testing.T) {
+			j := signedIn(t)
+			j.KeysSeen([]fido.Key{key})
+			j.KeyFacts(refusal.info, fido.PINState{}, refusal.err)
+			var u *fido.UnsupportedKeyError
+			for range 3 {
+				if j.KeysSeen([]fido.Key{key}) || !errors.As(j.Problem, &u) {
+					t.Fatalf("the refused key was read again (problem %v)", j.Problem)
+				}
+			}
+			if j.KeysSeen(nil) || !errors.Is(j.Problem, fido.ErrNoKey) {
+				t.Fatalf("taken out: problem %v", j.Problem)
+			}
+			if !j.KeysSeen([]fido.Key{key}) {
+				t.Fatal("plugged in again, it is not read")
+			}
+		})
+	}
+	// Another error (a key that could not be read this time) is read
+	// again at the next look, as before.
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{}, fido.PINState{}, errors.New("transient"))
+	if !j.KeysSeen([]fido.Key{key}) {
+		t.Fatal("a key that failed to read once is not read again")
+	}
+}
+
+// TestRefusedKeyBesideAnother: with a refused key still in, a second key
+// gets "leave only one", and once the refused key is out the other is
+// read.
+func TestRefusedKeyBesideAnother(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{}, fido.PINState{}, &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly})
+	other := fido.Key{Path: "virtual:b"}
+	if j.KeysSeen([]fido.Key{key, other}) || !errors.Is(j.Problem, fido.ErrSeveralKeys) {
+		t.Fatalf("two keys: problem %v", j.Problem)
+	}
+	if !j.KeysSeen([]fido.Key{other}) || j.Key.Path != other.Path {
+		t.Fatal("the other key alone is not read")
+	}
+}
