@@ -189,3 +189,79 @@ func TestHeaderOnOneLineWhenTheScreenIsFull(t *testing.T) {
 		}
 	}
 }
+
+// ownKeyName is as long a name as the kiosk lets a person give their key.
+const ownKeyName = "Ada's spare YubiKey for the lab and the London office 2026-12-07"
+
+// atWithName walks to the name step at 60x20 in lang, names the key
+// ownKeyName, and presses keys.
+func atWithName(t *testing.T, lang string, keys ...string) *harness {
+	h := newHarness(t)
+	h.m.Update(tea.WindowSizeMsg{Width: 60, Height: 20})
+	h.toName()
+	if lang == "sv" {
+		h.press("ctrl+l")
+	}
+	h.m.name.SetValue(ownKeyName)
+	h.press(keys...)
+	return h
+}
+
+// hangs fails unless each line after the first of the block that starts
+// with mark (after the screen's margin) is indented past the mark.
+func hangs(t *testing.T, what, s, mark string) {
+	t.Helper()
+	lines := strings.Split(s, "\n")
+	found := false
+	for i, l := range lines {
+		if !strings.HasPrefix(strings.TrimLeft(l, " "), mark) || !strings.Contains(flat(strings.Join(lines[i:], "\n")), ownKeyName) {
+			continue
+		}
+		found = true
+		indent := len(l) - len(strings.TrimLeft(l, " ")) + len([]rune(mark))
+		for _, c := range lines[i+1:] {
+			if strings.TrimSpace(c) == "" || strings.HasPrefix(strings.TrimLeft(c, " "), mark) {
+				break
+			}
+			if !strings.HasPrefix(c, strings.Repeat(" ", indent)) {
+				t.Errorf("%s: %q does not hang under the text after %q:\n%s", what, c, mark, s)
+			}
+		}
+		break
+	}
+	if !found {
+		t.Errorf("%s: no %q line with the key's name:\n%s", what, mark, s)
+	}
+}
+
+// The check step names the key whole, wrapped.
+func TestCheckStepKeepsTheNameWhole(t *testing.T) {
+	for _, lang := range []string{"en", "sv"} {
+		h := atWithName(t, lang, "enter")
+		s := h.screen()
+		if !strings.Contains(flat(s), ownKeyName) {
+			t.Errorf("%s: the key's name is cut:\n%s", lang, s)
+		}
+		fits(t, lang, s, 60)
+	}
+}
+
+// Clean-up's "✓ Your new key stays: …" hangs under its text.
+func TestCleanupKeptLineHangs(t *testing.T) {
+	for _, lang := range []string{"en", "sv"} {
+		h := atWithName(t, lang, "enter", "enter")
+		hangs(t, lang, h.screen(), "✓ ")
+	}
+}
+
+// Done's points hang under their text, as "Sign out now?"'s do.
+func TestDonePointsHang(t *testing.T) {
+	for _, lang := range []string{"en", "sv"} {
+		h := atWithName(t, lang, "enter", "enter", "enter", "enter")
+		s := h.screen()
+		if !strings.Contains(flat(s), ownKeyName) {
+			t.Fatalf("%s: not at done with the key's name:\n%s", lang, s)
+		}
+		hangs(t, lang, s, "• ")
+	}
+}

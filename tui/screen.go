@@ -266,6 +266,15 @@ func hanging(prefix, text string, w int) []string {
 	return lines
 }
 
+// styled joins lines, each drawn in s (so a style's padding or colour
+// does not run on past a hanging indent).
+func styled(s lipgloss.Style, lines []string) string {
+	for i, l := range lines {
+		lines[i] = s.Render(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
 func (m *Model) busyView() string { return busyLine(m.st, m.busy) }
 
 // busyLine says what a running call is doing, if one runs.

@@ -31,7 +31,7 @@ func (m *Model) signOutView(w int) string {
 	var points []string // each said after a bullet
 	switch {
 	case j.Method.ID != "":
-		points = append(points, t.S("signout.keyStays", Clean(j.Method.DisplayName, 64)))
+		points = append(points, t.S("signout.keyStays", Clean(j.Method.DisplayName, nameMax)))
 	case j.Step == flows.StepKnownKey:
 		// The key refused a second registration: it holds one of theirs.
 		points = append(points, t.S("signout.knownKey"))

@@ -92,7 +92,7 @@ func (cleanupStep) view(m *Model, w int) string {
 	if j.KeptKnown {
 		kept = t.S("cleanup.keptKey", Clean(j.Method.DisplayName, nameMax))
 	}
-	b.WriteString(para(st.ok, "✓ "+kept, w) + "\n")
+	b.WriteString(styled(st.ok, hanging("✓ ", kept, w)) + "\n")
 	if j.Checked {
 		b.WriteString(st.ok.Render("✓ "+t.S("check.ok")) + "\n")
 	}

@@ -70,9 +70,9 @@ func (doneStep) view(m *Model, w int) string {
 	j, st, t := m.j, m.st, m.t
 	var lines []string
 	if j.KeptKnown {
-		lines = append(lines, t.S("done.kept", Clean(j.Method.DisplayName, 64)))
+		lines = append(lines, t.S("done.kept", Clean(j.Method.DisplayName, nameMax)))
 	} else {
-		lines = append(lines, t.S("done.key", Clean(j.Method.DisplayName, 64)))
+		lines = append(lines, t.S("done.key", Clean(j.Method.DisplayName, nameMax)))
 	}
 	if j.Checked {
 		lines = append(lines, t.S("done.checked"))
@@ -89,7 +89,7 @@ func (doneStep) view(m *Model, w int) string {
 		lines = append(lines, t.S("done.passKeptPlain"))
 	}
 	for i := range lines {
-		lines[i] = para(st.body, "• "+lines[i], w)
+		lines[i] = styled(st.body, hanging("• ", lines[i], w))
 	}
 	left := int((m.cfg.DoneDelay - m.cfg.Now().Sub(m.doneAt)).Seconds())
 	return st.ok.Render("✓ "+t.S("done.title")) + "\n\n" + strings.Join(lines, "\n") + "\n\n" +
