@@ -87,21 +87,12 @@ func TestGreetingWraps(t *testing.T) {
 // The key just registered, named as long as the kiosk lets a person name
 // it, reads whole at clean-up.
 func TestCleanupKeepsTheNewKeysNameWhole(t *testing.T) {
-	name := "Ada's spare YubiKey for the lab and the London office 2026-12-07"
-	if len([]rune(name)) != tap.MaxNameLength {
-		t.Fatalf("the name is %d long, want %d", len([]rune(name)), tap.MaxNameLength)
+	if len([]rune(ownKeyName)) != tap.MaxNameLength {
+		t.Fatalf("the name is %d long, want %d", len([]rune(ownKeyName)), tap.MaxNameLength)
 	}
 	for _, lang := range []string{"en", "sv"} {
-		h := newHarness(t)
-		h.m.Update(tea.WindowSizeMsg{Width: 60, Height: 20})
-		h.toName()
-		if lang == "sv" {
-			h.press("ctrl+l")
-		}
-		h.m.name.SetValue(name)
-		h.press("enter", "enter")
-		s := h.screen()
-		if !strings.Contains(flat(s), name) {
+		s := atWithName(t, lang, "enter", "enter").screen()
+		if !strings.Contains(flat(s), ownKeyName) {
 			t.Errorf("%s: the new key's name is cut:\n%s", lang, s)
 		}
 		fits(t, lang, s, 60)
