@@ -26,7 +26,7 @@ func TestClean(t *testing.T) {
 			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
 		}
 	}
-	if got := Clean(strings.Repeat("x", 500), 40); len(got) != 40 {
+	if got := Clean(strings.Repeat("x", 500), 40); len([]rune(got)) != 40 {
 		t.Errorf("not cut: %d", len(got))
 	}
 }

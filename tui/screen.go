@@ -67,13 +67,18 @@ func (m *Model) Render() string {
 
 // frame lays a screen out: the header, the body (drawn for the column's
 // width less its margins), the help bar at the foot, the column centred
-// in a big window. Both the walk-up kiosk and staging mode use it.
-func frame(st styles, ascii bool, width, height int, header, body func(w int) string, keys []key.Binding) string {
+// in a big window. Both the walk-up kiosk and staging mode use it. The
+// header may take two lines (headerLines) where the screen has a line to
+// spare; where it has not, it takes one.
+func frame(st styles, ascii bool, width, height int, header func(w, lines int) string, body func(w int) string, keys []key.Binding) string {
 	cw := min(max(width, 40), maxCols)
 	ch := min(max(height, 12), maxRows)
-	head := header(cw)
 	help := st.help.Render(wrapHelp(keys, cw))
 	b := lipgloss.NewStyle().PaddingLeft(2).Render(body(cw - 4))
+	head := header(cw, 2)
+	if lipgloss.Height(head) > 1 && lipgloss.Height(head)+lipgloss.Height(b)+lipgloss.Height(help)+1 > ch {
+		head = header(cw, 1)
+	}
 	gap := max(ch-lipgloss.Height(head)-lipgloss.Height(b)-lipgloss.Height(help)-2, 0)
 	out := head + "\n\n" + b + strings.Repeat("\n", gap) + "\n" + help
 	if width > cw || height > ch {
@@ -102,27 +107,51 @@ var asciiPairs = []string{"◐", "|", "◓", "/", "◑", "-", "◒", "\\", "✓"
 
 // rowsFor is how many lines the body may use, for lists that scroll.
 func (m *Model) rowsFor() int {
-	return min(max(m.height, 12), maxRows) - 5
+	head := lipgloss.Height(m.header(min(max(m.width, 40), maxCols), 2))
+	return min(max(m.height, 12), maxRows) - 4 - head
 }
 
-func (m *Model) header(w int) string {
+func (m *Model) header(w, lines int) string {
 	right := m.t.S("app.lang")
 	if m.j.SignedIn() && m.j.Step != flows.StepDone {
 		right = m.t.S("app.timeLeft", mmss(m.j.TimeLeft(m.cfg.Now()))) + " · " + right
 	}
-	left := m.t.S("app.title")
-	org := ""
-	if m.cfg.Org != "" {
-		org = " · " + Clean(m.cfg.Org, 40)
-	}
-	room := max(w-lipgloss.Width(right)-1, 1)
-	if lipgloss.Width(left+org) > room {
-		org = ansi.Truncate(org, max(room-lipgloss.Width(left), 0), "…")
-		left = ansi.Truncate(left, room, "…")
-	}
-	l := m.st.title.Render(left) + m.st.header.Render(org)
-	return l + strings.Repeat(" ", max(w-lipgloss.Width(l)-lipgloss.Width(right), 1)) + m.st.header.Render(right)
+	return headerLines(m.st, m.t.S("app.title"), Clean(m.cfg.Org, 40), right, w, lines)
 }
+
+// headerLines is a screen's header: "title · organisation" on the left,
+// right (time left, language) on the right. When the organisation does
+// not fit beside them it goes on a line of its own under the title, if
+// lines allows two, rather than being cut (issue 23 item 4). On one line
+// the title gives way first, down to minTitle; whatever is cut ends in
+// "…".
+func headerLines(st styles, title, org, right string, w, lines int) string {
+	room := max(w-lipgloss.Width(right)-1, 1)
+	var sep string
+	if org != "" {
+		sep = " · " + org
+	}
+	own := "" // the organisation on its own line
+	switch {
+	case lipgloss.Width(title+sep) <= room:
+	case lines > 1 && org != "":
+		own, sep = org, ""
+	default:
+		title = ansi.Truncate(title, max(room-lipgloss.Width(sep), minTitle), "…")
+		sep = ansi.Truncate(sep, max(room-lipgloss.Width(title), 0), "…")
+	}
+	title = ansi.Truncate(title, room, "…")
+	l := st.title.Render(title) + st.header.Render(sep)
+	out := l + strings.Repeat(" ", max(w-lipgloss.Width(l)-lipgloss.Width(right), 1)) + st.header.Render(right)
+	if own != "" {
+		out += "\n" + st.header.Render(ansi.Truncate(own, w, "…"))
+	}
+	return out
+}
+
+// minTitle is how narrow the title may get on a one-line header to leave
+// the organisation room.
+const minTitle = 12
 
 // body is the step's view, or an overlay: the admin exit, the sign-out
 // question, or "still there?".
@@ -238,6 +267,15 @@ func hanging(prefix, text string, w int) []string {
 	return lines
 }
 
+// styled joins lines, each drawn in s (so a style's padding or colour
+// does not run on past a hanging indent).
+func styled(s lipgloss.Style, lines []string) string {
+	for i, l := range lines {
+		lines[i] = s.Render(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
 func (m *Model) busyView() string { return busyLine(m.st, m.busy) }
 
 // busyLine says what a running call is doing, if one runs.
@@ -270,7 +308,7 @@ func (m *Model) greeting(w int) string {
 	if !m.j.SignedIn() {
 		return ""
 	}
-	s := m.st.body.Render(m.t.S("signedin.greeting", Clean(m.j.Session.DisplayName, 60)))
+	s := para(m.st.body, m.t.S("signedin.greeting", Clean(m.j.Session.DisplayName, 60)), w)
 	if !m.j.Session.HasOtherMethods && len(m.j.Keys) == 0 { // not once a key is done (the backup key's steps)
 		s += "\n" + para(m.st.problem, "! "+m.t.S("signedin.noOther"), w)
 	}

@@ -22,7 +22,7 @@ func (stageStagedStep) view(m *StagingModel, w int) string { return m.who(w) + "
 func (m *StagingModel) stagedView(w int) string {
 	st, t, r := m.st, m.t, m.s.Result
 	model := Clean(r.Method.Model, 40)
-	lines := []string{st.ok.Render("✓ " + t.S("stage.staged")), t.S("stage.stagedKey", Clean(r.Method.DisplayName, 64), model)}
+	lines := []string{st.ok.Render("✓ " + t.S("stage.staged")), para(st.body, t.S("stage.stagedKey", Clean(r.Method.DisplayName, nameMax), model), w)}
 	if r.Serial != "" {
 		lines = append(lines, t.S("stage.serial", r.Serial))
 	}

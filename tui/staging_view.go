@@ -2,11 +2,8 @@ package tui
 
 import (
 	"errors"
-	"strings"
 
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/staging"
@@ -25,17 +22,10 @@ func (m *StagingModel) Render() string {
 	return frame(m.st, m.cfg.ASCII, m.width, m.height, m.header, m.body, m.bindings())
 }
 
-func (m *StagingModel) header(w int) string {
+func (m *StagingModel) header(w, lines int) string {
 	b := m.s.Batch
 	right := m.t.S("stage.counts", b.RegisteredCount, b.RegisteredCount+b.FailedCount+b.PendingCount, b.FailedCount)
-	left := m.t.S("stage.title")
-	if m.cfg.Org != "" {
-		left += " · " + Clean(m.cfg.Org, 40)
-	}
-	room := max(w-lipgloss.Width(right)-1, 1)
-	left = ansi.Truncate(left, room, "…")
-	l := m.st.title.Render(left)
-	return l + strings.Repeat(" ", max(w-lipgloss.Width(l)-lipgloss.Width(right), 1)) + m.st.header.Render(right)
+	return headerLines(m.st, m.t.S("stage.title"), Clean(m.cfg.Org, 40), right, w, lines)
 }
 
 // explain is what the operator reads for a problem. tapd's own message
@@ -100,7 +90,7 @@ func (m *StagingModel) who(w int) string {
 		title = m.t.S("stage.plugFor", name, m.s.Pos, total)
 	}
 	return para(m.st.title, title, w) + "\n" +
-		m.st.hint.Render(Clean(m.s.Row.UserPrincipalName, 70)) + "\n"
+		para(m.st.hint, Clean(m.s.Row.UserPrincipalName, 113), w) + "\n"
 }
 
 // body is the step's screen, or the stop or skip question over it, with

@@ -54,11 +54,11 @@ func (backupStep) view(m *Model, w int) string {
 // clean-up: kept or new, and checked.
 func (m *Model) keyDoneView(k flows.KeyDone, w int) string {
 	st, t := m.st, m.t
-	kept := t.S("cleanup.newKey", Clean(k.Method.DisplayName, 40))
+	kept := t.S("cleanup.newKey", Clean(k.Method.DisplayName, nameMax))
 	if k.Kept {
-		kept = t.S("cleanup.keptKey", Clean(k.Method.DisplayName, 40))
+		kept = t.S("cleanup.keptKey", Clean(k.Method.DisplayName, nameMax))
 	}
-	out := para(st.ok, "✓ "+kept, w) + "\n"
+	out := styled(st.ok, hanging("✓ ", kept, w)) + "\n"
 	if k.Checked {
 		out += st.ok.Render("✓ "+t.S("check.ok")) + "\n"
 	}

@@ -30,9 +30,6 @@ type fingerCall struct {
 	begin bool
 }
 
-// flat is the screen's words on one line, so wrapping cannot split a phrase.
-func flat(s string) string { return strings.Join(strings.Fields(s), " ") }
-
 func sample(fb fido.Feedback, n int) fingerMsg {
 	return fingerMsg{s: fido.Sample{Feedback: fb, Remaining: n}}
 }

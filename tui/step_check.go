@@ -6,6 +6,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 	"github.com/tapkiosk/tapkiosk/fido"
 	"github.com/tapkiosk/tapkiosk/flows"
 )
@@ -43,7 +44,7 @@ func (s checkStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 
 func (checkStep) view(m *Model, w int) string {
 	j, st, t := m.j, m.st, m.t
-	out := st.ok.Render("✓ "+t.S("check.title")) + "  " + st.hint.Render(Clean(j.Method.DisplayName, 64)) + "\n\n"
+	out := checkedLine(st, "✓ "+t.S("check.title"), Clean(j.Method.DisplayName, nameMax), w) + "\n\n"
 	if m.touching {
 		if j.FingerCheck() {
 			return out + m.touchBox(w, t.S("bio.touch"), t.S("check.finger"))
@@ -84,4 +85,14 @@ func (m *Model) loadMethods() tea.Cmd {
 		ms, err := m.svc.Methods(ctx)
 		return methodsMsg{ms, err}
 	})
+}
+
+// checkedLine is "✓ Your key is registered  its name" on one line when it
+// fits; else the name goes under the words, wrapped, never cut (the
+// person's own; issue 23 item 4).
+func checkedLine(st styles, head, name string, w int) string {
+	if lipgloss.Width(head+"  "+name) <= w {
+		return st.ok.Render(head) + "  " + st.hint.Render(name)
+	}
+	return st.ok.Render(head) + "\n" + styled(st.hint, hanging("  ", name, w))
 }

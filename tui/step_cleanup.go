@@ -143,7 +143,7 @@ func (m *Model) cleanupRow(meth api.AuthenticationMethod, selected bool, w int) 
 	if selected {
 		lead = "› "
 	}
-	lines := hanging(lead+mark+" ", m.kind(meth)+"  "+Clean(meth.DisplayName, 200), w)
+	lines := hanging(lead+mark+" ", m.kind(meth)+"  "+Clean(meth.DisplayName, nameMax), w)
 	if selected {
 		for i, l := range lines {
 			lines[i] = m.st.selected.Render(l)
@@ -179,7 +179,7 @@ func window(blocks []string, cursor, rows int) (first, last int) {
 // methodLabel names a method so two of the same kind and name can be told
 // apart: kind, name, and the day it was added.
 func (m *Model) methodLabel(a api.AuthenticationMethod) string {
-	label := m.kind(a) + " \"" + Clean(a.DisplayName, 60) + "\""
+	label := m.kind(a) + " \"" + Clean(a.DisplayName, nameMax) + "\""
 	if !a.CreatedDateTime.IsZero() { // Entra gives no date for some kinds
 		label += " · " + m.t.S("method.added", m.day(a.CreatedDateTime))
 	}

@@ -72,11 +72,11 @@ func (doneStep) view(m *Model, w int) string {
 	for i, k := range j.Keys { // the first key, then the backup key
 		switch {
 		case k.Kept:
-			lines = append(lines, t.S("done.kept", Clean(k.Method.DisplayName, 64)))
+			lines = append(lines, t.S("done.kept", Clean(k.Method.DisplayName, nameMax)))
 		case i > 0:
-			lines = append(lines, t.S("done.backup", Clean(k.Method.DisplayName, 64)))
+			lines = append(lines, t.S("done.backup", Clean(k.Method.DisplayName, nameMax)))
 		default:
-			lines = append(lines, t.S("done.key", Clean(k.Method.DisplayName, 64)))
+			lines = append(lines, t.S("done.key", Clean(k.Method.DisplayName, nameMax)))
 		}
 		if k.Checked {
 			lines = append(lines, t.S("done.checked"))
@@ -94,7 +94,7 @@ func (doneStep) view(m *Model, w int) string {
 		lines = append(lines, t.S("done.passKeptPlain"))
 	}
 	for i := range lines {
-		lines[i] = para(st.body, "• "+lines[i], w)
+		lines[i] = styled(st.body, hanging("• ", lines[i], w))
 	}
 	left := int((m.cfg.DoneDelay - m.cfg.Now().Sub(m.doneAt)).Seconds())
 	return st.ok.Render("✓ "+t.S("done.title")) + "\n\n" + strings.Join(lines, "\n") + "\n\n" +
