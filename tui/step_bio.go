@@ -64,10 +64,10 @@ func (fingersStep) view(m *Model, w int) string {
 	f := j.Fingers
 	out := m.greeting(w)
 	if f.Enrolled > 0 && !f.Capturing {
-		out += st.ok.Render("✓ "+t.S("bio.enrolled", f.Enrolled)) + "\n\n" + para(st.body, t.S("bio.another"), w)
+		out += styled(st.ok, hanging("✓ ", t.S("bio.enrolled", f.Enrolled), w)) + "\n\n" + para(st.body, t.S("bio.another"), w)
 		return out + m.fingerProblem(w)
 	}
-	out += st.title.Render(t.S("bio.title")) + "\n\n"
+	out += para(st.title, t.S("bio.title"), w) + "\n\n"
 	if m.touching {
 		return out + m.touchBox(w, t.S("bio.touch"), fingerWord(t, f))
 	}
