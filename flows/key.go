@@ -49,7 +49,8 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 		case !plugged(keys, j.refused):
 			j.refused = ""
 		case len(keys) == 1:
-			return false
+			j.Key = keys[0] // read again, its refusal kept on screen meanwhile
+			return true
 		}
 	}
 	if j.setAside != "" {
@@ -85,6 +86,13 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	return false
 }
 
+// Rereading reports that the key being read is one refused before and
+// never taken out: the screen keeps its refusal rather than saying
+// "Reading your key…" every time the watch looks again.
+func (j *Journey) Rereading() bool {
+	return j.refused != "" && j.Key.Path == j.refused
+}
+
 // plugged reports whether the key at path is among keys.
 func plugged(keys []fido.Key, path string) bool {
 	return slices.ContainsFunc(keys, func(k fido.Key) bool { return k.Path == path })
@@ -110,12 +118,14 @@ func (j *Journey) KeyFacts(info fido.Info, pin fido.PINState, err error) {
 		err = &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys}
 	}
 	if err != nil {
+		j.refused = ""
 		if _, ok := errors.AsType[*fido.UnsupportedKeyError](err); ok {
 			j.refused = j.Key.Path
 		}
 		j.Key, j.Problem = fido.Key{}, err
 		return
 	}
+	j.refused = ""
 	j.Info, j.PIN, j.Problem = info, pin, nil
 	// A full key that can list its passkeys: once the PIN is known, see
 	// whether one of them is this account's. One that cannot goes on

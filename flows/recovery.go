@@ -133,8 +133,11 @@ type Journey struct {
 	// setAside is a key the person chose not to use (Esc at a PIN
 	// step): Insert key waits for it to leave.
 	setAside string
-	// refused is a key that cannot hold a passkey: its refusal stays on
-	// screen, and it is not read again, until it is taken out.
+	// refused is a key judged unable to hold a passkey. While it stays
+	// in the port its refusal stays on screen and it is read again
+	// quietly (Rereading): libfido2 takes a key whose getInfo fails at
+	// open (busy, just plugged) for U2F-only, so the verdict may not be
+	// the key's last word.
 	refused string
 	// again: at StepKnownKey, register the key anew rather than keep it.
 	again      bool

@@ -492,6 +492,17 @@ func keyScreens(t *testing.T, lag time.Duration) {
 	if s := h.screen(); h.step() != flows.StepInsertKey || !strings.Contains(s, "U2F only") {
 		t.Fatalf("after reading the U2F key: %s\n%s", h.step(), s)
 	}
+	// The watch looks again while the key stays: its refusal stays on
+	// screen through the quiet re-read (it flickered with "Reading your
+	// key…" every 300 ms before).
+	_, cmd = h.m.Update(keysMsg{keys: h.svc.keys, gen: h.m.keyGen})
+	if s := h.screen(); cmd == nil || !strings.Contains(s, "U2F only") || strings.Contains(s, "Reading your key") {
+		t.Fatalf("the U2F key looked at again:\n%s", s)
+	}
+	h.run(cmd)
+	if s := h.screen(); !strings.Contains(s, "U2F only") {
+		t.Fatalf("after the U2F key's re-read:\n%s", s)
+	}
 
 	h2 := newHarness(t)
 	h2.svc.lag = lag

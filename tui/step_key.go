@@ -113,7 +113,9 @@ func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
 		return m.pollKeys(false)
 	}
 	if j.KeysSeen(msg.keys) {
-		m.busy = m.t.S("key.reading")
+		if !j.Rereading() { // a refused key read again keeps its refusal on screen
+			m.busy = m.t.S("key.reading")
+		}
 		path := j.Key.Path
 		return func() tea.Msg { info, pin, err := m.svc.KeyFacts(path); return factsMsg{info, pin, err} }
 	}
