@@ -3,7 +3,6 @@ package e2e
 import (
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestKioskOnTheLinuxConsole: with TERM=linux (the text console, whose
@@ -38,8 +37,7 @@ func TestKioskConsoleBoxCorners(t *testing.T) {
 	k := w.launchKiosk(nil, "env TERM=linux ", "--theme", "dark")
 	k.signIn(w.upn, pass)
 	k.newPIN()
-	k.key("never")
-	time.Sleep(300 * time.Millisecond) // the demo kiosk reads its control file every 50 ms
+	k.keyApplied("never")
 	k.send("Enter")
 	s := k.waitFor("Touch your key now")
 	if strings.ContainsAny(s, "╭╮╰╯") || !strings.Contains(s, "┌") {

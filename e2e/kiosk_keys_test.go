@@ -168,8 +168,7 @@ func TestKioskKeyPulledDuringTheCheck(t *testing.T) {
 	k.newPIN()
 	k.send("Enter")
 	k.waitFor("Your key is registered")
-	k.key("hold")
-	time.Sleep(300 * time.Millisecond) // the demo kiosk reads its control file every 50 ms
+	k.keyApplied("hold")
 	k.send("Enter")
 	k.waitFor("Touch your key now")
 	k.key("unplug")
@@ -191,8 +190,7 @@ func TestKioskPINChangeAfterTheCheck(t *testing.T) {
 	k := w.startKioskWithKey(keyWithPIN("2468", 8))
 	k.signIn(w.upn, w.pass(false))
 	k.waitFor("Enter your key's PIN")
-	k.key("forcepin")
-	time.Sleep(300 * time.Millisecond)
+	k.keyApplied("forcepin")
 	k.send("2468", "Enter")
 	s := k.waitFor("Change the key's PIN")
 	if strings.Contains(s, "Current PIN") || !strings.Contains(s, "only enter a new one") {

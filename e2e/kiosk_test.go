@@ -560,8 +560,7 @@ func TestKioskIdleAfterTouchTimeout(t *testing.T) {
 	k := w.startKiosk("--idle", "10s", "--touch-timeout", "3s")
 	k.signIn(w.upn, pass)
 	k.newPIN()
-	k.key("never")
-	time.Sleep(300 * time.Millisecond) // the demo kiosk reads its control file every 50 ms
+	k.keyApplied("never")
 	k.send("Enter")
 	k.waitFor("Touch your key now")
 	s := k.waitFor("Your key was not registered")

@@ -168,6 +168,9 @@ func (d demoKey) watch(k *virtualkey.Key, log *slog.Logger) {
 					k.QueueSamples(s...)
 				}
 			}
+			// Said once the command took effect, so a test waits for it
+			// rather than for a guessed time.
+			log.Info("virtual key control applied", "command", cmd)
 		}
 	}
 }
