@@ -120,10 +120,12 @@ func startTapdEnv(t *testing.T, env []string, db string, extra ...string) *tapd 
 	return d
 }
 
-// waitReady waits until /readyz answers, or fails the test.
+// waitReady waits until /readyz answers, or fails the test. A minute,
+// not a count of tries: a count is a few seconds on an idle machine and
+// too few when it is busy.
 func (d *tapd) waitReady(t *testing.T) {
 	t.Helper()
-	for i := 0; i < 200; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		resp, err := http.Get(d.url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
@@ -481,7 +483,7 @@ func TestTLS(t *testing.T) {
 	url := "https://" + addr
 	var out, errOut string
 	var code int
-	for i := 0; i < 100; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		out, errOut, code = tapctl(t, url, tokFile, "--ca-file", certPath, "policy", "show")
 		if code == 0 {
 			break
