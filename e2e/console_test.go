@@ -37,7 +37,7 @@ func TestKioskConsoleBoxCorners(t *testing.T) {
 	k := w.launchKiosk(nil, "env TERM=linux ", "--theme", "dark")
 	k.signIn(w.upn, pass)
 	k.newPIN()
-	k.keyApplied("never")
+	k.keyTaken("never")
 	k.send("Enter")
 	s := k.waitFor("Touch your key now")
 	if strings.ContainsAny(s, "╭╮╰╯") || !strings.Contains(s, "┌") {

@@ -236,6 +236,7 @@ func TestEntraKioskJourney(t *testing.T) {
 	run.toTouch(upn, *p.TemporaryAccessPass)
 	run.waitFor("Your key is registered")
 	run.send("Enter")
+	run.noBackup()
 	run.waitFor("Remove what you lost")
 	run.waitFor("+46 •• ••• •• 00") // Entra's phone number, masked
 	run.send("Space", "Enter")      // the kiosk's clean-up: mark, Enter, then Y

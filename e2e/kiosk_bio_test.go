@@ -44,6 +44,7 @@ func TestKioskFingerprintEnrolment(t *testing.T) {
 	k.waitFor("Your key is registered")
 	k.send("Enter")
 	k.waitFor("with the finger you enrolled")
+	k.noBackup()
 	k.waitFor("Remove what you lost")
 
 	var st struct {

@@ -168,7 +168,7 @@ func TestKioskKeyPulledDuringTheCheck(t *testing.T) {
 	k.newPIN()
 	k.send("Enter")
 	k.waitFor("Your key is registered")
-	k.keyApplied("hold")
+	k.keyTaken("hold")
 	k.send("Enter")
 	k.waitFor("Touch your key now")
 	k.key("unplug")
@@ -177,6 +177,7 @@ func TestKioskKeyPulledDuringTheCheck(t *testing.T) {
 		t.Fatalf("pulled during the check:\n%s", s)
 	}
 	k.key("plug auto")
+	k.noBackup()
 	k.waitFor("Remove what you lost")
 	k.waitFor("It works")
 }
@@ -190,7 +191,7 @@ func TestKioskPINChangeAfterTheCheck(t *testing.T) {
 	k := w.startKioskWithKey(keyWithPIN("2468", 8))
 	k.signIn(w.upn, w.pass(false))
 	k.waitFor("Enter your key's PIN")
-	k.keyApplied("forcepin")
+	k.keyTaken("forcepin")
 	k.send("2468", "Enter")
 	s := k.waitFor("Change the key's PIN")
 	if strings.Contains(s, "Current PIN") || !strings.Contains(s, "only enter a new one") {
@@ -221,6 +222,7 @@ func TestKioskKnownKeyRegisteredAgain(t *testing.T) {
 	k.send("BSpace", "BSpace", "Again", "Enter")
 	k.waitFor("Your key is registered")
 	k.send("Enter")
+	k.noBackup()
 	s := k.waitFor("Remove what you lost")
 	if !strings.Contains(s, "It works") {
 		t.Fatalf("the new registration was not checked:\n%s", s)
@@ -271,7 +273,14 @@ func TestKioskAdminExitThrottle(t *testing.T) {
 	dir := t.TempDir()
 	codeFile := writeFile(t, "admin.code", "9876\n")
 	exit := filepath.Join(dir, "exit")
-	k := w.startKiosk("--admin-code-file", codeFile, "; echo $? >"+exit+"; sleep 30")
+	// The kiosk's clock stands still and the test moves it (later=): the
+	// waits are a second or two, and a loaded machine can take longer
+	// than that between a key sent and the screen read back.
+	k := w.startKiosk("--admin-code-file", codeFile, "--demo-still-clock", "; echo $? >"+exit+"; sleep 30")
+	later := func(d, since string) {
+		k.key("later=" + d)
+		k.waitLog(`"since_start":"` + since + `"`)
+	}
 	k.waitFor("Press Enter to start")
 	admin := func(code string) {
 		k.send("C-M-x")
@@ -285,16 +294,16 @@ func TestKioskAdminExitThrottle(t *testing.T) {
 	}
 	k.send("9876", "Enter") // the right code, during the wait
 	k.waitFor("That code was not checked")
-	time.Sleep(1100 * time.Millisecond)
+	later("1100ms", "1.1s")
 	k.send("2222", "Enter")
 	k.waitFor("Wrong code. Wait 0:02 before the next try.") // doubled
-	time.Sleep(1100 * time.Millisecond)
+	later("1100ms", "2.2s")
 	k.send("9876", "Enter")
-	k.waitFor("That code was not checked: wait 0:0")
+	k.waitFor("That code was not checked: wait 0:01")
 	if _, err := os.Stat(exit); err == nil {
 		t.Fatal("the kiosk exited during the wait")
 	}
-	time.Sleep(1100 * time.Millisecond)
+	later("1100ms", "3.3s")
 	k.send("9876", "Enter")
 	if code := k.exitCode(exit); code != "0" {
 		t.Fatalf("the admin exit's code: %s", code)
@@ -390,8 +399,7 @@ func TestKioskKnownKeySwappedUnseen(t *testing.T) {
 	w := newWorld(t)
 	k := w.startKiosk()
 	k.atKnownKeyAgain(w)
-	k.key("fresh")
-	time.Sleep(300 * time.Millisecond) // the demo kiosk reads its control file every 50 ms
+	k.keyTaken("fresh")
 	k.send("Down", "Enter")
 	if s := k.waitFor("Create a PIN for your key"); strings.Contains(s, "no PIN yet") {
 		t.Fatalf("the swapped key's problem stays:\n%s", s)
@@ -414,6 +422,7 @@ func TestKioskSwedishCleanup(t *testing.T) {
 	k.send("Enter")
 	k.waitFor("Your key is registered")
 	k.send("s")
+	k.noBackup()
 	k.waitFor("Remove what you lost")
 	k.send("C-l")
 	k.waitFor("Ta bort det du har tappat")

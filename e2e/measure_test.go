@@ -96,6 +96,7 @@ func TestKioskMeasure(t *testing.T) {
 	k.send("Enter")
 	k.waitFor("Your key is registered")
 	k.send("Enter")
+	k.noBackup()
 	k.waitFor("Remove what you lost")
 	k.send("Enter")
 	k.waitFor("Delete your Temporary")

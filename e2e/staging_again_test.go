@@ -74,6 +74,7 @@ func TestKioskStagingAgainAfterCleanup(t *testing.T) {
 	wk.send("Enter")
 	wk.waitFor("Your key is registered")
 	wk.send("Enter")
+	wk.noBackup()
 	wk.waitFor("Remove what you lost")
 	wk.waitFor(staged.KeyName)
 	wk.send("Space", "Enter")
@@ -168,7 +169,10 @@ func (k *kioskRun) wipeAndStage() {
 func (k *kioskRun) replugToWipe() {
 	k.t.Helper()
 	k.waitFor("Unplug the key and plug it back in")
-	k.key("unplug")
+	k.keyTaken("unplug")
+	// The kiosk must see the key gone before it comes back, and nothing
+	// on screen or in its log says when it has: still a sleep, but one
+	// that starts once the kiosk has taken the unplug.
 	time.Sleep(500 * time.Millisecond)
 	k.key("plug")
 }

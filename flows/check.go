@@ -25,7 +25,7 @@ func (j *Journey) KeyChecked(err error) {
 		return
 	}
 	j.Checked, j.Problem = true, nil
-	j.toCleanup()
+	j.keyDone()
 }
 
 // CheckKeyGone reports that the key check waits for the key to be
@@ -62,6 +62,6 @@ func (j *Journey) keyBackForCheck(keys []fido.Key) (pick bool) {
 func (j *Journey) SkipCheck() {
 	if j.Step == StepCheckKey {
 		j.Problem, j.checkGone = nil, false
-		j.toCleanup()
+		j.keyDone()
 	}
 }

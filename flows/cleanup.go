@@ -15,7 +15,7 @@ func (j *Journey) toCleanup() {
 }
 
 // MethodsLoaded lists the person's methods for clean-up, leaving out the
-// new key and the pass, which clean-up does not offer.
+// new keys and the pass, which clean-up does not offer.
 func (j *Journey) MethodsLoaded(ms []api.AuthenticationMethod, err error) {
 	if j.Step != StepCleanup {
 		return
@@ -27,7 +27,7 @@ func (j *Journey) MethodsLoaded(ms []api.AuthenticationMethod, err error) {
 	j.PassLoaded(ms)
 	j.Methods = nil
 	for _, m := range ms {
-		if m.ID == j.Method.ID || m.RegisteredThisSession || m.Type == api.TypeTAP {
+		if j.isNew(m) || m.Type == api.TypeTAP {
 			continue
 		}
 		j.Methods = append(j.Methods, m)

@@ -48,6 +48,13 @@ func (j *Journey) CredentialsFound(own []fido.Credential, err error) {
 		j.Problem = err
 		return
 	}
+	if j.backup && len(own) > 0 {
+		// A key full of this account's passkeys is not a backup: it is
+		// the first key again, or one registered before, and removing
+		// them to make room would break that key (backup.go).
+		j.refuseBackup()
+		return
+	}
 	j.Own = own
 	if len(own) == 0 {
 		j.Problem = fido.ErrKeyFull

@@ -44,15 +44,31 @@ func (j *Journey) KeysSeen(keys []fido.Key) (pick bool) {
 	if j.Step != StepInsertKey {
 		return false
 	}
+	if j.refused != "" {
+		switch {
+		case !plugged(keys, j.refused):
+			j.refused = ""
+		case len(keys) == 1:
+			return false
+		}
+	}
 	if j.setAside != "" {
 		if plugged(keys, j.setAside) {
-			j.Problem = ErrSwapKey
+			if !j.backup {
+				// On the backup offer the key set aside is the first
+				// (or a refused one): the offer says to take it out.
+				j.Problem = ErrSwapKey
+			}
 			return false
 		}
 		j.setAside = ""
 	}
 	switch len(keys) {
 	case 0:
+		if j.backup {
+			j.backupUnplugged()
+			return false
+		}
 		// Keep "the key was removed" on screen until a key arrives.
 		if !errors.Is(j.Problem, fido.ErrKeyRemoved) {
 			j.Problem = fido.ErrNoKey
@@ -77,7 +93,7 @@ func plugged(keys []fido.Key, path string) bool {
 // UseSetAside takes back the key set aside: the person pressed Esc at a
 // PIN step by mistake and wants the key in the port after all.
 func (j *Journey) UseSetAside() {
-	if j.Step == StepInsertKey {
+	if j.Step == StepInsertKey && !j.backup { // on the offer it is a key done with
 		j.setAside, j.Problem = "", nil
 	}
 }
@@ -90,12 +106,14 @@ func (j *Journey) KeyFacts(info fido.Info, pin fido.PINState, err error) {
 	if j.Step != StepInsertKey {
 		return
 	}
-	if err != nil {
-		j.Key, j.Problem = fido.Key{}, err
-		return
+	if err == nil && !info.ResidentKeys {
+		err = &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys}
 	}
-	if !info.ResidentKeys {
-		j.Key, j.Problem = fido.Key{}, &fido.UnsupportedKeyError{Reason: fido.ReasonNoResidentKeys}
+	if err != nil {
+		if _, ok := errors.AsType[*fido.UnsupportedKeyError](err); ok {
+			j.refused = j.Key.Path
+		}
+		j.Key, j.Problem = fido.Key{}, err
 		return
 	}
 	j.Info, j.PIN, j.Problem = info, pin, nil

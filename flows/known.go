@@ -90,7 +90,7 @@ func (j *Journey) KnownKeyChecked(id string, err error) (next string) {
 	}
 	j.Method = api.FIDO2Method{ID: m.ID, DisplayName: m.DisplayName, AAGUID: m.AAGUID, Model: m.Model, CreatedDateTime: m.CreatedDateTime}
 	j.Checked, j.KeptKnown, j.Problem = true, true, nil
-	j.toCleanup()
+	j.keyDone()
 	return ""
 }
 

@@ -7,7 +7,8 @@
 //
 // One file a part of the journey, as tui/ has one a step: recovery.go
 // (the steps, the Journey, going back), signin.go, key.go, pin.go,
-// register.go, known.go, check.go, cleanup.go, full.go and bio.go.
+// register.go, known.go, check.go, cleanup.go, full.go, bio.go and
+// backup.go.
 package flows
 
 import (
@@ -99,11 +100,17 @@ type Journey struct {
 	Fingers Fingers
 
 	KeyName string
+	// Method is the key in use's registration (or the known key kept).
 	Method  api.FIDO2Method
 	Checked bool
 	// KeptKnown: the key was registered before this visit and kept as it
 	// was (Method is that registration).
 	KeptKnown bool
+	// Keys are the keys done this visit, in order: the first, then the
+	// backup key if the person added one (backup.go).
+	Keys []KeyDone
+	// backup: the first key is done; Insert key offers a second one.
+	backup bool
 	// Methods are the person's other methods, shown at clean-up.
 	Methods []api.AuthenticationMethod
 	Removed []api.AuthenticationMethod
@@ -126,6 +133,9 @@ type Journey struct {
 	// setAside is a key the person chose not to use (Esc at a PIN
 	// step): Insert key waits for it to leave.
 	setAside string
+	// refused is a key that cannot hold a passkey: its refusal stays on
+	// screen, and it is not read again, until it is taken out.
+	refused string
 	// again: at StepKnownKey, register the key anew rather than keep it.
 	again      bool
 	candidates []api.AuthenticationMethod

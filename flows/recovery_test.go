@@ -55,8 +55,12 @@ func TestHappyPath(t *testing.T) {
 	}
 	start := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 	j.KeyChecked(nil)
-	if j.Step != StepCleanup || !j.Checked || j.PINForTouch() != "" {
-		t.Fatalf("after check: %s, PIN wiped %v", j.Step, j.PINForTouch() == "")
+	if j.Step != StepInsertKey || !j.OnBackup() || len(j.Keys) != 1 || !j.Keys[0].Checked || j.PINForTouch() != "" {
+		t.Fatalf("after check: %s, backup %v, PIN wiped %v", j.Step, j.OnBackup(), j.PINForTouch() == "")
+	}
+	j.SkipBackup()
+	if j.Step != StepCleanup {
+		t.Fatal(j.Step)
 	}
 	j.MethodsLoaded([]api.AuthenticationMethod{
 		{ID: "new", Type: api.TypeFIDO2}, {ID: "old", Type: api.TypeFIDO2}, {ID: "phone", Type: api.MethodType("phone")},
@@ -244,9 +248,10 @@ func TestNameCheckAndPass(t *testing.T) {
 		t.Fatal("a failed check stays to retry or skip")
 	}
 	j.SkipCheck()
-	if j.Step != StepCleanup || j.Checked {
+	if j.Step != StepInsertKey || len(j.Keys) != 1 || j.Keys[0].Checked || j.Keys[0].Method.ID != "m" {
 		t.Fatal("skip")
 	}
+	j.SkipBackup()
 	j.MethodsLoaded(nil, errors.New("tapd down"))
 	if j.Problem == nil {
 		t.Fatal("load failure")
@@ -415,9 +420,11 @@ func TestKnownKeyKeptAsItIs(t *testing.T) {
 	if next := j.KnownKeyChecked("same-new", fido.ErrNotRegisteredOnKey); next != "same-old" {
 		t.Fatalf("next %q", next)
 	}
-	if next := j.KnownKeyChecked("same-old", nil); next != "" || j.Step != StepCleanup || !j.KeptKnown || !j.Checked || j.Method.ID != "same-old" {
-		t.Fatalf("kept: %s %+v", j.Step, j.Method)
+	if next := j.KnownKeyChecked("same-old", nil); next != "" || j.Step != StepInsertKey || len(j.Keys) != 1 || !j.Keys[0].Kept ||
+		!j.Keys[0].Checked || j.Keys[0].Method.ID != "same-old" {
+		t.Fatalf("kept: %s %+v", j.Step, j.Keys)
 	}
+	j.SkipBackup()
 	j.MethodsLoaded([]api.AuthenticationMethod{{ID: "same-old", Type: api.TypeFIDO2}, {ID: "other-old", Type: api.TypeFIDO2}}, nil)
 	if len(j.Methods) != 1 || j.Methods[0].ID != "other-old" {
 		t.Fatal("clean-up offers the key being kept")
@@ -745,13 +752,13 @@ func TestKeyPulledDuringTheCheck(t *testing.T) {
 		t.Fatalf("the key back: gone %v %v %q", j.CheckKeyGone(), j.Problem, j.Key.Path)
 	}
 	j.KeyChecked(nil)
-	if j.Step != StepCleanup || !j.Checked {
+	if j.Step != StepInsertKey || len(j.Keys) != 1 || !j.Keys[0].Checked {
 		t.Fatal(j.Step)
 	}
 	j = atCheck()
 	j.KeyChecked(fido.ErrKeyRemoved)
 	j.SkipCheck()
-	if j.Step != StepCleanup || j.CheckKeyGone() || j.Checked {
+	if j.Step != StepInsertKey || j.CheckKeyGone() || len(j.Keys) != 1 || j.Keys[0].Checked {
 		t.Fatal("skip while waiting for the key")
 	}
 }
@@ -891,5 +898,62 @@ func TestNewPINRulesBeforeTheWarning(t *testing.T) {
 	}
 	if !j.WeakNewPIN("123456") || j.WeakNewPIN("583920") || j.CheckFirstPIN("583920") != nil {
 		t.Fatal("the warning or the rules at the minimum length")
+	}
+}
+
+// TestRefusedKeyIsNotReadAgain: a key that cannot hold a passkey stays
+// refused while it stays in the port. Before, the watch picked it again
+// at its next look and the screen flickered between "Reading your key…"
+// and the refusal every 300 ms. Taken out, it may be tried again.
+func TestRefusedKeyIsNotReadAgain(t *testing.T) {
+	for _, refusal := range []struct {
+		name string
+		info fido.Info
+		err  error
+	}{
+		{"u2f", fido.Info{}, &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly}},
+		{"no rk", fido.Info{}, nil},
+	} {
+		t.Run(refusal.name, func(t *testing.T) {
+			j := signedIn(t)
+			j.KeysSeen([]fido.Key{key})
+			j.KeyFacts(refusal.info, fido.PINState{}, refusal.err)
+			var u *fido.UnsupportedKeyError
+			for range 3 {
+				if j.KeysSeen([]fido.Key{key}) || !errors.As(j.Problem, &u) {
+					t.Fatalf("the refused key was read again (problem %v)", j.Problem)
+				}
+			}
+			if j.KeysSeen(nil) || !errors.Is(j.Problem, fido.ErrNoKey) {
+				t.Fatalf("taken out: problem %v", j.Problem)
+			}
+			if !j.KeysSeen([]fido.Key{key}) {
+				t.Fatal("plugged in again, it is not read")
+			}
+		})
+	}
+	// Another error (a key that could not be read this time) is read
+	// again at the next look, as before.
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{}, fido.PINState{}, errors.New("transient"))
+	if !j.KeysSeen([]fido.Key{key}) {
+		t.Fatal("a key that failed to read once is not read again")
+	}
+}
+
+// TestRefusedKeyBesideAnother: with a refused key still in, a second key
+// gets "leave only one", and once the refused key is out the other is
+// read.
+func TestRefusedKeyBesideAnother(t *testing.T) {
+	j := signedIn(t)
+	j.KeysSeen([]fido.Key{key})
+	j.KeyFacts(fido.Info{}, fido.PINState{}, &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly})
+	other := fido.Key{Path: "virtual:b"}
+	if j.KeysSeen([]fido.Key{key, other}) || !errors.Is(j.Problem, fido.ErrSeveralKeys) {
+		t.Fatalf("two keys: problem %v", j.Problem)
+	}
+	if !j.KeysSeen([]fido.Key{other}) || j.Key.Path != other.Path {
+		t.Fatal("the other key alone is not read")
 	}
 }

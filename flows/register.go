@@ -15,7 +15,7 @@ import (
 func (j *Journey) toName() {
 	j.Step = StepNameKey
 	if j.KeyName == "" {
-		j.KeyName = tap.DefaultKeyName(j.Key.Product, j.now())
+		j.KeyName = j.defaultName()
 	}
 }
 
@@ -60,6 +60,8 @@ func (j *Journey) Registered(m api.FIDO2Method, err error) {
 		j.full, j.Own, j.Problem, j.Step = true, nil, nil, StepKeyFull
 	case errors.Is(err, fido.ErrCancelled):
 		j.Problem, j.Step = nil, StepNameKey
+	case errors.Is(err, fido.ErrAlreadyRegistered) && j.backup:
+		j.refuseBackup()
 	case errors.Is(err, fido.ErrAlreadyRegistered):
 		// The key holds a passkey of the person's already: not an error
 		// to retry, a choice to make.

@@ -47,6 +47,9 @@ type Config struct {
 	// together (at least one), and a sign-in past them is refused at once
 	// with 503 rather than queued.
 	HashMemory int64
+	// HashRunners is how many of those checks compute at once; the rest
+	// wait their turn (0: DefaultHashRunners, half the CPUs).
+	HashRunners int
 	// Observer hears outcomes (metrics, the audit export); nil hears none.
 	Observer Observer
 	// ConsoleRP is the helpdesk console's relying party (its own host
@@ -61,7 +64,8 @@ type Config struct {
 	Notify bool
 	// CheckBegan, when set, is called with the request's context once a
 	// sign-in holds its reservations and hash slot, just before the
-	// Argon2id check: from here a hang-up is a counted, audited guess.
+	// Argon2id check (and its turn at the hash gate): from here a hang-up
+	// is a counted, audited guess.
 	// It lets a test hang up inside a check whatever the machine's speed
 	// (hold it until ctx is done); tapd leaves it nil.
 	CheckBegan func(ctx context.Context)
@@ -93,6 +97,7 @@ type Service struct {
 	now       func() time.Time
 	dummyHash string
 	hashSlots chan struct{}
+	hashRun   *hashGate
 	obs       Observer
 	names     *pseudonyms
 }
@@ -123,6 +128,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.HashMemory <= 0 {
 		cfg.HashMemory = Defaults.HashMemory
 	}
+	if cfg.HashRunners <= 0 {
+		cfg.HashRunners = DefaultHashRunners()
+	}
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
@@ -133,7 +141,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, st: cfg.Store, dir: cfg.Directory, rp: cfg.RP, log: cfg.Logger, now: cfg.Now, dummyHash: dummy,
-		hashSlots: make(chan struct{}, HashSlots(cfg.HashMemory, cfg.Argon2)), obs: cfg.Observer,
+		hashSlots: make(chan struct{}, HashSlots(cfg.HashMemory, cfg.Argon2)), hashRun: newHashGate(cfg.HashRunners), obs: cfg.Observer,
 		names: &pseudonyms{}}, nil
 }
 

@@ -53,7 +53,7 @@ type verdict struct {
 // a dummy hash when there is none, so both take the same time.
 func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string) (verdict, error) {
 	var v verdict
-	var uerr, perr error
+	var uerr, perr, err error
 	v.user, uerr = s.st.GetUser(ctx, upn)
 	perr = uerr
 	if uerr == nil {
@@ -68,7 +68,10 @@ func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string) (v
 	if perr == nil {
 		hash = v.pass.Hash
 	}
-	ok, err := tap.VerifyPass(hash, pass)
+	var ok bool
+	if err := s.hashRun.do(ctx, func() { ok, err = tap.VerifyPass(hash, pass) }); err != nil {
+		return v, err
+	}
 	if err != nil {
 		c.Log.Error("stored pass hash unreadable", "pass_id", v.pass.ID, "err", err)
 		ok = false

@@ -30,6 +30,7 @@ keys Enter; wait_for "Create a PIN";   text 123456; shot 04-pin "Create a PIN: t
 keys Tab; text 123456; keys Enter;     wait_for "Name your key"; shot 05-name "Name the key"
 echo hold > demo/key.control; sleep 0.3; keys Enter; wait_for "Touch your key now"; shot 06-touch "Touch your key"
 echo touch > demo/key.control;         wait_for "Your key is registered"; echo auto > demo/key.control; sleep 0.3; shot 07-registered "Registered; the key check"
+keys Enter;                            wait_for "Add a backup key?"
 keys Enter;                            wait_for "Remove what you lost"; shot 08-cleanup "Clean up"
 keys Enter;                            wait_for "Delete your Temporary"; shot 09-delete-pass "Delete the pass"
 keys Enter;                            wait_for "All done"; shot 10-done "Done"

@@ -94,7 +94,7 @@ func TestSQLitePools(t *testing.T) {
 			}
 		}
 	}
-	common := map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": "1", "synchronous": "1", "mmap_size": "268435456"}
+	common := map[string]string{"journal_mode": "wal", "busy_timeout": "10000", "foreign_keys": "1", "synchronous": "1", "mmap_size": "0"}
 	check(s.DB(), 1, common)
 	common["query_only"] = "1"
 	check(store.ReadDB(s), readers, common)

@@ -37,22 +37,23 @@ import (
 func sqliteReaders() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
 
 // sqliteMmapBytes is how much of the database file each connection reads
-// through a memory map rather than through its page cache.
+// through a memory map rather than through its page cache: none.
 //
-// modernc's SQLite is built with SQLITE_ENABLE_MEMORY_MANAGEMENT, which
-// gives every connection's page cache one shared group under one mutex
-// (pcache1's "mode 2"), and in WAL mode a reader that finds the database
-// changed since its last read drops its whole cache (pager_reset). With a
-// write every few milliseconds (sign-ins, registrations), each read
-// refilled its cache page by page under that mutex, and dropping it held
-// the mutex too: 86% of tapd's mutex wait in the 10,000-session case.
-// A page read through the map, in a read transaction, is never put in the
-// page cache, so neither happens for the pages that are not in the WAL;
-// BenchmarkPollWithWrites's mutex profile shows the page cache's share of
-// the wait per poll halved. The map is address space, not memory: only
-// the pages read are resident, and they are the kernel's file cache,
-// shared by every connection.
-const sqliteMmapBytes = 256 << 20
+// A map looked right: modernc's SQLite is built with
+// SQLITE_ENABLE_MEMORY_MANAGEMENT, so every connection's page cache shares
+// one mutex, and in WAL mode a reader that finds the database changed
+// drops its whole cache; pages read through a map skip that cache. But on
+// the same change SQLite also unmaps the reader's whole map
+// (pagerBeginReadTransaction calls sqlite3OsUnfetch(fd, 0, 0)), and
+// modernc's build has no mremap, so the next read maps the file again and
+// takes a page fault for every page it touches. With sign-ins and
+// registrations committing many times a second, that is nearly every
+// poll: under `make load` (10,000 sessions, registrations alongside) CPU
+// profiles put 56 µs per poll in SQLite's step with the map (most of it
+// the fault on a page's first byte in btreeInitPage, and munmap) and
+// 30 µs without; BenchmarkPollWithWrites shows fewer page faults per poll
+// without it. The page cache's mutex was 0.2 s of a 30 s profile.
+const sqliteMmapBytes = 0
 
 // openSQLite opens the writer and reader pools on the file at path.
 func openSQLite(ctx context.Context, path string) (*SQL, error) {

@@ -37,6 +37,8 @@ func (m *Model) explain(err error) string {
 		return m.t.S("key.swap")
 	case errors.Is(err, flows.ErrFullNoCleanup):
 		return m.t.S("full.noCleanup")
+	case errors.Is(err, flows.ErrBackupHoldsYours):
+		return m.t.S("backup.holdsYours")
 	case errors.Is(err, flows.ErrNotTheRegisteredKey):
 		return m.t.S("check.notThisKey")
 	case errors.Is(err, errPassShort):

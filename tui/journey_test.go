@@ -75,7 +75,7 @@ func TestCleanupRemovesWhatWasMarked(t *testing.T) {
 	h := newHarness(t)
 	h.svc.deleteErr = map[string]error{"phone": &api.Error{Status: 409, Code: api.CodeMethodInUse}}
 	h.toName()
-	h.press("enter", "enter")
+	h.press("enter", "enter", "enter") // the touch, the check, no backup key
 	if h.step() != flows.StepCleanup {
 		t.Fatal(h.step())
 	}
@@ -159,7 +159,7 @@ func TestNothingOfOnePersonReachesTheNext(t *testing.T) {
 	first.advance(time.Second)
 	first.press("Secret98")
 	first.m.revealUntil = first.now.Add(time.Hour) // as if Ctrl+R was pressed last
-	first.press("enter", "2468", "tab", "2468", "enter", "backspace", "Grace's", "enter", "enter")
+	first.press("enter", "2468", "tab", "2468", "enter", "backspace", "Grace's", "enter", "enter", "enter")
 	first.press("space", "down")
 	if first.step() != flows.StepCleanup {
 		t.Fatalf("first person: %s", first.step())
@@ -174,7 +174,7 @@ func TestNothingOfOnePersonReachesTheNext(t *testing.T) {
 	fresh.now = first.now
 	fresh.svc.session.ExpiresDateTime = fresh.now.Add(10 * time.Minute)
 	first.svc.session = fresh.svc.session
-	walk := []string{"", "enter", "ada@example.com", "enter", "Kq7mZp2x", "enter", "135790", "tab", "135790", "enter", "enter", "enter", "enter", "enter"}
+	walk := []string{"", "enter", "ada@example.com", "enter", "Kq7mZp2x", "enter", "135790", "tab", "135790", "enter", "enter", "enter", "enter", "enter", "enter"}
 	for i, k := range walk {
 		if k != "" {
 			first.press(k)
@@ -238,9 +238,9 @@ func TestKnownKeyKeptOrRegisteredAgain(t *testing.T) {
 		t.Fatal(h.step())
 	}
 	h.golden("known-key")
-	h.press("enter")
-	if h.step() != flows.StepCleanup || !h.m.j.KeptKnown || h.m.j.Method.ID != "mine" {
-		t.Fatalf("keep: %s %+v (checked %v)", h.step(), h.m.j.Method, h.svc.checked)
+	h.press("enter", "enter") // keep it; no backup key
+	if h.step() != flows.StepCleanup || len(h.m.j.Keys) != 1 || !h.m.j.Keys[0].Kept || h.m.j.Keys[0].Method.ID != "mine" {
+		t.Fatalf("keep: %s %+v (checked %v)", h.step(), h.m.j.Keys, h.svc.checked)
 	}
 	if s := h.screen(); !strings.Contains(s, "kept as it was: Blue key") || strings.Contains(s, "[ ] Security key  Blue key") {
 		t.Fatalf("clean-up:\n%s", s)
@@ -604,7 +604,7 @@ func TestUndoTheSetAsideAndYesNo(t *testing.T) {
 	if h.step() != flows.StepNewPIN {
 		t.Fatalf("Enter did not take the key back: %s", h.step())
 	}
-	h.press("2468", "tab", "2468", "enter", "enter", "s", "enter")
+	h.press("2468", "tab", "2468", "enter", "enter", "s", "enter", "enter")
 	if h.step() != flows.StepDeletePass {
 		t.Fatal(h.step())
 	}

@@ -224,6 +224,13 @@ var english = Catalog{
 	"known.choose":              "Choose how to go on:",
 	"idleReset":                 "The kiosk started over because nothing happened for a while.",
 
+	// A backup key in the same visit (issue 23 item 7).
+	"backup.title":      "Add a backup key?",
+	"backup.body":       "Two keys are safer: if you lose one, the other still signs you in. If you have a second key with you, take this key out and insert the other one now. It gets its own PIN, name and check.",
+	"backup.holdsYours": "This key already holds a passkey of yours: it is the key you just registered, or one registered before. Take it out and insert another key, or go on without a backup key.",
+	"help.noBackup":     "go on without",
+	"done.backup":       "Registered your backup key \"%s\".",
+
 	// The PIN checked when it is typed (issue 12 item 6).
 	"pin.enter.short":       "That cannot be this key's PIN: it has at least %d characters. Nothing was sent to the key, so no try was used.",
 	"pin.enter.cannot":      "That cannot be this key's PIN. Nothing was sent to the key, so no try was used.",

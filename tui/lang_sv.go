@@ -224,6 +224,13 @@ var swedish = Catalog{
 	"known.choose":              "Välj hur du vill fortsätta:",
 	"idleReset":                 "Kiosken började om eftersom inget hände på en stund.",
 
+	// A backup key in the same visit (issue 23 item 7).
+	"backup.title":      "Lägga till en reservnyckel?",
+	"backup.body":       "Två nycklar är säkrare: om du tappar den ena loggar den andra fortfarande in dig. Har du en andra nyckel med dig, ta ut den här nyckeln och sätt in den andra nu. Den får en egen PIN-kod, ett eget namn och en egen kontroll.",
+	"backup.holdsYours": "Den här nyckeln har redan en nyckel som är din: det är nyckeln du just registrerade, eller en som registrerats tidigare. Ta ut den och sätt in en annan nyckel, eller fortsätt utan reservnyckel.",
+	"help.noBackup":     "fortsätt utan",
+	"done.backup":       "Registrerade reservnyckeln \"%s\".",
+
 	// The PIN checked when it is typed (issue 12 item 6).
 	"pin.enter.short":       "Det kan inte vara nyckelns PIN-kod: den har minst %d tecken. Inget skickades till nyckeln, så inget försök användes.",
 	"pin.enter.cannot":      "Det kan inte vara nyckelns PIN-kod. Inget skickades till nyckeln, så inget försök användes.",

@@ -44,6 +44,15 @@ type Config struct {
 	// ASCII draws only ASCII symbols, for the Linux text console, whose
 	// fonts lack ◐ ✓ › • and the arrows (see ConsoleTerm).
 	ASCII bool
+	// Timer starts every wait the model has (the clock's tick, the key
+	// watch's next look); nil is tea.Tick. Model tests replace it so that
+	// their harness knows a wait from a call it must see to its end, and
+	// the machine's speed never decides which answers a test saw.
+	Timer func(time.Duration, func(time.Time) tea.Msg) tea.Cmd
+	// StillCursor draws the fields' cursor without blinking. A blink is a
+	// wait inside the text field that Timer cannot reach; model tests
+	// turn it off rather than guess which Cmd is one.
+	StillCursor bool
 }
 
 // ConsoleTerm reports whether TERM names the Linux text console.
@@ -73,6 +82,9 @@ func (c *Config) defaults() {
 	}
 	if c.KeyPoll <= 0 {
 		c.KeyPoll = fido.DefaultPollInterval
+	}
+	if c.Timer == nil {
+		c.Timer = tea.Tick
 	}
 	if c.AdminChord == "" {
 		c.AdminChord = "ctrl+alt+x"
@@ -195,7 +207,7 @@ type (
 // at, and a kiosk waits there most of its day. A tick the screen does not
 // need still costs an Update and a View.
 func (m *Model) tick() tea.Cmd {
-	return tea.Tick(m.tickEvery(m.cfg.Now()), func(t time.Time) tea.Msg { return tickMsg(t) })
+	return m.cfg.Timer(m.tickEvery(m.cfg.Now()), func(t time.Time) tea.Msg { return tickMsg(t) })
 }
 
 // tickEvery is the wait before the next tick at now.

@@ -63,6 +63,16 @@ type fakeSvc struct {
 	fingerCalls     []fingerCall
 	fingerCancelled bool
 	checkPIN        string // CheckKey's PIN
+	// lag holds back the answers of Ready, OpenSession, KeyFacts, Register
+	// and CheckKey, as a loaded machine or a slow tapd does: the harness
+	// must wait for them, never drop them.
+	lag time.Duration
+}
+
+func (f *fakeSvc) slow() {
+	if f.lag > 0 {
+		time.Sleep(f.lag)
+	}
 }
 
 func (f *fakeSvc) VerifyPIN(_ context.Context, _, pin string) error {
@@ -98,8 +108,9 @@ func (f *fakeSvc) DeleteCredential(_ context.Context, _, _ string, id []byte) er
 	return nil
 }
 
-func (f *fakeSvc) Ready(context.Context) error { f.readyCalls.Add(1); return f.ready }
+func (f *fakeSvc) Ready(context.Context) error { f.slow(); f.readyCalls.Add(1); return f.ready }
 func (f *fakeSvc) OpenSession(_ context.Context, upn, pass string) (api.Session, error) {
+	f.slow()
 	if f.sessErr != nil {
 		return api.Session{}, f.sessErr
 	}
@@ -116,11 +127,13 @@ func (f *fakeSvc) SignOut(ctx context.Context) error {
 }
 func (f *fakeSvc) Keys() ([]fido.Key, error) { return f.keys, nil }
 func (f *fakeSvc) KeyFacts(string) (fido.Info, fido.PINState, error) {
+	f.slow()
 	return f.info, f.pin, f.factsErr
 }
 func (f *fakeSvc) SetPIN(_, pin string) error { f.setPIN = pin; return nil }
 func (f *fakeSvc) Register(ctx context.Context, path, pin, name, product string) (api.FIDO2Method, error) {
 	f.regPIN = pin
+	f.slow()
 	if f.block != nil {
 		select {
 		case <-f.block:
@@ -136,6 +149,7 @@ func (f *fakeSvc) Register(ctx context.Context, path, pin, name, product string)
 	return api.FIDO2Method{ID: "new", DisplayName: name}, nil
 }
 func (f *fakeSvc) CheckKey(_ context.Context, _, pin, id string) error {
+	f.slow()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.checked = append(f.checked, id)
@@ -184,7 +198,7 @@ func newHarness(t *testing.T) *harness {
 	}
 	h := &harness{t: t, svc: svc, now: t0}
 	m, err := New(Config{Org: "Contoso", Theme: "plain", Now: func() time.Time { return h.now }, KeyPoll: time.Millisecond,
-		KioskMode: true, AdminCode: "9876", TickEvery: time.Millisecond}, svc)
+		KioskMode: true, AdminCode: "9876", TickEvery: time.Millisecond, Timer: laterTimer, StillCursor: true}, svc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,35 +207,79 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
+// laterMsg is what the harness's Timer gives at once in place of a wait:
+// the harness's time stands still, so the harness decides when a timer
+// fires, and the machine's speed never decides which answers a test saw.
+type laterMsg struct{ fire func(time.Time) tea.Msg }
+
+func laterTimer(_ time.Duration, fire func(time.Time) tea.Msg) tea.Cmd {
+	return func() tea.Msg { return laterMsg{fire} }
+}
+
+// cmdWait bounds one Cmd in run: far beyond any fake's answer, so only a
+// Cmd that never returns trips it, and the test then fails naming it.
+const cmdWait = time.Minute
+
+// watchLooks is how many rounds of timers run fires before it stops
+// following them: a step's key watch looks again for ever, and the keys
+// do not change while run runs, so a few looks see all there is.
+const watchLooks = 5
+
 // run executes Cmds as the Bubble Tea runtime would, feeding results back
-// into Update, but drops Cmds that take longer than a moment (the 1 s
-// clock): tests move time with advance instead.
+// into Update. Every Cmd is waited for to its end; timers (Config.Timer)
+// fire only when no other Cmd is left: the clock's tick is dropped (tests
+// move time with advance), a key watch's next look is taken at once.
 func (h *harness) run(cmd tea.Cmd) {
 	h.t.Helper()
 	queue := []tea.Cmd{cmd}
-	for steps := 0; len(queue) > 0 && steps < 200; steps++ {
-		c := queue[0]
-		queue = queue[1:]
-		if c == nil {
-			continue
+	for looks := 0; ; looks++ {
+		var later []laterMsg
+		for steps := 0; len(queue) > 0; steps++ {
+			if steps == 1000 {
+				h.t.Fatalf("harness: Cmds still chaining after %d steps on %s", steps, h.step())
+			}
+			c := queue[0]
+			queue = queue[1:]
+			if c == nil {
+				continue
+			}
+			switch msg := h.await(c).(type) {
+			case nil:
+			case tea.BatchMsg:
+				queue = append(queue, msg...)
+			case laterMsg:
+				later = append(later, msg)
+			default:
+				_, next := h.m.Update(msg)
+				queue = append(queue, next)
+			}
 		}
-		ch := make(chan tea.Msg, 1)
-		go func() { ch <- c() }()
-		var msg tea.Msg
-		select {
-		case msg = <-ch:
-		case <-time.After(30 * time.Millisecond):
-			continue
+		if len(later) == 0 || looks == watchLooks {
+			return
 		}
-		switch msg := msg.(type) {
-		case nil:
-		case tea.BatchMsg:
-			queue = append(queue, msg...)
-		case tickMsg:
-		default:
-			_, next := h.m.Update(msg)
-			queue = append(queue, next)
+		for _, l := range later {
+			switch msg := l.fire(h.now).(type) {
+			case tickMsg:
+			default:
+				_, next := h.m.Update(msg)
+				queue = append(queue, next)
+			}
 		}
+	}
+}
+
+// await runs one Cmd to its end; one that does not end within cmdWait
+// fails the test, naming the step it was started on.
+func (h *harness) await(c tea.Cmd) tea.Msg {
+	h.t.Helper()
+	ch := make(chan tea.Msg, 1)
+	go func() { ch <- c() }()
+	select {
+	case msg := <-ch:
+		return msg
+	case <-time.After(cmdWait):
+		h.t.Fatalf("harness: a Cmd on %s did not return within %v", h.step(), cmdWait)
+		return nil
 	}
 }
 
@@ -346,6 +404,11 @@ func TestHappyJourneyScreens(t *testing.T) {
 	}
 	h.golden("07-registered")
 	h.press("enter")
+	if h.step() != flows.StepInsertKey || !h.m.j.OnBackup() {
+		t.Fatalf("step %s", h.step())
+	}
+	h.golden("07b-backup-offer")
+	h.press("enter")
 	if h.step() != flows.StepCleanup {
 		t.Fatalf("step %s", h.step())
 	}
@@ -403,8 +466,15 @@ func TestPassErrors(t *testing.T) {
 
 func ptrTime(t time.Time) *time.Time { return &t }
 
-func TestKeyScreens(t *testing.T) {
+func TestKeyScreens(t *testing.T) { keyScreens(t, 0) }
+
+// The same screens when every answer takes 200 ms (a loaded machine):
+// the harness waits for each, so the journey reaches the same screens.
+func TestKeyScreensSlowAnswers(t *testing.T) { keyScreens(t, 200*time.Millisecond) }
+
+func keyScreens(t *testing.T, lag time.Duration) {
 	h := newHarness(t)
+	h.svc.lag = lag
 	h.svc.keys = nil
 	h.press("enter", "ada@example.com", "enter", "passpass", "enter")
 	h.golden("key-insert")
@@ -414,10 +484,17 @@ func TestKeyScreens(t *testing.T) {
 	h.svc.keys = []fido.Key{{Path: "virtual:a", Product: "Old U2F"}}
 	h.svc.factsErr = &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly}
 	_, cmd := h.m.Update(keysMsg{keys: h.svc.keys, gen: h.m.keyGen})
-	h.run(cmd)
+	// key-u2f was recorded where the old harness's step cap happened to
+	// stop the watch: with the U2F key read under way. Taken there on
+	// purpose now; the read's answer must then say why the key is refused.
 	h.golden("key-u2f")
+	h.run(cmd)
+	if s := h.screen(); h.step() != flows.StepInsertKey || !strings.Contains(s, "U2F only") {
+		t.Fatalf("after reading the U2F key: %s\n%s", h.step(), s)
+	}
 
 	h2 := newHarness(t)
+	h2.svc.lag = lag
 	h2.svc.pin = fido.PINState{Set: true, Retries: 2}
 	h2.press("enter", "ada@example.com", "enter", "passpass", "enter")
 	h2.golden("pin-enter-low")

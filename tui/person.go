@@ -66,6 +66,15 @@ func newField(limit int, secret bool) textinput.Model {
 func (m *Model) newPerson() *person {
 	t, _ := NewT(m.cfg.Lang) // checked in New
 	mk := newField
+	if m.cfg.StillCursor {
+		mk = func(limit int, secret bool) textinput.Model {
+			f := newField(limit, secret)
+			st := f.Styles()
+			st.Cursor.Blink = false
+			f.SetStyles(st)
+			return f
+		}
+	}
 	p := &person{j: flows.New(m.cfg.Now), t: t, lastInput: m.cfg.Now()}
 	// The pass field takes what a pass can be under any policy (8 to 48
 	// characters, tap's range); a kiosk token cannot read the live policy.

@@ -271,7 +271,7 @@ func (m *Model) greeting(w int) string {
 		return ""
 	}
 	s := m.st.body.Render(m.t.S("signedin.greeting", Clean(m.j.Session.DisplayName, 60)))
-	if !m.j.Session.HasOtherMethods {
+	if !m.j.Session.HasOtherMethods && len(m.j.Keys) == 0 { // not once a key is done (the backup key's steps)
 		s += "\n" + para(m.st.problem, "! "+m.t.S("signedin.noOther"), w)
 	}
 	if m.j.PassOnce {

@@ -28,10 +28,15 @@ func (m *Model) signOutKey(k tea.KeyPressMsg) tea.Cmd {
 
 func (m *Model) signOutView(w int) string {
 	j, st, t := m.j, m.st, m.t
-	var points []string // each said after a bullet
+	var points []string        // each said after a bullet
+	for _, k := range j.Keys { // done this visit; a backup key under way is said below
+		points = append(points, t.S("signout.keyStays", Clean(k.Method.DisplayName, 64)))
+	}
+	done := len(j.Keys) > 0
 	switch {
-	case j.Method.ID != "":
+	case j.Method.ID != "" && (!done || j.Keys[len(j.Keys)-1].Method.ID != j.Method.ID):
 		points = append(points, t.S("signout.keyStays", Clean(j.Method.DisplayName, 64)))
+	case done:
 	case j.Step == flows.StepKnownKey:
 		// The key refused a second registration: it holds one of theirs.
 		points = append(points, t.S("signout.knownKey"))

@@ -34,7 +34,7 @@ func (s checkStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 		return m.checkKey()
 	case key.Matches(k, ks[1]):
 		m.j.SkipCheck()
-		return m.loadMethods()
+		return m.afterKeyDone()
 	case key.Matches(k, ks[2]):
 		m.askSignOut()
 	}
@@ -70,8 +70,8 @@ func (m *Model) checked(msg checkedMsg) tea.Cmd {
 	}
 	m.j.KeyChecked(msg.err)
 	switch {
-	case m.j.Step == flows.StepCleanup:
-		return m.loadMethods()
+	case m.j.Step != flows.StepCheckKey:
+		return m.afterKeyDone()
 	case m.j.CheckKeyGone():
 		return m.pollKeys(false) // until it is back (keysSeen)
 	}

@@ -88,13 +88,8 @@ func (cleanupStep) view(m *Model, w int) string {
 	j, st, t := m.j, m.st, m.t
 	var b strings.Builder
 	b.WriteString(st.title.Render(t.S("cleanup.title")) + "\n" + para(st.body, t.S("cleanup.body"), w) + "\n")
-	kept := t.S("cleanup.newKey", Clean(j.Method.DisplayName, 40))
-	if j.KeptKnown {
-		kept = t.S("cleanup.keptKey", Clean(j.Method.DisplayName, 40))
-	}
-	b.WriteString(para(st.ok, "✓ "+kept, w) + "\n")
-	if j.Checked {
-		b.WriteString(st.ok.Render("✓ "+t.S("check.ok")) + "\n")
+	for _, k := range j.Keys {
+		b.WriteString(m.keyDoneView(k, w))
 	}
 	b.WriteString("\n")
 	if m.busy != "" {

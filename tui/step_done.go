@@ -69,13 +69,18 @@ func (doneStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 func (doneStep) view(m *Model, w int) string {
 	j, st, t := m.j, m.st, m.t
 	var lines []string
-	if j.KeptKnown {
-		lines = append(lines, t.S("done.kept", Clean(j.Method.DisplayName, 64)))
-	} else {
-		lines = append(lines, t.S("done.key", Clean(j.Method.DisplayName, 64)))
-	}
-	if j.Checked {
-		lines = append(lines, t.S("done.checked"))
+	for i, k := range j.Keys { // the first key, then the backup key
+		switch {
+		case k.Kept:
+			lines = append(lines, t.S("done.kept", Clean(k.Method.DisplayName, 64)))
+		case i > 0:
+			lines = append(lines, t.S("done.backup", Clean(k.Method.DisplayName, 64)))
+		default:
+			lines = append(lines, t.S("done.key", Clean(k.Method.DisplayName, 64)))
+		}
+		if k.Checked {
+			lines = append(lines, t.S("done.checked"))
+		}
 	}
 	if len(j.Removed) > 0 {
 		lines = append(lines, t.S("done.removed", len(j.Removed)))

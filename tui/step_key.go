@@ -14,12 +14,18 @@ import (
 type insertKeyStep struct{}
 
 func (insertKeyStep) keys(m *Model) []key.Binding {
+	if m.j.OnBackup() {
+		return backupStep{}.keys(m)
+	}
 	useIt := m.bind("help.useThisKey", "enter", "enter")
 	useIt.SetEnabled(errors.Is(m.j.Problem, flows.ErrSwapKey))
 	return []key.Binding{useIt, m.keyLeave()}
 }
 
 func (s insertKeyStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
+	if m.j.OnBackup() {
+		return backupStep{}.update(m, k)
+	}
 	switch {
 	case key.Matches(k, s.keys(m)[0]):
 		// Esc at a PIN step by mistake: the key in the port after all.
@@ -32,6 +38,9 @@ func (s insertKeyStep) update(m *Model, k tea.KeyPressMsg) tea.Cmd {
 }
 
 func (insertKeyStep) view(m *Model, w int) string {
+	if m.j.OnBackup() {
+		return backupStep{}.view(m, w)
+	}
 	st, t := m.st, m.t
 	out := m.greeting(w) + para(st.title, t.S("key.insert"), w) + "\n"
 	if m.busy != "" {
@@ -56,7 +65,7 @@ func (m *Model) pollKeys(now bool) tea.Cmd {
 	if now {
 		return look
 	}
-	return tea.Tick(m.cfg.KeyPoll, func(time.Time) tea.Msg { return look() })
+	return m.cfg.Timer(m.cfg.KeyPoll, func(time.Time) tea.Msg { return look() })
 }
 
 func (m *Model) keysSeen(msg keysMsg) tea.Cmd {

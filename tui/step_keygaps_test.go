@@ -94,7 +94,7 @@ func TestKeyPulledDuringTheCheck(t *testing.T) {
 	h.svc.checkErr = nil
 	h.svc.keys = keys
 	h.run(h.m.pollKeys(true))
-	if h.step() != flows.StepCleanup || len(h.svc.checked) != 2 || !h.m.j.Checked {
+	if h.step() != flows.StepInsertKey || len(h.svc.checked) != 2 || len(h.m.j.Keys) != 1 || !h.m.j.Keys[0].Checked {
 		t.Fatalf("the key back: %s, checked %v gone %v\n%s", h.step(), h.svc.checked, h.m.j.CheckKeyGone(), h.screen())
 	}
 
@@ -103,7 +103,7 @@ func TestKeyPulledDuringTheCheck(t *testing.T) {
 	h2.press("enter")
 	h2.svc.checkErr, h2.svc.keys = fido.ErrKeyRemoved, nil
 	h2.press("enter", "s")
-	if h2.step() != flows.StepCleanup || h2.m.j.Checked {
+	if h2.step() != flows.StepInsertKey || len(h2.m.j.Keys) != 1 || h2.m.j.Keys[0].Checked {
 		t.Fatal(h2.step())
 	}
 }

@@ -80,8 +80,8 @@ func (m *Model) knownChecked(msg knownCheckedMsg) tea.Cmd {
 	if next := j.KnownKeyChecked(msg.id, msg.err); next != "" {
 		return m.checkKnown(next)
 	}
-	if j.Step == flows.StepCleanup {
-		return m.loadMethods()
+	if j.Step == flows.StepCleanup || (j.Step == flows.StepInsertKey && j.OnBackup()) {
+		return m.afterKeyDone() // kept
 	}
 	if old, ok := j.Replacing(); ok {
 		m.busy = m.t.S("known.removing")

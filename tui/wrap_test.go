@@ -27,7 +27,7 @@ func TestCleanupWrapsNamesAt60x20(t *testing.T) {
 		if lang == "sv" {
 			h.press("ctrl+l")
 		}
-		h.press("enter", "enter")
+		h.press("enter", "enter", "enter") // the touch, the check, no backup key
 		s := h.screen()
 		flat := strings.Join(strings.Fields(s), " ")
 		if !strings.Contains(flat, h.svc.methods[1].DisplayName) {

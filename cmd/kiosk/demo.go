@@ -34,6 +34,13 @@ type demoKey struct {
 	// bio: "bio" on the control file made the key a fingerprint key;
 	// keys made after (fresh) are too.
 	bio *atomic.Bool
+	// stillClock (--demo-still-clock) stops the kiosk's clock at start;
+	// later=D on the control file moves it on by D (moved). A test of
+	// the admin exit's waits then moves time itself, so a slow machine
+	// cannot let a wait run out before the test has read the screen.
+	stillClock *bool
+	started    time.Time
+	moved      *atomic.Int64
 }
 
 func addDemoFlags(fs *flag.FlagSet) demoKey {
@@ -43,11 +50,22 @@ func addDemoFlags(fs *flag.FlagSet) demoKey {
 			"bio (it becomes a fingerprint key) or samples=poor,timeout,good,... (what its sensor makes of the next touches) to, to drive the virtual key"),
 		model: fs.String("virtual-key-model", "", "demo: what the virtual key can do, comma-separated: slots=N (discoverable passkey slots, default 25; "+
 			"a key whose state file holds N passkeys is full), no-credmgmt (it cannot list or remove its passkeys), bio (it has a fingerprint sensor)"),
-		done:    make(chan struct{}),
-		current: new(atomic.Value),
-		fresh:   new(atomic.Int64),
-		bio:     new(atomic.Bool),
+		stillClock: fs.Bool("demo-still-clock", false, "demo: the kiosk's clock stands still from start, and later=DURATION (e.g. later=2s) on --virtual-key-control moves it on"),
+		done:       make(chan struct{}),
+		current:    new(atomic.Value),
+		fresh:      new(atomic.Int64),
+		bio:        new(atomic.Bool),
+		started:    time.Now(),
+		moved:      new(atomic.Int64),
 	}
+}
+
+// now is the kiosk's clock: nil (the wall clock) unless --demo-still-clock.
+func (d demoKey) now() func() time.Time {
+	if !*d.stillClock {
+		return nil
+	}
+	return func() time.Time { return d.started.Add(time.Duration(d.moved.Load())) }
 }
 
 func (d demoKey) start(log *slog.Logger) error {
@@ -159,6 +177,15 @@ func (d demoKey) watch(k *virtualkey.Key, log *slog.Logger) {
 				k = nk
 				hidroute.Plug("demo", k)
 			default:
+				if later, ok := strings.CutPrefix(cmd, "later="); ok {
+					by, err := time.ParseDuration(later)
+					if err != nil || by < 0 {
+						log.Error("virtual key control: later= wants a duration to move the clock on by", "command", cmd)
+						continue
+					}
+					total := time.Duration(d.moved.Add(int64(by)))
+					log.Info("demo clock moved on", "by", later, "since_start", total.String())
+				}
 				if script, ok := strings.CutPrefix(cmd, "samples="); ok {
 					s, err := virtualkey.ParseSamples(script)
 					if err != nil {
@@ -168,9 +195,6 @@ func (d demoKey) watch(k *virtualkey.Key, log *slog.Logger) {
 					k.QueueSamples(s...)
 				}
 			}
-			// Said once the command took effect, so a test waits for it
-			// rather than for a guessed time.
-			log.Info("virtual key control applied", "command", cmd)
 		}
 	}
 }

@@ -164,7 +164,7 @@ func run(args []string, stderr io.Writer) int {
 		})
 		return runStaging(stage, client, sc, demo.serial, logger, stderr)
 	}
-	m, err := tui.New(tui.Config{Org: *org, Lang: *lang, Theme: *theme, Idle: *idle, Touch: *touch,
+	m, err := tui.New(tui.Config{Org: *org, Lang: *lang, Theme: *theme, Idle: *idle, Touch: *touch, Now: demo.now(),
 		KioskMode: *kioskMode, AdminChord: *chord, AdminCode: adminCode, ASCII: tui.ConsoleTerm(os.Getenv("TERM"))}, &tui.Live{Client: client, Log: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "kiosk:", err)

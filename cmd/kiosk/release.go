@@ -5,6 +5,7 @@ package main
 import (
 	"flag"
 	"log/slog"
+	"time"
 
 	"github.com/tapkiosk/tapkiosk/fido"
 )
@@ -16,3 +17,4 @@ func addDemoFlags(*flag.FlagSet) demoKey  { return demoKey{} }
 func (demoKey) start(*slog.Logger) error  { return nil }
 func (demoKey) stop()                     {}
 func (demoKey) serial(path string) string { return fido.Serial(path) }
+func (demoKey) now() func() time.Time     { return nil }

@@ -263,7 +263,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger, Cloud: cloud})
 	}
 	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust,
-		HashMemory: set.hashMemory(), Observer: ops.observer(), Notify: ops.notify(),
+		HashMemory: set.hashMemory(), HashRunners: set.hashRunners(), Observer: ops.observer(), Notify: ops.notify(),
 		ConsoleRP: set.Console.consoleRP(), Checklist: set.Console.checklist()})
 	if err != nil {
 		return err
@@ -290,6 +290,9 @@ func cmdServe(args []string, stderr io.Writer) error {
 	logger.Info("tapd listening", "url", scheme+"://"+ln.Addr().String(), "session_limit", set.SessionLimit.String(), "rp_id", set.RPID)
 
 	if err := ops.run(ctx, set, recovery.HashSlots(set.hashMemory(), recovery.Defaults.Argon2), logger); err != nil {
+		return err
+	}
+	if err := servePprof(ctx, set, logger); err != nil {
 		return err
 	}
 	go sweep(ctx, st, logger)
@@ -469,19 +472,24 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// setMemoryLimit gives Go's garbage collector a soft limit of the hash
-// budget plus room for the rest of tapd, so that the 19 MiB each pass check
-// leaves behind is collected before the process grows past it (without it,
-// 13 checks at once peaked at 547 MiB). GOMEMLIMIT, when set, wins.
+// setMemoryLimit gives Go's garbage collector a soft limit of the memory
+// the pass checks computing at once hold plus room for the rest of tapd,
+// so that the 19 MiB each check leaves behind is collected before the
+// process grows past it (without it, 13 checks at once peaked at 547 MiB).
+// Only --hash-runners checks compute at once, so that, not the admission
+// budget, is what the limit makes room for. GOMEMLIMIT, when set, wins.
 func setMemoryLimit(set serveSettings, logger *slog.Logger) {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := set.hashMemory() + memoryHeadroom
+	limit := memoryLimit(set)
 	debug.SetMemoryLimit(limit)
 	logger.Debug("memory limit", "mib", limit>>20)
 }
 
+// memoryLimit is the soft limit setMemoryLimit sets.
+func memoryLimit(set serveSettings) int64 { return set.hashPeak() + memoryHeadroom }
+
 // memoryHeadroom is what tapd needs beside pass checks: the database, TLS,
-// a few thousand sessions' requests.
+// 10,000 sessions' polls (82 MB RSS in all at the end of `make load`).
 const memoryHeadroom = 128 << 20

@@ -39,6 +39,9 @@ type serveSettings struct {
 	Entra     entra.Settings
 	// HashMemoryMiB bounds the memory concurrent pass checks may take.
 	HashMemoryMiB int
+	// HashRunners is how many admitted pass checks compute at once (0:
+	// half the CPUs); the others wait, holding no memory.
+	HashRunners int
 	// TrustedProxies are comma-separated addresses or CIDR prefixes whose
 	// X-Forwarded-For tapd believes, for the per-address lockout.
 	TrustedProxies string
@@ -46,6 +49,9 @@ type serveSettings struct {
 	Ops opsSettings
 	// Console: the helpdesk console on its own listener (console.go).
 	Console consoleSettings
+	// PprofListen, when set, serves Go's profiles on this loopback
+	// address (pprof.go).
+	PprofListen string
 }
 
 // The bounds of --session-limit.
@@ -92,8 +98,10 @@ func (s *serveSettings) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.MDSBlob, "mds-blob", s.MDSBlob, "FIDO Metadata Service (MDS3) blob, downloaded to a local file")
 	fs.StringVar(&s.MDSRoot, "mds-root", s.MDSRoot, "PEM root the MDS blob must chain to (default: the FIDO Alliance production root)")
 	fs.StringVar(&s.Directory, "directory", s.Directory, "where users, passes and methods live: local (this database) or entra (Microsoft Entra ID via Graph)")
-	fs.IntVar(&s.HashMemoryMiB, "hash-memory-mib", s.HashMemoryMiB, "memory budget (MiB) for pass checks running at once; each takes 19 MiB, and a sign-in past the budget gets 503 at once")
+	fs.IntVar(&s.HashMemoryMiB, "hash-memory-mib", s.HashMemoryMiB, "pass checks admitted at once, as memory (MiB): each takes 19 MiB while it computes, and a sign-in past the budget gets 503 at once")
+	fs.IntVar(&s.HashRunners, "hash-runners", s.HashRunners, "admitted pass checks that compute at once; the rest wait their turn (0: half the CPUs, at least 1)")
 	fs.StringVar(&s.TrustedProxies, "trusted-proxies", s.TrustedProxies, "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client, for the per-address lockout")
+	fs.StringVar(&s.PprofListen, "pprof-listen", s.PprofListen, "loopback address (127.0.0.1:6060) to serve Go's profiles on at /debug/pprof/, for measuring tapd (default: none)")
 	s.Ops.register(fs)
 	s.Console.register(fs)
 	registerEntra(fs, &s.Entra)
@@ -146,11 +154,17 @@ func (s serveSettings) Validate() error {
 	if min := int(recovery.Defaults.Argon2.Memory >> 10); s.HashMemoryMiB < min {
 		problems = append(problems, fmt.Errorf("--hash-memory-mib %d is less than one pass check (%d MiB)", s.HashMemoryMiB, min))
 	}
+	if s.HashRunners < 0 {
+		problems = append(problems, fmt.Errorf("--hash-runners %d: give 0 (half the CPUs) or more", s.HashRunners))
+	}
 	if _, err := s.proxies(); err != nil {
 		problems = append(problems, fmt.Errorf("--trusted-proxies: %v", err))
 	}
 	if s.LogFormat != "text" && s.LogFormat != "json" {
 		problems = append(problems, fmt.Errorf("--log-format %q: use text or json", s.LogFormat))
+	}
+	if err := validatePprof(s.PprofListen); err != nil {
+		problems = append(problems, err)
 	}
 	problems = append(problems, s.Ops.validate(s.useTLS(), s.InsecureHTTP)...)
 	problems = append(problems, s.Console.validate(s.Listen)...)
@@ -180,6 +194,21 @@ func (s serveSettings) logger(w io.Writer) *slog.Logger {
 // hashMemory is --hash-memory-mib in bytes: the budget the service
 // shares out, the slots the metrics show, and part of the memory limit.
 func (s serveSettings) hashMemory() int64 { return int64(s.HashMemoryMiB) << 20 }
+
+// hashRunners is --hash-runners with its default filled in.
+func (s serveSettings) hashRunners() int {
+	if s.HashRunners > 0 {
+		return s.HashRunners
+	}
+	return recovery.DefaultHashRunners()
+}
+
+// hashPeak is the most memory pass checks hold at once: those that
+// compute, never more than are admitted.
+func (s serveSettings) hashPeak() int64 {
+	per := int64(recovery.Defaults.Argon2.Memory) << 10
+	return int64(min(s.hashRunners(), recovery.HashSlots(s.hashMemory(), recovery.Defaults.Argon2))) * per
+}
 
 // proxies parses --trusted-proxies: each entry an address or a prefix.
 func (s serveSettings) proxies() ([]netip.Prefix, error) {

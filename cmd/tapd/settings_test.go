@@ -59,6 +59,17 @@ func TestServeSettingsValidate(t *testing.T) {
 		{"plain HTTP on IPv6 loopback", func(s *serveSettings) { s.Listen = "[::1]:8443" }, nil},
 		{"hash budget under one check", func(s *serveSettings) { s.HashMemoryMiB = 10 },
 			[]string{"--hash-memory-mib 10 is less than one pass check (19 MiB)"}},
+		{"negative hash runners", func(s *serveSettings) { s.HashRunners = -1 },
+			[]string{"--hash-runners -1: give 0 (half the CPUs) or more"}},
+		{"pprof off loopback", func(s *serveSettings) { s.PprofListen = "0.0.0.0:6060" },
+			[]string{`--pprof-listen "0.0.0.0:6060": only a loopback IP address (127.0.0.1:6060, [::1]:6060)`}},
+		{"pprof on a name", func(s *serveSettings) { s.PprofListen = "localhost:6060" },
+			[]string{`--pprof-listen "localhost:6060": only a loopback IP address (127.0.0.1:6060, [::1]:6060)`}},
+		{"pprof with TLS off loopback", func(s *serveSettings) {
+			s.PprofListen = "192.0.2.1:6060"
+			s.TLSCert, s.TLSKey = "cert.pem", "key.pem"
+		}, []string{`--pprof-listen "192.0.2.1:6060": only a loopback IP address (127.0.0.1:6060, [::1]:6060)`}},
+		{"pprof on loopback", func(s *serveSettings) { s.PprofListen = "[::1]:6060" }, nil},
 		{"trusted proxy not an address", func(s *serveSettings) { s.TrustedProxies = "10.0.0.1, proxy.example" },
 			[]string{`--trusted-proxies: "proxy.example" is neither an IP address nor a CIDR prefix`}},
 		{"trusted proxies", func(s *serveSettings) { s.TrustedProxies = "10.0.0.1, 2001:db8::/32" }, nil},
@@ -227,6 +238,7 @@ func TestServeSettingsFlags(t *testing.T) {
 		"--webhook-secret-file", "hook.secret", "--webhook-timeout", "5s",
 		"--console-listen", "127.0.0.1:8444", "--console-url", "https://helpdesk.example.com", "--console-tls-cert", "cc.pem",
 		"--console-tls-key", "ck.pem", "--console-checklist", "Photo ID seen; Called back", "--console-kiosk-instructions", "Library, ground floor",
+		"--hash-runners", "3", "--pprof-listen", "127.0.0.1:6060",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +250,7 @@ func TestServeSettingsFlags(t *testing.T) {
 		Directory: "entra",
 		Entra: entra.Settings{TenantID: "t", ClientID: "c", CertificateFile: "app.pem", SecretFile: "secret",
 			ManagedIdentity: true, GraphURL: "https://graph.test", AuthorityHost: "https://login.test/", MaxRetryAfter: 5 * time.Minute},
-		HashMemoryMiB: 512, TrustedProxies: "10.0.0.1, 192.0.2.0/24",
+		HashMemoryMiB: 512, HashRunners: 3, PprofListen: "127.0.0.1:6060", TrustedProxies: "10.0.0.1, 192.0.2.0/24",
 		Ops: opsSettings{MetricsListen: "127.0.0.1:9443", AuditLog: "-", WebhookURL: "https://hooks.test/tapd",
 			WebhookSecretFile: "hook.secret", WebhookTimeout: 5 * time.Second},
 		Console: consoleSettings{Listen: "127.0.0.1:8444", URL: "https://helpdesk.example.com", TLSCert: "cc.pem", TLSKey: "ck.pem",
@@ -249,8 +261,8 @@ func TestServeSettingsFlags(t *testing.T) {
 	}
 	var n int
 	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n != 36 {
-		t.Errorf("%d flags registered, the test sets 36: a new flag needs a line here", n)
+	if n != 38 {
+		t.Errorf("%d flags registered, the test sets 38: a new flag needs a line here", n)
 	}
 	if got := s.Console.checklist(); len(got) != 2 || got[0] != "Photo ID seen" || got[1] != "Called back" {
 		t.Errorf("checklist %q", got)

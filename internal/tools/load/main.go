@@ -39,6 +39,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,7 +55,7 @@ type config struct {
 	pin                         string
 	duration, pollInterval      time.Duration
 	setupTimeout                time.Duration
-	db, tapd, keep              string
+	db, tapd, keep, profile     string
 	signinConc, httpConns       int
 	tapdArgs                    string
 }
@@ -78,6 +79,7 @@ func main() {
 	flag.IntVar(&c.signinConc, "signin-concurrency", 4, "passes made and sign-ins run at once during setup")
 	flag.IntVar(&c.httpConns, "http-conns", 64, "most HTTP connections to tapd at once")
 	flag.DurationVar(&c.setupTimeout, "setup-timeout", 20*time.Minute, "limit for everything before the hold")
+	flag.StringVar(&c.profile, "profile", "", "write tapd's CPU profile of the hold and its allocation and heap profiles at the end into this folder (instance 0, through --pprof-listen)")
 	flag.StringVar(&c.keep, "keep", "", "keep the temporary folder (database, tapd log) at this path instead of deleting it")
 	flag.Parse()
 	if c.sessions < 1 || c.kiosks < 1 || c.signinConc < 1 || c.httpConns < 1 || c.pollInterval <= 0 || c.duration <= 0 || c.regRate < 0 || c.instances < 1 {
@@ -170,6 +172,7 @@ func run(c config) (failed bool, err error) {
 		pins = strings.Split(c.pin, "/")
 	}
 	var ds []*tapd
+	var pprofAddr string
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -183,7 +186,14 @@ func run(c config) (failed bool, err error) {
 		if pins != nil {
 			cpus = pins[i]
 		}
-		d, err := startTapd(ctx, bin, db, filepath.Join(dir, fmt.Sprintf("tapd%d.log", i)), limit, extra, cpus)
+		args := extra
+		if i == 0 && c.profile != "" {
+			if pprofAddr, err = freeAddr(); err != nil {
+				return false, err
+			}
+			args = append(append([]string{}, extra...), "--pprof-listen", pprofAddr)
+		}
+		d, err := startTapd(ctx, bin, db, filepath.Join(dir, fmt.Sprintf("tapd%d.log", i)), limit, args, cpus)
 		if err != nil {
 			return false, err
 		}
@@ -265,8 +275,13 @@ func run(c config) (failed bool, err error) {
 	for i, d := range ds {
 		before[i] = readProc(d.cmd.Process.Pid)
 	}
+	loadBefore := loadAverage()
 	holdStart := time.Now()
 	var wg sync.WaitGroup
+	var prof *profiler
+	if c.profile != "" {
+		prof = startProfile(pprofAddr, c.profile, c.duration)
+	}
 	for i, k := range holders {
 		wg.Add(1)
 		go func(i int, k *api.Client) {
@@ -307,6 +322,13 @@ func run(c config) (failed bool, err error) {
 	for i, d := range ds {
 		after[i] = readProc(d.cmd.Process.Pid)
 	}
+	if prof != nil {
+		if err := prof.finish(); err != nil {
+			fmt.Println("profile:", err)
+		} else {
+			fmt.Printf("profiles of tapd 0 in %s: go tool pprof -top %s\n", c.profile, filepath.Join(c.profile, "cpu.pprof"))
+		}
+	}
 
 	stopped = true
 	var stopErr error
@@ -316,29 +338,36 @@ func run(c config) (failed bool, err error) {
 		}
 	}
 
-	fmt.Printf("\nhold: %s\n", hold.Round(time.Millisecond))
+	fmt.Printf("\nhold: %s; load average (1 min) %s at the start, %s at the end, on %d CPUs\n",
+		hold.Round(time.Millisecond), loadBefore, loadAverage(), runtime.NumCPU())
 	for i := range ds {
-		fmt.Printf("tapd %d used %.2f CPU-seconds per second, RSS %d MB, %d open files at the end\n",
-			i, (after[i].cpu-before[i].cpu).Seconds()/hold.Seconds(), after[i].rssKB/1024, after[i].fds)
+		fmt.Printf("tapd %d used %.2f CPU-seconds per second, RSS %d MB at the end (peak %d MB), %d open files at the end\n",
+			i, (after[i].cpu-before[i].cpu).Seconds()/hold.Seconds(), after[i].rssKB/1024, after[i].peakKB/1024, after[i].fds)
 	}
 	if n := late.Load(); n > 0 {
 		fmt.Printf("%d polls started more than a tenth of an interval after their slot (the previous poll of that session was still running)\n", n)
 	}
+	errs := 0
 	for _, s := range []*series{signins, polls, holdSignins, options, registers, keyErrs} {
 		if s.report(os.Stdout) {
 			failed = true
 		}
+		errs += s.failures()
 	}
+	fmt.Printf("failed requests: %d\n", errs)
 	fmt.Printf("done per second of hold: %.1f polls, %.1f sign-ins, %.1f registrations (asked for %g)\n",
 		polls.okRate(hold), holdSignins.okRate(hold), registers.okRate(hold), c.regRate)
 	// CPU per request holds still when the machine is shared and the
 	// latencies do not: it says what a core of tapd's would carry.
 	var cpu time.Duration
+	faults := 0
 	for i := range ds {
 		cpu += after[i].cpu - before[i].cpu
+		faults += after[i].minflt - before[i].minflt
 	}
 	if n := polls.len() + holdSignins.len() + options.len() + registers.len(); n > 0 {
-		fmt.Printf("tapd CPU per request: %.3f ms (%d requests, all instances)\n", float64(cpu.Microseconds())/1000/float64(n), n)
+		fmt.Printf("tapd CPU per request: %.3f ms, %.1f minor page faults per request (%d requests, all instances)\n",
+			float64(cpu.Microseconds())/1000/float64(n), float64(faults)/float64(n), n)
 	}
 	if stopErr != nil {
 		fmt.Println("tapd stop:", stopErr)

@@ -51,6 +51,19 @@ func shorten(s string) string {
 
 func (s *series) len() int { s.mu.Lock(); defer s.mu.Unlock(); return len(s.s) }
 
+// failures is how many samples did not end in a 2xx answer.
+func (s *series) failures() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, x := range s.s {
+		if x.status != "ok" {
+			n++
+		}
+	}
+	return n
+}
+
 // okRate is the successful samples per second of d.
 func (s *series) okRate(d time.Duration) float64 {
 	s.mu.Lock()

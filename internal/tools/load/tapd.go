@@ -95,9 +95,11 @@ func (d *tapd) stop() error {
 
 // procStats reads tapd's CPU time, resident memory and open files.
 type procStats struct {
-	cpu   time.Duration
-	rssKB int
-	fds   int
+	cpu    time.Duration
+	rssKB  int
+	peakKB int // VmHWM: the most RSS since tapd started
+	fds    int
+	minflt int // minor page faults (a memory-mapped page touched afresh)
 }
 
 func readProc(pid int) procStats {
@@ -110,6 +112,7 @@ func readProc(pid int) procStats {
 				u, _ := strconv.Atoi(f[11])
 				k, _ := strconv.Atoi(f[12])
 				p.cpu = time.Duration(u+k) * 10 * time.Millisecond // USER_HZ = 100
+				p.minflt, _ = strconv.Atoi(f[7])
 			}
 		}
 	}
@@ -119,6 +122,9 @@ func readProc(pid int) procStats {
 			if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
 				p.rssKB, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 			}
+			if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+				p.peakKB, _ = strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			}
 		}
 		f.Close()
 	}
@@ -126,4 +132,18 @@ func readProc(pid int) procStats {
 		p.fds = len(es)
 	}
 	return p
+}
+
+// loadAverage is the machine's one-minute load average: the figures of a
+// run mean little when other work shared the CPUs, and this says so.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
 }

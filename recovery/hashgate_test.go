@@ -1,0 +1,113 @@
+package recovery
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/directory/local"
+	"github.com/tapkiosk/tapkiosk/store/storetest"
+	"github.com/tapkiosk/tapkiosk/tap"
+)
+
+// TestHashGateRunsAtMostN: with one place, checks admitted while another
+// computes wait (none runs beside it), then run one at a time; a waiter
+// whose context ends leaves without running.
+func TestHashGateRunsAtMostN(t *testing.T) {
+	g := newHashGate(1)
+	var running, most, ran atomic.Int32
+	check := func() {
+		n := running.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		ran.Add(1)
+		running.Add(-1)
+	}
+	release := make(chan struct{})
+	first := make(chan error, 1)
+	started := make(chan struct{})
+	go func() { first <- g.do(context.Background(), func() { check(); close(started); <-release }) }()
+	<-started
+	done := make(chan error, 3)
+	for range 3 {
+		go func() { done <- g.do(context.Background(), check) }()
+	}
+	gone, cancel := context.WithCancel(context.Background())
+	left := make(chan error, 1)
+	go func() { left <- g.do(gone, func() { t.Error("a check ran after its context ended") }) }()
+	deadline := time.Now().Add(10 * time.Second) // a liveness bound, not a timing
+	for g.waiting.Load() < 4 {
+		select {
+		case err := <-done:
+			t.Fatalf("a check ran while the only place was taken (err %v)", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d checks waiting, want 4", g.waiting.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-left; err != context.Canceled {
+		t.Fatalf("the cancelled waiter: %v", err)
+	}
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if most.Load() != 1 || ran.Load() != 4 || g.waiting.Load() != 0 {
+		t.Fatalf("most at once %d (want 1), ran %d (want 4), still waiting %d", most.Load(), ran.Load(), g.waiting.Load())
+	}
+}
+
+// TestPassCheckWaitsForTheGate: a sign-in's pass check (here for a person
+// tapd does not know, which still hashes) waits while the service's only
+// place is taken, and runs once it is free.
+func TestPassCheckWaitsForTheGate(t *testing.T) {
+	st := storetest.Open(t, nil, "sqlite")
+	rp, err := NewRelyingParty("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cheap := tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+	s, err := New(Config{Store: st, RP: rp, Argon2: cheap, HashRunners: 1,
+		Directory: local.New(local.Config{Store: st, RP: rp, Argon2: cheap, Now: time.Now})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hashRun.run <- struct{}{} // a check computing elsewhere
+	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	done := make(chan error, 1)
+	go func() {
+		v, err := s.checkPass(context.Background(), c, "nobody@example.com", "Guess1234")
+		if err == nil && (v.right || v.reason != "unknownUser") {
+			err = fmt.Errorf("verdict %+v", v)
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second) // a liveness bound, not a timing
+	for s.hashRun.waiting.Load() < 1 {
+		select {
+		case err := <-done:
+			t.Fatalf("the pass check ran while the only place was taken (err %v)", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the pass check never waited for the gate")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	<-s.hashRun.run
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
