@@ -483,7 +483,7 @@ func TestTLS(t *testing.T) {
 	url := "https://" + addr
 	var out, errOut string
 	var code int
-	for i := 0; i < 100; i++ {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		out, errOut, code = tapctl(t, url, tokFile, "--ca-file", certPath, "policy", "show")
 		if code == 0 {
 			break

@@ -62,6 +62,13 @@ type Config struct {
 	// someone should hear of: a key registered, a method removed, a pass
 	// used, a lock started. Leave it off when nothing delivers them.
 	Notify bool
+	// CheckBegan, when set, is called with the request's context once a
+	// sign-in holds its reservations and hash slot, just before the
+	// Argon2id check (and its turn at the hash gate): from here a hang-up
+	// is a counted, audited guess.
+	// It lets a test hang up inside a check whatever the machine's speed
+	// (hold it until ctx is done); tapd leaves it nil.
+	CheckBegan func(ctx context.Context)
 }
 
 // Defaults are tapd's limits when nothing else is said; tapd serve's

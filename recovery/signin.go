@@ -236,6 +236,9 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 		}
 		return SignedIn{}, s.lockedOut(bk, c, target, g, th, wait)
 	}
+	if s.cfg.CheckBegan != nil {
+		s.cfg.CheckBegan(ctx)
+	}
 	v, err := s.checkPass(bk, c, upn, pass)
 	done()
 	if err != nil {

@@ -36,7 +36,10 @@ func newEntraEnv(t *testing.T, backend string, tweak ...func(*graph.Client)) *en
 	t.Cleanup(sim.Close)
 	sim.Now = clk.Now
 	var waits []time.Duration
-	gc := &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token), HTTP: sim.Server.Client(), Timeout: 2 * time.Second,
+	// Graph is in this process on loopback: the per-attempt timeout only
+	// has to catch a hang, and a short one fails answers that a busy
+	// machine merely slowed (TestEntraHangingGraph sets its own).
+	gc := &graph.Client{BaseURL: sim.URL(), Tokens: graph.StaticToken(sim.Token), HTTP: sim.Server.Client(), Timeout: 30 * time.Second,
 		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }}
 	for _, f := range tweak {
 		f(gc)

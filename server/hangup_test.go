@@ -1,9 +1,11 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,10 +15,9 @@ import (
 	"github.com/tapkiosk/tapkiosk/tap"
 )
 
-// hangUp sends a sign-in over a raw TCP connection to tapd and closes the
-// connection after the delay, without reading the answer: a client that
-// gives up mid-check.
-func hangUp(t *testing.T, addr, token, upn, pass string, after time.Duration) {
+// sendSignIn sends a sign-in over a raw TCP connection to tapd and leaves
+// the answer unread; closing the connection is a client that gives up.
+func sendSignIn(t *testing.T, addr, token, upn, pass string) net.Conn {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -27,31 +28,84 @@ func hangUp(t *testing.T, addr, token, upn, pass string, after time.Duration) {
 		addr, token, len(body), body); err != nil {
 		t.Fatal(err)
 	}
+	return conn
+}
+
+// hangUp sends a sign-in and closes the connection after the delay,
+// without reading the answer.
+func hangUp(t *testing.T, addr, token, upn, pass string, after time.Duration) {
+	t.Helper()
+	conn := sendSignIn(t, addr, token, upn, pass)
 	time.Sleep(after)
 	conn.Close()
+}
+
+// holdCheck makes the next pass check that begins wait, inside the check
+// (reservations held), until its client is gone; began hears when it
+// starts waiting. Only one check is held per arm().
+type holdCheck struct {
+	armed atomic.Bool
+	began chan struct{}
+	stop  chan struct{}
+}
+
+func newHoldCheck(t *testing.T) *holdCheck {
+	h := &holdCheck{began: make(chan struct{}, 1), stop: make(chan struct{})}
+	t.Cleanup(func() { close(h.stop) })
+	return h
+}
+
+func (h *holdCheck) arm() { h.armed.Store(true) }
+
+// checkBegan is recovery.Config.CheckBegan.
+func (h *holdCheck) checkBegan(ctx context.Context) {
+	if !h.armed.CompareAndSwap(true, false) {
+		return
+	}
+	h.began <- struct{}{}
+	select {
+	case <-ctx.Done():
+	case <-h.stop:
+	}
 }
 
 // TestHangUpMidCheck: clients that hang up at several points of the pass
 // check leave no reservation held and no guess unaudited. Each wrong guess
 // that was checked is counted and has its audit row (reason clientGone
 // when the client was gone by the verdict); afterwards the person's right
-// pass at another kiosk opens a session.
+// pass at another kiosk opens a session. One hang-up lands inside a check
+// by construction (the check waits for it), whatever the machine's speed;
+// the others, after fixed delays, land wherever the machine's speed puts
+// them (before the check, inside it or after the verdict).
 func TestHangUpMidCheck(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, e *env) {
-		// Four times the real hash cost, so that the hang-ups land inside
-		// the check even on a busy machine.
+		// Four times the real hash cost, so that more of the fixed-delay
+		// hang-ups land inside a check.
 		slow := tap.DefaultArgon2
 		slow.Time *= 4
-		e.reconfigure(func(c *recovery.Config) { c.Argon2 = slow })
+		hold := newHoldCheck(t)
+		e.reconfigure(func(c *recovery.Config) { c.Argon2, c.CheckBegan = slow, hold.checkBegan })
 		e.enablePolicy()
 		const upn = "hangup@example.com"
 		e.addUser(api.User{UserPrincipalName: upn})
 		p := e.newPass(upn, api.CreatePassRequest{})
 		addr := e.http.Listener.Addr().String()
-		// Below the threshold, so the account is not locked at the end.
-		delays := []time.Duration{0, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond,
-			80 * time.Millisecond, 160 * time.Millisecond, 320 * time.Millisecond, 640 * time.Millisecond}
 		kioskTok := e.kiosk.Token
+
+		// The held guess: hang up only once its check has begun.
+		hold.arm()
+		conn := sendSignIn(t, addr, kioskTok, upn, "WrongGuessHeld")
+		select {
+		case <-hold.began:
+		case <-time.After(time.Minute):
+			t.Fatal("the held sign-in's pass check never began")
+		}
+		conn.Close()
+
+		// Nine guesses in all, below the threshold, so the account is not
+		// locked at the end.
+		delays := []time.Duration{0, 10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond,
+			80 * time.Millisecond, 160 * time.Millisecond, 320 * time.Millisecond, 640 * time.Millisecond}
 		for i, d := range delays {
 			hangUp(t, addr, kioskTok, upn, fmt.Sprintf("WrongGuess%02d", i), d)
 		}
@@ -86,7 +140,7 @@ func TestHangUpMidCheck(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		if reasons["clientGone"] == 0 {
-			t.Fatalf("no hang-up landed inside a check (reasons %v); the test proves nothing", reasons)
+			t.Fatalf("the guess whose client hung up inside its check is not audited as clientGone (reasons %v)", reasons)
 		}
 		for r := range reasons {
 			if r != "clientGone" && r != "wrongPass" {
