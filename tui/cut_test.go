@@ -110,7 +110,7 @@ func TestRemoveQuestionKeepsNamesWhole(t *testing.T) {
 		if lang == "sv" {
 			h.press("ctrl+l")
 		}
-		h.press("enter", "enter")
+		h.press("enter", "enter", "enter") // name, check, no backup key
 		for i, meth := range h.m.j.Methods {
 			if meth.ID == "old" {
 				h.m.cursor = i
@@ -240,7 +240,10 @@ func TestCheckStepKeepsTheNameWhole(t *testing.T) {
 // Clean-up's "✓ Your new key stays: …" hangs under its text.
 func TestCleanupKeptLineHangs(t *testing.T) {
 	for _, lang := range []string{"en", "sv"} {
-		h := atWithName(t, lang, "enter", "enter")
+		h := atWithName(t, lang, "enter", "enter", "enter") // name, check, no backup key
+		if h.step() != flows.StepCleanup {
+			t.Fatalf("%s: at %s, not clean-up", lang, h.step())
+		}
 		hangs(t, lang, h.screen(), "✓ ")
 	}
 }
@@ -248,7 +251,7 @@ func TestCleanupKeptLineHangs(t *testing.T) {
 // Done's points hang under their text, as "Sign out now?"'s do.
 func TestDonePointsHang(t *testing.T) {
 	for _, lang := range []string{"en", "sv"} {
-		h := atWithName(t, lang, "enter", "enter", "enter", "enter")
+		h := atWithName(t, lang, "enter", "enter", "enter", "enter", "enter") // name, check, no backup key, clean-up, delete the pass
 		s := h.screen()
 		if !strings.Contains(flat(s), ownKeyName) {
 			t.Fatalf("%s: not at done with the key's name:\n%s", lang, s)
