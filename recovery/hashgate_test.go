@@ -77,17 +77,7 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 // tapd does not know, which still hashes) waits while the service's only
 // place is taken, and runs once it is free.
 func TestPassCheckWaitsForTheGate(t *testing.T) {
-	st := storetest.Open(t, nil, "sqlite")
-	rp, err := NewRelyingParty("", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cheap := tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}
-	s, err := New(Config{Store: st, RP: rp, Argon2: cheap, HashRunners: 1,
-		Directory: local.New(local.Config{Store: st, RP: rp, Argon2: cheap, Now: time.Now})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := oneRunnerService(t, tap.Argon2Params{Memory: 64, Time: 1, Threads: 1})
 	s.hashRun.run <- struct{}{} // a check computing elsewhere
 	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	done := make(chan error, 1)
@@ -122,16 +112,7 @@ func TestPassCheckWaitsForTheGate(t *testing.T) {
 // 4 checks, 76 MiB). Counted with the runtime's allocation total, not
 // timed.
 func TestPassChecksReuseTheirMemory(t *testing.T) {
-	st := storetest.Open(t, nil, "sqlite")
-	rp, err := NewRelyingParty("", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Store: st, RP: rp, Argon2: tap.DefaultArgon2, HashRunners: 1,
-		Directory: local.New(local.Config{Store: st, RP: rp, Argon2: tap.DefaultArgon2, Now: time.Now})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := oneRunnerService(t, tap.DefaultArgon2)
 	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	check := func() {
 		if v, err := s.checkPass(context.Background(), c, "nobody@example.com", "Guess1234"); err != nil || v.right {
@@ -150,4 +131,21 @@ func TestPassChecksReuseTheirMemory(t *testing.T) {
 	if got := after.TotalAlloc - before.TotalAlloc; got > 4*mib {
 		t.Fatalf("%d checks allocated %.1f MiB, want under 4 MiB (one check's working memory is 19 MiB)", checks, float64(got)/mib)
 	}
+}
+
+// oneRunnerService is a Service on a fresh SQLite store with the local
+// directory, hashing at cost with one hash runner.
+func oneRunnerService(t *testing.T, cost tap.Argon2Params) *Service {
+	t.Helper()
+	st := storetest.Open(t, nil, "sqlite")
+	rp, err := NewRelyingParty("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Store: st, RP: rp, Argon2: cost, HashRunners: 1,
+		Directory: local.New(local.Config{Store: st, RP: rp, Argon2: cost, Now: time.Now})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
