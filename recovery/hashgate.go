@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"sync/atomic"
+
+	"github.com/tapkiosk/tapkiosk/internal/argon2"
 )
 
 // hashGate lets at most cap(run) Argon2id checks compute at once; the
@@ -14,20 +16,38 @@ import (
 // every P busy hashing, leaves the 2,000 polls a second queued behind them
 // in Go's run queue (poll p50 7 s with tapd at one core). Waiting costs
 // neither memory nor CPU.
+//
+// Each place has its own Argon2id working memory (bufs: one Buffer per
+// place, taken by whoever holds the place), kept for tapd's life: 19 MiB
+// per runner, which the soft memory limit already counts. A fresh 19 MiB
+// per check cost the runtime's zeroing, the kernel's page faults after
+// the scavenger had returned the last check's pages, and a garbage
+// collection (~15% of a journey's CPU beside the hashing itself; see
+// internal/argon2).
 type hashGate struct {
 	run     chan struct{}
+	bufs    chan *argon2.Buffer
 	waiting atomic.Int32
 }
 
-func newHashGate(n int) *hashGate { return &hashGate{run: make(chan struct{}, max(n, 1))} }
+func newHashGate(n int) *hashGate {
+	n = max(n, 1)
+	g := &hashGate{run: make(chan struct{}, n), bufs: make(chan *argon2.Buffer, n)}
+	for range n {
+		g.bufs <- new(argon2.Buffer)
+	}
+	return g
+}
 
 // DefaultHashRunners is how many checks compute at once when the config
 // does not say: half the CPUs Go uses, at least one, so the other half
 // stays free for everything that is not a pass check.
 func DefaultHashRunners() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
-// do runs fn when a place is free, or gives up when ctx ends first.
-func (g *hashGate) do(ctx context.Context, fn func()) error {
+// do runs fn with a place's working memory when a place is free, or gives
+// up when ctx ends first. Holding a place guarantees a free Buffer: there
+// are as many as places.
+func (g *hashGate) do(ctx context.Context, fn func(*argon2.Buffer)) error {
 	select {
 	case g.run <- struct{}{}:
 	default:
@@ -41,6 +61,8 @@ func (g *hashGate) do(ctx context.Context, fn func()) error {
 		}
 	}
 	defer func() { <-g.run }()
-	fn()
+	buf := <-g.bufs
+	defer func() { g.bufs <- buf }()
+	fn(buf)
 	return nil
 }

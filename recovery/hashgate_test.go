@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/directory/local"
+	"github.com/tapkiosk/tapkiosk/internal/argon2"
 	"github.com/tapkiosk/tapkiosk/store/storetest"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
@@ -20,7 +22,7 @@ import (
 func TestHashGateRunsAtMostN(t *testing.T) {
 	g := newHashGate(1)
 	var running, most, ran atomic.Int32
-	check := func() {
+	check := func(*argon2.Buffer) {
 		n := running.Add(1)
 		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
 		}
@@ -30,7 +32,9 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 	release := make(chan struct{})
 	first := make(chan error, 1)
 	started := make(chan struct{})
-	go func() { first <- g.do(context.Background(), func() { check(); close(started); <-release }) }()
+	go func() {
+		first <- g.do(context.Background(), func(b *argon2.Buffer) { check(b); close(started); <-release })
+	}()
 	<-started
 	done := make(chan error, 3)
 	for range 3 {
@@ -38,7 +42,7 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 	}
 	gone, cancel := context.WithCancel(context.Background())
 	left := make(chan error, 1)
-	go func() { left <- g.do(gone, func() { t.Error("a check ran after its context ended") }) }()
+	go func() { left <- g.do(gone, func(*argon2.Buffer) { t.Error("a check ran after its context ended") }) }()
 	deadline := time.Now().Add(10 * time.Second) // a liveness bound, not a timing
 	for g.waiting.Load() < 4 {
 		select {
@@ -73,17 +77,7 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 // tapd does not know, which still hashes) waits while the service's only
 // place is taken, and runs once it is free.
 func TestPassCheckWaitsForTheGate(t *testing.T) {
-	st := storetest.Open(t, nil, "sqlite")
-	rp, err := NewRelyingParty("", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cheap := tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}
-	s, err := New(Config{Store: st, RP: rp, Argon2: cheap, HashRunners: 1,
-		Directory: local.New(local.Config{Store: st, RP: rp, Argon2: cheap, Now: time.Now})})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := oneRunnerService(t, tap.Argon2Params{Memory: 64, Time: 1, Threads: 1})
 	s.hashRun.run <- struct{}{} // a check computing elsewhere
 	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	done := make(chan error, 1)
@@ -110,4 +104,48 @@ func TestPassCheckWaitsForTheGate(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestPassChecksReuseTheirMemory: pass checks at the design's cost (19
+// MiB, t=2) through one hash runner allocate their 19 MiB once, for the
+// runner, not once per check (x/crypto's IDKey allocated it every time:
+// 4 checks, 76 MiB). Counted with the runtime's allocation total, not
+// timed.
+func TestPassChecksReuseTheirMemory(t *testing.T) {
+	s := oneRunnerService(t, tap.DefaultArgon2)
+	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	check := func() {
+		if v, err := s.checkPass(context.Background(), c, "nobody@example.com", "Guess1234"); err != nil || v.right {
+			t.Fatalf("verdict %+v, err %v", v, err)
+		}
+	}
+	check() // the runner's one allocation
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const checks = 4
+	for range checks {
+		check()
+	}
+	runtime.ReadMemStats(&after)
+	const mib = 1 << 20
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4*mib {
+		t.Fatalf("%d checks allocated %.1f MiB, want under 4 MiB (one check's working memory is 19 MiB)", checks, float64(got)/mib)
+	}
+}
+
+// oneRunnerService is a Service on a fresh SQLite store with the local
+// directory, hashing at cost with one hash runner.
+func oneRunnerService(t *testing.T, cost tap.Argon2Params) *Service {
+	t.Helper()
+	st := storetest.Open(t, nil, "sqlite")
+	rp, err := NewRelyingParty("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Store: st, RP: rp, Argon2: cost, HashRunners: 1,
+		Directory: local.New(local.Config{Store: st, RP: rp, Argon2: cost, Now: time.Now})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory"
+	"github.com/tapkiosk/tapkiosk/internal/argon2"
 	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
@@ -69,7 +70,7 @@ func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string) (v
 		hash = v.pass.Hash
 	}
 	var ok bool
-	if err := s.hashRun.do(ctx, func() { ok, err = tap.VerifyPass(hash, pass) }); err != nil {
+	if err := s.hashRun.do(ctx, func(buf *argon2.Buffer) { ok, err = tap.VerifyPassIn(buf, hash, pass) }); err != nil {
 		return v, err
 	}
 	if err != nil {

@@ -164,3 +164,38 @@ func TestBusyAnswersBeforeQueueing(t *testing.T) {
 		t.Fatalf("the sign-in holding the slot: %v", err)
 	}
 }
+
+// TestSuccessfulPollLogsAtDebug: at INFO (tapd's default level) a kiosk's
+// successful poll writes no request line (2,000 a second for a fleet of
+// 10,000), while a refused poll and the session's other requests still do.
+func TestSuccessfulPollLogsAtDebug(t *testing.T) {
+	e := newEnv(t, "sqlite")
+	k, _ := e.signedIn("quiet@example.com")
+	lines := func(f func()) string {
+		seen := len(e.logs.String())
+		f()
+		return e.logs.String()[seen:]
+	}
+	if logs := lines(func() {
+		if _, err := k.GetSession(bg); err != nil {
+			t.Fatal(err)
+		}
+	}); strings.Contains(logs, `"msg":"request"`) {
+		t.Fatalf("a successful poll was logged at INFO:\n%s", logs)
+	}
+	bad := e.fresh(k)
+	bad.SessionToken = "not-a-session"
+	if logs := lines(func() {
+		_, err := bad.GetSession(bg)
+		code(t, err, 401, api.CodeInvalidSession)
+	}); !strings.Contains(logs, `"msg":"request"`) || !strings.Contains(logs, `"status":401`) {
+		t.Fatalf("a refused poll was not logged at INFO:\n%s", logs)
+	}
+	if logs := lines(func() {
+		if err := k.SignOut(bg); err != nil {
+			t.Fatal(err)
+		}
+	}); !strings.Contains(logs, `"msg":"request"`) || !strings.Contains(logs, `"method":"DELETE"`) {
+		t.Fatalf("the session's sign-out was not logged at INFO:\n%s", logs)
+	}
+}

@@ -44,7 +44,10 @@ func startTapd(ctx context.Context, bin, db, logPath string, limit time.Duration
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"serve", "--db", db, "--listen", addr, "--log-level", "warn", "--session-limit", limit.String()}, extra...)
+	// tapd logs at its default level (info), as deployed: at warn the
+	// load hid the cost of a request line per request (-tapd-args
+	// --log-level=... to change).
+	args := append([]string{"serve", "--db", db, "--listen", addr, "--session-limit", limit.String()}, extra...)
 	cmd := exec.Command(bin, args...)
 	if cpus != "" {
 		cmd = exec.Command("taskset", append([]string{"-c", cpus, bin}, args...)...)
