@@ -364,6 +364,10 @@ func (k *Key) Unplug() {
 	if k.cancel != nil {
 		k.cancel()
 	}
+	// Power is gone, so whatever the key was doing is over: a request
+	// after the replug must not find it busy while the cut-off handler
+	// unwinds (libfido2 takes a key busy at open for U2F-only).
+	k.busyCID, k.cancel = 0, nil
 }
 
 // Plug puts the key back, which is a power cycle.

@@ -429,3 +429,30 @@ func TestReadAfterUnplug(t *testing.T) {
 		k.Plug()
 	}
 }
+
+// TestUnplugEndsWhatTheKeyWasDoing: pulling the key is a power loss, so a
+// request after the replug finds it idle even while the handler of the
+// request cut off has not yet unwound. Before, the key stayed busy until
+// that handler ran its end, and libfido2, whose getInfo at open got
+// CTAP1_ERR_CHANNEL_BUSY, took the key for U2F-only (a staging test
+// failed so under load: "unsupported key: u2fOnly" after a replug).
+func TestUnplugEndsWhatTheKeyWasDoing(t *testing.T) {
+	k := newKey(t, Options{})
+	old := k.allocCID()
+	ctx, ok := k.begin(old) // a request waiting for a touch
+	if !ok {
+		t.Fatal("an idle key is busy")
+	}
+	k.Unplug()
+	if ctx.Err() == nil {
+		t.Fatal("the request cut off by the unplug goes on")
+	}
+	k.Plug()
+	if _, ok := k.begin(k.allocCID()); !ok {
+		t.Fatal("after a replug the key is still busy with a request the unplug ended")
+	}
+	k.end(old) // the old handler unwinds late: it must not end the new request
+	if _, ok := k.begin(k.allocCID()); ok {
+		t.Fatal("the old request's late end ended the new one")
+	}
+}
