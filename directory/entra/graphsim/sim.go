@@ -201,7 +201,12 @@ func (s *Sim) routes() http.Handler {
 			select {
 			case <-time.After(delay):
 			case <-r.Context().Done():
-				return
+				// Cut the connection without an answer. A plain return
+				// answered 200 with no body, and a client whose attempt
+				// timed out as that answer came in could take it for
+				// success (graph's TestTimeoutOutageAndToken under load:
+				// one attempt, no error).
+				panic(http.ErrAbortHandler)
 			}
 		}
 		if r.Header.Get("Authorization") != "Bearer "+s.Token {
