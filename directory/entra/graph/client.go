@@ -248,7 +248,13 @@ func (c *Client) once(ctx context.Context, method, path string, header http.Head
 		}
 		return resp.StatusCode, resp.Header.Get("Retry-After"), e
 	}
-	if out != nil && len(data) > 0 {
+	if out != nil {
+		// Every call that expects an answer expects a JSON body: an empty
+		// 200 (a proxy's, or a connection cut as it came in) is not a user
+		// or a policy with every field empty.
+		if len(bytes.TrimSpace(data)) == 0 {
+			return resp.StatusCode, "", errors.New("graph sent an empty answer")
+		}
 		if err := json.Unmarshal(data, out); err != nil {
 			return resp.StatusCode, "", fmt.Errorf("graph sent a malformed answer: %w", err)
 		}

@@ -352,3 +352,15 @@ func TestCreationOptionsUserHandle(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyAnswerIsNotSuccess: a 200 with no body where a JSON answer is
+// expected is an error, not a user with every field empty.
+func TestEmptyAnswerIsNotSuccess(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(srv.Close)
+	c := &graph.Client{BaseURL: srv.URL, Tokens: graph.StaticToken("t"), HTTP: srv.Client()}
+	u, _, err := c.GetUser(bg, "ada@contoso.com")
+	if err == nil || !strings.Contains(err.Error(), "empty answer") {
+		t.Fatalf("an empty 200: %+v %v", u, err)
+	}
+}
