@@ -283,14 +283,19 @@ func TestStationRules(t *testing.T) {
 				pins = staging.RandomPINs
 			}
 			s := station(t, pins, c.manifest)
+			asserted := c.check != nil
 			for i, m := range c.moves {
 				e := m.do(s)
 				if m.step == 0 && m.want == 0 {
 					continue // a move on the way: what follows it is another case's
 				}
+				asserted = true
 				if e != m.want || s.Step != m.step {
 					t.Fatalf("move %d (%s): %v at %v, want %v at %v (problem %v)", i, m.name, e, s.Step, m.want, m.step, s.Problem)
 				}
+			}
+			if !asserted {
+				t.Fatal("the case asserts nothing: no move has then and there is no check")
 			}
 			if c.check != nil {
 				c.check(t, s)
