@@ -143,3 +143,32 @@ func TestBackupKeyTimeRunsOut(t *testing.T) {
 		t.Fatalf("%s signed out %v\n%s", h.step(), h.svc.signedOut, s)
 	}
 }
+
+// A refused backup key is read again quietly (no "Reading your key…", so
+// keys still act): Enter at the offer meanwhile goes on to clean-up, and
+// that read's late answer must not clear clean-up's wait for the methods.
+func TestBackupRefusedKeyReadAgainThenSkipped(t *testing.T) {
+	h := atBackupOffer(t)
+	h.svc.keys = []fido.Key{backupKey}
+	h.svc.factsErr = &fido.UnsupportedKeyError{Reason: fido.ReasonU2FOnly}
+	h.run(h.m.pollKeys(true))
+	if h.step() != flows.StepInsertKey || h.m.j.Problem == nil {
+		t.Fatalf("the U2F key not refused: %s %v", h.step(), h.m.j.Problem)
+	}
+	_, read := h.m.Update(keysMsg{keys: h.svc.keys, gen: h.m.keyGen})
+	if read == nil || !h.m.j.Rereading() || h.m.busy != "" {
+		t.Fatalf("no quiet re-read: busy %q", h.m.busy)
+	}
+	_, load := h.m.Update(keyMsg("enter"))
+	if h.step() != flows.StepCleanup || load == nil || h.m.busy == "" {
+		t.Fatalf("Enter at the offer: %s busy %q", h.step(), h.m.busy)
+	}
+	h.m.Update(read()) // the re-read's answer, late
+	if h.m.busy == "" {
+		t.Fatal("the late key read cleared clean-up's wait for the methods")
+	}
+	h.run(load)
+	if h.step() != flows.StepCleanup || h.m.busy != "" {
+		t.Fatalf("after the methods: %s busy %q", h.step(), h.m.busy)
+	}
+}

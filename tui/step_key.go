@@ -123,6 +123,12 @@ func (m *Model) keysSeen(msg keysMsg) tea.Cmd {
 }
 
 func (m *Model) keyFacts(msg factsMsg) tea.Cmd {
+	if m.j.Step != flows.StepInsertKey {
+		// A late answer: a refused key's quiet re-read sets no busy, so
+		// the person may have moved on (Enter at the backup offer). What
+		// runs now has its own busy; leave it.
+		return nil
+	}
 	m.busy = ""
 	m.j.KeyFacts(msg.info, msg.pin, msg.err)
 	switch m.j.Step {
