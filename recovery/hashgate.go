@@ -8,7 +8,7 @@ import (
 	"github.com/tapkiosk/tapkiosk/internal/argon2"
 )
 
-// hashGate lets at most cap(run) Argon2id checks compute at once; the
+// hashGate lets at most cap(bufs) Argon2id checks compute at once; the
 // others admitted by the hash slots wait their turn here. A check is pure
 // CPU (~25-30 ms on one core) and 19 MiB: more running at once than there
 // are cores to spare finishes none sooner, but holds that much more memory
@@ -17,22 +17,21 @@ import (
 // in Go's run queue (poll p50 7 s with tapd at one core). Waiting costs
 // neither memory nor CPU.
 //
-// Each place has its own Argon2id working memory (bufs: one Buffer per
-// place, taken by whoever holds the place), kept for tapd's life: 19 MiB
-// per runner, which the soft memory limit already counts. A fresh 19 MiB
-// per check cost the runtime's zeroing, the kernel's page faults after
-// the scavenger had returned the last check's pages, and a garbage
-// collection (~15% of a journey's CPU beside the hashing itself; see
+// A place is its own Argon2id working memory: bufs holds one Buffer per
+// place, and taking a Buffer is taking the place. Each is kept for tapd's
+// life: 19 MiB per runner, which the soft memory limit already counts. A
+// fresh 19 MiB per check cost the runtime's zeroing, the kernel's page
+// faults after the scavenger had returned the last check's pages, and a
+// garbage collection (~15% of a journey's CPU beside the hashing itself; see
 // internal/argon2).
 type hashGate struct {
-	run     chan struct{}
 	bufs    chan *argon2.Buffer
 	waiting atomic.Int32
 }
 
 func newHashGate(n int) *hashGate {
 	n = max(n, 1)
-	g := &hashGate{run: make(chan struct{}, n), bufs: make(chan *argon2.Buffer, n)}
+	g := &hashGate{bufs: make(chan *argon2.Buffer, n)}
 	for range n {
 		g.bufs <- new(argon2.Buffer)
 	}
@@ -45,23 +44,21 @@ func newHashGate(n int) *hashGate {
 func DefaultHashRunners() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
 // do runs fn with a place's working memory when a place is free, or gives
-// up when ctx ends first. Holding a place guarantees a free Buffer: there
-// are as many as places.
+// up when ctx ends first.
 func (g *hashGate) do(ctx context.Context, fn func(*argon2.Buffer)) error {
+	var buf *argon2.Buffer
 	select {
-	case g.run <- struct{}{}:
+	case buf = <-g.bufs:
 	default:
 		g.waiting.Add(1)
 		select {
-		case g.run <- struct{}{}:
+		case buf = <-g.bufs:
 			g.waiting.Add(-1)
 		case <-ctx.Done():
 			g.waiting.Add(-1)
 			return ctx.Err()
 		}
 	}
-	defer func() { <-g.run }()
-	buf := <-g.bufs
 	defer func() { g.bufs <- buf }()
 	fn(buf)
 	return nil

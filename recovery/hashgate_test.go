@@ -78,7 +78,7 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 // place is taken, and runs once it is free.
 func TestPassCheckWaitsForTheGate(t *testing.T) {
 	s := oneRunnerService(t, tap.Argon2Params{Memory: 64, Time: 1, Threads: 1})
-	s.hashRun.run <- struct{}{} // a check computing elsewhere
+	busy := <-s.hashRun.bufs // a check computing elsewhere
 	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	done := make(chan error, 1)
 	go func() {
@@ -100,7 +100,7 @@ func TestPassCheckWaitsForTheGate(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	<-s.hashRun.run
+	s.hashRun.bufs <- busy
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}

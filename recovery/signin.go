@@ -54,7 +54,7 @@ type verdict struct {
 // a dummy hash when there is none, so both take the same time.
 func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string) (verdict, error) {
 	var v verdict
-	var uerr, perr, err error
+	var uerr, perr error
 	v.user, uerr = s.st.GetUser(ctx, upn)
 	perr = uerr
 	if uerr == nil {
@@ -70,11 +70,12 @@ func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string) (v
 		hash = v.pass.Hash
 	}
 	var ok bool
-	if err := s.hashRun.do(ctx, func(buf *argon2.Buffer) { ok, err = tap.VerifyPassIn(buf, hash, pass) }); err != nil {
+	var herr error // the stored hash's, apart from the gate's
+	if err := s.hashRun.do(ctx, func(buf *argon2.Buffer) { ok, herr = tap.VerifyPassIn(buf, hash, pass) }); err != nil {
 		return v, err
 	}
-	if err != nil {
-		c.Log.Error("stored pass hash unreadable", "pass_id", v.pass.ID, "err", err)
+	if herr != nil {
+		c.Log.Error("stored pass hash unreadable", "pass_id", v.pass.ID, "err", herr)
 		ok = false
 	}
 	v.right, v.noPass = ok && perr == nil, perr != nil

@@ -253,7 +253,7 @@ func (c *Client) once(ctx context.Context, method, path string, header http.Head
 		// 200 (a proxy's, or a connection cut as it came in) is not a user
 		// or a policy with every field empty.
 		if len(bytes.TrimSpace(data)) == 0 {
-			return resp.StatusCode, "", errors.New("graph sent an empty answer")
+			return resp.StatusCode, "", errEmptyAnswer
 		}
 		if err := json.Unmarshal(data, out); err != nil {
 			return resp.StatusCode, "", fmt.Errorf("graph sent a malformed answer: %w", err)
@@ -261,6 +261,10 @@ func (c *Client) once(ctx context.Context, method, path string, header http.Head
 	}
 	return resp.StatusCode, "", nil
 }
+
+// errEmptyAnswer is once's error for a 2xx with no body where an answer
+// was expected.
+var errEmptyAnswer = errors.New("graph sent an empty answer")
 
 func esc(s string) string { return url.PathEscape(s) }
 
@@ -279,6 +283,9 @@ func (c *Client) Probe(ctx context.Context, method, path string, header http.Hea
 	res := Result{ClientRequestID: uuid.NewString(), Attempts: 1}
 	var out json.RawMessage
 	st, _, err := c.once(ctx, method, path, header, body, &out, &res)
+	if errors.Is(err, errEmptyAnswer) {
+		return st, out, res, nil // an empty answer is shown as it is
+	}
 	var ge *Error
 	if errors.As(err, &ge) {
 		b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": ge.Code, "message": ge.Message}})

@@ -364,3 +364,16 @@ func TestEmptyAnswerIsNotSuccess(t *testing.T) {
 		t.Fatalf("an empty 200: %+v %v", u, err)
 	}
 }
+
+// TestProbeShowsAnEmptyAnswer: Probe (tapd entra-check) gives back
+// whatever Graph answered, an empty 200 included, as it did before the
+// calls that decode an answer began refusing an empty one.
+func TestProbeShowsAnEmptyAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(srv.Close)
+	c := &graph.Client{BaseURL: srv.URL, Tokens: graph.StaticToken("t"), HTTP: srv.Client()}
+	st, body, res, err := c.Probe(bg, http.MethodGet, "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2", nil, nil)
+	if err != nil || st != http.StatusOK || len(body) != 0 || res.Attempts != 1 {
+		t.Fatalf("an empty 200 through Probe: status %d, body %q, %+v, %v", st, body, res, err)
+	}
+}
