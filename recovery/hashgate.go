@@ -43,6 +43,19 @@ func newHashGate(n int) *hashGate {
 // stays free for everything that is not a pass check.
 func DefaultHashRunners() int { return max(1, runtime.GOMAXPROCS(0)/2) }
 
+// HashQueuePerRunner is how many admitted checks each runner may have
+// computing or waiting: 40 checks of ~25 ms is a second's wait at the back
+// of the queue when tapd has its cores, a few seconds when it shares them
+// (kiosks wait 30 s). The queue used to be the memory budget's 13, from
+// when every admitted check held 19 MiB; waiting now holds nothing, and 13
+// refused a fleet's ordinary 20 sign-ins a second with 503 whenever
+// PostgreSQL and tapd shared two cores and a check took twice as long.
+const HashQueuePerRunner = 40
+
+// DefaultHashQueue is how many checks are admitted at once for runners
+// when the config does not say: past them a sign-in gets 503 at once.
+func DefaultHashQueue(runners int) int { return max(1, runners) * HashQueuePerRunner }
+
 // do runs fn with a place's working memory when a place is free, or gives
 // up when ctx ends first.
 func (g *hashGate) do(ctx context.Context, fn func(*argon2.Buffer)) error {

@@ -133,6 +133,31 @@ func TestPassChecksReuseTheirMemory(t *testing.T) {
 	}
 }
 
+// TestDefaultQueueIsPerRunner: left unset, the admission queue is 40
+// checks per hash runner, whatever the memory cost of a check; the 41st
+// with one runner is refused (503 at once). It was the memory budget's 13,
+// which refused ordinary sign-ins whenever checks ran slow.
+func TestDefaultQueueIsPerRunner(t *testing.T) {
+	s := oneRunnerService(t, tap.Argon2Params{Memory: 64, Time: 1, Threads: 1})
+	var done []func()
+	for i := range HashQueuePerRunner {
+		d, ok := s.tryHash()
+		if !ok {
+			t.Fatalf("check %d refused, want %d admitted", i+1, HashQueuePerRunner)
+		}
+		done = append(done, d)
+	}
+	if _, ok := s.tryHash(); ok {
+		t.Fatalf("check %d admitted past the queue", HashQueuePerRunner+1)
+	}
+	for _, d := range done {
+		d()
+	}
+	if got := DefaultHashQueue(3); got != 3*HashQueuePerRunner {
+		t.Fatalf("3 runners: queue %d, want %d", got, 3*HashQueuePerRunner)
+	}
+}
+
 // oneRunnerService is a Service on a fresh SQLite store with the local
 // directory, hashing at cost with one hash runner.
 func oneRunnerService(t *testing.T, cost tap.Argon2Params) *Service {

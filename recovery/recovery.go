@@ -42,11 +42,11 @@ type Config struct {
 	Trust *Trust
 	// CeremonyTimeout is how long a challenge waits for the key.
 	CeremonyTimeout time.Duration
-	// HashMemory bounds the memory pass checks may use at once: each
-	// Argon2id check takes Argon2.Memory, so HashMemory / that many run
-	// together (at least one), and a sign-in past them is refused at once
-	// with 503 rather than queued.
-	HashMemory int64
+	// HashQueue is how many pass checks are admitted at once, computing
+	// or waiting for a runner; a sign-in past them is refused at once with
+	// 503 rather than queued (0: DefaultHashQueue of the runners). It bounds
+	// the wait, not memory: a waiting check holds none.
+	HashQueue int
 	// HashRunners is how many of those checks compute at once; the rest
 	// wait their turn (0: DefaultHashRunners, half the CPUs).
 	HashRunners int
@@ -78,7 +78,6 @@ var Defaults = Config{
 	Argon2:          tap.DefaultArgon2,
 	Lockout:         DefaultLockout,
 	CeremonyTimeout: 5 * time.Minute, // as Microsoft Graph's
-	HashMemory:      256 << 20,       // 13 checks at the default 19 MiB
 }
 
 // DefaultRPID and DefaultRPName are the relying party when none is named.
@@ -125,11 +124,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.CeremonyTimeout <= 0 {
 		cfg.CeremonyTimeout = Defaults.CeremonyTimeout
 	}
-	if cfg.HashMemory <= 0 {
-		cfg.HashMemory = Defaults.HashMemory
-	}
 	if cfg.HashRunners <= 0 {
 		cfg.HashRunners = DefaultHashRunners()
+	}
+	if cfg.HashQueue <= 0 {
+		cfg.HashQueue = DefaultHashQueue(cfg.HashRunners)
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
@@ -141,13 +140,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, st: cfg.Store, dir: cfg.Directory, rp: cfg.RP, log: cfg.Logger, now: cfg.Now, dummyHash: dummy,
-		hashSlots: make(chan struct{}, HashSlots(cfg.HashMemory, cfg.Argon2)), hashRun: newHashGate(cfg.HashRunners), obs: cfg.Observer,
+		hashSlots: make(chan struct{}, cfg.HashQueue), hashRun: newHashGate(cfg.HashRunners), obs: cfg.Observer,
 		names: &pseudonyms{}}, nil
-}
-
-// HashSlots is how many pass checks fit in the memory budget at once.
-func HashSlots(budget int64, p tap.Argon2Params) int {
-	return max(1, int(budget/(int64(p.Memory)<<10)))
 }
 
 // NewRelyingParty is tapd's WebAuthn relying party. The origin is always

@@ -262,7 +262,7 @@ func TestHashBound(t *testing.T) {
 	e := newEnv(t, "sqlite")
 	e.reconfigure(func(c *recovery.Config) {
 		c.Argon2 = tap.DefaultArgon2
-		c.HashMemory = int64(tap.DefaultArgon2.Memory) << 10 // one check at a time
+		c.HashQueue = 1 // one check at a time
 	})
 	e.enablePolicy()
 	kiosks := []*api.Client{e.kiosk, e.kiosk2, e.newKiosk("k3"), e.newKiosk("k4")}

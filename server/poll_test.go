@@ -140,7 +140,7 @@ func TestBusyAnswersBeforeQueueing(t *testing.T) {
 	e := newEnv(t, "sqlite")
 	obs := &holdingObserver{held: make(chan struct{}), released: make(chan struct{})}
 	e.reconfigure(func(c *recovery.Config) {
-		c.HashMemory = int64(c.Argon2.Memory) << 10 // one check at a time
+		c.HashQueue = 1 // one check at a time
 		c.Observer = obs
 	})
 	e.enablePolicy()

@@ -263,7 +263,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 		dir = entra.New(entra.Config{Graph: gc, Store: st, Argon2: recovery.Defaults.Argon2, Now: time.Now, Logger: logger, Cloud: cloud})
 	}
 	svc, err := recovery.New(recovery.Config{Store: st, Directory: dir, RP: rp, Logger: logger, SessionLimit: set.SessionLimit, Trust: trust,
-		HashMemory: set.hashMemory(), HashRunners: set.hashRunners(), Observer: ops.observer(), Notify: ops.notify(),
+		HashQueue: set.hashQueue(), HashRunners: set.hashRunners(), Observer: ops.observer(), Notify: ops.notify(),
 		ConsoleRP: set.Console.consoleRP(), Checklist: set.Console.checklist()})
 	if err != nil {
 		return err
@@ -289,7 +289,7 @@ func cmdServe(args []string, stderr io.Writer) error {
 	}
 	logger.Info("tapd listening", "url", scheme+"://"+ln.Addr().String(), "session_limit", set.SessionLimit.String(), "rp_id", set.RPID)
 
-	if err := ops.run(ctx, set, recovery.HashSlots(set.hashMemory(), recovery.Defaults.Argon2), logger); err != nil {
+	if err := ops.run(ctx, set, set.hashQueue(), logger); err != nil {
 		return err
 	}
 	if err := servePprof(ctx, set, logger); err != nil {

@@ -32,6 +32,10 @@ func (s serveSettings) warnings() []string {
 		out = append(out, "--rp-id is still localhost, but tapd listens on "+s.Listen+": kiosks elsewhere will declare the origin https://localhost, "+
 			"and keys registered now belong to localhost. Set --rp-id to your domain (example.com) before registering keys")
 	}
+	if s.HashMemoryMiB != 0 {
+		out = append(out, fmt.Sprintf("--hash-memory-mib is deprecated (a waiting pass check no longer holds memory): it admits %d checks now; give --hash-queue %d instead",
+			s.hashQueue(), s.hashQueue()))
+	}
 	return out
 }
 

@@ -51,15 +51,15 @@ func TestPprofServesOnLoopback(t *testing.T) {
 func TestMemoryLimitFollowsRunners(t *testing.T) {
 	per := int64(recovery.Defaults.Argon2.Memory) << 10
 	for _, c := range []struct {
-		budgetMiB, runners int
-		checks             int64
+		queue, runners int
+		checks         int64
 	}{
-		{256, 1, 1}, {256, 2, 2}, {19, 4, 1}, {256, 20, 13},
+		{0, 1, 1}, {0, 2, 2}, {1, 4, 1}, {13, 20, 13},
 	} {
 		set := defaultServeSettings()
-		set.HashMemoryMiB, set.HashRunners = c.budgetMiB, c.runners
+		set.HashQueue, set.HashRunners = c.queue, c.runners
 		if got, want := memoryLimit(set), c.checks*per+memoryHeadroom; got != want {
-			t.Errorf("budget %d MiB, %d runners: limit %d MiB, want %d MiB", c.budgetMiB, c.runners, got>>20, want>>20)
+			t.Errorf("queue %d, %d runners: limit %d MiB, want %d MiB", c.queue, c.runners, got>>20, want>>20)
 		}
 	}
 }

@@ -37,7 +37,12 @@ type serveSettings struct {
 	// Directory is "local" or "entra"; Entra is read only for "entra".
 	Directory string
 	Entra     entra.Settings
-	// HashMemoryMiB bounds the memory concurrent pass checks may take.
+	// HashQueue is how many pass checks are admitted at once, computing or
+	// waiting (0: recovery.DefaultHashQueue); past it a sign-in gets 503.
+	HashQueue int
+	// HashMemoryMiB is the deprecated way to say HashQueue, as a memory
+	// budget of 19 MiB a check (0: not given); kept so that a unit file
+	// written for an older tapd still starts.
 	HashMemoryMiB int
 	// HashRunners is how many admitted pass checks compute at once (0:
 	// half the CPUs); the others wait, holding no memory.
@@ -75,7 +80,6 @@ func defaultServeSettings() serveSettings {
 		RPName:          recovery.DefaultRPName,
 		Directory:       "local",
 		Entra:           entra.Settings{GraphURL: entra.DefaultGraphURL, MaxRetryAfter: graph.DefaultMaxRetryAfter},
-		HashMemoryMiB:   int(recovery.Defaults.HashMemory >> 20),
 		Ops:             opsSettings{WebhookTimeout: 10 * time.Second},
 	}
 }
@@ -98,7 +102,8 @@ func (s *serveSettings) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.MDSBlob, "mds-blob", s.MDSBlob, "FIDO Metadata Service (MDS3) blob, downloaded to a local file")
 	fs.StringVar(&s.MDSRoot, "mds-root", s.MDSRoot, "PEM root the MDS blob must chain to (default: the FIDO Alliance production root)")
 	fs.StringVar(&s.Directory, "directory", s.Directory, "where users, passes and methods live: local (this database) or entra (Microsoft Entra ID via Graph)")
-	fs.IntVar(&s.HashMemoryMiB, "hash-memory-mib", s.HashMemoryMiB, "pass checks admitted at once, as memory (MiB): each takes 19 MiB while it computes, and a sign-in past the budget gets 503 at once")
+	fs.IntVar(&s.HashQueue, "hash-queue", s.HashQueue, "pass checks admitted at once, computing or waiting their turn; a sign-in past them gets 503 at once (0: 40 per hash runner)")
+	fs.IntVar(&s.HashMemoryMiB, "hash-memory-mib", s.HashMemoryMiB, "deprecated: use --hash-queue (this admits N/19 checks)")
 	fs.IntVar(&s.HashRunners, "hash-runners", s.HashRunners, "admitted pass checks that compute at once; the rest wait their turn (0: half the CPUs, at least 1)")
 	fs.StringVar(&s.TrustedProxies, "trusted-proxies", s.TrustedProxies, "comma-separated proxy addresses or CIDRs whose X-Forwarded-For names the client, for the per-address lockout")
 	fs.StringVar(&s.PprofListen, "pprof-listen", s.PprofListen, "loopback address (127.0.0.1:6060) to serve Go's profiles on at /debug/pprof/, for measuring tapd (default: none)")
@@ -151,8 +156,14 @@ func (s serveSettings) Validate() error {
 	if _, err := s.level(); err != nil {
 		problems = append(problems, fmt.Errorf("--log-level %q: use debug, info, warn or error", s.LogLevel))
 	}
-	if min := int(recovery.Defaults.Argon2.Memory >> 10); s.HashMemoryMiB < min {
+	if min := int(recovery.Defaults.Argon2.Memory >> 10); s.HashMemoryMiB != 0 && s.HashMemoryMiB < min {
 		problems = append(problems, fmt.Errorf("--hash-memory-mib %d is less than one pass check (%d MiB)", s.HashMemoryMiB, min))
+	}
+	if s.HashMemoryMiB != 0 && s.HashQueue != 0 {
+		problems = append(problems, errors.New("--hash-memory-mib is the old name of --hash-queue: give --hash-queue only"))
+	}
+	if s.HashQueue < 0 {
+		problems = append(problems, fmt.Errorf("--hash-queue %d: give 0 (40 per hash runner) or more", s.HashQueue))
 	}
 	if s.HashRunners < 0 {
 		problems = append(problems, fmt.Errorf("--hash-runners %d: give 0 (half the CPUs) or more", s.HashRunners))
@@ -191,9 +202,17 @@ func (s serveSettings) logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// hashMemory is --hash-memory-mib in bytes: the budget the service
-// shares out, the slots the metrics show, and part of the memory limit.
-func (s serveSettings) hashMemory() int64 { return int64(s.HashMemoryMiB) << 20 }
+// hashQueue is --hash-queue with its default filled in (or the deprecated
+// --hash-memory-mib's checks): what the service admits and the metrics show.
+func (s serveSettings) hashQueue() int {
+	switch {
+	case s.HashQueue > 0:
+		return s.HashQueue
+	case s.HashMemoryMiB > 0:
+		return max(1, s.HashMemoryMiB/int(recovery.Defaults.Argon2.Memory>>10))
+	}
+	return recovery.DefaultHashQueue(s.hashRunners())
+}
 
 // hashRunners is --hash-runners with its default filled in.
 func (s serveSettings) hashRunners() int {
@@ -207,7 +226,7 @@ func (s serveSettings) hashRunners() int {
 // compute, never more than are admitted.
 func (s serveSettings) hashPeak() int64 {
 	per := int64(recovery.Defaults.Argon2.Memory) << 10
-	return int64(min(s.hashRunners(), recovery.HashSlots(s.hashMemory(), recovery.Defaults.Argon2))) * per
+	return int64(min(s.hashRunners(), s.hashQueue())) * per
 }
 
 // proxies parses --trusted-proxies: each entry an address or a prefix.

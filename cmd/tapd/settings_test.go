@@ -59,6 +59,10 @@ func TestServeSettingsValidate(t *testing.T) {
 		{"plain HTTP on IPv6 loopback", func(s *serveSettings) { s.Listen = "[::1]:8443" }, nil},
 		{"hash budget under one check", func(s *serveSettings) { s.HashMemoryMiB = 10 },
 			[]string{"--hash-memory-mib 10 is less than one pass check (19 MiB)"}},
+		{"hash queue and its old name", func(s *serveSettings) { s.HashMemoryMiB, s.HashQueue = 256, 40 },
+			[]string{"--hash-memory-mib is the old name of --hash-queue: give --hash-queue only"}},
+		{"negative hash queue", func(s *serveSettings) { s.HashQueue = -1 },
+			[]string{"--hash-queue -1: give 0 (40 per hash runner) or more"}},
 		{"negative hash runners", func(s *serveSettings) { s.HashRunners = -1 },
 			[]string{"--hash-runners -1: give 0 (half the CPUs) or more"}},
 		{"pprof off loopback", func(s *serveSettings) { s.PprofListen = "0.0.0.0:6060" },
@@ -233,7 +237,7 @@ func TestServeSettingsFlags(t *testing.T) {
 		"--attestation-roots", "roots.pem", "--mds-blob", "blob.jwt", "--mds-root", "root.pem",
 		"--directory", "entra", "--tenant-id", "t", "--client-id", "c", "--client-certificate", "app.pem",
 		"--client-secret-file", "secret", "--managed-identity", "--graph-url", "https://graph.test",
-		"--authority-host", "https://login.test/", "--graph-max-retry-after", "5m", "--hash-memory-mib", "512", "--trusted-proxies", "10.0.0.1, 192.0.2.0/24",
+		"--authority-host", "https://login.test/", "--graph-max-retry-after", "5m", "--hash-queue", "60", "--hash-memory-mib", "512", "--trusted-proxies", "10.0.0.1, 192.0.2.0/24",
 		"--metrics-listen", "127.0.0.1:9443", "--audit-log", "-", "--webhook-url", "https://hooks.test/tapd",
 		"--webhook-secret-file", "hook.secret", "--webhook-timeout", "5s",
 		"--console-listen", "127.0.0.1:8444", "--console-url", "https://helpdesk.example.com", "--console-tls-cert", "cc.pem",
@@ -250,7 +254,7 @@ func TestServeSettingsFlags(t *testing.T) {
 		Directory: "entra",
 		Entra: entra.Settings{TenantID: "t", ClientID: "c", CertificateFile: "app.pem", SecretFile: "secret",
 			ManagedIdentity: true, GraphURL: "https://graph.test", AuthorityHost: "https://login.test/", MaxRetryAfter: 5 * time.Minute},
-		HashMemoryMiB: 512, HashRunners: 3, PprofListen: "127.0.0.1:6060", TrustedProxies: "10.0.0.1, 192.0.2.0/24",
+		HashQueue: 60, HashMemoryMiB: 512, HashRunners: 3, PprofListen: "127.0.0.1:6060", TrustedProxies: "10.0.0.1, 192.0.2.0/24",
 		Ops: opsSettings{MetricsListen: "127.0.0.1:9443", AuditLog: "-", WebhookURL: "https://hooks.test/tapd",
 			WebhookSecretFile: "hook.secret", WebhookTimeout: 5 * time.Second},
 		Console: consoleSettings{Listen: "127.0.0.1:8444", URL: "https://helpdesk.example.com", TLSCert: "cc.pem", TLSKey: "ck.pem",
@@ -261,8 +265,8 @@ func TestServeSettingsFlags(t *testing.T) {
 	}
 	var n int
 	fs.VisitAll(func(*flag.Flag) { n++ })
-	if n != 38 {
-		t.Errorf("%d flags registered, the test sets 38: a new flag needs a line here", n)
+	if n != 39 {
+		t.Errorf("%d flags registered, the test sets 39: a new flag needs a line here", n)
 	}
 	if got := s.Console.checklist(); len(got) != 2 || got[0] != "Photo ID seen" || got[1] != "Called back" {
 		t.Errorf("checklist %q", got)
@@ -289,5 +293,27 @@ func TestConsoleOrigin(t *testing.T) {
 		if got := s.consoleRP().Config.RPOrigins; len(got) != 1 || got[0] != want {
 			t.Errorf("%s: relying party's origins %q, want %q", url, got, want)
 		}
+	}
+}
+
+// TestHashMemoryMiBStillStarts: a unit file written for an older tapd,
+// with --hash-memory-mib, still validates and admits what it did (its
+// budget / 19 MiB), with a warning naming --hash-queue; left out, the
+// queue is 40 per hash runner.
+func TestHashMemoryMiBStillStarts(t *testing.T) {
+	s := defaultServeSettings()
+	s.HashRunners = 2
+	if got := s.hashQueue(); got != 80 || len(s.warnings()) != 0 {
+		t.Fatalf("default queue with 2 runners: %d (want 80), warnings %q", got, s.warnings())
+	}
+	s.HashMemoryMiB = 256
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.hashQueue(); got != 13 {
+		t.Fatalf("--hash-memory-mib 256 admits %d, want 13", got)
+	}
+	if w := strings.Join(s.warnings(), "\n"); !strings.Contains(w, "--hash-memory-mib is deprecated") || !strings.Contains(w, "--hash-queue 13") {
+		t.Fatalf("warnings %q", w)
 	}
 }

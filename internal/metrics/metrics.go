@@ -54,7 +54,7 @@ func New(counts Counts) *Metrics {
 	m.audit = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tapd_audit_entries_total",
 		Help: "Audit entries kept, by action and result."}, []string{"action", "result"})
 	m.hashInUse = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tapd_hash_slots_in_use", Help: "Pass checks (Argon2id) running now."})
-	m.hashCapacity = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tapd_hash_slots", Help: "Pass checks that may run at once (--hash-memory-mib / 19 MiB)."})
+	m.hashCapacity = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tapd_hash_slots", Help: "Pass checks admitted at once, computing or waiting (--hash-queue)."})
 	m.hashRefused = prometheus.NewCounter(prometheus.CounterOpts{Name: "tapd_hash_refused_total",
 		Help: "Sign-ins answered 503 at once because every hash slot was taken."})
 	m.graphCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tapd_graph_requests_total",
