@@ -1,0 +1,275 @@
+// The -scaling run: how many polls and sign-ins a second tapd answers at
+// saturation with one instance, and then with several on the same
+// PostgreSQL database, each instance held to -cpu-quota cores.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
+	"github.com/tapkiosk/tapkiosk/internal/pgtest"
+)
+
+type scaling struct {
+	on                         bool
+	phase, warmup              time.Duration
+	pollWorkers, signinWorkers int
+	people                     int
+}
+
+func (s scaling) check(c config) error {
+	switch {
+	case s.phase <= 0 || s.warmup < 0:
+		return errors.New("-phase must be positive and -warmup at least 0")
+	case s.pollWorkers < 1 || s.signinWorkers < 1 || s.people < 1:
+		return errors.New("-poll-workers, -signin-workers and -signin-people must be positive")
+	case !c.seed:
+		return errors.New("-scaling seeds the store; it does not run with -seed=false")
+	case c.db != "" && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://"):
+		return errors.New("-scaling measures instances on one PostgreSQL database: give -db postgres://... (an empty database), or no -db for a throwaway cluster")
+	case c.kiosks < c.instances:
+		return fmt.Errorf("-scaling needs a kiosk per instance at least: -kiosks %d for -instances %d", c.kiosks, c.instances)
+	}
+	return nil
+}
+
+// total is how long the measuring lasts: two phases (1 instance, then N),
+// each polls and then sign-ins.
+func (s scaling) total() time.Duration { return 4 * (s.warmup + s.phase) }
+
+// errRanOut ends a sign-in worker whose next seeded person does not exist.
+var errRanOut = errors.New("ran out of seeded people to sign in (raise -signin-people)")
+
+// rate is one measured workload on one phase.
+type rate struct {
+	instances int
+	perSec    float64
+	tapd      []float64 // cores used, per instance
+	throttled []float64 // share of CFS periods in which the instance ran out of quota; -1: no quota
+	pg, self  float64   // cores: the PostgreSQL cluster's (-1: unknown), the load tool's
+	idle      float64   // the machine's idle share
+	s         *series
+}
+
+// snapshot is the counters read at the start and the end of a measurement.
+type snapshot struct {
+	at       time.Time
+	ok       int64
+	tapd     []time.Duration
+	thr      []throttling
+	pg, self time.Duration
+	cpu      cpuTimes
+}
+
+func runScaling(c config) (failed bool, err error) {
+	dir, done, err := workDir(c)
+	if err != nil {
+		return false, err
+	}
+	defer done()
+	ctx, cancel := context.WithTimeout(context.Background(), c.setupTimeout+c.scaling.total()+3*time.Minute)
+	defer cancel()
+	db := c.db
+	if db == "" {
+		// pgtest's cluster: fsync and synchronous commit off, as for tests.
+		fmt.Println("starting a throwaway PostgreSQL cluster (fsync off)")
+		srv, err := pgtest.Start()
+		if err != nil {
+			return false, err
+		}
+		defer srv.Stop()
+		if db, err = srv.NewDatabase(ctx); err != nil {
+			return false, err
+		}
+	}
+	pr, err := prepare(ctx, c, dir, db, c.scaling.total(), c.sessions, c.scaling.people)
+	if err != nil {
+		return false, err
+	}
+	groups, err := quotaGroups(c)
+	if err != nil {
+		return false, err
+	}
+	defer groups.removeLogged()
+	pg := postmaster(ctx, db)
+	fmt.Printf("tapd %s, %d held sessions and %d people on %d kiosks; CPU quota %s, pinned %q; %d poll and %d sign-in workers per instance; %s warm-up, %s measured\n",
+		pr.bin, c.sessions, c.scaling.people, c.kiosks, quotaText(c.cpuQuota), c.pin, c.scaling.pollWorkers, c.scaling.signinWorkers, c.scaling.warmup, c.scaling.phase)
+	var nextPerson atomic.Int64
+	var polls, signins []rate
+	for _, n := range []int{1, c.instances} {
+		p, s, err := scalePhase(ctx, c, pr, dir, groups, n, pg, &nextPerson)
+		if err != nil {
+			return true, err
+		}
+		polls, signins = append(polls, p), append(signins, s)
+		failed = failed || p.s.failures() > 0 || s.s.failures() > 0
+	}
+	fmt.Printf("\nload average (1 min) at the end %s, on %d CPUs\n", loadAverage(), runtime.NumCPU())
+	for _, r := range [][]rate{polls, signins} {
+		fmt.Printf("%-9s 1 -> %d instances: %.1f -> %.1f a second, x%.2f\n", r[0].s.name, r[1].instances, r[0].perSec, r[1].perSec, r[1].perSec/r[0].perSec)
+	}
+	return failed, nil
+}
+
+// scalePhase starts n instances (each in its own quota group), measures
+// polls and then sign-ins at saturation, and stops them.
+func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *cpuGroups, n, pg int, nextPerson *atomic.Int64) (polls, signins rate, err error) {
+	var pins []string
+	if c.pin != "" {
+		pins = strings.Split(c.pin, "/")
+	}
+	var ds []*tapd
+	var gdirs []string
+	defer func() {
+		for _, d := range ds {
+			if serr := d.stop(); serr != nil && err == nil {
+				err = fmt.Errorf("tapd stop: %w", serr)
+			}
+		}
+	}()
+	var extra []string
+	if c.tapdArgs != "" {
+		extra = strings.Fields(c.tapdArgs)
+	}
+	for i := range n {
+		cpus := ""
+		if pins != nil {
+			cpus = pins[i]
+		}
+		g, err := groups.add(fmt.Sprintf("tapd%d", i), c.cpuQuota)
+		if err != nil {
+			return polls, signins, err
+		}
+		d, err := startTapd(ctx, pr.bin, pr.db, filepath.Join(dir, fmt.Sprintf("tapd%d-of-%d.log", i, n)), pr.limit, extra, cpus, g)
+		if err != nil {
+			return polls, signins, err
+		}
+		ds, gdirs = append(ds, d), append(gdirs, g)
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxConnsPerHost: max(c.httpConns, c.scaling.pollWorkers), MaxIdleConnsPerHost: max(c.httpConns, c.scaling.pollWorkers), IdleConnTimeout: time.Minute,
+	}}
+	defer hc.CloseIdleConnections()
+	admin := api.NewClient(ds[0].url, pr.adminToken)
+	admin.HTTP = hc
+	enabled := "enabled"
+	maxLife := max(pr.lifetime, 480)
+	if _, err := admin.UpdatePolicy(ctx, api.PolicyPatch{State: &enabled, MaximumLifetimeInMinutes: &maxLife}); err != nil {
+		return polls, signins, fmt.Errorf("enable the policy: %w", err)
+	}
+	// Kiosk k's requests go to instance k mod n, as in the hold.
+	kiosks := make([][]string, n)
+	for k, tok := range pr.seeded.kiosks {
+		kiosks[k%n] = append(kiosks[k%n], tok)
+	}
+	held := make([][]*api.Client, n)
+	for _, p := range pr.seeded.held {
+		i := p.kioskNo % n
+		k := api.NewClient(ds[i].url, p.kiosk)
+		k.HTTP, k.SessionToken = hc, p.pass
+		held[i] = append(held[i], k)
+	}
+	next := make([]atomic.Int64, n)
+	polls = saturate(c, ds, gdirs, pg, &series{name: "polls"}, c.scaling.pollWorkers, func(i, w int) error {
+		_, err := held[i][int(next[i].Add(1))%len(held[i])].GetSession(context.Background())
+		return err
+	})
+	polls.report(os.Stdout, c.cpuQuota)
+	signins = saturate(c, ds, gdirs, pg, &series{name: "sign-ins"}, c.scaling.signinWorkers, func(i, w int) error {
+		j := int(nextPerson.Add(1) - 1)
+		if j >= len(pr.seeded.people) {
+			return errRanOut
+		}
+		p := pr.seeded.people[j]
+		k := api.NewClient(ds[i].url, kiosks[i][w%len(kiosks[i])])
+		k.HTTP = hc
+		_, err := k.OpenSession(context.Background(), p.upn, p.pass)
+		return err
+	})
+	signins.report(os.Stdout, c.cpuQuota)
+	return polls, signins, nil
+}
+
+// saturate runs workers closed-loop on each instance (do(instance, worker)
+// again as soon as it returns) for -warmup, measures for -phase, then stops
+// them and waits for the requests in flight, which are not counted. A
+// worker stops at errRanOut.
+func saturate(c config, ds []*tapd, gdirs []string, pg int, s *series, workers int, do func(i, w int) error) rate {
+	var stop atomic.Bool
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	for i := range ds {
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for !stop.Load() {
+					err := s.time(func() error { return do(i, w) })
+					if err == nil {
+						ok.Add(1)
+					}
+					if errors.Is(err, errRanOut) {
+						return
+					}
+				}
+			}()
+		}
+	}
+	take := func() snapshot {
+		sn := snapshot{at: time.Now(), ok: ok.Load(), pg: clusterCPU(pg), self: readProc(os.Getpid()).cpu, cpu: readCPUTimes()}
+		for i, d := range ds {
+			sn.tapd = append(sn.tapd, readProc(d.cmd.Process.Pid).cpu)
+			sn.thr = append(sn.thr, readThrottling(gdirs[i]))
+		}
+		return sn
+	}
+	time.Sleep(c.scaling.warmup)
+	a := take()
+	time.Sleep(c.scaling.phase)
+	b := take()
+	stop.Store(true)
+	wg.Wait()
+	secs := b.at.Sub(a.at).Seconds()
+	cores := func(d time.Duration) float64 { return d.Seconds() / secs }
+	r := rate{instances: len(ds), perSec: float64(b.ok-a.ok) / secs, pg: -1, self: cores(b.self - a.self), idle: b.cpu.idleSince(a.cpu), s: s}
+	if pg > 0 {
+		r.pg = cores(b.pg - a.pg)
+	}
+	for i := range ds {
+		r.tapd = append(r.tapd, cores(b.tapd[i]-a.tapd[i]))
+		t := -1.0
+		if p := b.thr[i].periods - a.thr[i].periods; gdirs[i] != "" && p > 0 {
+			t = float64(b.thr[i].throttled-a.thr[i].throttled) / float64(p)
+		}
+		r.throttled = append(r.throttled, t)
+	}
+	return r
+}
+
+func (r rate) report(w *os.File, quota float64) {
+	fmt.Fprintf(w, "\n%d instance(s), %s: %.1f a second\n", r.instances, r.s.name, r.perSec)
+	r.s.report(w)
+	for i, t := range r.tapd {
+		fmt.Fprintf(w, "  tapd %d: %.2f core", i, t)
+		if r.throttled[i] >= 0 {
+			fmt.Fprintf(w, " of its quota %g (out of quota in %.0f%% of CFS periods)", quota, 100*r.throttled[i])
+		}
+		fmt.Fprintln(w)
+	}
+	pg := "unknown"
+	if r.pg >= 0 {
+		pg = fmt.Sprintf("%.2f core", r.pg)
+	}
+	fmt.Fprintf(w, "  PostgreSQL cluster %s, load tool %.2f core, machine idle %.0f%%, load average (1 min) %s\n", pg, r.self, 100*r.idle, loadAverage())
+}
