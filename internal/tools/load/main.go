@@ -19,7 +19,12 @@
 //
 // With -instances N it starts N tapd on the one database, each kiosk's
 // requests going to one of them (kiosk i to instance i mod N), and with
-// -pin, one CPU list per instance, pins each with taskset.
+// -pin, one CPU list per instance, pins each with taskset; with -cpu-quota
+// C, holds each to C cores with a cgroup of its own (cgroup.go).
+//
+// With -scaling it measures instead how tapd scales across instances on
+// one PostgreSQL database (scaling.go): polls and sign-ins a second at
+// saturation, closed-loop, with one instance and then with -instances.
 //
 // It exits 1 when any request failed. Every request goes to 127.0.0.1 only,
 // over at most -http-conns keep-alive connections (a real fleet holds one
@@ -28,21 +33,22 @@
 //
 //	go run ./internal/tools/load -sessions 5000 -duration 2m
 //	go run ./internal/tools/load -db postgres://.../empty_db -sessions 5000
+//	go run ./internal/tools/load -scaling -cpu-quota 0.3 -db postgres://.../empty_db
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -142,7 +148,11 @@ func run(c config) (failed bool, err error) {
 		return false, err
 	}
 	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), c.setupTimeout+c.duration+2*time.Minute)
+	// Interrupted, the run ends its hold early, stops its tapd and removes
+	// its cgroups.
+	sig, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSig()
+	ctx, cancel := context.WithTimeout(sig, c.setupTimeout+c.duration+2*time.Minute)
 	defer cancel()
 
 	pr, err := prepare(ctx, c, dir, c.db, c.duration, c.sessions, c.registrations())
@@ -373,74 +383,4 @@ func run(c config) (failed bool, err error) {
 		fmt.Println("kept", c.keep)
 	}
 	return failed, nil
-}
-
-// workDir makes the run's temporary folder (tapd's binary, its logs, a
-// SQLite database); done removes it, or with -keep moves it there.
-func workDir(c config) (dir string, done func(), err error) {
-	dir, err = os.MkdirTemp("", "tapkiosk-load-")
-	if err != nil {
-		return "", nil, err
-	}
-	if c.keep == "" {
-		return dir, func() { os.RemoveAll(dir) }, nil
-	}
-	return dir, func() {
-		os.RemoveAll(c.keep)
-		if err := os.Rename(dir, c.keep); err != nil {
-			fmt.Fprintln(os.Stderr, "load: keep:", err)
-		}
-	}, nil
-}
-
-// prepared is what a run starts from: a tapd binary, an initialised store
-// and, with -seed, the people, passes, kiosks and sessions in it.
-type prepared struct {
-	bin, db, store string
-	adminToken     string
-	limit          time.Duration // sessions and passes outlast this
-	lifetime       int           // the passes' lifetime in minutes
-	seeded         seeded
-}
-
-// prepare builds tapd (unless -tapd), runs `tapd init` on db (empty: a new
-// SQLite file in dir) and, with -seed, writes held open sessions and people
-// who sign in later into the store. hold is how long the measuring lasts
-// after setup, so the sessions and passes outlast it.
-func prepare(ctx context.Context, c config, dir, db string, hold time.Duration, held, people int) (prepared, error) {
-	p := prepared{bin: c.tapd, db: db, store: "postgres"}
-	if p.bin == "" {
-		p.bin = filepath.Join(dir, "tapd")
-		fmt.Println("building tapd")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", p.bin, "./cmd/tapd").CombinedOutput(); err != nil {
-			return p, fmt.Errorf("go build ./cmd/tapd (run from the repository root): %v\n%s", err, out)
-		}
-	}
-	if p.db == "" {
-		p.db = "sqlite://" + filepath.Join(dir, "tapd.db")
-		p.store = "sqlite"
-	}
-	out, err := exec.CommandContext(ctx, p.bin, "init", "--db", p.db, "--json").Output()
-	if err != nil {
-		return p, fmt.Errorf("tapd init: %v", err)
-	}
-	var ini struct {
-		AdminToken         string
-		AlreadyInitialized bool
-	}
-	if err := json.Unmarshal(out, &ini); err != nil || ini.AdminToken == "" {
-		return p, fmt.Errorf("tapd init printed %q: give -db an empty database", out)
-	}
-	p.adminToken = ini.AdminToken
-	// Sessions must outlast setup and the hold; passes too.
-	p.limit = min(max(c.setupTimeout+hold+5*time.Minute, 10*time.Minute), 24*time.Hour)
-	p.lifetime = max(int(p.limit.Minutes())+1, 60) // the policy's default minimum is 60
-	if c.seed {
-		t := time.Now()
-		if p.seeded, err = seed(ctx, p.db, c.kiosks, held, people, p.limit, p.lifetime); err != nil {
-			return p, fmt.Errorf("seed the store: %w", err)
-		}
-		fmt.Printf("%d people, passes and open sessions and %d people with passes written to the store in %s\n", held, people, time.Since(t).Round(time.Millisecond))
-	}
-	return p, nil
 }

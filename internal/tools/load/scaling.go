@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -78,7 +80,10 @@ func runScaling(c config) (failed bool, err error) {
 		return false, err
 	}
 	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), c.setupTimeout+c.scaling.total()+3*time.Minute)
+	// Interrupted, the run still stops its tapd and removes its cgroups.
+	sig, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSig()
+	ctx, cancel := context.WithTimeout(sig, c.setupTimeout+c.scaling.total()+3*time.Minute)
 	defer cancel()
 	db := c.db
 	if db == "" {
@@ -181,12 +186,15 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 		held[i] = append(held[i], k)
 	}
 	next := make([]atomic.Int64, n)
-	polls = saturate(c, ds, gdirs, pg, &series{name: "polls"}, c.scaling.pollWorkers, func(i, w int) error {
+	polls, err = saturate(ctx, c, ds, gdirs, pg, &series{name: "polls"}, c.scaling.pollWorkers, func(i, w int) error {
 		_, err := held[i][int(next[i].Add(1))%len(held[i])].GetSession(context.Background())
 		return err
 	})
+	if err != nil {
+		return polls, signins, err
+	}
 	polls.report(os.Stdout, c.cpuQuota)
-	signins = saturate(c, ds, gdirs, pg, &series{name: "sign-ins"}, c.scaling.signinWorkers, func(i, w int) error {
+	signins, err = saturate(ctx, c, ds, gdirs, pg, &series{name: "sign-ins"}, c.scaling.signinWorkers, func(i, w int) error {
 		j := int(nextPerson.Add(1) - 1)
 		if j >= len(pr.seeded.people) {
 			return errRanOut
@@ -197,6 +205,9 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 		_, err := k.OpenSession(context.Background(), p.upn, p.pass)
 		return err
 	})
+	if err != nil {
+		return polls, signins, err
+	}
 	signins.report(os.Stdout, c.cpuQuota)
 	return polls, signins, nil
 }
@@ -204,8 +215,8 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 // saturate runs workers closed-loop on each instance (do(instance, worker)
 // again as soon as it returns) for -warmup, measures for -phase, then stops
 // them and waits for the requests in flight, which are not counted. A
-// worker stops at errRanOut.
-func saturate(c config, ds []*tapd, gdirs []string, pg int, s *series, workers int, do func(i, w int) error) rate {
+// worker stops at errRanOut. It ends early, with ctx's error, when ctx ends.
+func saturate(ctx context.Context, c config, ds []*tapd, gdirs []string, pg int, s *series, workers int, do func(i, w int) error) (rate, error) {
 	var stop atomic.Bool
 	var ok atomic.Int64
 	var wg sync.WaitGroup
@@ -234,12 +245,25 @@ func saturate(c config, ds []*tapd, gdirs []string, pg int, s *series, workers i
 		}
 		return sn
 	}
-	time.Sleep(c.scaling.warmup)
+	sleep := func(d time.Duration) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+			return nil
+		}
+	}
+	err := sleep(c.scaling.warmup)
 	a := take()
-	time.Sleep(c.scaling.phase)
+	if err == nil {
+		err = sleep(c.scaling.phase)
+	}
 	b := take()
 	stop.Store(true)
 	wg.Wait()
+	if err != nil {
+		return rate{}, err
+	}
 	secs := b.at.Sub(a.at).Seconds()
 	cores := func(d time.Duration) float64 { return d.Seconds() / secs }
 	r := rate{instances: len(ds), perSec: float64(b.ok-a.ok) / secs, pg: -1, self: cores(b.self - a.self), idle: b.cpu.idleSince(a.cpu), s: s}
@@ -254,7 +278,7 @@ func saturate(c config, ds []*tapd, gdirs []string, pg int, s *series, workers i
 		}
 		r.throttled = append(r.throttled, t)
 	}
-	return r
+	return r, nil
 }
 
 func (r rate) report(w *os.File, quota float64) {
@@ -272,4 +296,11 @@ func (r rate) report(w *os.File, quota float64) {
 		pg = fmt.Sprintf("%.2f core", r.pg)
 	}
 	fmt.Fprintf(w, "  PostgreSQL cluster %s, load tool %.2f core, machine idle %.0f%%, load average (1 min) %s\n", pg, r.self, 100*r.idle, loadAverage())
+	if quota > 0 {
+		for i, t := range r.tapd {
+			if t < 0.9*quota {
+				fmt.Fprintf(w, "  NOTE: tapd %d used %.0f%% of its quota: it was not the bottleneck (see the machine's idle share, PostgreSQL's and the tool's CPU)\n", i, 100*t/quota)
+			}
+		}
+	}
 }
