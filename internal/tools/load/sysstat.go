@@ -30,33 +30,41 @@ func postmaster(ctx context.Context, db string) int {
 	if err := conn.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend); err != nil {
 		return 0
 	}
-	ppid, _, ok := statOf(backend)
-	if !ok || ppid <= 1 {
+	st, ok := readStat(backend)
+	if !ok || st.ppid <= 1 {
 		return 0
 	}
-	return ppid
+	return st.ppid
 }
 
-// statOf reads a process's parent and its CPU time (user + system) from
-// /proc/PID/stat.
-func statOf(pid int) (ppid int, cpu time.Duration, ok bool) {
+// procStat is what the load tool reads of a process's /proc/PID/stat.
+type procStat struct {
+	ppid   int
+	cpu    time.Duration // user + system
+	minflt int           // minor page faults (a memory-mapped page touched afresh)
+}
+
+func readStat(pid int) (procStat, bool) {
+	var p procStat
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, false
+		return p, false
 	}
 	s := string(b)
-	i := strings.LastIndexByte(s, ')')
+	i := strings.LastIndexByte(s, ')') // the name may hold spaces and parentheses
 	if i < 0 || i+2 > len(s) {
-		return 0, 0, false
+		return p, false
 	}
 	f := strings.Fields(s[i+2:])
 	if len(f) < 13 {
-		return 0, 0, false
+		return p, false
 	}
-	ppid, _ = strconv.Atoi(f[1])
+	p.ppid, _ = strconv.Atoi(f[1])
+	p.minflt, _ = strconv.Atoi(f[7])
 	u, _ := strconv.Atoi(f[11])
 	k, _ := strconv.Atoi(f[12])
-	return ppid, time.Duration(u+k) * 10 * time.Millisecond, true // USER_HZ = 100
+	p.cpu = time.Duration(u+k) * 10 * time.Millisecond // USER_HZ = 100
+	return p, true
 }
 
 // clusterCPU is the CPU time so far of the postmaster and its children
@@ -67,15 +75,16 @@ func clusterCPU(postmaster int) time.Duration {
 	if postmaster <= 0 {
 		return 0
 	}
-	_, total, _ := statOf(postmaster)
+	pm, _ := readStat(postmaster)
+	total := pm.cpu
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(filepath.Base(d))
 		if err != nil || pid == postmaster {
 			continue
 		}
-		if ppid, cpu, ok := statOf(pid); ok && ppid == postmaster {
-			total += cpu
+		if st, ok := readStat(pid); ok && st.ppid == postmaster {
+			total += st.cpu
 		}
 	}
 	return total

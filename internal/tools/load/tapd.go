@@ -114,17 +114,8 @@ type procStats struct {
 
 func readProc(pid int) procStats {
 	var p procStats
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i > 0 {
-			f := strings.Fields(s[i+2:])
-			if len(f) > 13 {
-				u, _ := strconv.Atoi(f[11])
-				k, _ := strconv.Atoi(f[12])
-				p.cpu = time.Duration(u+k) * 10 * time.Millisecond // USER_HZ = 100
-				p.minflt, _ = strconv.Atoi(f[7])
-			}
-		}
+	if st, ok := readStat(pid); ok {
+		p.cpu, p.minflt = st.cpu, st.minflt
 	}
 	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 		sc := bufio.NewScanner(f)
