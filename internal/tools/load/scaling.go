@@ -61,17 +61,19 @@ type rate struct {
 	throttled []float64 // share of CFS periods in which the instance ran out of quota; -1: no quota
 	pg, self  float64   // cores: the PostgreSQL cluster's (-1: unknown), the load tool's
 	idle      float64   // the machine's idle share
+	waits     waits     // what PostgreSQL's backends on the database did
 	s         *series
 }
 
 // snapshot is the counters read at the start and the end of a measurement.
 type snapshot struct {
-	at       time.Time
-	ok       int64
-	tapd     []time.Duration
-	thr      []throttling
-	pg, self time.Duration
-	cpu      cpuTimes
+	at   time.Time
+	ok   int64
+	tapd []time.Duration
+	thr  []throttling
+	pg   map[int]time.Duration
+	self time.Duration
+	cpu  cpuTimes
 }
 
 func runScaling(c config) (failed bool, err error) {
@@ -186,7 +188,7 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 		held[i] = append(held[i], k)
 	}
 	next := make([]atomic.Int64, n)
-	polls, err = saturate(ctx, c, ds, gdirs, pg, &series{name: "polls"}, c.scaling.pollWorkers, func(i, w int) error {
+	polls, err = saturate(ctx, c, pr.db, ds, gdirs, pg, &series{name: "polls"}, c.scaling.pollWorkers, func(i, w int) error {
 		_, err := held[i][int(next[i].Add(1))%len(held[i])].GetSession(context.Background())
 		return err
 	})
@@ -194,7 +196,7 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 		return polls, signins, err
 	}
 	polls.report(os.Stdout, c.cpuQuota)
-	signins, err = saturate(ctx, c, ds, gdirs, pg, &series{name: "sign-ins"}, c.scaling.signinWorkers, func(i, w int) error {
+	signins, err = saturate(ctx, c, pr.db, ds, gdirs, pg, &series{name: "sign-ins"}, c.scaling.signinWorkers, func(i, w int) error {
 		j := int(nextPerson.Add(1) - 1)
 		if j >= len(pr.seeded.people) {
 			return errRanOut
@@ -216,7 +218,7 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 // again as soon as it returns) for -warmup, measures for -phase, then stops
 // them and waits for the requests in flight, which are not counted. A
 // worker stops at errRanOut. It ends early, with ctx's error, when ctx ends.
-func saturate(ctx context.Context, c config, ds []*tapd, gdirs []string, pg int, s *series, workers int, do func(i, w int) error) (rate, error) {
+func saturate(ctx context.Context, c config, db string, ds []*tapd, gdirs []string, pg int, s *series, workers int, do func(i, w int) error) (rate, error) {
 	var stop atomic.Bool
 	var ok atomic.Int64
 	var wg sync.WaitGroup
@@ -255,10 +257,12 @@ func saturate(ctx context.Context, c config, ds []*tapd, gdirs []string, pg int,
 	}
 	err := sleep(c.scaling.warmup)
 	a := take()
+	stopWaits := sampleWaits(db, 50*time.Millisecond)
 	if err == nil {
 		err = sleep(c.scaling.phase)
 	}
 	b := take()
+	pgWaits := stopWaits()
 	stop.Store(true)
 	wg.Wait()
 	if err != nil {
@@ -266,9 +270,9 @@ func saturate(ctx context.Context, c config, ds []*tapd, gdirs []string, pg int,
 	}
 	secs := b.at.Sub(a.at).Seconds()
 	cores := func(d time.Duration) float64 { return d.Seconds() / secs }
-	r := rate{instances: len(ds), perSec: float64(b.ok-a.ok) / secs, pg: -1, self: cores(b.self - a.self), idle: b.cpu.idleSince(a.cpu), s: s}
+	r := rate{instances: len(ds), perSec: float64(b.ok-a.ok) / secs, pg: -1, self: cores(b.self - a.self), idle: b.cpu.idleSince(a.cpu), waits: pgWaits, s: s}
 	if pg > 0 {
-		r.pg = cores(b.pg - a.pg)
+		r.pg = cores(clusterCPUSince(a.pg, b.pg))
 	}
 	for i := range ds {
 		r.tapd = append(r.tapd, cores(b.tapd[i]-a.tapd[i]))
@@ -296,6 +300,7 @@ func (r rate) report(w *os.File, quota float64) {
 		pg = fmt.Sprintf("%.2f core", r.pg)
 	}
 	fmt.Fprintf(w, "  PostgreSQL cluster %s, load tool %.2f core, machine idle %.0f%%, load average (1 min) %s\n", pg, r.self, 100*r.idle, loadAverage())
+	fmt.Fprintf(w, "  PostgreSQL, this database: %s\n", r.waits)
 	if quota > 0 {
 		for i, t := range r.tapd {
 			if t < 0.9*quota {

@@ -1,5 +1,6 @@
 // The CPU the rest of the machine used beside tapd during a measurement:
-// the PostgreSQL cluster's processes, and the machine's idle share.
+// the PostgreSQL cluster's processes, and the machine's idle share; and
+// what PostgreSQL's backends waited on.
 
 package main
 
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -67,16 +69,16 @@ func readStat(pid int) (procStat, bool) {
 	return p, true
 }
 
-// clusterCPU is the CPU time so far of the postmaster and its children
-// (backends, WAL writer, checkpointer...). A backend that ended between two
-// readings takes its time with it, so this is a lower bound; tapd's pools
-// hold their connections, so it is a close one.
-func clusterCPU(postmaster int) time.Duration {
+// clusterCPU is the CPU time so far of the postmaster and of each of its
+// children (backends, WAL writer, checkpointer...), by pid.
+func clusterCPU(postmaster int) map[int]time.Duration {
+	out := map[int]time.Duration{}
 	if postmaster <= 0 {
-		return 0
+		return out
 	}
-	pm, _ := readStat(postmaster)
-	total := pm.cpu
+	if pm, ok := readStat(postmaster); ok {
+		out[postmaster] = pm.cpu
+	}
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(filepath.Base(d))
@@ -84,10 +86,22 @@ func clusterCPU(postmaster int) time.Duration {
 			continue
 		}
 		if st, ok := readStat(pid); ok && st.ppid == postmaster {
-			total += st.cpu
+			out[pid] = st.cpu
 		}
 	}
-	return total
+	return out
+}
+
+// clusterCPUSince is the CPU the cluster's processes used between two
+// readings: those there at the end, less what each had used at the start.
+// A backend that ended in between takes its time with it, so this is a
+// lower bound; tapd's pools hold their connections, so a close one.
+func clusterCPUSince(a, b map[int]time.Duration) time.Duration {
+	var d time.Duration
+	for pid, cpu := range b {
+		d += cpu - a[pid]
+	}
+	return d
 }
 
 // cpuTimes is the machine's first /proc/stat line: idle (with iowait) and
@@ -125,4 +139,83 @@ func (t cpuTimes) idleSince(a cpuTimes) float64 {
 		return 0
 	}
 	return float64(t.idle-a.idle) / float64(t.total-a.total)
+}
+
+// waits is what PostgreSQL's backends on the run's database were doing,
+// sampled from pg_stat_activity: a row lock that every instance queues
+// for (a hot row) shows as Lock waits, a saturated server as CPU (no wait
+// event) across many backends.
+type waits struct {
+	samples int
+	active  int            // active backends summed over the samples
+	events  map[string]int // "type:event" ("CPU" for none) summed over the samples
+}
+
+// sampleWaits samples pg_stat_activity every interval until stop is
+// called, which returns what it saw (nothing when db could not be reached).
+func sampleWaits(db string, every time.Duration) (stop func() waits) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan waits, 1)
+	go func() {
+		w := waits{events: map[string]int{}}
+		defer func() { out <- w }()
+		conn, err := pgx.Connect(ctx, db)
+		if err != nil {
+			return
+		}
+		defer conn.Close(context.Background())
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			// A lock wait names its statement (pgx sends placeholders,
+			// never the values), to tell which row every instance queues for.
+			rows, err := conn.Query(ctx, `SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
+				|| CASE WHEN wait_event_type = 'Lock' THEN ' (' || left(regexp_replace(query, '\s+', ' ', 'g'), 70) || ')' ELSE '' END
+				FROM pg_stat_activity
+				WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`)
+			if err != nil {
+				return
+			}
+			w.samples++
+			for rows.Next() {
+				var ev string
+				if rows.Scan(&ev) == nil {
+					w.active++
+					w.events[ev]++
+				}
+			}
+			rows.Close()
+		}
+	}()
+	return func() waits { cancel(); return <-out }
+}
+
+// String is the mean of active backends and the commonest wait events.
+func (w waits) String() string {
+	if w.samples == 0 {
+		return "not sampled"
+	}
+	type ev struct {
+		name string
+		n    int
+	}
+	var evs []ev
+	for k, n := range w.events {
+		evs = append(evs, ev{k, n})
+	}
+	sort.Slice(evs, func(i, j int) bool { return evs[i].n > evs[j].n || evs[i].n == evs[j].n && evs[i].name < evs[j].name })
+	var b strings.Builder
+	fmt.Fprintf(&b, "%.1f active backends on average (%d samples)", float64(w.active)/float64(w.samples), w.samples)
+	for i, e := range evs {
+		if i == 5 {
+			break
+		}
+		fmt.Fprintf(&b, "; %s %.0f%%", e.name, 100*float64(e.n)/float64(w.active))
+	}
+	return b.String()
 }
