@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -28,6 +29,7 @@ type scaling struct {
 	phase, warmup              time.Duration
 	pollWorkers, signinWorkers int
 	people                     int
+	kioskAddrs                 bool
 }
 
 func (s scaling) check(c config) error {
@@ -40,6 +42,8 @@ func (s scaling) check(c config) error {
 		return errors.New("-scaling seeds the store; it does not run with -seed=false")
 	case c.db != "" && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://"):
 		return errors.New("-scaling measures instances on one PostgreSQL database: give -db postgres://... (an empty database), or no -db for a throwaway cluster")
+	case s.kioskAddrs && c.kiosks > 254:
+		return errors.New("-kiosk-addresses gives each kiosk one of 127.0.1.1-254: at most 254 kiosks")
 	case c.kiosks < c.instances:
 		return fmt.Errorf("-scaling needs a kiosk per instance at least: -kiosks %d for -instances %d", c.kiosks, c.instances)
 	}
@@ -110,8 +114,12 @@ func runScaling(c config) (failed bool, err error) {
 	}
 	defer groups.removeLogged()
 	pg := postmaster(ctx, db)
-	fmt.Printf("tapd %s, %d held sessions and %d people on %d kiosks; CPU quota %s, pinned %q; %d poll and %d sign-in workers per instance; %s warm-up, %s measured\n",
-		pr.bin, c.sessions, c.scaling.people, c.kiosks, quotaText(c.cpuQuota), c.pin, c.scaling.pollWorkers, c.scaling.signinWorkers, c.scaling.warmup, c.scaling.phase)
+	addrs := "all from 127.0.0.1"
+	if c.scaling.kioskAddrs {
+		addrs = "each from its own address"
+	}
+	fmt.Printf("tapd %s, %d held sessions and %d people on %d kiosks (%s); CPU quota %s, pinned %q; %d poll and %d sign-in workers per instance; %s warm-up, %s measured\n",
+		pr.bin, c.sessions, c.scaling.people, c.kiosks, addrs, quotaText(c.cpuQuota), c.pin, c.scaling.pollWorkers, c.scaling.signinWorkers, c.scaling.warmup, c.scaling.phase)
 	var nextPerson atomic.Int64
 	var polls, signins []rate
 	for _, n := range []int{1, c.instances} {
@@ -164,10 +172,20 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 		}
 		ds, gdirs = append(ds, d), append(gdirs, g)
 	}
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxConnsPerHost: max(c.httpConns, c.scaling.pollWorkers), MaxIdleConnsPerHost: max(c.httpConns, c.scaling.pollWorkers), IdleConnTimeout: time.Minute,
-	}}
+	conns := max(c.httpConns, c.scaling.pollWorkers)
+	hc := httpClient(conns, nil)
 	defer hc.CloseIdleConnections()
+	// With -kiosk-addresses, kiosk k connects from 127.0.1.k+1, so that
+	// each has its own client address (and address throttle row), as a
+	// fleet without a shared proxy does; else all share 127.0.0.1.
+	kc := make([]*http.Client, len(pr.seeded.kiosks))
+	for k := range kc {
+		kc[k] = hc
+		if c.scaling.kioskAddrs {
+			kc[k] = httpClient(conns, net.IPv4(127, 0, 1, byte(k+1)))
+			defer kc[k].CloseIdleConnections()
+		}
+	}
 	admin := api.NewClient(ds[0].url, pr.adminToken)
 	admin.HTTP = hc
 	enabled := "enabled"
@@ -176,15 +194,15 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 		return polls, signins, fmt.Errorf("enable the policy: %w", err)
 	}
 	// Kiosk k's requests go to instance k mod n, as in the hold.
-	kiosks := make([][]string, n)
-	for k, tok := range pr.seeded.kiosks {
-		kiosks[k%n] = append(kiosks[k%n], tok)
+	kiosks := make([][]int, n)
+	for k := range pr.seeded.kiosks {
+		kiosks[k%n] = append(kiosks[k%n], k)
 	}
 	held := make([][]*api.Client, n)
 	for _, p := range pr.seeded.held {
 		i := p.kioskNo % n
 		k := api.NewClient(ds[i].url, p.kiosk)
-		k.HTTP, k.SessionToken = hc, p.pass
+		k.HTTP, k.SessionToken = kc[p.kioskNo], p.pass
 		held[i] = append(held[i], k)
 	}
 	next := make([]atomic.Int64, n)
@@ -202,8 +220,9 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 			return errRanOut
 		}
 		p := pr.seeded.people[j]
-		k := api.NewClient(ds[i].url, kiosks[i][w%len(kiosks[i])])
-		k.HTTP = hc
+		kn := kiosks[i][w%len(kiosks[i])]
+		k := api.NewClient(ds[i].url, pr.seeded.kiosks[kn])
+		k.HTTP = kc[kn]
 		_, err := k.OpenSession(context.Background(), p.upn, p.pass)
 		return err
 	})
@@ -212,6 +231,18 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 	}
 	signins.report(os.Stdout, c.cpuQuota)
 	return polls, signins, nil
+}
+
+// httpClient keeps up to conns connections to each tapd, from local
+// (a loopback address) if given.
+func httpClient(conns int, local net.IP) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second}
+	if local != nil {
+		d.LocalAddr = &net.TCPAddr{IP: local}
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: d.DialContext, MaxConnsPerHost: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute,
+	}}
 }
 
 // saturate runs workers closed-loop on each instance (do(instance, worker)
