@@ -95,7 +95,7 @@ func main() {
 	flag.IntVar(&c.scaling.signinWorkers, "signin-workers", 6, "-scaling: closed-loop workers signing in per instance (under tapd's 13 admitted hashes, or the rest get 503)")
 	flag.IntVar(&c.scaling.people, "signin-people", 4000, "-scaling: people seeded to sign in, each once")
 	flag.BoolVar(&c.scaling.kioskAddrs, "kiosk-addresses", false, "-scaling: each kiosk connects from its own loopback address (127.0.1.N), as kiosks not behind one proxy do; else all share 127.0.0.1 and its lockout counter")
-	flag.StringVar(&c.profile, "profile", "", "write tapd's CPU profile of the hold and its allocation and heap profiles at the end into this folder (instance 0, through --pprof-listen)")
+	flag.StringVar(&c.profile, "profile", "", "write tapd's CPU profile of the hold and its allocation and heap profiles at the end into this folder (instance 0, through --pprof-listen); with -scaling, instance 0's CPU profile of each measured phase")
 	flag.StringVar(&c.keep, "keep", "", "keep the temporary folder (database, tapd log) at this path instead of deleting it")
 	flag.Parse()
 	if c.sessions < 1 || c.kiosks < 1 || c.signinConc < 1 || c.httpConns < 1 || c.pollInterval <= 0 || c.duration <= 0 || c.regRate < 0 || c.instances < 1 {
@@ -287,7 +287,7 @@ func run(c config) (failed bool, err error) {
 	var wg sync.WaitGroup
 	var prof *profiler
 	if c.profile != "" {
-		prof = startProfile(pprofAddr, c.profile, c.duration)
+		prof = startProfile(pprofAddr, c.profile, "cpu.pprof", c.duration)
 	}
 	for i, k := range holders {
 		wg.Add(1)

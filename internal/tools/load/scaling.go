@@ -65,6 +65,7 @@ type rate struct {
 	throttled []float64 // share of CFS periods in which the instance ran out of quota; -1: no quota
 	pg, self  float64   // cores: the PostgreSQL cluster's (-1: unknown), the load tool's
 	idle      float64   // the machine's idle share
+	steal     float64   // the share the hypervisor took
 	waits     waits     // what PostgreSQL's backends on the database did
 	s         *series
 }
@@ -132,7 +133,8 @@ func runScaling(c config) (failed bool, err error) {
 	}
 	fmt.Printf("\nload average (1 min) at the end %s, on %d CPUs\n", loadAverage(), runtime.NumCPU())
 	for _, r := range [][]rate{polls, signins} {
-		fmt.Printf("%-9s 1 -> %d instances: %.1f -> %.1f a second, x%.2f\n", r[0].s.name, r[1].instances, r[0].perSec, r[1].perSec, r[1].perSec/r[0].perSec)
+		fmt.Printf("%-9s 1 -> %d instances: %.1f -> %.1f a second, x%.2f; tapd %.2f -> %.2f cores, %.3f -> %.3f CPU-ms each\n", r[0].s.name, r[1].instances,
+			r[0].perSec, r[1].perSec, r[1].perSec/r[0].perSec, r[0].cores(), r[1].cores(), r[0].cpuEach(), r[1].cpuEach())
 	}
 	return failed, nil
 }
@@ -146,6 +148,7 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 	}
 	var ds []*tapd
 	var gdirs []string
+	var pprofAddr string // instance 0's, with -profile
 	defer func() {
 		for _, d := range ds {
 			if serr := d.stop(); serr != nil && err == nil {
@@ -166,7 +169,14 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 		if err != nil {
 			return polls, signins, err
 		}
-		d, err := startTapd(ctx, pr.bin, pr.db, filepath.Join(dir, fmt.Sprintf("tapd%d-of-%d.log", i, n)), pr.limit, extra, cpus, g)
+		args := extra
+		if i == 0 && c.profile != "" {
+			if pprofAddr, err = freeAddr(); err != nil {
+				return polls, signins, err
+			}
+			args = append(append([]string{}, extra...), "--pprof-listen", pprofAddr)
+		}
+		d, err := startTapd(ctx, pr.bin, pr.db, filepath.Join(dir, fmt.Sprintf("tapd%d-of-%d.log", i, n)), pr.limit, args, cpus, g)
 		if err != nil {
 			return polls, signins, err
 		}
@@ -206,7 +216,7 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 		held[i] = append(held[i], k)
 	}
 	next := make([]atomic.Int64, n)
-	polls, err = saturate(ctx, c, pr.db, ds, gdirs, pg, &series{name: "polls"}, c.scaling.pollWorkers, func(i, w int) error {
+	polls, err = saturate(ctx, c, pr.db, ds, gdirs, pg, pprofAddr, &series{name: "polls"}, c.scaling.pollWorkers, func(i, w int) error {
 		_, err := held[i][int(next[i].Add(1))%len(held[i])].GetSession(context.Background())
 		return err
 	})
@@ -214,7 +224,7 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 		return polls, signins, err
 	}
 	polls.report(os.Stdout, c.cpuQuota)
-	signins, err = saturate(ctx, c, pr.db, ds, gdirs, pg, &series{name: "sign-ins"}, c.scaling.signinWorkers, func(i, w int) error {
+	signins, err = saturate(ctx, c, pr.db, ds, gdirs, pg, pprofAddr, &series{name: "sign-ins"}, c.scaling.signinWorkers, func(i, w int) error {
 		j := int(nextPerson.Add(1) - 1)
 		if j >= len(pr.seeded.people) {
 			return errRanOut
@@ -249,7 +259,7 @@ func httpClient(conns int, local net.IP) *http.Client {
 // again as soon as it returns) for -warmup, measures for -phase, then stops
 // them and waits for the requests in flight, which are not counted. A
 // worker stops at errRanOut. It ends early, with ctx's error, when ctx ends.
-func saturate(ctx context.Context, c config, db string, ds []*tapd, gdirs []string, pg int, s *series, workers int, do func(i, w int) error) (rate, error) {
+func saturate(ctx context.Context, c config, db string, ds []*tapd, gdirs []string, pg int, pprofAddr string, s *series, workers int, do func(i, w int) error) (rate, error) {
 	var stop atomic.Bool
 	var ok atomic.Int64
 	var wg sync.WaitGroup
@@ -289,11 +299,20 @@ func saturate(ctx context.Context, c config, db string, ds []*tapd, gdirs []stri
 	err := sleep(c.scaling.warmup)
 	a := take()
 	stopWaits := sampleWaits(db, 50*time.Millisecond)
+	var prof *profiler
+	if pprofAddr != "" && err == nil {
+		prof = startProfile(pprofAddr, c.profile, fmt.Sprintf("%s-%d-instances-cpu.pprof", s.name, len(ds)), c.scaling.phase)
+	}
 	if err == nil {
 		err = sleep(c.scaling.phase)
 	}
 	b := take()
 	pgWaits := stopWaits()
+	if prof != nil {
+		if perr := prof.cpuDone(); perr != nil {
+			fmt.Println("profile:", perr)
+		}
+	}
 	stop.Store(true)
 	wg.Wait()
 	if err != nil {
@@ -301,7 +320,7 @@ func saturate(ctx context.Context, c config, db string, ds []*tapd, gdirs []stri
 	}
 	secs := b.at.Sub(a.at).Seconds()
 	cores := func(d time.Duration) float64 { return d.Seconds() / secs }
-	r := rate{instances: len(ds), perSec: float64(b.ok-a.ok) / secs, pg: -1, self: cores(b.self - a.self), idle: b.cpu.idleSince(a.cpu), waits: pgWaits, s: s}
+	r := rate{instances: len(ds), perSec: float64(b.ok-a.ok) / secs, pg: -1, self: cores(b.self - a.self), idle: b.cpu.idleSince(a.cpu), steal: b.cpu.stealSince(a.cpu), waits: pgWaits, s: s}
 	if pg > 0 {
 		r.pg = cores(clusterCPUSince(a.pg, b.pg))
 	}
@@ -314,6 +333,25 @@ func saturate(ctx context.Context, c config, db string, ds []*tapd, gdirs []stri
 		r.throttled = append(r.throttled, t)
 	}
 	return r, nil
+}
+
+// cores is the tapd instances' CPU, together.
+func (r rate) cores() float64 {
+	var t float64
+	for _, c := range r.tapd {
+		t += c
+	}
+	return t
+}
+
+// cpuEach is tapd's CPU per request done in milliseconds: with each
+// instance at its quota, the ratio of two phases is the ratio of their
+// cores over the ratio of this.
+func (r rate) cpuEach() float64 {
+	if r.perSec == 0 {
+		return 0
+	}
+	return 1000 * r.cores() / r.perSec
 }
 
 func (r rate) report(w *os.File, quota float64) {
@@ -330,7 +368,7 @@ func (r rate) report(w *os.File, quota float64) {
 	if r.pg >= 0 {
 		pg = fmt.Sprintf("%.2f core", r.pg)
 	}
-	fmt.Fprintf(w, "  PostgreSQL cluster %s, load tool %.2f core, machine idle %.0f%%, load average (1 min) %s\n", pg, r.self, 100*r.idle, loadAverage())
+	fmt.Fprintf(w, "  PostgreSQL cluster %s, load tool %.2f core, machine idle %.0f%% (steal %.1f%%), load average (1 min) %s\n", pg, r.self, 100*r.idle, 100*r.steal, loadAverage())
 	fmt.Fprintf(w, "  PostgreSQL, this database: %s\n", r.waits)
 	if quota > 0 {
 		for i, t := range r.tapd {

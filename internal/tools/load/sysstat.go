@@ -104,9 +104,10 @@ func clusterCPUSince(a, b map[int]time.Duration) time.Duration {
 	return d
 }
 
-// cpuTimes is the machine's first /proc/stat line: idle (with iowait) and
-// all time, in clock ticks.
-type cpuTimes struct{ idle, total uint64 }
+// cpuTimes is the machine's first /proc/stat line: idle (with iowait),
+// steal (taken by the hypervisor for other guests) and all time, in clock
+// ticks.
+type cpuTimes struct{ idle, steal, total uint64 }
 
 func readCPUTimes() cpuTimes {
 	var t cpuTimes
@@ -125,8 +126,11 @@ func readCPUTimes() cpuTimes {
 			break
 		}
 		t.total += n
-		if i == 3 || i == 4 { // idle, iowait
+		switch i {
+		case 3, 4: // idle, iowait
 			t.idle += n
+		case 7:
+			t.steal = n
 		}
 	}
 	return t
@@ -139,6 +143,15 @@ func (t cpuTimes) idleSince(a cpuTimes) float64 {
 		return 0
 	}
 	return float64(t.idle-a.idle) / float64(t.total-a.total)
+}
+
+// stealSince is the share the hypervisor took between a and t: CPU time
+// this machine wanted and did not get, which makes everything slower.
+func (t cpuTimes) stealSince(a cpuTimes) float64 {
+	if t.total <= a.total {
+		return 0
+	}
+	return float64(t.steal-a.steal) / float64(t.total-a.total)
 }
 
 // waits is what PostgreSQL's backends on the run's database were doing,
