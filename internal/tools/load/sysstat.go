@@ -165,8 +165,12 @@ type waits struct {
 }
 
 // sampleWaits samples pg_stat_activity every interval until stop is
-// called, which returns what it saw (nothing when db could not be reached).
+// called, which returns what it saw (nothing when db is empty or could not
+// be reached).
 func sampleWaits(db string, every time.Duration) (stop func() waits) {
+	if db == "" {
+		return func() waits { return waits{} }
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	out := make(chan waits, 1)
 	go func() {
