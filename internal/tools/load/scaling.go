@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,7 +29,7 @@ type scaling struct {
 	on                         bool
 	phase, warmup              time.Duration
 	pollWorkers, signinWorkers int
-	people                     int
+	people, rounds             int
 	kioskAddrs                 bool
 }
 
@@ -36,8 +37,8 @@ func (s scaling) check(c config) error {
 	switch {
 	case s.phase <= 0 || s.warmup < 0:
 		return errors.New("-phase must be positive and -warmup at least 0")
-	case s.pollWorkers < 1 || s.signinWorkers < 1 || s.people < 1:
-		return errors.New("-poll-workers, -signin-workers and -signin-people must be positive")
+	case s.pollWorkers < 1 || s.signinWorkers < 1 || s.people < 1 || s.rounds < 1:
+		return errors.New("-poll-workers, -signin-workers, -signin-people and -rounds must be positive")
 	case !c.seed:
 		return errors.New("-scaling seeds the store; it does not run with -seed=false")
 	case c.db != "" && !strings.HasPrefix(c.db, "postgres://") && !strings.HasPrefix(c.db, "postgresql://"):
@@ -50,9 +51,19 @@ func (s scaling) check(c config) error {
 	return nil
 }
 
-// total is how long the measuring lasts: two phases (1 instance, then N),
-// each polls and then sign-ins.
-func (s scaling) total() time.Duration { return 4 * (s.warmup + s.phase) }
+// total is how long the measuring lasts: in each round two phases (1
+// instance, then N), each polls and then sign-ins.
+func (s scaling) total() time.Duration { return time.Duration(4*s.rounds) * (s.warmup + s.phase) }
+
+// median of xs (not empty).
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
 
 // errRanOut ends a sign-in worker whose next seeded person does not exist.
 var errRanOut = errors.New("ran out of seeded people to sign in (raise -signin-people)")
@@ -122,19 +133,34 @@ func runScaling(c config) (failed bool, err error) {
 	fmt.Printf("tapd %s, %d held sessions and %d people on %d kiosks (%s); CPU quota %s, pinned %q; %d poll and %d sign-in workers per instance; %s warm-up, %s measured\n",
 		pr.bin, c.sessions, c.scaling.people, c.kiosks, addrs, quotaText(c.cpuQuota), c.pin, c.scaling.pollWorkers, c.scaling.signinWorkers, c.scaling.warmup, c.scaling.phase)
 	var nextPerson atomic.Int64
-	var polls, signins []rate
-	for _, n := range []int{1, c.instances} {
-		p, s, err := scalePhase(ctx, c, pr, dir, groups, n, pg, &nextPerson)
-		if err != nil {
-			return true, err
+	// polls[r] and signins[r] are round r's phases: 1 instance, then N.
+	var polls, signins [][]rate
+	for round := range c.scaling.rounds {
+		var ps, ss []rate
+		for _, n := range []int{1, c.instances} {
+			if c.scaling.rounds > 1 {
+				fmt.Printf("\nround %d of %d", round+1, c.scaling.rounds)
+			}
+			p, s, err := scalePhase(ctx, c, pr, dir, groups, n, pg, &nextPerson)
+			if err != nil {
+				return true, err
+			}
+			ps, ss = append(ps, p), append(ss, s)
+			failed = failed || p.s.failures() > 0 || s.s.failures() > 0
 		}
-		polls, signins = append(polls, p), append(signins, s)
-		failed = failed || p.s.failures() > 0 || s.s.failures() > 0
+		polls, signins = append(polls, ps), append(signins, ss)
 	}
 	fmt.Printf("\nload average (1 min) at the end %s, on %d CPUs\n", loadAverage(), runtime.NumCPU())
-	for _, r := range [][]rate{polls, signins} {
-		fmt.Printf("%-9s 1 -> %d instances: %.1f -> %.1f a second, x%.2f; tapd %.2f -> %.2f cores, %.3f -> %.3f CPU-ms each\n", r[0].s.name, r[1].instances,
-			r[0].perSec, r[1].perSec, r[1].perSec/r[0].perSec, r[0].cores(), r[1].cores(), r[0].cpuEach(), r[1].cpuEach())
+	for _, rs := range [][][]rate{polls, signins} {
+		var ratios []float64
+		for _, r := range rs {
+			ratios = append(ratios, r[1].perSec/r[0].perSec)
+			fmt.Printf("%-9s 1 -> %d instances: %.1f -> %.1f a second, x%.2f; tapd %.2f -> %.2f cores, %.3f -> %.3f CPU-ms each\n", r[0].s.name, r[1].instances,
+				r[0].perSec, r[1].perSec, r[1].perSec/r[0].perSec, r[0].cores(), r[1].cores(), r[0].cpuEach(), r[1].cpuEach())
+		}
+		if len(ratios) > 1 {
+			fmt.Printf("%-9s median ratio of %d rounds x%.2f (from x%.2f to x%.2f)\n", rs[0][0].s.name, len(ratios), median(ratios), slices.Min(ratios), slices.Max(ratios))
+		}
 	}
 	return failed, nil
 }

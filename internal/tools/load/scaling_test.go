@@ -100,7 +100,7 @@ func TestSaturateInterrupted(t *testing.T) {
 }
 
 func TestScalingCheck(t *testing.T) {
-	ok := config{seed: true, kiosks: 10, instances: 2, scaling: scaling{on: true, phase: time.Second, pollWorkers: 1, signinWorkers: 1, people: 1}}
+	ok := config{seed: true, kiosks: 10, instances: 2, scaling: scaling{on: true, phase: time.Second, pollWorkers: 1, signinWorkers: 1, people: 1, rounds: 1}}
 	if err := ok.scaling.check(ok); err != nil {
 		t.Fatalf("valid: %v", err)
 	}
@@ -113,12 +113,22 @@ func TestScalingCheck(t *testing.T) {
 		{"kiosks", "kiosk per instance", func(c *config) { c.kiosks = 1 }},
 		{"addresses", "254", func(c *config) { c.kiosks, c.scaling.kioskAddrs = 300, true }},
 		{"phase", "-phase", func(c *config) { c.scaling.phase = 0 }},
+		{"rounds", "-rounds", func(c *config) { c.scaling.rounds = 0 }},
 	} {
 		c := ok
 		tc.mod(&c)
 		if err := c.scaling.check(c); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	if m := median([]float64{2.4, 1.6, 1.9}); m != 1.9 {
+		t.Errorf("odd: %g", m)
+	}
+	if m := median([]float64{2, 1, 4, 3}); m != 2.5 {
+		t.Errorf("even: %g", m)
 	}
 }
 
