@@ -157,6 +157,12 @@ func run(c config) (failed bool, err error) {
 	ctx, cancel := context.WithTimeout(sig, c.setupTimeout+c.duration+2*time.Minute)
 	defer cancel()
 
+	groups, err := quotaGroups(c)
+	if err != nil {
+		return false, err
+	}
+	defer groups.removeLogged()
+
 	pr, err := prepare(ctx, c, dir, c.db, c.duration, c.sessions, c.registrations())
 	if err != nil {
 		return false, err
@@ -170,11 +176,6 @@ func run(c config) (failed bool, err error) {
 	if c.pin != "" {
 		pins = strings.Split(c.pin, "/")
 	}
-	groups, err := quotaGroups(c)
-	if err != nil {
-		return false, err
-	}
-	defer groups.removeLogged()
 	var ds []*tapd
 	var pprofAddr string
 	stopped := false

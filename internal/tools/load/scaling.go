@@ -103,6 +103,13 @@ func runScaling(c config) (failed bool, err error) {
 	defer stopSig()
 	ctx, cancel := context.WithTimeout(sig, c.setupTimeout+c.scaling.total()+3*time.Minute)
 	defer cancel()
+	// The cgroups are checked first: a machine without them fails at once,
+	// not after the setup.
+	groups, err := quotaGroups(c)
+	if err != nil {
+		return false, err
+	}
+	defer groups.removeLogged()
 	db := c.db
 	if db == "" {
 		// pgtest's cluster: fsync and synchronous commit off, as for tests.
@@ -120,11 +127,6 @@ func runScaling(c config) (failed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	groups, err := quotaGroups(c)
-	if err != nil {
-		return false, err
-	}
-	defer groups.removeLogged()
 	pg := postmaster(ctx, db)
 	addrs := "all from 127.0.0.1"
 	if c.scaling.kioskAddrs {
