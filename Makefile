@@ -41,8 +41,8 @@ load: build ## hold 10,000 kiosk sessions with 20 registrations/s against a fres
 	$(GO) run ./internal/tools/load -tapd $(BIN)/tapd $(LOAD)
 
 .PHONY: scale
-SCALE ?= -cpu-quota 0.3
-scale: deps build ## polls and sign-ins a second at saturation with 1 then 2 tapd on one PostgreSQL (a throwaway cluster), each held to SCALE's CPU quota; needs root for the cgroups (SCALE='-db postgres://.../EMPTY_DB -cpu-quota C' to change)
+SCALE ?= -cpu-quota 0.15 -rounds 3 -phase 12s -warmup 3s -sessions 2000 -signin-people 3000
+scale: deps build ## polls and sign-ins a second at saturation, 1 against 2 tapd on one PostgreSQL (a throwaway cluster), each held to a 0.15-core quota, 3 rounds; needs root for the cgroups (SCALE='-db postgres://.../EMPTY_DB ...' to change)
 	$(GO) run ./internal/tools/load -tapd $(BIN)/tapd -scaling $(SCALE)
 
 hwtest: deps ## run the registration suite on a real security key (plug in one; TAPKIOSK_HW_PIN=... if it has a PIN)
