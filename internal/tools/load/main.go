@@ -42,13 +42,11 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -145,23 +143,12 @@ type person struct {
 }
 
 func run(c config) (failed bool, err error) {
-	dir, done, err := workDir(c)
+	// Interrupted, the run ends its hold early.
+	ctx, dir, groups, end, err := begin(c, c.setupTimeout+c.duration+2*time.Minute)
 	if err != nil {
 		return false, err
 	}
-	defer done()
-	// Interrupted, the run ends its hold early, stops its tapd and removes
-	// its cgroups.
-	sig, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSig()
-	ctx, cancel := context.WithTimeout(sig, c.setupTimeout+c.duration+2*time.Minute)
-	defer cancel()
-
-	groups, err := quotaGroups(c)
-	if err != nil {
-		return false, err
-	}
-	defer groups.removeLogged()
+	defer end()
 
 	pr, err := prepare(ctx, c, dir, c.db, c.duration, c.sessions, c.registrations())
 	if err != nil {

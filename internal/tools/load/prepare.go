@@ -9,9 +9,35 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 )
+
+// begin is how every run starts: its temporary folder, a context that ends
+// after limit or at Ctrl-C or SIGTERM (so the run still stops its tapd and
+// removes its cgroups), and the -cpu-quota groups, checked first so that a
+// machine without writable cgroups fails at once, not after the setup. end
+// removes the groups (tapd stopped by then), then the folder.
+func begin(c config, limit time.Duration) (ctx context.Context, dir string, groups *cpuGroups, end func(), err error) {
+	dir, done, err := workDir(c)
+	if err != nil {
+		return nil, "", nil, nil, err
+	}
+	if groups, err = quotaGroups(c); err != nil {
+		done()
+		return nil, "", nil, nil, err
+	}
+	sig, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(sig, limit)
+	return ctx, dir, groups, func() {
+		cancel()
+		stopSig()
+		groups.removeLogged()
+		done()
+	}, nil
+}
 
 // workDir makes the run's temporary folder (tapd's binary, its logs, a
 // SQLite database); done removes it, or with -keep moves it there.

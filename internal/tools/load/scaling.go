@@ -11,14 +11,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/tapkiosk/tapkiosk/api"
@@ -93,23 +91,11 @@ type snapshot struct {
 }
 
 func runScaling(c config) (failed bool, err error) {
-	dir, done, err := workDir(c)
+	ctx, dir, groups, end, err := begin(c, c.setupTimeout+c.scaling.total()+3*time.Minute)
 	if err != nil {
 		return false, err
 	}
-	defer done()
-	// Interrupted, the run still stops its tapd and removes its cgroups.
-	sig, stopSig := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSig()
-	ctx, cancel := context.WithTimeout(sig, c.setupTimeout+c.scaling.total()+3*time.Minute)
-	defer cancel()
-	// The cgroups are checked first: a machine without them fails at once,
-	// not after the setup.
-	groups, err := quotaGroups(c)
-	if err != nil {
-		return false, err
-	}
-	defer groups.removeLogged()
+	defer end()
 	db := c.db
 	if db == "" {
 		// pgtest's cluster: fsync and synchronous commit off, as for tests.
