@@ -90,7 +90,7 @@ func main() {
 	flag.DurationVar(&c.scaling.phase, "phase", 20*time.Second, "-scaling: how long each rate is measured, after -warmup")
 	flag.DurationVar(&c.scaling.warmup, "warmup", 5*time.Second, "-scaling: how long each phase runs before it is measured")
 	flag.IntVar(&c.scaling.pollWorkers, "poll-workers", 32, "-scaling: closed-loop workers polling per instance")
-	flag.IntVar(&c.scaling.signinWorkers, "signin-workers", 6, "-scaling: closed-loop workers signing in per instance (under tapd's 13 admitted hashes, or the rest get 503)")
+	flag.IntVar(&c.scaling.signinWorkers, "signin-workers", 6, "-scaling: closed-loop workers signing in per instance (keep it under the pass checks tapd admits at once, or the rest get 503, and under the lockout's 50 guesses in flight per kiosk)")
 	flag.IntVar(&c.scaling.people, "signin-people", 4000, "-scaling: people seeded to sign in, each once")
 	flag.IntVar(&c.scaling.rounds, "rounds", 1, "-scaling: measure 1 then N instances this many times, alternating, and print each ratio and their median (tapd's CPU per request drifts by tens of percent between phases on a shared VM)")
 	flag.BoolVar(&c.scaling.kioskAddrs, "kiosk-addresses", false, "-scaling: each kiosk connects from its own loopback address (127.0.1.N), as kiosks not behind one proxy do; else all share 127.0.0.1 and its lockout counter")
