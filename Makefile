@@ -40,6 +40,11 @@ LOAD ?= -sessions 10000 -duration 60s -reg-rate 20
 load: build ## hold 10,000 kiosk sessions with 20 registrations/s against a fresh tapd on SQLite; report latencies and rates (LOAD='-sessions N -db postgres://...' to change)
 	$(GO) run ./internal/tools/load -tapd $(BIN)/tapd $(LOAD)
 
+.PHONY: scale
+SCALE ?= -cpu-quota 0.15 -rounds 3 -phase 12s -warmup 3s -sessions 2000 -signin-people 3000
+scale: deps build ## polls and sign-ins a second at saturation, 1 against 2 tapd on one PostgreSQL (a throwaway cluster), each held to a 0.15-core quota, 3 rounds; needs root for the cgroups (SCALE='-db postgres://.../EMPTY_DB ...' to change)
+	$(GO) run ./internal/tools/load -tapd $(BIN)/tapd -scaling $(SCALE)
+
 hwtest: deps ## run the registration suite on a real security key (plug in one; TAPKIOSK_HW_PIN=... if it has a PIN)
 	$(GO) test -count=1 -tags hwtest -run Hardware -v ./fido/
 

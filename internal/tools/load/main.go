@@ -19,7 +19,12 @@
 //
 // With -instances N it starts N tapd on the one database, each kiosk's
 // requests going to one of them (kiosk i to instance i mod N), and with
-// -pin, one CPU list per instance, pins each with taskset.
+// -pin, one CPU list per instance, pins each with taskset; with -cpu-quota
+// C, holds each to C cores with a cgroup of its own (cgroup.go).
+//
+// With -scaling it measures instead how tapd scales across instances on
+// one PostgreSQL database (scaling.go): polls and sign-ins a second at
+// saturation, closed-loop, with one instance and then with -instances.
 //
 // It exits 1 when any request failed. Every request goes to 127.0.0.1 only,
 // over at most -http-conns keep-alive connections (a real fleet holds one
@@ -28,16 +33,15 @@
 //
 //	go run ./internal/tools/load -sessions 5000 -duration 2m
 //	go run ./internal/tools/load -db postgres://.../empty_db -sessions 5000
+//	go run ./internal/tools/load -scaling -cpu-quota 0.3 -db postgres://.../empty_db
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -58,6 +62,8 @@ type config struct {
 	db, tapd, keep, profile     string
 	signinConc, httpConns       int
 	tapdArgs                    string
+	cpuQuota                    float64
+	scaling                     scaling
 }
 
 // registrations is how many people register during the hold.
@@ -79,18 +85,44 @@ func main() {
 	flag.IntVar(&c.signinConc, "signin-concurrency", 4, "passes made and sign-ins run at once during setup")
 	flag.IntVar(&c.httpConns, "http-conns", 64, "most HTTP connections to tapd at once")
 	flag.DurationVar(&c.setupTimeout, "setup-timeout", 20*time.Minute, "limit for everything before the hold")
-	flag.StringVar(&c.profile, "profile", "", "write tapd's CPU profile of the hold and its allocation and heap profiles at the end into this folder (instance 0, through --pprof-listen)")
+	flag.Float64Var(&c.cpuQuota, "cpu-quota", 0, "hold each tapd instance to this many cores with a cgroup CPU quota of its own (e.g. 0.4; 0: no quota; needs root and cgroup v1 or v2)")
+	flag.BoolVar(&c.scaling.on, "scaling", false, "measure scaling instead of the hold: polls and sign-ins per second at saturation with 1 tapd instance, then with -instances (at least 2) on one PostgreSQL database")
+	flag.DurationVar(&c.scaling.phase, "phase", 20*time.Second, "-scaling: how long each rate is measured, after -warmup")
+	flag.DurationVar(&c.scaling.warmup, "warmup", 5*time.Second, "-scaling: how long each phase runs before it is measured")
+	flag.IntVar(&c.scaling.pollWorkers, "poll-workers", 32, "-scaling: closed-loop workers polling per instance")
+	flag.IntVar(&c.scaling.signinWorkers, "signin-workers", 6, "-scaling: closed-loop workers signing in per instance (keep it under the pass checks tapd admits at once, or the rest get 503, and under the lockout's 50 guesses in flight per kiosk)")
+	flag.IntVar(&c.scaling.people, "signin-people", 4000, "-scaling: people seeded to sign in, each once")
+	flag.IntVar(&c.scaling.rounds, "rounds", 1, "-scaling: measure 1 then N instances this many times, alternating, and print each ratio and their median (tapd's CPU per request drifts by tens of percent between phases on a shared VM)")
+	flag.BoolVar(&c.scaling.kioskAddrs, "kiosk-addresses", false, "-scaling: each kiosk connects from its own loopback address (127.0.1.N), as kiosks not behind one proxy do; else all share 127.0.0.1 and its lockout counter")
+	flag.StringVar(&c.profile, "profile", "", "write tapd's CPU profile of the hold and its allocation and heap profiles at the end into this folder (instance 0, through --pprof-listen); with -scaling, instance 0's CPU profile of each measured phase")
 	flag.StringVar(&c.keep, "keep", "", "keep the temporary folder (database, tapd log) at this path instead of deleting it")
 	flag.Parse()
 	if c.sessions < 1 || c.kiosks < 1 || c.signinConc < 1 || c.httpConns < 1 || c.pollInterval <= 0 || c.duration <= 0 || c.regRate < 0 || c.instances < 1 {
 		fmt.Fprintln(os.Stderr, "load: -sessions, -kiosks, -signin-concurrency, -http-conns, -poll-interval, -duration and -instances must be positive, -reg-rate at least 0")
 		os.Exit(2)
 	}
+	if c.scaling.on && c.instances < 2 {
+		c.instances = 2
+	}
+	if c.cpuQuota < 0 || c.cpuQuota > float64(runtime.NumCPU()) {
+		fmt.Fprintf(os.Stderr, "load: -cpu-quota must be between 0 (none) and the %d CPUs\n", runtime.NumCPU())
+		os.Exit(2)
+	}
+	if c.scaling.on {
+		if err := c.scaling.check(c); err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(2)
+		}
+	}
 	if c.pin != "" && len(strings.Split(c.pin, "/")) != c.instances {
 		fmt.Fprintln(os.Stderr, "load: -pin needs one CPU list per instance, separated by /")
 		os.Exit(2)
 	}
-	failed, err := run(c)
+	runner := run
+	if c.scaling.on {
+		runner = runScaling
+	}
+	failed, err := runner(c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
@@ -107,62 +139,22 @@ func main() {
 type person struct {
 	upn, pass string
 	kiosk     string // kiosk token
+	kioskNo   int    // load-kiosk-N (seeded runs)
 }
 
 func run(c config) (failed bool, err error) {
-	dir, err := os.MkdirTemp("", "tapkiosk-load-")
+	// Interrupted, the run ends its hold early.
+	ctx, dir, groups, end, err := begin(c, c.setupTimeout+c.duration+2*time.Minute)
 	if err != nil {
 		return false, err
 	}
-	if c.keep == "" {
-		defer os.RemoveAll(dir)
-	} else {
-		defer func() {
-			os.RemoveAll(c.keep)
-			if err := os.Rename(dir, c.keep); err != nil {
-				fmt.Fprintln(os.Stderr, "load: keep:", err)
-			}
-		}()
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.setupTimeout+c.duration+2*time.Minute)
-	defer cancel()
+	defer end()
 
-	bin := c.tapd
-	if bin == "" {
-		bin = filepath.Join(dir, "tapd")
-		fmt.Println("building tapd")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/tapd").CombinedOutput(); err != nil {
-			return false, fmt.Errorf("go build ./cmd/tapd (run from the repository root): %v\n%s", err, out)
-		}
-	}
-	db := c.db
-	store := "postgres"
-	if db == "" {
-		db = "sqlite://" + filepath.Join(dir, "tapd.db")
-		store = "sqlite"
-	}
-	out, err := exec.CommandContext(ctx, bin, "init", "--db", db, "--json").Output()
+	pr, err := prepare(ctx, c, dir, c.db, c.duration, c.sessions, c.registrations())
 	if err != nil {
-		return false, fmt.Errorf("tapd init: %v", err)
+		return false, err
 	}
-	var ini struct {
-		AdminToken         string
-		AlreadyInitialized bool
-	}
-	if err := json.Unmarshal(out, &ini); err != nil || ini.AdminToken == "" {
-		return false, fmt.Errorf("tapd init printed %q: give -db an empty database", out)
-	}
-	// Sessions must outlast setup and the hold; passes too.
-	limit := min(max(c.setupTimeout+c.duration+5*time.Minute, 10*time.Minute), 24*time.Hour)
-	lifetime := max(int(limit.Minutes())+1, 60) // the policy's default minimum is 60
-	var seededRun seeded
-	if c.seed {
-		t := time.Now()
-		if seededRun, err = seed(ctx, db, c, limit, lifetime); err != nil {
-			return false, fmt.Errorf("seed the store: %w", err)
-		}
-		fmt.Printf("%d people, passes and open sessions written to the store in %s\n", c.sessions, time.Since(t).Round(time.Millisecond))
-	}
+	bin, db, store, limit, lifetime, seededRun := pr.bin, pr.db, pr.store, pr.limit, pr.lifetime, pr.seeded
 	var extra []string
 	if c.tapdArgs != "" {
 		extra = strings.Fields(c.tapdArgs)
@@ -193,7 +185,11 @@ func run(c config) (failed bool, err error) {
 			}
 			args = append(append([]string{}, extra...), "--pprof-listen", pprofAddr)
 		}
-		d, err := startTapd(ctx, bin, db, filepath.Join(dir, fmt.Sprintf("tapd%d.log", i)), limit, args, cpus)
+		group, err := groups.add(fmt.Sprintf("tapd%d", i), c.cpuQuota)
+		if err != nil {
+			return false, err
+		}
+		d, err := startTapd(ctx, bin, db, filepath.Join(dir, fmt.Sprintf("tapd%d.log", i)), limit, args, cpus, group)
 		if err != nil {
 			return false, err
 		}
@@ -210,13 +206,13 @@ func run(c config) (failed bool, err error) {
 		k.HTTP = hc
 		return k
 	}
-	admin := client(ini.AdminToken)
+	admin := client(pr.adminToken)
 	urls := make([]string, len(ds))
 	for i, d := range ds {
 		urls[i] = d.url
 	}
-	fmt.Printf("tapd %s on %s (pinned: %q), store %s; %d sessions on %d kiosks, polls every %s for %s, %g registrations/s (%d)\n",
-		bin, strings.Join(urls, " "), c.pin, store, c.sessions, c.kiosks, c.pollInterval, c.duration, c.regRate, c.registrations())
+	fmt.Printf("tapd %s on %s (pinned: %q, CPU quota %s), store %s; %d sessions on %d kiosks, polls every %s for %s, %g registrations/s (%d)\n",
+		bin, strings.Join(urls, " "), c.pin, quotaText(c.cpuQuota), store, c.sessions, c.kiosks, c.pollInterval, c.duration, c.regRate, c.registrations())
 
 	signins := &series{name: "setup sign-ins"}
 	holders := make([]*api.Client, c.sessions)
@@ -280,7 +276,7 @@ func run(c config) (failed bool, err error) {
 	var wg sync.WaitGroup
 	var prof *profiler
 	if c.profile != "" {
-		prof = startProfile(pprofAddr, c.profile, c.duration)
+		prof = startProfile(pprofAddr, c.profile, "cpu.pprof", c.duration)
 	}
 	for i, k := range holders {
 		wg.Add(1)

@@ -19,18 +19,21 @@ type profiler struct {
 }
 
 // startProfile asks tapd at addr for a CPU profile of the next d (less a
-// second, so it ends inside the hold) and writes it to dir/cpu.pprof.
-func startProfile(addr, dir string, d time.Duration) *profiler {
+// second, so it ends inside the hold) and writes it to dir/file.
+func startProfile(addr, dir, file string, d time.Duration) *profiler {
 	p := &profiler{base: "http://" + addr + "/debug/pprof/", dir: dir, cpu: make(chan error, 1)}
 	secs := max(int(d.Seconds())-1, 1)
-	go func() { p.cpu <- p.fetch(fmt.Sprintf("profile?seconds=%d", secs), "cpu.pprof") }()
+	go func() { p.cpu <- p.fetch(fmt.Sprintf("profile?seconds=%d", secs), file) }()
 	return p
 }
+
+// cpuDone waits for the CPU profile.
+func (p *profiler) cpuDone() error { return <-p.cpu }
 
 // finish waits for the CPU profile and fetches the allocation and heap
 // profiles.
 func (p *profiler) finish() error {
-	if err := <-p.cpu; err != nil {
+	if err := p.cpuDone(); err != nil {
 		return err
 	}
 	if err := p.fetch("allocs", "allocs.pprof"); err != nil {

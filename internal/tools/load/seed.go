@@ -18,6 +18,7 @@ import (
 // token each, with its kiosk's), and the people who sign in and register
 // during the hold.
 type seeded struct {
+	kiosks []string // the kiosks' tokens; kiosk i is load-kiosk-i
 	held   []person // kiosk is the kiosk token, pass the session token
 	people []person // sign in with pass during the hold
 }
@@ -35,7 +36,7 @@ func token(prefix string) string {
 // hold, which is not what is measured. The people who register during
 // the hold get passes too, all with one hash of one value (an Argon2id
 // hash is costly to make, and each sign-in checks it at full cost).
-func seed(ctx context.Context, db string, c config, limit time.Duration, lifetime int) (seeded, error) {
+func seed(ctx context.Context, db string, nKiosks, held, people int, limit time.Duration, lifetime int) (seeded, error) {
 	st, err := store.Open(ctx, db)
 	if err != nil {
 		return seeded{}, err
@@ -47,8 +48,8 @@ func seed(ctx context.Context, db string, c config, limit time.Duration, lifetim
 		return seeded{}, err
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	kiosks := make([]store.Kiosk, c.kiosks)
-	tokens := make([]string, c.kiosks)
+	kiosks := make([]store.Kiosk, nKiosks)
+	tokens := make([]string, nKiosks)
 	var out seeded
 	err = st.Atomically(ctx, func(tx store.Store) error {
 		for i := range kiosks {
@@ -58,7 +59,7 @@ func seed(ctx context.Context, db string, c config, limit time.Duration, lifetim
 				return err
 			}
 		}
-		for i := range c.sessions + c.registrations() {
+		for i := range held + people {
 			upn := fmt.Sprintf("load%05d@example.com", i)
 			if err := tx.CreateUser(ctx, store.User{UPN: upn, DisplayName: fmt.Sprintf("Load %d", i), UserType: "Member", Groups: []string{}, CreatedAt: now}); err != nil {
 				return err
@@ -67,9 +68,9 @@ func seed(ctx context.Context, db string, c config, limit time.Duration, lifetim
 			if _, err := tx.ReplacePass(ctx, p); err != nil {
 				return err
 			}
-			k := i % c.kiosks
-			if i >= c.sessions {
-				out.people = append(out.people, person{upn: upn, pass: value, kiosk: tokens[k]})
+			k := i % nKiosks
+			if i >= held {
+				out.people = append(out.people, person{upn: upn, pass: value, kiosk: tokens[k], kioskNo: k})
 				continue
 			}
 			tok := token(api.SessionTokenPrefix)
@@ -77,9 +78,10 @@ func seed(ctx context.Context, db string, c config, limit time.Duration, lifetim
 			if err := tx.OpenSession(ctx, s, false, now); err != nil {
 				return err
 			}
-			out.held = append(out.held, person{upn: upn, pass: tok, kiosk: tokens[k]})
+			out.held = append(out.held, person{upn: upn, pass: tok, kiosk: tokens[k], kioskNo: k})
 		}
 		return nil
 	})
+	out.kiosks = tokens
 	return out, err
 }

@@ -35,7 +35,10 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-func startTapd(ctx context.Context, bin, db, logPath string, limit time.Duration, extra []string, cpus string) (*tapd, error) {
+// startTapd starts `tapd serve` on a free loopback port and waits until it
+// is ready: pinned to cpus with taskset if given, and inside the cgroup at
+// group if given.
+func startTapd(ctx context.Context, bin, db, logPath string, limit time.Duration, extra []string, cpus, group string) (*tapd, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -48,10 +51,14 @@ func startTapd(ctx context.Context, bin, db, logPath string, limit time.Duration
 	// load hid the cost of a request line per request (-tapd-args
 	// --log-level=... to change).
 	args := append([]string{"serve", "--db", db, "--listen", addr, "--session-limit", limit.String()}, extra...)
-	cmd := exec.Command(bin, args...)
+	argv := append([]string{bin}, args...)
 	if cpus != "" {
-		cmd = exec.Command("taskset", append([]string{"-c", cpus, bin}, args...)...)
+		argv = append([]string{"taskset", "-c", cpus}, argv...)
 	}
+	if group != "" {
+		argv = wrap(group, argv)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -107,17 +114,8 @@ type procStats struct {
 
 func readProc(pid int) procStats {
 	var p procStats
-	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i > 0 {
-			f := strings.Fields(s[i+2:])
-			if len(f) > 13 {
-				u, _ := strconv.Atoi(f[11])
-				k, _ := strconv.Atoi(f[12])
-				p.cpu = time.Duration(u+k) * 10 * time.Millisecond // USER_HZ = 100
-				p.minflt, _ = strconv.Atoi(f[7])
-			}
-		}
+	if st, ok := readStat(pid); ok {
+		p.cpu, p.minflt = st.cpu, st.minflt
 	}
 	if f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
 		sc := bufio.NewScanner(f)
