@@ -132,7 +132,8 @@ func TestOpsJourney(t *testing.T) {
 	rc := newReceiver(t)
 	metricsAddr := freeAddr(t)
 	d := startTapd(t, db, "--rp-id", "tapkiosk.test", "--attestation-roots", rootsPath, "--metrics-listen", metricsAddr,
-		"--audit-log", auditPath, "--webhook-url", rc.srv.URL+"/hook", "--webhook-secret-file", secretFile)
+		"--audit-log", auditPath, "--webhook-url", rc.srv.URL+"/hook", "--webhook-secret-file", secretFile,
+		"--hash-runners", "2") // so the admission queue is 2 x 40 whatever the CPUs
 	run := mustTapctl(t, d.url, tokFile)
 	run("policy", "set", "--state", "enabled")
 	run("user", "add", "kim@example.com", "--name", "Kim")
@@ -181,7 +182,7 @@ func TestOpsJourney(t *testing.T) {
 		`tapd_ceremonies_total{kind="registration",outcome="success"}`:     1,
 		`tapd_ceremonies_total{kind="keyCheck",outcome="success"}`:         1,
 		`tapd_open_sessions`:                                               1,
-		`tapd_hash_slots`:                                                  13,
+		`tapd_hash_slots`:                                                  80,
 		`tapd_hash_slots_in_use`:                                           0,
 		`tapd_webhook_deliveries_total{result="delivered"}`:                4,
 		`tapd_webhook_queue`:                                               0,
