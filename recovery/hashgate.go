@@ -9,7 +9,8 @@ import (
 )
 
 // hashGate lets at most cap(bufs) Argon2id checks compute at once; the
-// others admitted by the hash slots wait their turn here. A check is pure
+// others admitted by the hash slots wait their turn here, before they
+// reserve a guess (see SignIn). A check is pure
 // CPU (~25-30 ms on one core) and 19 MiB: more running at once than there
 // are cores to spare finishes none sooner, but holds that much more memory
 // (13 at once peaked tapd at 425 MB RSS under `make load`) and, with
@@ -56,23 +57,22 @@ const HashQueuePerRunner = 40
 // when the config does not say: past them a sign-in gets 503 at once.
 func DefaultHashQueue(runners int) int { return max(1, runners) * HashQueuePerRunner }
 
-// do runs fn with a place's working memory when a place is free, or gives
-// up when ctx ends first.
-func (g *hashGate) do(ctx context.Context, fn func(*argon2.Buffer)) error {
-	var buf *argon2.Buffer
+// take waits for a place and returns its working memory, or gives up
+// when ctx ends first; put gives the place back.
+func (g *hashGate) take(ctx context.Context) (*argon2.Buffer, error) {
 	select {
-	case buf = <-g.bufs:
+	case buf := <-g.bufs:
+		return buf, nil
 	default:
-		g.waiting.Add(1)
-		select {
-		case buf = <-g.bufs:
-			g.waiting.Add(-1)
-		case <-ctx.Done():
-			g.waiting.Add(-1)
-			return ctx.Err()
-		}
 	}
-	defer func() { g.bufs <- buf }()
-	fn(buf)
-	return nil
+	g.waiting.Add(1)
+	defer g.waiting.Add(-1)
+	select {
+	case buf := <-g.bufs:
+		return buf, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
+
+func (g *hashGate) put(buf *argon2.Buffer) { g.bufs <- buf }

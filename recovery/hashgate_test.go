@@ -2,7 +2,7 @@ package recovery
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"log/slog"
 	"runtime"
@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tapkiosk/tapkiosk/api"
 	"github.com/tapkiosk/tapkiosk/directory/local"
 	"github.com/tapkiosk/tapkiosk/internal/argon2"
+	"github.com/tapkiosk/tapkiosk/store"
 	"github.com/tapkiosk/tapkiosk/store/storetest"
 	"github.com/tapkiosk/tapkiosk/tap"
 )
@@ -21,6 +23,15 @@ import (
 // whose context ends leaves without running.
 func TestHashGateRunsAtMostN(t *testing.T) {
 	g := newHashGate(1)
+	do := func(ctx context.Context, fn func(*argon2.Buffer)) error {
+		buf, err := g.take(ctx)
+		if err != nil {
+			return err
+		}
+		defer g.put(buf)
+		fn(buf)
+		return nil
+	}
 	var running, most, ran atomic.Int32
 	check := func(*argon2.Buffer) {
 		n := running.Add(1)
@@ -33,16 +44,16 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 	first := make(chan error, 1)
 	started := make(chan struct{})
 	go func() {
-		first <- g.do(context.Background(), func(b *argon2.Buffer) { check(b); close(started); <-release })
+		first <- do(context.Background(), func(b *argon2.Buffer) { check(b); close(started); <-release })
 	}()
 	<-started
 	done := make(chan error, 3)
 	for range 3 {
-		go func() { done <- g.do(context.Background(), check) }()
+		go func() { done <- do(context.Background(), check) }()
 	}
 	gone, cancel := context.WithCancel(context.Background())
 	left := make(chan error, 1)
-	go func() { left <- g.do(gone, func(*argon2.Buffer) { t.Error("a check ran after its context ended") }) }()
+	go func() { left <- do(gone, func(*argon2.Buffer) { t.Error("a check ran after its context ended") }) }()
 	deadline := time.Now().Add(10 * time.Second) // a liveness bound, not a timing
 	for g.waiting.Load() < 4 {
 		select {
@@ -73,36 +84,42 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 	}
 }
 
-// TestPassCheckWaitsForTheGate: a sign-in's pass check (here for a person
-// tapd does not know, which still hashes) waits while the service's only
-// place is taken, and runs once it is free.
-func TestPassCheckWaitsForTheGate(t *testing.T) {
+// TestSignInWaitsForARunnerBeforeReserving: while the service's only
+// hash runner is taken, a sign-in waits for it holding no reservation of
+// a guess (the kiosk's round shows none checked), so a long queue cannot
+// fill a round with checks that have not begun; once the runner is free
+// it reserves, checks and settles (here a wrong guess for a person tapd
+// does not know, which still hashes).
+func TestSignInWaitsForARunnerBeforeReserving(t *testing.T) {
 	s := oneRunnerService(t, tap.Argon2Params{Memory: 64, Time: 1, Threads: 1})
-	busy := <-s.hashRun.bufs // a check computing elsewhere
-	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	busy, _ := s.hashRun.take(context.Background()) // a check computing elsewhere
+	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Kiosk: &store.Kiosk{ID: "k1", Name: "lobby"}, ClientAddr: "127.0.0.1"}
 	done := make(chan error, 1)
 	go func() {
-		v, err := s.checkPass(context.Background(), c, "nobody@example.com", "Guess1234")
-		if err == nil && (v.right || v.reason != "unknownUser") {
-			err = fmt.Errorf("verdict %+v", v)
-		}
+		_, err := s.SignIn(context.Background(), c, "nobody@example.com", "Guess1234")
 		done <- err
 	}()
 	deadline := time.Now().Add(10 * time.Second) // a liveness bound, not a timing
 	for s.hashRun.waiting.Load() < 1 {
 		select {
 		case err := <-done:
-			t.Fatalf("the pass check ran while the only place was taken (err %v)", err)
+			t.Fatalf("the sign-in ended while the only runner was taken: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the pass check never waited for the gate")
+			t.Fatal("the sign-in never waited for a runner")
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.hashRun.bufs <- busy
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if th, err := s.st.GetThrottle(context.Background(), kioskKey(c.Kiosk.ID)); err != nil || th.Checked != 0 || th.Holds != "" {
+		t.Fatalf("while waiting for a runner the kiosk's round has %d checked, holds %q (err %v); want none", th.Checked, th.Holds, err)
+	}
+	s.hashRun.put(busy)
+	if err := <-done; !errors.Is(err, api.ErrInvalidCredentials) {
+		t.Fatalf("the sign-in after the wait: %v, want invalid credentials", err)
+	}
+	if th, err := s.st.GetThrottle(context.Background(), kioskKey(c.Kiosk.ID)); err != nil || th.Failures != 1 {
+		t.Fatalf("after the check the kiosk's round has %d failures (err %v), want 1", th.Failures, err)
 	}
 }
 
@@ -115,7 +132,12 @@ func TestPassChecksReuseTheirMemory(t *testing.T) {
 	s := oneRunnerService(t, tap.DefaultArgon2)
 	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	check := func() {
-		if v, err := s.checkPass(context.Background(), c, "nobody@example.com", "Guess1234"); err != nil || v.right {
+		buf, err := s.hashRun.take(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.hashRun.put(buf)
+		if v, err := s.checkPass(context.Background(), c, "nobody@example.com", "Guess1234", buf); err != nil || v.right {
 			t.Fatalf("verdict %+v, err %v", v, err)
 		}
 	}
