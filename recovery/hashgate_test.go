@@ -175,8 +175,8 @@ func TestDefaultQueueIsPerRunner(t *testing.T) {
 	for _, d := range done {
 		d()
 	}
-	if got := DefaultHashQueue(3); got != 3*HashQueuePerRunner {
-		t.Fatalf("3 runners: queue %d, want %d", got, 3*HashQueuePerRunner)
+	if one, three := DefaultHashQueue(1), DefaultHashQueue(3); one != 40 || three != 120 {
+		t.Fatalf("default queue: %d for 1 runner, %d for 3; want 40 and 120", one, three)
 	}
 }
 
@@ -184,15 +184,34 @@ func TestDefaultQueueIsPerRunner(t *testing.T) {
 // directory, hashing at cost with one hash runner.
 func oneRunnerService(t *testing.T, cost tap.Argon2Params) *Service {
 	t.Helper()
+	return gatedService(t, cost, 1, 0)
+}
+
+// gatedService is a Service on a fresh SQLite store with the local
+// directory, hashing at cost with runners hash runners and an admission
+// queue of queue (0: the default).
+func gatedService(t *testing.T, cost tap.Argon2Params, runners, queue int) *Service {
+	t.Helper()
 	st := storetest.Open(t, nil, "sqlite")
 	rp, err := NewRelyingParty("", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{Store: st, RP: rp, Argon2: cost, HashRunners: 1,
+	s, err := New(Config{Store: st, RP: rp, Argon2: cost, HashRunners: runners, HashQueue: queue,
 		Directory: local.New(local.Config{Store: st, RP: rp, Argon2: cost, Now: time.Now})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestRunnersNeverOutnumberTheQueue: a queue shorter than the runners gets
+// no more places than it admits, since each place keeps 19 MiB for tapd's
+// life and the places are handed out in turn (tapd's memory limit counts
+// min(runners, queue)).
+func TestRunnersNeverOutnumberTheQueue(t *testing.T) {
+	s := gatedService(t, tap.Argon2Params{Memory: 64, Time: 1, Threads: 1}, 4, 1)
+	if got := cap(s.hashRun.bufs); got != 1 {
+		t.Fatalf("4 runners, a queue of 1: %d places, want 1", got)
+	}
 }

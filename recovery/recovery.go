@@ -140,7 +140,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{cfg: cfg, st: cfg.Store, dir: cfg.Directory, rp: cfg.RP, log: cfg.Logger, now: cfg.Now, dummyHash: dummy,
-		hashSlots: make(chan struct{}, cfg.HashQueue), hashRun: newHashGate(cfg.HashRunners), obs: cfg.Observer,
+		hashSlots: make(chan struct{}, cfg.HashQueue), hashRun: newHashGate(min(cfg.HashRunners, cfg.HashQueue)), obs: cfg.Observer,
 		names: &pseudonyms{}}, nil
 }
 

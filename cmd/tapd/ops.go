@@ -33,8 +33,8 @@ func (s serveSettings) warnings() []string {
 			"and keys registered now belong to localhost. Set --rp-id to your domain (example.com) before registering keys")
 	}
 	if s.HashMemoryMiB != 0 {
-		out = append(out, fmt.Sprintf("--hash-memory-mib is deprecated (a waiting pass check no longer holds memory): it admits %d checks now; give --hash-queue %d instead",
-			s.hashQueue(), s.hashQueue()))
+		out = append(out, fmt.Sprintf("--hash-memory-mib is deprecated (a waiting pass check no longer holds memory): it admits %d checks now, where the default is %d (--hash-queue, 40 per hash runner); drop it, or give --hash-queue %d to keep this",
+			s.hashQueue(), recovery.DefaultHashQueue(s.hashRunners()), s.hashQueue()))
 	}
 	return out
 }

@@ -313,7 +313,7 @@ func TestHashMemoryMiBStillStarts(t *testing.T) {
 	if got := s.hashQueue(); got != 13 {
 		t.Fatalf("--hash-memory-mib 256 admits %d, want 13", got)
 	}
-	if w := strings.Join(s.warnings(), "\n"); !strings.Contains(w, "--hash-memory-mib is deprecated") || !strings.Contains(w, "--hash-queue 13") {
+	if w := strings.Join(s.warnings(), "\n"); !strings.Contains(w, "--hash-memory-mib is deprecated") || !strings.Contains(w, "--hash-queue 13 to keep this") || !strings.Contains(w, "the default is 80") {
 		t.Fatalf("warnings %q", w)
 	}
 }

@@ -53,7 +53,7 @@ func New(counts Counts) *Metrics {
 		Help: "WebAuthn ceremonies finished, by kind (registration, keyCheck) and outcome (success, or the refusal's reason)."}, []string{"kind", "outcome"})
 	m.audit = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tapd_audit_entries_total",
 		Help: "Audit entries kept, by action and result."}, []string{"action", "result"})
-	m.hashInUse = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tapd_hash_slots_in_use", Help: "Pass checks (Argon2id) running now."})
+	m.hashInUse = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tapd_hash_slots_in_use", Help: "Pass checks (Argon2id) admitted now, computing or waiting for a hash runner."})
 	m.hashCapacity = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tapd_hash_slots", Help: "Pass checks admitted at once, computing or waiting (--hash-queue)."})
 	m.hashRefused = prometheus.NewCounter(prometheus.CounterOpts{Name: "tapd_hash_refused_total",
 		Help: "Sign-ins answered 503 at once because every hash slot was taken."})

@@ -45,6 +45,9 @@ func (s scaling) check(c config) error {
 		return errors.New("-kiosk-addresses gives each kiosk one of 127.0.1.1-254: at most 254 kiosks")
 	case c.kiosks < c.instances:
 		return fmt.Errorf("-scaling needs a kiosk per instance at least: -kiosks %d for -instances %d", c.kiosks, c.instances)
+	case c.sessions < c.kiosks:
+		// Session i is kiosk i mod -kiosks's, so each instance polls some.
+		return fmt.Errorf("-scaling needs a held session per kiosk at least: -sessions %d for -kiosks %d", c.sessions, c.kiosks)
 	}
 	return nil
 }

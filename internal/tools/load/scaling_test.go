@@ -100,7 +100,7 @@ func TestSaturateInterrupted(t *testing.T) {
 }
 
 func TestScalingCheck(t *testing.T) {
-	ok := config{seed: true, kiosks: 10, instances: 2, scaling: scaling{on: true, phase: time.Second, pollWorkers: 1, signinWorkers: 1, people: 1, rounds: 1}}
+	ok := config{seed: true, sessions: 1000, kiosks: 10, instances: 2, scaling: scaling{on: true, phase: time.Second, pollWorkers: 1, signinWorkers: 1, people: 1, rounds: 1}}
 	if err := ok.scaling.check(ok); err != nil {
 		t.Fatalf("valid: %v", err)
 	}
@@ -111,6 +111,7 @@ func TestScalingCheck(t *testing.T) {
 		{"sqlite", "PostgreSQL", func(c *config) { c.db = "sqlite:///tmp/x.db" }},
 		{"no seed", "seed", func(c *config) { c.seed = false }},
 		{"kiosks", "kiosk per instance", func(c *config) { c.kiosks = 1 }},
+		{"sessions", "held session per kiosk", func(c *config) { c.sessions = 3 }},
 		{"addresses", "254", func(c *config) { c.kiosks, c.scaling.kioskAddrs = 300, true }},
 		{"phase", "-phase", func(c *config) { c.scaling.phase = 0 }},
 		{"rounds", "-rounds", func(c *config) { c.scaling.rounds = 0 }},
