@@ -8,9 +8,14 @@ import (
 	"github.com/tapkiosk/tapkiosk/internal/argon2"
 )
 
-// hashGate lets at most cap(bufs) Argon2id checks compute at once; the
-// others admitted by the hash slots wait their turn here, before they
-// reserve a guess (see SignIn). A check is pure
+// hashGate lets at most cap(bufs) Argon2id checks compute at once, and
+// cap(turns), two per place, take their turn: reserve a guess, read the
+// pass, compute. The others admitted by the hash slots wait for a turn
+// before they reserve anything (see SignIn), so the guesses in flight stay
+// far under the lockout's rounds however long the queue, while a second
+// check per place does its store round trips as the first one hashes (one
+// per place left the runner idle through each reservation's commit). A
+// check is pure
 // CPU (~25-30 ms on one core) and 19 MiB: more running at once than there
 // are cores to spare finishes none sooner, but holds that much more memory
 // (13 at once peaked tapd at 425 MB RSS under `make load`) and, with
@@ -26,13 +31,18 @@ import (
 // garbage collection (~15% of a journey's CPU beside the hashing itself; see
 // internal/argon2).
 type hashGate struct {
+	turns   chan struct{}
 	bufs    chan *argon2.Buffer
-	waiting atomic.Int32
+	queued  atomic.Int32 // waiting for a turn
+	waiting atomic.Int32 // with a turn, waiting for a place
 }
+
+// turnsPerPlace is how many checks may hold a turn for each place.
+const turnsPerPlace = 2
 
 func newHashGate(n int) *hashGate {
 	n = max(n, 1)
-	g := &hashGate{bufs: make(chan *argon2.Buffer, n)}
+	g := &hashGate{turns: make(chan struct{}, turnsPerPlace*n), bufs: make(chan *argon2.Buffer, n)}
 	for range n {
 		g.bufs <- new(argon2.Buffer)
 	}
@@ -57,22 +67,43 @@ const HashQueuePerRunner = 40
 // when the config does not say: past them a sign-in gets 503 at once.
 func DefaultHashQueue(runners int) int { return max(1, runners) * HashQueuePerRunner }
 
-// take waits for a place and returns its working memory, or gives up
-// when ctx ends first; put gives the place back.
-func (g *hashGate) take(ctx context.Context) (*argon2.Buffer, error) {
+// enter waits for a turn, or gives up when ctx ends first; leave gives
+// it back.
+func (g *hashGate) enter(ctx context.Context) error {
 	select {
-	case buf := <-g.bufs:
-		return buf, nil
+	case g.turns <- struct{}{}:
+		return nil
 	default:
 	}
-	g.waiting.Add(1)
-	defer g.waiting.Add(-1)
+	g.queued.Add(1)
+	defer g.queued.Add(-1)
 	select {
-	case buf := <-g.bufs:
-		return buf, nil
+	case g.turns <- struct{}{}:
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
-func (g *hashGate) put(buf *argon2.Buffer) { g.bufs <- buf }
+func (g *hashGate) leave() { <-g.turns }
+
+// do runs fn with a place's working memory when a place is free, or gives
+// up when ctx ends first.
+func (g *hashGate) do(ctx context.Context, fn func(*argon2.Buffer)) error {
+	var buf *argon2.Buffer
+	select {
+	case buf = <-g.bufs:
+	default:
+		g.waiting.Add(1)
+		select {
+		case buf = <-g.bufs:
+			g.waiting.Add(-1)
+		case <-ctx.Done():
+			g.waiting.Add(-1)
+			return ctx.Err()
+		}
+	}
+	defer func() { g.bufs <- buf }()
+	fn(buf)
+	return nil
+}

@@ -23,15 +23,6 @@ import (
 // whose context ends leaves without running.
 func TestHashGateRunsAtMostN(t *testing.T) {
 	g := newHashGate(1)
-	do := func(ctx context.Context, fn func(*argon2.Buffer)) error {
-		buf, err := g.take(ctx)
-		if err != nil {
-			return err
-		}
-		defer g.put(buf)
-		fn(buf)
-		return nil
-	}
 	var running, most, ran atomic.Int32
 	check := func(*argon2.Buffer) {
 		n := running.Add(1)
@@ -44,16 +35,16 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 	first := make(chan error, 1)
 	started := make(chan struct{})
 	go func() {
-		first <- do(context.Background(), func(b *argon2.Buffer) { check(b); close(started); <-release })
+		first <- g.do(context.Background(), func(b *argon2.Buffer) { check(b); close(started); <-release })
 	}()
 	<-started
 	done := make(chan error, 3)
 	for range 3 {
-		go func() { done <- do(context.Background(), check) }()
+		go func() { done <- g.do(context.Background(), check) }()
 	}
 	gone, cancel := context.WithCancel(context.Background())
 	left := make(chan error, 1)
-	go func() { left <- do(gone, func(*argon2.Buffer) { t.Error("a check ran after its context ended") }) }()
+	go func() { left <- g.do(gone, func(*argon2.Buffer) { t.Error("a check ran after its context ended") }) }()
 	deadline := time.Now().Add(10 * time.Second) // a liveness bound, not a timing
 	for g.waiting.Load() < 4 {
 		select {
@@ -84,15 +75,19 @@ func TestHashGateRunsAtMostN(t *testing.T) {
 	}
 }
 
-// TestSignInWaitsForARunnerBeforeReserving: while the service's only
-// hash runner is taken, a sign-in waits for it holding no reservation of
-// a guess (the kiosk's round shows none checked), so a long queue cannot
-// fill a round with checks that have not begun; once the runner is free
-// it reserves, checks and settles (here a wrong guess for a person tapd
-// does not know, which still hashes).
-func TestSignInWaitsForARunnerBeforeReserving(t *testing.T) {
+// TestSignInWaitsForATurnBeforeReserving: while the hash gate's turns
+// (two for its one runner) are taken, a sign-in waits for one holding no
+// reservation of a guess (the kiosk's round shows none checked), so a long
+// queue cannot fill a round with checks that have not begun; once a turn
+// is free it reserves, checks and settles (here a wrong guess for a person
+// tapd does not know, which still hashes).
+func TestSignInWaitsForATurnBeforeReserving(t *testing.T) {
 	s := oneRunnerService(t, tap.Argon2Params{Memory: 64, Time: 1, Threads: 1})
-	busy, _ := s.hashRun.take(context.Background()) // a check computing elsewhere
+	for range cap(s.hashRun.turns) { // checks under way elsewhere
+		if err := s.hashRun.enter(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Kiosk: &store.Kiosk{ID: "k1", Name: "lobby"}, ClientAddr: "127.0.0.1"}
 	done := make(chan error, 1)
 	go func() {
@@ -100,21 +95,21 @@ func TestSignInWaitsForARunnerBeforeReserving(t *testing.T) {
 		done <- err
 	}()
 	deadline := time.Now().Add(10 * time.Second) // a liveness bound, not a timing
-	for s.hashRun.waiting.Load() < 1 {
+	for s.hashRun.queued.Load() < 1 {
 		select {
 		case err := <-done:
-			t.Fatalf("the sign-in ended while the only runner was taken: %v", err)
+			t.Fatalf("the sign-in ended while every turn was taken: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the sign-in never waited for a runner")
+			t.Fatal("the sign-in never waited for a turn")
 		}
 		time.Sleep(time.Millisecond)
 	}
 	if th, err := s.st.GetThrottle(context.Background(), kioskKey(c.Kiosk.ID)); err != nil || th.Checked != 0 || th.Holds != "" {
-		t.Fatalf("while waiting for a runner the kiosk's round has %d checked, holds %q (err %v); want none", th.Checked, th.Holds, err)
+		t.Fatalf("while waiting for a turn the kiosk's round has %d checked, holds %q (err %v); want none", th.Checked, th.Holds, err)
 	}
-	s.hashRun.put(busy)
+	s.hashRun.leave()
 	if err := <-done; !errors.Is(err, api.ErrInvalidCredentials) {
 		t.Fatalf("the sign-in after the wait: %v, want invalid credentials", err)
 	}
@@ -132,12 +127,7 @@ func TestPassChecksReuseTheirMemory(t *testing.T) {
 	s := oneRunnerService(t, tap.DefaultArgon2)
 	c := &Caller{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	check := func() {
-		buf, err := s.hashRun.take(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.hashRun.put(buf)
-		if v, err := s.checkPass(context.Background(), c, "nobody@example.com", "Guess1234", buf); err != nil || v.right {
+		if v, err := s.checkPass(context.Background(), c, "nobody@example.com", "Guess1234"); err != nil || v.right {
 			t.Fatalf("verdict %+v, err %v", v, err)
 		}
 	}

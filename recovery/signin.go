@@ -50,10 +50,9 @@ type verdict struct {
 	reason string // for a wrong one: wrongPass, unknownUser or noPass
 }
 
-// checkPass runs the Argon2id check in buf, a hash runner's working
-// memory: against the person's pass, or against a dummy hash when there
-// is none, so both take the same time.
-func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string, buf *argon2.Buffer) (verdict, error) {
+// checkPass runs the Argon2id check: against the person's pass, or against
+// a dummy hash when there is none, so both take the same time.
+func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string) (verdict, error) {
 	var v verdict
 	var uerr, perr error
 	v.user, uerr = s.st.GetUser(ctx, upn)
@@ -70,7 +69,11 @@ func (s *Service) checkPass(ctx context.Context, c *Caller, upn, pass string, bu
 	if perr == nil {
 		hash = v.pass.Hash
 	}
-	ok, herr := tap.VerifyPassIn(buf, hash, pass)
+	var ok bool
+	var herr error // the stored hash's, apart from the gate's
+	if err := s.hashRun.do(ctx, func(buf *argon2.Buffer) { ok, herr = tap.VerifyPassIn(buf, hash, pass) }); err != nil {
+		return v, err
+	}
 	if herr != nil {
 		c.Log.Error("stored pass hash unreadable", "pass_id", v.pass.ID, "err", herr)
 		ok = false
@@ -207,24 +210,23 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 			return SignedIn{}, s.lockedOut(ctx, c, target, g, th, th.LockedUntil.Sub(now))
 		}
 	}
-	// Then a hash slot (past the queue: 503 at once), then a hash runner,
-	// then a reservation of every guard's guess, atomically, before the
-	// hash runs. Waiting for the runner before reserving means at most as
-	// many reservations are in flight as runners, so right passes in a
-	// burst are not held back by a round they are not part of (a queue of
-	// 80 reserving first took the kiosk's round of 50), and the wait in
-	// the queue is the client's, not the bookkeeping's 20 s: a client that
-	// leaves while queued made no guess.
+	// Then a hash slot (past the queue: 503 at once), then a turn at the
+	// hash gate, then a reservation of every guard's guess, atomically,
+	// before the hash runs. Waiting for the turn before reserving means at
+	// most two reservations per hash runner are in flight, so right passes
+	// in a burst are not held back by a round they are not part of (a
+	// queue of 80 reserving first took the kiosk's round of 50), and the
+	// wait in the queue is the client's, not the bookkeeping's 20 s: a
+	// client that leaves while queued made no guess.
 	done, ok := s.tryHash()
 	if !ok {
 		return SignedIn{}, s.busy(c)
 	}
-	buf, err := s.hashRun.take(ctx)
-	if err != nil {
+	if err := s.hashRun.enter(ctx); err != nil {
 		done()
 		return SignedIn{}, err
 	}
-	finish := func() { s.hashRun.put(buf); done() }
+	finish := func() { s.hashRun.leave(); done() }
 	// From the first reservation on, the check has started: its
 	// bookkeeping runs on bk, whatever the client does.
 	bk, cancel := settling(ctx)
@@ -247,7 +249,7 @@ func (s *Service) SignIn(ctx context.Context, c *Caller, rawUPN, rawPass string)
 	if s.cfg.CheckBegan != nil {
 		s.cfg.CheckBegan(ctx)
 	}
-	v, err := s.checkPass(bk, c, upn, pass, buf)
+	v, err := s.checkPass(bk, c, upn, pass)
 	finish()
 	if err != nil {
 		s.releaseLogged(bk, c, gs, id)
