@@ -31,10 +31,10 @@ import (
 // garbage collection (~15% of a journey's CPU beside the hashing itself; see
 // internal/argon2).
 type hashGate struct {
-	turns   chan struct{}
-	bufs    chan *argon2.Buffer
-	queued  atomic.Int32 // waiting for a turn
-	waiting atomic.Int32 // with a turn, waiting for a place
+	turns   chan struct{}       // the free turns
+	bufs    chan *argon2.Buffer // the free places' memory
+	queued  atomic.Int32        // waiting for a turn
+	waiting atomic.Int32        // with a turn, waiting for a place
 }
 
 // turnsPerPlace is how many checks may hold a turn for each place.
@@ -45,6 +45,9 @@ func newHashGate(n int) *hashGate {
 	g := &hashGate{turns: make(chan struct{}, turnsPerPlace*n), bufs: make(chan *argon2.Buffer, n)}
 	for range n {
 		g.bufs <- new(argon2.Buffer)
+		for range turnsPerPlace {
+			g.turns <- struct{}{}
+		}
 	}
 	return g
 }
@@ -70,40 +73,39 @@ func DefaultHashQueue(runners int) int { return max(1, runners) * HashQueuePerRu
 // enter waits for a turn, or gives up when ctx ends first; leave gives
 // it back.
 func (g *hashGate) enter(ctx context.Context) error {
-	select {
-	case g.turns <- struct{}{}:
-		return nil
-	default:
-	}
-	g.queued.Add(1)
-	defer g.queued.Add(-1)
-	select {
-	case g.turns <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	_, err := take(ctx, g.turns, &g.queued)
+	return err
 }
 
-func (g *hashGate) leave() { <-g.turns }
+func (g *hashGate) leave() { g.turns <- struct{}{} }
 
 // do runs fn with a place's working memory when a place is free, or gives
 // up when ctx ends first.
 func (g *hashGate) do(ctx context.Context, fn func(*argon2.Buffer)) error {
-	var buf *argon2.Buffer
-	select {
-	case buf = <-g.bufs:
-	default:
-		g.waiting.Add(1)
-		select {
-		case buf = <-g.bufs:
-			g.waiting.Add(-1)
-		case <-ctx.Done():
-			g.waiting.Add(-1)
-			return ctx.Err()
-		}
+	buf, err := take(ctx, g.bufs, &g.waiting)
+	if err != nil {
+		return err
 	}
 	defer func() { g.bufs <- buf }()
 	fn(buf)
 	return nil
+}
+
+// take receives from pool, or gives up when ctx ends first; waiting
+// counts those that found the pool empty while they wait.
+func take[T any](ctx context.Context, pool chan T, waiting *atomic.Int32) (T, error) {
+	select {
+	case v := <-pool:
+		return v, nil
+	default:
+	}
+	waiting.Add(1)
+	defer waiting.Add(-1)
+	select {
+	case v := <-pool:
+		return v, nil
+	case <-ctx.Done():
+		var none T
+		return none, ctx.Err()
+	}
 }

@@ -63,9 +63,9 @@ type Config struct {
 	// used, a lock started. Leave it off when nothing delivers them.
 	Notify bool
 	// CheckBegan, when set, is called with the request's context once a
-	// sign-in holds its reservations and hash slot, just before the
-	// Argon2id check (and its turn at the hash gate): from here a hang-up
-	// is a counted, audited guess.
+	// sign-in holds its hash slot, its turn at the hash gate and its
+	// reservations, just before the Argon2id check (and its wait for a
+	// place): from here a hang-up is a counted, audited guess.
 	// It lets a test hang up inside a check whatever the machine's speed
 	// (hold it until ctx is done); tapd leaves it nil.
 	CheckBegan func(ctx context.Context)
