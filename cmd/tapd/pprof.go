@@ -45,9 +45,10 @@ func pprofHandler() http.Handler {
 	return mux
 }
 
-// pprofLimits are the metrics listener's, with room for a CPU profile or
-// trace of up to five minutes (pprof refuses a profile longer than the
-// write timeout) and a few connections.
+// pprofLimits are the metrics listener's, with a few connections and a
+// write timeout of five minutes. (net/http/pprof moves a profile's write
+// deadline out by the seconds asked for, so a longer profile is not cut
+// off by it either; the five minutes are older than that knowledge.)
 func pprofLimits(set serveSettings) serverLimits {
 	l := metricsLimits(set)
 	l.write = 5*time.Minute + 10*time.Second

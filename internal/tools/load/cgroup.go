@@ -207,48 +207,6 @@ func (g *cpuGroups) add(name string, cores float64) (string, error) {
 	return dir, nil
 }
 
-// quota reads back a group's quota in cores (0: unlimited).
-func quota(dir string, v2 bool) (float64, error) {
-	if v2 {
-		b, err := os.ReadFile(filepath.Join(dir, "cpu.max"))
-		if err != nil {
-			return 0, err
-		}
-		f := strings.Fields(string(b))
-		if len(f) != 2 {
-			return 0, fmt.Errorf("cpu.max: %q", b)
-		}
-		if f[0] == "max" {
-			return 0, nil
-		}
-		q, err1 := strconv.Atoi(f[0])
-		p, err2 := strconv.Atoi(f[1])
-		if err := errors.Join(err1, err2); err != nil || p == 0 {
-			return 0, fmt.Errorf("cpu.max: %q", b)
-		}
-		return float64(q) / float64(p), nil
-	}
-	read := func(f string) (int, error) {
-		b, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			return 0, err
-		}
-		return strconv.Atoi(strings.TrimSpace(string(b)))
-	}
-	q, err := read("cpu.cfs_quota_us")
-	if err != nil {
-		return 0, err
-	}
-	p, err := read("cpu.cfs_period_us")
-	if err != nil {
-		return 0, err
-	}
-	if q < 0 || p == 0 {
-		return 0, nil
-	}
-	return float64(q) / float64(p), nil
-}
-
 // throttling is a group's CFS periods so far and those in which it ran
 // out of quota (cpu.stat: nr_periods, nr_throttled, in v1 and v2 alike).
 type throttling struct{ periods, throttled int }

@@ -40,7 +40,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -154,17 +153,8 @@ func run(c config) (failed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	bin, db, store, limit, lifetime, seededRun := pr.bin, pr.db, pr.store, pr.limit, pr.lifetime, pr.seeded
-	var extra []string
-	if c.tapdArgs != "" {
-		extra = strings.Fields(c.tapdArgs)
-	}
-	var pins []string
-	if c.pin != "" {
-		pins = strings.Split(c.pin, "/")
-	}
-	var ds []*tapd
-	var pprofAddr string
+	bin, store, lifetime, seededRun := pr.bin, pr.store, pr.lifetime, pr.seeded
+	ds, _, pprofAddr, err := startInstances(ctx, c, pr, dir, groups, c.instances, func(i int) string { return fmt.Sprintf("tapd%d.log", i) })
 	stopped := false
 	defer func() {
 		if !stopped {
@@ -173,32 +163,11 @@ func run(c config) (failed bool, err error) {
 			}
 		}
 	}()
-	for i := range c.instances {
-		cpus := ""
-		if pins != nil {
-			cpus = pins[i]
-		}
-		args := extra
-		if i == 0 && c.profile != "" {
-			if pprofAddr, err = freeAddr(); err != nil {
-				return false, err
-			}
-			args = append(append([]string{}, extra...), "--pprof-listen", pprofAddr)
-		}
-		group, err := groups.add(fmt.Sprintf("tapd%d", i), c.cpuQuota)
-		if err != nil {
-			return false, err
-		}
-		d, err := startTapd(ctx, bin, db, filepath.Join(dir, fmt.Sprintf("tapd%d.log", i)), limit, args, cpus, group)
-		if err != nil {
-			return false, err
-		}
-		ds = append(ds, d)
+	if err != nil {
+		return false, err
 	}
 
-	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxConnsPerHost: c.httpConns, MaxIdleConns: c.httpConns * c.instances, MaxIdleConnsPerHost: c.httpConns, IdleConnTimeout: time.Minute,
-	}}
+	hc := httpClient(c.httpConns, nil)
 	// Kiosk i's requests go to instance i mod N (load-kiosk-i in the store).
 	kioskInstance := map[string]int{}
 	client := func(tok string) *api.Client {
@@ -218,13 +187,11 @@ func run(c config) (failed bool, err error) {
 	holders := make([]*api.Client, c.sessions)
 	var regPeople []person
 	if c.seed {
-		enabled := "enabled"
-		maxLife := max(lifetime, 480)
-		if _, err := admin.UpdatePolicy(ctx, api.PolicyPatch{State: &enabled, MaximumLifetimeInMinutes: &maxLife}); err != nil {
-			return false, fmt.Errorf("enable the policy: %w", err)
+		if err := enablePolicy(ctx, admin, lifetime); err != nil {
+			return false, err
 		}
-		for i, p := range seededRun.held {
-			kioskInstance[p.kiosk] = i % c.kiosks
+		for _, p := range seededRun.held {
+			kioskInstance[p.kiosk] = p.kioskNo
 		}
 		for i, p := range seededRun.held {
 			holders[i] = client(p.kiosk)

@@ -15,13 +15,14 @@ import (
 // allocation and heap profiles when it ends.
 type profiler struct {
 	base, dir string
+	timeout   time.Duration // for each fetch: the CPU profile takes the whole hold
 	cpu       chan error
 }
 
 // startProfile asks tapd at addr for a CPU profile of the next d (less a
 // second, so it ends inside the hold) and writes it to dir/file.
 func startProfile(addr, dir, file string, d time.Duration) *profiler {
-	p := &profiler{base: "http://" + addr + "/debug/pprof/", dir: dir, cpu: make(chan error, 1)}
+	p := &profiler{base: "http://" + addr + "/debug/pprof/", dir: dir, timeout: d + time.Minute, cpu: make(chan error, 1)}
 	secs := max(int(d.Seconds())-1, 1)
 	go func() { p.cpu <- p.fetch(fmt.Sprintf("profile?seconds=%d", secs), file) }()
 	return p
@@ -46,7 +47,7 @@ func (p *profiler) fetch(path, file string) error {
 	if err := os.MkdirAll(p.dir, 0o755); err != nil {
 		return err
 	}
-	resp, err := (&http.Client{Timeout: 6 * time.Minute}).Get(p.base + path)
+	resp, err := (&http.Client{Timeout: p.timeout}).Get(p.base + path)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -159,13 +158,7 @@ func runScaling(c config) (failed bool, err error) {
 // scalePhase starts n instances (each in its own quota group), measures
 // polls and then sign-ins at saturation, and stops them.
 func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *cpuGroups, n, pg int, nextPerson *atomic.Int64) (polls, signins rate, err error) {
-	var pins []string
-	if c.pin != "" {
-		pins = strings.Split(c.pin, "/")
-	}
-	var ds []*tapd
-	var gdirs []string
-	var pprofAddr string // instance 0's, with -profile
+	ds, gdirs, pprofAddr, err := startInstances(ctx, c, pr, dir, groups, n, func(i int) string { return fmt.Sprintf("tapd%d-of-%d.log", i, n) })
 	defer func() {
 		for _, d := range ds {
 			if serr := d.stop(); serr != nil && err == nil {
@@ -173,31 +166,8 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 			}
 		}
 	}()
-	var extra []string
-	if c.tapdArgs != "" {
-		extra = strings.Fields(c.tapdArgs)
-	}
-	for i := range n {
-		cpus := ""
-		if pins != nil {
-			cpus = pins[i]
-		}
-		g, err := groups.add(fmt.Sprintf("tapd%d", i), c.cpuQuota)
-		if err != nil {
-			return polls, signins, err
-		}
-		args := extra
-		if i == 0 && c.profile != "" {
-			if pprofAddr, err = freeAddr(); err != nil {
-				return polls, signins, err
-			}
-			args = append(append([]string{}, extra...), "--pprof-listen", pprofAddr)
-		}
-		d, err := startTapd(ctx, pr.bin, pr.db, filepath.Join(dir, fmt.Sprintf("tapd%d-of-%d.log", i, n)), pr.limit, args, cpus, g)
-		if err != nil {
-			return polls, signins, err
-		}
-		ds, gdirs = append(ds, d), append(gdirs, g)
+	if err != nil {
+		return polls, signins, err
 	}
 	conns := max(c.httpConns, c.scaling.pollWorkers)
 	hc := httpClient(conns, nil)
@@ -215,10 +185,8 @@ func scalePhase(ctx context.Context, c config, pr prepared, dir string, groups *
 	}
 	admin := api.NewClient(ds[0].url, pr.adminToken)
 	admin.HTTP = hc
-	enabled := "enabled"
-	maxLife := max(pr.lifetime, 480)
-	if _, err := admin.UpdatePolicy(ctx, api.PolicyPatch{State: &enabled, MaximumLifetimeInMinutes: &maxLife}); err != nil {
-		return polls, signins, fmt.Errorf("enable the policy: %w", err)
+	if err := enablePolicy(ctx, admin, pr.lifetime); err != nil {
+		return polls, signins, err
 	}
 	// Kiosk k's requests go to instance k mod n, as in the hold.
 	kiosks := make([][]int, n)

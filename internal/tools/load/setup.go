@@ -22,10 +22,8 @@ import (
 // and returns one person per session followed by one per registration.
 // kiosk hears each kiosk's number and token.
 func setup(ctx context.Context, c config, admin *api.Client, lifetime int, kiosk func(i int, tok string)) ([]person, error) {
-	enabled := "enabled"
-	maxLife := max(lifetime, 480)
-	if _, err := admin.UpdatePolicy(ctx, api.PolicyPatch{State: &enabled, MaximumLifetimeInMinutes: &maxLife}); err != nil {
-		return nil, fmt.Errorf("enable the policy: %w", err)
+	if err := enablePolicy(ctx, admin, lifetime); err != nil {
+		return nil, err
 	}
 	kiosks := make([]string, c.kiosks)
 	for i := range kiosks {

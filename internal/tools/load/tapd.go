@@ -12,10 +12,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tapkiosk/tapkiosk/api"
 )
 
 // ---- tapd ----
@@ -147,4 +150,53 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return f[0]
+}
+
+// startInstances starts n tapd on pr's store, each in a quota group of its
+// own (gdirs[i]; "" without -cpu-quota) and pinned by -pin; with -profile,
+// instance 0 serves --pprof-listen at pprofAddr. logName is instance i's
+// log file in dir. On an error, ds holds those started, for the caller to
+// stop.
+func startInstances(ctx context.Context, c config, pr prepared, dir string, groups *cpuGroups, n int, logName func(i int) string) (ds []*tapd, gdirs []string, pprofAddr string, err error) {
+	var pins, extra []string
+	if c.pin != "" {
+		pins = strings.Split(c.pin, "/")
+	}
+	if c.tapdArgs != "" {
+		extra = strings.Fields(c.tapdArgs)
+	}
+	for i := range n {
+		cpus := ""
+		if pins != nil {
+			cpus = pins[i]
+		}
+		g, err := groups.add(fmt.Sprintf("tapd%d", i), c.cpuQuota)
+		if err != nil {
+			return ds, gdirs, pprofAddr, err
+		}
+		args := extra
+		if i == 0 && c.profile != "" {
+			if pprofAddr, err = freeAddr(); err != nil {
+				return ds, gdirs, pprofAddr, err
+			}
+			args = append(append([]string{}, extra...), "--pprof-listen", pprofAddr)
+		}
+		d, err := startTapd(ctx, pr.bin, pr.db, filepath.Join(dir, logName(i)), pr.limit, args, cpus, g)
+		if err != nil {
+			return ds, gdirs, pprofAddr, err
+		}
+		ds, gdirs = append(ds, d), append(gdirs, g)
+	}
+	return ds, gdirs, pprofAddr, nil
+}
+
+// enablePolicy turns the TAP policy on, with passes allowed to last
+// lifetime minutes (at least 480).
+func enablePolicy(ctx context.Context, admin *api.Client, lifetime int) error {
+	enabled := "enabled"
+	maxLife := max(lifetime, 480)
+	if _, err := admin.UpdatePolicy(ctx, api.PolicyPatch{State: &enabled, MaximumLifetimeInMinutes: &maxLife}); err != nil {
+		return fmt.Errorf("enable the policy: %w", err)
+	}
+	return nil
 }
