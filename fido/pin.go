@@ -34,6 +34,21 @@ func CheckPIN(pin string, minLen int) error {
 	return nil
 }
 
+// CheckNewPIN is CheckPIN for a new PIN typed twice: ErrPINsDiffer when
+// the two differ. The walk-up journey and staging both ask for one so.
+func CheckNewPIN(pin, again string, minLen int) error {
+	if err := CheckPIN(pin, minLen); err != nil {
+		return err
+	}
+	if pin != again {
+		return ErrPINsDiffer
+	}
+	return nil
+}
+
+// ErrPINsDiffer is a new PIN typed differently the second time.
+var ErrPINsDiffer = errors.New("the two PINs differ")
+
 func containsNUL(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] == 0 {

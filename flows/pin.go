@@ -21,17 +21,11 @@ func (j *Journey) WeakNewPIN(pin string) bool { return j.CheckFirstPIN(pin) == n
 
 // CheckNewPIN applies the key's PIN rules to a new PIN typed twice.
 func (j *Journey) CheckNewPIN(pin, again string) error {
-	if err := j.CheckFirstPIN(pin); err != nil {
-		return err
-	}
-	if pin != again {
-		return ErrPINsDiffer
-	}
-	return nil
+	return fido.CheckNewPIN(pin, again, j.Info.MinPINLength)
 }
 
 // ErrPINsDiffer is a new PIN typed differently the second time.
-var ErrPINsDiffer = errors.New("the two PINs differ")
+var ErrPINsDiffer = fido.ErrPINsDiffer
 
 // WeakPIN reports PINs a person should not pick: one digit repeated or a
 // run like 123456. It is a warning, not a rule.

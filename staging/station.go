@@ -75,7 +75,7 @@ const (
 )
 
 // ErrPINsDiffer: the operator typed two different PINs.
-var ErrPINsDiffer = errors.New("the two PINs differ")
+var ErrPINsDiffer = fido.ErrPINsDiffer
 
 // ErrOtherKey asks the operator to unplug the key in the port (they
 // chose not to wipe it) and plug in another.

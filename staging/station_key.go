@@ -139,11 +139,9 @@ func (s *Station) PINTyped(first, second string) Effect {
 		return DoNothing
 	}
 	weak := Weak(first)
-	switch err := fido.CheckPIN(first, s.MinPINLength()); {
+	switch err := fido.CheckNewPIN(first, second, s.MinPINLength()); {
 	case err != nil:
 		s.Problem = err
-	case first != second:
-		s.Problem = ErrPINsDiffer
 	case weak != "" && !s.weakOK:
 		s.Problem, s.weakOK = &WeakPINError{weak}, true
 	default:
