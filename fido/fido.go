@@ -339,22 +339,20 @@ func (d *cdev) close() { C.tk_close(&d.dev) }
 // opens the key, checks that getInfo lists the feature, then sends the
 // command, with pin ("" for a key without one) for the pinUvAuthToken.
 func configure(ctx context.Context, path, op string, cfg C.int, minLen int, pin string) error {
-	cpath := C.CString(path)
-	defer C.free(unsafe.Pointer(cpath))
 	var cpin *C.char
 	if pin != "" {
 		cpin = C.CString(pin)
 		defer C.free(unsafe.Pointer(cpin))
 	}
-	var d cdev
-	if r := C.tk_open(cpath, &d.dev); r != C.FIDO_OK {
-		return mapErr(op, libfidoErr(r), path)
+	d, err := openCdev(path, op)
+	if err != nil {
+		return err
 	}
-	defer C.tk_close(&d.dev)
+	defer d.close()
 	if r := C.tk_config_supported(d.dev, cfg); r != C.FIDO_OK {
 		return mapErr(op, libfidoErr(r), path)
 	}
-	err := untilDone(ctx, d, func() error { return libfidoErr(C.tk_config(d.dev, cfg, C.size_t(minLen), cpin)) })
+	err = untilDone(ctx, d, func() error { return libfidoErr(C.tk_config(d.dev, cfg, C.size_t(minLen), cpin)) })
 	return mapTouchErr(ctx, path, op, err)
 }
 

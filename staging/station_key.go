@@ -65,6 +65,9 @@ func (s *Station) KeysSeen(keys []fido.Key, err error) Effect {
 
 // FactsRead reports what the key said about itself.
 func (s *Station) FactsRead(info fido.Info, err error) Effect {
+	if s.Quitting {
+		return DoNothing // a late answer: the run has stopped
+	}
 	s.Busy = NotBusy
 	if err != nil {
 		s.Step, s.Problem = StepFailed, err
@@ -116,6 +119,9 @@ func (s *Station) choosePIN() Effect {
 
 // PINDrawn reports the random PIN drawn for the person.
 func (s *Station) PINDrawn(pin string, err error) Effect {
+	if s.Quitting {
+		return DoNothing
+	}
 	if err != nil {
 		s.Step, s.Problem = StepFailed, err
 		return DoNothing
@@ -157,6 +163,9 @@ func (s *Station) PINEdited() { s.Problem, s.weakOK = nil, false }
 
 // PINChecked reports whether the key took the person's PIN (DoCheckPIN).
 func (s *Station) PINChecked(err error) Effect {
+	if s.Quitting {
+		return DoNothing
+	}
 	s.Busy = NotBusy
 	var wrong *fido.PINWrongError
 	switch {

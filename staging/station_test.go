@@ -266,6 +266,16 @@ func TestStationRules(t *testing.T) {
 					t.Errorf("PIN kept %v row %q", s.PIN() != "", s.Row.ID)
 				}
 			}},
+		{name: "the key's answers after stop start nothing", manifest: true, moves: []move{seen(keyA).then(staging.DoReadFacts, P), askStop,
+			{name: "y", do: func(s *staging.Station) staging.Effect { return s.AnswerStop(true) }, want: staging.DoWriteManifest, step: P},
+			{name: "facts late", do: func(s *staging.Station) staging.Effect { return s.FactsRead(fido.Info{}, nil) }, want: staging.DoNothing, step: P},
+			{name: "PIN drawn late", do: func(s *staging.Station) staging.Effect { return s.PINDrawn("482913", nil) }, want: staging.DoNothing, step: P},
+			{name: "PIN checked late", do: func(s *staging.Station) staging.Effect { return s.PINChecked(nil) }, want: staging.DoNothing, step: P}},
+			check: func(t *testing.T, s *staging.Station) {
+				if s.Busy != staging.BusyManifest || s.PIN() != "" || s.PINOnKey {
+					t.Errorf("after stop: busy %v, PIN kept %v, PIN on key %v", s.Busy, s.PIN() != "", s.PINOnKey)
+				}
+			}},
 		{name: "stop without a manifest quits", moves: []move{{name: "stop", do: (*staging.Station).Stop, want: staging.DoQuit, step: P}}},
 		{name: "the batch done: manifest, and the screen stays", manifest: true, moves: []move{seen(keyA), facts(false), drawn("1"), stagedAs(nil), seen(),
 			batchRead(func() api.StagingBatch { b := adaDone(); b.Rows[1].State = api.StagingFailed; return b }(), nil).then(staging.DoWriteManifest, staging.StepDone),

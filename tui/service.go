@@ -42,8 +42,9 @@ type Service interface {
 	// starts a finger (pin gets the key's token), else the finger begun
 	// goes on. It waits for the touch until ctx ends.
 	FingerSample(ctx context.Context, path, pin string, begin bool) (fido.Sample, error)
-	// CancelFinger tells the key to drop a finger begun and not finished.
-	CancelFinger(path string) error
+	// CancelFinger tells the key whose finger is begun and not finished
+	// to drop it (the key is the one FingerSample began on).
+	CancelFinger() error
 	Methods(ctx context.Context) ([]api.AuthenticationMethod, error)
 	DeleteMethod(ctx context.Context, id string) error
 	DeletePass(ctx context.Context) error
@@ -238,7 +239,7 @@ func (l *Live) FingerSample(ctx context.Context, path, pin string, begin bool) (
 // errNoFinger is a sample asked to go on with no finger begun.
 var errNoFinger = errors.New("no finger is being enrolled")
 
-func (l *Live) CancelFinger(path string) (err error) {
+func (l *Live) CancelFinger() (err error) {
 	defer func(t time.Time) { l.done("cancelFinger", t, err) }(time.Now())
 	l.bioMu.Lock()
 	defer l.bioMu.Unlock()

@@ -47,7 +47,7 @@ func TestLiveFingerSample(t *testing.T) {
 	if _, err := l.FingerSample(ctx, path, "2468", true); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.CancelFinger(path); err != nil || l.bio != nil {
+	if err := l.CancelFinger(); err != nil || l.bio != nil {
 		t.Fatalf("cancel: %v", err)
 	}
 	if _, err := l.FingerSample(ctx, path, "", false); !errors.Is(err, errNoFinger) || k.Fingers() != 1 {

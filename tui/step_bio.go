@@ -126,8 +126,7 @@ func (m *Model) dropFinger() tea.Cmd {
 	if !m.j.FingerOpen() {
 		return nil
 	}
-	path := m.j.Key.Path
-	return func() tea.Msg { m.svc.CancelFinger(path); return nil }
+	return func() tea.Msg { m.svc.CancelFinger(); return nil }
 }
 
 // takeSample waits for one touch of the sensor (as long as a touch).

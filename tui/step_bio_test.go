@@ -23,7 +23,7 @@ func (f *fakeSvc) FingerSample(_ context.Context, _, pin string, begin bool) (fi
 	f.fingerAnswers = f.fingerAnswers[1:]
 	return a.s, a.err
 }
-func (f *fakeSvc) CancelFinger(string) error { f.fingerCancelled = true; return nil }
+func (f *fakeSvc) CancelFinger() error { f.fingerCancelled = true; return nil }
 
 type fingerCall struct {
 	pin   string
